@@ -1,0 +1,27 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { type Fleet, parseRoster } from "../../src/roster";
+
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+export const DEFAULT_ROSTER_TEXT = readFileSync(join(PROJECT_ROOT, "roster.yaml"), "utf8");
+
+/** The default roster as a Fleet. */
+export function defaultFleet(): Fleet {
+  return parseRoster(DEFAULT_ROSTER_TEXT);
+}
+
+/** The default roster with `edit` applied to its parsed YAML. */
+export function editedFleet(edit: (roster: Record<string, any>) => void): Fleet {
+  const roster = parse(DEFAULT_ROSTER_TEXT);
+  edit(roster);
+  return parseRoster(stringify(roster));
+}
+
+/** A generated roster of `count` developers on a host that fits them. */
+export function generatedRosterText(count: number, instanceType = "m5.16xlarge"): string {
+  const roster = parse(DEFAULT_ROSTER_TEXT);
+  roster.host = { instanceType };
+  roster.developers = Array.from({ length: count }, (_, i) => ({ name: `dev${i + 1}`, port: 8443 + i }));
+  return stringify(roster);
+}

@@ -1,0 +1,249 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { INSTANCE_TYPES, MAX_DEVELOPERS, RosterError, parseRoster } from "../src/roster";
+
+const DEFAULT_ROSTER = readFileSync(join(__dirname, "..", "roster.yaml"), "utf8");
+
+/** A minimal valid roster, as an object to tweak. */
+function base(): Record<string, unknown> {
+  return {
+    domain: "dev.example.com",
+    host: { instanceType: "t3.2xlarge" },
+    developers: [
+      { name: "alice", port: 8443 },
+      { name: "bob", port: 8444 },
+    ],
+  };
+}
+
+function problemsOf(text: string): string[] {
+  try {
+    parseRoster(text, "roster.yaml");
+  } catch (err) {
+    expect(err).toBeInstanceOf(RosterError);
+    return (err as RosterError).problems.map((p) => `${p.line ?? "?"}|${p.path.join(".")}|${p.message}`);
+  }
+  throw new Error("expected the roster to be rejected");
+}
+
+const reject = (roster: object) => problemsOf(stringify(roster));
+
+describe("the default roster", () => {
+  const fleet = parseRoster(DEFAULT_ROSTER);
+
+  it("is the spec's team: dev1..dev8 on ports 8443..8450 under dev.example.com", () => {
+    expect(fleet.developers.map((d) => d.name)).toEqual(["dev1", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8"]);
+    expect(fleet.developers.map((d) => d.port)).toEqual([8443, 8444, 8445, 8446, 8447, 8448, 8449, 8450]);
+    expect(fleet.developers[0].hostname).toBe("dev1.dev.example.com");
+    expect(fleet.domain).toBe("dev.example.com");
+  });
+
+  it("runs on a t3.2xlarge in ap-southeast-7 with 1 vCPU / 3 GiB reserved and 1.5 / 4 GiB limits each", () => {
+    expect(fleet.region).toBe("ap-southeast-7");
+    expect(fleet.host).toMatchObject({ instanceType: "t3.2xlarge", vcpus: 8, memoryGiB: 32, architecture: "x86_64", burstable: true });
+    for (const d of fleet.developers) {
+      expect(d).toMatchObject({ cpus: 1, cpuLimit: 1.5, memoryMiB: 3072, memoryLimitMiB: 4096 });
+    }
+  });
+
+  it("pins code-server and the Claude extension, Claude first in every developer's extensions", () => {
+    expect(fleet.codeServer.tag).not.toBe("latest");
+    expect(fleet.developers[0].extensions[0]).toBe(`anthropic.claude-code@${fleet.codeServer.claudeExtensionVersion}`);
+  });
+
+  it("derives listener-rule priorities from the ports and keeps local state", () => {
+    expect(fleet.developers.map((d) => d.priority)).toEqual(fleet.developers.map((d) => d.port));
+    expect(fleet.state).toEqual({ backend: "local" });
+  });
+
+  it("is frozen", () => {
+    expect(Object.isFrozen(fleet.developers)).toBe(true);
+    expect(Object.isFrozen(fleet.developers[0])).toBe(true);
+  });
+});
+
+describe("bad rosters are rejected with the field, the value and the line", () => {
+  it("reports a YAML syntax error with its line", () => {
+    const problems = problemsOf("domain: dev.example.com\nhost:\n  instanceType: [t3.large\ndevelopers: []\n");
+    expect(problems[0]).toMatch(/^\d+\|\|YAML syntax error/);
+  });
+
+  it("reports a misspelt key and suggests the right one", () => {
+    const text = stringify({ ...base(), developpers: [] });
+    const [problem] = problemsOf(text);
+    expect(problem).toContain("developpers|unknown key \"developpers\" (did you mean \"developers\"?)");
+    expect(problem.startsWith(`${text.split("\n").findIndex((l) => l.startsWith("developpers")) + 1}|`)).toBe(true);
+  });
+
+  it("requires domain", () => {
+    const { domain: _omit, ...rest } = base();
+    expect(reject(rest)).toEqual([expect.stringMatching(/\|domain\|domain is required/)]);
+  });
+
+  it.each(["Dev.Example.com", "example", "dev_team.example.com", "-dev.example.com", "dev.example.123"])(
+    "rejects domain %p",
+    (domain) => {
+      expect(reject({ ...base(), domain })).toEqual([expect.stringMatching(new RegExp(`\\|domain\\|.*DNS name.*found "${domain.replace(/\./g, "\\.")}"`))]);
+    },
+  );
+
+  it.each([
+    ["upper case", "Alice"],
+    ["underscore", "al_ice"],
+    ["too long", "a".repeat(64)],
+    ["leading hyphen", "-alice"],
+    ["trailing hyphen", "alice-"],
+  ])("rejects a developer name with %s", (_why, name) => {
+    const roster = base();
+    (roster.developers as object[])[1] = { name, port: 8444 };
+    expect(reject(roster)).toEqual([expect.stringMatching(new RegExp(`^\\d+\\|developers\\.1\\.name\\|.*DNS label.*found "${name}"`))]);
+  });
+
+  it("rejects a name that makes an AWS target group name too long, saying how long it may be", () => {
+    const roster = base();
+    (roster.developers as object[])[0] = { name: "a-rather-long-name", port: 8443 };
+    expect(reject(roster)).toEqual([expect.stringMatching(/developers\.0\.name\|.*"code-server-dev-a-rather-long-name" would be 34 characters.*at most 16 characters/)]);
+  });
+
+  it("rejects duplicate names and duplicate ports, naming both entries", () => {
+    const roster = base();
+    roster.developers = [
+      { name: "alice", port: 8443 },
+      { name: "alice", port: 8444 },
+      { name: "carol", port: 8443 },
+    ];
+    const problems = reject(roster);
+    expect(problems).toContainEqual(expect.stringMatching(/developers\.1\.name\|name "alice" is used by more than one developer \(developers\[0\], developers\[1\]\)/));
+    expect(problems).toContainEqual(expect.stringMatching(/developers\.2\.port\|port 8443 is used by more than one developer \(developers\[0\], developers\[2\]\)/));
+    expect(problems).toHaveLength(2);
+  });
+
+  it.each([1023, 65536, 80, 8443.5])("rejects port %p", (port) => {
+    const roster = base();
+    (roster.developers as object[])[0] = { name: "alice", port };
+    expect(reject(roster)).toEqual([expect.stringMatching(new RegExp(`developers\\.0\\.port\\|.*found ${port}`))]);
+  });
+
+  it("accepts the edges of the port range", () => {
+    const roster = base();
+    roster.developers = [
+      { name: "alice", port: 1024 },
+      { name: "bob", port: 65535, priority: 2 },
+    ];
+    expect(parseRoster(stringify(roster)).developers.map((d) => [d.port, d.priority])).toEqual([
+      [1024, 1024],
+      [65535, 2],
+    ]);
+  });
+
+  it("asks for an explicit priority when a port cannot double as one", () => {
+    const roster = base();
+    (roster.developers as object[])[1] = { name: "bob", port: 60000 };
+    expect(reject(roster)).toEqual([expect.stringMatching(/developers\.1\.port\|.*port 60000 cannot double as the ALB rule priority.*set priority/)]);
+  });
+
+  it("rejects an empty developer list", () => {
+    expect(reject({ ...base(), developers: [] })).toEqual([expect.stringMatching(/developers\|developers is empty/)]);
+  });
+
+  it(`rejects more developers than one listener can route (${MAX_DEVELOPERS} rules)`, () => {
+    const developers = Array.from({ length: MAX_DEVELOPERS + 1 }, (_, i) => ({ name: `d${i}`, port: 10000 + i, cpus: 0.1, memoryGiB: 0.25, cpuLimit: 1, memoryLimitGiB: 1 }));
+    const problems = reject({ ...base(), host: { instanceType: "m5.24xlarge" }, developers });
+    expect(problems).toEqual([expect.stringMatching(/developers\|101 developers is more than one ALB listener can route \(100 rules\)/)]);
+  });
+
+  it("rejects an unknown instance type, and accepts it with vcpus and memory stated", () => {
+    expect(reject({ ...base(), host: { instanceType: "x9.huge" } })).toEqual([
+      expect.stringMatching(/host\.instanceType\|unknown instance type "x9\.huge".*state host\.vcpus and host\.memoryGiB/),
+    ]);
+    const fleet = parseRoster(stringify({ ...base(), host: { instanceType: "x9.huge", vcpus: 4, memoryGiB: 16 } }));
+    expect(fleet.host).toMatchObject({ vcpus: 4, memoryGiB: 16 });
+  });
+
+  it("rejects a roster whose memory reservations plus OS headroom exceed the host, with the numbers and a type that fits", () => {
+    const developers = Array.from({ length: 8 }, (_, i) => ({ name: `dev${i + 1}`, port: 8443 + i }));
+    const problems = reject({ ...base(), host: { instanceType: "t3.xlarge" }, developers });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/host\.instanceType\|.*8 developers reserve 24 GiB of memory plus 2 GiB OS headroom = 26 GiB, but it has 16 GiB\. Choose a larger host\.instanceType \(t3\.2xlarge fits\)/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/8 developers reserve 8 vCPU but it has 4/));
+  });
+
+  it("counts the OS headroom: 8 x 3 GiB fits 32 GiB with 2 GiB headroom but not with 9", () => {
+    const developers = Array.from({ length: 8 }, (_, i) => ({ name: `dev${i + 1}`, port: 8443 + i }));
+    expect(() => parseRoster(stringify({ ...base(), developers }))).not.toThrow();
+    expect(reject({ ...base(), host: { instanceType: "t3.2xlarge", osHeadroomGiB: 9 }, developers })).toEqual([
+      expect.stringMatching(/24 GiB of memory plus 9 GiB OS headroom = 33 GiB, but it has 32 GiB/),
+    ]);
+  });
+
+  it("rejects a limit below its reservation", () => {
+    const roster = base();
+    (roster.developers as object[])[0] = { name: "alice", port: 8443, memoryGiB: 4, memoryLimitGiB: 3 };
+    expect(reject(roster)).toEqual([expect.stringMatching(/developers\.0\.memoryLimitGiB\|.*memoryLimitGiB 3 is below the memory reservation 4/)]);
+  });
+
+  it("rejects an unpinned code-server image", () => {
+    expect(reject({ ...base(), codeServer: { tag: "latest" } })).toEqual([expect.stringMatching(/codeServer\.tag\|.*never 'latest'/)]);
+  });
+
+  it("rejects availability zones outside the region, or fewer than two", () => {
+    expect(reject({ ...base(), availabilityZones: ["ap-southeast-7a"] })).toEqual([expect.stringMatching(/at least two availability zones/)]);
+    expect(reject({ ...base(), availabilityZones: ["ap-southeast-7a", "us-east-1b"] })).toEqual([
+      expect.stringMatching(/availabilityZones\.1\|"us-east-1b" is not a zone of region ap-southeast-7/),
+    ]);
+  });
+
+  it("reports every problem at once", () => {
+    const roster = base();
+    roster.developers = [
+      { name: "Alice", port: 80 },
+      { name: "bob", port: 8444, colour: "blue" },
+    ];
+    expect(reject({ ...roster, domain: "BAD" })).toHaveLength(4);
+  });
+});
+
+describe("roster options", () => {
+  it("lets a developer add extensions and re-pin a fleet one", () => {
+    const roster = base();
+    roster.codeServer = { extensions: ["ms-python.python", "golang.go"] };
+    (roster.developers as object[])[0] = { name: "alice", port: 8443, extensions: ["rust-lang.rust-analyzer", "golang.go@0.40.0"] };
+    const [alice, bob] = parseRoster(stringify(roster)).developers;
+    expect(alice.extensions.slice(1)).toEqual(["ms-python.python", "golang.go@0.40.0", "rust-lang.rust-analyzer"]);
+    expect(bob.extensions.slice(1)).toEqual(["ms-python.python", "golang.go"]);
+  });
+
+  it("selects the S3 backend from the roster, with key and region defaults", () => {
+    const fleet = parseRoster(stringify({ ...base(), state: { backend: "s3", bucket: "acme-tfstate" } }));
+    expect(fleet.state).toEqual({ backend: "s3", bucket: "acme-tfstate", key: "code-server/dev/terraform.tfstate", region: "ap-southeast-7" });
+  });
+
+  it("selects the S3 backend from STATE_BUCKET, over the roster", () => {
+    const fleet = parseRoster(stringify(base()), "roster.yaml", { STATE_BUCKET: "ops-state", STATE_KEY: "cs.tfstate", STATE_REGION: "eu-west-1" });
+    expect(fleet.state).toEqual({ backend: "s3", bucket: "ops-state", key: "cs.tfstate", region: "eu-west-1" });
+  });
+});
+
+describe("instance type table", () => {
+  it.each([
+    ["t3.2xlarge", 8, 32, "x86_64"],
+    ["t3a.2xlarge", 8, 32, "x86_64"],
+    ["c5.4xlarge", 16, 32, "x86_64"],
+    ["m5.16xlarge", 64, 256, "x86_64"],
+    ["r6i.large", 2, 16, "x86_64"],
+    ["m7g.xlarge", 4, 16, "arm64"],
+    ["t4g.medium", 2, 4, "arm64"],
+    ["c5.9xlarge", 36, 72, "x86_64"],
+  ])("knows %s: %d vCPU, %d GiB, %s", (type, vcpus, memoryGiB, architecture) => {
+    expect(INSTANCE_TYPES.get(type)).toEqual({ vcpus, memoryGiB, architecture });
+  });
+
+  it("covers the families the roster documents", () => {
+    const families = new Set([...INSTANCE_TYPES.keys()].map((t) => t.split(".")[0]));
+    for (const f of ["t3", "t3a", "m5", "m6i", "m7i", "c5", "c6i", "r5", "r6i", "t4g", "m6g", "m7g", "c6g", "c7g", "r6g", "r7g"]) {
+      expect(families).toContain(f);
+    }
+  });
+});

@@ -1,0 +1,3 @@
+export * from "./fleet";
+export * from "./load";
+export { INSTANCE_TYPES, type Architecture, type InstanceTypeInfo } from "./instance-types";

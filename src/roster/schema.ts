@@ -1,0 +1,157 @@
+/**
+ * The shape of `roster.yaml`, as a zod schema. Field-level rules live here (types, ranges,
+ * formats, unknown keys); rules that look across fields (duplicates, capacity) live in
+ * `fleet.ts`. Every field is documented in the README's "Roster reference".
+ */
+import { z } from "zod";
+
+/** A DNS label in lower case: it becomes a subdomain, a container name and part of AWS names. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A DNS name of two or more lower-case labels, the last (the TLD) starting with a letter. */
+export const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** An Open VSX extension id, `publisher.name`, optionally pinned with `@version`. */
+export const EXTENSION_ID = /^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*(@[0-9][0-9A-Za-z.+-]*)?$/i;
+/** A docker image tag (docker's own grammar). */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** A docker repository name such as `codercom/code-server` or `ghcr.io/coder/code-server`. */
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const SEMVER_LIKE = /^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/;
+const SHORT_NAME = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+
+const label = (what: string) =>
+  z.string().regex(DNS_LABEL, {
+    message: `${what} must be a DNS label: 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit (no upper case, no '_')`,
+  });
+
+const resources = {
+  /** CPU reservation in vCPUs (compose `deploy.resources.reservations.cpus`). */
+  cpus: z.number().positive().max(192),
+  /** CPU limit in vCPUs (compose `cpus`). */
+  cpuLimit: z.number().positive().max(192),
+  /** Memory reservation in GiB (compose `mem_reservation`). */
+  memoryGiB: z.number().positive().max(1024),
+  /** Memory limit in GiB (compose `mem_limit`). */
+  memoryLimitGiB: z.number().positive().max(1024),
+};
+
+const extensionList = z.array(
+  z.string().regex(EXTENSION_ID, { message: "extension ids are 'publisher.name' or 'publisher.name@version'" }),
+);
+
+export const developerSchema = z.strictObject({
+  name: label("a developer name"),
+  port: z
+    .number()
+    .int({ message: "port must be a whole number" })
+    .min(1024, { message: "port must be 1024..65535 (ports below 1024 are privileged on the host)" })
+    .max(65535, { message: "port must be 1024..65535" }),
+  /** ALB listener-rule priority; defaults to the port, so it is as stable as the port. */
+  priority: z.number().int().min(1).max(50000).optional(),
+  cpus: resources.cpus.optional(),
+  cpuLimit: resources.cpuLimit.optional(),
+  memoryGiB: resources.memoryGiB.optional(),
+  memoryLimitGiB: resources.memoryLimitGiB.optional(),
+  /** Extensions installed for this developer in addition to `codeServer.extensions`. */
+  extensions: extensionList.optional(),
+});
+
+export type RawDeveloper = z.infer<typeof developerSchema>;
+
+export const DEFAULTS = {
+  project: "code-server",
+  environment: "dev",
+  region: "ap-southeast-7",
+  osHeadroomGiB: 2,
+  image: "codercom/code-server",
+  // Pinned, never `latest` (DESIGN.md); change it to roll the fleet to a new release.
+  tag: "4.102.2",
+  claudeExtensionVersion: "2.1.121",
+  extensions: ["ms-python.python", "golang.go", "dbaeumer.vscode-eslint"],
+  developer: { cpus: 1, cpuLimit: 1.5, memoryGiB: 3, memoryLimitGiB: 4 },
+} as const;
+
+export const rosterSchema = z.strictObject({
+  project: z
+    .string()
+    .regex(SHORT_NAME, { message: "project must be lower-case letters, digits and '-', starting with a letter" })
+    .max(16, { message: "project must be at most 16 characters (it prefixes AWS names with tight length limits)" })
+    .default(DEFAULTS.project),
+  environment: z
+    .string()
+    .regex(SHORT_NAME, { message: "environment must be lower-case letters, digits and '-', starting with a letter" })
+    .max(10, { message: "environment must be at most 10 characters" })
+    .default(DEFAULTS.environment),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: "region must be an AWS region code such as ap-southeast-7" })
+    .default(DEFAULTS.region),
+  /** Two or more zones of `region`; the host lives in the first, the ALB spans all. */
+  availabilityZones: z.array(z.string()).optional(),
+  domain: z
+    .string({ message: "domain is required: the DNS zone developers are reached under, e.g. dev.example.com" })
+    .regex(DNS_NAME, {
+      message: "domain must be a DNS name: lower-case labels of a-z, 0-9 and '-' separated by dots, e.g. dev.example.com",
+    }),
+  host: z.strictObject(
+    {
+      instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+        message: "instanceType must look like t3.2xlarge",
+      }),
+      /** vCPUs of an instance type missing from the built-in table. */
+      vcpus: z.number().int().positive().optional(),
+      /** Memory in GiB of an instance type missing from the built-in table. */
+      memoryGiB: z.number().positive().optional(),
+      /** Memory kept free for the OS, Docker and agents when checking that reservations fit. */
+      osHeadroomGiB: z.number().min(0).default(DEFAULTS.osHeadroomGiB),
+    },
+    { message: "host is required, with at least instanceType (e.g. t3.2xlarge)" },
+  ),
+  codeServer: z
+    .strictObject({
+      image: z.string().regex(IMAGE_REPOSITORY, { message: "image must be a docker repository name" }).default(DEFAULTS.image),
+      tag: z
+        .string()
+        .regex(IMAGE_TAG, { message: "tag must be a docker image tag" })
+        .refine((t) => t !== "latest", { message: "tag must be pinned to a release (e.g. 4.102.2), never 'latest'" })
+        .default(DEFAULTS.tag),
+      claudeExtensionVersion: z
+        .string()
+        .regex(SEMVER_LIKE, { message: "claudeExtensionVersion must be an exact version such as 2.1.121" })
+        .default(DEFAULTS.claudeExtensionVersion),
+      extensions: extensionList.default([...DEFAULTS.extensions]),
+    })
+    .default({
+      image: DEFAULTS.image,
+      tag: DEFAULTS.tag,
+      claudeExtensionVersion: DEFAULTS.claudeExtensionVersion,
+      extensions: [...DEFAULTS.extensions],
+    }),
+  developerDefaults: z
+    .strictObject({
+      cpus: resources.cpus.default(DEFAULTS.developer.cpus),
+      cpuLimit: resources.cpuLimit.default(DEFAULTS.developer.cpuLimit),
+      memoryGiB: resources.memoryGiB.default(DEFAULTS.developer.memoryGiB),
+      memoryLimitGiB: resources.memoryLimitGiB.default(DEFAULTS.developer.memoryLimitGiB),
+    })
+    .default({ ...DEFAULTS.developer }),
+  developers: z.array(developerSchema, { message: "developers is required: a list of {name, port} entries" }).min(1, {
+    message: "developers is empty: list at least one developer ({name, port})",
+  }),
+  state: z
+    .discriminatedUnion(
+      "backend",
+      [
+        z.strictObject({ backend: z.literal("local") }),
+        z.strictObject({
+          backend: z.literal("s3"),
+          bucket: z.string().min(3),
+          key: z.string().min(1).optional(),
+          region: z.string().optional(),
+        }),
+      ],
+      { message: "state.backend must be 'local' or 's3'" },
+    )
+    .default({ backend: "local" }),
+});
+
+export type RawRoster = z.infer<typeof rosterSchema>;
