@@ -1,0 +1,266 @@
+/**
+ * apply.sh, publish-metrics.sh and backup.sh against a scratch root with stubbed docker, aws and
+ * argon2: passwords are generated into Secrets Manager and hashed into 0600 configs, containers
+ * roll one at a time, a re-run changes nothing, and a departed developer is archived, never deleted.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { DATA_MOUNT, containerName, hostPaths, metricNames, secretName } from "../src/naming";
+import type { Fleet } from "../src/roster";
+import { HostSandbox, type RunResult } from "./fixtures/host-sandbox";
+import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
+
+const fleet = fleetOf();
+const API_KEY = "sk-ant-api03-TESTKEY_0123456789-abcdef";
+/** A fleet-wide extension whose first download fails. */
+const FLAKY_EXTENSION = fleet.codeServer.extensions[0];
+const sandboxes: HostSandbox[] = [];
+afterAll(() => sandboxes.forEach((s) => s.dispose()));
+
+function host(f: Fleet = fleet): HostSandbox {
+  const s = new HostSandbox(f);
+  sandboxes.push(s);
+  s.attachBlankVolume();
+  return s;
+}
+const calls = (run: RunResult, prefix: string) => run.calls.filter((c) => c.startsWith(prefix));
+function ok(run: RunResult): RunResult {
+  if (run.status !== 0) throw new Error(`exit ${run.status}\n${run.stderr}`);
+  return run;
+}
+
+describe("apply.sh on a new host", () => {
+  const s = host();
+  const alice = fleet.developers[0];
+  s.setSecret(secretName(fleet, alice, "anthropic-api-key"), API_KEY);
+  let first: RunResult;
+  let second: RunResult;
+  let configMtimes: number[];
+  let extensionsAfterFirst: string[][];
+  beforeAll(() => {
+    first = s.run("scripts/apply.sh", [], { STUB_FAILING_EXTENSIONS: FLAKY_EXTENSION });
+    extensionsAfterFirst = fleet.developers.map((d) => readFileSync(s.stateFile("extensions", containerName(d)), "utf8").trim().split("\n"));
+    configMtimes = fleet.developers.map((d) => statSync(s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`)).mtimeMs);
+    second = s.run("scripts/apply.sh");
+  });
+
+  it("generates each missing password and stores it through a file, never argv", () => {
+    ok(first);
+    const puts = calls(first, "aws secretsmanager put-secret-value");
+    expect(puts).toHaveLength(fleet.developers.length);
+    for (const d of fleet.developers) {
+      const password = readFileSync(s.secretFile(secretName(fleet, d, "password")), "utf8");
+      expect(password).toMatch(/^.{32}$/);
+      expect(password).toMatch(/[A-Za-z]/);
+      expect(password).toMatch(/[0-9]/);
+      expect(password).toMatch(/[^A-Za-z0-9]/);
+      expect(first.calls.join("\n")).not.toContain(password);
+    }
+    expect(puts.every((c) => / --secret-string file:\/\//.test(c))).toBe(true);
+  });
+
+  it("writes each config.yaml with an argon2 hash, mode 0600", () => {
+    for (const d of fleet.developers) {
+      const path = s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const config = readFileSync(path, "utf8");
+      expect(config).toMatch(/^hashed-password: "\$argon2id\$v=19\$m=65536,t=3,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"$/m);
+      expect(config).toContain("auth: password");
+    }
+    expect(first.calls.some((c) => c.startsWith("chown 1000:1000 ") && c.includes("/config/.tmp."))).toBe(true);
+  });
+
+  it("writes the API key into a 0600 env file, and warns (but starts) without one", () => {
+    const envFile = s.path(`${hostPaths(fleet).secretsDir}/${alice.name}.env`);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(envFile, "utf8")).toBe(`ANTHROPIC_API_KEY='${API_KEY}'\nCLAUDE_API_KEY='${API_KEY}'\n`);
+    const bob = s.path(`${hostPaths(fleet).secretsDir}/bob.env`);
+    expect(readFileSync(bob, "utf8")).not.toMatch(/API_KEY=/);
+    expect(first.stderr).toMatch(/WARNING: bob has no Anthropic API key/);
+    expect(first.calls.join("\n")).not.toContain(API_KEY);
+  });
+
+  it("starts the containers one at a time, each healthy before the next", () => {
+    const sequence = first.calls.filter((c) => c.startsWith("docker compose") || c.startsWith("docker inspect "));
+    const ups = sequence.filter((c) => c.includes(" up "));
+    expect(ups.map((c) => c.split(" ").pop())).toEqual(fleet.developers.map(containerName));
+    for (const service of fleet.developers.map(containerName)) {
+      const up = sequence.findIndex((c) => c.includes(" up ") && c.endsWith(` ${service}`));
+      expect(sequence[up + 1]).toBe(`docker inspect ${service}`);
+    }
+  });
+
+  it("installs the pinned Claude extension and the roster's extensions; a failed download only warns", () => {
+    expect(first.stderr).toContain(`installing ${FLAKY_EXTENSION} failed; the container keeps running and the next apply retries`);
+    expect(calls(first, "docker stop")).toEqual([]);
+    expect(extensionsAfterFirst).toEqual(fleet.developers.map((d) => d.extensions.filter((e) => e !== FLAKY_EXTENSION)));
+    for (const d of fleet.developers) expect(existsSync(s.stateFile("containers", containerName(d)))).toBe(true);
+    expect(fleet.developers[0].extensions[0]).toBe(`anthropic.claude-code@${fleet.codeServer.claudeExtensionVersion}`);
+    expect(fleet.developers[2].extensions).toContain("rust-lang.rust-analyzer@0.3.2593");
+  });
+
+  it("enables the metrics timer and starts the CloudWatch agent with the rendered config", () => {
+    expect(first.calls).toContain(`systemctl enable --now ${fleet.project}-metrics.timer`);
+    expect(first.calls).toContain(`amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${hostPaths(fleet).root}/config/cloudwatch-agent.json`);
+  });
+
+  it("a second run keeps passwords, hashes and containers as they are", () => {
+    ok(second);
+    expect(calls(second, "aws secretsmanager put-secret-value")).toEqual([]);
+    expect(fleet.developers.map((d) => statSync(s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`)).mtimeMs)).toEqual(configMtimes);
+    expect(calls(second, "docker compose").filter((c) => c.includes("--force-recreate"))).toEqual([]);
+    expect(calls(second, "amazon-cloudwatch-agent-ctl -a fetch-config")).toEqual([]);
+  });
+
+  it("the second run retries the extension that failed, and only that one", () => {
+    // Containers are served in parallel, so in no particular order.
+    expect(calls(second, "docker exec").filter((c) => c.includes("--install-extension")).sort()).toEqual(
+      fleet.developers.map((d) => `docker exec ${containerName(d)} code-server --install-extension ${FLAKY_EXTENSION} --force`).sort(),
+    );
+  });
+
+  it("a rotated password rewrites only that developer's config and recreates only their container", () => {
+    const bob = fleet.developers[1];
+    const before = readFileSync(s.path(`${DATA_MOUNT}/alice/config/config.yaml`), "utf8");
+    s.setSecret(secretName(fleet, bob, "password"), "Rotated-Passw0rd!Rotated-Passw0rd");
+    const run = ok(s.run("scripts/apply.sh"));
+    expect(calls(run, "docker compose").filter((c) => c.includes("--force-recreate"))).toEqual([
+      expect.stringMatching(/up --detach --no-deps --force-recreate code-server-bob$/),
+    ]);
+    expect(readFileSync(s.path(`${DATA_MOUNT}/alice/config/config.yaml`), "utf8")).toBe(before);
+  });
+});
+
+describe("apply.sh when a developer leaves the roster", () => {
+  const s = host();
+  const remaining = fleetOf(BASE_DEVELOPERS.filter((d) => d.name !== "carol"));
+  let failed: RunResult;
+  let lost: RunResult;
+  let keptAfterLost: boolean;
+  let retried: RunResult;
+  beforeAll(() => {
+    ok(s.run("scripts/apply.sh"));
+    s.write(`${DATA_MOUNT}/carol/workspace/notes.txt`, "carol's work\n");
+    s.installHostFiles(remaining);
+    failed = s.run("scripts/apply.sh", [], { STUB_S3_FAIL: "1" });
+    lost = s.run("scripts/apply.sh", [], { STUB_S3_LOSE: "1" });
+    keptAfterLost = existsSync(s.path(`${DATA_MOUNT}/carol/workspace/notes.txt`));
+    retried = s.run("scripts/apply.sh");
+  });
+
+  it("stops and removes the departed container before the roll-out", () => {
+    const stop = failed.calls.indexOf("docker stop --time 30 id-code-server-carol");
+    expect(stop).toBeGreaterThanOrEqual(0);
+    expect(failed.calls).toContain("docker rm id-code-server-carol");
+    expect(stop).toBeLessThan(failed.calls.findIndex((c) => c.includes(" up ")));
+  });
+
+  it("when the upload fails, leaves the directory in place and fails the run", () => {
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/archiving .*carol failed: it stays in place and the next apply retries/);
+  });
+
+  it("when the upload reports success but the archive cannot be read back, still leaves the directory in place", () => {
+    expect(lost.status).toBe(1);
+    expect(lost.stderr).toMatch(/was uploaded but cannot be read back/);
+    expect(keptAfterLost).toBe(true);
+  });
+
+  it("the next run archives the whole directory under removed/ and moves it aside, never deleting it", () => {
+    ok(retried);
+    expect(calls(retried, "aws s3 cp - s3://archive-bucket/removed/carol/")).toHaveLength(1);
+    expect(readdirSync(s.stateFile("s3"))).toEqual([expect.stringMatching(/^s3___archive-bucket_removed_carol_\d{8}T\d{6}Z\.tar\.gz$/)]);
+    expect(existsSync(s.path(`${DATA_MOUNT}/carol`))).toBe(false);
+    const moved = readdirSync(s.path(`${DATA_MOUNT}/.removed`));
+    expect(moved).toEqual([expect.stringMatching(/^carol-\d{8}T\d{6}Z$/)]);
+    expect(readFileSync(s.path(`${DATA_MOUNT}/.removed/${moved[0]}/workspace/notes.txt`), "utf8")).toBe("carol's work\n");
+  });
+
+  it("the uploaded archive holds the developer's files", () => {
+    const [archive] = readdirSync(s.stateFile("s3"));
+    const listing = spawnSync("tar", ["-tzf", s.stateFile("s3", archive)], { encoding: "utf8" }).stdout;
+    expect(listing.split("\n")).toContain("carol/workspace/notes.txt");
+  });
+
+  it("removes the departed developer's API-key env file and keeps the others", () => {
+    expect(existsSync(s.path(`${hostPaths(fleet).secretsDir}/carol.env`))).toBe(false);
+    expect(existsSync(s.path(`${hostPaths(fleet).secretsDir}/alice.env`))).toBe(true);
+  });
+});
+
+describe("on a running host", () => {
+  const s = host();
+  beforeAll(() => ok(s.run("scripts/apply.sh")));
+
+  it("publish-metrics.sh publishes CPU, memory, restarts and health per developer into the container namespace", () => {
+    const run = ok(s.run("scripts/publish-metrics.sh"));
+    const metrics = metricNames(fleet);
+    expect(calls(run, "aws cloudwatch put-metric-data")).toEqual([expect.stringContaining(`--namespace ${metrics.containerNamespace} `)]);
+    const data = JSON.parse(readFileSync(s.stateFile("metric-data.json"), "utf8")) as {
+      MetricName: string;
+      Value: number;
+      Dimensions: { Name: string; Value: string }[];
+    }[];
+    for (const d of fleet.developers) {
+      const mine = data.filter((m) => m.Dimensions.length === 1 && m.Dimensions[0].Name === metrics.developerDimension && m.Dimensions[0].Value === d.name);
+      expect(Object.fromEntries(mine.map((m) => [m.MetricName, m.Value]))).toEqual({
+        [metrics.containerHealthy]: 1,
+        [metrics.containerRestarts]: 0,
+        [metrics.containerCpuPercent]: 12.5,
+        [metrics.containerMemoryPercent]: 25,
+      });
+    }
+  });
+
+  it("backup.sh snapshots the data volume with tags and uploads one developer's workspace under backups/", () => {
+    const run = ok(s.run("scripts/backup.sh", ["--developer", "alice"]));
+    const snapshot = calls(run, "aws ec2 create-snapshot");
+    expect(snapshot).toEqual([expect.stringContaining("--volume-id vol-0123456789abcdef0")]);
+    expect(snapshot[0]).toContain('{"Key":"source-instance","Value":"i-0123456789abcdef0"}');
+    expect(run.stdout.trim()).toBe("snap-0123456789abcdef0");
+    expect(calls(run, "aws s3 cp - s3://archive-bucket/backups/alice/")).toHaveLength(1);
+  });
+
+  it.each([
+    [["--developer"], /--developer needs a name/],
+    [["--developer", "mallory"], /unknown developer 'mallory'; the roster has: alice bob carol/],
+    [["--bogus"], /unknown argument: --bogus/],
+  ])("backup.sh exits 2 with usage on %j", (args, message) => {
+    const run = s.run("scripts/backup.sh", args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/Usage: backup\.sh/);
+    expect(calls(run, "aws")).toEqual([]);
+  });
+
+  // The host side of restore.sh, in its order: stop and unmount, swap volumes, mount and start.
+  const restored = "vol-0fedcba9876543210";
+  const restoredDevice = `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${restored.replace("-", "")}`;
+
+  it("stop-containers.sh --unmount stops everything, unmounts the data volume and blocks apply", () => {
+    const stop = ok(s.run("scripts/stop-containers.sh", ["--unmount"]));
+    expect(stop.calls).toContain(`docker compose --file ${s.path(`${hostPaths(fleet).root}/docker/docker-compose.yml`)} stop`);
+    expect(calls(stop, "umount")).toEqual([`umount ${s.path(DATA_MOUNT)}`]);
+    const apply = s.run("scripts/apply.sh");
+    expect(apply.status).toBe(1);
+    expect(apply.stderr).toMatch(/the host is in maintenance/);
+    expect(calls(apply, "docker")).toEqual([]);
+  });
+
+  it("start-containers.sh refuses a swapped-in volume without a filesystem", () => {
+    s.attachBlankVolume(restoredDevice);
+    const start = s.run("scripts/start-containers.sh", ["--data-volume-id", restored]);
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/holds no filesystem\. Only setup\.sh formats/);
+    expect(calls(start, "mkfs")).toEqual([]);
+  });
+
+  it("start-containers.sh mounts the restored volume, records its id and ends maintenance", () => {
+    s.recordFilesystem(restoredDevice, "0f3c6a4e-1111-2222-3333-444455556666");
+    const start = ok(s.run("scripts/start-containers.sh", ["--data-volume-id", restored]));
+    expect(calls(start, "mount ")).toEqual([`mount -t ext4 UUID=0f3c6a4e-1111-2222-3333-444455556666 ${s.path(DATA_MOUNT)}`]);
+    expect(s.read(hostPaths(fleet).fleetEnv)).toContain(`DATA_VOLUME_ID=${restored}\n`);
+    expect(calls(start, "docker compose").map((c) => c.split(" ").pop())).toEqual(fleet.developers.map(containerName));
+    expect(existsSync(s.path(`/var/lib/${fleet.project}/maintenance`))).toBe(false);
+  });
+});

@@ -1,0 +1,265 @@
+import { parse } from "yaml";
+import { CONTAINER_PORT, DATA_MOUNT, HEALTH_PATH, containerName, hostPaths, logGroupNames, metricNames, secretName } from "../src/naming";
+import { renderBootstrap, renderHostFiles, renderOperatorScripts, type RenderedFile } from "../src/render";
+import { TARGET_GROUP_SETTINGS, routingTable } from "../src/routing";
+import { loadRoster } from "../src/roster";
+import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
+
+const fleet = fleetOf();
+const files = renderHostFiles(fleet);
+const fileAt = (path: string, from: readonly RenderedFile[] = files) => {
+  const file = from.find((f) => f.path === path);
+  if (!file) throw new Error(`no rendered file ${path}; have ${from.map((f) => f.path).join(", ")}`);
+  return file;
+};
+const json = (path: string) => JSON.parse(fileAt(path).content);
+
+interface ComposeService {
+  image: string;
+  container_name: string;
+  command: string[];
+  restart: string;
+  ports: string[];
+  cpus: number;
+  cpu_shares: number;
+  mem_limit: string;
+  mem_reservation: string;
+  ulimits: { nofile: { soft: number; hard: number } };
+  environment: Record<string, string>;
+  env_file: string[];
+  volumes: string[];
+  networks: string[];
+  healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
+  logging: { driver: string; options: Record<string, string> };
+}
+const compose = parse(fileAt("docker/docker-compose.yml").content) as {
+  name: string;
+  services: Record<string, ComposeService>;
+  networks: Record<string, { driver: string }>;
+};
+
+describe("docker-compose.yml", () => {
+  it("has exactly one service per developer, named containerName(developer)", () => {
+    expect(Object.keys(compose.services)).toEqual(fleet.developers.map(containerName));
+  });
+
+  it.each(fleet.developers.map((d) => [d.name, d] as const))("maps %s's port, limits, volumes, secrets file and log group", (_, developer) => {
+    const service = compose.services[containerName(developer)];
+    expect(service.container_name).toBe(containerName(developer));
+    expect(service.ports).toEqual([`${developer.port}:${CONTAINER_PORT}`]);
+    expect(service.cpus).toBe(developer.cpuLimit);
+    expect(service.cpu_shares).toBe(Math.round(developer.cpus * 1024));
+    expect(service.mem_limit).toBe(`${developer.memoryLimitMiB}m`);
+    expect(service.mem_reservation).toBe(`${developer.memoryMiB}m`);
+    expect(service.restart).toBe("unless-stopped");
+    expect(service.ulimits.nofile).toEqual({ soft: 64000, hard: 64000 });
+    expect(service.volumes).toEqual([
+      `${DATA_MOUNT}/${developer.name}/workspace:/home/coder/workspace`,
+      `${DATA_MOUNT}/${developer.name}/config:/home/coder/.local/share/code-server`,
+    ]);
+    // The config file inside the mounted user-data dir, or code-server would never read it.
+    expect(service.environment.CODE_SERVER_CONFIG).toBe("/home/coder/.local/share/code-server/config.yaml");
+    expect(service.environment.PROXY_DOMAIN).toBe(developer.hostname);
+    expect(service.env_file).toEqual([`${hostPaths(fleet).secretsDir}/${developer.name}.env`]);
+    expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "/home/coder/workspace"]);
+    expect(service.logging).toEqual({
+      driver: "awslogs",
+      options: expect.objectContaining({
+        "awslogs-region": fleet.region,
+        "awslogs-group": logGroupNames(fleet).container(developer),
+        "awslogs-create-group": "false",
+      }),
+    });
+  });
+
+  it("bob's smaller reservation gets proportionally fewer cpu_shares than alice's (SPEC 11.2)", () => {
+    expect(compose.services["code-server-alice"].cpu_shares).toBe(1024);
+    expect(compose.services["code-server-bob"].cpu_shares).toBe(512);
+  });
+
+  it("uses the spec's health check against /healthz", () => {
+    const { healthcheck } = compose.services["code-server-alice"];
+    expect(healthcheck.test.join(" ")).toContain(`curl -fsS -o /dev/null http://localhost:${CONTAINER_PORT}${HEALTH_PATH}`);
+    expect(healthcheck).toMatchObject({ interval: "30s", timeout: "10s", retries: 3, start_period: "60s" });
+  });
+
+  it("gives every developer a bridge network of their own", () => {
+    const networks = Object.values(compose.services).map((s) => s.networks);
+    expect(networks.every((n) => n.length === 1)).toBe(true);
+    expect(new Set(networks.flat()).size).toBe(fleet.developers.length);
+    expect(Object.keys(compose.networks).sort()).toEqual(networks.flat().sort());
+    expect(Object.values(compose.networks).every((n) => n.driver === "bridge")).toBe(true);
+  });
+
+  it("pins the roster's image tag, never latest", () => {
+    for (const service of Object.values(compose.services)) {
+      expect(service.image).toBe(`${fleet.codeServer.image}:${fleet.codeServer.tag}`);
+      expect(service.image).not.toMatch(/:latest$/);
+    }
+  });
+
+  it("has no $ that compose would interpolate", () => {
+    const content = fileAt("docker/docker-compose.yml").content;
+    expect(content.replace(/\$\$/g, "")).not.toContain("$");
+  });
+
+  it("carries no secret: no password, hash or API key variables", () => {
+    for (const service of Object.values(compose.services)) {
+      expect(Object.keys(service.environment).sort()).toEqual(["CODE_SERVER_CONFIG", "PROXY_DOMAIN"]);
+    }
+    const lines = fileAt("docker/docker-compose.yml").content.split("\n").filter((line) => !line.trimStart().startsWith("#"));
+    expect(lines.join("\n")).not.toMatch(/PASSWORD|API_KEY|sk-ant/i);
+  });
+});
+
+describe("code-server config templates", () => {
+  it.each(BASE_DEVELOPERS.map((d) => [d.name]))("config/%s/config.yaml.tmpl binds 8080, uses a password and leaves the argon2 hash to the host", (name) => {
+    const file = fileAt(`config/${name}/config.yaml.tmpl`);
+    expect(file.mode).toBe(0o600);
+    const config = parse(file.content);
+    expect(config).toMatchObject({ "bind-addr": `0.0.0.0:${CONTAINER_PORT}`, auth: "password", cert: false, "hashed-password": "__HASHED_PASSWORD__" });
+    expect(config).not.toHaveProperty("password");
+  });
+});
+
+describe("config files", () => {
+  it("alb-rules.json is the routing table and the target group settings, serialized", () => {
+    expect(json("config/alb-rules.json")).toEqual(JSON.parse(JSON.stringify({ targetGroup: TARGET_GROUP_SETTINGS, rules: routingTable(fleet) })));
+  });
+
+  it("secrets.json.example names each developer's secrets and holds placeholders only", () => {
+    const example = json("config/secrets.json.example");
+    expect(Object.keys(example.developers)).toEqual(fleet.developers.map((d) => d.name));
+    for (const d of fleet.developers) {
+      const entry = example.developers[d.name];
+      expect(entry.password.secretName).toBe(secretName(fleet, d, "password"));
+      expect(entry.anthropicApiKey.secretName).toBe(secretName(fleet, d, "anthropic-api-key"));
+      for (const secret of [entry.password, entry.anthropicApiKey]) expect(secret.value).toMatch(/^<[^<>]*>$/);
+    }
+  });
+
+  it("the CloudWatch agent publishes exactly the host series the alarms read", () => {
+    const agent = json("config/cloudwatch-agent.json");
+    const metrics = metricNames(fleet);
+    expect(agent.metrics.namespace).toBe(metrics.hostNamespace);
+    expect(agent.metrics.append_dimensions).toEqual({ InstanceId: "${aws:InstanceId}" });
+    // Memory has only the appended InstanceId; disk is rolled up to {InstanceId, path}.
+    expect(agent.metrics.aggregation_dimensions).toEqual([["InstanceId", "path"]]);
+    // The agent names a metric <section>_<measurement>.
+    const published = Object.entries(agent.metrics.metrics_collected as Record<string, { measurement: string[] }>).flatMap(([section, m]) =>
+      m.measurement.map((measurement) => `${section}_${measurement}`),
+    );
+    expect(published.sort()).toEqual([metrics.diskUsedPercent, metrics.memoryUsedPercent].sort());
+    expect(agent.metrics.metrics_collected.disk.resources).toContain(DATA_MOUNT);
+  });
+
+  it("the CloudWatch agent ships syslog and dockerd's log to the system and docker groups", () => {
+    const files = json("config/cloudwatch-agent.json").logs.logs_collected.files.collect_list;
+    expect(files).toEqual([
+      expect.objectContaining({ file_path: "/var/log/syslog", log_group_name: logGroupNames(fleet).system }),
+      expect.objectContaining({ file_path: "/var/log/dockerd.log", log_group_name: logGroupNames(fleet).docker }),
+    ]);
+    // rsyslog writes dockerd's messages to the file the agent tails.
+    expect(fileAt("config/rsyslog-dockerd.conf").content).toContain('file="/var/log/dockerd.log"');
+  });
+
+  it("daemon.json keeps SPEC 11.1's logging and ulimits", () => {
+    expect(json("config/daemon.json")).toMatchObject({
+      "log-driver": "json-file",
+      "log-opts": { "max-size": "10m", "max-file": "3" },
+      "default-ulimits": { nofile: { Name: "nofile", Hard: 64000, Soft: 64000 } },
+    });
+  });
+
+  it("the sysctl drop-in sets SPEC 11.1's network and swap values and does not lower fs.file-max", () => {
+    const settings = fileAt("config/sysctl.conf")
+      .content.split("\n")
+      .filter((line) => line && !line.startsWith("#"));
+    expect(settings).toEqual(["net.core.somaxconn = 4096", "net.ipv4.tcp_max_syn_backlog = 8192", "vm.swappiness = 10"]);
+  });
+
+  it("the metrics timer runs publish-metrics.sh from the host files every minute", () => {
+    const service = fileAt(`systemd/${fleet.project}-metrics.service`).content;
+    expect(service).toContain(`ExecStart=/bin/bash ${hostPaths(fleet).root}/scripts/publish-metrics.sh`);
+    expect(fileAt(`systemd/${fleet.project}-metrics.timer`).content).toMatch(/OnUnitActiveSec=60s[\s\S]*WantedBy=timers.target/);
+  });
+
+  it("dockerd waits for the data volume to be mounted", () => {
+    expect(fileAt(`systemd/${fleet.project}-data-mount.conf`).content).toContain(`RequiresMountsFor=${DATA_MOUNT}`);
+  });
+});
+
+describe("renderHostFiles", () => {
+  it("is sorted by path, deterministic, and gives scripts mode 0755", () => {
+    expect(files.map((f) => f.path)).toEqual([...files.map((f) => f.path)].sort());
+    expect(renderHostFiles(fleetOf())).toEqual(files);
+    for (const file of files) expect(file.mode).toBe(file.path.endsWith(".sh") ? 0o755 : file.path.endsWith(".tmpl") ? 0o600 : 0o644);
+  });
+
+  it("holds the spec's layout (SPEC 8.3)", () => {
+    const paths = files.map((f) => f.path);
+    for (const path of [
+      "docker/docker-compose.yml",
+      "scripts/setup.sh",
+      "scripts/start-containers.sh",
+      "scripts/stop-containers.sh",
+      "scripts/backup.sh",
+      "config/alb-rules.json",
+      "config/secrets.json.example",
+    ]) {
+      expect(paths).toContain(path);
+    }
+  });
+
+  it("renders the project's own roster.yaml", () => {
+    const own = loadRoster("roster.yaml", {});
+    const rendered = renderHostFiles(own);
+    expect(rendered.filter((f) => f.path.endsWith("config.yaml.tmpl"))).toHaveLength(own.developers.length);
+  });
+
+  const SHARED_FILES = ["config/alb-rules.json", "config/secrets.json.example", "docker/docker-compose.yml", "scripts/lib.sh"];
+  const diff = (before: readonly RenderedFile[], after: readonly RenderedFile[]) => {
+    const old = new Map(before.map((f) => [f.path, f.content]));
+    const now = new Map(after.map((f) => [f.path, f.content]));
+    return {
+      added: [...now.keys()].filter((p) => !old.has(p)),
+      removed: [...old.keys()].filter((p) => !now.has(p)),
+      changed: [...now.keys()].filter((p) => old.has(p) && old.get(p) !== now.get(p)).sort(),
+    };
+  };
+
+  it("adding a developer adds only their config and changes only the shared files", () => {
+    const grown = renderHostFiles(fleetOf([...BASE_DEVELOPERS, { name: "dave", port: 8446 }]));
+    expect(diff(files, grown)).toEqual({ added: ["config/dave/config.yaml.tmpl"], removed: [], changed: SHARED_FILES });
+  });
+
+  it("removing a developer removes only their config and changes only the shared files", () => {
+    const shrunk = renderHostFiles(fleetOf(BASE_DEVELOPERS.filter((d) => d.name !== "bob")));
+    expect(diff(files, shrunk)).toEqual({ added: [], removed: ["config/bob/config.yaml.tmpl"], changed: SHARED_FILES });
+  });
+});
+
+describe("no secret values", () => {
+  it("no rendered file holds a password, hash or API key value", () => {
+    for (const file of [...files, ...renderOperatorScripts(fleet)]) {
+      expect(file.content).not.toMatch(/sk-ant-[A-Za-z0-9]/);
+      expect(file.content).not.toMatch(/\$argon2/);
+      expect(file.content).not.toMatch(/^\s*(password|hashed-password)\s*:\s*(?!"__HASHED_PASSWORD__")\S/m);
+    }
+  });
+});
+
+describe("renderBootstrap", () => {
+  it("is byte-identical for rosters that differ only in developers", () => {
+    const other = fleetOf([{ name: "zed", port: 9000, cpus: 2, cpuLimit: 4, memoryGiB: 8, memoryLimitGiB: 8 }]);
+    expect(renderBootstrap(other)).toBe(renderBootstrap(fleet));
+  });
+
+  it("is a short script that only makes sure the SSM agent runs", () => {
+    const bootstrap = renderBootstrap(fleet);
+    expect(bootstrap.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(bootstrap.split("\n").length).toBeLessThan(25);
+    expect(bootstrap).toContain("amazon-ssm-agent");
+    for (const d of fleet.developers) expect(bootstrap).not.toContain(d.name);
+  });
+});

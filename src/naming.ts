@@ -1,0 +1,122 @@
+/**
+ * Names and paths that both the Terraform layers and the host-side files must agree on.
+ * One source of truth: layers and templates import these instead of spelling them again.
+ */
+import type { Developer, Fleet } from "./roster";
+
+/** Mount point of the data volume on the host (SPEC 3.3). */
+export const DATA_MOUNT = "/mnt/ebs-data";
+/** uid:gid of the `coder` user inside the code-server image; workspace directories are owned by it. */
+export const CODER_UID = 1000;
+/** Device name the data volume is attached as; on Nitro it appears as NVMe and the host finds it by volume id. */
+export const DATA_DEVICE_NAME = "/dev/sdf";
+/** Port code-server listens on inside every container (SPEC 4.1). */
+export const CONTAINER_PORT = 8080;
+/** Health endpoint: answers 200 without auth (DESIGN.md). */
+export const HEALTH_PATH = "/healthz";
+
+/** Where the host keeps the rendered host files, the per-deploy environment and the secret files. */
+export function hostPaths(fleet: Fleet) {
+  const etc = `/etc/${fleet.project}`;
+  return {
+    /** Rendered host files, synced from S3 by every apply. */
+    root: `/opt/${fleet.project}`,
+    /** Deploy-time values (volume id, bucket names, region) written by the SSM document. */
+    fleetEnv: `${etc}/fleet.env`,
+    /** Per-developer env files holding the API key: mode 0600, root-owned. */
+    secretsDir: `${etc}/secrets`,
+  } as const;
+}
+
+/** CloudWatch Logs groups (SPEC 6.2); their names carry the project, as the spec's do. */
+export function logGroupNames(fleet: Fleet) {
+  const base = `/aws/ec2/${fleet.project}`;
+  return {
+    base,
+    system: `${base}/system`,
+    docker: `${base}/docker`,
+    container: (developer: Pick<Developer, "name">) => `${base}/containers/${developer.name}`,
+  } as const;
+}
+
+export type SecretKind = "password" | "anthropic-api-key";
+export const SECRET_KINDS: readonly SecretKind[] = ["password", "anthropic-api-key"];
+
+/** `<project>/<environment>/<developer>/<kind>`: predictable, so scripts can find a developer's secrets. */
+export function secretName(fleet: Fleet, developer: Pick<Developer, "name">, kind: SecretKind): string {
+  return `${secretPrefix(fleet)}${developer.name}/${kind}`;
+}
+
+export function secretPrefix(fleet: Fleet): string {
+  return `${fleet.project}/${fleet.environment}/`;
+}
+
+/** Custom metrics: the CloudWatch agent's host metrics and the per-container metrics timer. */
+export function metricNames(fleet: Fleet) {
+  const namespace = `${fleet.project}/${fleet.environment}`;
+  return {
+    /** Host metrics from the CloudWatch agent, dimensioned by InstanceId (and path for disk). */
+    hostNamespace: namespace,
+    memoryUsedPercent: "mem_used_percent",
+    diskUsedPercent: "disk_used_percent",
+    /** Per-container metrics published by the host's metrics timer, dimensioned by Developer. */
+    containerNamespace: `${namespace}/containers`,
+    containerCpuPercent: "ContainerCpuPercent",
+    containerMemoryPercent: "ContainerMemoryPercent",
+    containerRestarts: "ContainerRestarts",
+    containerHealthy: "ContainerHealthy",
+    developerDimension: "Developer",
+  } as const;
+}
+
+/** Target group name `<project>-<environment>-<developer>`; the roster keeps it within 32 characters. */
+export function targetGroupName(fleet: Fleet, developer: Pick<Developer, "name">): string {
+  return `${fleet.namePrefix}-${developer.name}`;
+}
+
+/** Compose service and container name of a developer (SPEC 12.1 uses `code-server-devX`). */
+export function containerName(developer: Pick<Developer, "name">): string {
+  return `code-server-${developer.name}`;
+}
+
+/**
+ * Deploy-time values the host cannot get from the roster (they exist only after apply). The
+ * SSM document writes them as KEY=value lines to `hostPaths().fleetEnv` before every apply;
+ * host scripts source that file. No secret is ever among them.
+ */
+export const FLEET_ENV_KEYS = {
+  region: "AWS_REGION",
+  dataVolumeId: "DATA_VOLUME_ID",
+  artifactBucket: "ARTIFACT_BUCKET",
+  archiveBucket: "ARCHIVE_BUCKET",
+  hostFilesHash: "HOST_FILES_HASH",
+} as const;
+
+/** AWS partition of a region: the first element of every ARN built here. */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/** S3 key prefix of the rendered host files in the artifact bucket; the host role reads only this. */
+export const HOST_FILES_PREFIX = "host-files/";
+
+/** `Name` tag of the EC2 host; operator scripts find the instance by it. */
+export function hostInstanceName(fleet: Fleet): string {
+  return `${fleet.namePrefix}-host`;
+}
+
+/**
+ * Terraform addresses of the resources a restore swaps. The compute layer pins these logical
+ * ids so the runbook's `terraform state rm` / `import` commands are the same for every fleet.
+ */
+export const TERRAFORM_ADDRESSES = {
+  instance: { type: "aws_instance", name: "host" },
+  dataVolume: { type: "aws_ebs_volume", name: "data_volume" },
+  dataVolumeAttachment: { type: "aws_volume_attachment", name: "data_volume" },
+} as const;
+
+export function terraformAddress(resource: { readonly type: string; readonly name: string }): string {
+  return `${resource.type}.${resource.name}`;
+}

@@ -1,0 +1,210 @@
+/**
+ * The typed view-model the templates render from. Every value a template prints is computed
+ * here from the Fleet and the shared names in `naming.ts`, so templates hold layout, not facts.
+ */
+import { posix } from "node:path";
+import {
+  CODER_UID,
+  CONTAINER_PORT,
+  DATA_DEVICE_NAME,
+  DATA_MOUNT,
+  FLEET_ENV_KEYS,
+  HEALTH_PATH,
+  TERRAFORM_ADDRESSES,
+  containerName,
+  hostInstanceName,
+  hostPaths,
+  logGroupNames,
+  metricNames,
+  secretName,
+  terraformAddress,
+} from "../naming";
+import type { Developer, Fleet } from "../roster";
+import { DNS_LABEL } from "../roster/schema";
+
+
+/** Paths inside the code-server container (SPEC 4.1). */
+export const CONTAINER_HOME = "/home/coder";
+export const CONTAINER_WORKSPACE = `${CONTAINER_HOME}/workspace`;
+/** code-server's user-data dir: settings, extensions and (with CODE_SERVER_CONFIG) config.yaml persist here. */
+export const CONTAINER_DATA_DIR = `${CONTAINER_HOME}/.local/share/code-server`;
+
+/** SPEC 11.1: open files per container. */
+export const NOFILE_LIMIT = 64000;
+/** SPEC 11.2: cpu_shares weight of one reserved vCPU. */
+export const CPU_SHARES_PER_VCPU = 1024;
+/** Generated passwords: longer than SPEC 5.1's minimum of 16; letters, digits and symbols. */
+export const PASSWORD_LENGTH = 32;
+/** Symbols in generated passwords: none that need quoting in a shell, YAML or a URL form. */
+export const PASSWORD_ALPHABET = "A-Za-z0-9!#%*+,.:=?@^_~-";
+/**
+ * What the host accepts as an API key: the characters of `sk-ant-...` keys and base64, nothing
+ * that could break out of the env file's single quotes. set-api-key.sh enforces the same rule.
+ */
+export const API_KEY_PATTERN = "^[A-Za-z0-9._~+/=-]+$";
+
+/** Where dockerd's messages land (rsyslog rule) for the CloudWatch agent to tail. */
+export const DOCKERD_LOG_FILE = "/var/log/dockerd.log";
+export const SYSLOG_FILE = "/var/log/syslog";
+
+export interface DeveloperView {
+  readonly name: string;
+  /** Compose service and container name. */
+  readonly service: string;
+  readonly port: number;
+  readonly hostname: string;
+  readonly cpuLimit: number;
+  readonly cpuShares: number;
+  readonly memLimit: string;
+  readonly memReservation: string;
+  /** Compose network key: one bridge network per developer. */
+  readonly network: string;
+  readonly logGroup: string;
+  readonly dataDir: string;
+  readonly workspaceDir: string;
+  readonly configDir: string;
+  /** Host path of the code-server config apply.sh writes (inside configDir). */
+  readonly configFile: string;
+  /** Host-file path (relative) of the config template apply.sh fills in. */
+  readonly configTemplate: string;
+  /** The 0600 env file holding the API key. */
+  readonly envFile: string;
+  readonly passwordSecret: string;
+  readonly apiKeySecret: string;
+  /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
+  readonly extensionList: string;
+}
+
+export interface FleetView {
+  readonly project: string;
+  readonly environment: string;
+  readonly namePrefix: string;
+  readonly region: string;
+  readonly domain: string;
+  readonly image: string;
+  readonly debArch: string;
+  readonly awsCliArch: string;
+  readonly hostInstanceName: string;
+  /** Terraform addresses the restore runbook prints. */
+  readonly terraform: { readonly dataVolume: string; readonly dataVolumeAttachment: string };
+  readonly dataDeviceName: string;
+  readonly xenDataDeviceName: string;
+  readonly dataMount: string;
+  readonly dataFsLabel: string;
+  readonly coderUid: number;
+  readonly containerPort: number;
+  readonly healthUrl: string;
+  readonly containerWorkspace: string;
+  readonly containerDataDir: string;
+  readonly containerConfigFile: string;
+  readonly nofile: number;
+  readonly paths: ReturnType<typeof hostPaths> & { readonly stateDir: string };
+  readonly logGroups: { readonly system: string; readonly docker: string };
+  readonly metrics: ReturnType<typeof metricNames>;
+  readonly fleetEnvKeys: typeof FLEET_ENV_KEYS;
+  /** The keys every host script may read, for shellcheck-visible defaults. */
+  readonly fleetEnvKeyList: readonly string[];
+  readonly fleetEnvKeyNames: string;
+  readonly composeFile: string;
+  readonly systemd: {
+    readonly metricsService: string;
+    readonly metricsTimer: string;
+    readonly dockerDropIn: string;
+  };
+  readonly sysctlFile: string;
+  readonly rsyslogFile: string;
+  readonly logrotateFile: string;
+  readonly dockerdLogFile: string;
+  readonly passwordLength: number;
+  readonly passwordAlphabet: string;
+  readonly apiKeyPattern: string;
+  /** What a developer name looks like (apply.sh archives only such directories). */
+  readonly dnsLabelPattern: string;
+  readonly developers: readonly DeveloperView[];
+}
+
+const mib = (n: number) => `${n}m`;
+
+function developerView(fleet: Fleet, developer: Developer): DeveloperView {
+  const dataDir = `${DATA_MOUNT}/${developer.name}`;
+  const configDir = `${dataDir}/config`;
+  return {
+    name: developer.name,
+    service: containerName(developer),
+    port: developer.port,
+    hostname: developer.hostname,
+    cpuLimit: developer.cpuLimit,
+    cpuShares: Math.max(2, Math.round(developer.cpus * CPU_SHARES_PER_VCPU)),
+    memLimit: mib(developer.memoryLimitMiB),
+    memReservation: mib(developer.memoryMiB),
+    network: `net-${developer.name}`,
+    logGroup: logGroupNames(fleet).container(developer),
+    dataDir,
+    workspaceDir: `${dataDir}/workspace`,
+    configDir,
+    configFile: `${configDir}/config.yaml`,
+    configTemplate: `config/${developer.name}/config.yaml.tmpl`,
+    envFile: `${hostPaths(fleet).secretsDir}/${developer.name}.env`,
+    passwordSecret: secretName(fleet, developer, "password"),
+    apiKeySecret: secretName(fleet, developer, "anthropic-api-key"),
+    extensionList: developer.extensions.join(" "),
+  };
+}
+
+/** Debian architecture names of the roster's host architecture. */
+const DEB_ARCH = { x86_64: "amd64", arm64: "arm64" } as const;
+const AWS_CLI_ARCH = { x86_64: "x86_64", arm64: "aarch64" } as const;
+
+export function fleetView(fleet: Fleet): FleetView {
+  const paths = hostPaths(fleet);
+  const logs = logGroupNames(fleet);
+  const deviceName = DATA_DEVICE_NAME;
+  return {
+    project: fleet.project,
+    environment: fleet.environment,
+    namePrefix: fleet.namePrefix,
+    region: fleet.region,
+    domain: fleet.domain,
+    image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
+    debArch: DEB_ARCH[fleet.host.architecture],
+    awsCliArch: AWS_CLI_ARCH[fleet.host.architecture],
+    hostInstanceName: hostInstanceName(fleet),
+    terraform: {
+      dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),
+      dataVolumeAttachment: terraformAddress(TERRAFORM_ADDRESSES.dataVolumeAttachment),
+    },
+    dataDeviceName: deviceName,
+    // Xen kernels rename /dev/sdX attachments to /dev/xvdX.
+    xenDataDeviceName: deviceName.replace(/^\/dev\/sd/, "/dev/xvd"),
+    dataMount: DATA_MOUNT,
+    dataFsLabel: posix.basename(DATA_MOUNT).slice(0, 16),
+    coderUid: CODER_UID,
+    containerPort: CONTAINER_PORT,
+    healthUrl: `http://localhost:${CONTAINER_PORT}${HEALTH_PATH}`,
+    containerWorkspace: CONTAINER_WORKSPACE,
+    containerDataDir: CONTAINER_DATA_DIR,
+    containerConfigFile: `${CONTAINER_DATA_DIR}/config.yaml`,
+    nofile: NOFILE_LIMIT,
+    paths: { ...paths, stateDir: `/var/lib/${fleet.project}` },
+    logGroups: { system: logs.system, docker: logs.docker },
+    metrics: metricNames(fleet),
+    fleetEnvKeys: FLEET_ENV_KEYS,
+    fleetEnvKeyList: Object.values(FLEET_ENV_KEYS),
+    fleetEnvKeyNames: Object.values(FLEET_ENV_KEYS).join(" "),
+    composeFile: `${paths.root}/docker/docker-compose.yml`,
+    systemd: {
+      metricsService: `${fleet.project}-metrics.service`,
+      metricsTimer: `${fleet.project}-metrics.timer`,
+      dockerDropIn: `${fleet.project}-data-mount.conf`,
+    },
+    sysctlFile: `90-${fleet.project}.conf`,
+    rsyslogFile: `30-${fleet.project}-dockerd.conf`,
+    logrotateFile: `${fleet.project}-dockerd`,
+    dockerdLogFile: DOCKERD_LOG_FILE,
+    passwordLength: PASSWORD_LENGTH,
+    passwordAlphabet: PASSWORD_ALPHABET,
+    apiKeyPattern: API_KEY_PATTERN,
+    dnsLabelPattern: DNS_LABEL.source,
+    developers: fleet.developers.map((d) => developerView(fleet, d)),
+  };
+}
