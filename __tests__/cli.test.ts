@@ -1,0 +1,108 @@
+/**
+ * main.ts as users run it: ROSTER_FILE, exit codes, messages, and the promise that a bad roster
+ * writes nothing (an earlier cdktf.out stays exactly as it was).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { PROJECT_ROOT } from "./helpers/fleet";
+
+const work = mkdtempSync(join(tmpdir(), "cli-"));
+const outdir = join(work, "cdktf.out");
+const stackFile = join(outdir, "stacks", "code-server-dev", "cdk.tf.json");
+
+function main(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "main.ts", ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("main.ts", () => {
+  let first: string;
+
+  beforeAll(() => {
+    const run = main(["--outdir", outdir]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    first = readFileSync(stackFile, "utf8");
+  });
+
+  it("synthesizes the default roster and says where to review the plan", () => {
+    expect(JSON.parse(first).resource.aws_instance.host.instance_type).toBe("t3.2xlarge");
+  });
+
+  it("reads the roster named by ROSTER_FILE", () => {
+    const roster = join(work, "two.yaml");
+    writeFileSync(roster, "domain: team.example.org\nhost: { instanceType: t3.large }\ndevelopers:\n  - { name: ann, port: 9001 }\n  - { name: bo, port: 9002 }\n");
+    const other = join(work, "other.out");
+    const run = main(["--outdir", other], { ROSTER_FILE: roster });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`Synthesized 2 developers from ${roster}`);
+    const config = JSON.parse(readFileSync(join(other, "stacks", "code-server-dev", "cdk.tf.json"), "utf8"));
+    expect(Object.values<any>(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
+      expect.arrayContaining(["ann.team.example.org", "bo.team.example.org"]),
+    );
+  });
+
+  it("rejects a bad roster with exit 1, every problem on stderr, and leaves cdktf.out untouched", () => {
+    const bad = join(work, "bad.yaml");
+    writeFileSync(bad, "domain: dev.example.com\nhost: { instanceType: t3.2xlarge }\ndevelopers:\n  - { name: Dev_1, port: 8443 }\n");
+    const before = statSync(stackFile).mtimeMs;
+    const run = main(["--outdir", outdir], { ROSTER_FILE: bad });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${bad}:4: developers[0].name: a developer name must be a DNS label`);
+    expect(run.stderr).toContain('(found "Dev_1")');
+    expect(run.stdout).toBe("");
+    expect(readFileSync(stackFile, "utf8")).toBe(first);
+    expect(statSync(stackFile).mtimeMs).toBe(before);
+  });
+
+  it("names a missing roster file and how to point at another", () => {
+    const run = main(["--outdir", join(work, "never")], { ROSTER_FILE: join(work, "missing.yaml") });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/missing\.yaml: .*file not found.*set ROSTER_FILE/);
+    expect(existsSync(join(work, "never"))).toBe(false);
+  });
+
+  it("refuses an unknown option with exit 2 and the usage", () => {
+    const run = main(["--exprot", "deployment"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("usage: main.ts");
+  });
+
+  it("keeps each stack's Terraform working files when it replaces cdktf.out", () => {
+    const dotTerraform = join(outdir, "stacks", "code-server-dev", ".terraform");
+    mkdirSync(dotTerraform, { recursive: true });
+    writeFileSync(join(dotTerraform, "marker"), "init was here");
+    expect(main(["--outdir", outdir]).status).toBe(0);
+    expect(readFileSync(join(dotTerraform, "marker"), "utf8")).toBe("init was here");
+    expect(readFileSync(stackFile, "utf8")).toBe(first);
+  });
+
+  it("writes the same configuration with cdktf's token stack traces switched back on", () => {
+    const traced = join(work, "traced.out");
+    expect(main(["--outdir", traced], { CDKTF_STACK_TRACES: "1" }).status).toBe(0);
+    expect(readFileSync(join(traced, "stacks", "code-server-dev", "cdk.tf.json"), "utf8")).toBe(first);
+  });
+
+  it("exports the spec's deployment layout with executable scripts", () => {
+    const deployment = join(work, "deployment");
+    const run = main(["--outdir", join(work, "export.out"), "--export", deployment]);
+    expect(run.status).toBe(0);
+    for (const file of [
+      "terraform/main.tf", "terraform/variables.tf", "terraform/outputs.tf", "terraform/terraform.tfvars.example",
+      "docker/docker-compose.yml", "scripts/setup.sh", "scripts/start-containers.sh", "scripts/stop-containers.sh",
+      "scripts/backup.sh", "config/alb-rules.json", "config/secrets.json.example",
+    ]) {
+      expect([file, existsSync(join(deployment, file))]).toEqual([file, true]);
+    }
+    expect(statSync(join(deployment, "scripts", "setup.sh")).mode & 0o111).toBe(0o111);
+    // The exported HCL shares the project's local state file, whatever directory it lands in.
+    const statePath = /backend "local" \{\s*path = "([^"]+)"/.exec(readFileSync(join(deployment, "terraform", "main.tf"), "utf8"))![1];
+    expect(resolve(deployment, "terraform", statePath)).toBe(join(PROJECT_ROOT, "terraform.code-server-dev.tfstate"));
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * The synthesized stack and its HCL export pass `terraform init`, `validate` and `plan` offline
+ * (DESIGN.md invariant 4), the plan only creates, and the HCL plans exactly like the JSON.
+ * One synth and one export for the whole file.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { synthInto } from "../src/app";
+import { exportDeployment } from "../src/export/deployment";
+import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
+import { offlineWorkdir, showPlan, terraformOrSkip, type Workdir } from "./helpers/terraform";
+
+const terraform = terraformOrSkip();
+const maybe = terraform ? describe : describe.skip;
+const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
+
+/** Resource types the default plan creates: the architecture of DESIGN.md, nothing else. */
+const EXPECTED_TYPES = [
+  "aws_acm_certificate", "aws_acm_certificate_validation", "aws_backup_plan", "aws_backup_selection", "aws_backup_vault",
+  "aws_budgets_budget", "aws_cloudwatch_dashboard", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
+  "aws_cloudwatch_log_group", "aws_cloudwatch_metric_alarm", "aws_default_security_group", "aws_ebs_volume",
+  "aws_iam_instance_profile", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_instance",
+  "aws_internet_gateway", "aws_kms_alias", "aws_kms_key", "aws_kms_key_policy", "aws_lb", "aws_lb_listener",
+  "aws_lb_listener_rule", "aws_lb_target_group", "aws_lb_target_group_attachment", "aws_route", "aws_route53_record",
+  "aws_route_table", "aws_route_table_association", "aws_s3_bucket", "aws_s3_bucket_lifecycle_configuration",
+  "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
+  "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_s3_object",
+  "aws_secretsmanager_secret", "aws_security_group", "aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription",
+  "aws_ssm_association", "aws_ssm_document", "aws_subnet", "aws_volume_attachment", "aws_vpc",
+  "aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule",
+];
+
+maybe("offline terraform", () => {
+  const out = mkdtempSync(join(tmpdir(), "synth-"));
+  let json: Workdir;
+  let hcl: Workdir;
+  let jsonPlan: any;
+  let hclPlan: any;
+
+  beforeAll(async () => {
+    const { stack, stackDir } = synthInto(defaultFleet(), join(out, "cdktf.out"));
+    await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
+    json = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
+    hcl = offlineWorkdir(terraform!, join(out, "deployment", "terraform"), { "test.tfvars": TFVARS });
+  });
+
+  it("initialises from the local provider mirror and validates the synthesized JSON", () => {
+    json.run(["init", "-input=false", "-no-color"]);
+    expect(json.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
+  });
+
+  it("plans offline with terraform.tfvars.example, only creating, the expected resource types", () => {
+    json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
+    jsonPlan = showPlan(terraform!, json, "plan.bin");
+    const actions = new Set(jsonPlan.resource_changes.map((r: any) => r.change.actions.join(",")));
+    expect(actions).toEqual(new Set(["create"]));
+    expect([...new Set(jsonPlan.resource_changes.map((r: any) => r.type))].sort()).toEqual([...EXPECTED_TYPES].sort());
+    // No data source is read at plan time in the default configuration (ami_id is set).
+    expect(jsonPlan.planned_values.root_module.resources.filter((r: any) => r.mode === "data")).toEqual([]);
+  });
+
+  it("rejects SSH from 0.0.0.0/0 at plan time, by variable validation", () => {
+    const { status, output } = json.run(
+      ["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", '-var=admin_cidrs=["0.0.0.0/0"]'],
+      { allowFailure: true },
+    );
+    expect(status).not.toBe(0);
+    expect(output).toContain("must not open SSH to the whole internet");
+  });
+
+  it("opens SSH for an explicit admin CIDR, and uses an existing certificate instead of requesting one", () => {
+    json.run([
+      "plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars",
+      '-var=admin_cidrs=["203.0.113.10/32"]',
+      "-var=certificate_arn=arn:aws:acm:ap-southeast-7:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000",
+      "-out=variant.bin",
+    ]);
+    const plan = showPlan(terraform!, json, "variant.bin");
+    const ssh = plan.resource_changes.filter((r: any) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === 22);
+    expect(ssh.map((r: any) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
+    expect(plan.resource_changes.filter((r: any) => r.type.startsWith("aws_acm_"))).toEqual([]);
+  });
+
+  it("exports HCL that is terraform fmt-clean and validates offline", () => {
+    hcl.run(["init", "-input=false", "-no-color"]);
+    expect(hcl.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
+    expect(hcl.run(["fmt", "-check", "-no-color", "main.tf", "variables.tf", "outputs.tf"]).status).toBe(0);
+  });
+
+  it("exports HCL that plans exactly the same resources, values, variables and outputs as the JSON", () => {
+    hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
+    hclPlan = showPlan(terraform!, hcl, "plan.bin");
+    const byAddress = (plan: any) =>
+      Object.fromEntries(plan.resource_changes.map((r: any) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
+    expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
+    expect(hclPlan.configuration.root_module.variables).toEqual(jsonPlan.configuration.root_module.variables);
+    expect(hclPlan.planned_values.outputs).toEqual(jsonPlan.planned_values.outputs);
+  });
+});

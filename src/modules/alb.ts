@@ -1,0 +1,241 @@
+/**
+ * ALB layer: the internet-facing load balancer and its access-log bucket, the TLS certificate
+ * (requested and DNS-validated, or an existing one by ARN), HTTPS with a fixed 404 default,
+ * HTTP that only redirects, and per developer a target group, its attachment to the host, a
+ * host-header listener rule and a DNS alias — all built from `routingTable(fleet)`.
+ */
+import { AcmCertificate } from "@cdktf/provider-aws/lib/acm-certificate";
+import { AcmCertificateValidation } from "@cdktf/provider-aws/lib/acm-certificate-validation";
+import type { Instance } from "@cdktf/provider-aws/lib/instance";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
+import { LbListenerRule } from "@cdktf/provider-aws/lib/lb-listener-rule";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import { LbTargetGroupAttachment } from "@cdktf/provider-aws/lib/lb-target-group-attachment";
+import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { type IResolvable, Token } from "cdktf";
+import { Construct } from "constructs";
+import { partitionOf } from "../naming";
+import type { Fleet } from "../roster";
+import { TARGET_GROUP_SETTINGS, routingTable } from "../routing";
+import { address, choose, countWhen, expression, first, isEmptyString, oneOf } from "./expressions";
+import { accountIdOf } from "./key-policy";
+import { PrivateBucket } from "./private-bucket";
+
+/**
+ * Seconds an idle connection stays open. code-server keeps one websocket per browser tab, and a
+ * developer reading code sends nothing for long stretches; at the ALB's 60 s default the editor
+ * would reconnect constantly. One hour matches the stickiness window (AWS allows up to 4000 s).
+ */
+export const IDLE_TIMEOUT_SECONDS = 3600;
+/** S3 prefix of the access logs inside their bucket. */
+export const ACCESS_LOG_PREFIX = "alb";
+/** Days access logs are kept in S3. */
+export const ACCESS_LOG_RETENTION_DAYS = 90;
+
+/**
+ * Elastic Load Balancing's log-writer account in the regions that predate August 2022. Newer
+ * regions (ap-southeast-7 among them) grant the logdelivery service principal instead.
+ */
+const ELB_LOG_ACCOUNTS: Readonly<Record<string, string>> = {
+  "us-east-1": "127311923021",
+  "us-east-2": "033677994240",
+  "us-west-1": "027434742980",
+  "us-west-2": "797873946194",
+  "af-south-1": "098369216593",
+  "ap-east-1": "754344448648",
+  "ap-southeast-3": "589379963580",
+  "ap-south-1": "718504428378",
+  "ap-northeast-3": "383597477331",
+  "ap-northeast-2": "600734575887",
+  "ap-southeast-1": "114774131450",
+  "ap-southeast-2": "783225319266",
+  "ap-northeast-1": "582318560864",
+  "ca-central-1": "985666609251",
+  "eu-central-1": "054676820928",
+  "eu-west-1": "156460612806",
+  "eu-west-2": "652711504416",
+  "eu-south-1": "635631232127",
+  "eu-west-3": "009996457667",
+  "eu-north-1": "897822967062",
+  "me-south-1": "076674570225",
+  "sa-east-1": "507241528517",
+  "us-gov-west-1": "048591011584",
+  "us-gov-east-1": "190560391635",
+  "cn-north-1": "638102146993",
+  "cn-northwest-1": "037604701340",
+};
+
+/** The principal allowed to write ALB access logs in `region`. */
+export function accessLogPrincipal(region: string): { AWS: string } | { Service: string } {
+  const account = ELB_LOG_ACCOUNTS[region];
+  return account
+    ? { AWS: `arn:${partitionOf(region)}:iam::${account}:root` }
+    : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
+}
+
+export interface AlbLayerProps {
+  readonly fleet: Fleet;
+  readonly vpc: Vpc;
+  readonly subnets: readonly Subnet[];
+  readonly securityGroup: SecurityGroup;
+  readonly instance: Instance;
+  /** Route53 zone of the roster's domain. */
+  readonly hostedZoneId: string;
+  /** Existing ACM certificate ARN; empty: request one and validate it through DNS. */
+  readonly certificateArn: string;
+  /** TLS policy of the HTTPS listener (validated against an allow-list in the variable). */
+  readonly sslPolicy: string;
+  readonly deletionProtection: IResolvable | boolean;
+  /** Used to scope the log bucket policy to this account's prefix. */
+  readonly accountArn: string;
+}
+
+export class AlbLayer extends Construct {
+  readonly loadBalancer: Lb;
+  readonly httpsListener: LbListener;
+  readonly accessLogs: PrivateBucket;
+  /** Keyed by developer name. */
+  readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
+
+  constructor(scope: Construct, id: string, props: AlbLayerProps) {
+    super(scope, id);
+    const { fleet } = props;
+    const account = accountIdOf(props.accountArn);
+
+    this.accessLogs = new PrivateBucket(this, "access-logs", {
+      namePrefix: `${fleet.namePrefix}-alb-logs-`,
+      lifecycleRules: [
+        {
+          id: "expire-access-logs",
+          status: "Enabled",
+          filter: [{ prefix: `${ACCESS_LOG_PREFIX}/` }],
+          expiration: [{ days: ACCESS_LOG_RETENTION_DAYS }],
+          noncurrentVersionExpiration: [{ noncurrentDays: 7 }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
+      ],
+      extraStatements: (bucketArn) => [
+        {
+          Sid: "AlbWritesAccessLogs",
+          Effect: "Allow",
+          Principal: accessLogPrincipal(fleet.region),
+          Action: "s3:PutObject",
+          Resource: `${bucketArn}/${ACCESS_LOG_PREFIX}/AWSLogs/${account}/*`,
+        },
+      ],
+    });
+
+    this.loadBalancer = new Lb(this, "alb", {
+      name: fleet.namePrefix,
+      internal: false,
+      loadBalancerType: "application",
+      ipAddressType: "ipv4",
+      securityGroups: [props.securityGroup.id],
+      subnets: props.subnets.map((s) => s.id),
+      dropInvalidHeaderFields: true,
+      enableDeletionProtection: props.deletionProtection,
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      accessLogs: { bucket: this.accessLogs.bucket.id, prefix: ACCESS_LOG_PREFIX, enabled: true },
+      // ELB checks it may write to the bucket when logging is switched on.
+      dependsOn: [this.accessLogs.policy],
+    });
+
+    const requestCertificate = isEmptyString(props.certificateArn);
+    const certificate = new AcmCertificate(this, "certificate", {
+      count: countWhen(requestCertificate),
+      domainName: `*.${fleet.domain}`,
+      subjectAlternativeNames: [fleet.domain],
+      validationMethod: "DNS",
+      lifecycle: { createBeforeDestroy: true },
+    });
+    // `*.<domain>` and `<domain>` share one validation record, so one record validates both.
+    const validationRecord = (attribute: string) =>
+      Token.asString(expression(this, `tolist(${address(certificate)}[0].domain_validation_options)[0].${attribute}`));
+    const validationDns = new Route53Record(this, "certificate-validation-record", {
+      count: countWhen(requestCertificate),
+      zoneId: props.hostedZoneId,
+      name: validationRecord("resource_record_name"),
+      type: validationRecord("resource_record_type"),
+      records: [validationRecord("resource_record_value")],
+      ttl: 300,
+      allowOverwrite: true,
+    });
+    const validation = new AcmCertificateValidation(this, "certificate-validation", {
+      count: countWhen(requestCertificate),
+      certificateArn: first(certificate, "arn"),
+      validationRecordFqdns: [first(validationDns, "fqdn")],
+    });
+    const certificateArn = choose(requestCertificate, oneOf(validation, "certificate_arn"), props.certificateArn);
+
+    this.httpsListener = new LbListener(this, "https", {
+      loadBalancerArn: this.loadBalancer.arn,
+      port: 443,
+      protocol: "HTTPS",
+      sslPolicy: props.sslPolicy,
+      certificateArn,
+      defaultAction: [
+        {
+          type: "fixed-response",
+          fixedResponse: { statusCode: "404", contentType: "text/plain", messageBody: "No developer environment at this address." },
+        },
+      ],
+    });
+    new LbListener(this, "http-redirect", {
+      loadBalancerArn: this.loadBalancer.arn,
+      port: 80,
+      protocol: "HTTP",
+      defaultAction: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+    });
+
+    const targetGroups = new Map<string, LbTargetGroup>();
+    const hc = TARGET_GROUP_SETTINGS.healthCheck;
+    for (const route of routingTable(fleet)) {
+      const tags = { developer: route.developer };
+      const targetGroup = new LbTargetGroup(this, `tg-${route.developer}`, {
+        name: route.targetGroup,
+        port: route.port,
+        protocol: TARGET_GROUP_SETTINGS.protocol,
+        targetType: "instance",
+        vpcId: props.vpc.id,
+        deregistrationDelay: String(TARGET_GROUP_SETTINGS.deregistrationDelaySeconds),
+        healthCheck: {
+          enabled: true,
+          protocol: TARGET_GROUP_SETTINGS.protocol,
+          port: "traffic-port",
+          path: hc.path,
+          matcher: hc.matcher,
+          interval: hc.intervalSeconds,
+          timeout: hc.timeoutSeconds,
+          healthyThreshold: hc.healthyThreshold,
+          unhealthyThreshold: hc.unhealthyThreshold,
+        },
+        stickiness: { enabled: true, type: "lb_cookie", cookieDuration: TARGET_GROUP_SETTINGS.stickinessSeconds },
+        tags,
+      });
+      new LbTargetGroupAttachment(this, `tg-${route.developer}-host`, {
+        targetGroupArn: targetGroup.arn,
+        targetId: props.instance.id,
+        port: route.port,
+      });
+      new LbListenerRule(this, `rule-${route.developer}`, {
+        listenerArn: this.httpsListener.arn,
+        priority: route.priority,
+        condition: [{ hostHeader: { values: [route.host] } }],
+        action: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+        tags,
+      });
+      new Route53Record(this, `dns-${route.developer}`, {
+        zoneId: props.hostedZoneId,
+        name: route.host,
+        type: "A",
+        alias: { name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true },
+      });
+      targetGroups.set(route.developer, targetGroup);
+    }
+    this.targetGroups = targetGroups;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Backup layer (SPEC 7): AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily,
+ * 4 weekly and 3 monthly recovery points in a KMS-encrypted vault, and the archive bucket
+ * where removed developers' workspaces (and on-demand workspace copies) are kept for good.
+ *
+ * AWS Backup rather than DLM: one vault with its own key and access policy, restore jobs and
+ * a console view of every recovery point, and retention rules that read like the spec.
+ */
+import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
+import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
+import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
+import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { Fn } from "cdktf";
+import { Construct } from "constructs";
+import { partitionOf } from "../naming";
+import type { Fleet } from "../roster";
+import { PrivateBucket } from "./private-bucket";
+
+/** SPEC 7.1: daily at 2 AM UTC; 7 daily, 4 weekly, 3 monthly. */
+export const BACKUP_RULES = [
+  { name: "daily", schedule: "cron(0 2 * * ? *)", deleteAfterDays: 7 },
+  { name: "weekly", schedule: "cron(0 2 ? * SUN *)", deleteAfterDays: 28 },
+  { name: "monthly", schedule: "cron(0 2 1 * ? *)", deleteAfterDays: 90 },
+] as const;
+/** Minutes a backup job may wait to start, and to finish, after 02:00. */
+const START_WINDOW_MINUTES = 60;
+const COMPLETION_WINDOW_MINUTES = 24 * 60;
+/** Archived workspaces move to Glacier Flexible Retrieval after this many days; they are never expired. */
+export const ARCHIVE_TRANSITION_DAYS = 30;
+
+export interface BackupLayerProps {
+  readonly fleet: Fleet;
+  readonly key: KmsKey;
+  readonly dataVolume: EbsVolume;
+  /** The host role: it uploads removed developers' workspaces to the archive bucket. */
+  readonly hostRoleName: string;
+}
+
+export class BackupLayer extends Construct {
+  readonly vault: BackupVault;
+  readonly plan: BackupPlan;
+  readonly archive: PrivateBucket;
+
+  constructor(scope: Construct, id: string, props: BackupLayerProps) {
+    super(scope, id);
+    const { fleet } = props;
+    const partition = partitionOf(fleet.region);
+
+    this.vault = new BackupVault(this, "vault", {
+      name: fleet.namePrefix,
+      kmsKeyArn: props.key.arn,
+      // Recovery points are data: the vault is never emptied by a destroy.
+      forceDestroy: false,
+    });
+    this.plan = new BackupPlan(this, "plan", {
+      name: `${fleet.namePrefix}-data-volume`,
+      rule: BACKUP_RULES.map((rule) => ({
+        ruleName: rule.name,
+        targetVaultName: this.vault.name,
+        schedule: rule.schedule,
+        scheduleExpressionTimezone: "Etc/UTC",
+        startWindow: START_WINDOW_MINUTES,
+        completionWindow: COMPLETION_WINDOW_MINUTES,
+        lifecycle: { deleteAfter: rule.deleteAfterDays },
+        recoveryPointTags: { "backup-rule": rule.name },
+      })),
+    });
+
+    const role = new IamRole(this, "role", {
+      name: `${fleet.namePrefix}-backup`,
+      description: `AWS Backup service role of ${fleet.namePrefix}`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    });
+    for (const policy of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
+      new IamRolePolicyAttachment(this, `role-${policy}`, {
+        role: role.name,
+        policyArn: `arn:${partition}:iam::aws:policy/service-role/${policy}`,
+      });
+    }
+    new BackupSelection(this, "data-volume", {
+      name: `${fleet.namePrefix}-data-volume`,
+      planId: this.plan.id,
+      iamRoleArn: role.arn,
+      resources: [props.dataVolume.arn],
+    });
+
+    this.archive = new PrivateBucket(this, "archive", {
+      namePrefix: `${fleet.namePrefix}-archive-`,
+      kmsKeyArn: props.key.arn,
+      preventDestroy: true,
+      lifecycleRules: [
+        {
+          id: "archive-workspaces",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          transition: [{ days: ARCHIVE_TRANSITION_DAYS, storageClass: "GLACIER" }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+    });
+    // The host writes archives and never deletes them.
+    new IamRolePolicy(this, "host-archive-access", {
+      name: "archive",
+      role: props.hostRoleName,
+      policy: Fn.jsonencode({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            // GetObject lets the host verify an upload before it moves the workspace aside; no delete.
+            Sid: "WriteAndVerifyWorkspaceArchives",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
+            Resource: `${this.archive.bucket.arn}/*`,
+          },
+          { Sid: "EncryptArchives", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: props.key.arn },
+        ],
+      }),
+    });
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Monitoring layer: log groups (SPEC 6.2), alarms on host, ALB, target groups and containers
+ * (SPEC 6.1), a dashboard, the monthly cost budget (SPEC 9.8) and the API-key rotation reminder.
+ * Alarms and the reminder go to the one alarm topic; thresholds come from `THRESHOLDS`.
+ */
+import { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget";
+import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import type { Instance } from "@cdktf/provider-aws/lib/instance";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { Lb } from "@cdktf/provider-aws/lib/lb";
+import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { Fn, Token } from "cdktf";
+import { Construct } from "constructs";
+import { DATA_MOUNT, logGroupNames, metricNames } from "../naming";
+import type { Fleet } from "../roster";
+import { THRESHOLDS } from "../thresholds";
+
+export interface MonitoringLayerProps {
+  readonly fleet: Fleet;
+  readonly key: KmsKey;
+  readonly topic: SnsTopic;
+  readonly instance: Instance;
+  readonly loadBalancer: Lb;
+  /** Keyed by developer name. */
+  readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
+  readonly logRetentionDays: number;
+  readonly budgetAmountUsd: number;
+  readonly alarmEmails: string[];
+}
+
+type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & { readonly name: string };
+
+export class MonitoringLayer extends Construct {
+  /** Keyed by purpose: `system`, `docker`, `container:<developer>`. */
+  readonly logGroups: ReadonlyMap<string, CloudwatchLogGroup>;
+  /** Keyed by alarm name. */
+  readonly alarms: ReadonlyMap<string, CloudwatchMetricAlarm>;
+
+  constructor(scope: Construct, id: string, props: MonitoringLayerProps) {
+    super(scope, id);
+    const { fleet, topic } = props;
+    const names = logGroupNames(fleet);
+    const metrics = metricNames(fleet);
+
+    const logGroups = new Map<string, CloudwatchLogGroup>();
+    const logGroup = (key: string, name: string, developer?: string) => {
+      logGroups.set(
+        key,
+        new CloudwatchLogGroup(this, `log-${key.replace(":", "-")}`, {
+          name,
+          retentionInDays: props.logRetentionDays,
+          kmsKeyId: props.key.arn,
+          // Removing a developer keeps their logs until retention expires them (no data lost on deploy).
+          skipDestroy: true,
+          tags: developer ? { developer } : undefined,
+        }),
+      );
+    };
+    logGroup("system", names.system);
+    logGroup("docker", names.docker);
+    for (const developer of fleet.developers) logGroup(`container:${developer.name}`, names.container(developer), developer.name);
+    this.logGroups = logGroups;
+
+    const alarms = new Map<string, CloudwatchMetricAlarm>();
+    const alarm = ({ name, ...spec }: AlarmSpec) => {
+      const alarmName = `${fleet.namePrefix}-${name}`;
+      alarms.set(
+        alarmName,
+        new CloudwatchMetricAlarm(this, `alarm-${name}`, {
+          alarmName,
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+          ...spec,
+        }),
+      );
+    };
+    const instanceId = { InstanceId: props.instance.id };
+
+    alarm({
+      name: "host-cpu",
+      alarmDescription: `Host CPU above ${THRESHOLDS.hostCpuPercent}% for 15 minutes: check docker stats, consider a larger instance type.`,
+      namespace: "AWS/EC2",
+      metricName: "CPUUtilization",
+      dimensions: instanceId,
+      statistic: "Average",
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: THRESHOLDS.hostCpuPercent,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+    alarm({
+      name: "host-memory",
+      alarmDescription: `Host memory above ${THRESHOLDS.hostMemoryPercent}% for 15 minutes (CloudWatch agent).`,
+      namespace: metrics.hostNamespace,
+      metricName: metrics.memoryUsedPercent,
+      dimensions: instanceId,
+      statistic: "Average",
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: THRESHOLDS.hostMemoryPercent,
+      comparisonOperator: "GreaterThanThreshold",
+      // No data means the agent is down, which the dashboard shows; it is not itself a memory problem.
+      treatMissingData: "missing",
+    });
+    alarm({
+      name: "data-disk",
+      alarmDescription: `Data volume ${DATA_MOUNT} above ${THRESHOLDS.dataDiskPercent}% full: grow data_volume_size_gb.`,
+      namespace: metrics.hostNamespace,
+      metricName: metrics.diskUsedPercent,
+      dimensions: { ...instanceId, path: DATA_MOUNT },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: THRESHOLDS.dataDiskPercent,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+    const lbDimension = { LoadBalancer: props.loadBalancer.arnSuffix };
+    const alb5xx = (id: string, metricName: string) => ({
+      id,
+      metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lbDimension, period: 300, stat: "Sum" },
+    });
+    alarm({
+      name: "alb-5xx",
+      alarmDescription: `More than ${THRESHOLDS.alb5xxPer5Minutes} HTTP 5xx responses (ALB and targets) in 5 minutes.`,
+      metricQuery: [
+        alb5xx("elb", "HTTPCode_ELB_5XX_Count"),
+        alb5xx("target", "HTTPCode_Target_5XX_Count"),
+        { id: "total", expression: "FILL(elb, 0) + FILL(target, 0)", label: "5xx responses", returnData: true },
+      ],
+      evaluationPeriods: 1,
+      threshold: THRESHOLDS.alb5xxPer5Minutes,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    });
+
+    for (const developer of fleet.developers) {
+      const targetGroup = props.targetGroups.get(developer.name);
+      if (!targetGroup) throw new Error(`no target group for developer ${developer.name}`);
+      alarm({
+        name: `${developer.name}-unhealthy`,
+        alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        dimensions: { ...lbDimension, TargetGroup: targetGroup.arnSuffix },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 2,
+        threshold: THRESHOLDS.unhealthyTargets,
+        comparisonOperator: "GreaterThanThreshold",
+        tags: { developer: developer.name },
+      });
+      alarm({
+        name: `${developer.name}-restarts`,
+        alarmDescription: `${developer.name}'s container restarted (crash or out of memory at its limit): docker logs ${developer.name}.`,
+        namespace: metrics.containerNamespace,
+        metricName: metrics.containerRestarts,
+        dimensions: { [metrics.developerDimension]: developer.name },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: THRESHOLDS.containerRestartsPer5Minutes,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        tags: { developer: developer.name },
+      });
+    }
+    this.alarms = alarms;
+
+    new CloudwatchDashboard(this, "dashboard", {
+      dashboardName: fleet.namePrefix,
+      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props, lbDimension)),
+    });
+
+    new BudgetsBudget(this, "budget", {
+      name: `${fleet.namePrefix}-monthly`,
+      budgetType: "COST",
+      timeUnit: "MONTHLY",
+      limitAmount: Token.asString(props.budgetAmountUsd),
+      limitUnit: "USD",
+      notification: THRESHOLDS.budgetPercents.map((percent) => ({
+        comparisonOperator: "GREATER_THAN",
+        threshold: percent,
+        thresholdType: "PERCENTAGE",
+        notificationType: "ACTUAL",
+        subscriberEmailAddresses: props.alarmEmails,
+      })),
+    });
+
+    // SPEC 5.1 asks for 90-day API key rotation; keys are the operators' to issue, so remind them.
+    const reminder = new CloudwatchEventRule(this, "api-key-rotation-reminder", {
+      name: `${fleet.namePrefix}-api-key-rotation`,
+      description: `Every ${THRESHOLDS.apiKeyRotationDays} days: rotate the developers' Anthropic API keys and code-server passwords.`,
+      scheduleExpression: `rate(${THRESHOLDS.apiKeyRotationDays} days)`,
+    });
+    new CloudwatchEventTarget(this, "api-key-rotation-reminder-target", {
+      rule: reminder.name,
+      arn: topic.arn,
+      input: JSON.stringify(
+        `${fleet.namePrefix}: ${THRESHOLDS.apiKeyRotationDays}-day rotation is due. For each developer: issue a new Anthropic API key and run scripts/set-api-key.sh --developer <name>; run scripts/rotate-password.sh --developer <name>. See README, "Secrets and rotation".`,
+      ),
+    });
+  }
+}
+
+function dashboardBody(fleet: Fleet, props: MonitoringLayerProps, lbDimension: { LoadBalancer: string }) {
+  const metrics = metricNames(fleet);
+  const region = fleet.region;
+  const instanceId = props.instance.id;
+  const widget = (title: string, metricLines: unknown[][], x: number, y: number, extra: object = {}) => ({
+    type: "metric",
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, region, metrics: metricLines, view: "timeSeries", stat: "Average", period: 300, ...extra },
+  });
+  const perDeveloper = (metricName: string, stat: string) =>
+    fleet.developers.map((d) => [
+      "AWS/ApplicationELB",
+      metricName,
+      "TargetGroup",
+      props.targetGroups.get(d.name)!.arnSuffix,
+      "LoadBalancer",
+      lbDimension.LoadBalancer,
+      { label: d.name, stat },
+    ]);
+  return {
+    widgets: [
+      widget(
+        "Host CPU / memory / data disk (%)",
+        [
+          ["AWS/EC2", "CPUUtilization", "InstanceId", instanceId, { label: "CPU" }],
+          [metrics.hostNamespace, metrics.memoryUsedPercent, "InstanceId", instanceId, { label: "memory" }],
+          [metrics.hostNamespace, metrics.diskUsedPercent, "InstanceId", instanceId, "path", DATA_MOUNT, { label: "data disk" }],
+        ],
+        0,
+        0,
+        { yAxis: { left: { min: 0, max: 100 } } },
+      ),
+      widget(
+        "ALB requests and 5xx",
+        [
+          ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "requests" }],
+          ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "ELB 5xx" }],
+          ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "target 5xx" }],
+        ],
+        12,
+        0,
+      ),
+      widget("Healthy targets per developer", perDeveloper("HealthyHostCount", "Minimum"), 0, 6, { period: 60 }),
+      widget("Target response time per developer (s)", perDeveloper("TargetResponseTime", "p90"), 12, 6),
+      widget(
+        "Container memory per developer (%)",
+        fleet.developers.map((d) => [metrics.containerNamespace, metrics.containerMemoryPercent, metrics.developerDimension, d.name, { label: d.name }]),
+        0,
+        12,
+      ),
+      widget(
+        "Container CPU per developer (%)",
+        fleet.developers.map((d) => [metrics.containerNamespace, metrics.containerCpuPercent, metrics.developerDimension, d.name, { label: d.name }]),
+        12,
+        12,
+      ),
+    ],
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Network layer: VPC, one public subnet per availability zone of the roster, internet gateway
+ * and routes, and the two security groups. The host lives in the first subnet with a public IP
+ * (outbound without a NAT gateway); ingress reaches it only from the ALB, on roster ports.
+ */
+import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
+import { Route } from "@cdktf/provider-aws/lib/route";
+import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
+import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Fn, TerraformIterator, Token } from "cdktf";
+import { Construct } from "constructs";
+import type { Fleet } from "../roster";
+import { expression } from "./expressions";
+
+export interface NetworkLayerProps {
+  readonly fleet: Fleet;
+  /** CIDR block of the VPC (a plan-time variable). Subnets are `cidrsubnet(vpcCidr, 4, i)`. */
+  readonly vpcCidr: string;
+  /**
+   * CIDR blocks allowed on SSH (22), as a Terraform list expression; one rule per entry, no rule
+   * at all when empty. The variable's validation already refuses /0.
+   */
+  readonly adminCidrs: string[];
+}
+
+/** Outbound rules of the host: what it really needs, each with the reason. */
+const HOST_EGRESS = [
+  { id: "https", protocol: "tcp", port: 443, description: "HTTPS: AWS APIs, SSM, Docker Hub, Open VSX, api.anthropic.com, git over HTTPS" },
+  { id: "http", protocol: "tcp", port: 80, description: "HTTP: Ubuntu package mirrors (apt verifies signatures)" },
+  { id: "ntp", protocol: "udp", port: 123, cidr: "169.254.169.123/32", description: "NTP: Amazon Time Sync Service" },
+] as const;
+
+export class NetworkLayer extends Construct {
+  readonly vpc: Vpc;
+  /** Public subnets, in the roster's zone order. */
+  readonly publicSubnets: readonly Subnet[];
+  /** The first public subnet: the host and its data volume live in its zone. */
+  readonly hostSubnet: Subnet;
+  readonly albSecurityGroup: SecurityGroup;
+  readonly hostSecurityGroup: SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkLayerProps) {
+    super(scope, id);
+    const { fleet } = props;
+    const name = fleet.namePrefix;
+
+    this.vpc = new Vpc(this, "vpc", {
+      cidrBlock: props.vpcCidr,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: name },
+    });
+
+    // The default security group of a VPC allows all traffic between its members: manage it so it allows nothing.
+    new DefaultSecurityGroup(this, "default-sg", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-deny` } });
+
+    const igw = new InternetGateway(this, "igw", { vpcId: this.vpc.id, tags: { Name: name } });
+    const routes = new RouteTable(this, "public-routes", { vpcId: this.vpc.id, tags: { Name: `${name}-public` } });
+    new Route(this, "default-route", { routeTableId: routes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+
+    this.publicSubnets = fleet.availabilityZones.map((zone, index) => {
+      const subnet = new Subnet(this, `public-${zone}`, {
+        vpcId: this.vpc.id,
+        availabilityZone: zone,
+        cidrBlock: Fn.cidrsubnet(props.vpcCidr, 4, index),
+        // The host asks for its public IP explicitly; nothing else launches here.
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${name}-public-${zone}` },
+      });
+      new RouteTableAssociation(this, `public-${zone}-routes`, { subnetId: subnet.id, routeTableId: routes.id });
+      return subnet;
+    });
+    this.hostSubnet = this.publicSubnets[0];
+
+    this.albSecurityGroup = new SecurityGroup(this, "alb-sg", {
+      name: `${name}-alb`,
+      description: `ALB of ${name}: HTTPS (and HTTP that only redirects) from the internet, out only to the host on developer ports`,
+      vpcId: this.vpc.id,
+      tags: { Name: `${name}-alb` },
+    });
+    this.hostSecurityGroup = new SecurityGroup(this, "host-sg", {
+      name: `${name}-host`,
+      description: `code-server host of ${name}: developer ports from the ALB only, SSH only from admin CIDRs`,
+      vpcId: this.vpc.id,
+      tags: { Name: `${name}-host` },
+    });
+
+    for (const port of [443, 80]) {
+      new VpcSecurityGroupIngressRule(this, `alb-in-${port}`, {
+        securityGroupId: this.albSecurityGroup.id,
+        description: port === 443 ? "HTTPS from the internet" : "HTTP from the internet, answered with a redirect to HTTPS",
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        cidrIpv4: "0.0.0.0/0",
+      });
+    }
+
+    // One rule per developer, keyed by name: adding or removing one never touches another's.
+    for (const developer of fleet.developers) {
+      new VpcSecurityGroupEgressRule(this, `alb-out-${developer.name}`, {
+        securityGroupId: this.albSecurityGroup.id,
+        description: `To ${developer.name}'s code-server on the host`,
+        ipProtocol: "tcp",
+        fromPort: developer.port,
+        toPort: developer.port,
+        referencedSecurityGroupId: this.hostSecurityGroup.id,
+        tags: { developer: developer.name },
+      });
+      new VpcSecurityGroupIngressRule(this, `host-in-${developer.name}`, {
+        securityGroupId: this.hostSecurityGroup.id,
+        description: `${developer.name}'s code-server, from the ALB only`,
+        ipProtocol: "tcp",
+        fromPort: developer.port,
+        toPort: developer.port,
+        referencedSecurityGroupId: this.albSecurityGroup.id,
+        tags: { developer: developer.name },
+      });
+    }
+
+    const admin = TerraformIterator.fromList(props.adminCidrs);
+    // each.value is an IPv4 or an IPv6 block; the rule takes it in the matching field.
+    const isIpv6 = 'strcontains(each.value, ":")';
+    new VpcSecurityGroupIngressRule(this, "host-in-ssh", {
+      forEach: admin,
+      securityGroupId: this.hostSecurityGroup.id,
+      description: "SSH from an admin CIDR (admin_cidrs); SSM Session Manager needs no inbound rule",
+      ipProtocol: "tcp",
+      fromPort: 22,
+      toPort: 22,
+      cidrIpv4: Token.asString(expression(this, `${isIpv6} ? null : each.value`)),
+      cidrIpv6: Token.asString(expression(this, `${isIpv6} ? each.value : null`)),
+    });
+
+    for (const rule of HOST_EGRESS) {
+      new VpcSecurityGroupEgressRule(this, `host-out-${rule.id}`, {
+        securityGroupId: this.hostSecurityGroup.id,
+        description: rule.description,
+        ipProtocol: rule.protocol,
+        fromPort: rule.port,
+        toPort: rule.port,
+        cidrIpv4: "cidr" in rule ? rule.cidr : "0.0.0.0/0",
+      });
+    }
+    // DNS to the VPC resolver (VPC base + 2), over UDP and TCP.
+    for (const protocol of ["udp", "tcp"]) {
+      new VpcSecurityGroupEgressRule(this, `host-out-dns-${protocol}`, {
+        securityGroupId: this.hostSecurityGroup.id,
+        description: `DNS (${protocol.toUpperCase()}) to the VPC resolver`,
+        ipProtocol: protocol,
+        fromPort: 53,
+        toPort: 53,
+        cidrIpv4: `${Fn.cidrhost(props.vpcCidr, 2)}/32`,
+      });
+    }
+  }
+}

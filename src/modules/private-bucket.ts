@@ -1,0 +1,97 @@
+/**
+ * A private S3 bucket with the defaults every bucket of this stack shares: owner-enforced
+ * objects, all four public-access blocks, versioning, default encryption, TLS-only access,
+ * and a lifecycle of the caller's choosing.
+ */
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import {
+  S3BucketLifecycleConfiguration,
+  type S3BucketLifecycleConfigurationRule,
+} from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { Fn, type ITerraformDependable } from "cdktf";
+import { Construct } from "constructs";
+
+export interface PrivateBucketProps {
+  /** Prefix of the generated bucket name (at most 37 characters); AWS appends a unique suffix. */
+  readonly namePrefix: string;
+  /**
+   * KMS key ARN for SSE-KMS. Absent: SSE-S3 (AES256), which ALB access logs require.
+   * @default - SSE-S3
+   */
+  readonly kmsKeyArn?: string;
+  readonly lifecycleRules: S3BucketLifecycleConfigurationRule[];
+  /** Statements added to the bucket policy after the TLS-only denial, given the bucket's ARN. @default - none */
+  readonly extraStatements?: (bucketArn: string) => object[];
+  /**
+   * Refuse `terraform destroy` of the bucket (for buckets holding data nobody may lose).
+   * @default false
+   */
+  readonly preventDestroy?: boolean;
+}
+
+export class PrivateBucket extends Construct {
+  readonly bucket: S3Bucket;
+  /** The bucket policy; things that need it in place (ALB access logs) depend on it. */
+  readonly policy: ITerraformDependable;
+
+  constructor(scope: Construct, id: string, props: PrivateBucketProps) {
+    super(scope, id);
+    this.bucket = new S3Bucket(this, "bucket", {
+      bucketPrefix: props.namePrefix,
+      // Never empty a bucket to delete it.
+      forceDestroy: false,
+      lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
+    });
+    new S3BucketOwnershipControls(this, "ownership", {
+      bucket: this.bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    });
+    const publicAccess = new S3BucketPublicAccessBlock(this, "public-access", {
+      bucket: this.bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketVersioningA(this, "versioning", {
+      bucket: this.bucket.id,
+      versioningConfiguration: { status: "Enabled" },
+    });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      bucket: this.bucket.id,
+      rule: [
+        props.kmsKeyArn
+          ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn }, bucketKeyEnabled: true }
+          : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+      ],
+    });
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket: this.bucket.id,
+      rule: props.lifecycleRules,
+    });
+    this.policy = new S3BucketPolicy(this, "policy", {
+      bucket: this.bucket.id,
+      policy: Fn.jsonencode({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+          ...(props.extraStatements?.(this.bucket.arn) ?? []),
+        ],
+      }),
+      // A policy PUT before the public-access block can race it.
+      dependsOn: [publicAccess],
+    });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Secrets layer: the fleet's customer-managed KMS key and, per developer, two empty Secrets
+ * Manager secrets (code-server password, Anthropic API key). Terraform never sees a value:
+ * the host fills a missing password on first use, operators set API keys with
+ * `scripts/set-api-key.sh` (DESIGN.md invariant 3).
+ */
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
+import { Construct } from "constructs";
+import { secretName } from "../naming";
+import type { Fleet } from "../roster";
+
+/** Days a deleted secret can still be restored: the maximum, so removing a developer loses nothing at once. */
+export const SECRET_RECOVERY_WINDOW_DAYS = 30;
+/** Days before a scheduled key deletion takes effect (the maximum). */
+const KEY_DELETION_WINDOW_DAYS = 30;
+
+export interface DeveloperSecrets {
+  readonly password: SecretsmanagerSecret;
+  readonly apiKey: SecretsmanagerSecret;
+}
+
+export interface SecretsLayerProps {
+  readonly fleet: Fleet;
+}
+
+export class SecretsLayer extends Construct {
+  /** Encrypts secrets, log groups, EBS volumes, the SNS topic, the backup vault and the archive bucket. */
+  readonly key: KmsKey;
+  /** Keyed by developer name. */
+  readonly developerSecrets: ReadonlyMap<string, DeveloperSecrets>;
+
+  constructor(scope: Construct, id: string, props: SecretsLayerProps) {
+    super(scope, id);
+    const { fleet } = props;
+
+    this.key = new KmsKey(this, "key", {
+      description: `${fleet.namePrefix}: secrets, logs, volumes, alarms and backups of the code-server fleet`,
+      enableKeyRotation: true,
+      deletionWindowInDays: KEY_DELETION_WINDOW_DAYS,
+      tags: { Name: fleet.namePrefix },
+    });
+    new KmsAlias(this, "key-alias", { name: `alias/${fleet.namePrefix}`, targetKeyId: this.key.keyId });
+
+    const secrets = new Map<string, DeveloperSecrets>();
+    for (const developer of fleet.developers) {
+      const secret = (kind: "password" | "anthropic-api-key", description: string) =>
+        new SecretsmanagerSecret(this, `${developer.name}-${kind}`, {
+          name: secretName(fleet, developer, kind),
+          description,
+          kmsKeyId: this.key.arn,
+          recoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
+          tags: { developer: developer.name },
+        });
+      secrets.set(developer.name, {
+        password: secret(
+          "password",
+          `code-server password of ${developer.name}. Empty until the host generates it; rotate with scripts/rotate-password.sh.`,
+        ),
+        apiKey: secret(
+          "anthropic-api-key",
+          `Anthropic API key of ${developer.name}. Set with scripts/set-api-key.sh; rotate every 90 days.`,
+        ),
+      });
+    }
+    this.developerSecrets = secrets;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * One deployable environment of the code-server fleet: the composition of the layers in
+ * src/modules, driven by a validated Fleet. Everything that changes the shape of the plan comes
+ * from the Fleet (synth time); per-environment values are Terraform variables (plan time).
+ */
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { AlbLayer } from "../modules/alb";
+import { ArtifactsLayer } from "../modules/artifacts";
+import { BackupLayer } from "../modules/backup";
+import { ComputeLayer } from "../modules/compute";
+import { EnvironmentInputs } from "../modules/inputs";
+import { KeyPolicy } from "../modules/key-policy";
+import { MonitoringLayer } from "../modules/monitoring";
+import { NetworkLayer } from "../modules/network";
+import { Notifications } from "../modules/notifications";
+import { SecretsLayer } from "../modules/secrets";
+import { renderBootstrap, renderHostFiles } from "../render";
+import type { Fleet } from "../roster";
+
+/** Tag every resource carries (provider default_tags). */
+export const MANAGED_BY = "cdktf";
+
+export interface DevEnvironmentStackProps {
+  readonly fleet: Fleet;
+  /**
+   * Path of the local state file, relative to the directory Terraform runs in.
+   * @default - `../../../terraform.<stack id>.tfstate`: the project root, seen from cdktf.out/stacks/<id>
+   */
+  readonly localStatePath?: string;
+}
+
+/** The stack id of a fleet: `<project>-<environment>`, also the directory under cdktf.out/stacks. */
+export function stackId(fleet: Fleet): string {
+  return fleet.namePrefix;
+}
+
+/** Local state lives in the project root, never inside cdktf.out, which synth replaces. */
+export function localStateFile(fleet: Fleet): string {
+  return `terraform.${stackId(fleet)}.tfstate`;
+}
+
+export class DevEnvironmentStack extends TerraformStack {
+  readonly fleet: Fleet;
+  readonly inputs: EnvironmentInputs;
+  readonly network: NetworkLayer;
+  readonly secrets: SecretsLayer;
+  readonly notifications: Notifications;
+  readonly compute: ComputeLayer;
+  readonly alb: AlbLayer;
+  readonly monitoring: MonitoringLayer;
+  readonly backup: BackupLayer;
+  readonly artifacts: ArtifactsLayer;
+
+  constructor(scope: Construct, props: DevEnvironmentStackProps) {
+    const { fleet } = props;
+    super(scope, stackId(fleet));
+    this.fleet = fleet;
+
+    new AwsProvider(this, "aws", {
+      region: fleet.region,
+      defaultTags: [{ tags: { project: fleet.project, environment: fleet.environment, "managed-by": MANAGED_BY } }],
+    });
+    if (fleet.state.backend === "s3") {
+      const backend = new S3Backend(this, {
+        bucket: fleet.state.bucket,
+        key: fleet.state.key,
+        region: fleet.state.region,
+        encrypt: true,
+      });
+      // S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
+      backend.addOverride("use_lockfile", true);
+    } else {
+      new LocalBackend(this, { path: props.localStatePath ?? `../../../${localStateFile(fleet)}` });
+    }
+
+    const inputs = (this.inputs = new EnvironmentInputs(this, "inputs"));
+    this.network = new NetworkLayer(this, "network", { fleet, vpcCidr: inputs.vpcCidr, adminCidrs: inputs.adminCidrs });
+    this.secrets = new SecretsLayer(this, "secrets", { fleet });
+    const key = this.secrets.key;
+    this.notifications = new Notifications(this, "notifications", { fleet, key, emails: inputs.alarmEmails });
+    this.compute = new ComputeLayer(this, "compute", {
+      fleet,
+      subnet: this.network.hostSubnet,
+      securityGroup: this.network.hostSecurityGroup,
+      key,
+      amiId: inputs.amiId,
+      dataVolumeSizeGb: inputs.dataVolumeSizeGb,
+      terminationProtection: inputs.terminationProtection,
+      userData: renderBootstrap(fleet),
+      alarmTopicArn: this.notifications.topic.arn,
+    });
+    new KeyPolicy(this, "key-policy", { fleet, key, hostRoleArn: this.compute.role.arn });
+    this.alb = new AlbLayer(this, "alb", {
+      fleet,
+      vpc: this.network.vpc,
+      subnets: this.network.publicSubnets,
+      securityGroup: this.network.albSecurityGroup,
+      instance: this.compute.instance,
+      hostedZoneId: inputs.hostedZoneId,
+      certificateArn: inputs.certificateArn,
+      sslPolicy: inputs.sslPolicy,
+      deletionProtection: inputs.albDeletionProtection,
+      accountArn: key.arn,
+    });
+    this.monitoring = new MonitoringLayer(this, "monitoring", {
+      fleet,
+      key,
+      topic: this.notifications.topic,
+      instance: this.compute.instance,
+      loadBalancer: this.alb.loadBalancer,
+      targetGroups: this.alb.targetGroups,
+      logRetentionDays: inputs.logRetentionDays,
+      budgetAmountUsd: inputs.budgetAmountUsd,
+      alarmEmails: inputs.alarmEmails,
+    });
+    this.backup = new BackupLayer(this, "backup", {
+      fleet,
+      key,
+      dataVolume: this.compute.dataVolume,
+      hostRoleName: this.compute.role.name,
+    });
+    this.artifacts = new ArtifactsLayer(this, "artifacts", {
+      fleet,
+      key,
+      files: renderHostFiles(fleet),
+      instance: this.compute.instance,
+      hostRoleName: this.compute.role.name,
+      dataVolumeId: this.compute.dataVolume.id,
+      archiveBucketName: this.backup.archive.bucket.id,
+      applyDependsOn: [this.compute.dataVolumeAttachment, ...this.monitoring.logGroups.values()],
+    });
+
+    this.outputs();
+  }
+
+  private outputs(): void {
+    const { fleet } = this;
+    const output = (id: string, value: unknown, description: string) => new TerraformOutput(this, id, { value, description });
+    output(
+      "developer_urls",
+      Object.fromEntries(fleet.developers.map((d) => [d.name, `https://${d.hostname}`])),
+      "Each developer's code-server URL, by developer name.",
+    );
+    output(
+      "secret_names",
+      Object.fromEntries(
+        fleet.developers.map((d) => {
+          const s = this.secrets.developerSecrets.get(d.name)!;
+          return [d.name, { password: s.password.name, anthropic_api_key: s.apiKey.name }];
+        }),
+      ),
+      "Secrets Manager names of each developer's password and Anthropic API key (values are never in Terraform).",
+    );
+    output("alb_dns_name", this.alb.loadBalancer.dnsName, "DNS name of the ALB; the developer records alias to it.");
+    output("instance_id", this.compute.instance.id, "EC2 instance id of the code-server host (use it with SSM Session Manager).");
+    output("data_volume_id", this.compute.dataVolume.id, "EBS volume id of the data volume holding every workspace.");
+    output("artifact_bucket", this.artifacts.bucket.bucket.id, "S3 bucket holding the rendered host files and SSM apply output.");
+    output("archive_bucket", this.backup.archive.bucket.id, "S3 bucket where removed developers' workspaces are archived.");
+    output("alb_access_log_bucket", this.alb.accessLogs.bucket.id, "S3 bucket receiving the ALB access logs.");
+    output("alarm_topic_arn", this.notifications.topic.arn, "SNS topic every alarm notifies.");
+    output("backup_vault_name", this.backup.vault.name, "AWS Backup vault with the data volume's recovery points.");
+    output("host_files_hash", this.artifacts.contentHash, "sha256 of the host files manifest the host is brought to.");
+    output(
+      "dashboard_url",
+      `https://${fleet.region}.console.aws.amazon.com/cloudwatch/home?region=${fleet.region}#dashboards:name=${fleet.namePrefix}`,
+      "CloudWatch dashboard of the fleet.",
+    );
+  }
+}

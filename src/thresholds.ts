@@ -1,0 +1,19 @@
+/** Alarm thresholds (SPEC 6.1, 9.8): the one place they are set. */
+export const THRESHOLDS = {
+  /** Host CPU utilisation, percent, average over 3 × 5 minutes. */
+  hostCpuPercent: 80,
+  /** Host memory used, percent (CloudWatch agent), average over 3 × 5 minutes. */
+  hostMemoryPercent: 85,
+  /** Data volume used, percent (CloudWatch agent), over 5 minutes. */
+  dataDiskPercent: 85,
+  /** ALB 5xx responses (load balancer and targets together) per 5 minutes. */
+  alb5xxPer5Minutes: 10,
+  /** Unhealthy targets in a developer's target group, for 2 consecutive minutes. */
+  unhealthyTargets: 0,
+  /** Restarts of a developer's container per 5 minutes. */
+  containerRestartsPer5Minutes: 0,
+  /** Monthly budget notifications, percent of the budget (actual spend). */
+  budgetPercents: [80, 100, 120],
+  /** Days between reminders to rotate the Anthropic API keys (SPEC 5.1: 90-day rotation). */
+  apiKeyRotationDays: 90,
+} as const;
