@@ -152,7 +152,11 @@ describe("monitoring", () => {
     expect(groups.map((g) => g.name).sort()).toEqual(
       ["/aws/ec2/code-server/system", "/aws/ec2/code-server/docker", ...fleet.developers.map((d) => `/aws/ec2/code-server/containers/${d.name}`)].sort(),
     );
-    for (const g of groups) expect(g).toMatchObject({ retention_in_days: "${var.log_retention_days}", kms_key_id: keyArn, skip_destroy: true });
+    // CloudWatch Logs must be allowed to use the key before a group can be created with it.
+    const keyPolicy = refTo(config, "aws_kms_key_policy", "key-policy/policy", "id").slice(2, -4);
+    for (const g of groups) {
+      expect(g).toMatchObject({ retention_in_days: "${var.log_retention_days}", kms_key_id: keyArn, skip_destroy: true, depends_on: [keyPolicy] });
+    }
     expect(config.variable.log_retention_days.default).toBe(30);
   });
 

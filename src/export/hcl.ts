@@ -5,7 +5,7 @@
  * blocks from attributes) and spells every value as Terraform's native syntax would.
  */
 import { format } from "@cdktf/hcl-tools";
-import { TerraformElement, TerraformOutput, type TerraformStack, TerraformVariable } from "cdktf";
+import { TerraformBackend, TerraformElement, TerraformOutput, type TerraformStack, TerraformVariable } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
 
 export interface HclFiles {
@@ -202,7 +202,7 @@ function terraformBlock(settings: JsonObject): string {
  * syntax; resources need the typed form to tell blocks from attributes.
  */
 function usesJsonForm(element: TerraformElement): boolean {
-  return element instanceof TerraformVariable || element instanceof TerraformOutput || element.constructor.name.endsWith("Backend");
+  return element instanceof TerraformVariable || element instanceof TerraformOutput || element instanceof TerraformBackend;
 }
 
 /** cdktf's typed form omits empty lists (`ingress = []`): take any attribute it lacks from the JSON form. */

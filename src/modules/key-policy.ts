@@ -23,6 +23,9 @@ export function accountIdOf(arn: string): string {
 }
 
 export class KeyPolicy extends Construct {
+  /** Resources that services encrypt with the key at creation (log groups) depend on this. */
+  readonly policy: KmsKeyPolicy;
+
   constructor(scope: Construct, id: string, props: KeyPolicyProps) {
     super(scope, id);
     const { fleet, key } = props;
@@ -30,7 +33,7 @@ export class KeyPolicy extends Construct {
     const account = accountIdOf(key.arn);
     const use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 
-    new KmsKeyPolicy(this, "policy", {
+    this.policy = new KmsKeyPolicy(this, "policy", {
       keyId: key.keyId,
       policy: Fn.jsonencode({
         Version: "2012-10-17",
@@ -62,13 +65,14 @@ export class KeyPolicy extends Construct {
             },
           },
           {
-            // Alarms and the rotation reminder publish to the encrypted SNS topic.
+            // Alarms and the rotation reminder publish to the encrypted SNS topic. No source
+            // condition: CloudWatch alarm actions do not reliably carry one, and an alarm that
+            // cannot encrypt is an alarm nobody receives; the topic policy limits who publishes.
             Sid: "AlarmsPublishToEncryptedTopic",
             Effect: "Allow",
             Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
             Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
             Resource: "*",
-            Condition: { StringEquals: { "aws:SourceAccount": account } },
           },
         ],
       }),

@@ -14,7 +14,7 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { Lb } from "@cdktf/provider-aws/lib/lb";
 import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { Fn, Token } from "cdktf";
+import { Fn, type ITerraformDependable, Token } from "cdktf";
 import { Construct } from "constructs";
 import { DATA_MOUNT, logGroupNames, metricNames } from "../naming";
 import type { Fleet } from "../roster";
@@ -23,6 +23,8 @@ import { THRESHOLDS } from "../thresholds";
 export interface MonitoringLayerProps {
   readonly fleet: Fleet;
   readonly key: KmsKey;
+  /** The key's policy: CloudWatch Logs must be allowed to use the key before a group is created with it. */
+  readonly keyPolicy: ITerraformDependable;
   readonly topic: SnsTopic;
   readonly instance: Instance;
   readonly loadBalancer: Lb;
@@ -58,6 +60,7 @@ export class MonitoringLayer extends Construct {
           // Removing a developer keeps their logs until retention expires them (no data lost on deploy).
           skipDestroy: true,
           tags: developer ? { developer } : undefined,
+          dependsOn: [props.keyPolicy],
         }),
       );
     };

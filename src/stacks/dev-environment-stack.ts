@@ -91,7 +91,7 @@ export class DevEnvironmentStack extends TerraformStack {
       userData: renderBootstrap(fleet),
       alarmTopicArn: this.notifications.topic.arn,
     });
-    new KeyPolicy(this, "key-policy", { fleet, key, hostRoleArn: this.compute.role.arn });
+    const keyPolicy = new KeyPolicy(this, "key-policy", { fleet, key, hostRoleArn: this.compute.role.arn });
     this.alb = new AlbLayer(this, "alb", {
       fleet,
       vpc: this.network.vpc,
@@ -107,6 +107,7 @@ export class DevEnvironmentStack extends TerraformStack {
     this.monitoring = new MonitoringLayer(this, "monitoring", {
       fleet,
       key,
+      keyPolicy: keyPolicy.policy,
       topic: this.notifications.topic,
       instance: this.compute.instance,
       loadBalancer: this.alb.loadBalancer,
