@@ -6,6 +6,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Testing } from "cdktf";
+import { stackProps } from "../src/app";
 import { accessLogPrincipal } from "../src/modules/alb";
 import { ComputeLayer } from "../src/modules/compute";
 import { EnvironmentInputs, VARIABLES } from "../src/modules/inputs";
@@ -108,13 +109,13 @@ describe("ALB access-log principal", () => {
 
 describe("state backend", () => {
   it("keeps local state in the project root, outside cdktf.out", () => {
-    const stack = new DevEnvironmentStack(Testing.app(), { fleet: editedFleet(() => undefined) });
+    const stack = new DevEnvironmentStack(Testing.app(), stackProps(editedFleet(() => undefined)));
     expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: "../../../terraform.code-server-dev.tfstate" } });
   });
 
   it("uses an encrypted S3 backend with S3-native locking and no DynamoDB table when the roster asks", () => {
     const fleet = editedFleet((r) => (r.state = { backend: "s3", bucket: "acme-tfstate" }));
-    const backend = JSON.parse(Testing.synth(new DevEnvironmentStack(Testing.app(), { fleet }))).terraform.backend;
+    const backend = JSON.parse(Testing.synth(new DevEnvironmentStack(Testing.app(), stackProps(fleet)))).terraform.backend;
     expect(backend).toEqual({
       s3: { bucket: "acme-tfstate", key: "code-server/dev/terraform.tfstate", region: "ap-southeast-7", encrypt: true, use_lockfile: true },
     });

@@ -6,8 +6,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { keepTerraformWorkdirs, replaceDirectory } from "./export/replace-directory";
+import { renderBootstrap, renderHostFiles } from "./render";
 import type { Fleet } from "./roster";
-import { DevEnvironmentStack, stackId } from "./stacks/dev-environment-stack";
+import { DevEnvironmentStack, type DevEnvironmentStackProps, stackId } from "./stacks/dev-environment-stack";
 
 export interface SynthResult {
   readonly stack: DevEnvironmentStack;
@@ -15,10 +16,15 @@ export interface SynthResult {
   readonly stackDir: string;
 }
 
+/** Everything the stack needs for `fleet`: the Fleet and the files rendered from it. */
+export function stackProps(fleet: Fleet): DevEnvironmentStackProps {
+  return { fleet, hostFiles: renderHostFiles(fleet), userData: renderBootstrap(fleet) };
+}
+
 /** Synthesizes into `outdir` directly: for the cdktf CLI, which owns its output directory. */
 export function synthInto(fleet: Fleet, outdir: string): SynthResult {
   const app = new App({ outdir });
-  const stack = new DevEnvironmentStack(app, { fleet });
+  const stack = new DevEnvironmentStack(app, stackProps(fleet));
   app.synth();
   return { stack, stackDir: join(outdir, "stacks", stackId(fleet)) };
 }

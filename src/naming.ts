@@ -40,7 +40,6 @@ export function logGroupNames(fleet: Fleet) {
 }
 
 export type SecretKind = "password" | "anthropic-api-key";
-export const SECRET_KINDS: readonly SecretKind[] = ["password", "anthropic-api-key"];
 
 /** `<project>/<environment>/<developer>/<kind>`: predictable, so scripts can find a developer's secrets. */
 export function secretName(fleet: Fleet, developer: Pick<Developer, "name">, kind: SecretKind): string {

@@ -1,5 +1,6 @@
 import { Testing } from "cdktf";
 import type { Fleet } from "../../src/roster";
+import { stackProps } from "../../src/app";
 import { DevEnvironmentStack } from "../../src/stacks/dev-environment-stack";
 
 export type Config = Record<string, any>;
@@ -9,7 +10,7 @@ export type Config = Record<string, any>;
  * Terraform JSON with cdktf's `//` metadata kept, so resources can be found by construct path.
  */
 export function synthStack(fleet: Fleet): Config {
-  const stack = new DevEnvironmentStack(Testing.app(), { fleet });
+  const stack = new DevEnvironmentStack(Testing.app(), stackProps(fleet));
   Testing.synth(stack, true);
   return JSON.parse(JSON.stringify(stack.toTerraform()));
 }

@@ -8,7 +8,7 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { Construct } from "constructs";
-import { secretName } from "../naming";
+import { type SecretKind, secretName } from "../naming";
 import type { Fleet } from "../roster";
 
 /** Days a deleted secret can still be restored: the maximum, so removing a developer loses nothing at once. */
@@ -45,7 +45,7 @@ export class SecretsLayer extends Construct {
 
     const secrets = new Map<string, DeveloperSecrets>();
     for (const developer of fleet.developers) {
-      const secret = (kind: "password" | "anthropic-api-key", description: string) =>
+      const secret = (kind: SecretKind, description: string) =>
         new SecretsmanagerSecret(this, `${developer.name}-${kind}`, {
           name: secretName(fleet, developer, kind),
           description,

@@ -1,13 +1,13 @@
 /**
  * One deployable environment of the code-server fleet: the composition of the layers in
- * src/modules, driven by a validated Fleet. Everything that changes the shape of the plan comes
+ * src/modules, driven by a validated Fleet and the host files rendered from it (no file IO here). Everything that changes the shape of the plan comes
  * from the Fleet (synth time); per-environment values are Terraform variables (plan time).
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AlbLayer } from "../modules/alb";
-import { ArtifactsLayer } from "../modules/artifacts";
+import { ArtifactsLayer, type HostFile } from "../modules/artifacts";
 import { BackupLayer } from "../modules/backup";
 import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
@@ -16,7 +16,6 @@ import { MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
 import { SecretsLayer } from "../modules/secrets";
-import { renderBootstrap, renderHostFiles } from "../render";
 import type { Fleet } from "../roster";
 
 /** Tag every resource carries (provider default_tags). */
@@ -24,11 +23,10 @@ export const MANAGED_BY = "cdktf";
 
 export interface DevEnvironmentStackProps {
   readonly fleet: Fleet;
-  /**
-   * Path of the local state file, relative to the directory Terraform runs in.
-   * @default - `../../../terraform.<stack id>.tfstate`: the project root, seen from cdktf.out/stacks/<id>
-   */
-  readonly localStatePath?: string;
+  /** The rendered host files (`renderHostFiles`), delivered to the host through S3 and SSM. */
+  readonly hostFiles: readonly HostFile[];
+  /** The roster-independent EC2 user_data (`renderBootstrap`). */
+  readonly userData: string;
 }
 
 /** The stack id of a fleet: `<project>-<environment>`, also the directory under cdktf.out/stacks. */
@@ -72,7 +70,8 @@ export class DevEnvironmentStack extends TerraformStack {
       // S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
       backend.addOverride("use_lockfile", true);
     } else {
-      new LocalBackend(this, { path: props.localStatePath ?? `../../../${localStateFile(fleet)}` });
+      // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root.
+      new LocalBackend(this, { path: `../../../${localStateFile(fleet)}` });
     }
 
     const inputs = (this.inputs = new EnvironmentInputs(this, "inputs"));
@@ -88,7 +87,7 @@ export class DevEnvironmentStack extends TerraformStack {
       amiId: inputs.amiId,
       dataVolumeSizeGb: inputs.dataVolumeSizeGb,
       terminationProtection: inputs.terminationProtection,
-      userData: renderBootstrap(fleet),
+      userData: props.userData,
       alarmTopicArn: this.notifications.topic.arn,
     });
     const keyPolicy = new KeyPolicy(this, "key-policy", { fleet, key, hostRoleArn: this.compute.role.arn });
@@ -125,7 +124,7 @@ export class DevEnvironmentStack extends TerraformStack {
     this.artifacts = new ArtifactsLayer(this, "artifacts", {
       fleet,
       key,
-      files: renderHostFiles(fleet),
+      files: props.hostFiles,
       instance: this.compute.instance,
       hostRoleName: this.compute.role.name,
       dataVolumeId: this.compute.dataVolume.id,
