@@ -37,7 +37,10 @@ describe("main.ts", () => {
 
   it("reads the roster named by ROSTER_FILE", () => {
     const roster = join(work, "two.yaml");
-    writeFileSync(roster, "domain: team.example.org\nhost: { instanceType: t3.large }\ndevelopers:\n  - { name: ann, port: 9001 }\n  - { name: bo, port: 9002 }\n");
+    writeFileSync(
+      roster,
+      "domain: team.example.org\nhost: { instanceType: t3.large }\ndevelopers:\n  - { name: ann, port: 9001 }\n  - { name: bo, port: 9002 }\n",
+    );
     const other = join(work, "other.out");
     const run = main(["--outdir", other], { ROSTER_FILE: roster });
     expect(run.status).toBe(0);
@@ -94,9 +97,17 @@ describe("main.ts", () => {
     const run = main(["--outdir", join(work, "export.out"), "--export", deployment]);
     expect(run.status).toBe(0);
     for (const file of [
-      "terraform/main.tf", "terraform/variables.tf", "terraform/outputs.tf", "terraform/terraform.tfvars.example",
-      "docker/docker-compose.yml", "scripts/setup.sh", "scripts/start-containers.sh", "scripts/stop-containers.sh",
-      "scripts/backup.sh", "config/alb-rules.json", "config/secrets.json.example",
+      "terraform/main.tf",
+      "terraform/variables.tf",
+      "terraform/outputs.tf",
+      "terraform/terraform.tfvars.example",
+      "docker/docker-compose.yml",
+      "scripts/setup.sh",
+      "scripts/start-containers.sh",
+      "scripts/stop-containers.sh",
+      "scripts/backup.sh",
+      "config/alb-rules.json",
+      "config/secrets.json.example",
     ]) {
       expect([file, existsSync(join(deployment, file))]).toEqual([file, true]);
     }

@@ -28,7 +28,9 @@ describe("EnvironmentInputs", () => {
   });
 
   it("requires only the values that have no sensible default: the hosted zone and the alarm e-mails", () => {
-    const required = Object.entries<any>(config.variable).filter(([, v]) => !("default" in v)).map(([n]) => n);
+    const required = Object.entries<any>(config.variable)
+      .filter(([, v]) => !("default" in v))
+      .map(([n]) => n);
     expect(required.sort()).toEqual(["alarm_emails", "hosted_zone_id"]);
   });
 });
@@ -36,12 +38,14 @@ describe("EnvironmentInputs", () => {
 describe("NetworkLayer", () => {
   it("makes one public subnet per roster zone, keyed by zone", () => {
     const fleet = editedFleet((r) => (r.availabilityZones = ["ap-southeast-7a", "ap-southeast-7b", "ap-southeast-7c"]));
-    const config = parse(Testing.synthScope((scope) => new NetworkLayer(scope, "network", { fleet, vpcCidr: "10.0.0.0/16", adminCidrs: [] })));
+    const config = parse(
+      Testing.synthScope((scope) => new NetworkLayer(scope, "network", { fleet, vpcCidr: "10.0.0.0/16", adminCidrs: [] })),
+    );
     const subnets = Object.values<any>(config.resource.aws_subnet);
     expect(subnets.map((s) => [s.availability_zone, s.cidr_block])).toEqual([
-      ["ap-southeast-7a", "${cidrsubnet(\"10.0.0.0/16\", 4, 0)}"],
-      ["ap-southeast-7b", "${cidrsubnet(\"10.0.0.0/16\", 4, 1)}"],
-      ["ap-southeast-7c", "${cidrsubnet(\"10.0.0.0/16\", 4, 2)}"],
+      ["ap-southeast-7a", '${cidrsubnet("10.0.0.0/16", 4, 0)}'],
+      ["ap-southeast-7b", '${cidrsubnet("10.0.0.0/16", 4, 1)}'],
+      ["ap-southeast-7c", '${cidrsubnet("10.0.0.0/16", 4, 2)}'],
     ]);
     expect(subnets.every((s) => s.map_public_ip_on_launch === false)).toBe(true);
   });
@@ -55,10 +59,11 @@ describe("SecretsLayer", () => {
       r.developers = [{ name: "somchai", port: 9000 }];
     });
     const config = parse(Testing.synthScope((scope) => new SecretsLayer(scope, "secrets", { fleet })));
-    expect(Object.values<any>(config.resource.aws_secretsmanager_secret).map((s) => s.name).sort()).toEqual([
-      "acme/staging/somchai/anthropic-api-key",
-      "acme/staging/somchai/password",
-    ]);
+    expect(
+      Object.values<any>(config.resource.aws_secretsmanager_secret)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(["acme/staging/somchai/anthropic-api-key", "acme/staging/somchai/password"]);
     expect(Object.values<any>(config.resource.aws_kms_alias)[0].name).toBe("alias/acme-staging");
   });
 });

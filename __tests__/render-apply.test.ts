@@ -39,7 +39,11 @@ describe("apply.sh on a new host", () => {
   let extensionsAfterFirst: string[][];
   beforeAll(() => {
     first = s.run("scripts/apply.sh", [], { STUB_FAILING_EXTENSIONS: FLAKY_EXTENSION });
-    extensionsAfterFirst = fleet.developers.map((d) => readFileSync(s.stateFile("extensions", containerName(d)), "utf8").trim().split("\n"));
+    extensionsAfterFirst = fleet.developers.map((d) =>
+      readFileSync(s.stateFile("extensions", containerName(d)), "utf8")
+        .trim()
+        .split("\n"),
+    );
     configMtimes = fleet.developers.map((d) => statSync(s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`)).mtimeMs);
     second = s.run("scripts/apply.sh");
   });
@@ -101,7 +105,9 @@ describe("apply.sh on a new host", () => {
 
   it("enables the metrics timer and starts the CloudWatch agent with the rendered config", () => {
     expect(first.calls).toContain(`systemctl enable --now ${fleet.project}-metrics.timer`);
-    expect(first.calls).toContain(`amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${hostPaths(fleet).root}/config/cloudwatch-agent.json`);
+    expect(first.calls).toContain(
+      `amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${hostPaths(fleet).root}/config/cloudwatch-agent.json`,
+    );
   });
 
   it("a second run keeps passwords, hashes and containers as they are", () => {
@@ -114,7 +120,11 @@ describe("apply.sh on a new host", () => {
 
   it("the second run retries the extension that failed, and only that one", () => {
     // Containers are served in parallel, so in no particular order.
-    expect(calls(second, "docker exec").filter((c) => c.includes("--install-extension")).sort()).toEqual(
+    expect(
+      calls(second, "docker exec")
+        .filter((c) => c.includes("--install-extension"))
+        .sort(),
+    ).toEqual(
       fleet.developers.map((d) => `docker exec ${containerName(d)} code-server --install-extension ${FLAKY_EXTENSION} --force`).sort(),
     );
   });
@@ -202,7 +212,9 @@ describe("on a running host", () => {
       Dimensions: { Name: string; Value: string }[];
     }[];
     for (const d of fleet.developers) {
-      const mine = data.filter((m) => m.Dimensions.length === 1 && m.Dimensions[0].Name === metrics.developerDimension && m.Dimensions[0].Value === d.name);
+      const mine = data.filter(
+        (m) => m.Dimensions.length === 1 && m.Dimensions[0].Name === metrics.developerDimension && m.Dimensions[0].Value === d.name,
+      );
       expect(Object.fromEntries(mine.map((m) => [m.MetricName, m.Value]))).toEqual({
         [metrics.containerHealthy]: 1,
         [metrics.containerRestarts]: 0,

@@ -43,34 +43,37 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.services)).toEqual(fleet.developers.map(containerName));
   });
 
-  it.each(fleet.developers.map((d) => [d.name, d] as const))("maps %s's port, limits, volumes, secrets file and log group", (_, developer) => {
-    const service = compose.services[containerName(developer)];
-    expect(service.container_name).toBe(containerName(developer));
-    expect(service.ports).toEqual([`${developer.port}:${CONTAINER_PORT}`]);
-    expect(service.cpus).toBe(developer.cpuLimit);
-    expect(service.cpu_shares).toBe(Math.round(developer.cpus * 1024));
-    expect(service.mem_limit).toBe(`${developer.memoryLimitMiB}m`);
-    expect(service.mem_reservation).toBe(`${developer.memoryMiB}m`);
-    expect(service.restart).toBe("unless-stopped");
-    expect(service.ulimits.nofile).toEqual({ soft: 64000, hard: 64000 });
-    expect(service.volumes).toEqual([
-      `${DATA_MOUNT}/${developer.name}/workspace:/home/coder/workspace`,
-      `${DATA_MOUNT}/${developer.name}/config:/home/coder/.local/share/code-server`,
-    ]);
-    // The config file inside the mounted user-data dir, or code-server would never read it.
-    expect(service.environment.CODE_SERVER_CONFIG).toBe("/home/coder/.local/share/code-server/config.yaml");
-    expect(service.environment.PROXY_DOMAIN).toBe(developer.hostname);
-    expect(service.env_file).toEqual([`${hostPaths(fleet).secretsDir}/${developer.name}.env`]);
-    expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "/home/coder/workspace"]);
-    expect(service.logging).toEqual({
-      driver: "awslogs",
-      options: expect.objectContaining({
-        "awslogs-region": fleet.region,
-        "awslogs-group": logGroupNames(fleet).container(developer),
-        "awslogs-create-group": "false",
-      }),
-    });
-  });
+  it.each(fleet.developers.map((d) => [d.name, d] as const))(
+    "maps %s's port, limits, volumes, secrets file and log group",
+    (_, developer) => {
+      const service = compose.services[containerName(developer)];
+      expect(service.container_name).toBe(containerName(developer));
+      expect(service.ports).toEqual([`${developer.port}:${CONTAINER_PORT}`]);
+      expect(service.cpus).toBe(developer.cpuLimit);
+      expect(service.cpu_shares).toBe(Math.round(developer.cpus * 1024));
+      expect(service.mem_limit).toBe(`${developer.memoryLimitMiB}m`);
+      expect(service.mem_reservation).toBe(`${developer.memoryMiB}m`);
+      expect(service.restart).toBe("unless-stopped");
+      expect(service.ulimits.nofile).toEqual({ soft: 64000, hard: 64000 });
+      expect(service.volumes).toEqual([
+        `${DATA_MOUNT}/${developer.name}/workspace:/home/coder/workspace`,
+        `${DATA_MOUNT}/${developer.name}/config:/home/coder/.local/share/code-server`,
+      ]);
+      // The config file inside the mounted user-data dir, or code-server would never read it.
+      expect(service.environment.CODE_SERVER_CONFIG).toBe("/home/coder/.local/share/code-server/config.yaml");
+      expect(service.environment.PROXY_DOMAIN).toBe(developer.hostname);
+      expect(service.env_file).toEqual([`${hostPaths(fleet).secretsDir}/${developer.name}.env`]);
+      expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "/home/coder/workspace"]);
+      expect(service.logging).toEqual({
+        driver: "awslogs",
+        options: expect.objectContaining({
+          "awslogs-region": fleet.region,
+          "awslogs-group": logGroupNames(fleet).container(developer),
+          "awslogs-create-group": "false",
+        }),
+      });
+    },
+  );
 
   it("bob's smaller reservation gets proportionally fewer cpu_shares than alice's (SPEC 11.2)", () => {
     expect(compose.services["code-server-alice"].cpu_shares).toBe(1024);
@@ -107,24 +110,36 @@ describe("docker-compose.yml", () => {
     for (const service of Object.values(compose.services)) {
       expect(Object.keys(service.environment).sort()).toEqual(["CODE_SERVER_CONFIG", "PROXY_DOMAIN"]);
     }
-    const lines = fileAt("docker/docker-compose.yml").content.split("\n").filter((line) => !line.trimStart().startsWith("#"));
+    const lines = fileAt("docker/docker-compose.yml")
+      .content.split("\n")
+      .filter((line) => !line.trimStart().startsWith("#"));
     expect(lines.join("\n")).not.toMatch(/PASSWORD|API_KEY|sk-ant/i);
   });
 });
 
 describe("code-server config templates", () => {
-  it.each(BASE_DEVELOPERS.map((d) => [d.name]))("config/%s/config.yaml.tmpl binds 8080, uses a password and leaves the argon2 hash to the host", (name) => {
-    const file = fileAt(`config/${name}/config.yaml.tmpl`);
-    expect(file.mode).toBe(0o600);
-    const config = parse(file.content);
-    expect(config).toMatchObject({ "bind-addr": `0.0.0.0:${CONTAINER_PORT}`, auth: "password", cert: false, "hashed-password": "__HASHED_PASSWORD__" });
-    expect(config).not.toHaveProperty("password");
-  });
+  it.each(BASE_DEVELOPERS.map((d) => [d.name]))(
+    "config/%s/config.yaml.tmpl binds 8080, uses a password and leaves the argon2 hash to the host",
+    (name) => {
+      const file = fileAt(`config/${name}/config.yaml.tmpl`);
+      expect(file.mode).toBe(0o600);
+      const config = parse(file.content);
+      expect(config).toMatchObject({
+        "bind-addr": `0.0.0.0:${CONTAINER_PORT}`,
+        auth: "password",
+        cert: false,
+        "hashed-password": "__HASHED_PASSWORD__",
+      });
+      expect(config).not.toHaveProperty("password");
+    },
+  );
 });
 
 describe("config files", () => {
   it("alb-rules.json is the routing table and the target group settings, serialized", () => {
-    expect(json("config/alb-rules.json")).toEqual(JSON.parse(JSON.stringify({ targetGroup: TARGET_GROUP_SETTINGS, rules: routingTable(fleet) })));
+    expect(json("config/alb-rules.json")).toEqual(
+      JSON.parse(JSON.stringify({ targetGroup: TARGET_GROUP_SETTINGS, rules: routingTable(fleet) })),
+    );
   });
 
   it("secrets.json.example names each developer's secrets and holds placeholders only", () => {

@@ -37,7 +37,9 @@ describe("shellcheck", () => {
         throw new Error("shellcheck is not on PATH");
       });
     } else {
-      console.warn("SKIPPING the shellcheck tests: shellcheck is not on PATH (apt-get install -y shellcheck); CI=true makes this a failure");
+      console.warn(
+        "SKIPPING the shellcheck tests: shellcheck is not on PATH (apt-get install -y shellcheck); CI=true makes this a failure",
+      );
       it.skip("shellcheck is not installed", () => undefined);
     }
     return;
@@ -54,11 +56,14 @@ describe("shellcheck", () => {
 });
 
 describe("script conventions", () => {
-  it.each([...hostScripts, ...operatorScripts].map((f) => [f.path, f] as const))("%s is bash with set -euo pipefail, mode 0755", (_, file) => {
-    expect(file.content.startsWith("#!/usr/bin/env bash\n")).toBe(true);
-    expect(file.content).toMatch(/^set -euo pipefail$/m);
-    expect(file.mode).toBe(0o755);
-  });
+  it.each([...hostScripts, ...operatorScripts].map((f) => [f.path, f] as const))(
+    "%s is bash with set -euo pipefail, mode 0755",
+    (_, file) => {
+      expect(file.content.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+      expect(file.content).toMatch(/^set -euo pipefail$/m);
+      expect(file.mode).toBe(0o755);
+    },
+  );
 
   it("operator scripts are not among the host files (they are not uploaded)", () => {
     const hostPaths = new Set(renderHostFiles(fleet).map((f) => f.path));
@@ -118,12 +123,15 @@ exit 0
     return { ...result, aws: readFileSync(log, "utf8").split("\n").filter(Boolean) };
   };
 
-  it.each(["set-api-key.sh", "show-password.sh", "rotate-password.sh"])("%s refuses an unknown developer, naming the valid ones", (script) => {
-    const result = run(script, ["--developer", "mallory"]);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain("unknown developer 'mallory'; the roster has: alice bob carol");
-    expect(result.aws).toEqual([]);
-  });
+  it.each(["set-api-key.sh", "show-password.sh", "rotate-password.sh"])(
+    "%s refuses an unknown developer, naming the valid ones",
+    (script) => {
+      const result = run(script, ["--developer", "mallory"]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain("unknown developer 'mallory'; the roster has: alice bob carol");
+      expect(result.aws).toEqual([]);
+    },
+  );
 
   it.each(["set-api-key.sh", "show-password.sh", "rotate-password.sh"])("%s requires --developer", (script) => {
     const result = run(script, []);
@@ -136,7 +144,11 @@ exit 0
     const result = run("set-api-key.sh", ["--developer", "bob"], `${key}\n`);
     expect(result.status).toBe(0);
     expect(result.aws).toEqual([
-      expect.stringMatching(new RegExp(`^--region ${fleet.region} secretsmanager put-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "anthropic-api-key")} --secret-string file://`)),
+      expect.stringMatching(
+        new RegExp(
+          `^--region ${fleet.region} secretsmanager put-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "anthropic-api-key")} --secret-string file://`,
+        ),
+      ),
     ]);
     expect(readFileSync(captured, "utf8")).toBe(key);
     expect(result.aws.join("\n")).not.toContain(key);
@@ -165,7 +177,9 @@ exit 0
   it("rotate-password.sh --no-apply stores a new 32-character password through a file", () => {
     const result = run("rotate-password.sh", ["--developer", "carol", "--no-apply"]);
     expect(result.status).toBe(0);
-    expect(result.aws).toEqual([expect.stringContaining(`put-secret-value --secret-id ${secretName(fleet, { name: "carol" }, "password")} --secret-string file://`)]);
+    expect(result.aws).toEqual([
+      expect.stringContaining(`put-secret-value --secret-id ${secretName(fleet, { name: "carol" }, "password")} --secret-string file://`),
+    ]);
     expect(readFileSync(captured, "utf8")).toMatch(/^(?=.*[A-Za-z])(?=.*[0-9])(?=.*[^A-Za-z0-9]).{32}$/);
   });
 
@@ -230,7 +244,9 @@ exit 0
       expect(detach).toBeLessThan(attach);
       expect(attach).toBeLessThan(start);
       expect(steps).toContainEqual(
-        expect.stringMatching(/^ec2 create-tags --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=replaced-by,Value=vol-0ccccccccccccccc3 Key=replaced-at,Value=\d{8}T\d{6}Z$/),
+        expect.stringMatching(
+          /^ec2 create-tags --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=replaced-by,Value=vol-0ccccccccccccccc3 Key=replaced-at,Value=\d{8}T\d{6}Z$/,
+        ),
       );
       expect(steps.some((c) => /delete-volume|delete-snapshot/.test(c))).toBe(false);
       expect(result.stdout).toBe(

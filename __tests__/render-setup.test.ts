@@ -47,8 +47,13 @@ describe("setup.sh on a new, blank data volume", () => {
   });
 
   it("mounts it by UUID with nofail, recorded once in fstab", () => {
-    const lines = s.read("/etc/fstab").split("\n").filter((l) => l.includes(DATA_MOUNT));
-    expect(lines).toEqual([`UUID=0f3c6a4e-1111-2222-3333-444455556666 ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`]);
+    const lines = s
+      .read("/etc/fstab")
+      .split("\n")
+      .filter((l) => l.includes(DATA_MOUNT));
+    expect(lines).toEqual([
+      `UUID=0f3c6a4e-1111-2222-3333-444455556666 ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`,
+    ]);
     expect(calls(first, "mount")).toEqual([`mount -t ext4 UUID=0f3c6a4e-1111-2222-3333-444455556666 ${s.path(DATA_MOUNT)}`]);
   });
 

@@ -72,7 +72,7 @@ describe("bad rosters are rejected with the field, the value and the line", () =
   it("reports a misspelt key and suggests the right one", () => {
     const text = stringify({ ...base(), developpers: [] });
     const [problem] = problemsOf(text);
-    expect(problem).toContain("developpers|unknown key \"developpers\" (did you mean \"developers\"?)");
+    expect(problem).toContain('developpers|unknown key "developpers" (did you mean "developers"?)');
     expect(problem.startsWith(`${text.split("\n").findIndex((l) => l.startsWith("developpers")) + 1}|`)).toBe(true);
   });
 
@@ -81,12 +81,11 @@ describe("bad rosters are rejected with the field, the value and the line", () =
     expect(reject(rest)).toEqual([expect.stringMatching(/\|domain\|domain is required/)]);
   });
 
-  it.each(["Dev.Example.com", "example", "dev_team.example.com", "-dev.example.com", "dev.example.123"])(
-    "rejects domain %p",
-    (domain) => {
-      expect(reject({ ...base(), domain })).toEqual([expect.stringMatching(new RegExp(`\\|domain\\|.*DNS name.*found "${domain.replace(/\./g, "\\.")}"`))]);
-    },
-  );
+  it.each(["Dev.Example.com", "example", "dev_team.example.com", "-dev.example.com", "dev.example.123"])("rejects domain %p", (domain) => {
+    expect(reject({ ...base(), domain })).toEqual([
+      expect.stringMatching(new RegExp(`\\|domain\\|.*DNS name.*found "${domain.replace(/\./g, "\\.")}"`)),
+    ]);
+  });
 
   it.each([
     ["upper case", "Alice"],
@@ -103,7 +102,9 @@ describe("bad rosters are rejected with the field, the value and the line", () =
   it("rejects a name that makes an AWS target group name too long, saying how long it may be", () => {
     const roster = base();
     (roster.developers as object[])[0] = { name: "a-rather-long-name", port: 8443 };
-    expect(reject(roster)).toEqual([expect.stringMatching(/developers\.0\.name\|.*"code-server-dev-a-rather-long-name" would be 34 characters.*at most 16 characters/)]);
+    expect(reject(roster)).toEqual([
+      expect.stringMatching(/developers\.0\.name\|.*"code-server-dev-a-rather-long-name" would be 34 characters.*at most 16 characters/),
+    ]);
   });
 
   it("rejects duplicate names and duplicate ports, naming both entries", () => {
@@ -114,8 +115,12 @@ describe("bad rosters are rejected with the field, the value and the line", () =
       { name: "carol", port: 8443 },
     ];
     const problems = reject(roster);
-    expect(problems).toContainEqual(expect.stringMatching(/developers\.1\.name\|name "alice" is used by more than one developer \(developers\[0\], developers\[1\]\)/));
-    expect(problems).toContainEqual(expect.stringMatching(/developers\.2\.port\|port 8443 is used by more than one developer \(developers\[0\], developers\[2\]\)/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/developers\.1\.name\|name "alice" is used by more than one developer \(developers\[0\], developers\[1\]\)/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/developers\.2\.port\|port 8443 is used by more than one developer \(developers\[0\], developers\[2\]\)/),
+    );
     expect(problems).toHaveLength(2);
   });
 
@@ -140,7 +145,9 @@ describe("bad rosters are rejected with the field, the value and the line", () =
   it("asks for an explicit priority when a port cannot double as one", () => {
     const roster = base();
     (roster.developers as object[])[1] = { name: "bob", port: 60000 };
-    expect(reject(roster)).toEqual([expect.stringMatching(/developers\.1\.port\|.*port 60000 cannot double as the ALB rule priority.*set priority/)]);
+    expect(reject(roster)).toEqual([
+      expect.stringMatching(/developers\.1\.port\|.*port 60000 cannot double as the ALB rule priority.*set priority/),
+    ]);
   });
 
   it("rejects an empty developer list", () => {
@@ -148,7 +155,14 @@ describe("bad rosters are rejected with the field, the value and the line", () =
   });
 
   it(`rejects more developers than one listener can route (${MAX_DEVELOPERS} rules)`, () => {
-    const developers = Array.from({ length: MAX_DEVELOPERS + 1 }, (_, i) => ({ name: `d${i}`, port: 10000 + i, cpus: 0.1, memoryGiB: 0.25, cpuLimit: 1, memoryLimitGiB: 1 }));
+    const developers = Array.from({ length: MAX_DEVELOPERS + 1 }, (_, i) => ({
+      name: `d${i}`,
+      port: 10000 + i,
+      cpus: 0.1,
+      memoryGiB: 0.25,
+      cpuLimit: 1,
+      memoryLimitGiB: 1,
+    }));
     const problems = reject({ ...base(), host: { instanceType: "m5.24xlarge" }, developers });
     expect(problems).toEqual([expect.stringMatching(/developers\|101 developers is more than one ALB listener can route \(100 rules\)/)]);
   });
@@ -165,7 +179,9 @@ describe("bad rosters are rejected with the field, the value and the line", () =
     const developers = Array.from({ length: 8 }, (_, i) => ({ name: `dev${i + 1}`, port: 8443 + i }));
     const problems = reject({ ...base(), host: { instanceType: "t3.xlarge" }, developers });
     expect(problems).toContainEqual(
-      expect.stringMatching(/host\.instanceType\|.*8 developers reserve 24 GiB of memory plus 2 GiB OS headroom = 26 GiB, but it has 16 GiB\. Choose a larger host\.instanceType \(t3\.2xlarge fits\)/),
+      expect.stringMatching(
+        /host\.instanceType\|.*8 developers reserve 24 GiB of memory plus 2 GiB OS headroom = 26 GiB, but it has 16 GiB\. Choose a larger host\.instanceType \(t3\.2xlarge fits\)/,
+      ),
     );
     expect(problems).toContainEqual(expect.stringMatching(/8 developers reserve 8 vCPU but it has 4/));
   });
@@ -181,7 +197,9 @@ describe("bad rosters are rejected with the field, the value and the line", () =
   it("rejects a limit below its reservation", () => {
     const roster = base();
     (roster.developers as object[])[0] = { name: "alice", port: 8443, memoryGiB: 4, memoryLimitGiB: 3 };
-    expect(reject(roster)).toEqual([expect.stringMatching(/developers\.0\.memoryLimitGiB\|.*memoryLimitGiB 3 is below the memory reservation 4/)]);
+    expect(reject(roster)).toEqual([
+      expect.stringMatching(/developers\.0\.memoryLimitGiB\|.*memoryLimitGiB 3 is below the memory reservation 4/),
+    ]);
   });
 
   it("rejects an unpinned code-server image", () => {
@@ -189,7 +207,9 @@ describe("bad rosters are rejected with the field, the value and the line", () =
   });
 
   it("rejects availability zones outside the region, or fewer than two", () => {
-    expect(reject({ ...base(), availabilityZones: ["ap-southeast-7a"] })).toEqual([expect.stringMatching(/at least two availability zones/)]);
+    expect(reject({ ...base(), availabilityZones: ["ap-southeast-7a"] })).toEqual([
+      expect.stringMatching(/at least two availability zones/),
+    ]);
     expect(reject({ ...base(), availabilityZones: ["ap-southeast-7a", "us-east-1b"] })).toEqual([
       expect.stringMatching(/availabilityZones\.1\|"us-east-1b" is not a zone of region ap-southeast-7/),
     ]);
@@ -217,11 +237,20 @@ describe("roster options", () => {
 
   it("selects the S3 backend from the roster, with key and region defaults", () => {
     const fleet = parseRoster(stringify({ ...base(), state: { backend: "s3", bucket: "acme-tfstate" } }));
-    expect(fleet.state).toEqual({ backend: "s3", bucket: "acme-tfstate", key: "code-server/dev/terraform.tfstate", region: "ap-southeast-7" });
+    expect(fleet.state).toEqual({
+      backend: "s3",
+      bucket: "acme-tfstate",
+      key: "code-server/dev/terraform.tfstate",
+      region: "ap-southeast-7",
+    });
   });
 
   it("selects the S3 backend from STATE_BUCKET, over the roster", () => {
-    const fleet = parseRoster(stringify(base()), "roster.yaml", { STATE_BUCKET: "ops-state", STATE_KEY: "cs.tfstate", STATE_REGION: "eu-west-1" });
+    const fleet = parseRoster(stringify(base()), "roster.yaml", {
+      STATE_BUCKET: "ops-state",
+      STATE_KEY: "cs.tfstate",
+      STATE_REGION: "eu-west-1",
+    });
     expect(fleet.state).toEqual({ backend: "s3", bucket: "ops-state", key: "cs.tfstate", region: "eu-west-1" });
   });
 });

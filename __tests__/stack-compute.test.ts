@@ -22,7 +22,10 @@ describe("network", () => {
   });
 
   it("routes the subnets to an internet gateway", () => {
-    expect(only(config, "aws_route")).toMatchObject({ destination_cidr_block: "0.0.0.0/0", gateway_id: refTo(config, "aws_internet_gateway", "network/igw", "id") });
+    expect(only(config, "aws_route")).toMatchObject({
+      destination_cidr_block: "0.0.0.0/0",
+      gateway_id: refTo(config, "aws_internet_gateway", "network/igw", "id"),
+    });
     expect(resources(config, "aws_route_table_association")).toHaveLength(2);
   });
 
@@ -48,20 +51,33 @@ describe("network", () => {
     expect(ssh).toHaveLength(1);
     expect(ssh[0].for_each).toBe("${toset(var.admin_cidrs)}");
     expect(config.variable.admin_cidrs.default).toEqual([]);
-    expect(config.variable.admin_cidrs.validation.map((v: Config) => v.condition)).toContainEqual(expect.stringContaining('!endswith(c, "/0")'));
+    expect(config.variable.admin_cidrs.validation.map((v: Config) => v.condition)).toContainEqual(
+      expect.stringContaining('!endswith(c, "/0")'),
+    );
     expect(everything).not.toMatch(/"from_port":22[^}]*0\.0\.0\.0\/0/);
   });
 
   it("lets the ALB in on 443 and 80 from anywhere and out only to the host on developer ports", () => {
-    const albIn = resources(config, "aws_vpc_security_group_ingress_rule").map(([, r]) => r).filter((r) => r.security_group_id === albSg);
-    expect(albIn.map((r) => [r.from_port, r.cidr_ipv4]).sort()).toEqual([[443, "0.0.0.0/0"], [80, "0.0.0.0/0"]].sort());
-    const albOut = resources(config, "aws_vpc_security_group_egress_rule").map(([, r]) => r).filter((r) => r.security_group_id === albSg);
+    const albIn = resources(config, "aws_vpc_security_group_ingress_rule")
+      .map(([, r]) => r)
+      .filter((r) => r.security_group_id === albSg);
+    expect(albIn.map((r) => [r.from_port, r.cidr_ipv4]).sort()).toEqual(
+      [
+        [443, "0.0.0.0/0"],
+        [80, "0.0.0.0/0"],
+      ].sort(),
+    );
+    const albOut = resources(config, "aws_vpc_security_group_egress_rule")
+      .map(([, r]) => r)
+      .filter((r) => r.security_group_id === albSg);
     expect(albOut.map((r) => r.from_port).sort()).toEqual(fleet.developers.map((d) => d.port));
     for (const rule of albOut) expect(rule.referenced_security_group_id).toBe(hostSg);
   });
 
   it("gives the host only the outbound it needs: HTTPS, HTTP, DNS to the VPC resolver, NTP", () => {
-    const hostOut = resources(config, "aws_vpc_security_group_egress_rule").map(([, r]) => r).filter((r) => r.security_group_id === hostSg);
+    const hostOut = resources(config, "aws_vpc_security_group_egress_rule")
+      .map(([, r]) => r)
+      .filter((r) => r.security_group_id === hostSg);
     expect(hostOut.map((r) => `${r.ip_protocol}/${r.from_port}`).sort()).toEqual(["tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
     expect(hostOut.find((r) => r.from_port === 53)!.cidr_ipv4).toBe("${cidrhost(var.vpc_cidr, 2)}/32");
   });
@@ -97,7 +113,9 @@ describe("secrets", () => {
     expect(only(config, "aws_kms_key")).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
     const policy = parseJsonencode(only(config, "aws_kms_key_policy").policy);
     const sid = (s: string) => policy.Statement.find((st: Config) => st.Sid === s);
-    expect(sid("AccountAdministersKeyThroughIam").Principal.AWS).toMatch(/^arn:aws:iam::\$\{element\(split\(":", aws_kms_key\..*\.arn\), 4\)\}:root$/);
+    expect(sid("AccountAdministersKeyThroughIam").Principal.AWS).toMatch(
+      /^arn:aws:iam::\$\{element\(split\(":", aws_kms_key\..*\.arn\), 4\)\}:root$/,
+    );
     expect(sid("HostRoleUsesKey").Principal.AWS).toBe(refTo(config, "aws_iam_role", "compute/role", "arn"));
     expect(sid("CloudWatchLogsEncryptsFleetLogGroups").Principal.Service).toBe("logs.ap-southeast-7.amazonaws.com");
   });
@@ -124,12 +142,20 @@ describe("compute", () => {
     const lookup = Object.values<Config>(config.data.aws_ssm_parameter)[0];
     expect(lookup.name).toBe("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
     expect(lookup.count).toBe('${(var.ami_id == "") ? 1 : 0}');
-    expect(instance.ami).toMatch(/^\$\{\(var\.ami_id == ""\) \? one\(data\.aws_ssm_parameter\.[\w-]+\[\*\]\.insecure_value\) : var\.ami_id\}$/);
+    expect(instance.ami).toMatch(
+      /^\$\{\(var\.ami_id == ""\) \? one\(data\.aws_ssm_parameter\.[\w-]+\[\*\]\.insecure_value\) : var\.ami_id\}$/,
+    );
     expect(instance.lifecycle.ignore_changes).toEqual(["ami"]);
   });
 
   it("has a 50 GB gp3 root volume encrypted with the fleet key", () => {
-    expect(instance.root_block_device).toEqual({ volume_size: 50, volume_type: "gp3", encrypted: true, kms_key_id: keyArn, delete_on_termination: true });
+    expect(instance.root_block_device).toEqual({
+      volume_size: 50,
+      volume_type: "gp3",
+      encrypted: true,
+      kms_key_id: keyArn,
+      delete_on_termination: true,
+    });
   });
 
   it("keeps the data volume separate: encrypted, in the host's AZ, prevent_destroy, tagged for backup, attached with a stop first", () => {
@@ -158,8 +184,15 @@ describe("compute", () => {
 
   it("recovers the host on a failed system status check and tells the alarm topic", () => {
     const alarm = byPath(config, "aws_cloudwatch_metric_alarm", "compute/auto-recovery");
-    expect(alarm).toMatchObject({ metric_name: "StatusCheckFailed_System", namespace: "AWS/EC2", dimensions: { InstanceId: refTo(config, "aws_instance", "compute/host", "id") } });
-    expect(alarm.alarm_actions).toEqual(["arn:aws:automate:ap-southeast-7:ec2:recover", refTo(config, "aws_sns_topic", "notifications/alarms", "arn")]);
+    expect(alarm).toMatchObject({
+      metric_name: "StatusCheckFailed_System",
+      namespace: "AWS/EC2",
+      dimensions: { InstanceId: refTo(config, "aws_instance", "compute/host", "id") },
+    });
+    expect(alarm.alarm_actions).toEqual([
+      "arn:aws:automate:ap-southeast-7:ec2:recover",
+      refTo(config, "aws_sns_topic", "notifications/alarms", "arn"),
+    ]);
   });
 });
 
@@ -168,19 +201,24 @@ describe("IAM", () => {
   const statements = rolePolicies.flatMap((p) => p.doc.Statement.map((s: Config) => ({ policy: p.name, ...s })));
   const account = '${element(split(":", ' + keyArn.slice(2, -1) + "), 4)}";
 
-  it("uses Resource \"*\" only for actions that have no resource scope", () => {
+  it('uses Resource "*" only for actions that have no resource scope', () => {
     const wildcard = statements.filter((s) => s.Resource === "*").map((s) => [s.Sid, s.Action]);
     expect(wildcard).toEqual([
       ["PublishFleetMetrics", "cloudwatch:PutMetricData"],
       ["FindDataVolume", ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"]],
     ]);
-    expect(statements.find((s) => s.Sid === "PublishFleetMetrics").Condition).toEqual({ StringLike: { "cloudwatch:namespace": "code-server/dev*" } });
+    expect(statements.find((s) => s.Sid === "PublishFleetMetrics").Condition).toEqual({
+      StringLike: { "cloudwatch:namespace": "code-server/dev*" },
+    });
   });
 
   it("scopes secrets to this fleet's names, and writes only to password secrets", () => {
     const sid = (s: string) => statements.find((st) => st.Sid === s);
     expect(sid("ReadFleetSecrets").Resource).toBe(`arn:aws:secretsmanager:ap-southeast-7:${account}:secret:code-server/dev/*`);
-    expect(sid("FillMissingPasswords")).toMatchObject({ Action: "secretsmanager:PutSecretValue", Resource: `arn:aws:secretsmanager:ap-southeast-7:${account}:secret:code-server/dev/*/password-??????` });
+    expect(sid("FillMissingPasswords")).toMatchObject({
+      Action: "secretsmanager:PutSecretValue",
+      Resource: `arn:aws:secretsmanager:ap-southeast-7:${account}:secret:code-server/dev/*/password-??????`,
+    });
     expect(sid("UseFleetKey").Resource).toBe(keyArn);
   });
 
@@ -194,7 +232,9 @@ describe("IAM", () => {
     expect(sid("ReadHostFiles").Resource).toBe(`${artifacts}/host-files/*`);
     expect(sid("ListHostFiles").Condition).toEqual({ StringLike: { "s3:prefix": ["host-files/*"] } });
     expect(sid("WriteAndVerifyWorkspaceArchives").Resource).toBe(`${refTo(config, "aws_s3_bucket", "backup/archive/bucket", "arn")}/*`);
-    expect(sid("SnapshotDataVolume").Resource[0]).toBe(`arn:aws:ec2:ap-southeast-7:${account}:volume/${refTo(config, "aws_ebs_volume", "compute/data", "id")}`);
+    expect(sid("SnapshotDataVolume").Resource[0]).toBe(
+      `arn:aws:ec2:ap-southeast-7:${account}:volume/${refTo(config, "aws_ebs_volume", "compute/data", "id")}`,
+    );
     expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(expect.stringMatching(/Delete|^s3:\*|^iam:/));
   });
 

@@ -63,7 +63,9 @@ describe("load balancer", () => {
     ]);
     expect(config.variable.ssl_policy.default).toBe(DEFAULT_SSL_POLICY);
     expect(DEFAULT_SSL_POLICY).toBe("ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09");
-    expect(config.variable.ssl_policy.validation[0].condition).toBe(`\${contains(${JSON.stringify(ALLOWED_SSL_POLICIES)}, var.ssl_policy)}`);
+    expect(config.variable.ssl_policy.validation[0].condition).toBe(
+      `\${contains(${JSON.stringify(ALLOWED_SSL_POLICIES)}, var.ssl_policy)}`,
+    );
     expect(ALLOWED_SSL_POLICIES.every((p) => p.startsWith("ELBSecurityPolicy-TLS13-"))).toBe(true);
   });
 
@@ -75,13 +77,19 @@ describe("load balancer", () => {
 
   it("requests *.<domain> and <domain> from ACM, validated in the hosted zone, unless a certificate ARN is given", () => {
     const certificate = only(config, "aws_acm_certificate");
-    expect(certificate).toMatchObject({ domain_name: "*.dev.example.com", subject_alternative_names: ["dev.example.com"], validation_method: "DNS" });
+    expect(certificate).toMatchObject({
+      domain_name: "*.dev.example.com",
+      subject_alternative_names: ["dev.example.com"],
+      validation_method: "DNS",
+    });
     const whenNoArn = '${(var.certificate_arn == "") ? 1 : 0}';
     expect(certificate.count).toBe(whenNoArn);
     expect(only(config, "aws_acm_certificate_validation").count).toBe(whenNoArn);
     const record = byPath(config, "aws_route53_record", "alb/certificate-validation-record");
     expect(record).toMatchObject({ count: whenNoArn, zone_id: "${var.hosted_zone_id}", allow_overwrite: true });
-    expect(byPath(config, "aws_lb_listener", "alb/https").certificate_arn).toMatch(/^\$\{\(var\.certificate_arn == ""\) \? one\(aws_acm_certificate_validation\..*\[\*\]\.certificate_arn\) : var\.certificate_arn\}$/);
+    expect(byPath(config, "aws_lb_listener", "alb/https").certificate_arn).toMatch(
+      /^\$\{\(var\.certificate_arn == ""\) \? one\(aws_acm_certificate_validation\..*\[\*\]\.certificate_arn\) : var\.certificate_arn\}$/,
+    );
   });
 });
 
@@ -134,7 +142,11 @@ describe("per-developer routing", () => {
     for (const a of attachments) expect(a.target_id).toBe(refTo(config, "aws_instance", "compute/host", "id"));
     for (const d of fleet.developers) {
       const [, record] = resources(config, "aws_route53_record").find(([, r]) => r.name === d.hostname)!;
-      expect(record).toMatchObject({ type: "A", zone_id: "${var.hosted_zone_id}", alias: { name: refTo(config, "aws_lb", "alb/alb", "dns_name"), evaluate_target_health: true } });
+      expect(record).toMatchObject({
+        type: "A",
+        zone_id: "${var.hosted_zone_id}",
+        alias: { name: refTo(config, "aws_lb", "alb/alb", "dns_name"), evaluate_target_health: true },
+      });
     }
   });
 });
@@ -150,20 +162,39 @@ describe("monitoring", () => {
   it("creates the spec's log groups with retention from the variable and the fleet key", () => {
     const groups = resources(config, "aws_cloudwatch_log_group").map(([, g]) => g);
     expect(groups.map((g) => g.name).sort()).toEqual(
-      ["/aws/ec2/code-server/system", "/aws/ec2/code-server/docker", ...fleet.developers.map((d) => `/aws/ec2/code-server/containers/${d.name}`)].sort(),
+      [
+        "/aws/ec2/code-server/system",
+        "/aws/ec2/code-server/docker",
+        ...fleet.developers.map((d) => `/aws/ec2/code-server/containers/${d.name}`),
+      ].sort(),
     );
     // CloudWatch Logs must be allowed to use the key before a group can be created with it.
     const keyPolicy = refTo(config, "aws_kms_key_policy", "key-policy/policy", "id").slice(2, -4);
     for (const g of groups) {
-      expect(g).toMatchObject({ retention_in_days: "${var.log_retention_days}", kms_key_id: keyArn, skip_destroy: true, depends_on: [keyPolicy] });
+      expect(g).toMatchObject({
+        retention_in_days: "${var.log_retention_days}",
+        kms_key_id: keyArn,
+        skip_destroy: true,
+        depends_on: [keyPolicy],
+      });
     }
     expect(config.variable.log_retention_days.default).toBe(30);
   });
 
   it("alarms on host CPU > 80 %, memory > 85 % and data disk > 85 %", () => {
-    expect(alarm("host-cpu")).toMatchObject({ namespace: "AWS/EC2", metric_name: "CPUUtilization", threshold: 80, comparison_operator: "GreaterThanThreshold" });
+    expect(alarm("host-cpu")).toMatchObject({
+      namespace: "AWS/EC2",
+      metric_name: "CPUUtilization",
+      threshold: 80,
+      comparison_operator: "GreaterThanThreshold",
+    });
     expect(alarm("host-memory")).toMatchObject({ namespace: "code-server/dev", metric_name: "mem_used_percent", threshold: 85 });
-    expect(alarm("data-disk")).toMatchObject({ namespace: "code-server/dev", metric_name: "disk_used_percent", threshold: 85, dimensions: { path: "/mnt/ebs-data" } });
+    expect(alarm("data-disk")).toMatchObject({
+      namespace: "code-server/dev",
+      metric_name: "disk_used_percent",
+      threshold: 85,
+      dimensions: { path: "/mnt/ebs-data" },
+    });
     expect([THRESHOLDS.hostCpuPercent, THRESHOLDS.hostMemoryPercent, THRESHOLDS.dataDiskPercent]).toEqual([80, 85, 85]);
   });
 
@@ -180,16 +211,30 @@ describe("monitoring", () => {
 
   it("alarms per developer on unhealthy targets and container restarts", () => {
     for (const d of fleet.developers) {
-      expect(alarm(`${d.name}-unhealthy`)).toMatchObject({ metric_name: "UnHealthyHostCount", threshold: 0, comparison_operator: "GreaterThanThreshold" });
-      expect(alarm(`${d.name}-unhealthy`).dimensions.TargetGroup).toBe(refTo(config, "aws_lb_target_group", `alb/tg-${d.name}`, "arn_suffix"));
-      expect(alarm(`${d.name}-restarts`)).toMatchObject({ namespace: "code-server/dev/containers", metric_name: "ContainerRestarts", dimensions: { Developer: d.name } });
+      expect(alarm(`${d.name}-unhealthy`)).toMatchObject({
+        metric_name: "UnHealthyHostCount",
+        threshold: 0,
+        comparison_operator: "GreaterThanThreshold",
+      });
+      expect(alarm(`${d.name}-unhealthy`).dimensions.TargetGroup).toBe(
+        refTo(config, "aws_lb_target_group", `alb/tg-${d.name}`, "arn_suffix"),
+      );
+      expect(alarm(`${d.name}-restarts`)).toMatchObject({
+        namespace: "code-server/dev/containers",
+        metric_name: "ContainerRestarts",
+        dimensions: { Developer: d.name },
+      });
     }
   });
 
   it("sends every alarm to the one KMS-encrypted topic, which e-mails the operators", () => {
     for (const [name, a] of alarms) expect([name, a.alarm_actions.includes(topic)]).toEqual([name, true]);
     expect(only(config, "aws_sns_topic").kms_master_key_id).toBe(keyArn);
-    expect(only(config, "aws_sns_topic_subscription")).toMatchObject({ for_each: "${toset(var.alarm_emails)}", protocol: "email", endpoint: "${each.value}" });
+    expect(only(config, "aws_sns_topic_subscription")).toMatchObject({
+      for_each: "${toset(var.alarm_emails)}",
+      protocol: "email",
+      endpoint: "${each.value}",
+    });
     expect(alarms.size).toBe(4 + 2 * fleet.developers.length + 1);
   });
 
@@ -208,7 +253,12 @@ describe("monitoring", () => {
 
   it("budgets the month at the variable's amount (400 USD) with notifications at 80, 100 and 120 %", () => {
     const budget = only(config, "aws_budgets_budget");
-    expect(budget).toMatchObject({ budget_type: "COST", time_unit: "MONTHLY", limit_amount: "${var.budget_amount_usd}", limit_unit: "USD" });
+    expect(budget).toMatchObject({
+      budget_type: "COST",
+      time_unit: "MONTHLY",
+      limit_amount: "${var.budget_amount_usd}",
+      limit_unit: "USD",
+    });
     expect(budget.notification.map((n: Config) => n.threshold)).toEqual([80, 100, 120]);
     for (const n of budget.notification) expect(n.subscriber_email_addresses).toBe("${var.alarm_emails}");
     expect(config.variable.budget_amount_usd.default).toBe(400);
@@ -238,7 +288,10 @@ describe("backup", () => {
     const bucket = "backup/archive";
     expect(byPath(config, "aws_s3_bucket", `${bucket}/bucket`).lifecycle).toEqual({ prevent_destroy: true });
     expect(byPath(config, "aws_s3_bucket_versioning", `${bucket}/versioning`).versioning_configuration.status).toBe("Enabled");
-    expect(byPath(config, "aws_s3_bucket_server_side_encryption_configuration", `${bucket}/encryption`).rule[0].apply_server_side_encryption_by_default).toEqual({
+    expect(
+      byPath(config, "aws_s3_bucket_server_side_encryption_configuration", `${bucket}/encryption`).rule[0]
+        .apply_server_side_encryption_by_default,
+    ).toEqual({
       sse_algorithm: "aws:kms",
       kms_master_key_id: keyArn,
     });

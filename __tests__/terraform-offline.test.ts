@@ -17,18 +17,57 @@ const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf
 
 /** Resource types the default plan creates: the architecture of DESIGN.md, nothing else. */
 const EXPECTED_TYPES = [
-  "aws_acm_certificate", "aws_acm_certificate_validation", "aws_backup_plan", "aws_backup_selection", "aws_backup_vault",
-  "aws_budgets_budget", "aws_cloudwatch_dashboard", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
-  "aws_cloudwatch_log_group", "aws_cloudwatch_metric_alarm", "aws_default_security_group", "aws_ebs_volume",
-  "aws_iam_instance_profile", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_instance",
-  "aws_internet_gateway", "aws_kms_alias", "aws_kms_key", "aws_kms_key_policy", "aws_lb", "aws_lb_listener",
-  "aws_lb_listener_rule", "aws_lb_target_group", "aws_lb_target_group_attachment", "aws_route", "aws_route53_record",
-  "aws_route_table", "aws_route_table_association", "aws_s3_bucket", "aws_s3_bucket_lifecycle_configuration",
-  "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
-  "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_s3_object",
-  "aws_secretsmanager_secret", "aws_security_group", "aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription",
-  "aws_ssm_association", "aws_ssm_document", "aws_subnet", "aws_volume_attachment", "aws_vpc",
-  "aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule",
+  "aws_acm_certificate",
+  "aws_acm_certificate_validation",
+  "aws_backup_plan",
+  "aws_backup_selection",
+  "aws_backup_vault",
+  "aws_budgets_budget",
+  "aws_cloudwatch_dashboard",
+  "aws_cloudwatch_event_rule",
+  "aws_cloudwatch_event_target",
+  "aws_cloudwatch_log_group",
+  "aws_cloudwatch_metric_alarm",
+  "aws_default_security_group",
+  "aws_ebs_volume",
+  "aws_iam_instance_profile",
+  "aws_iam_role",
+  "aws_iam_role_policy",
+  "aws_iam_role_policy_attachment",
+  "aws_instance",
+  "aws_internet_gateway",
+  "aws_kms_alias",
+  "aws_kms_key",
+  "aws_kms_key_policy",
+  "aws_lb",
+  "aws_lb_listener",
+  "aws_lb_listener_rule",
+  "aws_lb_target_group",
+  "aws_lb_target_group_attachment",
+  "aws_route",
+  "aws_route53_record",
+  "aws_route_table",
+  "aws_route_table_association",
+  "aws_s3_bucket",
+  "aws_s3_bucket_lifecycle_configuration",
+  "aws_s3_bucket_ownership_controls",
+  "aws_s3_bucket_policy",
+  "aws_s3_bucket_public_access_block",
+  "aws_s3_bucket_server_side_encryption_configuration",
+  "aws_s3_bucket_versioning",
+  "aws_s3_object",
+  "aws_secretsmanager_secret",
+  "aws_security_group",
+  "aws_sns_topic",
+  "aws_sns_topic_policy",
+  "aws_sns_topic_subscription",
+  "aws_ssm_association",
+  "aws_ssm_document",
+  "aws_subnet",
+  "aws_volume_attachment",
+  "aws_vpc",
+  "aws_vpc_security_group_egress_rule",
+  "aws_vpc_security_group_ingress_rule",
 ];
 
 maybe("offline terraform", () => {
@@ -71,13 +110,19 @@ maybe("offline terraform", () => {
 
   it("opens SSH for an explicit admin CIDR, and uses an existing certificate instead of requesting one", () => {
     json.run([
-      "plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars",
+      "plan",
+      "-refresh=false",
+      "-input=false",
+      "-no-color",
+      "-var-file=test.tfvars",
       '-var=admin_cidrs=["203.0.113.10/32"]',
       "-var=certificate_arn=arn:aws:acm:ap-southeast-7:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000",
       "-out=variant.bin",
     ]);
     const plan = showPlan(terraform!, json, "variant.bin");
-    const ssh = plan.resource_changes.filter((r: any) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === 22);
+    const ssh = plan.resource_changes.filter(
+      (r: any) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === 22,
+    );
     expect(ssh.map((r: any) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
     expect(plan.resource_changes.filter((r: any) => r.type.startsWith("aws_acm_"))).toEqual([]);
   });

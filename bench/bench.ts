@@ -45,7 +45,9 @@ function measure(label: string, runs: number, args: string[], env: NodeJS.Proces
   const seconds = median(samples.map((s) => s.seconds));
   const peaks = samples.map((s) => s.peakMiB).filter((p): p is number => p !== undefined);
   const peakMiB = peaks.length ? median(peaks) : undefined;
-  console.log(`${label.padEnd(34)} median ${seconds.toFixed(3)} s   peak ${peakMiB ? `${peakMiB.toFixed(0)} MiB` : "n/a (no /usr/bin/time)"}   (${runs} runs)`);
+  console.log(
+    `${label.padEnd(34)} median ${seconds.toFixed(3)} s   peak ${peakMiB ? `${peakMiB.toFixed(0)} MiB` : "n/a (no /usr/bin/time)"}   (${runs} runs)`,
+  );
   return { seconds, peakMiB };
 }
 
@@ -77,7 +79,9 @@ try {
     console.log(`${name.padEnd(34)} ${value.toFixed(2)}x   (target <= ${target}x: ${value <= target ? "met" : "MISSED"})`);
   }
   if (def.peakMiB !== undefined) {
-    console.log(`${"default peak memory".padEnd(34)} ${def.peakMiB.toFixed(0)} MiB   (target <= ${TARGETS.defaultPeakMiB} MiB: ${def.peakMiB <= TARGETS.defaultPeakMiB ? "met" : "MISSED"})`);
+    console.log(
+      `${"default peak memory".padEnd(34)} ${def.peakMiB.toFixed(0)} MiB   (target <= ${TARGETS.defaultPeakMiB} MiB: ${def.peakMiB <= TARGETS.defaultPeakMiB ? "met" : "MISSED"})`,
+    );
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

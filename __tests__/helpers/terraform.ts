@@ -91,5 +91,7 @@ export function offlineWorkdir(terraform: string, source: string, files: Record<
 /** `terraform show -json` of a saved plan. */
 export function showPlan(terraform: string, workdir: Workdir, planFile: string): any {
   const env = { ...process.env, TF_CLI_CONFIG_FILE: join(workdir.dir, "offline.tfrc") };
-  return JSON.parse(execFileSync(terraform, ["show", "-json", planFile], { cwd: workdir.dir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }));
+  return JSON.parse(
+    execFileSync(terraform, ["show", "-json", planFile], { cwd: workdir.dir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }),
+  );
 }

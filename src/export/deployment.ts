@@ -43,13 +43,17 @@ export async function exportDeployment(stack: DevEnvironmentStack, target: strin
     if (seen.has(file.path)) throw new Error(`two exported files claim ${file.path}`);
     seen.add(file.path);
   }
-  await replaceDirectory(target, (staging) => {
-    for (const file of files) {
-      const path = join(staging, file.path);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, file.content);
-      chmodSync(path, file.mode);
-    }
-  }, keepTerraformWorkdirs(() => ["terraform"]));
+  await replaceDirectory(
+    target,
+    (staging) => {
+      for (const file of files) {
+        const path = join(staging, file.path);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, file.content);
+        chmodSync(path, file.mode);
+      }
+    },
+    keepTerraformWorkdirs(() => ["terraform"]),
+  );
   return files;
 }

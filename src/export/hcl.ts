@@ -50,7 +50,7 @@ function closingBrace(text: string, start: number): number {
 function templateParts(text: string): { literal: boolean; text: string }[] {
   const parts: { literal: boolean; text: string }[] = [];
   let literal = "";
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (text.startsWith("$${", i) || text.startsWith("%%{", i)) {
       literal += text.slice(i, i + 3);
       i += 3;

@@ -76,7 +76,12 @@ export class ArtifactsLayer extends Construct {
       namePrefix: `${fleet.namePrefix}-host-`,
       kmsKeyArn: props.key.arn,
       lifecycleRules: [
-        { id: "old-host-files", status: "Enabled", filter: [{ prefix: HOST_FILES_PREFIX }], noncurrentVersionExpiration: [{ noncurrentDays: 90 }] },
+        {
+          id: "old-host-files",
+          status: "Enabled",
+          filter: [{ prefix: HOST_FILES_PREFIX }],
+          noncurrentVersionExpiration: [{ noncurrentDays: 90 }],
+        },
         { id: "ssm-output", status: "Enabled", filter: [{ prefix: SSM_OUTPUT_PREFIX }], expiration: [{ days: 30 }] },
       ],
     });
@@ -157,8 +162,16 @@ export function applyDocument(fleet: Fleet) {
     description: `Bring the ${fleet.namePrefix} code-server host to the rendered state in S3.`,
     parameters: {
       hostFilesHash: { type: "String", description: "sha256 of the host files manifest", allowedPattern: "^[0-9a-f]{64}$" },
-      artifactBucket: { type: "String", description: "Bucket holding the host files", allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" },
-      archiveBucket: { type: "String", description: "Bucket for archived workspaces", allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" },
+      artifactBucket: {
+        type: "String",
+        description: "Bucket holding the host files",
+        allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+      },
+      archiveBucket: {
+        type: "String",
+        description: "Bucket for archived workspaces",
+        allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+      },
       dataVolumeId: { type: "String", description: "EBS id of the data volume", allowedPattern: "^vol-[0-9a-f]{8,17}$" },
       region: { type: "String", description: "AWS region", allowedPattern: "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$" },
     },

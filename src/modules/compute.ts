@@ -73,11 +73,17 @@ export class ComputeLayer extends Construct {
       policyArn: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
     });
 
-    const secretArn = (suffix: string) => `arn:${partition}:secretsmanager:${fleet.region}:${account}:secret:${secretPrefix(fleet)}${suffix}`;
+    const secretArn = (suffix: string) =>
+      `arn:${partition}:secretsmanager:${fleet.region}:${account}:secret:${secretPrefix(fleet)}${suffix}`;
     const logGroupArn = `arn:${partition}:logs:${fleet.region}:${account}:log-group:${logGroupNames(fleet).base}/*`;
     const policies: Record<string, object[]> = {
       secrets: [
-        { Sid: "ReadFleetSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: secretArn("*") },
+        {
+          Sid: "ReadFleetSecrets",
+          Effect: "Allow",
+          Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+          Resource: secretArn("*"),
+        },
         // Only passwords are written by the host (generated on first use); API keys are set by operators.
         { Sid: "FillMissingPasswords", Effect: "Allow", Action: "secretsmanager:PutSecretValue", Resource: secretArn("*/password-??????") },
         { Sid: "UseFleetKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: key.arn },

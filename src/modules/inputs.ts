@@ -46,7 +46,8 @@ export const VARIABLES = {
       "ARN of an existing ACM certificate covering *.<domain>. Empty (the default): the stack requests one and validates it through DNS.",
     validation: [
       {
-        condition: '${var.certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/", var.certificate_arn))}',
+        condition:
+          '${var.certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/", var.certificate_arn))}',
         errorMessage: "certificate_arn must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
       },
     ],
@@ -54,8 +55,7 @@ export const VARIABLES = {
   admin_cidrs: {
     type: "list(string)",
     default: [],
-    description:
-      "CIDR blocks allowed to reach the host on SSH (22). Empty (the default): no SSH rule at all; use SSM Session Manager.",
+    description: "CIDR blocks allowed to reach the host on SSH (22). Empty (the default): no SSH rule at all; use SSM Session Manager.",
     validation: [
       {
         condition: "${alltrue([for c in var.admin_cidrs : can(cidrnetmask(c)) || can(cidrhost(c, 0))])}",
@@ -99,7 +99,8 @@ export const VARIABLES = {
     description: "CIDR block of the VPC; the public subnets are carved from it (/24 each).",
     validation: [
       {
-        condition: "${can(cidrnetmask(var.vpc_cidr)) && tonumber(split(\"/\", var.vpc_cidr)[1]) >= 16 && tonumber(split(\"/\", var.vpc_cidr)[1]) <= 22}",
+        condition:
+          '${can(cidrnetmask(var.vpc_cidr)) && tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 22}',
         errorMessage: "vpc_cidr must be an IPv4 CIDR block from /16 to /22, such as 10.40.0.0/16.",
       },
     ],
@@ -110,7 +111,8 @@ export const VARIABLES = {
     description: "Size of the encrypted gp3 data volume holding every workspace (SPEC: 500 GB). It can grow, never shrink.",
     validation: [
       {
-        condition: "${var.data_volume_size_gb >= 50 && var.data_volume_size_gb <= 16384 && floor(var.data_volume_size_gb) == var.data_volume_size_gb}",
+        condition:
+          "${var.data_volume_size_gb >= 50 && var.data_volume_size_gb <= 16384 && floor(var.data_volume_size_gb) == var.data_volume_size_gb}",
         errorMessage: "data_volume_size_gb must be a whole number of GiB from 50 to 16384.",
       },
     ],
@@ -135,7 +137,8 @@ export const VARIABLES = {
   ssl_policy: {
     type: "string",
     default: DEFAULT_SSL_POLICY,
-    description: "TLS policy of the HTTPS listener. The spec's ELBSecurityPolicy-TLS-1-2-2017-01 is legacy; only TLS 1.3 policies are accepted.",
+    description:
+      "TLS policy of the HTTPS listener. The spec's ELBSecurityPolicy-TLS-1-2-2017-01 is legacy; only TLS 1.3 policies are accepted.",
     validation: [
       {
         condition: `\${contains(${JSON.stringify(ALLOWED_SSL_POLICIES)}, var.ssl_policy)}`,

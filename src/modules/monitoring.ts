@@ -250,7 +250,13 @@ function dashboardBody(fleet: Fleet, props: MonitoringLayerProps, lbDimension: {
         [
           ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "requests" }],
           ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "ELB 5xx" }],
-          ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "target 5xx" }],
+          [
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            "LoadBalancer",
+            lbDimension.LoadBalancer,
+            { stat: "Sum", label: "target 5xx" },
+          ],
         ],
         12,
         0,
@@ -259,13 +265,25 @@ function dashboardBody(fleet: Fleet, props: MonitoringLayerProps, lbDimension: {
       widget("Target response time per developer (s)", perDeveloper("TargetResponseTime", "p90"), 12, 6),
       widget(
         "Container memory per developer (%)",
-        fleet.developers.map((d) => [metrics.containerNamespace, metrics.containerMemoryPercent, metrics.developerDimension, d.name, { label: d.name }]),
+        fleet.developers.map((d) => [
+          metrics.containerNamespace,
+          metrics.containerMemoryPercent,
+          metrics.developerDimension,
+          d.name,
+          { label: d.name },
+        ]),
         0,
         12,
       ),
       widget(
         "Container CPU per developer (%)",
-        fleet.developers.map((d) => [metrics.containerNamespace, metrics.containerCpuPercent, metrics.developerDimension, d.name, { label: d.name }]),
+        fleet.developers.map((d) => [
+          metrics.containerNamespace,
+          metrics.containerCpuPercent,
+          metrics.developerDimension,
+          d.name,
+          { label: d.name },
+        ]),
         12,
         12,
       ),

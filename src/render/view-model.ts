@@ -22,7 +22,6 @@ import {
 import type { Developer, Fleet } from "../roster";
 import { DNS_LABEL } from "../roster/schema";
 
-
 /** Paths inside the code-server container (SPEC 4.1). */
 export const CONTAINER_HOME = "/home/coder";
 export const CONTAINER_WORKSPACE = `${CONTAINER_HOME}/workspace`;

@@ -32,8 +32,7 @@ export interface Developer {
 }
 
 export type StateBackend =
-  | { readonly backend: "local" }
-  | { readonly backend: "s3"; readonly bucket: string; readonly key: string; readonly region: string };
+  { readonly backend: "local" } | { readonly backend: "s3"; readonly bucket: string; readonly key: string; readonly region: string };
 
 export interface HostSpec {
   readonly instanceType: string;

@@ -38,10 +38,33 @@ function formatPath(path: readonly (string | number)[]): string {
 
 /** Every key the schema knows, for "did you mean" hints on a misspelt key. */
 const KNOWN_KEYS = [
-  "project", "environment", "region", "availabilityZones", "domain", "host", "instanceType", "vcpus",
-  "memoryGiB", "osHeadroomGiB", "codeServer", "image", "tag", "claudeExtensionVersion", "extensions",
-  "developerDefaults", "cpus", "cpuLimit", "memoryLimitGiB", "developers", "name", "port", "priority",
-  "state", "backend", "bucket", "key",
+  "project",
+  "environment",
+  "region",
+  "availabilityZones",
+  "domain",
+  "host",
+  "instanceType",
+  "vcpus",
+  "memoryGiB",
+  "osHeadroomGiB",
+  "codeServer",
+  "image",
+  "tag",
+  "claudeExtensionVersion",
+  "extensions",
+  "developerDefaults",
+  "cpus",
+  "cpuLimit",
+  "memoryLimitGiB",
+  "developers",
+  "name",
+  "port",
+  "priority",
+  "state",
+  "backend",
+  "bucket",
+  "key",
 ];
 
 function editDistance(a: string, b: string): number {

@@ -87,11 +87,9 @@ export const rosterSchema = z.strictObject({
     .default(DEFAULTS.region),
   /** Two or more zones of `region`; the host lives in the first, the ALB spans all. */
   availabilityZones: z.array(z.string()).optional(),
-  domain: z
-    .string({ message: "domain is required: the DNS zone developers are reached under, e.g. dev.example.com" })
-    .regex(DNS_NAME, {
-      message: "domain must be a DNS name: lower-case labels of a-z, 0-9 and '-' separated by dots, e.g. dev.example.com",
-    }),
+  domain: z.string({ message: "domain is required: the DNS zone developers are reached under, e.g. dev.example.com" }).regex(DNS_NAME, {
+    message: "domain must be a DNS name: lower-case labels of a-z, 0-9 and '-' separated by dots, e.g. dev.example.com",
+  }),
   host: z.strictObject(
     {
       instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
