@@ -14,6 +14,7 @@ import { NetworkLayer } from "../src/modules/network";
 import { SecretsLayer } from "../src/modules/secrets";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import { editedFleet } from "./helpers/fleet";
+import type { Config } from "./helpers/synth";
 
 const parse = (json: string) => JSON.parse(json);
 
@@ -22,13 +23,13 @@ describe("EnvironmentInputs", () => {
 
   it("declares every plan-time variable with a type and a description, and no other", () => {
     expect(Object.keys(config.variable).sort()).toEqual(Object.keys(VARIABLES).sort());
-    for (const [name, v] of Object.entries<any>(config.variable)) {
+    for (const [name, v] of Object.entries<Config>(config.variable)) {
       expect([name, typeof v.type, v.description?.length > 20, v.nullable]).toEqual([name, "string", true, false]);
     }
   });
 
   it("requires only the values that have no sensible default: the hosted zone and the alarm e-mails", () => {
-    const required = Object.entries<any>(config.variable)
+    const required = Object.entries<Config>(config.variable)
       .filter(([, v]) => !("default" in v))
       .map(([n]) => n);
     expect(required.sort()).toEqual(["alarm_emails", "hosted_zone_id"]);
@@ -41,7 +42,7 @@ describe("NetworkLayer", () => {
     const config = parse(
       Testing.synthScope((scope) => new NetworkLayer(scope, "network", { fleet, vpcCidr: "10.0.0.0/16", adminCidrs: [] })),
     );
-    const subnets = Object.values<any>(config.resource.aws_subnet);
+    const subnets = Object.values<Config>(config.resource.aws_subnet);
     expect(subnets.map((s) => [s.availability_zone, s.cidr_block])).toEqual([
       ["ap-southeast-7a", '${cidrsubnet("10.0.0.0/16", 4, 0)}'],
       ["ap-southeast-7b", '${cidrsubnet("10.0.0.0/16", 4, 1)}'],
@@ -60,11 +61,11 @@ describe("SecretsLayer", () => {
     });
     const config = parse(Testing.synthScope((scope) => new SecretsLayer(scope, "secrets", { fleet })));
     expect(
-      Object.values<any>(config.resource.aws_secretsmanager_secret)
+      Object.values<Config>(config.resource.aws_secretsmanager_secret)
         .map((s) => s.name)
         .sort(),
     ).toEqual(["acme/staging/somchai/anthropic-api-key", "acme/staging/somchai/password"]);
-    expect(Object.values<any>(config.resource.aws_kms_alias)[0].name).toBe("alias/acme-staging");
+    expect(Object.values<Config>(config.resource.aws_kms_alias)[0].name).toBe("alias/acme-staging");
   });
 });
 
@@ -96,12 +97,14 @@ describe("ComputeLayer", () => {
 
   it("looks up the arm64 Ubuntu image for a Graviton host and sets no CPU credits on a non-burstable one", () => {
     const config = compute("m7g.2xlarge");
-    expect(Object.values<any>(config.data.aws_ssm_parameter)[0].name).toContain("/current/arm64/hvm/");
-    expect(Object.values<any>(config.resource.aws_instance)[0].credit_specification).toBeUndefined();
+    expect(Object.values<Config>(config.data.aws_ssm_parameter)[0].name).toContain("/current/arm64/hvm/");
+    expect(Object.values<Config>(config.resource.aws_instance)[0].credit_specification).toBeUndefined();
   });
 
   it("sets unlimited CPU credits on a burstable host so reservations hold", () => {
-    expect(Object.values<any>(compute("t3a.2xlarge").resource.aws_instance)[0].credit_specification).toEqual({ cpu_credits: "unlimited" });
+    expect(Object.values<Config>(compute("t3a.2xlarge").resource.aws_instance)[0].credit_specification).toEqual({
+      cpu_credits: "unlimited",
+    });
   });
 });
 

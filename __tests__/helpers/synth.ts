@@ -3,7 +3,14 @@ import type { Fleet } from "../../src/roster";
 import { stackProps } from "../../src/app";
 import { DevEnvironmentStack } from "../../src/stacks/dev-environment-stack";
 
+/**
+ * Synthesized Terraform JSON as the tests read it: untyped data indexed by key. The one place
+ * tests opt out of static types, because the JSON's shape is the provider's, not ours.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type Config = Record<string, any>;
+/** Any value inside a Config. */
+export type ConfigValue = Config[string];
 
 /**
  * Synthesizes the whole stack for `fleet` (aspects and validations included) and returns the
