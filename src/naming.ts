@@ -69,7 +69,7 @@ export function metricNames(fleet: Fleet) {
 }
 
 /** Target group name `<project>-<environment>-<developer>`; the roster keeps it within 32 characters. */
-export function targetGroupName(fleet: Fleet, developer: Pick<Developer, "name">): string {
+export function targetGroupName(fleet: Pick<Fleet, "namePrefix">, developer: Pick<Developer, "name">): string {
   return `${fleet.namePrefix}-${developer.name}`;
 }
 

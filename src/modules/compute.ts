@@ -21,6 +21,7 @@ import { Fn, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
 import { DATA_DEVICE_NAME, TERRAFORM_ADDRESSES, hostInstanceName, logGroupNames, metricNames, partitionOf, secretPrefix } from "../naming";
 import type { Fleet } from "../roster";
+import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { choose, countWhen, escapeTemplate, isEmptyString, oneOf } from "./expressions";
 import { accountIdOf } from "./key-policy";
 
@@ -143,7 +144,7 @@ export class ComputeLayer extends Construct {
     const lookUpAmi = isEmptyString(props.amiId);
     const ubuntu = new DataAwsSsmParameter(this, "ubuntu-ami", {
       count: countWhen(lookUpAmi),
-      name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${fleet.host.architecture === "arm64" ? "arm64" : "amd64"}/hvm/ebs-gp2/ami-id`,
+      name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${DEBIAN_ARCHITECTURE[fleet.host.architecture]}/hvm/ebs-gp2/ami-id`,
     });
 
     this.instance = new Instance(this, "host", {
