@@ -117,13 +117,13 @@ describe("ALB access-log principal", () => {
 
 describe("state backend", () => {
   it("keeps local state in the project root, outside cdktf.out", () => {
-    const stack = new DevEnvironmentStack(Testing.app(), stackProps(editedFleet(() => undefined)));
+    const stack = new DevEnvironmentStack(Testing.app(), "stack", stackProps(editedFleet(() => undefined)));
     expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: "../../../terraform.code-server-dev.tfstate" } });
   });
 
   it("uses an encrypted S3 backend with S3-native locking and no DynamoDB table when the roster asks", () => {
     const fleet = editedFleet((r) => (r.state = { backend: "s3", bucket: "acme-tfstate" }));
-    const backend = JSON.parse(Testing.synth(new DevEnvironmentStack(Testing.app(), stackProps(fleet)))).terraform.backend;
+    const backend = JSON.parse(Testing.synth(new DevEnvironmentStack(Testing.app(), "stack", stackProps(fleet)))).terraform.backend;
     expect(backend).toEqual({
       s3: { bucket: "acme-tfstate", key: "code-server/dev/terraform.tfstate", region: "ap-southeast-7", encrypt: true, use_lockfile: true },
     });

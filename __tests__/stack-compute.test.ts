@@ -228,7 +228,7 @@ describe("IAM", () => {
       `arn:aws:logs:ap-southeast-7:${account}:log-group:/aws/ec2/code-server/*`,
       `arn:aws:logs:ap-southeast-7:${account}:log-group:/aws/ec2/code-server/*:log-stream:*`,
     ]);
-    const artifacts = refTo(config, "aws_s3_bucket", "artifacts/bucket/bucket", "arn");
+    const artifacts = refTo(config, "aws_s3_bucket", "artifacts/host-files/bucket", "arn");
     expect(sid("ReadHostFiles").Resource).toBe(`${artifacts}/host-files/*`);
     expect(sid("ListHostFiles").Condition).toEqual({ StringLike: { "s3:prefix": ["host-files/*"] } });
     expect(sid("WriteAndVerifyWorkspaceArchives").Resource).toBe(`${refTo(config, "aws_s3_bucket", "backup/archive/bucket", "arn")}/*`);

@@ -100,6 +100,16 @@ export function partitionOf(region: string): string {
 
 /** S3 key prefix of the rendered host files in the artifact bucket; the host role reads only this. */
 export const HOST_FILES_PREFIX = "host-files/";
+/** `sha256sum` manifest uploaded beside the host files; its own hash is what the SSM association passes the host. */
+export const HOST_FILES_MANIFEST = "MANIFEST.sha256";
+/** `<octal mode> <path>` per host file, listed in the manifest: S3 keeps no file modes, so they travel here. */
+export const HOST_FILES_MODES = "MANIFEST.modes";
+/**
+ * Parameters of the SSM document that applies the host files: exactly the deploy-time values,
+ * each written to `hostPaths().fleetEnv` as the `FLEET_ENV_KEYS` variable of the same name.
+ */
+export type ApplyDocumentParameter = keyof typeof FLEET_ENV_KEYS;
+export const APPLY_DOCUMENT_PARAMETERS = Object.keys(FLEET_ENV_KEYS) as readonly ApplyDocumentParameter[];
 
 /** `Name` tag of the EC2 host; operator scripts find the instance by it. */
 export function hostInstanceName(fleet: Fleet): string {

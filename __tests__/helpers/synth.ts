@@ -17,7 +17,7 @@ export type ConfigValue = Config[string];
  * Terraform JSON with cdktf's `//` metadata kept, so resources can be found by construct path.
  */
 export function synthStack(fleet: Fleet): Config {
-  const stack = new DevEnvironmentStack(Testing.app(), stackProps(fleet));
+  const stack = new DevEnvironmentStack(Testing.app(), "stack", stackProps(fleet));
   Testing.synth(stack, true);
   return JSON.parse(JSON.stringify(stack.toTerraform()));
 }

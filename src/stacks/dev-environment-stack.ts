@@ -7,7 +7,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AlbLayer } from "../modules/alb";
-import { ArtifactsLayer, type HostFile } from "../modules/artifacts";
+import { ArtifactsLayer } from "../modules/artifacts";
 import { BackupLayer } from "../modules/backup";
 import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
@@ -16,6 +16,7 @@ import { MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
 import { SecretsLayer } from "../modules/secrets";
+import type { RenderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
 
 /** Tag every resource carries (provider default_tags). */
@@ -23,8 +24,10 @@ export const MANAGED_BY = "cdktf";
 
 export interface DevEnvironmentStackProps {
   readonly fleet: Fleet;
-  /** The rendered host files (`renderHostFiles`), delivered to the host through S3 and SSM. */
-  readonly hostFiles: readonly HostFile[];
+  /** The rendered host files (`renderHostFiles`), delivered to the host through S3 and SSM with their modes. */
+  readonly hostFiles: readonly RenderedFile[];
+  /** The script of the SSM document that delivers them (`renderApplyDocumentScript`). */
+  readonly applyScript: string;
   /** The roster-independent EC2 user_data (`renderBootstrap`). */
   readonly userData: string;
 }
@@ -51,9 +54,9 @@ export class DevEnvironmentStack extends TerraformStack {
   readonly backup: BackupLayer;
   readonly artifacts: ArtifactsLayer;
 
-  constructor(scope: Construct, props: DevEnvironmentStackProps) {
+  constructor(scope: Construct, id: string, props: DevEnvironmentStackProps) {
+    super(scope, id);
     const { fleet } = props;
-    super(scope, stackId(fleet));
     this.fleet = fleet;
 
     new AwsProvider(this, "aws", {
@@ -125,6 +128,7 @@ export class DevEnvironmentStack extends TerraformStack {
       fleet,
       key,
       files: props.hostFiles,
+      applyScript: props.applyScript,
       instance: this.compute.instance,
       hostRoleName: this.compute.role.name,
       dataVolumeId: this.compute.dataVolume.id,
