@@ -98,7 +98,7 @@ case "$*" in
   *"ec2 describe-volumes --filters"*)
     printf 'vol-0aaaaaaaaaaaaaaa1\\t/dev/sda1\\t50\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n'
     printf 'vol-0bbbbbbbbbbbbbbb2\\t/dev/sdf\\t500\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n' ;;
-  *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-daily\\n' ;;
+  *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-data-volume\\n' ;;
   *"ec2 describe-snapshots"*) printf 'completed\\t400\\t2026-01-01T02:00:00Z\\n' ;;
   *"ec2 create-volume"*) echo vol-0ccccccccccccccc3 ;;
   *"get-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "password")}"*)

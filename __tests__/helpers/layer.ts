@@ -4,9 +4,13 @@
  */
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import { Testing } from "cdktf";
+import { Testing, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { AwsEnvironment } from "../../src/modules/aws-environment";
 import type { Config } from "./synth";
+
+/** The account id construct tests give their stack's AwsEnvironment. */
+export const ACCOUNT = "123456789012";
 
 export interface Synthesized {
   /** Terraform JSON as a string, for `expect(json).toHaveResourceWithProperties(...)`. */
@@ -22,6 +26,8 @@ export function synthLayer(build: (scope: Construct) => void): Synthesized {
 
 /** Stand-ins for the stack's other layers. */
 export const standIns = {
+  /** What DevEnvironmentStack reads from the fleet key's ARN, as a literal. */
+  aws: (scope: Construct, region = "ap-southeast-7") => new AwsEnvironment(TerraformStack.of(scope), { region, account: ACCOUNT }),
   key: (scope: Construct) => new KmsKey(scope, "key", {}),
   instance: (scope: Construct) => new Instance(scope, "host", { ami: "ami-0123456789abcdef0", instanceType: "t3.micro" }),
 };
