@@ -66,10 +66,13 @@ describe("addresses of the default roster", () => {
     expect(stack.terraformAddresses()).toEqual(fromJson);
   });
 
-  it("carry no construct-path hash, in the JSON or in the HCL export", () => {
+  it("carry no construct-path hash, in the JSON or in the HCL export, in a block label or in a reference", () => {
     for (const name of [...names(addresses.map(([address]) => address)), ...names(hclAddresses(hcl))]) {
       expect([name, HASH_SUFFIX.test(name)]).toEqual([name, false]);
     }
+    const hashed = /[A-Za-z0-9-]_[0-9A-F]{8}\b/g;
+    expect(JSON.stringify(config).match(hashed)).toBeNull();
+    expect(Object.values(hcl).join("\n").match(hashed)).toBeNull();
   });
 
   it("are each resource's construct path below the stack, joined with '_', except the three a restore swaps", () => {

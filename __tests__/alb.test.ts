@@ -258,7 +258,7 @@ describe("props validation", () => {
       /^AlbLayer stack\/alb: listener-rule priority 8443 is used twice; each rule needs its own$/,
     ],
     [
-      "a single subnet",
+      "fewer than two subnets",
       { subnets: [] },
       /^AlbLayer stack\/alb: subnets has 0 entries; at least 2 are needed \(an ALB spans at least two availability zones\)$/,
     ],
