@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PROJECT_ROOT } from "./helpers/fleet";
+import type { Config } from "./helpers/synth";
 
 const work = mkdtempSync(join(tmpdir(), "cli-"));
 const outdir = join(work, "cdktf.out");
@@ -46,7 +47,7 @@ describe("main.ts", () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`Synthesized 2 developers from ${roster}`);
     const config = JSON.parse(readFileSync(join(other, "stacks", "code-server-dev", "cdk.tf.json"), "utf8"));
-    expect(Object.values<any>(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
+    expect(Object.values<Config>(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
       expect.arrayContaining(["ann.team.example.org", "bo.team.example.org"]),
     );
   });

@@ -8,13 +8,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { hostPaths, secretName } from "../src/naming";
-import { renderBootstrap, renderHostFiles, renderOperatorScripts, type RenderedFile } from "../src/render";
+import { renderApplyDocumentScript, renderBootstrap, renderHostFiles, renderOperatorScripts, type RenderedFile } from "../src/render";
 import { fleetOf } from "./fixtures/rosters";
 
 const fleet = fleetOf();
 const hostScripts = renderHostFiles(fleet).filter((f) => f.path.endsWith(".sh"));
 const operatorScripts = renderOperatorScripts(fleet);
 const bootstrap: RenderedFile = { path: "bootstrap/user-data.sh", content: renderBootstrap(fleet), mode: 0o755 };
+const applyDocumentScript: RenderedFile = { path: "ssm/apply-host-files.sh", content: renderApplyDocumentScript(fleet), mode: 0o755 };
 
 const workDir = mkdtempSync(join(tmpdir(), "render-scripts-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -45,10 +46,10 @@ describe("shellcheck", () => {
     return;
   }
 
-  it("passes every host script, operator script and the bootstrap, following sourced files (-x)", () => {
+  it("passes every host script, operator script, the bootstrap and the apply document's script, following sourced files (-x)", () => {
     // Host and operator scripts land in different places, so check them in separate trees.
     const host = writeAll(join(workDir, "host"), hostScripts);
-    const operator = writeAll(join(workDir, "operator"), [...operatorScripts, bootstrap]);
+    const operator = writeAll(join(workDir, "operator"), [...operatorScripts, bootstrap, applyDocumentScript]);
     const result = spawnSync("shellcheck", ["-x", "--severity=style", ...host, ...operator], { encoding: "utf8" });
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);
@@ -56,7 +57,7 @@ describe("shellcheck", () => {
 });
 
 describe("script conventions", () => {
-  it.each([...hostScripts, ...operatorScripts].map((f) => [f.path, f] as const))(
+  it.each([...hostScripts, ...operatorScripts, applyDocumentScript].map((f) => [f.path, f] as const))(
     "%s is bash with set -euo pipefail, mode 0755",
     (_, file) => {
       expect(file.content.startsWith("#!/usr/bin/env bash\n")).toBe(true);
@@ -97,7 +98,7 @@ case "$*" in
   *"ec2 describe-volumes --filters"*)
     printf 'vol-0aaaaaaaaaaaaaaa1\\t/dev/sda1\\t50\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n'
     printf 'vol-0bbbbbbbbbbbbbbb2\\t/dev/sdf\\t500\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n' ;;
-  *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-daily\\n' ;;
+  *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-data-volume\\n' ;;
   *"ec2 describe-snapshots"*) printf 'completed\\t400\\t2026-01-01T02:00:00Z\\n' ;;
   *"ec2 create-volume"*) echo vol-0ccccccccccccccc3 ;;
   *"get-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "password")}"*)

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { synthInto } from "../src/app";
 import { exportDeployment } from "../src/export/deployment";
 import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
-import { offlineWorkdir, showPlan, terraformOrSkip, type Workdir } from "./helpers/terraform";
+import { offlineWorkdir, type PlanJson, showPlan, terraformOrSkip, type Workdir } from "./helpers/terraform";
 
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
@@ -74,8 +74,8 @@ maybe("offline terraform", () => {
   const out = mkdtempSync(join(tmpdir(), "synth-"));
   let json: Workdir;
   let hcl: Workdir;
-  let jsonPlan: any;
-  let hclPlan: any;
+  let jsonPlan: PlanJson;
+  let hclPlan: PlanJson;
 
   beforeAll(async () => {
     const { stack, stackDir } = synthInto(defaultFleet(), join(out, "cdktf.out"));
@@ -92,11 +92,11 @@ maybe("offline terraform", () => {
   it("plans offline with terraform.tfvars.example, only creating, the expected resource types", () => {
     json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
     jsonPlan = showPlan(terraform!, json, "plan.bin");
-    const actions = new Set(jsonPlan.resource_changes.map((r: any) => r.change.actions.join(",")));
+    const actions = new Set(jsonPlan.resource_changes.map((r) => r.change.actions.join(",")));
     expect(actions).toEqual(new Set(["create"]));
-    expect([...new Set(jsonPlan.resource_changes.map((r: any) => r.type))].sort()).toEqual([...EXPECTED_TYPES].sort());
+    expect([...new Set(jsonPlan.resource_changes.map((r) => r.type))].sort()).toEqual([...EXPECTED_TYPES].sort());
     // No data source is read at plan time in the default configuration (ami_id is set).
-    expect(jsonPlan.planned_values.root_module.resources.filter((r: any) => r.mode === "data")).toEqual([]);
+    expect(jsonPlan.planned_values.root_module.resources.filter((r) => r.mode === "data")).toEqual([]);
   });
 
   it("rejects SSH from 0.0.0.0/0 at plan time, by variable validation", () => {
@@ -120,11 +120,9 @@ maybe("offline terraform", () => {
       "-out=variant.bin",
     ]);
     const plan = showPlan(terraform!, json, "variant.bin");
-    const ssh = plan.resource_changes.filter(
-      (r: any) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === 22,
-    );
-    expect(ssh.map((r: any) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
-    expect(plan.resource_changes.filter((r: any) => r.type.startsWith("aws_acm_"))).toEqual([]);
+    const ssh = plan.resource_changes.filter((r) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === 22);
+    expect(ssh.map((r) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
+    expect(plan.resource_changes.filter((r) => r.type.startsWith("aws_acm_"))).toEqual([]);
   });
 
   it("exports HCL that is terraform fmt-clean and validates offline", () => {
@@ -136,8 +134,8 @@ maybe("offline terraform", () => {
   it("exports HCL that plans exactly the same resources, values, variables and outputs as the JSON", () => {
     hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
     hclPlan = showPlan(terraform!, hcl, "plan.bin");
-    const byAddress = (plan: any) =>
-      Object.fromEntries(plan.resource_changes.map((r: any) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
+    const byAddress = (plan: PlanJson) =>
+      Object.fromEntries(plan.resource_changes.map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
     expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
     expect(hclPlan.configuration.root_module.variables).toEqual(jsonPlan.configuration.root_module.variables);
     expect(hclPlan.planned_values.outputs).toEqual(jsonPlan.planned_values.outputs);

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { keepTerraformWorkdirs, replaceDirectory } from "./export/replace-directory";
-import { renderBootstrap, renderHostFiles } from "./render";
+import { renderApplyDocumentScript, renderBootstrap, renderHostFiles } from "./render";
 import type { Fleet } from "./roster";
 import { DevEnvironmentStack, type DevEnvironmentStackProps, stackId } from "./stacks/dev-environment-stack";
 
@@ -18,13 +18,13 @@ export interface SynthResult {
 
 /** Everything the stack needs for `fleet`: the Fleet and the files rendered from it. */
 export function stackProps(fleet: Fleet): DevEnvironmentStackProps {
-  return { fleet, hostFiles: renderHostFiles(fleet), userData: renderBootstrap(fleet) };
+  return { fleet, hostFiles: renderHostFiles(fleet), applyScript: renderApplyDocumentScript(fleet), userData: renderBootstrap(fleet) };
 }
 
 /** Synthesizes into `outdir` directly: for the cdktf CLI, which owns its output directory. */
 export function synthInto(fleet: Fleet, outdir: string): SynthResult {
   const app = new App({ outdir });
-  const stack = new DevEnvironmentStack(app, stackProps(fleet));
+  const stack = new DevEnvironmentStack(app, stackId(fleet), stackProps(fleet));
   app.synth();
   return { stack, stackDir: join(outdir, "stacks", stackId(fleet)) };
 }

@@ -33,6 +33,8 @@ export function logGroupNames(fleet: Fleet) {
   const base = `/aws/ec2/${fleet.project}`;
   return {
     base,
+    /** Every group of the fleet, as an ARN pattern's resource part matches them. */
+    all: `${base}/*`,
     system: `${base}/system`,
     docker: `${base}/docker`,
     container: (developer: Pick<Developer, "name">) => `${base}/containers/${developer.name}`,
@@ -69,7 +71,7 @@ export function metricNames(fleet: Fleet) {
 }
 
 /** Target group name `<project>-<environment>-<developer>`; the roster keeps it within 32 characters. */
-export function targetGroupName(fleet: Fleet, developer: Pick<Developer, "name">): string {
+export function targetGroupName(fleet: Pick<Fleet, "namePrefix">, developer: Pick<Developer, "name">): string {
   return `${fleet.namePrefix}-${developer.name}`;
 }
 
@@ -91,19 +93,27 @@ export const FLEET_ENV_KEYS = {
   hostFilesHash: "HOST_FILES_HASH",
 } as const;
 
-/** AWS partition of a region: the first element of every ARN built here. */
-export function partitionOf(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
 /** S3 key prefix of the rendered host files in the artifact bucket; the host role reads only this. */
 export const HOST_FILES_PREFIX = "host-files/";
+/** `sha256sum` manifest uploaded beside the host files; its own hash is what the SSM association passes the host. */
+export const HOST_FILES_MANIFEST = "MANIFEST.sha256";
+/** `<octal mode> <path>` per host file, listed in the manifest: S3 keeps no file modes, so they travel here. */
+export const HOST_FILES_MODES = "MANIFEST.modes";
+/**
+ * Parameters of the SSM document that applies the host files: exactly the deploy-time values,
+ * each written to `hostPaths().fleetEnv` as the `FLEET_ENV_KEYS` variable of the same name.
+ */
+export type ApplyDocumentParameter = keyof typeof FLEET_ENV_KEYS;
+export const APPLY_DOCUMENT_PARAMETERS = Object.keys(FLEET_ENV_KEYS) as readonly ApplyDocumentParameter[];
 
 /** `Name` tag of the EC2 host; operator scripts find the instance by it. */
 export function hostInstanceName(fleet: Fleet): string {
   return `${fleet.namePrefix}-host`;
+}
+
+/** Name of the AWS Backup plan of the data volume; the volume carries it as its `backup-plan` tag. */
+export function backupPlanName(fleet: Pick<Fleet, "namePrefix">): string {
+  return `${fleet.namePrefix}-data-volume`;
 }
 
 /**

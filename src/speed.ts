@@ -5,6 +5,7 @@
  * when debugging a token error.
  */
 // The module object itself (not an import namespace, whose bindings are read-only).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ES import would give a read-only copy
 import stackTrace = require("cdktf/lib/tokens/private/stack-trace");
 
 export function skipTokenStackTraces(env: NodeJS.ProcessEnv = process.env): void {
@@ -12,5 +13,5 @@ export function skipTokenStackTraces(env: NodeJS.ProcessEnv = process.env): void
   process.setSourceMapsEnabled(false);
   // cdktf 0.21.0 (pinned) calls this through its module exports object, so replacing it there
   // reaches every caller.
-  (stackTrace as { captureStackTrace: () => string[] }).captureStackTrace = () => [];
+  stackTrace.captureStackTrace = () => [];
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { type Fleet, parseRoster } from "../../src/roster";
+import type { Config } from "./synth";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
 export const DEFAULT_ROSTER_TEXT = readFileSync(join(PROJECT_ROOT, "roster.yaml"), "utf8");
@@ -12,7 +13,7 @@ export function defaultFleet(): Fleet {
 }
 
 /** The default roster with `edit` applied to its parsed YAML. */
-export function editedFleet(edit: (roster: Record<string, any>) => void): Fleet {
+export function editedFleet(edit: (roster: Config) => void): Fleet {
   const roster = parse(DEFAULT_ROSTER_TEXT);
   edit(roster);
   return parseRoster(stringify(roster));

@@ -3,7 +3,9 @@
  * policies, dashboards) back into plain data, so tests can assert on their statements.
  * References stay as `${...}` strings.
  */
-export function parseJsonencode(expression: string): any {
+import type { Config, ConfigValue } from "./synth";
+
+export function parseJsonencode(expression: string): Config {
   const match = /^\$\{jsonencode\(([\s\S]*)\)\}$/.exec(expression);
   if (!match) throw new Error(`not a jsonencode expression: ${expression.slice(0, 80)}`);
   const parser = new Parser(match[1]);
@@ -16,7 +18,7 @@ class Parser {
   private i = 0;
   constructor(private readonly text: string) {}
 
-  value(): any {
+  value(): ConfigValue {
     this.space();
     const c = this.text[this.i];
     if (c === "{") return this.object();
@@ -36,8 +38,8 @@ class Parser {
     if (this.i !== this.text.length) throw new Error(`trailing text: ${this.text.slice(this.i, this.i + 40)}`);
   }
 
-  private object(): Record<string, any> {
-    const out: Record<string, any> = {};
+  private object(): Config {
+    const out: Config = {};
     this.i++;
     for (;;) {
       this.space();
@@ -55,8 +57,8 @@ class Parser {
     }
   }
 
-  private array(): any[] {
-    const out: any[] = [];
+  private array(): ConfigValue[] {
+    const out: ConfigValue[] = [];
     this.i++;
     for (;;) {
       this.space();

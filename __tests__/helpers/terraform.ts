@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Config } from "./synth";
 
 export const AWS_PROVIDER_VERSION = "5.100.0";
 
@@ -88,8 +89,20 @@ export function offlineWorkdir(terraform: string, source: string, files: Record<
   };
 }
 
+/** The parts of `terraform show -json <plan>` the tests read (Terraform's JSON output format). */
+export interface PlanJson {
+  readonly resource_changes: readonly {
+    readonly address: string;
+    readonly mode: "managed" | "data";
+    readonly type: string;
+    readonly change: { readonly actions: readonly string[]; readonly after: Config; readonly after_unknown: Config };
+  }[];
+  readonly planned_values: { readonly outputs: Config; readonly root_module: { readonly resources: readonly { readonly mode: string }[] } };
+  readonly configuration: { readonly root_module: { readonly variables: Config } };
+}
+
 /** `terraform show -json` of a saved plan. */
-export function showPlan(terraform: string, workdir: Workdir, planFile: string): any {
+export function showPlan(terraform: string, workdir: Workdir, planFile: string): PlanJson {
   const env = { ...process.env, TF_CLI_CONFIG_FILE: join(workdir.dir, "offline.tfrc") };
   return JSON.parse(
     execFileSync(terraform, ["show", "-json", planFile], { cwd: workdir.dir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }),

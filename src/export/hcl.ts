@@ -175,6 +175,13 @@ function addFragment(fragment: JsonObject, sections: Sections): void {
           }
         }
         break;
+      case "moved":
+        // A renamed resource (`moveFromId`/`moveToId`): addresses are a compatibility contract.
+        for (const move of content as unknown as { from: Json; to: Json }[]) {
+          const [from, to] = [move.from, move.to].map((end) => reference(isTyped(end) ? end.value : end));
+          sections.resources.push(block("moved", [], `from = ${from}\nto = ${to}`));
+        }
+        break;
       case "variable":
       case "output":
         for (const [name, attributes] of Object.entries(content)) {

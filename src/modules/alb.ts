@@ -18,19 +18,24 @@ import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
-import { partitionOf } from "../naming";
-import type { Fleet } from "../roster";
-import { TARGET_GROUP_SETTINGS, routingTable } from "../routing";
+import { MAX_PRIORITY, MAX_TARGET_GROUP_NAME, type Fleet } from "../roster";
+import { type Route, TARGET_GROUP_SETTINGS, routingTable } from "../routing";
+import { AwsEnvironment, formatArn, partitionOf } from "./aws-environment";
 import { address, choose, countWhen, expression, first, isEmptyString, oneOf } from "./expressions";
-import { accountIdOf } from "./key-policy";
+import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY } from "./inputs";
 import { PrivateBucket } from "./private-bucket";
+import { check, checkMaxLength, checkMinCount, checkOneOf, checkPattern, checkWholeRange } from "./validation";
 
 /**
  * Seconds an idle connection stays open. code-server keeps one websocket per browser tab, and a
  * developer reading code sends nothing for long stretches; at the ALB's 60 s default the editor
- * would reconnect constantly. One hour matches the stickiness window (AWS allows up to 4000 s).
+ * would reconnect constantly. One hour matches the stickiness window.
  */
 export const IDLE_TIMEOUT_SECONDS = 3600;
+/** What ELB accepts as an idle timeout, in seconds. */
+const IDLE_TIMEOUT_RANGE = { min: 1, max: 4000 } as const;
+/** ELB's limit on load balancer names. */
+export const MAX_LOAD_BALANCER_NAME = 32;
 /** S3 prefix of the access logs inside their bucket. */
 export const ACCESS_LOG_PREFIX = "alb";
 /** Days access logs are kept in S3. */
@@ -73,25 +78,44 @@ const ELB_LOG_ACCOUNTS: Readonly<Record<string, string>> = {
 export function accessLogPrincipal(region: string): { AWS: string } | { Service: string } {
   const account = ELB_LOG_ACCOUNTS[region];
   return account
-    ? { AWS: `arn:${partitionOf(region)}:iam::${account}:root` }
+    ? { AWS: formatArn({ partition: partitionOf(region), service: "iam", region: "", account, resource: "root" }) }
     : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
 }
 
 export interface AlbLayerProps {
+  /** The roster: the ALB is named `<project>-<environment>`; one route per developer (`routingTable`). */
   readonly fleet: Fleet;
+  /** The VPC of the target groups. */
   readonly vpc: Vpc;
+  /** Public subnets the ALB spans, in two zones at least. */
   readonly subnets: readonly Subnet[];
+  /** The ALB's security group. */
   readonly securityGroup: SecurityGroup;
+  /** The host every target group sends to. */
   readonly instance: Instance;
-  /** Route53 zone of the roster's domain. */
+  /** Route53 hosted zone id of the roster's domain: certificate validation and developer records. */
   readonly hostedZoneId: string;
-  /** Existing ACM certificate ARN; empty: request one and validate it through DNS. */
-  readonly certificateArn: string;
-  /** TLS policy of the HTTPS listener (validated against an allow-list in the variable). */
-  readonly sslPolicy: string;
-  readonly deletionProtection: IResolvable | boolean;
-  /** Used to scope the log bucket policy to this account's prefix. */
-  readonly accountArn: string;
+  /**
+   * ARN of an existing ACM certificate covering `*.<domain>`, or empty to request one and
+   * validate it through DNS.
+   * @default "" (request one)
+   */
+  readonly certificateArn?: string;
+  /**
+   * TLS policy of the HTTPS listener, one of `ALLOWED_SSL_POLICIES` (TLS 1.3 policies only).
+   * @default "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+   */
+  readonly sslPolicy?: string;
+  /**
+   * Deletion protection on the ALB.
+   * @default true
+   */
+  readonly deletionProtection?: IResolvable | boolean;
+  /**
+   * Seconds an idle connection stays open, 1 to 4000.
+   * @default 3600 (code-server's websockets sit idle for long stretches)
+   */
+  readonly idleTimeoutSeconds?: number;
 }
 
 export class AlbLayer extends Construct {
@@ -104,7 +128,12 @@ export class AlbLayer extends Construct {
   constructor(scope: Construct, id: string, props: AlbLayerProps) {
     super(scope, id);
     const { fleet } = props;
-    const account = accountIdOf(props.accountArn);
+    const certificateArn = props.certificateArn ?? "";
+    const sslPolicy = props.sslPolicy ?? DEFAULT_SSL_POLICY;
+    const idleTimeoutSeconds = props.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS;
+    const routes = routingTable(fleet);
+    this.validate(props, { certificateArn, sslPolicy, idleTimeoutSeconds, routes });
+    const aws = AwsEnvironment.of(this);
 
     this.accessLogs = new PrivateBucket(this, "access-logs", {
       namePrefix: `${fleet.namePrefix}-alb-logs-`,
@@ -124,12 +153,12 @@ export class AlbLayer extends Construct {
           Effect: "Allow",
           Principal: accessLogPrincipal(fleet.region),
           Action: "s3:PutObject",
-          Resource: `${bucketArn}/${ACCESS_LOG_PREFIX}/AWSLogs/${account}/*`,
+          Resource: `${bucketArn}/${ACCESS_LOG_PREFIX}/AWSLogs/${aws.account}/*`,
         },
       ],
     });
 
-    this.loadBalancer = new Lb(this, "alb", {
+    this.loadBalancer = new Lb(this, "load-balancer", {
       name: fleet.namePrefix,
       internal: false,
       loadBalancerType: "application",
@@ -137,46 +166,29 @@ export class AlbLayer extends Construct {
       securityGroups: [props.securityGroup.id],
       subnets: props.subnets.map((s) => s.id),
       dropInvalidHeaderFields: true,
-      enableDeletionProtection: props.deletionProtection,
-      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      enableDeletionProtection: props.deletionProtection ?? true,
+      idleTimeout: idleTimeoutSeconds,
       accessLogs: { bucket: this.accessLogs.bucket.id, prefix: ACCESS_LOG_PREFIX, enabled: true },
       // ELB checks it may write to the bucket when logging is switched on.
       dependsOn: [this.accessLogs.policy],
     });
 
-    const requestCertificate = isEmptyString(props.certificateArn);
-    const certificate = new AcmCertificate(this, "certificate", {
-      count: countWhen(requestCertificate),
-      domainName: `*.${fleet.domain}`,
-      subjectAlternativeNames: [fleet.domain],
-      validationMethod: "DNS",
-      lifecycle: { createBeforeDestroy: true },
-    });
-    // `*.<domain>` and `<domain>` share one validation record, so one record validates both.
-    const validationRecord = (attribute: string) =>
-      Token.asString(expression(this, `tolist(${address(certificate)}[0].domain_validation_options)[0].${attribute}`));
-    const validationDns = new Route53Record(this, "certificate-validation-record", {
-      count: countWhen(requestCertificate),
-      zoneId: props.hostedZoneId,
-      name: validationRecord("resource_record_name"),
-      type: validationRecord("resource_record_type"),
-      records: [validationRecord("resource_record_value")],
-      ttl: 300,
-      allowOverwrite: true,
-    });
-    const validation = new AcmCertificateValidation(this, "certificate-validation", {
-      count: countWhen(requestCertificate),
-      certificateArn: first(certificate, "arn"),
-      validationRecordFqdns: [first(validationDns, "fqdn")],
-    });
-    const certificateArn = choose(requestCertificate, oneOf(validation, "certificate_arn"), props.certificateArn);
+    let listenerCertificateArn: string;
+    if (!Token.isUnresolved(certificateArn)) {
+      // Known at synth time: create exactly what it needs, no conditional resources.
+      listenerCertificateArn = certificateArn === "" ? this.requestCertificate(fleet, props.hostedZoneId) : certificateArn;
+    } else {
+      // A plan-time variable: the certificate resources exist only when it is empty.
+      const request = isEmptyString(certificateArn);
+      listenerCertificateArn = choose(request, this.requestCertificate(fleet, props.hostedZoneId, countWhen(request)), certificateArn);
+    }
 
     this.httpsListener = new LbListener(this, "https", {
       loadBalancerArn: this.loadBalancer.arn,
       port: 443,
       protocol: "HTTPS",
-      sslPolicy: props.sslPolicy,
-      certificateArn,
+      sslPolicy,
+      certificateArn: listenerCertificateArn,
       defaultAction: [
         {
           type: "fixed-response",
@@ -192,8 +204,8 @@ export class AlbLayer extends Construct {
     });
 
     const targetGroups = new Map<string, LbTargetGroup>();
-    const hc = TARGET_GROUP_SETTINGS.healthCheck;
-    for (const route of routingTable(fleet)) {
+    const healthCheck = TARGET_GROUP_SETTINGS.healthCheck;
+    for (const route of routes) {
       const tags = { developer: route.developer };
       const targetGroup = new LbTargetGroup(this, `tg-${route.developer}`, {
         name: route.targetGroup,
@@ -206,12 +218,12 @@ export class AlbLayer extends Construct {
           enabled: true,
           protocol: TARGET_GROUP_SETTINGS.protocol,
           port: "traffic-port",
-          path: hc.path,
-          matcher: hc.matcher,
-          interval: hc.intervalSeconds,
-          timeout: hc.timeoutSeconds,
-          healthyThreshold: hc.healthyThreshold,
-          unhealthyThreshold: hc.unhealthyThreshold,
+          path: healthCheck.path,
+          matcher: healthCheck.matcher,
+          interval: healthCheck.intervalSeconds,
+          timeout: healthCheck.timeoutSeconds,
+          healthyThreshold: healthCheck.healthyThreshold,
+          unhealthyThreshold: healthCheck.unhealthyThreshold,
         },
         stickiness: { enabled: true, type: "lb_cookie", cookieDuration: TARGET_GROUP_SETTINGS.stickinessSeconds },
         tags,
@@ -237,5 +249,72 @@ export class AlbLayer extends Construct {
       targetGroups.set(route.developer, targetGroup);
     }
     this.targetGroups = targetGroups;
+  }
+
+  /**
+   * A DNS-validated ACM certificate for `*.<domain>` and `<domain>`; its ARN once validated.
+   * With `count`, the three resources exist only when it is 1.
+   */
+  private requestCertificate(fleet: Fleet, hostedZoneId: string, count?: number): string {
+    const index = count === undefined ? "" : "[0]";
+    const certificate = new AcmCertificate(this, "certificate", {
+      count,
+      domainName: `*.${fleet.domain}`,
+      subjectAlternativeNames: [fleet.domain],
+      validationMethod: "DNS",
+      lifecycle: { createBeforeDestroy: true },
+    });
+    // `*.<domain>` and `<domain>` share one validation record, so one record validates both.
+    const validationRecord = (attribute: string) =>
+      Token.asString(expression(this, `tolist(${address(certificate)}${index}.domain_validation_options)[0].${attribute}`));
+    const validationDns = new Route53Record(this, "certificate-validation-record", {
+      count,
+      zoneId: hostedZoneId,
+      name: validationRecord("resource_record_name"),
+      type: validationRecord("resource_record_type"),
+      records: [validationRecord("resource_record_value")],
+      ttl: 300,
+      allowOverwrite: true,
+    });
+    const validation = new AcmCertificateValidation(this, "certificate-validation", {
+      count,
+      certificateArn: count === undefined ? certificate.arn : first(certificate, "arn"),
+      validationRecordFqdns: [count === undefined ? validationDns.fqdn : first(validationDns, "fqdn")],
+    });
+    return count === undefined ? validation.certificateArn : oneOf(validation, "certificate_arn");
+  }
+
+  private validate(
+    props: AlbLayerProps,
+    resolved: { certificateArn: string; sslPolicy: string; idleTimeoutSeconds: number; routes: readonly Route[] },
+  ): void {
+    const name = props.fleet.namePrefix;
+    checkMaxLength(this, "load balancer name (fleet.namePrefix)", name, MAX_LOAD_BALANCER_NAME, "ELB's limit");
+    checkPattern(
+      this,
+      "load balancer name (fleet.namePrefix)",
+      name,
+      /^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/,
+      "letters, digits and inner '-', not starting with 'internal-' (ELB naming)",
+    );
+    checkMinCount(this, "subnets", props.subnets, 2, "an ALB spans at least two availability zones");
+    if (resolved.certificateArn !== "") {
+      checkPattern(
+        this,
+        "certificateArn",
+        resolved.certificateArn,
+        /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/\S+$/,
+        'an ACM certificate ARN, or "" to request one',
+      );
+    }
+    checkOneOf(this, "sslPolicy", resolved.sslPolicy, ALLOWED_SSL_POLICIES as readonly string[]);
+    checkWholeRange(this, "idleTimeoutSeconds", resolved.idleTimeoutSeconds, IDLE_TIMEOUT_RANGE.min, IDLE_TIMEOUT_RANGE.max, "seconds");
+    for (const route of resolved.routes) {
+      checkMaxLength(this, `target group name of ${route.developer}`, route.targetGroup, MAX_TARGET_GROUP_NAME, "ELB's limit");
+      checkWholeRange(this, `listener-rule priority of ${route.developer}`, route.priority, 1, MAX_PRIORITY, "priority slots");
+    }
+    const priorities = resolved.routes.map((route) => route.priority);
+    const repeated = resolved.routes.find((route, index) => priorities.indexOf(route.priority) !== index);
+    check(this, repeated === undefined, () => `listener-rule priority ${repeated?.priority} is used twice; each rule needs its own`);
   }
 }

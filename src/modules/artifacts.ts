@@ -3,6 +3,10 @@
  * is an S3 object; an SSM association runs the apply document on the host whenever their
  * content hash changes, so a roster edit reaches the running host with no instance replacement
  * and no change to user_data. The first boot takes the same path.
+ *
+ * Beside the files go a modes list (S3 keeps no file modes) and a sha256 manifest of both; the
+ * manifest's own hash is the association's parameter, so the host installs exactly the files
+ * and modes of this deploy or nothing.
  */
 import { createHash } from "node:crypto";
 import type { Instance } from "@cdktf/provider-aws/lib/instance";
@@ -13,19 +17,19 @@ import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
 import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { FLEET_ENV_KEYS, HOST_FILES_PREFIX, hostPaths } from "../naming";
+import {
+  APPLY_DOCUMENT_PARAMETERS,
+  type ApplyDocumentParameter,
+  HOST_FILES_MANIFEST,
+  HOST_FILES_MODES,
+  HOST_FILES_PREFIX,
+} from "../naming";
+import { FILE_MODES, type RenderedFile, byPath, octal, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
 import { escapeTemplate } from "./expressions";
 import { PrivateBucket } from "./private-bucket";
+import { PropsError, check, checkPattern } from "./validation";
 
-/** A rendered host file (see src/render). */
-export interface HostFile {
-  readonly path: string;
-  readonly content: string;
-}
-
-/** Name of the checksum file uploaded beside the host files; its own hash is the association's trigger. */
-export const MANIFEST_FILE = "MANIFEST.sha256";
 /** Where SSM writes the output of each apply run, in the artifact bucket. */
 export const SSM_OUTPUT_PREFIX = "ssm-output/";
 /**
@@ -36,43 +40,85 @@ export const SSM_OUTPUT_PREFIX = "ssm-output/";
 export const REAPPLY_SCHEDULE = "rate(1 hour)";
 /** How long `terraform apply` waits for the host to finish applying (first boot installs Docker and pulls the image). */
 export const APPLY_TIMEOUT_SECONDS = 1800;
+/** The host file the apply document runs once the files are in place. */
+export const APPLY_SCRIPT = "scripts/apply.sh";
 
-/** `sha256sum`-format manifest of the files, sorted by path: `<hex>  <path>` per line. */
-export function manifest(files: readonly HostFile[]): string {
-  return [...files]
-    .sort((a, b) => a.path.localeCompare(b.path))
-    .map((f) => `${sha256(f.content)}  ${f.path}\n`)
-    .join("");
-}
+/** What SSM accepts for each document parameter: checked by SSM before the value reaches the shell. */
+const PARAMETER_RULES: Readonly<Record<ApplyDocumentParameter, { readonly description: string; readonly allowedPattern: string }>> = {
+  region: { description: "AWS region", allowedPattern: "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$" },
+  dataVolumeId: { description: "EBS id of the data volume", allowedPattern: "^vol-[0-9a-f]{8,17}$" },
+  artifactBucket: { description: "Bucket holding the host files", allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" },
+  archiveBucket: { description: "Bucket for archived workspaces", allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" },
+  hostFilesHash: { description: "sha256 of the host files manifest", allowedPattern: "^[0-9a-f]{64}$" },
+};
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
+/** Every object uploaded for `files`, sorted by path, and the hash the host checks them by. */
+export interface HostFileObjects {
+  /** The files, the modes list (`<octal mode> <path>` per file) and the manifest (`sha256sum` format, listing both). */
+  readonly objects: readonly RenderedFile[];
+  /** sha256 of the manifest: changes exactly when a file's content or mode changes. */
+  readonly contentHash: string;
+}
+
+export function hostFileObjects(files: readonly RenderedFile[]): HostFileObjects {
+  const sorted = [...files].sort(byPath);
+  const modes = renderedFile(HOST_FILES_MODES, sorted.map((f) => `${octal(f.mode)} ${f.path}\n`).join(""), FILE_MODES.regular);
+  const listed = [...sorted, modes].sort(byPath);
+  const manifest = renderedFile(HOST_FILES_MANIFEST, listed.map((f) => `${sha256(f.content)}  ${f.path}\n`).join(""), FILE_MODES.regular);
+  return { objects: [...listed, manifest], contentHash: sha256(manifest.content) };
+}
+
+/** Construct id of a host file's S3 object: its path with every run of other characters as one `-`. */
+export function hostFileId(path: string): string {
+  return `file-${path.replace(/[^A-Za-z0-9]+/g, "-")}`;
+}
+
+/** SSM document parameter markers, `{{ name }}`, as they appear in a script. */
+const PARAMETER_MARKER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
 export interface ArtifactsLayerProps {
   readonly fleet: Fleet;
+  /** Encrypts the host-files bucket (the files name secrets but hold none; SSM output may be sensitive). */
   readonly key: KmsKey;
-  readonly files: readonly HostFile[];
+  /** The rendered host files (`renderHostFiles`). Must include `scripts/apply.sh`, which the document runs. */
+  readonly files: readonly RenderedFile[];
+  /**
+   * The apply document's script (`renderApplyDocumentScript`). Its only `{{ name }}` markers are
+   * the document's parameters, which SSM fills in before it runs.
+   */
+  readonly applyScript: string;
+  /** The host the association targets. */
   readonly instance: Instance;
+  /** Name of the host's IAM role: it may read the host files and write the apply output. */
   readonly hostRoleName: string;
+  /** EBS volume id of the data volume, passed to the host as `DATA_VOLUME_ID`. */
   readonly dataVolumeId: string;
+  /** Bucket name of the workspace archive, passed to the host as `ARCHIVE_BUCKET`. */
   readonly archiveBucketName: string;
-  /** Things the first apply needs in place: the data volume attachment, log groups. */
-  readonly applyDependsOn: ITerraformDependable[];
+  /**
+   * What the first apply needs in place (the data volume attachment, log groups).
+   * @default - only the host files themselves
+   */
+  readonly applyDependsOn?: readonly ITerraformDependable[];
 }
 
 export class ArtifactsLayer extends Construct {
   readonly bucket: PrivateBucket;
   readonly document: SsmDocument;
   readonly association: SsmAssociation;
-  /** sha256 of the manifest: changes exactly when a host file changes. */
+  /** sha256 of the manifest: changes exactly when a host file or its mode changes. */
   readonly contentHash: string;
 
   constructor(scope: Construct, id: string, props: ArtifactsLayerProps) {
     super(scope, id);
     const { fleet } = props;
+    this.validate(props);
 
-    this.bucket = new PrivateBucket(this, "bucket", {
+    this.bucket = new PrivateBucket(this, "host-files", {
       namePrefix: `${fleet.namePrefix}-host-`,
       kmsKeyArn: props.key.arn,
       lifecycleRules: [
@@ -87,11 +133,11 @@ export class ArtifactsLayer extends Construct {
     });
     const bucket = this.bucket.bucket;
 
-    const manifestText = manifest(props.files);
-    this.contentHash = sha256(manifestText);
-    const objects = [...props.files, { path: MANIFEST_FILE, content: manifestText }].map(
+    const { objects, contentHash } = hostFileObjects(props.files);
+    this.contentHash = contentHash;
+    const uploads = objects.map(
       (file) =>
-        new S3Object(this, `file-${file.path.replace(/\//g, "--")}`, {
+        new S3Object(this, hostFileId(file.path), {
           bucket: bucket.id,
           key: `${HOST_FILES_PREFIX}${file.path}`,
           content: escapeTemplate(file.content),
@@ -122,20 +168,21 @@ export class ArtifactsLayer extends Construct {
       name: `${fleet.namePrefix}-apply-host-files`,
       documentType: "Command",
       documentFormat: "JSON",
-      content: escapeTemplate(JSON.stringify(applyDocument(fleet))),
+      content: escapeTemplate(JSON.stringify(applyDocument(fleet, props.applyScript))),
     });
 
+    const parameters: Record<ApplyDocumentParameter, string> = {
+      region: fleet.region,
+      dataVolumeId: props.dataVolumeId,
+      artifactBucket: bucket.id,
+      archiveBucket: props.archiveBucketName,
+      hostFilesHash: this.contentHash,
+    };
     this.association = new SsmAssociation(this, "apply", {
       associationName: `${fleet.namePrefix}-apply-host-files`,
       name: this.document.name,
       targets: [{ key: "InstanceIds", values: [props.instance.id] }],
-      parameters: {
-        hostFilesHash: this.contentHash,
-        artifactBucket: bucket.id,
-        archiveBucket: props.archiveBucketName,
-        dataVolumeId: props.dataVolumeId,
-        region: fleet.region,
-      },
+      parameters,
       scheduleExpression: REAPPLY_SCHEDULE,
       complianceSeverity: "HIGH",
       maxConcurrency: "1",
@@ -143,71 +190,56 @@ export class ArtifactsLayer extends Construct {
       // Deploys fail loudly when the host cannot reach the rendered state.
       waitForSuccessTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
       outputLocation: { s3BucketName: bucket.id, s3KeyPrefix: SSM_OUTPUT_PREFIX.replace(/\/$/, "") },
-      dependsOn: [...objects, ...props.applyDependsOn],
+      dependsOn: [...uploads, ...(props.applyDependsOn ?? [])],
     });
+  }
+
+  private validate(props: ArtifactsLayerProps): void {
+    const paths = props.files.map((f) => f.path);
+    check(this, paths.includes(APPLY_SCRIPT), () => `files has no ${APPLY_SCRIPT}, which the apply document runs`);
+    for (const reserved of [HOST_FILES_MANIFEST, HOST_FILES_MODES]) {
+      check(this, !paths.includes(reserved), () => `files has ${JSON.stringify(reserved)}, a name reserved for the delivery metadata`);
+    }
+    const byId = new Map<string, string>();
+    for (const path of paths) {
+      const other = byId.get(hostFileId(path));
+      if (other !== undefined) {
+        throw new PropsError(
+          this,
+          other === path
+            ? `files has ${JSON.stringify(path)} twice`
+            : `files ${JSON.stringify(other)} and ${JSON.stringify(path)} would both be S3 object ${hostFileId(path)}; rename one`,
+        );
+      }
+      byId.set(hostFileId(path), path);
+    }
+    checkPattern(this, "applyScript", props.applyScript, /^#!/, "a script (it must start with #!)");
+    const declared = new Set<string>(APPLY_DOCUMENT_PARAMETERS);
+    for (const [marker, name] of props.applyScript.matchAll(PARAMETER_MARKER)) {
+      check(
+        this,
+        declared.has(name),
+        () => `applyScript has ${marker}, which is not a parameter of the apply document (${APPLY_DOCUMENT_PARAMETERS.join(", ")})`,
+      );
+    }
   }
 }
 
 /**
- * The SSM Command document the association runs. Parameters are checked by pattern before they
- * reach the shell. It records the deploy-time values, syncs the host files into a staging
- * directory, checks them against the manifest and the expected hash, swaps them in and runs
- * `scripts/apply.sh`.
+ * The SSM Command document the association runs: its parameters, each checked by pattern
+ * before it reaches the shell, and one step that runs `script`.
  */
-export function applyDocument(fleet: Fleet) {
-  const paths = hostPaths(fleet);
-  const env = FLEET_ENV_KEYS;
+export function applyDocument(fleet: Fleet, script: string) {
   return {
     schemaVersion: "2.2",
     description: `Bring the ${fleet.namePrefix} code-server host to the rendered state in S3.`,
-    parameters: {
-      hostFilesHash: { type: "String", description: "sha256 of the host files manifest", allowedPattern: "^[0-9a-f]{64}$" },
-      artifactBucket: {
-        type: "String",
-        description: "Bucket holding the host files",
-        allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-      },
-      archiveBucket: {
-        type: "String",
-        description: "Bucket for archived workspaces",
-        allowedPattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-      },
-      dataVolumeId: { type: "String", description: "EBS id of the data volume", allowedPattern: "^vol-[0-9a-f]{8,17}$" },
-      region: { type: "String", description: "AWS region", allowedPattern: "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$" },
-    },
+    parameters: Object.fromEntries(APPLY_DOCUMENT_PARAMETERS.map((name) => [name, { type: "String", ...PARAMETER_RULES[name] }])),
     mainSteps: [
       {
         action: "aws:runShellScript",
         name: "applyHostFiles",
-        inputs: { timeoutSeconds: String(APPLY_TIMEOUT_SECONDS), runCommand: applyCommand(paths, env) },
+        inputs: { timeoutSeconds: String(APPLY_TIMEOUT_SECONDS), runCommand: script.replace(/\n$/, "").split("\n") },
       },
     ],
   };
-}
-
-function applyCommand(paths: ReturnType<typeof hostPaths>, env: typeof FLEET_ENV_KEYS): string[] {
-  const etc = paths.fleetEnv.replace(/\/[^/]+$/, "");
-  return [
-    "#!/bin/bash",
-    "set -euo pipefail",
-    `install -d -m 0755 ${etc}`,
-    `printf '%s\\n' '${env.region}={{ region }}' '${env.dataVolumeId}={{ dataVolumeId }}' '${env.artifactBucket}={{ artifactBucket }}' '${env.archiveBucket}={{ archiveBucket }}' '${env.hostFilesHash}={{ hostFilesHash }}' > ${paths.fleetEnv}.new`,
-    `mv ${paths.fleetEnv}.new ${paths.fleetEnv}`,
-    "if ! command -v aws >/dev/null 2>&1; then",
-    "  snap install aws-cli --classic || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q awscli; }",
-    "fi",
-    `staging=$(mktemp -d ${paths.root}.staging.XXXXXX)`,
-    `trap 'rm -rf "$staging"' EXIT`,
-    `aws s3 sync --only-show-errors --delete --region '{{ region }}' 's3://{{ artifactBucket }}/${HOST_FILES_PREFIX}' "$staging/"`,
-    `cd "$staging"`,
-    `if [ "$(sha256sum ${MANIFEST_FILE} | cut -d' ' -f1)" != '{{ hostFilesHash }}' ]; then echo "host files in S3 are not the expected version {{ hostFilesHash }}" >&2; exit 1; fi`,
-    `sha256sum --check --quiet --strict ${MANIFEST_FILE}`,
-    `chmod -R u=rwX,go=rX "$staging"`,
-    `find "$staging" -name '*.sh' -exec chmod 0755 {} +`,
-    `rm -rf ${paths.root}.previous`,
-    `if [ -d ${paths.root} ]; then mv ${paths.root} ${paths.root}.previous; fi`,
-    `mv "$staging" ${paths.root}`,
-    "trap - EXIT",
-    `exec bash ${paths.root}/scripts/apply.sh`,
-  ];
 }

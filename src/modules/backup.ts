@@ -16,9 +16,11 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { partitionOf } from "../naming";
+import { backupPlanName } from "../naming";
 import type { Fleet } from "../roster";
+import { AwsEnvironment } from "./aws-environment";
 import { PrivateBucket } from "./private-bucket";
+import { checkMaxLength, checkPattern } from "./validation";
 
 /** SPEC 7.1: daily at 2 AM UTC; 7 daily, 4 weekly, 3 monthly. */
 export const BACKUP_RULES = [
@@ -31,12 +33,17 @@ const START_WINDOW_MINUTES = 60;
 const COMPLETION_WINDOW_MINUTES = 24 * 60;
 /** Archived workspaces move to Glacier Flexible Retrieval after this many days; they are never expired. */
 export const ARCHIVE_TRANSITION_DAYS = 30;
+/** AWS Backup's rule for vault and plan names. */
+const BACKUP_NAME = /^[A-Za-z0-9_.-]{2,50}$/;
 
 export interface BackupLayerProps {
+  /** The roster: the vault is named `<project>-<environment>`. */
   readonly fleet: Fleet;
+  /** Encrypts the recovery points and the archive bucket. */
   readonly key: KmsKey;
+  /** The volume the plan snapshots. */
   readonly dataVolume: EbsVolume;
-  /** The host role: it uploads removed developers' workspaces to the archive bucket. */
+  /** Name of the host's IAM role: it uploads removed developers' workspaces to the archive bucket. */
   readonly hostRoleName: string;
 }
 
@@ -48,7 +55,18 @@ export class BackupLayer extends Construct {
   constructor(scope: Construct, id: string, props: BackupLayerProps) {
     super(scope, id);
     const { fleet } = props;
-    const partition = partitionOf(fleet.region);
+    const planName = backupPlanName(fleet);
+    const roleName = `${fleet.namePrefix}-backup`;
+    checkPattern(
+      this,
+      "vault name (fleet.namePrefix)",
+      fleet.namePrefix,
+      BACKUP_NAME,
+      "2-50 letters, digits, '_', '.' or '-' (AWS Backup naming)",
+    );
+    checkPattern(this, "plan name", planName, BACKUP_NAME, "2-50 letters, digits, '_', '.' or '-' (AWS Backup naming)");
+    checkMaxLength(this, "backup role name", roleName, 64, "IAM's limit on role names");
+    const aws = AwsEnvironment.of(this);
 
     this.vault = new BackupVault(this, "vault", {
       name: fleet.namePrefix,
@@ -57,7 +75,7 @@ export class BackupLayer extends Construct {
       forceDestroy: false,
     });
     this.plan = new BackupPlan(this, "plan", {
-      name: `${fleet.namePrefix}-data-volume`,
+      name: planName,
       rule: BACKUP_RULES.map((rule) => ({
         ruleName: rule.name,
         targetVaultName: this.vault.name,
@@ -71,7 +89,7 @@ export class BackupLayer extends Construct {
     });
 
     const role = new IamRole(this, "role", {
-      name: `${fleet.namePrefix}-backup`,
+      name: roleName,
       description: `AWS Backup service role of ${fleet.namePrefix}`,
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
@@ -81,7 +99,7 @@ export class BackupLayer extends Construct {
     for (const policy of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
       new IamRolePolicyAttachment(this, `role-${policy}`, {
         role: role.name,
-        policyArn: `arn:${partition}:iam::aws:policy/service-role/${policy}`,
+        policyArn: aws.managedPolicyArn(`service-role/${policy}`),
       });
     }
     new BackupSelection(this, "data-volume", {

@@ -17,29 +17,57 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
-import { Fn, type IResolvable } from "cdktf";
+import { Fn, type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
-import { DATA_DEVICE_NAME, TERRAFORM_ADDRESSES, hostInstanceName, logGroupNames, metricNames, partitionOf, secretPrefix } from "../naming";
+import {
+  DATA_DEVICE_NAME,
+  TERRAFORM_ADDRESSES,
+  backupPlanName,
+  hostInstanceName,
+  logGroupNames,
+  metricNames,
+  secretPrefix,
+} from "../naming";
 import type { Fleet } from "../roster";
+import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
+import { AwsEnvironment } from "./aws-environment";
 import { choose, countWhen, escapeTemplate, isEmptyString, oneOf } from "./expressions";
-import { accountIdOf } from "./key-policy";
+import { VARIABLES } from "./inputs";
+import { check, checkPattern, checkWholeRange } from "./validation";
 
 /** SPEC 2.1: 50 GB gp3 boot disk. */
 export const ROOT_VOLUME_GB = 50;
-/** Tag the backup plan's selection also records on the data volume. */
-export const BACKUP_TAG = { key: "backup-plan", value: (fleet: Fleet) => `${fleet.namePrefix}-daily` };
+/** gp3 volume sizes, GiB. */
+const GP3_SIZE_GIB = { min: 1, max: 16384 } as const;
+/** EC2 refuses user_data above 16 KiB (before base64). */
+export const MAX_USER_DATA_BYTES = 16 * 1024;
 
 export interface ComputeLayerProps {
+  /** The roster: instance type, architecture, the host's zone (the first). */
   readonly fleet: Fleet;
+  /** The host's subnet, in the roster's first zone. */
   readonly subnet: Subnet;
+  /** The host's security group. */
   readonly securityGroup: SecurityGroup;
-  /** Encrypts the root and data volumes. */
+  /** Encrypts the root and data volumes; the host role may use it. */
   readonly key: KmsKey;
-  /** AMI id; empty: Canonical's current Ubuntu 22.04 for the host's architecture, looked up at plan time. */
-  readonly amiId: string;
-  readonly dataVolumeSizeGb: number;
-  readonly terminationProtection: IResolvable | boolean;
-  /** The roster-independent bootstrap (renderBootstrap). */
+  /**
+   * AMI of the host (Ubuntu 22.04 of the host's architecture), or empty to look up Canonical's
+   * current image in its public SSM parameter at plan time.
+   * @default "" (look it up)
+   */
+  readonly amiId?: string;
+  /**
+   * Size of the data volume holding every workspace, in GiB (gp3: 1 to 16384). It can grow, never shrink.
+   * @default 500
+   */
+  readonly dataVolumeSizeGb?: number;
+  /**
+   * EC2 termination protection on the host.
+   * @default true
+   */
+  readonly terminationProtection?: IResolvable | boolean;
+  /** The roster-independent bootstrap (`renderBootstrap`), at most 16 KiB. */
   readonly userData: string;
   /** SNS topic the auto-recovery alarm also notifies. */
   readonly alarmTopicArn: string;
@@ -55,8 +83,18 @@ export class ComputeLayer extends Construct {
   constructor(scope: Construct, id: string, props: ComputeLayerProps) {
     super(scope, id);
     const { fleet, key } = props;
-    const partition = partitionOf(fleet.region);
-    const account = accountIdOf(key.arn);
+    const amiId = props.amiId ?? "";
+    const dataVolumeSizeGb = props.dataVolumeSizeGb ?? VARIABLES.data_volume_size_gb.default;
+    checkWholeRange(this, "dataVolumeSizeGb", dataVolumeSizeGb, GP3_SIZE_GIB.min, GP3_SIZE_GIB.max, "GiB");
+    if (amiId !== "") checkPattern(this, "amiId", amiId, /^ami-[0-9a-f]{8,17}$/, 'an AMI id such as ami-0123456789abcdef0, or ""');
+    const userDataBytes = Buffer.byteLength(props.userData, "utf8");
+    check(
+      this,
+      userDataBytes <= MAX_USER_DATA_BYTES,
+      () => `userData is ${userDataBytes} bytes; EC2 accepts at most ${MAX_USER_DATA_BYTES}`,
+    );
+    check(this, fleet.availabilityZones.length > 0, () => "fleet.availabilityZones is empty; the host and its data volume need a zone");
+    const aws = AwsEnvironment.of(this);
     const zone = fleet.availabilityZones[0];
 
     this.role = new IamRole(this, "role", {
@@ -70,12 +108,11 @@ export class ComputeLayer extends Construct {
     // Session Manager (shell access without SSH) and the SSM association that applies host files.
     new IamRolePolicyAttachment(this, "ssm-core", {
       role: this.role.name,
-      policyArn: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+      policyArn: aws.managedPolicyArn("AmazonSSMManagedInstanceCore"),
     });
 
-    const secretArn = (suffix: string) =>
-      `arn:${partition}:secretsmanager:${fleet.region}:${account}:secret:${secretPrefix(fleet)}${suffix}`;
-    const logGroupArn = `arn:${partition}:logs:${fleet.region}:${account}:log-group:${logGroupNames(fleet).base}/*`;
+    const secretArn = (suffix: string) => aws.arn({ service: "secretsmanager", resource: `secret:${secretPrefix(fleet)}${suffix}` });
+    const logGroupArn = aws.arn({ service: "logs", resource: `log-group:${logGroupNames(fleet).all}` });
     const policies: Record<string, object[]> = {
       secrets: [
         {
@@ -108,17 +145,19 @@ export class ComputeLayer extends Construct {
 
     this.dataVolume = new EbsVolume(this, "data", {
       availabilityZone: zone,
-      size: props.dataVolumeSizeGb,
+      size: dataVolumeSizeGb,
       type: "gp3",
       encrypted: true,
       kmsKeyId: key.arn,
-      tags: { Name: `${fleet.namePrefix}-data`, [BACKUP_TAG.key]: BACKUP_TAG.value(fleet) },
+      // The plan selects the volume by ARN; the tag tells whoever looks at the volume what protects it.
+      tags: { Name: `${fleet.namePrefix}-data`, "backup-plan": backupPlanName(fleet) },
       // Every workspace lives here: a deploy must never destroy it (invariant 2).
       lifecycle: { preventDestroy: true },
     });
     this.dataVolume.overrideLogicalId(TERRAFORM_ADDRESSES.dataVolume.name);
-    const volumeArn = `arn:${partition}:ec2:${fleet.region}:${account}:volume/${this.dataVolume.id}`;
-    const snapshotArn = `arn:${partition}:ec2:${fleet.region}::snapshot/*`;
+    const volumeArn = aws.arn({ service: "ec2", resource: `volume/${this.dataVolume.id}` });
+    // Snapshot ARNs carry no account.
+    const snapshotArn = aws.arn({ service: "ec2", account: "", resource: "snapshot/*" });
     policies.snapshots = [
       { Sid: "SnapshotDataVolume", Effect: "Allow", Action: "ec2:CreateSnapshot", Resource: [volumeArn, snapshotArn] },
       {
@@ -140,14 +179,23 @@ export class ComputeLayer extends Construct {
     }
     const profile = new IamInstanceProfile(this, "profile", { name: `${fleet.namePrefix}-host`, role: this.role.name });
 
-    const lookUpAmi = isEmptyString(props.amiId);
-    const ubuntu = new DataAwsSsmParameter(this, "ubuntu-ami", {
-      count: countWhen(lookUpAmi),
-      name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${fleet.host.architecture === "arm64" ? "arm64" : "amd64"}/hvm/ebs-gp2/ami-id`,
-    });
+    // Canonical's public parameter: read at plan time, so only when no AMI is given (invariant 4).
+    const ubuntuAmi = (count?: number) =>
+      new DataAwsSsmParameter(this, "ubuntu-ami", {
+        count,
+        name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${DEBIAN_ARCHITECTURE[fleet.host.architecture]}/hvm/ebs-gp2/ami-id`,
+      });
+    let ami: string;
+    if (!Token.isUnresolved(amiId)) {
+      // Known at synth time: look up only when it is empty, with no conditional data source.
+      ami = amiId === "" ? ubuntuAmi().insecureValue : amiId;
+    } else {
+      const lookUp = isEmptyString(amiId);
+      ami = choose(lookUp, oneOf(ubuntuAmi(countWhen(lookUp)), "insecure_value"), amiId);
+    }
 
     this.instance = new Instance(this, "host", {
-      ami: choose(lookUpAmi, oneOf(ubuntu, "insecure_value"), props.amiId),
+      ami,
       instanceType: fleet.host.instanceType,
       subnetId: props.subnet.id,
       vpcSecurityGroupIds: [props.securityGroup.id],
@@ -155,7 +203,7 @@ export class ComputeLayer extends Construct {
       iamInstanceProfile: profile.name,
       monitoring: true,
       ebsOptimized: true,
-      disableApiTermination: props.terminationProtection,
+      disableApiTermination: props.terminationProtection ?? true,
       creditSpecification: fleet.host.burstable ? { cpuCredits: "unlimited" } : undefined,
       metadataOptions: {
         httpEndpoint: "enabled",
@@ -197,7 +245,8 @@ export class ComputeLayer extends Construct {
       evaluationPeriods: 2,
       threshold: 1,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
-      alarmActions: [`arn:${partition}:automate:${fleet.region}:ec2:recover`, props.alarmTopicArn],
+      // EC2's recover action: the ARN's account field is "ec2".
+      alarmActions: [aws.arn({ service: "automate", account: "ec2", resource: "recover" }), props.alarmTopicArn],
       okActions: [props.alarmTopicArn],
     });
   }

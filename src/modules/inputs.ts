@@ -17,8 +17,8 @@ export const ALLOWED_SSL_POLICIES = [
 ] as const;
 export const DEFAULT_SSL_POLICY = ALLOWED_SSL_POLICIES[0];
 
-/** Retention values CloudWatch Logs accepts. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+/** Retention values CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 interface VariableSpec {
   readonly type: string;
@@ -167,19 +167,22 @@ export class EnvironmentInputs extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     const entries = Object.entries(VARIABLES) as [VariableName, VariableSpec][];
-    this.variables = Object.fromEntries(
-      entries.map(([name, spec]) => [
-        name,
-        // Declared on the stack, not on this construct, so the Terraform names are the plain keys above.
-        new TerraformVariable(scope, name, {
-          type: spec.type,
-          description: spec.description,
-          default: spec.default,
-          nullable: false,
-          validation: spec.validation?.map((v) => ({ condition: v.condition, errorMessage: v.errorMessage })),
-        }),
-      ]),
-    ) as Record<VariableName, TerraformVariable>;
+    const variable = (name: VariableName, spec: VariableSpec) => {
+      const declared = new TerraformVariable(this, name.replace(/_/g, "-"), {
+        type: spec.type,
+        description: spec.description,
+        default: spec.default,
+        nullable: false,
+        validation: spec.validation?.map((rule) => ({ condition: rule.condition, errorMessage: rule.errorMessage })),
+      });
+      // Variable names are what operators write in terraform.tfvars: the plain keys above.
+      declared.overrideLogicalId(name);
+      return declared;
+    };
+    this.variables = Object.fromEntries(entries.map(([name, spec]) => [name, variable(name, spec)])) as Record<
+      VariableName,
+      TerraformVariable
+    >;
   }
 
   get hostedZoneId(): string {

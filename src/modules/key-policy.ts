@@ -1,25 +1,24 @@
 /**
- * The fleet key's policy, attached once the key and the host role exist. It needs the account
- * id, which is read from the key's own ARN so that planning needs no AWS call (invariant 4);
- * a separate policy resource avoids the cycle that would create.
+ * The fleet key's policy, attached once the key and the host role exist. It names the account,
+ * which the stack reads from the key's own ARN (`AwsEnvironment`), so a separate policy resource
+ * avoids the cycle a policy inside the key would create.
  */
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { logGroupNames, partitionOf } from "../naming";
+import { logGroupNames } from "../naming";
 import type { Fleet } from "../roster";
-import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { AwsEnvironment } from "./aws-environment";
+import { checkPattern } from "./validation";
 
 export interface KeyPolicyProps {
+  /** The roster: its log groups are the ones CloudWatch Logs may encrypt with the key. */
   readonly fleet: Fleet;
+  /** The fleet key the policy is attached to. */
   readonly key: KmsKey;
-  /** The host's instance role: it decrypts secrets and encrypts what it writes. */
+  /** ARN of the host's instance role: it decrypts secrets and encrypts what it writes. */
   readonly hostRoleArn: string;
-}
-
-/** The account id of any ARN this stack creates (`arn:<partition>:<service>:<region>:<account>:...`). */
-export function accountIdOf(arn: string): string {
-  return Fn.element(Fn.split(":", arn), 4);
 }
 
 export class KeyPolicy extends Construct {
@@ -29,11 +28,11 @@ export class KeyPolicy extends Construct {
   constructor(scope: Construct, id: string, props: KeyPolicyProps) {
     super(scope, id);
     const { fleet, key } = props;
-    const partition = partitionOf(fleet.region);
-    const account = accountIdOf(key.arn);
+    checkPattern(this, "hostRoleArn", props.hostRoleArn, /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "an IAM role ARN");
+    const aws = AwsEnvironment.of(this);
     const use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 
-    this.policy = new KmsKeyPolicy(this, "policy", {
+    this.policy = new KmsKeyPolicy(this, "fleet-key", {
       keyId: key.keyId,
       policy: Fn.jsonencode({
         Version: "2012-10-17",
@@ -41,7 +40,7 @@ export class KeyPolicy extends Construct {
           {
             Sid: "AccountAdministersKeyThroughIam",
             Effect: "Allow",
-            Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+            Principal: { AWS: aws.accountRootArn() },
             Action: "kms:*",
             Resource: "*",
           },
@@ -55,12 +54,12 @@ export class KeyPolicy extends Construct {
           {
             Sid: "CloudWatchLogsEncryptsFleetLogGroups",
             Effect: "Allow",
-            Principal: { Service: `logs.${fleet.region}.amazonaws.com` },
+            Principal: { Service: `logs.${aws.region}.amazonaws.com` },
             Action: use,
             Resource: "*",
             Condition: {
               ArnLike: {
-                "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${fleet.region}:${account}:log-group:${logGroupNames(fleet).base}/*`,
+                "kms:EncryptionContext:aws:logs:arn": aws.arn({ service: "logs", resource: `log-group:${logGroupNames(fleet).all}` }),
               },
             },
           },

@@ -19,19 +19,35 @@ import { Construct } from "constructs";
 import { DATA_MOUNT, logGroupNames, metricNames } from "../naming";
 import type { Fleet } from "../roster";
 import { THRESHOLDS } from "../thresholds";
+import { LOG_RETENTION_DAYS, VARIABLES } from "./inputs";
+import { check, checkOneOf, entryOf } from "./validation";
 
 export interface MonitoringLayerProps {
+  /** The roster: log groups, alarms and dashboard lines per developer. */
   readonly fleet: Fleet;
+  /** Encrypts the log groups. */
   readonly key: KmsKey;
   /** The key's policy: CloudWatch Logs must be allowed to use the key before a group is created with it. */
   readonly keyPolicy: ITerraformDependable;
+  /** The topic every alarm notifies. */
   readonly topic: SnsTopic;
+  /** The host whose CPU, memory and data disk are watched. */
   readonly instance: Instance;
+  /** The ALB whose 5xx responses are watched. */
   readonly loadBalancer: Lb;
-  /** Keyed by developer name. */
+  /** Each developer's target group, keyed by developer name: one for every developer of the roster. */
   readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
-  readonly logRetentionDays: number;
-  readonly budgetAmountUsd: number;
+  /**
+   * Days the log groups keep events, one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ...).
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Monthly cost budget in USD, above 0; notifications at 80, 100 and 120 percent of it.
+   * @default 400
+   */
+  readonly budgetAmountUsd?: number;
+  /** E-mail addresses the budget notifies (alarms reach them through the topic). */
   readonly alarmEmails: string[];
 }
 
@@ -46,6 +62,13 @@ export class MonitoringLayer extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringLayerProps) {
     super(scope, id);
     const { fleet, topic } = props;
+    const logRetentionDays = props.logRetentionDays ?? VARIABLES.log_retention_days.default;
+    const budgetAmountUsd = props.budgetAmountUsd ?? VARIABLES.budget_amount_usd.default;
+    checkOneOf(this, "logRetentionDays", logRetentionDays, LOG_RETENTION_DAYS);
+    if (!Token.isUnresolved(budgetAmountUsd)) {
+      check(this, budgetAmountUsd > 0, () => `budgetAmountUsd ${budgetAmountUsd} must be above 0 (USD per month)`);
+    }
+    const targetGroups = new Map(fleet.developers.map((d) => [d.name, entryOf(this, "targetGroups", props.targetGroups, d.name)]));
     const names = logGroupNames(fleet);
     const metrics = metricNames(fleet);
 
@@ -55,7 +78,7 @@ export class MonitoringLayer extends Construct {
         key,
         new CloudwatchLogGroup(this, `log-${key.replace(":", "-")}`, {
           name,
-          retentionInDays: props.logRetentionDays,
+          retentionInDays: logRetentionDays,
           kmsKeyId: props.key.arn,
           // Removing a developer keeps their logs until retention expires them (no data lost on deploy).
           skipDestroy: true,
@@ -142,8 +165,7 @@ export class MonitoringLayer extends Construct {
     });
 
     for (const developer of fleet.developers) {
-      const targetGroup = props.targetGroups.get(developer.name);
-      if (!targetGroup) throw new Error(`no target group for developer ${developer.name}`);
+      const targetGroup = entryOf(this, "targetGroups", targetGroups, developer.name);
       alarm({
         name: `${developer.name}-unhealthy`,
         alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
@@ -176,14 +198,15 @@ export class MonitoringLayer extends Construct {
 
     new CloudwatchDashboard(this, "dashboard", {
       dashboardName: fleet.namePrefix,
-      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props, lbDimension)),
+      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props.instance, targetGroups, lbDimension)),
     });
 
     new BudgetsBudget(this, "budget", {
       name: `${fleet.namePrefix}-monthly`,
       budgetType: "COST",
       timeUnit: "MONTHLY",
-      limitAmount: Token.asString(props.budgetAmountUsd),
+      // The provider takes the amount as a string.
+      limitAmount: Token.isUnresolved(budgetAmountUsd) ? Token.asString(budgetAmountUsd) : String(budgetAmountUsd),
       limitUnit: "USD",
       notification: THRESHOLDS.budgetPercents.map((percent) => ({
         comparisonOperator: "GREATER_THAN",
@@ -210,10 +233,15 @@ export class MonitoringLayer extends Construct {
   }
 }
 
-function dashboardBody(fleet: Fleet, props: MonitoringLayerProps, lbDimension: { LoadBalancer: string }) {
+function dashboardBody(
+  fleet: Fleet,
+  instance: Instance,
+  targetGroups: ReadonlyMap<string, LbTargetGroup>,
+  lbDimension: { LoadBalancer: string },
+) {
   const metrics = metricNames(fleet);
   const region = fleet.region;
-  const instanceId = props.instance.id;
+  const instanceId = instance.id;
   const widget = (title: string, metricLines: unknown[][], x: number, y: number, extra: object = {}) => ({
     type: "metric",
     x,
@@ -222,15 +250,16 @@ function dashboardBody(fleet: Fleet, props: MonitoringLayerProps, lbDimension: {
     height: 6,
     properties: { title, region, metrics: metricLines, view: "timeSeries", stat: "Average", period: 300, ...extra },
   });
+  // In roster order: the map was built from the roster's developers.
   const perDeveloper = (metricName: string, stat: string) =>
-    fleet.developers.map((d) => [
+    [...targetGroups].map(([developer, targetGroup]) => [
       "AWS/ApplicationELB",
       metricName,
       "TargetGroup",
-      props.targetGroups.get(d.name)!.arnSuffix,
+      targetGroup.arnSuffix,
       "LoadBalancer",
       lbDimension.LoadBalancer,
-      { label: d.name, stat },
+      { label: developer, stat },
     ]);
   return {
     widgets: [

@@ -17,16 +17,30 @@ import { Fn, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { Fleet } from "../roster";
 import { expression } from "./expressions";
+import { VARIABLES } from "./inputs";
+import { check, checkMinCount, checkPattern } from "./validation";
+
+/** Extra prefix bits of each subnet (`cidrsubnet(vpc, 4, i)`): at most 16 subnets, so 16 zones. */
+export const SUBNET_NEWBITS = 4;
+/** The VPC sizes the subnet scheme fits: a /16 gives /20 subnets, a /22 gives /26. */
+const VPC_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-2])$/;
+const CIDR = /^((\d{1,3}\.){3}\d{1,3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
 export interface NetworkLayerProps {
+  /** The roster: a public subnet per zone, an ALB-to-host rule per developer port. */
   readonly fleet: Fleet;
-  /** CIDR block of the VPC (a plan-time variable). Subnets are `cidrsubnet(vpcCidr, 4, i)`. */
-  readonly vpcCidr: string;
   /**
-   * CIDR blocks allowed on SSH (22), as a Terraform list expression; one rule per entry, no rule
-   * at all when empty. The variable's validation already refuses /0.
+   * IPv4 CIDR block of the VPC, /16 to /22 (the `vpc_cidr` variable in the stack). Subnets are
+   * `cidrsubnet(vpcCidr, 4, i)`.
+   * @default "10.40.0.0/16"
    */
-  readonly adminCidrs: string[];
+  readonly vpcCidr?: string;
+  /**
+   * CIDR blocks allowed on SSH (port 22), one rule each; never a /0 (the `admin_cidrs` variable,
+   * whose validation refuses /0, in the stack).
+   * @default - none: no SSH rule at all (shell access is SSM Session Manager)
+   */
+  readonly adminCidrs?: string[];
 }
 
 /** Outbound rules of the host: what it really needs, each with the reason. */
@@ -49,9 +63,26 @@ export class NetworkLayer extends Construct {
     super(scope, id);
     const { fleet } = props;
     const name = fleet.namePrefix;
+    const vpcCidr = props.vpcCidr ?? VARIABLES.vpc_cidr.default;
+    const adminCidrs = props.adminCidrs ?? [];
+
+    checkPattern(this, "vpcCidr", vpcCidr, VPC_CIDR, "an IPv4 CIDR block from /16 to /22");
+    checkMinCount(this, "fleet.availabilityZones", fleet.availabilityZones, 1, "the host needs a subnet");
+    check(
+      this,
+      fleet.availabilityZones.length <= 2 ** SUBNET_NEWBITS,
+      () =>
+        `fleet.availabilityZones has ${fleet.availabilityZones.length} zones; at most ${2 ** SUBNET_NEWBITS} fit the subnet scheme (cidrsubnet with ${SUBNET_NEWBITS} new bits)`,
+    );
+    if (!Token.isUnresolved(adminCidrs)) {
+      for (const cidr of adminCidrs) {
+        checkPattern(this, "adminCidrs entry", cidr, CIDR, "a CIDR block such as 203.0.113.10/32");
+        check(this, Token.isUnresolved(cidr) || !cidr.endsWith("/0"), () => `adminCidrs entry "${cidr}" opens SSH to the whole internet`);
+      }
+    }
 
     this.vpc = new Vpc(this, "vpc", {
-      cidrBlock: props.vpcCidr,
+      cidrBlock: vpcCidr,
       enableDnsHostnames: true,
       enableDnsSupport: true,
       tags: { Name: name },
@@ -60,15 +91,15 @@ export class NetworkLayer extends Construct {
     // The default security group of a VPC allows all traffic between its members: manage it so it allows nothing.
     new DefaultSecurityGroup(this, "default-sg", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-deny` } });
 
-    const igw = new InternetGateway(this, "igw", { vpcId: this.vpc.id, tags: { Name: name } });
+    const internetGateway = new InternetGateway(this, "internet-gateway", { vpcId: this.vpc.id, tags: { Name: name } });
     const routes = new RouteTable(this, "public-routes", { vpcId: this.vpc.id, tags: { Name: `${name}-public` } });
-    new Route(this, "default-route", { routeTableId: routes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+    new Route(this, "default-route", { routeTableId: routes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id });
 
     this.publicSubnets = fleet.availabilityZones.map((zone, index) => {
       const subnet = new Subnet(this, `public-${zone}`, {
         vpcId: this.vpc.id,
         availabilityZone: zone,
-        cidrBlock: Fn.cidrsubnet(props.vpcCidr, 4, index),
+        cidrBlock: Fn.cidrsubnet(vpcCidr, SUBNET_NEWBITS, index),
         // The host asks for its public IP explicitly; nothing else launches here.
         mapPublicIpOnLaunch: false,
         tags: { Name: `${name}-public-${zone}` },
@@ -124,7 +155,7 @@ export class NetworkLayer extends Construct {
       });
     }
 
-    const admin = TerraformIterator.fromList(props.adminCidrs);
+    const admin = TerraformIterator.fromList(adminCidrs);
     // each.value is an IPv4 or an IPv6 block; the rule takes it in the matching field.
     const isIpv6 = 'strcontains(each.value, ":")';
     new VpcSecurityGroupIngressRule(this, "host-in-ssh", {
@@ -156,7 +187,7 @@ export class NetworkLayer extends Construct {
         ipProtocol: protocol,
         fromPort: 53,
         toPort: 53,
-        cidrIpv4: `${Fn.cidrhost(props.vpcCidr, 2)}/32`,
+        cidrIpv4: `${Fn.cidrhost(vpcCidr, 2)}/32`,
       });
     }
   }

@@ -15,17 +15,34 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { PropsError, checkMaxLength, checkPattern } from "./validation";
+
+/**
+ * Longest `bucket_prefix` S3 accepts: bucket names are at most 63 characters and Terraform
+ * appends a 26-character unique suffix.
+ */
+export const MAX_BUCKET_NAME_PREFIX = 37;
 
 export interface PrivateBucketProps {
-  /** Prefix of the generated bucket name (at most 37 characters); AWS appends a unique suffix. */
+  /**
+   * Prefix of the generated bucket name: lower-case letters, digits, `.` and `-`, at most 37
+   * characters. S3 bucket names are global; Terraform appends a unique suffix.
+   */
   readonly namePrefix: string;
   /**
-   * KMS key ARN for SSE-KMS. Absent: SSE-S3 (AES256), which ALB access logs require.
-   * @default - SSE-S3
+   * KMS key ARN for SSE-KMS (with an S3 bucket key).
+   * @default - SSE-S3 (AES256), which is what ALB access logs require
    */
   readonly kmsKeyArn?: string;
-  readonly lifecycleRules: S3BucketLifecycleConfigurationRule[];
-  /** Statements added to the bucket policy after the TLS-only denial, given the bucket's ARN. @default - none */
+  /**
+   * Lifecycle rules (expiry, transitions), each with a unique id.
+   * @default - no lifecycle configuration: objects and versions are kept
+   */
+  readonly lifecycleRules?: readonly S3BucketLifecycleConfigurationRule[];
+  /**
+   * Statements added to the bucket policy after the TLS-only denial, given the bucket's ARN.
+   * @default - none
+   */
   readonly extraStatements?: (bucketArn: string) => object[];
   /**
    * Refuse `terraform destroy` of the bucket (for buckets holding data nobody may lose).
@@ -41,6 +58,19 @@ export class PrivateBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: PrivateBucketProps) {
     super(scope, id);
+    checkMaxLength(this, "namePrefix", props.namePrefix, MAX_BUCKET_NAME_PREFIX, "S3 appends a 26-character suffix to a 63-character name");
+    checkPattern(
+      this,
+      "namePrefix",
+      props.namePrefix,
+      /^[a-z0-9][a-z0-9.-]*$/,
+      "lower-case letters, digits, '.' and '-' (S3 bucket naming)",
+    );
+    const ruleIds = (props.lifecycleRules ?? []).map((rule) => rule.id);
+    const repeated = ruleIds.find((ruleId, index) => ruleIds.indexOf(ruleId) !== index);
+    if (repeated !== undefined)
+      throw new PropsError(this, `lifecycleRules has the id ${JSON.stringify(repeated)} twice; S3 needs unique ids`);
+
     this.bucket = new S3Bucket(this, "bucket", {
       bucketPrefix: props.namePrefix,
       // Never empty a bucket to delete it.
@@ -70,10 +100,12 @@ export class PrivateBucket extends Construct {
           : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
       ],
     });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      bucket: this.bucket.id,
-      rule: props.lifecycleRules,
-    });
+    if (props.lifecycleRules?.length) {
+      new S3BucketLifecycleConfiguration(this, "lifecycle", {
+        bucket: this.bucket.id,
+        rule: [...props.lifecycleRules],
+      });
+    }
     this.policy = new S3BucketPolicy(this, "policy", {
       bucket: this.bucket.id,
       policy: Fn.jsonencode({

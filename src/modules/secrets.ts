@@ -10,11 +10,12 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { Construct } from "constructs";
 import { type SecretKind, secretName } from "../naming";
 import type { Fleet } from "../roster";
+import { checkWholeRange } from "./validation";
 
-/** Days a deleted secret can still be restored: the maximum, so removing a developer loses nothing at once. */
-export const SECRET_RECOVERY_WINDOW_DAYS = 30;
-/** Days before a scheduled key deletion takes effect (the maximum). */
-const KEY_DELETION_WINDOW_DAYS = 30;
+/** The longest recovery and deletion windows AWS allows, in days: removing something loses nothing at once. */
+const MAX_WINDOW_DAYS = 30;
+/** The shortest, in days (Secrets Manager and KMS alike). */
+const MIN_WINDOW_DAYS = 7;
 
 export interface DeveloperSecrets {
   readonly password: SecretsmanagerSecret;
@@ -22,7 +23,18 @@ export interface DeveloperSecrets {
 }
 
 export interface SecretsLayerProps {
+  /** The roster: two secrets per developer, named by `secretName`. */
   readonly fleet: Fleet;
+  /**
+   * Days a deleted secret (a removed developer's) can still be restored, 7 to 30.
+   * @default 30
+   */
+  readonly secretRecoveryWindowDays?: number;
+  /**
+   * Days between scheduling the key's deletion and its deletion, 7 to 30.
+   * @default 30
+   */
+  readonly keyDeletionWindowDays?: number;
 }
 
 export class SecretsLayer extends Construct {
@@ -34,11 +46,15 @@ export class SecretsLayer extends Construct {
   constructor(scope: Construct, id: string, props: SecretsLayerProps) {
     super(scope, id);
     const { fleet } = props;
+    const secretRecoveryWindowDays = props.secretRecoveryWindowDays ?? MAX_WINDOW_DAYS;
+    const keyDeletionWindowDays = props.keyDeletionWindowDays ?? MAX_WINDOW_DAYS;
+    checkWholeRange(this, "secretRecoveryWindowDays", secretRecoveryWindowDays, MIN_WINDOW_DAYS, MAX_WINDOW_DAYS, "days");
+    checkWholeRange(this, "keyDeletionWindowDays", keyDeletionWindowDays, MIN_WINDOW_DAYS, MAX_WINDOW_DAYS, "days");
 
     this.key = new KmsKey(this, "key", {
       description: `${fleet.namePrefix}: secrets, logs, volumes, alarms and backups of the code-server fleet`,
       enableKeyRotation: true,
-      deletionWindowInDays: KEY_DELETION_WINDOW_DAYS,
+      deletionWindowInDays: keyDeletionWindowDays,
       tags: { Name: fleet.namePrefix },
     });
     new KmsAlias(this, "key-alias", { name: `alias/${fleet.namePrefix}`, targetKeyId: this.key.keyId });
@@ -50,7 +66,7 @@ export class SecretsLayer extends Construct {
           name: secretName(fleet, developer, kind),
           description,
           kmsKeyId: this.key.arn,
-          recoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
+          recoveryWindowInDays: secretRecoveryWindowDays,
           tags: { developer: developer.name },
         });
       secrets.set(developer.name, {

@@ -5,54 +5,44 @@
  * The host files are uploaded to S3 under `host-files/<path>` and synced into `hostPaths().root`
  * by the SSM association, which then runs `scripts/apply.sh`; they also land in `deployment/`.
  */
+import { APPLY_DOCUMENT_PARAMETERS, FLEET_ENV_KEYS, HOST_FILES_MANIFEST, HOST_FILES_MODES, HOST_FILES_PREFIX, hostPaths } from "../naming";
+import { FILE_MODES, type FileMode, type RenderedFile, byPath, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
 import { albRules, cloudwatchAgentConfig, dockerDaemonConfig, secretsExample, toJson } from "./config-files";
 import { render, templateNames } from "./templates";
 import { fleetView } from "./view-model";
 
-export interface RenderedFile {
-  /** Relative posix path, e.g. "docker/docker-compose.yml". */
-  readonly path: string;
-  readonly content: string;
-  /** 0o644, 0o755 for scripts, 0o600 for files that become private on the host. */
-  readonly mode: number;
-}
-
-const SCRIPT_MODE = 0o755;
-const FILE_MODE = 0o644;
-const PRIVATE_MODE = 0o600;
-
-const byPath = (a: RenderedFile, b: RenderedFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+export type { RenderedFile } from "../rendered-file";
 
 /** Everything the host needs, sorted by path (SPEC 8.3 layout under `deployment/`). */
 export function renderHostFiles(fleet: Fleet): RenderedFile[] {
-  const v = fleetView(fleet);
-  const file = (path: string, content: string, mode = FILE_MODE): RenderedFile => ({ path, content, mode });
+  const view = fleetView(fleet);
+  const file = (path: string, content: string, mode: FileMode = FILE_MODES.regular) => renderedFile(path, content, mode);
   const files: RenderedFile[] = [
-    file("docker/docker-compose.yml", render("docker/docker-compose.yml", v)),
+    file("docker/docker-compose.yml", render("docker/docker-compose.yml", view)),
     file("config/alb-rules.json", toJson(albRules(fleet))),
     file("config/secrets.json.example", toJson(secretsExample(fleet))),
     file("config/cloudwatch-agent.json", toJson(cloudwatchAgentConfig(fleet))),
     file("config/daemon.json", toJson(dockerDaemonConfig())),
-    file("config/sysctl.conf", render("config/sysctl.conf", v)),
-    file("config/rsyslog-dockerd.conf", render("config/rsyslog-dockerd.conf", v)),
-    file("config/logrotate-dockerd", render("config/logrotate-dockerd", v)),
-    file(`systemd/${v.systemd.metricsService}`, render("systemd/metrics.service", v)),
-    file(`systemd/${v.systemd.metricsTimer}`, render("systemd/metrics.timer", v)),
-    file(`systemd/${v.systemd.dockerDropIn}`, render("systemd/docker-data-mount.conf", v)),
-    ...v.developers.map((developer) =>
-      file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...v, ...developer }), PRIVATE_MODE),
+    file("config/sysctl.conf", render("config/sysctl.conf", view)),
+    file("config/rsyslog-dockerd.conf", render("config/rsyslog-dockerd.conf", view)),
+    file("config/logrotate-dockerd", render("config/logrotate-dockerd", view)),
+    file(`systemd/${view.systemd.metricsService}`, render("systemd/metrics.service", view)),
+    file(`systemd/${view.systemd.metricsTimer}`, render("systemd/metrics.timer", view)),
+    file(`systemd/${view.systemd.dockerDropIn}`, render("systemd/docker-data-mount.conf", view)),
+    ...view.developers.map((developer) =>
+      file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer }), FILE_MODES.private),
     ),
-    ...templateNames("scripts").map((name) => file(name, render(name, v), SCRIPT_MODE)),
+    ...templateNames("scripts").map((name) => file(name, render(name, view), FILE_MODES.script)),
   ];
   return files.sort(byPath);
 }
 
 /** Scripts for an operator's workstation (AWS CLI); they go to `deployment/scripts/`, not to the host. */
 export function renderOperatorScripts(fleet: Fleet): RenderedFile[] {
-  const v = fleetView(fleet);
+  const view = fleetView(fleet);
   return templateNames("operator")
-    .map((name) => ({ path: `scripts/${name.slice("operator/".length)}`, content: render(name, v), mode: SCRIPT_MODE }))
+    .map((name) => renderedFile(`scripts/${name.slice("operator/".length)}`, render(name, view), FILE_MODES.script))
     .sort(byPath);
 }
 
@@ -62,4 +52,26 @@ export function renderOperatorScripts(fleet: Fleet): RenderedFile[] {
  */
 export function renderBootstrap(fleet: Fleet): string {
   return render("bootstrap.sh", { project: fleet.project, logTag: `${fleet.project}-bootstrap` });
+}
+
+/**
+ * The script of the SSM document that delivers the host files: it checks them against the
+ * manifest hash Terraform passes, sets each file's mode from the modes list, swaps them in and
+ * runs `scripts/apply.sh`. The document's parameters reach it as SSM's own `{{ name }}`
+ * markers, which SSM replaces before the script runs: the view gives one per parameter, so a
+ * misspelt name fails rendering (strict) instead of reaching the host.
+ */
+export function renderApplyDocumentScript(fleet: Fleet): string {
+  const paths = hostPaths(fleet);
+  const ssm = Object.fromEntries(APPLY_DOCUMENT_PARAMETERS.map((name) => [name, `{{ ${name} }}`]));
+  return render("ssm/apply-host-files.sh", {
+    project: fleet.project,
+    hostRoot: paths.root,
+    fleetEnv: paths.fleetEnv,
+    fleetEnvLines: APPLY_DOCUMENT_PARAMETERS.map((name) => `${FLEET_ENV_KEYS[name]}=${ssm[name]}`),
+    ssm,
+    hostFilesPrefix: HOST_FILES_PREFIX,
+    manifestFile: HOST_FILES_MANIFEST,
+    modesFile: HOST_FILES_MODES,
+  });
 }

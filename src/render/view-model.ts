@@ -20,6 +20,7 @@ import {
   terraformAddress,
 } from "../naming";
 import type { Developer, Fleet } from "../roster";
+import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 
 /** Paths inside the code-server container (SPEC 4.1). */
@@ -150,8 +151,6 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
   };
 }
 
-/** Debian architecture names of the roster's host architecture. */
-const DEB_ARCH = { x86_64: "amd64", arm64: "arm64" } as const;
 const AWS_CLI_ARCH = { x86_64: "x86_64", arm64: "aarch64" } as const;
 
 export function fleetView(fleet: Fleet): FleetView {
@@ -165,7 +164,7 @@ export function fleetView(fleet: Fleet): FleetView {
     region: fleet.region,
     domain: fleet.domain,
     image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
-    debArch: DEB_ARCH[fleet.host.architecture],
+    debArch: DEBIAN_ARCHITECTURE[fleet.host.architecture],
     awsCliArch: AWS_CLI_ARCH[fleet.host.architecture],
     hostInstanceName: hostInstanceName(fleet),
     terraform: {

@@ -3,7 +3,8 @@
  * `buildFleet` turns a schema-valid roster into a Fleet, applying defaults and the rules that
  * look across fields: uniqueness, ALB limits, AWS name lengths and host capacity.
  */
-import { INSTANCE_TYPES, architectureOf, isBurstable, type Architecture } from "./instance-types";
+import { targetGroupName } from "../naming";
+import { INSTANCE_FAMILIES, INSTANCE_TYPES, architectureOf, isBurstable, type Architecture } from "./instance-types";
 import type { RawRoster } from "./schema";
 
 export const CLAUDE_EXTENSION_ID = "anthropic.claude-code";
@@ -96,7 +97,7 @@ function resolveHost(raw: RawRoster, problems: Problem[]): HostSpec | undefined 
   if (!known && (vcpus === undefined || memoryGiB === undefined)) {
     problems.push({
       path: ["host", "instanceType"],
-      message: `unknown instance type "${instanceType}": use one of the built-in table (t3, t3a, t4g, m5, m6i, m7i, m6g, m7g, c5, c6i, c6g, c7g, r5, r6i, r6g, r7g families, e.g. t3.2xlarge), or state host.vcpus and host.memoryGiB for it`,
+      message: `unknown instance type "${instanceType}": use one of the built-in table (${INSTANCE_FAMILIES.join(", ")} families, e.g. t3.2xlarge), or state host.vcpus and host.memoryGiB for it`,
     });
     return undefined;
   }
@@ -117,6 +118,11 @@ function suggestInstanceType(current: string, cpus: number, memoryGiB: number): 
     .filter(([, t]) => t.vcpus >= cpus && t.memoryGiB >= memoryGiB)
     .sort(([, a], [, b]) => a.vcpus - b.vcpus || a.memoryGiB - b.memoryGiB);
   return (fits.find(([name]) => name.startsWith(`${family}.`)) ?? fits.find(([, t]) => t.architecture === "x86_64"))?.[0];
+}
+
+/** Key of the state object in an S3 backend when neither the roster nor STATE_KEY names one. */
+export function defaultStateKey(roster: Pick<RawRoster, "project" | "environment">): string {
+  return `${roster.project}/${roster.environment}/terraform.tfstate`;
 }
 
 function findDuplicates<T>(values: readonly T[]): Map<T, number[]> {
@@ -177,7 +183,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
         message: `developer "${d.name}": port ${d.port} cannot double as the ALB rule priority (1..${MAX_PRIORITY}); set priority explicitly, unique per developer`,
       });
     }
-    const tgName = `${namePrefix}-${d.name}`;
+    const tgName = targetGroupName({ namePrefix }, d);
     if (tgName.length > MAX_TARGET_GROUP_NAME) {
       problems.push({
         path: at("name"),
@@ -254,7 +260,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
       ? {
           backend: "s3",
           bucket: raw.state.bucket,
-          key: raw.state.key ?? `${raw.project}/${raw.environment}/terraform.tfstate`,
+          key: raw.state.key ?? defaultStateKey(raw),
           region: raw.state.region ?? raw.region,
         }
       : { backend: "local" });

@@ -94,6 +94,12 @@ function buildTable(): ReadonlyMap<string, InstanceTypeInfo> {
 
 export const INSTANCE_TYPES: ReadonlyMap<string, InstanceTypeInfo> = buildTable();
 
+/** The families of the table, burstable first: what a roster may name without stating vcpus and memoryGiB. */
+export const INSTANCE_FAMILIES: readonly string[] = [...Object.keys(BURSTABLE_FAMILIES), ...Object.keys(FAMILIES)];
+
+/** Debian's (and Canonical's image catalogue's) name for each architecture. */
+export const DEBIAN_ARCHITECTURE: Readonly<Record<Architecture, "amd64" | "arm64">> = { x86_64: "amd64", arm64: "arm64" };
+
 /** Families whose types are burstable (CPU credits); the compute layer sets unlimited credits for them. */
 export function isBurstable(instanceType: string): boolean {
   return instanceType.split(".")[0] in BURSTABLE_FAMILIES;

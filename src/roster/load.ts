@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
-import { buildFleet, type Fleet, type Problem, type StateBackend } from "./fleet";
-import { rosterSchema } from "./schema";
+import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
+import { rosterSchema, schemaKeys } from "./schema";
 
 export const DEFAULT_ROSTER_FILE = "roster.yaml";
 
@@ -37,35 +37,7 @@ function formatPath(path: readonly (string | number)[]): string {
 }
 
 /** Every key the schema knows, for "did you mean" hints on a misspelt key. */
-const KNOWN_KEYS = [
-  "project",
-  "environment",
-  "region",
-  "availabilityZones",
-  "domain",
-  "host",
-  "instanceType",
-  "vcpus",
-  "memoryGiB",
-  "osHeadroomGiB",
-  "codeServer",
-  "image",
-  "tag",
-  "claudeExtensionVersion",
-  "extensions",
-  "developerDefaults",
-  "cpus",
-  "cpuLimit",
-  "memoryLimitGiB",
-  "developers",
-  "name",
-  "port",
-  "priority",
-  "state",
-  "backend",
-  "bucket",
-  "key",
-];
+const KNOWN_KEYS = schemaKeys(rosterSchema);
 
 function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -165,7 +137,7 @@ export function parseRoster(text: string, file = DEFAULT_ROSTER_FILE, env: NodeJ
     throw new RosterError(file, locate(parsed.error.issues.flatMap((issue) => describeIssue(issue, data))));
   }
   const override = stateFromEnvironment(env, {
-    key: `${parsed.data.project}/${parsed.data.environment}/terraform.tfstate`,
+    key: defaultStateKey(parsed.data),
     region: parsed.data.region,
   });
   const { fleet, problems } = buildFleet(parsed.data, override);

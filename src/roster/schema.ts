@@ -57,34 +57,21 @@ export const developerSchema = z.strictObject({
 
 export type RawDeveloper = z.infer<typeof developerSchema>;
 
-export const DEFAULTS = {
-  project: "code-server",
-  environment: "dev",
-  region: "ap-southeast-7",
-  osHeadroomGiB: 2,
-  image: "codercom/code-server",
-  // Pinned, never `latest` (DESIGN.md); change it to roll the fleet to a new release.
-  tag: "4.102.2",
-  claudeExtensionVersion: "2.1.121",
-  extensions: ["ms-python.python", "golang.go", "dbaeumer.vscode-eslint"],
-  developer: { cpus: 1, cpuLimit: 1.5, memoryGiB: 3, memoryLimitGiB: 4 },
-} as const;
-
 export const rosterSchema = z.strictObject({
   project: z
     .string()
     .regex(SHORT_NAME, { message: "project must be lower-case letters, digits and '-', starting with a letter" })
     .max(16, { message: "project must be at most 16 characters (it prefixes AWS names with tight length limits)" })
-    .default(DEFAULTS.project),
+    .default("code-server"),
   environment: z
     .string()
     .regex(SHORT_NAME, { message: "environment must be lower-case letters, digits and '-', starting with a letter" })
     .max(10, { message: "environment must be at most 10 characters" })
-    .default(DEFAULTS.environment),
+    .default("dev"),
   region: z
     .string()
     .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: "region must be an AWS region code such as ap-southeast-7" })
-    .default(DEFAULTS.region),
+    .default("ap-southeast-7"),
   /** Two or more zones of `region`; the host lives in the first, the ALB spans all. */
   availabilityZones: z.array(z.string()).optional(),
   domain: z.string({ message: "domain is required: the DNS zone developers are reached under, e.g. dev.example.com" }).regex(DNS_NAME, {
@@ -100,38 +87,35 @@ export const rosterSchema = z.strictObject({
       /** Memory in GiB of an instance type missing from the built-in table. */
       memoryGiB: z.number().positive().optional(),
       /** Memory kept free for the OS, Docker and agents when checking that reservations fit. */
-      osHeadroomGiB: z.number().min(0).default(DEFAULTS.osHeadroomGiB),
+      osHeadroomGiB: z.number().min(0).default(2),
     },
     { message: "host is required, with at least instanceType (e.g. t3.2xlarge)" },
   ),
   codeServer: z
     .strictObject({
-      image: z.string().regex(IMAGE_REPOSITORY, { message: "image must be a docker repository name" }).default(DEFAULTS.image),
+      image: z.string().regex(IMAGE_REPOSITORY, { message: "image must be a docker repository name" }).default("codercom/code-server"),
+      // Pinned, never `latest` (DESIGN.md); change it to roll the fleet to a new release.
       tag: z
         .string()
         .regex(IMAGE_TAG, { message: "tag must be a docker image tag" })
         .refine((t) => t !== "latest", { message: "tag must be pinned to a release (e.g. 4.102.2), never 'latest'" })
-        .default(DEFAULTS.tag),
+        .default("4.102.2"),
       claudeExtensionVersion: z
         .string()
         .regex(SEMVER_LIKE, { message: "claudeExtensionVersion must be an exact version such as 2.1.121" })
-        .default(DEFAULTS.claudeExtensionVersion),
-      extensions: extensionList.default([...DEFAULTS.extensions]),
+        .default("2.1.121"),
+      extensions: extensionList.default(() => ["ms-python.python", "golang.go", "dbaeumer.vscode-eslint"]),
     })
-    .default({
-      image: DEFAULTS.image,
-      tag: DEFAULTS.tag,
-      claudeExtensionVersion: DEFAULTS.claudeExtensionVersion,
-      extensions: [...DEFAULTS.extensions],
-    }),
+    // An absent section is parsed as `{}`, so the field defaults above are its defaults.
+    .prefault({}),
   developerDefaults: z
     .strictObject({
-      cpus: resources.cpus.default(DEFAULTS.developer.cpus),
-      cpuLimit: resources.cpuLimit.default(DEFAULTS.developer.cpuLimit),
-      memoryGiB: resources.memoryGiB.default(DEFAULTS.developer.memoryGiB),
-      memoryLimitGiB: resources.memoryLimitGiB.default(DEFAULTS.developer.memoryLimitGiB),
+      cpus: resources.cpus.default(1),
+      cpuLimit: resources.cpuLimit.default(1.5),
+      memoryGiB: resources.memoryGiB.default(3),
+      memoryLimitGiB: resources.memoryLimitGiB.default(4),
     })
-    .default({ ...DEFAULTS.developer }),
+    .prefault({}),
   developers: z.array(developerSchema, { message: "developers is required: a list of {name, port} entries" }).min(1, {
     message: "developers is empty: list at least one developer ({name, port})",
   }),
@@ -153,3 +137,27 @@ export const rosterSchema = z.strictObject({
 });
 
 export type RawRoster = z.infer<typeof rosterSchema>;
+
+/**
+ * Every object key the schema knows, at any depth, in schema order: the vocabulary for "did
+ * you mean" hints on a misspelt key. Derived, so a new field is suggested without more code.
+ */
+export function schemaKeys(schema: z.ZodType): string[] {
+  const keys = new Set<string>();
+  const visit = (node: z.ZodType): void => {
+    if (node instanceof z.ZodObject) {
+      for (const [key, child] of Object.entries(node.shape)) {
+        keys.add(key);
+        visit(child);
+      }
+    } else if (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) {
+      visit(node.unwrap() as z.ZodType);
+    } else if (node instanceof z.ZodArray) {
+      visit(node.element as z.ZodType);
+    } else if (node instanceof z.ZodUnion) {
+      for (const option of node.options as readonly z.ZodType[]) visit(option);
+    }
+  };
+  visit(schema);
+  return [...keys];
+}

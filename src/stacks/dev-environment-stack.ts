@@ -4,10 +4,11 @@
  * from the Fleet (synth time); per-environment values are Terraform variables (plan time).
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
-import { Construct } from "constructs";
+import { LocalBackend, S3Backend, TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
 import { AlbLayer } from "../modules/alb";
-import { ArtifactsLayer, type HostFile } from "../modules/artifacts";
+import { ArtifactsLayer } from "../modules/artifacts";
+import { AwsEnvironment } from "../modules/aws-environment";
 import { BackupLayer } from "../modules/backup";
 import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
@@ -16,15 +17,20 @@ import { MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
 import { SecretsLayer } from "../modules/secrets";
+import type { RenderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
+import { ReadableAddressStack } from "./readable-addresses";
 
 /** Tag every resource carries (provider default_tags). */
 export const MANAGED_BY = "cdktf";
 
 export interface DevEnvironmentStackProps {
+  /** The validated roster: everything that shapes the plan. */
   readonly fleet: Fleet;
-  /** The rendered host files (`renderHostFiles`), delivered to the host through S3 and SSM. */
-  readonly hostFiles: readonly HostFile[];
+  /** The rendered host files (`renderHostFiles`), delivered to the host through S3 and SSM with their modes. */
+  readonly hostFiles: readonly RenderedFile[];
+  /** The script of the SSM document that delivers them (`renderApplyDocumentScript`). */
+  readonly applyScript: string;
   /** The roster-independent EC2 user_data (`renderBootstrap`). */
   readonly userData: string;
 }
@@ -39,8 +45,15 @@ export function localStateFile(fleet: Fleet): string {
   return `terraform.${stackId(fleet)}.tfstate`;
 }
 
-export class DevEnvironmentStack extends TerraformStack {
+/**
+ * The stack of one fleet. Its Terraform addresses are the construct paths below it
+ * (`ReadableAddressStack`), so the three a restore swaps stay `TERRAFORM_ADDRESSES` and every
+ * other one reads like the roster: `aws_lb_target_group.alb_tg-dev1`.
+ */
+export class DevEnvironmentStack extends ReadableAddressStack {
   readonly fleet: Fleet;
+  /** Partition, region, account (read from the fleet key's ARN) and the ARN helper of the layers. */
+  readonly aws: AwsEnvironment;
   readonly inputs: EnvironmentInputs;
   readonly network: NetworkLayer;
   readonly secrets: SecretsLayer;
@@ -51,9 +64,9 @@ export class DevEnvironmentStack extends TerraformStack {
   readonly backup: BackupLayer;
   readonly artifacts: ArtifactsLayer;
 
-  constructor(scope: Construct, props: DevEnvironmentStackProps) {
+  constructor(scope: Construct, id: string, props: DevEnvironmentStackProps) {
+    super(scope, id);
     const { fleet } = props;
-    super(scope, stackId(fleet));
     this.fleet = fleet;
 
     new AwsProvider(this, "aws", {
@@ -78,7 +91,8 @@ export class DevEnvironmentStack extends TerraformStack {
     this.network = new NetworkLayer(this, "network", { fleet, vpcCidr: inputs.vpcCidr, adminCidrs: inputs.adminCidrs });
     this.secrets = new SecretsLayer(this, "secrets", { fleet });
     const key = this.secrets.key;
-    this.notifications = new Notifications(this, "notifications", { fleet, key, emails: inputs.alarmEmails });
+    this.aws = new AwsEnvironment(this, { region: fleet.region, accountOf: key.arn });
+    this.notifications = new Notifications(this, "notifications", { fleet, key, alarmEmails: inputs.alarmEmails });
     this.compute = new ComputeLayer(this, "compute", {
       fleet,
       subnet: this.network.hostSubnet,
@@ -101,7 +115,6 @@ export class DevEnvironmentStack extends TerraformStack {
       certificateArn: inputs.certificateArn,
       sslPolicy: inputs.sslPolicy,
       deletionProtection: inputs.albDeletionProtection,
-      accountArn: key.arn,
     });
     this.monitoring = new MonitoringLayer(this, "monitoring", {
       fleet,
@@ -125,6 +138,7 @@ export class DevEnvironmentStack extends TerraformStack {
       fleet,
       key,
       files: props.hostFiles,
+      applyScript: props.applyScript,
       instance: this.compute.instance,
       hostRoleName: this.compute.role.name,
       dataVolumeId: this.compute.dataVolume.id,
@@ -137,7 +151,9 @@ export class DevEnvironmentStack extends TerraformStack {
 
   private outputs(): void {
     const { fleet } = this;
-    const output = (id: string, value: unknown, description: string) => new TerraformOutput(this, id, { value, description });
+    // Output names are what operators type (`terraform output -raw instance_id`): kept as given.
+    const output = (id: string, value: unknown, description: string) =>
+      new TerraformOutput(this, id, { value, description, staticId: true });
     output(
       "developer_urls",
       Object.fromEntries(fleet.developers.map((d) => [d.name, `https://${d.hostname}`])),
@@ -146,10 +162,10 @@ export class DevEnvironmentStack extends TerraformStack {
     output(
       "secret_names",
       Object.fromEntries(
-        fleet.developers.map((d) => {
-          const s = this.secrets.developerSecrets.get(d.name)!;
-          return [d.name, { password: s.password.name, anthropic_api_key: s.apiKey.name }];
-        }),
+        [...this.secrets.developerSecrets].map(([developer, secrets]) => [
+          developer,
+          { password: secrets.password.name, anthropic_api_key: secrets.apiKey.name },
+        ]),
       ),
       "Secrets Manager names of each developer's password and Anthropic API key (values are never in Terraform).",
     );

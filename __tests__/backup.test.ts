@@ -1,0 +1,120 @@
+/**
+ * BackupLayer: AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily, 4 weekly
+ * and 3 monthly recovery points in a KMS-encrypted vault, and the archive bucket removed
+ * developers' workspaces go to, which the host may write and read back but never delete.
+ */
+import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
+import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
+import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
+import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { Testing } from "cdktf";
+import type { Construct } from "constructs";
+import { BackupLayer } from "../src/modules/backup";
+import { backupPlanName } from "../src/naming";
+import type { Fleet } from "../src/roster";
+import { defaultFleet } from "./helpers/fleet";
+import { parseJsonencode } from "./helpers/hcl-object";
+import { refToOnly, standIns, synthLayer } from "./helpers/layer";
+import { type Config, only } from "./helpers/synth";
+
+const fleet = defaultFleet();
+function backup(scope: Construct, layerFleet: Fleet = fleet): BackupLayer {
+  standIns.aws(scope);
+  return new BackupLayer(scope, "backup", {
+    fleet: layerFleet,
+    key: standIns.key(scope),
+    dataVolume: new EbsVolume(scope, "data", { availabilityZone: "ap-southeast-7a", size: 500 }),
+    hostRoleName: "host-role",
+  });
+}
+
+const { json, config } = synthLayer((scope) => backup(scope));
+const keyArn = refToOnly(config, "aws_kms_key", "arn");
+
+describe("snapshots", () => {
+  it("run daily at 02:00 UTC, keeping 7 daily, 4 weekly (Sunday) and 3 monthly (the 1st) recovery points", () => {
+    const plan = only(config, "aws_backup_plan");
+    expect(plan.name).toBe(backupPlanName(fleet));
+    expect((plan.rule as Config[]).map((r) => [r.rule_name, r.schedule, r.schedule_expression_timezone, r.lifecycle.delete_after])).toEqual(
+      [
+        ["daily", "cron(0 2 * * ? *)", "Etc/UTC", 7],
+        ["weekly", "cron(0 2 ? * SUN *)", "Etc/UTC", 28],
+        ["monthly", "cron(0 2 1 * ? *)", "Etc/UTC", 90],
+      ],
+    );
+    for (const rule of plan.rule as Config[]) expect(rule.target_vault_name).toBe(refToOnly(config, "aws_backup_vault", "name"));
+  });
+
+  it("go to a vault encrypted with the fleet key that no destroy empties", () => {
+    expect(json).toHaveResourceWithProperties(BackupVault, { name: "code-server-dev", kms_key_arn: keyArn, force_destroy: false });
+  });
+
+  it("select the data volume by ARN, through a service role with AWS's backup and restore policies", () => {
+    expect(json).toHaveResourceWithProperties(BackupSelection, {
+      plan_id: refToOnly(config, "aws_backup_plan", "id"),
+      iam_role_arn: refToOnly(config, "aws_iam_role", "arn"),
+      resources: [refToOnly(config, "aws_ebs_volume", "arn")],
+    });
+    for (const policy of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
+      expect(json).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: `arn:aws:iam::aws:policy/service-role/${policy}` });
+    }
+    expect(JSON.parse(only(config, "aws_iam_role").assume_role_policy as string).Statement[0].Principal).toEqual({
+      Service: "backup.amazonaws.com",
+    });
+  });
+
+  it("use the plan name the data volume's backup-plan tag records", () => {
+    expect(json).toHaveResourceWithProperties(BackupPlan, { name: "code-server-dev-data-volume" });
+  });
+});
+
+describe("archive bucket", () => {
+  it("is KMS-encrypted, cannot be destroyed, and moves archives to Glacier after 30 days without ever expiring them", () => {
+    expect(json).toHaveResourceWithProperties(S3Bucket, {
+      bucket_prefix: "code-server-dev-archive-",
+      lifecycle: { prevent_destroy: true },
+    });
+    expect(json).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
+      rule: [
+        { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: keyArn }, bucket_key_enabled: true },
+      ],
+    });
+    const [rule] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as Config[];
+    expect(rule.transition).toEqual([{ days: 30, storage_class: "GLACIER" }]);
+    expect(rule.expiration).toBeUndefined();
+  });
+
+  it("lets the host write archives and read them back, never delete them", () => {
+    const policy = parseJsonencode(only(config, "aws_iam_role_policy").policy as string);
+    expect(policy.Statement).toEqual([
+      {
+        Sid: "WriteAndVerifyWorkspaceArchives",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
+        Resource: `${refToOnly(config, "aws_s3_bucket", "arn")}/*`,
+      },
+      { Sid: "EncryptArchives", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
+    ]);
+    expect(only(config, "aws_iam_role_policy").role).toBe("host-role");
+  });
+});
+
+describe("props validation", () => {
+  test.each<[string, string, RegExp]>([
+    [
+      "a vault name AWS Backup refuses",
+      "x",
+      /^BackupLayer stack\/backup: vault name \(fleet\.namePrefix\) "x" is not 2-50 letters, digits, '_', '\.' or '-' \(AWS Backup naming\)$/,
+    ],
+    [
+      "a plan name longer than 50 characters",
+      "p".repeat(40),
+      /^BackupLayer stack\/backup: plan name "p{40}-data-volume" is not 2-50 letters, digits, '_', '\.' or '-' \(AWS Backup naming\)$/,
+    ],
+  ])("refuses %s", (_, namePrefix, message) => {
+    expect(() => Testing.synthScope((scope) => backup(scope, { ...fleet, namePrefix }))).toThrow(message);
+  });
+});

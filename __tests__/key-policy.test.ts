@@ -1,0 +1,90 @@
+/**
+ * KeyPolicy: the account administers the key through IAM, the host role uses it, CloudWatch
+ * Logs may encrypt only this fleet's log groups with it, and alarms may publish to the topic it
+ * encrypts. The account comes from the stack's AwsEnvironment.
+ */
+import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
+import { Testing } from "cdktf";
+import type { Construct } from "constructs";
+import { KeyPolicy, type KeyPolicyProps } from "../src/modules/key-policy";
+import { defaultFleet } from "./helpers/fleet";
+import { parseJsonencode } from "./helpers/hcl-object";
+import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
+import { type Config, only } from "./helpers/synth";
+
+const fleet = defaultFleet();
+const HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/code-server-dev-host`;
+const keyPolicy = (scope: Construct, overrides: Partial<KeyPolicyProps> = {}) =>
+  new KeyPolicy(scope, "key-policy", { fleet, key: standIns.key(scope), hostRoleArn: HOST_ROLE, ...overrides });
+
+const { json, config } = synthLayer((scope) => {
+  standIns.aws(scope);
+  keyPolicy(scope);
+});
+const statements = parseJsonencode(only(config, "aws_kms_key_policy").policy as string).Statement as Config[];
+const sid = (name: string) => statements.find((s) => s.Sid === name);
+
+describe("key policy", () => {
+  it("is attached to the fleet key", () => {
+    expect(json).toHaveResourceWithProperties(KmsKeyPolicy, { key_id: refToOnly(config, "aws_kms_key", "key_id") });
+    expect(statements.map((s) => s.Sid)).toEqual([
+      "AccountAdministersKeyThroughIam",
+      "HostRoleUsesKey",
+      "CloudWatchLogsEncryptsFleetLogGroups",
+      "AlarmsPublishToEncryptedTopic",
+    ]);
+  });
+
+  it("lets the account administer the key through IAM", () => {
+    expect(sid("AccountAdministersKeyThroughIam")).toMatchObject({ Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*" });
+  });
+
+  it("lets the host role decrypt and generate data keys, nothing more", () => {
+    expect(sid("HostRoleUsesKey")).toMatchObject({
+      Principal: { AWS: HOST_ROLE },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+    });
+  });
+
+  it("lets CloudWatch Logs of the region encrypt only the fleet's log groups", () => {
+    expect(sid("CloudWatchLogsEncryptsFleetLogGroups")).toMatchObject({
+      Principal: { Service: "logs.ap-southeast-7.amazonaws.com" },
+      Condition: {
+        ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:/aws/ec2/code-server/*` },
+      },
+    });
+  });
+
+  it("lets CloudWatch alarms and EventBridge publish to the encrypted topic", () => {
+    expect(sid("AlarmsPublishToEncryptedTopic")).toMatchObject({
+      Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+    });
+  });
+
+  it("uses the partition of the stack's region", () => {
+    const { config: china } = synthLayer((scope) => {
+      standIns.aws(scope, "cn-north-1");
+      keyPolicy(scope, { hostRoleArn: `arn:aws-cn:iam::${ACCOUNT}:role/host` });
+    });
+    const policy = parseJsonencode(only(china, "aws_kms_key_policy").policy as string);
+    expect(policy.Statement[0].Principal.AWS).toBe(`arn:aws-cn:iam::${ACCOUNT}:root`);
+  });
+});
+
+describe("props validation", () => {
+  it("refuses a host role that is not an IAM role ARN", () => {
+    expect(() =>
+      Testing.synthScope((scope) => {
+        standIns.aws(scope);
+        keyPolicy(scope, { hostRoleArn: "code-server-dev-host" });
+      }),
+    ).toThrow(/^KeyPolicy stack\/key-policy: hostRoleArn "code-server-dev-host" is not an IAM role ARN$/);
+  });
+
+  it("needs the stack's AwsEnvironment, and says so", () => {
+    expect(() => Testing.synthScope((scope) => keyPolicy(scope))).toThrow(
+      /^stack\/key-policy needs the stack's account and region, but stack stack has no AwsEnvironment: create one \(new AwsEnvironment\(stack, \{\.\.\.\}\)\) before its layers$/,
+    );
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * MonitoringLayer: the spec's log groups, alarms on host, ALB, target groups and containers, a
+ * dashboard, the monthly budget and the rotation reminder, all notifying the one alarm topic.
+ */
+import { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { TerraformVariable, Testing } from "cdktf";
+import type { Construct } from "constructs";
+import { MonitoringLayer, type MonitoringLayerProps } from "../src/modules/monitoring";
+import { THRESHOLDS } from "../src/thresholds";
+import { defaultFleet } from "./helpers/fleet";
+import { parseJsonencode } from "./helpers/hcl-object";
+import { refToOnly, standIns, synthLayer } from "./helpers/layer";
+import { type Config, only, resources } from "./helpers/synth";
+
+const fleet = defaultFleet();
+
+function monitoring(scope: Construct, overrides: Partial<MonitoringLayerProps> = {}): MonitoringLayer {
+  const key = standIns.key(scope);
+  return new MonitoringLayer(scope, "monitoring", {
+    fleet,
+    key,
+    keyPolicy: new KmsKeyPolicy(scope, "key-policy", { keyId: key.keyId, policy: "{}" }),
+    topic: new SnsTopic(scope, "topic", {}),
+    instance: standIns.instance(scope),
+    loadBalancer: new Lb(scope, "lb", {}),
+    targetGroups: new Map(fleet.developers.map((d) => [d.name, new LbTargetGroup(scope, `tg-${d.name}`, {})])),
+    alarmEmails: ["ops@example.com"],
+    ...overrides,
+  });
+}
+
+const { json, config } = synthLayer((scope) => monitoring(scope));
+const topic = refToOnly(config, "aws_sns_topic", "arn");
+const instanceId = refToOnly(config, "aws_instance", "id");
+const lbSuffix = refToOnly(config, "aws_lb", "arn_suffix");
+const alarms = new Map(resources(config, "aws_cloudwatch_metric_alarm").map(([, a]) => [a.alarm_name as string, a]));
+const alarm = (name: string) => {
+  const found = alarms.get(`code-server-dev-${name}`);
+  if (!found) throw new Error(`no alarm ${name}; have ${[...alarms.keys()].join(", ")}`);
+  return found;
+};
+const targetGroupSuffix = (developer: string) => {
+  const [name] = resources(config, "aws_lb_target_group").find(([id]) => id.includes(`tg-${developer}`)) ?? [];
+  return `\${aws_lb_target_group.${name}.arn_suffix}`;
+};
+
+describe("log groups", () => {
+  it("are the spec's groups, encrypted with the fleet key, kept 30 days, never destroyed with a departing developer", () => {
+    const names = resources(config, "aws_cloudwatch_log_group").map(([, g]) => g.name as string);
+    expect(names.sort()).toEqual(
+      [
+        "/aws/ec2/code-server/system",
+        "/aws/ec2/code-server/docker",
+        ...fleet.developers.map((d) => `/aws/ec2/code-server/containers/${d.name}`),
+      ].sort(),
+    );
+    for (const [, group] of resources(config, "aws_cloudwatch_log_group")) {
+      expect(group).toMatchObject({ retention_in_days: 30, kms_key_id: refToOnly(config, "aws_kms_key", "arn"), skip_destroy: true });
+    }
+    expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, {
+      name: "/aws/ec2/code-server/containers/dev1",
+      tags: { developer: "dev1" },
+    });
+  });
+
+  it("wait for the key policy that lets CloudWatch Logs use the key", () => {
+    const keyPolicy = refToOnly(config, "aws_kms_key_policy", "id").slice(2, -4);
+    for (const [, group] of resources(config, "aws_cloudwatch_log_group")) expect(group.depends_on).toEqual([keyPolicy]);
+  });
+
+  it("take their retention from the log_retention_days variable in the stack", () => {
+    const { json: planned } = synthLayer((scope) =>
+      monitoring(scope, { logRetentionDays: new TerraformVariable(scope, "retention", { type: "number" }).numberValue }),
+    );
+    expect(planned).toHaveResourceWithProperties(CloudwatchLogGroup, { retention_in_days: "${var.retention}" });
+  });
+});
+
+describe("alarms", () => {
+  it("watch host CPU above 80 %, memory above 85 % and the data disk above 85 %", () => {
+    expect(alarm("host-cpu")).toMatchObject({
+      namespace: "AWS/EC2",
+      metric_name: "CPUUtilization",
+      dimensions: { InstanceId: instanceId },
+      threshold: 80,
+      evaluation_periods: 3,
+      comparison_operator: "GreaterThanThreshold",
+    });
+    expect(alarm("host-memory")).toMatchObject({ namespace: "code-server/dev", metric_name: "mem_used_percent", threshold: 85 });
+    expect(alarm("data-disk")).toMatchObject({
+      namespace: "code-server/dev",
+      metric_name: "disk_used_percent",
+      threshold: 85,
+      dimensions: { InstanceId: instanceId, path: "/mnt/ebs-data" },
+    });
+    expect([THRESHOLDS.hostCpuPercent, THRESHOLDS.hostMemoryPercent, THRESHOLDS.dataDiskPercent]).toEqual([80, 85, 85]);
+  });
+
+  it("watch more than 10 ALB 5xx (ELB and targets together) in 5 minutes", () => {
+    const alb5xx = alarm("alb-5xx");
+    expect(alb5xx.threshold).toBe(10);
+    expect((alb5xx.metric_query as Config[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual([
+      "HTTPCode_ELB_5XX_Count",
+      "HTTPCode_Target_5XX_Count",
+      "FILL(elb, 0) + FILL(target, 0)",
+    ]);
+    expect(alb5xx.metric_query[0].metric).toMatchObject({ period: 300, stat: "Sum", dimensions: { LoadBalancer: lbSuffix } });
+  });
+
+  it("watch each developer's target health and container restarts", () => {
+    for (const d of fleet.developers) {
+      expect(alarm(`${d.name}-unhealthy`)).toMatchObject({
+        metric_name: "UnHealthyHostCount",
+        dimensions: { LoadBalancer: lbSuffix, TargetGroup: targetGroupSuffix(d.name) },
+        threshold: 0,
+        tags: { developer: d.name },
+      });
+      expect(alarm(`${d.name}-restarts`)).toMatchObject({
+        namespace: "code-server/dev/containers",
+        metric_name: "ContainerRestarts",
+        dimensions: { Developer: d.name },
+      });
+    }
+  });
+
+  it("all notify the one topic, on alarm and on recovery", () => {
+    expect(alarms.size).toBe(4 + 2 * fleet.developers.length);
+    for (const [name, a] of alarms) expect([name, a.alarm_actions, a.ok_actions]).toEqual([name, [topic], [topic]]);
+    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, { alarm_name: "code-server-dev-host-cpu", alarm_actions: [topic] });
+  });
+});
+
+describe("dashboard, budget and reminder", () => {
+  it("has a dashboard of host, ALB, target health, response times and containers, one line per developer", () => {
+    const body = parseJsonencode(only(config, "aws_cloudwatch_dashboard").dashboard_body as string);
+    expect((body.widgets as Config[]).map((w) => w.properties.title)).toEqual([
+      "Host CPU / memory / data disk (%)",
+      "ALB requests and 5xx",
+      "Healthy targets per developer",
+      "Target response time per developer (s)",
+      "Container memory per developer (%)",
+      "Container CPU per developer (%)",
+    ]);
+    expect((body.widgets[2].properties.metrics as unknown[][]).map((line) => line[3])).toEqual(
+      fleet.developers.map((d) => targetGroupSuffix(d.name)),
+    );
+  });
+
+  it("budgets 400 USD a month, telling the alarm e-mails at 80, 100 and 120 %", () => {
+    expect(json).toHaveResourceWithProperties(BudgetsBudget, {
+      budget_type: "COST",
+      time_unit: "MONTHLY",
+      limit_amount: "400",
+      limit_unit: "USD",
+    });
+    const notifications = only(config, "aws_budgets_budget").notification as Config[];
+    expect(notifications.map((n) => [n.threshold, n.subscriber_email_addresses])).toEqual([
+      [80, ["ops@example.com"]],
+      [100, ["ops@example.com"]],
+      [120, ["ops@example.com"]],
+    ]);
+  });
+
+  it("reminds the operators every 90 days, through the topic, to rotate keys and passwords", () => {
+    expect(json).toHaveResourceWithProperties(CloudwatchEventRule, { schedule_expression: "rate(90 days)" });
+    const target = only(config, "aws_cloudwatch_event_target");
+    expect(target.arn).toBe(topic);
+    expect(JSON.parse(target.input as string)).toMatch(/set-api-key\.sh --developer <name>.*rotate-password\.sh --developer <name>/);
+  });
+});
+
+describe("props validation", () => {
+  test.each<[string, (scope: Construct) => Partial<MonitoringLayerProps>, RegExp]>([
+    [
+      "a developer without a target group",
+      (scope) => ({ targetGroups: new Map([["dev1", new LbTargetGroup(scope, "only-one", {})]]) }),
+      /^MonitoringLayer stack\/monitoring: targetGroups has no entry for "dev2" \(it has "dev1"\)$/,
+    ],
+    [
+      "a retention CloudWatch does not offer",
+      () => ({ logRetentionDays: 31 }),
+      /^MonitoringLayer stack\/monitoring: logRetentionDays 31 is not one of 1, 3, 5, 7, 14, 30, 60, 90, /,
+    ],
+    [
+      "a budget of nothing",
+      () => ({ budgetAmountUsd: 0 }),
+      /^MonitoringLayer stack\/monitoring: budgetAmountUsd 0 must be above 0 \(USD per month\)$/,
+    ],
+  ])("refuses %s", (_, overrides, message) => {
+    expect(() => Testing.synthScope((scope) => monitoring(scope, overrides(scope)))).toThrow(message);
+  });
+});

@@ -1,0 +1,34 @@
+// ESLint flat config: eslint's and typescript-eslint's recommended rules, plus a few
+// type-aware rules that catch real bugs (unhandled or misused promises, awaiting a
+// non-promise, objects printed as "[object Object]", non-exhaustive switches, `==`).
+// Formatting is Prettier's job (`prettier --check .`), not ESLint's.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "cdktf.out/", "cdktf.out.*/", "deployment/", "coverage/", ".rehearsal/", ".gen/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+      "@typescript-eslint/require-await": "error",
+      "@typescript-eslint/no-unnecessary-type-assertion": "error",
+      "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
+      "@typescript-eslint/no-base-to-string": "error",
+      // `const { "//": _meta, ...body } = resource` drops a key on purpose.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
+      eqeqeq: ["error", "always"],
+    },
+  },
+  // jest.config.js is CommonJS, run by node.
+  {
+    files: ["**/*.js"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly", __dirname: "readonly" } },
+  },
+);
