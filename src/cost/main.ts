@@ -1,0 +1,17 @@
+/** Entry point of `npm run cost` (see cli.ts). */
+import { skipTokenStackTraces } from "../speed";
+import { runCostCli } from "./cli";
+
+skipTokenStackTraces();
+
+runCostCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+}).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
