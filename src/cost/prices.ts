@@ -154,6 +154,13 @@ export function loadPrices(region: string, dir = PRICES_DIR): PriceBook {
   } catch (err) {
     throw new PriceError(`${file}: not valid JSON (${(err as Error).message})`);
   }
+  const listed = (raw as { prices?: Record<string, unknown> })?.prices ?? {};
+  const missing = PRICE_IDS.filter((id) => !(id in listed));
+  if (missing.length > 0) {
+    throw new PriceError(
+      `${file}: no entry for ${missing.join(", ")}: give each a price with its source, or {"unpriced": "<why no source gives one>"}`,
+    );
+  }
   const parsed = priceFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(file)"}: ${i.message}`);
