@@ -1,0 +1,80 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { runCostCli } from "../src/cost/cli";
+import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = "";
+  let stderr = "";
+  const code = runCostCli(argv, {
+    env: { ROSTER_FILE: join(PROJECT_ROOT, "roster.yaml"), ...env },
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+  });
+  return { code, stdout, stderr };
+}
+
+describe("npm run cost", () => {
+  test("--json prints exactly currency, region, developers, monthly and scheduled", () => {
+    const { code, stdout, stderr } = run(["--json", "--region", "us-east-1"]);
+    expect([code, stderr]).toEqual([0, ""]);
+    const bill = JSON.parse(stdout);
+    expect(Object.keys(bill)).toEqual(["currency", "region", "developers", "monthly", "scheduled"]);
+    expect(Object.keys(bill.monthly)).toEqual(["total", "perDeveloper", "lines"]);
+    expect(Object.keys(bill.scheduled)).toEqual(["total", "perDeveloper", "hoursPerWeek"]);
+    expect(bill).toMatchObject({ currency: "USD", region: "us-east-1", developers: 8 });
+    // The roster has no schedule: the scheduled figures are the always-on ones.
+    expect(bill.scheduled).toEqual({ total: bill.monthly.total, perDeveloper: bill.monthly.perDeveloper, hoursPerWeek: 168 });
+    const ec2 = bill.monthly.lines.find((l: { id: string }) => l.id === "ec2.host");
+    expect(ec2).toMatchObject({ quantity: 730, unit: "h", unitPriceUsd: 0.3328, monthlyUsd: 242.94, scalesWithHost: true });
+  });
+
+  test("flags override the usage assumptions, and the table states them", () => {
+    const json = JSON.parse(run(["--json", "--region", "us-east-1", "--egress-gb", "1000", "--data-volume-gb", "800"]).stdout);
+    const byId = Object.fromEntries(json.monthly.lines.map((l: { id: string }) => [l.id, l]));
+    expect(byId["transfer.browsers"]).toMatchObject({ quantity: 1000, monthlyUsd: 90 });
+    expect(byId["ebs.data"]).toMatchObject({ quantity: 800, monthlyUsd: 64 });
+    const table = run(["--changed-gb-per-day", "2"]).stdout;
+    expect(table).toMatch(/EBS snapshots \(AWS Backup recovery points\): 1 volume × \(250 GB used \(--used-gb\) \+ 2 GB changed a day/);
+    expect(table).toMatch(/Unpriced \(left out of the totals/);
+    expect(table).toMatch(/Graviton \(arm64\) sibling t4g\.2xlarge/);
+  });
+
+  test.each([
+    [["--egress-gb", "lots"], /--egress-gb "lots": expected a number of 0 or more/],
+    [["--used-gb=-5"], /--used-gb "-5": expected a number of 0 or more/],
+    [["--data-volume-gb", "10"], /--data-volume-gb 10: expected a whole number of GB from 50 to 16384/],
+    [["--lcu", "0"], /--lcu 0: an ALB bills/],
+    [["--region", "Moon"], /--region "Moon": expected an AWS region code/],
+    [["--egres-gb", "5"], /Unknown option '--egres-gb'/],
+  ])("%j is refused with a clear message and exit 2", (argv, message) => {
+    const { code, stdout, stderr } = run(argv);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/usage: npm run cost/);
+  });
+
+  test("a roster in a region without prices is an error naming the regions that have them", () => {
+    const roster = parse(DEFAULT_ROSTER_TEXT);
+    roster.region = "sa-east-1";
+    roster.availabilityZones = ["sa-east-1a", "sa-east-1b"];
+    const file = join(mkdtempSync(join(tmpdir(), "roster-")), "roster.yaml");
+    writeFileSync(file, stringify(roster));
+    const { code, stderr } = run([], { ROSTER_FILE: file });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/no prices for region sa-east-1: prices\/ has ap-southeast-1, ap-southeast-7, eu-west-1, us-east-1/);
+  });
+
+  test("the npm script exits non-zero on a bad flag", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "src/cost/main.ts", "--s3-gb-per-bucket", "x"], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--s3-gb-per-bucket "x"/);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * `npm run cost`: the monthly bill of the roster (ROSTER_FILE, default roster.yaml) as
+ * synthesized, line by line, with the usage assumptions stated and overridable.
+ */
+import { parseArgs } from "node:util";
+import { VARIABLES } from "../modules/inputs";
+import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "../roster";
+import { cheaperChoices, readRawRoster } from "./choices";
+import { billJson, monthlyCost } from "./engine";
+import { DEFAULT_ASSUMPTIONS, type UsageAssumptions } from "./inventory";
+import { loadPrices, PriceError } from "./prices";
+import { renderReport } from "./report";
+
+/** The flags that override a usage assumption, with what each means. */
+const ASSUMPTION_FLAGS: Record<string, { key: keyof UsageAssumptions; help: string; min?: number; integer?: boolean }> = {
+  "data-volume-gb": {
+    key: "dataVolumeGb",
+    help: "size of the data volume in GB (default: the data_volume_size_gb variable's default)",
+    integer: true,
+  },
+  "egress-gb": { key: "egressGb", help: "GB a month from the ALB to the developers' browsers" },
+  "api-egress-gb": { key: "apiEgressGb", help: "GB a month from the host to the Anthropic API and the internet" },
+  "logs-gb-per-developer": { key: "logsGbPerDeveloper", help: "GB of container logs per developer a month" },
+  "host-logs-gb": { key: "hostLogsGb", help: "GB of host logs (system, docker) a month" },
+  "used-gb": { key: "usedGb", help: "GB of data on the data volume (the first full snapshot)" },
+  "changed-gb-per-day": { key: "changedGbPerDay", help: "GB of the data volume changed a day (what each snapshot adds)" },
+  lcu: { key: "lcuPerHour", help: "average ALB capacity units an hour" },
+  "dns-queries-million": { key: "dnsQueriesMillion", help: "million DNS queries a month" },
+  "s3-gb-per-bucket": { key: "s3GbPerBucket", help: "GB stored per S3 bucket" },
+  "flow-logs-gb": { key: "flowLogsGb", help: "GB of VPC flow logs a month per flow log (when the stack has them)" },
+  "waf-requests-million": { key: "wafRequestsMillion", help: "million requests a month per WAF web ACL (when the stack has one)" },
+};
+
+/** The data volume's bounds, read from the Terraform variable's own validation so the two never disagree. */
+function dataVolumeBounds(): { min: number; max: number } {
+  const condition = VARIABLES.data_volume_size_gb.validation[0].condition;
+  return { min: Number(/>= (\d+)/.exec(condition)![1]), max: Number(/<= (\d+)/.exec(condition)![1]) };
+}
+
+export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<assumption> <number> ...]
+  --json              print {currency, region, developers, monthly, scheduled} as JSON
+  --region <region>   price the roster with another region's price file (default: the roster's region)
+${Object.entries(ASSUMPTION_FLAGS)
+  .map(([flag, a]) => `  --${flag.padEnd(22)}${a.help}${a.key in DEFAULT_ASSUMPTIONS ? ` (default ${DEFAULT_ASSUMPTIONS[a.key]})` : ""}`)
+  .join("\n")}
+  ROSTER_FILE         the roster to read (default: ${DEFAULT_ROSTER_FILE})`;
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+class UsageError extends Error {}
+
+function parseAssumptions(values: Record<string, unknown>): Partial<UsageAssumptions> {
+  const out: Record<string, number> = {};
+  for (const [flag, spec] of Object.entries(ASSUMPTION_FLAGS)) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (typeof text !== "string" || text.trim() === "" || !Number.isFinite(value) || value < 0) {
+      throw new UsageError(`--${flag} ${JSON.stringify(text)}: expected a number of 0 or more (${spec.help})`);
+    }
+    if (flag === "data-volume-gb") {
+      const { min, max } = dataVolumeBounds();
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw new UsageError(
+          `--data-volume-gb ${text}: expected a whole number of GB from ${min} to ${max}, as the data_volume_size_gb variable allows`,
+        );
+      }
+    }
+    if (flag === "lcu" && value === 0)
+      throw new UsageError(`--lcu 0: an ALB bills at least a fraction of an LCU every hour it runs; give a number above 0`);
+    out[spec.key] = value;
+  }
+  return out;
+}
+
+/** Runs the cost report; returns the exit code (0 ok, 1 roster or prices problem, 2 bad arguments). */
+export function runCostCli(argv: readonly string[], io: CliIo): number {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        json: { type: "boolean" },
+        region: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...Object.fromEntries(Object.keys(ASSUMPTION_FLAGS).map((f) => [f, { type: "string" as const }])),
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const rosterFile = io.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
+  try {
+    const assumptions = parseAssumptions(values);
+    if (values.region !== undefined && (typeof values.region !== "string" || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(values.region))) {
+      throw new UsageError(`--region ${JSON.stringify(values.region)}: expected an AWS region code such as us-east-1`);
+    }
+    const fleet = loadRoster(rosterFile, io.env);
+    const region = values.region ?? fleet.region;
+    const prices = loadPrices(region);
+    const bill = monthlyCost(fleet, { region, prices, assumptions });
+    if (values.json) {
+      io.stdout(`${JSON.stringify(billJson(bill), null, 2)}\n`);
+      return 0;
+    }
+    const choices = cheaperChoices(readRawRoster(rosterFile), fleet, bill, prices);
+    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile})`));
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof RosterError || err instanceof PriceError) {
+      io.stderr(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The monthly bill of a roster as synthesized: quantities from the stack (`inventory.ts`) times
+ * unit prices from the region's price file (`prices.ts`), always on and under a schedule.
+ */
+import type { Fleet } from "../roster";
+import { inventory, synthesizeStack, type StackConfig, type UnknownResource, type UsageAssumptions } from "./inventory";
+import { loadPrices, type PriceBook, type PriceSource } from "./prices";
+import { HOURS_PER_WEEK, hoursPerWeek, type CostSchedule } from "./schedule";
+
+export interface CostOptions {
+  /** Region whose prices apply. @default - the roster's region */
+  readonly region?: string;
+  /** When the host runs. @default - always (168 hours a week) */
+  readonly schedule?: CostSchedule;
+  /** Usage the stack does not say. @default DEFAULT_ASSUMPTIONS */
+  readonly assumptions?: Partial<UsageAssumptions>;
+  /** The stack's Terraform JSON, when already synthesized. @default - synthesized from `fleet` */
+  readonly config?: StackConfig;
+  /** Price files to use. @default - `loadPrices(region)` */
+  readonly prices?: PriceBook;
+}
+
+export interface CostLine {
+  readonly id: string;
+  readonly description: string;
+  readonly quantity: number;
+  readonly unit: string;
+  /** Null when the price file has no figure for it. */
+  readonly unitPriceUsd: number | null;
+  readonly monthlyUsd: number | null;
+  /** Monthly cost under the schedule (equal to `monthlyUsd` without one). */
+  readonly scheduledUsd: number | null;
+  readonly scalesWithHost: boolean;
+  readonly basis: string;
+  /** The price's source id in the price file, or why it is unpriced. */
+  readonly source: string;
+  readonly unpricedReason?: string;
+}
+
+export interface Bill {
+  readonly currency: "USD";
+  readonly region: string;
+  readonly developers: number;
+  readonly instanceType: string;
+  readonly monthly: { readonly total: number; readonly perDeveloper: number; readonly lines: readonly CostLine[] };
+  readonly scheduled: { readonly total: number; readonly perDeveloper: number; readonly hoursPerWeek: number };
+  /** Lines and resource types the totals leave out because no price is known. */
+  readonly unpriced: readonly string[];
+  readonly unknownResources: readonly UnknownResource[];
+  readonly assumptions: Required<UsageAssumptions>;
+  readonly sources: Readonly<Record<string, PriceSource>>;
+  readonly pricesFile: string;
+}
+
+const cents = (usd: number) => Math.round(usd * 100) / 100;
+
+/** Report order: the host first, then storage, network, security, observability. */
+const LINE_ORDER = [
+  "ec2.host",
+  "ec2.detailed-monitoring",
+  "ebs.root",
+  "ebs.data",
+  "ebs.snapshots",
+  "vpc.host-ipv4",
+  "elb.alb-hours",
+  "elb.lcu",
+  "vpc.alb-ipv4",
+  "transfer.browsers",
+  "transfer.api",
+  "secrets",
+  "kms",
+  "logs.ingest",
+  "logs.storage",
+  "cloudwatch.metrics",
+  "cloudwatch.alarms",
+  "cloudwatch.dashboards",
+  "route53.zones",
+  "route53.queries",
+  "s3.storage",
+  "vpc.flow-logs",
+  "waf.acls",
+  "waf.rules",
+  "waf.requests",
+  "scheduler",
+  "budgets",
+];
+const rank = (id: string) => (LINE_ORDER.includes(id) ? LINE_ORDER.indexOf(id) : LINE_ORDER.length);
+
+/** The monthly bill of `fleet`, always on and under `options.schedule`. */
+export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
+  const region = options.region ?? fleet.region;
+  const prices = options.prices ?? loadPrices(region);
+  const config = options.config ?? synthesizeStack(fleet);
+  const weekHours = hoursPerWeek(options.schedule);
+  const share = weekHours / HOURS_PER_WEEK;
+  const { usage, unknown, assumptions } = inventory(config, fleet, options.assumptions);
+
+  const lines: CostLine[] = [...usage]
+    .sort((a, b) => rank(a.id) - rank(b.id))
+    .map((u) => {
+      const price = prices.get(u.price, u.instanceType);
+      const base = { id: u.id, description: u.label, quantity: u.quantity, unit: u.unit, scalesWithHost: u.scalesWithHost, basis: u.basis };
+      if (!price.priced) {
+        return { ...base, unitPriceUsd: null, monthlyUsd: null, scheduledUsd: null, source: "unpriced", unpricedReason: price.reason };
+      }
+      const monthly = u.quantity * price.usd;
+      return {
+        ...base,
+        unitPriceUsd: price.usd,
+        monthlyUsd: cents(monthly),
+        scheduledUsd: cents(u.scalesWithHost ? monthly * share : monthly),
+        source: price.source.id,
+      };
+    });
+
+  const total = cents(lines.reduce((s, l) => s + (l.monthlyUsd ?? 0), 0));
+  const scheduledTotal = cents(lines.reduce((s, l) => s + (l.scheduledUsd ?? 0), 0));
+  const developers = fleet.developers.length;
+  return {
+    currency: "USD",
+    region,
+    developers,
+    instanceType: fleet.host.instanceType,
+    monthly: { total, perDeveloper: cents(total / developers), lines },
+    scheduled: { total: scheduledTotal, perDeveloper: cents(scheduledTotal / developers), hoursPerWeek: weekHours },
+    unpriced: [
+      ...lines.filter((l) => l.monthlyUsd === null).map((l) => l.description),
+      ...unknown.map((u) => `${u.type} × ${u.count} (resource type unknown to the cost model)`),
+    ],
+    unknownResources: unknown,
+    assumptions,
+    sources: prices.sources,
+    pricesFile: prices.file,
+  };
+}
+
+/** The `--json` shape: exactly currency, region, developers, monthly and scheduled. */
+export function billJson(bill: Bill) {
+  return {
+    currency: bill.currency,
+    region: bill.region,
+    developers: bill.developers,
+    monthly: { total: bill.monthly.total, perDeveloper: bill.monthly.perDeveloper, lines: bill.monthly.lines },
+    scheduled: { total: bill.scheduled.total, perDeveloper: bill.scheduled.perDeveloper, hoursPerWeek: bill.scheduled.hoursPerWeek },
+  };
+}

@@ -1,0 +1,16 @@
+/** Entry point of `npm run cost` (see cli.ts). */
+import { skipTokenStackTraces } from "../speed";
+import { runCostCli } from "./cli";
+
+skipTokenStackTraces();
+
+try {
+  process.exitCode = runCostCli(process.argv.slice(2), {
+    env: process.env,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+} catch (err: unknown) {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 1;
+}

@@ -1,0 +1,68 @@
+/** The human-readable cost table. */
+import { relative } from "node:path";
+import type { CheaperChoice } from "./choices";
+import type { Bill } from "./engine";
+
+const money = (usd: number | null) => (usd === null ? "unpriced" : `$${usd.toFixed(2)}`);
+const qty = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+
+function table(rows: string[][], rightAligned: ReadonlySet<number>): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (rightAligned.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+export function renderReport(bill: Bill, choices: readonly CheaperChoice[], title: string): string {
+  const scheduled = bill.scheduled.hoursPerWeek;
+  const rows = [
+    ["Line", "Quantity", "Unit price", "Always on", `${scheduled} h/week`],
+    ...bill.monthly.lines.map((l) => [
+      l.description,
+      `${qty(l.quantity)} ${l.unit}`,
+      l.unitPriceUsd === null ? "unpriced" : `$${l.unitPriceUsd}/${l.unit.replace(/^GB \(.*$/, "GB")}`,
+      money(l.monthlyUsd),
+      money(l.scheduledUsd),
+    ]),
+  ];
+  rows.push(["Total (priced lines)", "", "", money(bill.monthly.total), money(bill.scheduled.total)]);
+  rows.push([`Per developer (${bill.developers})`, "", "", money(bill.monthly.perDeveloper), money(bill.scheduled.perDeveloper)]);
+  const lines = [
+    `${title}: ${bill.developers} developers, host ${bill.instanceType}, prices for ${bill.region} from ${relative(process.cwd(), bill.pricesFile)}, USD a month`,
+    "",
+    ...table(rows, new Set([1, 2, 3, 4])),
+    "",
+    `Scheduled column: the host runs ${scheduled} of ${168} hours a week${scheduled === 168 ? " (no schedule: always on)" : ""}; lines marked * stop with it.`,
+  ];
+  const scaled = bill.monthly.lines.filter((l) => l.scalesWithHost).map((l) => l.description);
+  if (scaled.length) lines.push(`  * ${scaled.join(", ")}`);
+  if (bill.unpriced.length) {
+    lines.push("", `Unpriced (left out of the totals; the price file has no sourced figure):`);
+    const byReason = new Map<string, string[]>();
+    for (const l of bill.monthly.lines.filter((x) => x.monthlyUsd === null)) {
+      byReason.set(l.unpricedReason!, [...(byReason.get(l.unpricedReason!) ?? []), l.description]);
+    }
+    for (const [reason, names] of byReason) lines.push(`  - ${names.join(", ")}: ${reason}`);
+    for (const u of bill.unknownResources)
+      lines.push(`  - ${u.type} × ${u.count}: a resource type the cost model does not know; add it to src/cost/inventory.ts`);
+  }
+  lines.push("", "How each quantity was derived (usage assumptions are flags, see --help):");
+  for (const l of bill.monthly.lines) lines.push(`  - ${l.description}: ${l.basis}`);
+  lines.push("", "Cheaper choices that fit the roster:");
+  for (const c of choices) {
+    const saving =
+      c.monthlySavingUsd === null
+        ? "saving unknown"
+        : `saves ${money(c.monthlySavingUsd)} a month always on, ${money(c.scheduledSavingUsd)} at ${scheduled} h/week`;
+    lines.push(`  - ${c.description}: ${saving}; ${c.note}`);
+  }
+  lines.push("", "Sources of the prices used:");
+  const used = new Set(bill.monthly.lines.map((l) => l.source));
+  for (const [id, s] of Object.entries(bill.sources).filter(([id]) => used.has(id))) {
+    lines.push(`  - ${id}: ${s.url} (figures as of ${s.asOf ?? "undated"}, read ${s.read})`);
+  }
+  return `${lines.join("\n")}\n`;
+}
