@@ -5,5 +5,11 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
+  // One scratch TMPDIR per run, checked for leftovers and removed at the end.
+  globalSetup: "<rootDir>/__tests__/global-setup.ts",
+  globalTeardown: "<rootDir>/__tests__/global-teardown.ts",
   testTimeout: 120000,
+  // Two workers on the 2-core machines this runs on: the slow tests wait on terraform, bash and
+  // node child processes, so a second worker overlaps them (jest's default here is one).
+  maxWorkers: 2,
 };
