@@ -56,13 +56,13 @@ async function main(argv: string[]): Promise<number> {
   const underCli = !!process.env.CDKTF_OUTDIR;
   const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
   const exportDir = options.export ?? (underCli ? CLI_EXPORT_DIR : undefined);
-  const { stack, stackDir } = await synthAtomically(fleet, outdir);
+  const { stack, stackDir, hostFiles } = await synthAtomically(fleet, outdir);
 
   const lines = [`Synthesized ${fleet.developers.length} developers from ${rosterFile} into ${relative(".", stackDir) || "."}`];
   if (exportDir) {
     // Loaded only here: the HCL writer is not needed to synthesize.
     const { exportDeployment } = await import("./src/export/deployment");
-    const exported = await exportDeployment(stack, exportDir, { projectRoot: process.cwd() });
+    const exported = await exportDeployment(stack, exportDir, { projectRoot: process.cwd(), hostFiles });
     lines.push(`Exported ${exported.files.length} files to ${exportDir}/ (terraform/ as HCL, docker/, scripts/, config/)`);
     for (const path of exported.displaced) {
       lines.push(`  note: ${exportDir}/${path} is now generated; your file was kept as ${exportDir}/${path}.local`);

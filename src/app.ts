@@ -8,29 +8,33 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { replaceDirectory } from "./export/replace-directory";
-import { renderBootstrap, renderHostFiles } from "./render";
+import { renderBootstrap, renderHostFiles, type RenderedFile } from "./render";
 import type { Fleet } from "./roster";
 import { skipCrossStackPreparation } from "./speed";
+import type { TerraformJson } from "./terraform/plan-json";
 import { DevEnvironmentStack, type DevEnvironmentStackProps, stackId } from "./stacks/dev-environment-stack";
 
 export interface SynthResult {
   readonly stack: DevEnvironmentStack;
   /** Directory of the synthesized stack (cdk.tf.json), for `terraform plan`. */
   readonly stackDir: string;
+  /** The host files the stack delivers, as rendered for it (the deployment/ export reuses them). */
+  readonly hostFiles: readonly RenderedFile[];
 }
 
 /** Everything the stack needs for `fleet`: the Fleet and the files rendered from it. */
-export function stackProps(fleet: Fleet): DevEnvironmentStackProps {
-  return { fleet, hostFiles: renderHostFiles(fleet), userData: renderBootstrap(fleet) };
+export function stackProps(fleet: Fleet, hostFiles: readonly RenderedFile[] = renderHostFiles(fleet)): DevEnvironmentStackProps {
+  return { fleet, hostFiles, userData: renderBootstrap(fleet) };
 }
 
 /** Synthesizes into `outdir` directly, writing over what is there. */
 export function synthInto(fleet: Fleet, outdir: string): SynthResult {
   const app = new App({ outdir });
-  const stack = new DevEnvironmentStack(app, stackProps(fleet));
+  const hostFiles = renderHostFiles(fleet);
+  const stack = new DevEnvironmentStack(app, stackProps(fleet, hostFiles));
   skipCrossStackPreparation(stack);
   app.synth();
-  return { stack, stackDir: join(outdir, "stacks", stackId(fleet)) };
+  return { stack, stackDir: join(outdir, "stacks", stackId(fleet)), hostFiles };
 }
 
 /**
@@ -39,15 +43,15 @@ export function synthInto(fleet: Fleet, outdir: string): SynthResult {
  * replace-directory.ts.
  */
 export async function synthAtomically(fleet: Fleet, outdir: string): Promise<SynthResult> {
-  let stack: DevEnvironmentStack | undefined;
+  let synthesized: SynthResult | undefined;
   await replaceDirectory(outdir, (staging) => {
-    stack = synthInto(fleet, staging).stack;
+    synthesized = synthInto(fleet, staging);
   });
-  return { stack: stack!, stackDir: join(outdir, "stacks", stackId(fleet)) };
+  return { ...synthesized!, stackDir: join(outdir, "stacks", stackId(fleet)) };
 }
 
 /** A synthesized Terraform JSON configuration, with cdktf's `//` metadata (construct paths). */
-export type TerraformConfig = Record<string, any>;
+export type TerraformConfig = TerraformJson;
 
 /**
  * The Terraform JSON of `fleet`, synthesized in memory (aspects and validations included), as

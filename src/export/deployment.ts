@@ -48,11 +48,11 @@ export function exportedTfvarsExample(projectRoot: string, terraformDir: string)
 }
 
 /** Every file of deployment/, by path relative to it. */
-export async function deploymentFiles(stack: DevEnvironmentStack, target: string, options: ExportOptions): Promise<ExportedFile[]> {
+export function deploymentFiles(stack: DevEnvironmentStack, target: string, options: ExportOptions): ExportedFile[] {
   const { fleet } = stack;
   // The exported configuration shares the project's local state file, seen from deployment/terraform.
   const statePath = relative(resolve(target, "terraform"), resolve(options.projectRoot, localStateFile(fleet)));
-  const hcl = await renderHcl(stack, { localStatePath: statePath });
+  const hcl = renderHcl(stack, { localStatePath: statePath });
   const tfvars = exportedTfvarsExample(resolve(options.projectRoot), resolve(target, "terraform"));
   return [
     ...Object.entries(hcl).map(([name, content]) => ({ path: `terraform/${name}`, content, mode: 0o644 })),
@@ -68,7 +68,7 @@ export interface ExportResult extends ReplaceResult {
 
 /** Writes deployment/ (or `target`) atomically, keeping the operator's own files in it. */
 export async function exportDeployment(stack: DevEnvironmentStack, target: string, options: ExportOptions): Promise<ExportResult> {
-  const files = await deploymentFiles(stack, target, options);
+  const files = deploymentFiles(stack, target, options);
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`two exported files claim ${file.path}`);

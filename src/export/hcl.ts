@@ -4,9 +4,9 @@
  * newlines and quotes references, so this writer walks cdktf's typed fragments (which know
  * blocks from attributes) and spells every value as Terraform's native syntax would.
  */
-import { format } from "@cdktf/hcl-tools";
 import { TerraformBackend, TerraformElement, TerraformOutput, type TerraformStack, TerraformVariable } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
+import { formatHcl } from "./hcl-format";
 
 export interface HclFiles {
   readonly "main.tf": string;
@@ -240,8 +240,8 @@ export interface HclOptions {
   readonly localStatePath?: string;
 }
 
-/** Renders `stack` (after or without `app.synth()`) as formatted HCL files. */
-export async function renderHcl(stack: TerraformStack, options: HclOptions = {}): Promise<HclFiles> {
+/** `stack` (after or without `app.synth()`) as HCL files, unindented: what formatHcl formats. */
+export function hclSources(stack: TerraformStack, options: HclOptions = {}): HclFiles {
   const sections: Sections = { terraform: {}, providers: [], resources: [], variables: [], outputs: [] };
   const elements = stack.node.findAll().filter((c): c is TerraformElement => c instanceof TerraformElement);
   for (const element of elements) {
@@ -251,10 +251,20 @@ export async function renderHcl(stack: TerraformStack, options: HclOptions = {})
   const local = (sections.terraform.backend as JsonObject | undefined)?.local as JsonObject | undefined;
   if (local && options.localStatePath) local.path = options.localStatePath;
 
-  const file = async (blocks: string[]) => format(`${blocks.join("\n\n")}\n`);
+  const file = (blocks: string[]) => `${blocks.join("\n\n")}\n`;
   return {
-    "main.tf": await file([terraformBlock(sections.terraform), ...sections.providers, ...sections.resources]),
-    "variables.tf": await file(sections.variables),
-    "outputs.tf": await file(sections.outputs),
+    "main.tf": file([terraformBlock(sections.terraform), ...sections.providers, ...sections.resources]),
+    "variables.tf": file(sections.variables),
+    "outputs.tf": file(sections.outputs),
+  };
+}
+
+/** Renders `stack` (after or without `app.synth()`) as HCL files formatted as `terraform fmt` formats them. */
+export function renderHcl(stack: TerraformStack, options: HclOptions = {}): HclFiles {
+  const sources = hclSources(stack, options);
+  return {
+    "main.tf": formatHcl(sources["main.tf"]),
+    "variables.tf": formatHcl(sources["variables.tf"]),
+    "outputs.tf": formatHcl(sources["outputs.tf"]),
   };
 }
