@@ -49,8 +49,10 @@ describe("main.ts", () => {
     const run = main(["--outdir", other], { ROSTER_FILE: roster });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`Synthesized 2 developers from ${roster}`);
-    const config = JSON.parse(readFileSync(join(other, "stacks", "code-server-dev", "cdk.tf.json"), "utf8"));
-    expect(Object.values<any>(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
+    const config = JSON.parse(readFileSync(join(other, "stacks", "code-server-dev", "cdk.tf.json"), "utf8")) as {
+      resource: { aws_route53_record: Record<string, { name: string }> };
+    };
+    expect(Object.values(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
       expect.arrayContaining(["ann.team.example.org", "bo.team.example.org"]),
     );
   });

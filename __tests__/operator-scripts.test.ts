@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { hostInstanceName, hostPaths, secretName } from "../src/naming";
 import { renderOperatorScripts } from "../src/render";
+import { stackId } from "../src/stacks/dev-environment-stack";
 import { fleetOf } from "./fixtures/rosters";
 
 const fleet = fleetOf();
@@ -294,9 +295,9 @@ describe("restore.sh", () => {
     expect(steps.some((c) => /delete-volume|delete-snapshot/.test(c))).toBe(false);
     expect(result.stdout).toBe(
       [
-        "terraform state rm 'aws_volume_attachment.data' 'aws_ebs_volume.data'",
-        "terraform import 'aws_ebs_volume.data' vol-0ccccccccccccccc3",
-        "terraform import 'aws_volume_attachment.data' /dev/sdf:vol-0ccccccccccccccc3:i-0123456789abcdef0",
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} state rm 'aws_volume_attachment.data' 'aws_ebs_volume.data'`,
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import 'aws_ebs_volume.data' vol-0ccccccccccccccc3`,
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import 'aws_volume_attachment.data' /dev/sdf:vol-0ccccccccccccccc3:i-0123456789abcdef0`,
         "",
       ].join("\n"),
     );

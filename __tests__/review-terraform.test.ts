@@ -21,8 +21,9 @@ const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
 const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
 
-const edited = (edit: (roster: Record<string, any>) => void) => {
-  const roster = parse(DEFAULT_ROSTER_TEXT) as Record<string, any>;
+type Roster = { host: { instanceType: string }; availabilityZones: string[] };
+const edited = (edit: (roster: Roster) => void) => {
+  const roster = parse(DEFAULT_ROSTER_TEXT) as Roster;
   edit(roster);
   return synthesizeRoster("roster.yaml", parseRoster(stringify(roster), "roster.yaml"));
 };
@@ -75,8 +76,11 @@ maybe("review with terraform", () => {
       const queue = [...protectedResources(result.current.config, entries).values()];
       while (queue.length > 0) {
         const next = queue.pop()!;
-        for (const ref of referencesOf(entries.get(next)?.body ?? {}, known))
-          if (!referenced.has(ref)) (queue.push(ref), referenced.add(ref));
+        for (const ref of referencesOf(entries.get(next)?.body ?? {}, known)) {
+          if (referenced.has(ref)) continue;
+          referenced.add(ref);
+          queue.push(ref);
+        }
       }
       const protectedAddresses = new Set(result.protected.map((v) => v.address));
       const changes = (result.plan!.resource_changes ?? []).filter(

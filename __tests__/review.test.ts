@@ -18,7 +18,7 @@ const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf
 const work = mkdtempSync(join(tmpdir(), "review-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-type Roster = Record<string, any>;
+type Roster = { host: { instanceType: string }; developers: { name: string; port: number }[] };
 const edited = (edit: (roster: Roster) => void): string => {
   const roster = parse(DEFAULT_ROSTER_TEXT) as Roster;
   edit(roster);
@@ -30,7 +30,7 @@ const withDev9 = (roster: Roster) => {
   roomy(roster);
   roster.developers.push({ name: "dev9", port: 8451 });
 };
-const withoutDev5 = (roster: Roster) => (roster.developers = roster.developers.filter((d: { name: string }) => d.name !== "dev5"));
+const withoutDev5 = (roster: Roster) => (roster.developers = roster.developers.filter((d) => d.name !== "dev5"));
 
 function reviewOf(baseText: string, currentText: string): Review {
   return review(

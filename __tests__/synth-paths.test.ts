@@ -73,6 +73,9 @@ describe("the cdktf CLI's app run and npm run synth", () => {
 });
 
 describe("the build", () => {
+  const afterCleanup: (() => void)[] = [];
+  afterAll(() => afterCleanup.forEach((undo) => undo()));
+
   it("is rebuilt when a source changes, so the next synth uses the edit", () => {
     expect(npmRunSynth().status).toBe(0);
     const bundles = () => readdirSync(join(project, ".build", "dist")).filter((f) => /^main-[0-9a-f]+\.js$/.test(f));
@@ -90,7 +93,10 @@ describe("the build", () => {
 
   it("refuses to run a stale build when esbuild is not there to rebuild it", () => {
     const source = join(project, "main.ts");
-    writeFileSync(source, `${readFileSync(source, "utf8")}\n// edited\n`);
+    const original = readFileSync(source, "utf8");
+    writeFileSync(source, `${original}\n// edited\n`);
+    // Put the source back afterwards, so the next test finds its build fresh.
+    afterCleanup.push(() => writeFileSync(source, original));
     // An install without devDependencies: esbuild cannot be found.
     const withoutEsbuild = `
       const Module = require("module");

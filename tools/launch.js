@@ -1,4 +1,5 @@
-/* global process, console */
+/* global process, console, Buffer, __filename */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS file that node runs as it is, before anything is compiled */
 /**
  * Runs a TypeScript entry point (main.ts, src/review/main.ts, ...) from a build compiled once
  * with esbuild, and never from a stale one:

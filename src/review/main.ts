@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
       tfvars: readFileSync("terraform.tfvars.example", "utf8"),
       cacheDir: join(".build", "terraform"),
     });
-    const sections = (await Promise.all(REVIEW_SECTIONS.map((provide) => provide(result)))).filter((s) => s !== undefined);
+    const sections = (await Promise.all(REVIEW_SECTIONS.map((provide) => Promise.resolve(provide(result))))).filter((s) => s !== undefined);
     process.stdout.write(renderReview(result, sections));
     return exitCodeOf(result);
   } catch (err) {

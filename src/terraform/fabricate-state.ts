@@ -8,7 +8,17 @@
  * the provider's validation of values that reference them passes.
  */
 import { randomUUID } from "node:crypto";
-import type { CtyType, JsonObject, JsonValue, PlanJson, PlannedResource, ResourceSchema, SchemaAttribute, SchemaBlock } from "./plan-json";
+import type {
+  CtyType,
+  JsonObject,
+  JsonValue,
+  PlanJson,
+  PlannedResource,
+  ResourceSchema,
+  SchemaAttribute,
+  SchemaBlock,
+  TerraformJson,
+} from "./plan-json";
 
 export const FAKE_ACCOUNT_ID = "123456789012";
 
@@ -209,7 +219,7 @@ const META_ARGUMENTS = new Set(["//", "count", "for_each", "depends_on", "lifecy
  * hold it agree. A plan cannot do this: there, both are unknown. Repeats until nothing changes,
  * which follows chains of references.
  */
-function copyPlainReferences(state: TerraformState, config: Record<string, any>): void {
+function copyPlainReferences(state: TerraformState, config: TerraformJson): void {
   const instances = new Map<string, JsonObject>();
   for (const resource of state.resources) {
     for (const instance of resource.instances) {
@@ -231,7 +241,7 @@ function copyPlainReferences(state: TerraformState, config: Record<string, any>)
     if (typeof configured === "number" || typeof configured === "boolean" || configured === null) return configured;
     if (Array.isArray(configured)) {
       const items = configured.map(evaluate);
-      return items.every((v) => v !== undefined && (v === null || typeof v !== "object")) ? (items as JsonValue[]) : undefined;
+      return items.every((v) => v !== undefined && (v === null || typeof v !== "object")) ? items : undefined;
     }
     if (configured && typeof configured === "object") {
       const entries = Object.entries(configured).map(([k, v]) => [k, evaluate(v)] as const);
@@ -266,8 +276,8 @@ function copyPlainReferences(state: TerraformState, config: Record<string, any>)
   };
   for (let pass = 0; changed && pass < 20; pass++) {
     changed = false;
-    for (const [type, resources] of Object.entries<Record<string, any>>(config.resource ?? {})) {
-      for (const [name, body] of Object.entries<Record<string, any>>(resources)) {
+    for (const [type, resources] of Object.entries(config.resource ?? {})) {
+      for (const [name, body] of Object.entries(resources)) {
         const attributes = [...instances.entries()].filter(
           ([address]) => address === `${type}.${name}` || address.startsWith(`${type}.${name}[`),
         );
@@ -290,7 +300,7 @@ export function fabricateState(
   plan: PlanJson,
   schemas: ReadonlyMap<string, ResourceSchema>,
   region: string,
-  config: Record<string, any>,
+  config: TerraformJson,
 ): TerraformState {
   const changes = new Map((plan.resource_changes ?? []).map((c) => [c.address, c]));
   const grouped = new Map<string, { resource: PlannedResource; instances: TerraformState["resources"][number]["instances"] }>();
@@ -359,7 +369,7 @@ export function settleState(state: TerraformState, plan: PlanJson): TerraformSta
         const index = instance.index_key === undefined ? "" : `[${JSON.stringify(instance.index_key)}]`;
         const change = afterByAddress.get(`${resource.type}.${resource.name}${index}`);
         return change
-          ? { ...instance, attributes: merge(instance.attributes, change.after!, change.after_unknown) as JsonObject }
+          ? { ...instance, attributes: merge(instance.attributes, change.after, change.after_unknown) as JsonObject }
           : instance;
       }),
     })),

@@ -17,10 +17,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { fabricateState, settleState, type TerraformState } from "./fabricate-state";
 import { AWS_PROVIDER_VERSION, offlineWorkdir, type Workdir } from "./offline";
-import type { PlanJson, ResourceSchema } from "./plan-json";
-
-/** A Terraform JSON configuration (cdk.tf.json). */
-export type TerraformJson = Record<string, any>;
+import type { PlanJson, ResourceSchema, TerraformJson } from "./plan-json";
 
 const AWS = "registry.terraform.io/hashicorp/aws";
 const PLAN = ["plan", "-refresh=false", "-input=false", "-no-color", "-lock=false", "-var-file=offline.tfvars"];
@@ -61,12 +58,13 @@ export interface PlanAgainstStateResult {
 
 /** `config` without `prevent_destroy`, and the resource addresses that had it. */
 export function withoutPreventDestroy(config: TerraformJson): { config: TerraformJson; addresses: Set<string> } {
-  const copy = structuredClone(config) as TerraformJson;
+  const copy = structuredClone(config);
   const addresses = new Set<string>();
-  for (const [type, resources] of Object.entries<TerraformJson>(copy.resource ?? {})) {
-    for (const [name, body] of Object.entries<TerraformJson>(resources)) {
-      if (body.lifecycle?.prevent_destroy) {
-        delete body.lifecycle.prevent_destroy;
+  for (const [type, resources] of Object.entries(copy.resource ?? {})) {
+    for (const [name, body] of Object.entries(resources)) {
+      const lifecycle = body.lifecycle as { prevent_destroy?: boolean } | undefined;
+      if (lifecycle?.prevent_destroy) {
+        delete lifecycle.prevent_destroy;
         addresses.add(`${type}.${name}`);
       }
     }

@@ -8,6 +8,16 @@
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * A Terraform JSON configuration (cdk.tf.json, with cdktf's `//` metadata). The provider decides
+ * the shape of each resource body, so readers narrow what they use.
+ */
+export interface TerraformJson {
+  readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
+  readonly output?: Record<string, { readonly value?: unknown }>;
+  readonly [section: string]: unknown;
+}
+
 /** `create`, `delete`, `update`, `no-op`, `read`; a replacement is `["delete","create"]` or `["create","delete"]`. */
 export type PlanAction = "no-op" | "create" | "read" | "update" | "delete" | "forget";
 
