@@ -7,11 +7,13 @@
  *
  *   node tools/launch.js main.ts [--outdir cdktf.out] [--export <dir>]
  */
-import { relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { synthAtomically } from "./src/app";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "./src/roster";
 import { skipTokenStackTraces } from "./src/speed";
+import type { TerraformJson } from "./src/terraform/plan-json";
 
 skipTokenStackTraces();
 
@@ -62,7 +64,8 @@ async function main(argv: string[]): Promise<number> {
   if (exportDir) {
     // Loaded only here: the HCL writer is not needed to synthesize.
     const { exportDeployment } = await import("./src/export/deployment");
-    const exported = await exportDeployment(stack, exportDir, { projectRoot: process.cwd(), hostFiles });
+    const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as TerraformJson;
+    const exported = await exportDeployment(stack, exportDir, { projectRoot: process.cwd(), hostFiles, synthesized });
     lines.push(`Exported ${exported.files.length} files to ${exportDir}/ (terraform/ as HCL, docker/, scripts/, config/)`);
     for (const path of exported.displaced) {
       lines.push(`  note: ${exportDir}/${path} is now generated; your file was kept as ${exportDir}/${path}.local`);

@@ -5,13 +5,14 @@
  */
 import { format } from "@cdktf/hcl-tools";
 import { App } from "cdktf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stackProps } from "../src/app";
 import { hclSources } from "../src/export/hcl";
 import { formatHcl } from "../src/export/hcl-format";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
+import type { TerraformJson } from "../src/terraform/plan-json";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 
 const outdir = mkdtempSync(join(tmpdir(), "hcl-format-"));
@@ -26,9 +27,16 @@ const rosters = {
   }),
 };
 
-describe.each(Object.entries(rosters))("the HCL export of %s", (_name, fleet) => {
-  const stack = new DevEnvironmentStack(new App({ outdir }), stackProps(fleet));
+describe.each(Object.entries(rosters))("the HCL export of %s", (name, fleet) => {
+  const app = new App({ outdir: join(outdir, name.replace(/\W+/g, "-")) });
+  const stack = new DevEnvironmentStack(app, stackProps(fleet));
+  app.synth();
   const sources = hclSources(stack);
+
+  it("is the same whether it reuses the synthesized configuration or resolves the stack again", () => {
+    const synthesized = JSON.parse(readFileSync(join(app.outdir, "stacks", stack.node.id, "cdk.tf.json"), "utf8")) as TerraformJson;
+    expect(hclSources(stack, { synthesized })).toEqual(sources);
+  });
 
   it.each(Object.keys(sources) as (keyof typeof sources)[])("formats %s exactly as terraform fmt does", async (file) => {
     const expected = await format(sources[file]);

@@ -126,6 +126,22 @@ describe("removing a developer", () => {
   });
 });
 
+describe("appended sections", () => {
+  it("follow the protected resources, before the summary, in the order given", () => {
+    const result = reviewOf(edited(roomy), edited(withDev9));
+    const report = renderReview(result, [
+      { title: "Monthly cost", lines: ["+ $31.40 (dev9)"] },
+      { title: "Second", lines: ["two"] },
+    ]);
+    const lines = report.split("\n");
+    const at = (text: string) => lines.findIndex((l) => l.startsWith(text));
+    expect(lines.slice(at("Monthly cost"), at("Monthly cost") + 2)).toEqual(["Monthly cost", "  + $31.40 (dev9)"]);
+    expect(at("Protected resources")).toBeLessThan(at("Monthly cost"));
+    expect(at("Monthly cost")).toBeLessThan(at("Second"));
+    expect(at("Second")).toBeLessThan(at("Summary:"));
+  });
+});
+
 describe("an unchanged roster", () => {
   it('says "No changes" and exits 0', () => {
     const result = reviewOf(DEFAULT_ROSTER_TEXT, DEFAULT_ROSTER_TEXT);

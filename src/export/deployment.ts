@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { renderHostFiles, renderOperatorScripts } from "../render";
 import { type DevEnvironmentStack, localStateFile } from "../stacks/dev-environment-stack";
+import type { TerraformJson } from "../terraform/plan-json";
 import { renderHcl } from "./hcl";
 import { replaceDirectory, type ReplaceResult } from "./replace-directory";
 
@@ -23,6 +24,11 @@ export interface ExportOptions {
    * @default - rendered from the stack's fleet
    */
   readonly hostFiles?: readonly ExportedFile[];
+  /**
+   * The stack's synthesized configuration (cdk.tf.json), to save resolving it again.
+   * @default - resolved from the stack
+   */
+  readonly synthesized?: TerraformJson;
 }
 
 /**
@@ -52,7 +58,7 @@ export function deploymentFiles(stack: DevEnvironmentStack, target: string, opti
   const { fleet } = stack;
   // The exported configuration shares the project's local state file, seen from deployment/terraform.
   const statePath = relative(resolve(target, "terraform"), resolve(options.projectRoot, localStateFile(fleet)));
-  const hcl = renderHcl(stack, { localStatePath: statePath });
+  const hcl = renderHcl(stack, { localStatePath: statePath, synthesized: options.synthesized });
   const tfvars = exportedTfvarsExample(resolve(options.projectRoot), resolve(target, "terraform"));
   return [
     ...Object.entries(hcl).map(([name, content]) => ({ path: `terraform/${name}`, content, mode: 0o644 })),

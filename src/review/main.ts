@@ -17,8 +17,8 @@ import { exitCodeOf, review, synthesizeRoster, type ReviewSectionProvider } from
 export const REVIEW_SECTIONS: readonly ReviewSectionProvider[] = [];
 
 const USAGE = `usage: npm run review -- --base <git revision or roster file>
-  --base <base>   the roster before the change: a git revision (HEAD, main, a commit), whose
-                  version of the roster file is read, or a roster file
+  --base <base>   the roster before the change: a roster file, or else a git revision (HEAD,
+                  main, a commit) whose version of the roster file is read
   ROSTER_FILE     the roster after the change (default: ${DEFAULT_ROSTER_FILE})
 Prints what the change does to the infrastructure, without AWS credentials. Exit 0: no
 protected resource (host, data volume, its attachment, archive bucket) changes; 3: one does;
