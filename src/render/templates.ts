@@ -4,7 +4,7 @@
  * view-model throws instead of rendering as an empty string.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import Handlebars from "handlebars";
 
@@ -51,6 +51,11 @@ function compiledSpecs(hb: typeof Handlebars, sources: ReadonlyMap<string, strin
       mkdirSync(COMPILED_CACHE_DIR, { recursive: true });
       writeFileSync(`${file}.${process.pid}`, source);
       renameSync(`${file}.${process.pid}`, file);
+      // Compiled forms of earlier template texts can never match again.
+      for (const old of readdirSync(COMPILED_CACHE_DIR)) {
+        if (/^[0-9a-f]{20}\.js$/.test(old) && join(COMPILED_CACHE_DIR, old) !== file)
+          rmSync(join(COMPILED_CACHE_DIR, old), { force: true });
+      }
     } catch {
       // A read-only checkout compiles every time; nothing else changes.
     }
