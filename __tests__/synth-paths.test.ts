@@ -91,6 +91,14 @@ describe("the build", () => {
     expect(bundles()).not.toContain(before);
   });
 
+  it("renders an edited template on the next synth (compiled templates are kept by their text)", () => {
+    expect(npmRunSynth().status).toBe(0);
+    const template = join(project, "templates", "docker", "docker-compose.yml.hbs");
+    writeFileSync(template, `${readFileSync(template, "utf8")}# EDITED template\n`);
+    expect(npmRunSynth().status).toBe(0);
+    expect(readFileSync(join(project, "deployment", "docker", "docker-compose.yml"), "utf8")).toMatch(/# EDITED template\n$/);
+  });
+
   it("refuses to run a stale build when esbuild is not there to rebuild it", () => {
     const source = join(project, "main.ts");
     const original = readFileSync(source, "utf8");
