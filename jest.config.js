@@ -9,6 +9,8 @@ module.exports = {
   globalSetup: "<rootDir>/__tests__/global-setup.ts",
   globalTeardown: "<rootDir>/__tests__/global-teardown.ts",
   testTimeout: 120000,
+  // jest's transform cache lives with the dependencies, not in the temp directory.
+  cacheDirectory: "<rootDir>/node_modules/.cache/jest",
   // Two workers on the 2-core machines this runs on: the slow tests wait on terraform, bash and
   // node child processes, so a second worker overlaps them (jest's default here is one).
   maxWorkers: 2,
