@@ -72,6 +72,22 @@ describe("the cdktf CLI's app run and npm run synth", () => {
   });
 });
 
+describe("npm run cdktf, the real cdktf CLI", () => {
+  it("synthesizes through cdktf.json's app, refreshes deployment/ too, and logs no checkpoint error offline", () => {
+    rmSync(join(project, "deployment"), { recursive: true, force: true });
+    const run = spawnSync("npm", ["run", "-s", "cdktf", "--", "synth"], {
+      cwd: project,
+      encoding: "utf8",
+      env: { ...process.env, CI: "1" },
+    });
+    expect(run.status).toBe(0);
+    // Without CHECKPOINT_DISABLE, an offline cdktf logs "[ERROR] ... getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com".
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/checkpoint|ENOTFOUND/i);
+    expect(existsSync(join(project, "deployment", "scripts", "set-api-key.sh"))).toBe(true);
+    expect(existsSync(join(project, "cdktf.out", "stacks", "code-server-dev", "cdk.tf.json"))).toBe(true);
+  });
+});
+
 describe("the build", () => {
   const afterCleanup: (() => void)[] = [];
   afterAll(() => afterCleanup.forEach((undo) => undo()));
@@ -170,6 +186,15 @@ describe("the exported terraform.tfvars.example", () => {
     // The values are the project's example's, unchanged.
     const values = (t: string) => t.slice(t.indexOf("\n\n"));
     expect(values(text)).toBe(values(readFileSync(join(project, "terraform.tfvars.example"), "utf8")));
+  });
+
+  it("and secrets.json.example names the operator scripts by paths that exist from the project root", () => {
+    const text = readFileSync(join(project, "deployment", "config", "secrets.json.example"), "utf8");
+    const scripts = [
+      ...text.matchAll(/(deployment\/scripts\/[\w-]+\.sh) --developer \w+ \(on your workstation, from the project root\)/g),
+    ].map((m) => m[1]);
+    expect(new Set(scripts)).toEqual(new Set(["deployment/scripts/show-password.sh", "deployment/scripts/set-api-key.sh"]));
+    for (const script of scripts) expect([script, existsSync(join(project, script))]).toEqual([script, true]);
   });
 
   it("and the project's own example points from the project root at the stack directory synth writes", () => {
