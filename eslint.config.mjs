@@ -6,7 +6,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "cdktf.out/", "cdktf.out.*/", "deployment/", "coverage/", ".rehearsal/", ".gen/"] },
+  { ignores: ["node_modules/", "cdktf.out/", "cdktf.out.*/", "deployment/", "coverage/", ".rehearsal/", ".gen/", ".build/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

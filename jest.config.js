@@ -5,8 +5,13 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
+  // One scratch TMPDIR per run, checked for leftovers and removed at the end.
+  globalSetup: "<rootDir>/__tests__/global-setup.ts",
+  globalTeardown: "<rootDir>/__tests__/global-teardown.ts",
   testTimeout: 120000,
-  // Two workers even on two cores: the offline plan and the script sandboxes spend much of their
-  // time in child processes (terraform, bash), while the other worker runs the synth tests.
+  // jest's transform cache lives with the dependencies, not in the temp directory.
+  cacheDirectory: "<rootDir>/node_modules/.cache/jest",
+  // Two workers on the 2-core machines this runs on: the slow tests wait on terraform, bash and
+  // node child processes, so a second worker overlaps them (jest's default here is one).
   maxWorkers: 2,
 };

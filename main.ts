@@ -1,21 +1,29 @@
 /**
- * The cdktf app. `npm run synth` runs it with `--export deployment`; the cdktf CLI runs it
- * through cdktf.json. Reads the roster (ROSTER_FILE, default roster.yaml), validates it, and
- * writes nothing unless the whole roster is valid and synthesis succeeds.
+ * The cdktf app. Every way of running it leaves the same files: `npm run synth` runs it with
+ * `--export deployment`; the cdktf CLI (synth, diff, deploy) runs it through cdktf.json with
+ * CDKTF_OUTDIR set, and then it exports deployment/ as well. Reads the roster (ROSTER_FILE,
+ * default roster.yaml), validates it, and writes nothing unless the whole roster is valid and
+ * synthesis succeeds.
  *
- *   node --import tsx main.ts [--outdir cdktf.out] [--export <dir>]
+ *   node tools/launch.js main.ts [--outdir cdktf.out] [--export <dir>]
  */
-import { relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { synthAtomically, synthInto } from "./src/app";
+import { synthAtomically } from "./src/app";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "./src/roster";
 import { skipTokenStackTraces } from "./src/speed";
+import type { TerraformJson } from "./src/terraform/plan-json";
 
 skipTokenStackTraces();
+
+/** Where the cdktf CLI's runs export the deployment layout, as `npm run synth` does. */
+const CLI_EXPORT_DIR = "deployment";
 
 const USAGE = `usage: main.ts [--outdir <dir>] [--export <dir>]
   --outdir <dir>   where the Terraform stack is synthesized (default: cdktf.out, or CDKTF_OUTDIR under the cdktf CLI)
   --export <dir>   also write the spec's deployment layout (HCL, docker, scripts, config) there
+                   (default under the cdktf CLI: ${CLI_EXPORT_DIR})
   ROSTER_FILE      the roster to read (default: ${DEFAULT_ROSTER_FILE})`;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,22 +55,31 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
 
-  // Under the cdktf CLI (deploy, diff), it owns the output directory and reads it right after.
-  const cliOutdir = process.env.CDKTF_OUTDIR;
-  const { stack, stackDir } =
-    cliOutdir && !options.outdir ? synthInto(fleet, cliOutdir) : await synthAtomically(fleet, options.outdir ?? "cdktf.out");
+  const underCli = !!process.env.CDKTF_OUTDIR;
+  const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
+  const exportDir = options.export ?? (underCli ? CLI_EXPORT_DIR : undefined);
+  const { stack, stackDir, hostFiles } = await synthAtomically(fleet, outdir);
 
   const lines = [`Synthesized ${fleet.developers.length} developers from ${rosterFile} into ${relative(".", stackDir) || "."}`];
-  if (options.export) {
-    // Loaded only here: the HCL formatter is not needed to synthesize.
+  if (exportDir) {
+    // Loaded only here: the HCL writer is not needed to synthesize.
     const { exportDeployment } = await import("./src/export/deployment");
-    const files = await exportDeployment(stack, options.export, { projectRoot: process.cwd() });
-    lines.push(`Exported ${files.length} files to ${options.export}/ (terraform/ as HCL, docker/, scripts/, config/)`);
+    const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as TerraformJson;
+    const exported = await exportDeployment(stack, exportDir, { projectRoot: process.cwd(), hostFiles, synthesized });
+    lines.push(`Exported ${exported.files.length} files to ${exportDir}/ (terraform/ as HCL, docker/, scripts/, config/)`);
+    for (const path of exported.displaced) {
+      lines.push(`  note: ${exportDir}/${path} is now generated; your file was kept as ${exportDir}/${path}.local`);
+    }
   }
-  if (!cliOutdir) {
+  if (!underCli) {
+    const dir = relative(".", stackDir);
     lines.push(
-      "Review the plan:",
-      `  cd ${relative(".", stackDir)} && terraform init && terraform plan -var-file=${relative(stackDir, "terraform.tfvars")}`,
+      "Review the roster change (no AWS credentials needed):",
+      "  npm run review -- --base HEAD",
+      "Plan, then apply exactly the plan you reviewed:",
+      `  terraform -chdir=${dir} init`,
+      `  terraform -chdir=${dir} plan -var-file=${relative(stackDir, "terraform.tfvars")} -out=reviewed.tfplan`,
+      `  terraform -chdir=${dir} apply reviewed.tfplan`,
     );
   }
   console.log(lines.join("\n"));

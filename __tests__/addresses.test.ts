@@ -24,10 +24,7 @@ const ADDRESS_LIST = join(__dirname, "fixtures", "terraform-addresses.txt");
 const HASH_SUFFIX = /_[0-9A-F]{8}$/;
 
 const { stack, config } = synthesize(defaultFleet());
-let hcl: HclFiles;
-beforeAll(async () => {
-  hcl = await renderHcl(stack);
-});
+const hcl: HclFiles = renderHcl(stack);
 
 /** `[address, construct path]` of every resource and data source, and the variables and outputs, of Terraform JSON. */
 function jsonAddresses(json: Config): [string, string | undefined][] {
@@ -173,11 +170,9 @@ describe("the naming scheme", () => {
     );
   });
 
-  it("carries a deliberate rename into the HCL export as a moved block", async () => {
+  it("carries a deliberate rename into the HCL export as a moved block", () => {
     const renamed = new Probe((stack) => new S3Bucket(new Construct(stack, "backup"), "archive", {}).moveFromId("aws_s3_bucket.archive"));
     Testing.synth(renamed, true);
-    expect((await renderHcl(renamed))["main.tf"]).toContain(
-      "moved {\n  from = aws_s3_bucket.archive\n  to   = aws_s3_bucket.backup_archive\n}",
-    );
+    expect(renderHcl(renamed)["main.tf"]).toContain("moved {\n  from = aws_s3_bucket.archive\n  to   = aws_s3_bucket.backup_archive\n}");
   });
 });

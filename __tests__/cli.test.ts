@@ -2,24 +2,20 @@
  * main.ts as users run it: ROSTER_FILE, exit codes, messages, and the promise that a bad roster
  * writes nothing (an earlier cdktf.out stays exactly as it was).
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { PROJECT_ROOT } from "./helpers/fleet";
-import type { Config } from "./helpers/synth";
+import { launch } from "./helpers/launch";
 
 const work = mkdtempSync(join(tmpdir(), "cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const outdir = join(work, "cdktf.out");
 const stackFile = join(outdir, "stacks", "code-server-dev", "cdk.tf.json");
 
+/** main.ts as `npm run synth` and the cdktf CLI run it. */
 function main(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "main.ts", ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return launch("main.ts", args, { env });
 }
 
 describe("main.ts", () => {
@@ -32,8 +28,15 @@ describe("main.ts", () => {
     first = readFileSync(stackFile, "utf8");
   });
 
-  it("synthesizes the default roster and says where to review the plan", () => {
+  it("synthesizes the default roster and says how to review the change and apply exactly the reviewed plan", () => {
     expect(JSON.parse(first).resource.aws_instance.host.instance_type).toBe("t3.2xlarge");
+    const run = main(["--outdir", outdir]);
+    const stackDir = relative(PROJECT_ROOT, join(outdir, "stacks", "code-server-dev"));
+    expect(run.stdout).toContain("npm run review -- --base HEAD");
+    expect(run.stdout).toContain(
+      `terraform -chdir=${stackDir} plan -var-file=${relative(join(outdir, "stacks", "code-server-dev"), join(PROJECT_ROOT, "terraform.tfvars"))} -out=reviewed.tfplan`,
+    );
+    expect(run.stdout).toContain(`terraform -chdir=${stackDir} apply reviewed.tfplan`);
   });
 
   it("reads the roster named by ROSTER_FILE", () => {
@@ -46,8 +49,10 @@ describe("main.ts", () => {
     const run = main(["--outdir", other], { ROSTER_FILE: roster });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`Synthesized 2 developers from ${roster}`);
-    const config = JSON.parse(readFileSync(join(other, "stacks", "code-server-dev", "cdk.tf.json"), "utf8"));
-    expect(Object.values<Config>(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
+    const config = JSON.parse(readFileSync(join(other, "stacks", "code-server-dev", "cdk.tf.json"), "utf8")) as {
+      resource: { aws_route53_record: Record<string, { name: string }> };
+    };
+    expect(Object.values(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
       expect.arrayContaining(["ann.team.example.org", "bo.team.example.org"]),
     );
   });

@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { runCostCli } from "../src/cost/cli";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+import { launch } from "./helpers/launch";
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = "";
@@ -62,18 +62,17 @@ describe("npm run cost", () => {
     const roster = parse(DEFAULT_ROSTER_TEXT);
     roster.region = "sa-east-1";
     roster.availabilityZones = ["sa-east-1a", "sa-east-1b"];
-    const file = join(mkdtempSync(join(tmpdir(), "roster-")), "roster.yaml");
+    const dir = mkdtempSync(join(tmpdir(), "roster-"));
+    const file = join(dir, "roster.yaml");
     writeFileSync(file, stringify(roster));
     const { code, stderr } = run([], { ROSTER_FILE: file });
+    rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(1);
     expect(stderr).toMatch(/no prices for region sa-east-1: prices\/ has ap-southeast-1, ap-southeast-7, eu-west-1, us-east-1/);
   });
 
   test("the npm script exits non-zero on a bad flag", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", "src/cost/main.ts", "--s3-gb-per-bucket", "x"], {
-      cwd: PROJECT_ROOT,
-      encoding: "utf8",
-    });
+    const result = launch("src/cost/main.ts", ["--s3-gb-per-bucket", "x"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--s3-gb-per-bucket "x"/);
   });

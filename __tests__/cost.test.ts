@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -173,8 +173,11 @@ describe("price files", () => {
     );
   });
 
+  const scratch: string[] = [];
+  afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
   const brokenFile = (edit: (file: Config) => void) => {
     const dir = mkdtempSync(join(tmpdir(), "prices-"));
+    scratch.push(dir);
     const file = JSON.parse(readFileSync(join(PRICES_DIR, "us-east-1.json"), "utf8"));
     edit(file);
     writeFileSync(join(dir, "us-east-1.json"), JSON.stringify(file));

@@ -3,7 +3,7 @@
  * (DESIGN.md invariant 4), the plan only creates, and the HCL plans exactly like the JSON.
  * One synth and one export for the whole file.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthInto } from "../src/app";
@@ -76,6 +76,12 @@ maybe("offline terraform", () => {
   let hcl: Workdir;
   let jsonPlan: PlanJson;
   let hclPlan: PlanJson;
+
+  afterAll(() => {
+    json?.dispose();
+    hcl?.dispose();
+    rmSync(out, { recursive: true, force: true });
+  });
 
   beforeAll(async () => {
     const { stack, stackDir } = synthInto(defaultFleet(), join(out, "cdktf.out"));

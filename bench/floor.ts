@@ -1,6 +1,6 @@
 /**
  * The benchmark's floor: the smallest cdktf app, one provider and one resource, loaded and run
- * exactly like main.ts (node --import tsx, deep provider imports).
+ * as a cdktf app is at its plainest: compiled to JavaScript, run by node, deep provider imports.
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";

@@ -1,46 +1,70 @@
 /**
  * Synthesis of a Fleet into cdktf.out (atomically) and, on request, the deployment/ export.
- * `main.ts` is the command-line wrapper; tests and the benchmark call these directly.
+ * `main.ts` is the command-line wrapper; tests, the review and the benchmark call these directly.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
-import { keepTerraformWorkdirs, replaceDirectory } from "./export/replace-directory";
-import { renderApplyDocumentScript, renderBootstrap, renderHostFiles } from "./render";
+import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
+import { replaceDirectory } from "./export/replace-directory";
+import { renderApplyDocumentScript, renderBootstrap, renderHostFiles, type RenderedFile } from "./render";
 import type { Fleet } from "./roster";
+import { skipCrossStackPreparation } from "./speed";
+import type { TerraformJson } from "./terraform/plan-json";
 import { DevEnvironmentStack, type DevEnvironmentStackProps, stackId } from "./stacks/dev-environment-stack";
 
 export interface SynthResult {
   readonly stack: DevEnvironmentStack;
   /** Directory of the synthesized stack (cdk.tf.json), for `terraform plan`. */
   readonly stackDir: string;
+  /** The host files the stack delivers, as rendered for it (the deployment/ export reuses them). */
+  readonly hostFiles: readonly RenderedFile[];
 }
 
 /** Everything the stack needs for `fleet`: the Fleet and the files rendered from it. */
-export function stackProps(fleet: Fleet): DevEnvironmentStackProps {
-  return { fleet, hostFiles: renderHostFiles(fleet), applyScript: renderApplyDocumentScript(fleet), userData: renderBootstrap(fleet) };
+export function stackProps(fleet: Fleet, hostFiles: readonly RenderedFile[] = renderHostFiles(fleet)): DevEnvironmentStackProps {
+  return { fleet, hostFiles, applyScript: renderApplyDocumentScript(fleet), userData: renderBootstrap(fleet) };
 }
 
-/** Synthesizes into `outdir` directly: for the cdktf CLI, which owns its output directory. */
+/** Synthesizes into `outdir` directly, writing over what is there. */
 export function synthInto(fleet: Fleet, outdir: string): SynthResult {
   const app = new App({ outdir });
-  const stack = new DevEnvironmentStack(app, stackId(fleet), stackProps(fleet));
+  const hostFiles = renderHostFiles(fleet);
+  const stack = new DevEnvironmentStack(app, stackId(fleet), stackProps(fleet, hostFiles));
+  skipCrossStackPreparation(stack);
   app.synth();
-  return { stack, stackDir: join(outdir, "stacks", stackId(fleet)) };
+  return { stack, stackDir: join(outdir, "stacks", stackId(fleet)), hostFiles };
 }
 
-/** Synthesizes into a fresh directory swapped in for `outdir`, keeping each stack's Terraform working files. */
+/**
+ * Synthesizes into a fresh directory swapped in for `outdir`. What the operator added to the old
+ * tree (Terraform's working files, tfvars, overrides, saved plans) is carried over; see
+ * replace-directory.ts.
+ */
 export async function synthAtomically(fleet: Fleet, outdir: string): Promise<SynthResult> {
-  let stack: DevEnvironmentStack | undefined;
-  await replaceDirectory(
-    outdir,
-    (staging) => {
-      stack = synthInto(fleet, staging).stack;
-    },
-    keepTerraformWorkdirs((root) => {
-      const stacks = join(root, "stacks");
-      return existsSync(stacks) ? readdirSync(stacks).map((s) => join("stacks", s)) : [];
-    }),
-  );
-  return { stack: stack!, stackDir: join(outdir, "stacks", stackId(fleet)) };
+  let synthesized: SynthResult | undefined;
+  await replaceDirectory(outdir, (staging) => {
+    synthesized = synthInto(fleet, staging);
+  });
+  return { ...synthesized!, stackDir: join(outdir, "stacks", stackId(fleet)) };
+}
+
+/** A synthesized Terraform JSON configuration, with cdktf's `//` metadata (construct paths). */
+export type TerraformConfig = TerraformJson;
+
+/**
+ * The Terraform JSON of `fleet`, synthesized in memory (aspects and validations included), as
+ * `cdk.tf.json` would hold it; nothing is written but cdktf's own empty scratch directory.
+ */
+export function synthConfig(fleet: Fleet): TerraformConfig {
+  const scratch = mkdtempSync(join(tmpdir(), "synth-config-"));
+  try {
+    const stack = new DevEnvironmentStack(new App({ outdir: scratch }), stackId(fleet), stackProps(fleet));
+    invokeAspects(stack);
+    stack.runAllValidations();
+    return JSON.parse(JSON.stringify(stack.toTerraform())) as TerraformConfig;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }

@@ -1,34 +1,13 @@
 /**
- * Runs Terraform offline against a synthesized configuration: a copy in a temp directory, an
- * override file that gives the aws provider fake credentials and skips every AWS call the
- * provider makes on its own, and a CLI config that installs hashicorp/aws from this machine's
- * filesystem mirror when there is one (elsewhere, from the registry).
+ * Offline Terraform for the tests: src/terraform/offline.ts (shared with `npm run review`), and
+ * what only tests need.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import type { Config } from "./synth";
+import { findTerraform, type Workdir } from "../../src/terraform/offline";
 
-export const AWS_PROVIDER_VERSION = "5.100.0";
-
-/** Path of the terraform binary, or undefined. */
-export function findTerraform(): string | undefined {
-  const found = spawnSync("sh", ["-c", "command -v terraform"], { encoding: "utf8" });
-  return found.status === 0 ? found.stdout.trim() : undefined;
-}
-
-/** A filesystem mirror holding hashicorp/aws at the pinned version, if this machine has one. */
-export function findProviderMirror(): string | undefined {
-  const candidates = [
-    process.env.TF_PROVIDER_MIRROR,
-    "/opt/tf-plugins",
-    join(homedir(), ".terraform.d", "plugins"),
-    "/usr/local/share/terraform/plugins",
-    "/usr/share/terraform/plugins",
-  ].filter((c): c is string => !!c);
-  return candidates.find((dir) => existsSync(join(dir, "registry.terraform.io", "hashicorp", "aws", AWS_PROVIDER_VERSION)));
-}
+export { AWS_PROVIDER_VERSION, findProviderMirror, findTerraform, offlineWorkdir, type Workdir } from "../../src/terraform/offline";
 
 /** Whether the offline Terraform tests can run; with CI=true a missing terraform is a failure. */
 export function terraformOrSkip(): string | undefined {
@@ -38,55 +17,6 @@ export function terraformOrSkip(): string | undefined {
     console.warn("\n*** SKIPPED: terraform is not on PATH; the offline init/validate/plan checks did not run ***\n");
   }
   return terraform;
-}
-
-const OFFLINE_PROVIDER = {
-  provider: {
-    aws: {
-      access_key: "AKIAOFFLINEOFFLINE00",
-      secret_key: "offline-secret-key-not-real",
-      skip_credentials_validation: true,
-      skip_requesting_account_id: true,
-      skip_metadata_api_check: true,
-    },
-  },
-};
-
-export interface Workdir {
-  readonly dir: string;
-  /** Runs terraform; throws with its output when it fails, unless `allowFailure`. */
-  run(args: string[], options?: { allowFailure?: boolean }): { status: number; output: string };
-}
-
-/** Copies `source` into a temp dir prepared for offline runs (state kept inside the temp dir). */
-export function offlineWorkdir(terraform: string, source: string, files: Record<string, string> = {}): Workdir {
-  const dir = mkdtempSync(join(tmpdir(), "tf-offline-"));
-  cpSync(source, dir, { recursive: true, filter: (src) => !/\.terraform(\.lock\.hcl)?$/.test(src) });
-  writeFileSync(
-    join(dir, "offline_override.tf.json"),
-    JSON.stringify({ ...OFFLINE_PROVIDER, terraform: { backend: { local: { path: join(dir, "offline.tfstate") } } } }, null, 2),
-  );
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  const mirror = findProviderMirror();
-  const cliConfig = join(dir, "offline.tfrc");
-  writeFileSync(
-    cliConfig,
-    mirror
-      ? `provider_installation {\n  filesystem_mirror {\n    path    = "${mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n`
-      : "",
-  );
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
-  return {
-    dir,
-    run(args, options = {}) {
-      const result = spawnSync(terraform, args, { cwd: dir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-      const output = `${result.stdout}${result.stderr}`;
-      if (result.status !== 0 && !options.allowFailure) {
-        throw new Error(`terraform ${args.join(" ")} failed (exit ${result.status}) in ${dir}:\n${output}`);
-      }
-      return { status: result.status ?? 1, output };
-    },
-  };
 }
 
 /** The parts of `terraform show -json <plan>` the tests read (Terraform's JSON output format). */

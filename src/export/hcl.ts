@@ -4,9 +4,10 @@
  * newlines and quotes references, so this writer walks cdktf's typed fragments (which know
  * blocks from attributes) and spells every value as Terraform's native syntax would.
  */
-import { format } from "@cdktf/hcl-tools";
 import { TerraformBackend, TerraformElement, TerraformOutput, type TerraformStack, TerraformVariable } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
+import type { TerraformJson } from "../terraform/plan-json";
+import { formatHcl } from "./hcl-format";
 
 export interface HclFiles {
   readonly "main.tf": string;
@@ -212,6 +213,22 @@ function usesJsonForm(element: TerraformElement): boolean {
   return element instanceof TerraformVariable || element instanceof TerraformOutput || element instanceof TerraformBackend;
 }
 
+/** The JSON form of the resources in `typed`, taken from the synthesized configuration; undefined if it lacks one. */
+function jsonFormIn(synthesized: JsonObject, typed: JsonObject): JsonObject | undefined {
+  const form: JsonObject = {};
+  for (const kind of ["resource", "data"]) {
+    for (const [type, named] of Object.entries((typed[kind] as JsonObject | undefined) ?? {})) {
+      for (const name of Object.keys(named as JsonObject)) {
+        const body = ((synthesized[kind] as JsonObject | undefined)?.[type] as JsonObject | undefined)?.[name];
+        if (body === undefined) return undefined;
+        ((form[kind] ??= {}) as JsonObject)[type] ??= {} as JsonObject;
+        ((form[kind] as JsonObject)[type] as JsonObject)[name] = body;
+      }
+    }
+  }
+  return form;
+}
+
 /** cdktf's typed form omits empty lists (`ingress = []`): take any attribute it lacks from the JSON form. */
 function withMissingFrom(typed: JsonObject, json: JsonObject): JsonObject {
   for (const kind of ["resource", "data"]) {
@@ -245,23 +262,46 @@ export interface HclOptions {
    * @default - the stack's own path
    */
   readonly localStatePath?: string;
+  /**
+   * The stack's synthesized configuration (cdk.tf.json), to save resolving it again.
+   * @default - resolved from the stack
+   */
+  readonly synthesized?: TerraformJson;
 }
 
-/** Renders `stack` (after or without `app.synth()`) as formatted HCL files. */
-export async function renderHcl(stack: TerraformStack, options: HclOptions = {}): Promise<HclFiles> {
+/** `stack` (after or without `app.synth()`) as HCL files, unindented: what formatHcl formats. */
+export function hclSources(stack: TerraformStack, options: HclOptions = {}): HclFiles {
   const sections: Sections = { terraform: {}, providers: [], resources: [], variables: [], outputs: [] };
   const elements = stack.node.findAll().filter((c): c is TerraformElement => c instanceof TerraformElement);
+  const synthesized = options.synthesized as JsonObject | undefined;
   for (const element of elements) {
-    const json = resolve(stack, element.toTerraform()) as JsonObject;
-    addFragment(usesJsonForm(element) ? json : withMissingFrom(resolve(stack, element.toHclTerraform()) as JsonObject, json), sections);
+    if (usesJsonForm(element)) {
+      addFragment(resolve(stack, element.toTerraform()) as JsonObject, sections);
+      continue;
+    }
+    const typed = resolve(stack, element.toHclTerraform()) as JsonObject;
+    // The synthesized configuration already holds the resolved JSON form: resolving it again
+    // would be most of the export's time.
+    const json = synthesized && jsonFormIn(synthesized, typed);
+    addFragment(withMissingFrom(typed, json ?? (resolve(stack, element.toTerraform()) as JsonObject)), sections);
   }
   const local = (sections.terraform.backend as JsonObject | undefined)?.local as JsonObject | undefined;
   if (local && options.localStatePath) local.path = options.localStatePath;
 
-  const file = async (blocks: string[]) => format(`${blocks.join("\n\n")}\n`);
+  const file = (blocks: string[]) => `${blocks.join("\n\n")}\n`;
   return {
-    "main.tf": await file([terraformBlock(sections.terraform), ...sections.providers, ...sections.resources]),
-    "variables.tf": await file(sections.variables),
-    "outputs.tf": await file(sections.outputs),
+    "main.tf": file([terraformBlock(sections.terraform), ...sections.providers, ...sections.resources]),
+    "variables.tf": file(sections.variables),
+    "outputs.tf": file(sections.outputs),
+  };
+}
+
+/** Renders `stack` (after or without `app.synth()`) as HCL files formatted as `terraform fmt` formats them. */
+export function renderHcl(stack: TerraformStack, options: HclOptions = {}): HclFiles {
+  const sources = hclSources(stack, options);
+  return {
+    "main.tf": formatHcl(sources["main.tf"]),
+    "variables.tf": formatHcl(sources["variables.tf"]),
+    "outputs.tf": formatHcl(sources["outputs.tf"]),
   };
 }

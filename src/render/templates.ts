@@ -3,7 +3,8 @@
  * `noEscape`: HTML escaping would corrupt shell and YAML. `strict`: a field missing from the
  * view-model throws instead of rendering as an empty string.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import Handlebars from "handlebars";
 
@@ -29,6 +30,40 @@ function listFiles(dir: string): string[] {
   });
 }
 
+/**
+ * Compiling the templates was a sixth of every synth, so their compiled form is kept in
+ * `.build/`, under a hash of handlebars' version, the options and every template's path and
+ * text: any edit finds no match and compiles afresh. Handlebars' own precompile/template pair.
+ */
+const COMPILED_CACHE_DIR = join(__dirname, "..", "..", ".build", "templates");
+
+function compiledSpecs(hb: typeof Handlebars, sources: ReadonlyMap<string, string>): Map<string, TemplateSpecification> {
+  const hash = createHash("sha256").update(`${hb.VERSION}\0${JSON.stringify(COMPILE_OPTIONS)}`);
+  for (const [name, text] of sources) hash.update(`\0${name}\0${text}`);
+  const file = join(COMPILED_CACHE_DIR, `${hash.digest("hex").slice(0, 20)}.js`);
+  let source: string | undefined;
+  try {
+    source = readFileSync(file, "utf8");
+  } catch {
+    const specs = [...sources].map(([name, text]) => `${JSON.stringify(name)}: ${hb.precompile(text, COMPILE_OPTIONS) as string}`);
+    source = `({\n${specs.join(",\n")}\n})`;
+    try {
+      mkdirSync(COMPILED_CACHE_DIR, { recursive: true });
+      writeFileSync(`${file}.${process.pid}`, source);
+      renameSync(`${file}.${process.pid}`, file);
+      // Compiled forms of earlier template texts can never match again.
+      for (const old of readdirSync(COMPILED_CACHE_DIR)) {
+        if (/^[0-9a-f]{20}\.js$/.test(old) && join(COMPILED_CACHE_DIR, old) !== file)
+          rmSync(join(COMPILED_CACHE_DIR, old), { force: true });
+      }
+    } catch {
+      // A read-only checkout compiles every time; nothing else changes.
+    }
+  }
+  // Handlebars' precompiled form is JavaScript source by design: evaluated, it is the template spec.
+  return new Map(Object.entries(new Function(`return ${source};`)() as Record<string, TemplateSpecification>));
+}
+
 function load(): ReadonlyMap<string, Template> {
   const hb = Handlebars.create();
   // `{{sh x}}`: a shell word; `{{json x}}`: a JSON value, also a valid YAML double-quoted scalar.
@@ -38,11 +73,14 @@ function load(): ReadonlyMap<string, Template> {
   hb.registerHelper("bashvar", (name: unknown, suffix: unknown) => `\${${String(name)}${typeof suffix === "string" ? suffix : ""}}`);
   // `(concat a b c)`: the last argument is handlebars' options object.
   hb.registerHelper("concat", (...args: unknown[]) => args.slice(0, -1).join(""));
-  const templates = new Map<string, Template>();
+  const sources = new Map<string, string>();
   for (const file of listFiles(TEMPLATES_DIR).sort()) {
     if (!file.endsWith(SUFFIX)) continue;
-    const name = relative(TEMPLATES_DIR, file).split(sep).join("/").slice(0, -SUFFIX.length);
-    const compiled = hb.compile(readFileSync(file, "utf8"), COMPILE_OPTIONS);
+    sources.set(relative(TEMPLATES_DIR, file).split(sep).join("/").slice(0, -SUFFIX.length), readFileSync(file, "utf8"));
+  }
+  const templates = new Map<string, Template>();
+  for (const [name, spec] of compiledSpecs(hb, sources)) {
+    const compiled = hb.template(spec);
     if (name.startsWith(`${PARTIALS_DIR}/`)) {
       // Registered compiled, so partials get the same strict, unescaped options.
       hb.registerPartial(name.slice(PARTIALS_DIR.length + 1), compiled);

@@ -125,6 +125,49 @@ export function defaultStateKey(roster: Pick<RawRoster, "project" | "environment
   return `${roster.project}/${roster.environment}/terraform.tfstate`;
 }
 
+/** The official image, whose tags carry no "v" (4.102.2, never v4.102.2). */
+export const OFFICIAL_CODE_SERVER_IMAGE = "codercom/code-server";
+
+function checkImageTag(raw: RawRoster, problems: Problem[]): void {
+  const { image, tag } = raw.codeServer;
+  if (image === OFFICIAL_CODE_SERVER_IMAGE && /^v\d/.test(tag)) {
+    problems.push({
+      path: ["codeServer", "tag"],
+      message: `${image} publishes its releases without a "v" (e.g. 4.102.2): tag "${tag}" does not exist, write "${tag.slice(1)}"`,
+    });
+  }
+}
+
+/**
+ * Extension ids ignore case (code-server installs GoLang.Go as golang.go), so two spellings of
+ * one id are a mistake: the second would silently replace the first. A developer may re-pin a
+ * fleet extension, written the same way.
+ */
+function checkExtensionSpelling(raw: RawRoster, problems: Problem[]): void {
+  type Listed = { readonly written: string; readonly where: string };
+  const check = (list: readonly string[], path: (string | number)[], inherited: ReadonlyMap<string, Listed>) => {
+    const own = new Map<string, Listed>();
+    list.forEach((spec, k) => {
+      const written = spec.split("@")[0];
+      const id = extensionId(spec);
+      const previous = own.get(id) ?? inherited.get(id);
+      if (previous && previous.written !== written) {
+        problems.push({
+          path: [...path, k],
+          message: `"${written}" is the same extension as "${previous.written}" in ${previous.where} (extension ids ignore case): write it one way, "${previous.written}"`,
+        });
+      } else if (own.has(id)) {
+        problems.push({ path: [...path, k], message: `"${written}" is listed twice in ${path.join(".")}: list it once` });
+      }
+      own.set(id, { written, where: `${path.join(".")}[${k}]` });
+    });
+    return new Map([...inherited, ...own]);
+  };
+  const claude = new Map([[CLAUDE_EXTENSION_ID, { written: CLAUDE_EXTENSION_ID, where: "the Claude extension installed for everyone" }]]);
+  const fleetWide = check(raw.codeServer.extensions, ["codeServer", "extensions"], claude);
+  raw.developers.forEach((d, i) => check(d.extensions ?? [], ["developers", i, "extensions"], fleetWide));
+}
+
 function findDuplicates<T>(values: readonly T[]): Map<T, number[]> {
   const seen = new Map<T, number[]>();
   values.forEach((v, i) => seen.set(v, [...(seen.get(v) ?? []), i]));
@@ -154,6 +197,16 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
 
   const host = resolveHost(raw, problems);
   const defaults = raw.developerDefaults;
+  // A bad default is one problem at its own line, not one per developer who inherits it.
+  const reportedDefaults = new Set<string>();
+  const reportDefault = (field: keyof RawRoster["developerDefaults"], message: string) => {
+    if (reportedDefaults.has(message)) return;
+    reportedDefaults.add(message);
+    problems.push({ path: ["developerDefaults", field], message });
+  };
+
+  checkImageTag(raw, problems);
+  checkExtensionSpelling(raw, problems);
 
   if (raw.developers.length > MAX_DEVELOPERS) {
     problems.push({
@@ -169,13 +222,30 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     const memoryLimitGiB = d.memoryLimitGiB ?? defaults.memoryLimitGiB;
     const at = (...rest: (string | number)[]) => ["developers", i, ...rest];
     if (cpuLimit < cpus) {
-      problems.push({ path: at("cpuLimit"), message: `developer "${d.name}": cpuLimit ${cpuLimit} is below the cpu reservation ${cpus}` });
+      if (d.cpuLimit === undefined && d.cpus === undefined) {
+        reportDefault(
+          "cpuLimit",
+          `cpuLimit ${cpuLimit} is below the cpu reservation (cpus: ${cpus}) that every developer inherits with it`,
+        );
+      } else {
+        problems.push({
+          path: at("cpuLimit"),
+          message: `developer "${d.name}": cpuLimit ${cpuLimit} is below the cpu reservation ${cpus}`,
+        });
+      }
     }
     if (memoryLimitGiB < memoryGiB) {
-      problems.push({
-        path: at("memoryLimitGiB"),
-        message: `developer "${d.name}": memoryLimitGiB ${memoryLimitGiB} is below the memory reservation ${memoryGiB}`,
-      });
+      if (d.memoryLimitGiB === undefined && d.memoryGiB === undefined) {
+        reportDefault(
+          "memoryLimitGiB",
+          `memoryLimitGiB ${memoryLimitGiB} is below the memory reservation (memoryGiB: ${memoryGiB}) that every developer inherits with it`,
+        );
+      } else {
+        problems.push({
+          path: at("memoryLimitGiB"),
+          message: `developer "${d.name}": memoryLimitGiB ${memoryLimitGiB} is below the memory reservation ${memoryGiB}`,
+        });
+      }
     }
     if (d.priority === undefined && d.port > MAX_PRIORITY) {
       problems.push({
@@ -243,11 +313,14 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
       });
     }
     developers.forEach((d, i) => {
-      if (d.cpuLimit > host.vcpus || d.memoryLimitMiB > host.memoryGiB * 1024) {
-        problems.push({
-          path: ["developers", i],
-          message: `developer "${d.name}": limits (${d.cpuLimit} vCPU, ${gib(d.memoryLimitMiB / 1024)}) exceed the whole host ${host.instanceType} (${host.vcpus} vCPU, ${gib(host.memoryGiB)})`,
-        });
+      const own = raw.developers[i];
+      const tooMuch: [field: "cpuLimit" | "memoryLimitGiB", limit: string, host: string][] = [];
+      if (d.cpuLimit > host.vcpus) tooMuch.push(["cpuLimit", `${d.cpuLimit} vCPU`, `${host.vcpus} vCPU`]);
+      if (d.memoryLimitMiB > host.memoryGiB * 1024) tooMuch.push(["memoryLimitGiB", gib(d.memoryLimitMiB / 1024), gib(host.memoryGiB)]);
+      for (const [field, limit, whole] of tooMuch) {
+        const message = `${field} ${limit} exceeds the whole host ${host.instanceType} (${whole}): lower it or choose a larger host.instanceType`;
+        if (own[field] === undefined) reportDefault(field, message);
+        else problems.push({ path: ["developers", i, field], message: `developer "${d.name}": ${message}` });
       }
     });
   }

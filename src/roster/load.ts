@@ -4,7 +4,7 @@
  * bad value and what to change.
  */
 import { readFileSync } from "node:fs";
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
 import { rosterSchema, schemaKeys } from "./schema";
@@ -76,7 +76,50 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), data);
 }
 
-function describeIssue(issue: z.core.$ZodIssue, data: unknown): Problem[] {
+/** The field a path names, for messages: `port`, or `extensions[2]` for a list item. */
+function fieldName(path: readonly (string | number)[]): string {
+  const last = path[path.length - 1];
+  return typeof last === "number" ? `${String(path[path.length - 2] ?? "item")}[${last}]` : String(last);
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  number: "a number",
+  int: "a whole number",
+  string: "text",
+  boolean: "true or false",
+  array: "a list",
+  object: "a mapping (key: value lines)",
+};
+
+/**
+ * A wrong type, said the way YAML caused it: a quoted number is text, an unquoted version
+ * such as 4.110 is a number (4.11). `source` is the value as written in the file.
+ */
+function describeWrongType(issue: z.core.$ZodIssueInvalidType, field: string, value: unknown, source: string | undefined): string {
+  const written = source ?? JSON.stringify(value);
+  const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+  if (value === null) return `${field} is empty (YAML reads a key with nothing after it as null): give it a value`;
+  if (
+    (issue.expected === "number" || issue.expected === "int") &&
+    typeof value === "string" &&
+    value.trim() !== "" &&
+    Number.isFinite(Number(value))
+  ) {
+    return `${field} must be a number, but ${JSON.stringify(value)} is in quotes, so YAML reads it as text: drop the quotes (${field}: ${value.trim()})`;
+  }
+  if (issue.expected === "string" && (typeof value === "number" || typeof value === "boolean")) {
+    const as = typeof value === "number" ? `the number ${value}` : `the boolean ${value}`;
+    return `${field} must be text, but YAML reads ${written} as ${as}: put it in quotes (${field}: "${written}")`;
+  }
+  const found = Array.isArray(value) ? "a list" : typeof value === "object" ? "a mapping" : written;
+  return `${field} must be ${expected} (found ${found})`;
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  data: unknown,
+  sourceAt: (path: readonly (string | number)[]) => string | undefined,
+): Problem[] {
   const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
@@ -85,13 +128,59 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown): Problem[] {
     }));
   }
   const value = valueAt(data, path);
-  const last = path[path.length - 1];
   if (value === undefined && issue.code === "invalid_type") {
-    const message = /required/.test(issue.message) ? issue.message : `${String(last)} is required`;
+    const message = /required/.test(issue.message) ? issue.message : `${fieldName(path)} is required`;
     return [{ path, message }];
   }
+  if (issue.code === "invalid_type") return [{ path, message: describeWrongType(issue, fieldName(path), value, sourceAt(path)) }];
   const shown = value !== null && typeof value === "object" ? "" : ` (found ${JSON.stringify(value)})`;
   return [{ path, message: `${issue.message}${shown}` }];
+}
+
+/** A YAML syntax error in our words; the line is reported beside it, so the message drops yaml's own "at line, column" tail. */
+function describeYamlError(error: YAMLError): string {
+  if (error.code === "TAB_AS_INDENT")
+    return "YAML syntax error: a tab is used for indentation; YAML allows only spaces: indent with spaces";
+  const first = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+  const column = error.linePos?.[0].col;
+  return `YAML syntax error${column ? ` (column ${column})` : ""}: ${first}`;
+}
+
+/**
+ * YAML merge keys (`<<: *defaults`) are supported; when one cannot be merged (its value is not a
+ * mapping, or an alias names no anchor) toJS throws. This finds the node and says what to write.
+ */
+function mergeProblems(doc: Document, counter: LineCounter): LocatedProblem[] {
+  const problems: LocatedProblem[] = [];
+  const line = (node: { range?: [number, number, number] | null }) => (node.range ? counter.linePos(node.range[0]).line : undefined);
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key;
+      if (!isScalar(key) || (typeof key.value !== "symbol" && key.value !== "<<")) return;
+      const value = pair.value;
+      const sources = isSeq(value) ? value.items : [value];
+      // An alias that names no anchor is reported once, below.
+      const mergeable = sources.every((v) => isMap(v) || (isAlias(v) && (v.resolve(doc) === undefined || isMap(v.resolve(doc)))));
+      if (!mergeable) {
+        problems.push({
+          path: [],
+          line: line(key),
+          message:
+            "a merge key (<<) takes a mapping, or an alias of a mapping defined earlier with an anchor: e.g. <<: *defaults after &defaults { cpus: 2 }",
+        });
+      }
+    },
+    Alias(_, alias) {
+      if (alias.resolve(doc) === undefined) {
+        problems.push({
+          path: [],
+          line: line(alias),
+          message: `the alias *${alias.source} names no anchor: define &${alias.source} on an earlier value`,
+        });
+      }
+    },
+  });
+  return problems;
 }
 
 /** The S3 state backend chosen by STATE_BUCKET (with optional STATE_KEY, STATE_REGION), if any. */
@@ -108,18 +197,20 @@ export function stateFromEnvironment(env: NodeJS.ProcessEnv, defaults: { key: st
 /** Parses roster text into a Fleet, or throws a RosterError listing every problem. */
 export function parseRoster(text: string, file = DEFAULT_ROSTER_FILE, env: NodeJS.ProcessEnv = {}): Fleet {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new RosterError(
       file,
-      doc.errors.map((e) => ({
-        path: [],
-        line: e.linePos?.[0].line,
-        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-      })),
+      doc.errors.map((e) => ({ path: [], line: e.linePos?.[0].line, message: describeYamlError(e) })),
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    const problems = mergeProblems(doc, counter);
+    throw new RosterError(file, problems.length > 0 ? problems : [{ path: [], message: `YAML error: ${(err as Error).message}` }]);
+  }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new RosterError(file, [
       { path: [], line: 1, message: "the roster must be a YAML mapping with at least domain, host and developers" },
@@ -132,9 +223,13 @@ export function parseRoster(text: string, file = DEFAULT_ROSTER_FILE, env: NodeJ
       return { ...p, line: isKey ? lineOf(doc, counter, p.path.slice(0, -1), last) : lineOf(doc, counter, p.path) };
     });
 
+  const sourceAt = (path: readonly (string | number)[]) => {
+    const node = doc.getIn(path, true);
+    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+  };
   const parsed = rosterSchema.safeParse(data);
   if (!parsed.success) {
-    throw new RosterError(file, locate(parsed.error.issues.flatMap((issue) => describeIssue(issue, data))));
+    throw new RosterError(file, locate(parsed.error.issues.flatMap((issue) => describeIssue(issue, data, sourceAt))));
   }
   const override = stateFromEnvironment(env, {
     key: defaultStateKey(parsed.data),

@@ -1,0 +1,73 @@
+/**
+ * The README's examples, run as written: the add-a-developer edit works on the default roster,
+ * and `npm run review` prints for it what the README shows. The README names no file outside
+ * the repository.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { renderReview } from "../src/review/report";
+import { exitCodeOf, review, synthesizeRoster } from "../src/review/review";
+import { parseRoster } from "../src/roster";
+import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+
+const README = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+
+/** The first fenced block of `language` after `heading` in the README. */
+function fencedAfter(heading: string, language: string): string {
+  const start = README.indexOf(heading);
+  if (start < 0) throw new Error(`README has no "${heading}"`);
+  const match = new RegExp("```" + language + "\\n([\\s\\S]*?)\\n```").exec(README.slice(start));
+  if (!match) throw new Error(`no ${language} block after "${heading}"`);
+  return match[1];
+}
+
+describe("the README's add-a-developer example", () => {
+  const edit = parse(fencedAfter("**Add a developer**", "yaml")) as { host?: Record<string, unknown>; developers?: object[] };
+  const shown = fencedAfter("**Add a developer**", "text").split("\n");
+
+  // The example shows the keys to change and the developers to add ("dev1 ... dev8 as they are").
+  const roster = parse(DEFAULT_ROSTER_TEXT) as { host: Record<string, unknown>; developers: object[] };
+  Object.assign(roster.host, edit.host);
+  roster.developers.push(...(edit.developers ?? []));
+  const edited = stringify(roster);
+
+  it("is accepted on the default roster, which refuses the new developer alone", () => {
+    expect(edit.developers).toEqual([{ name: "dev9", port: 8451 }]);
+    expect(parseRoster(edited).developers.map((d) => d.name)).toContain("dev9");
+    const alone = parse(DEFAULT_ROSTER_TEXT) as { developers: object[] };
+    alone.developers.push(...edit.developers!);
+    expect(() => parseRoster(stringify(alone))).toThrow(/does not fit t3\.2xlarge/);
+  });
+
+  it("makes npm run review print the resources the README shows, grouped as it shows them", () => {
+    const result = review(
+      synthesizeRoster("HEAD:roster.yaml", parseRoster(DEFAULT_ROSTER_TEXT)),
+      synthesizeRoster("roster.yaml", parseRoster(edited)),
+      {
+        terraform: undefined,
+        tfvars: "",
+      },
+    );
+    const printed = renderReview(result).split("\n");
+    const resources = (lines: string[]) =>
+      lines.slice(
+        0,
+        lines.findIndex((l) => l.startsWith("Protected resources")),
+      );
+    // The protected-resource lines depend on whether terraform ran; what the plan adds and
+    // changes does not.
+    expect(resources(printed)).toEqual(resources(shown));
+    expect(printed.find((l) => l.startsWith("Summary:"))).toBe(shown.find((l) => l.startsWith("Summary:")));
+    expect(exitCodeOf(result)).toBe(3);
+    expect(shown.some((l) => /^ {2}! host instance .*the host stops and starts/.test(l))).toBe(true);
+  });
+});
+
+describe("the README", () => {
+  it("names no file that is not in the repository", () => {
+    const mentioned = new Set([...README.matchAll(/\b([\w./-]+\.md)\b/g)].map((m) => m[1]));
+    for (const file of mentioned) expect([file, existsSync(join(PROJECT_ROOT, file))]).toEqual([file, true]);
+    expect(README).not.toMatch(/SPEC\.md|DESIGN\.md|\bSPEC \d/);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Roster messages for the mistakes YAML makes easy: merge keys, tabs, quoted numbers, versions
+ * read as numbers, a "v" on the image tag, one extension spelled two ways, and a bad default
+ * reported once at its own line. Each problem names its line, the field and what to write.
+ */
+import { RosterError, parseRoster } from "../src/roster";
+
+const HEAD = "domain: dev.example.com\nhost: { instanceType: t3.2xlarge }\n";
+
+/** `line|path|message` of every problem, or a failure when the roster is accepted. */
+function problemsOf(text: string): string[] {
+  try {
+    parseRoster(text, "roster.yaml");
+  } catch (err) {
+    expect(err).toBeInstanceOf(RosterError);
+    return (err as RosterError).problems.map((p) => `${p.line ?? "?"}|${p.path.join(".")}|${p.message}`);
+  }
+  throw new Error("expected the roster to be rejected");
+}
+
+/** The 1-based line of the first line of `text` that contains `needle`. */
+const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
+
+describe("YAML merge keys", () => {
+  it("merges an anchored developer into another, the later keys winning", () => {
+    const text = `${HEAD}developers:\n  - &big { name: dev1, port: 8443, cpus: 2, cpuLimit: 2, memoryGiB: 6, memoryLimitGiB: 8 }\n  - { <<: *big, name: dev2, port: 8444 }\n`;
+    const [dev1, dev2] = parseRoster(text).developers;
+    expect(dev2).toMatchObject({ name: "dev2", port: 8444, cpus: 2, memoryMiB: 6144, memoryLimitMiB: 8192 });
+    expect(dev1.name).toBe("dev1");
+  });
+
+  it("says what a merge key takes when its value is not a mapping, at its line", () => {
+    const text = `${HEAD}developers:\n  - { name: dev1, port: 8443 }\n  - { <<: 5, name: dev2, port: 8444 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "<<")}||a merge key (<<) takes a mapping, or an alias of a mapping defined earlier with an anchor: e.g. <<: *defaults after &defaults { cpus: 2 }`,
+    ]);
+  });
+
+  it("names an alias whose anchor does not exist, once", () => {
+    const text = `${HEAD}developers:\n  - { <<: *sizes, name: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([`${lineOf(text, "*sizes")}||the alias *sizes names no anchor: define &sizes on an earlier value`]);
+  });
+});
+
+describe("YAML syntax", () => {
+  it("explains a tab used for indentation instead of ending in a bare 'column 1:'", () => {
+    const text = "domain: dev.example.com\nhost:\n\tinstanceType: t3.2xlarge\ndevelopers: []\n";
+    const [problem] = problemsOf(text);
+    expect(problem).toBe("3||YAML syntax error: a tab is used for indentation; YAML allows only spaces: indent with spaces");
+    expect(problem).not.toMatch(/column \d+:$/);
+  });
+
+  it("keeps the column but not yaml's dangling 'at line, column:' tail for other syntax errors", () => {
+    const [problem] = problemsOf("domain: dev.example.com\nhost:\n  instanceType: [t3.large\ndevelopers: []\n");
+    expect(problem).toMatch(/^\d+\|\|YAML syntax error \(column \d+\): \S/);
+    expect(problem).not.toMatch(/:$/);
+  });
+});
+
+describe("values YAML reads as another type", () => {
+  it('asks to drop the quotes from port: "8444", in our words rather than zod\'s', () => {
+    const text = `${HEAD}developers:\n  - { name: dev1, port: 8443 }\n  - name: dev2\n    port: "8444"\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, '"8444"')}|developers.1.port|port must be a number, but "8444" is in quotes, so YAML reads it as text: drop the quotes (port: 8444)`,
+    ]);
+    expect(problemsOf(text).join("\n")).not.toMatch(/expected number, received string/);
+  });
+
+  it("explains that tag: 4.110 is read as the number 4.11 and suggests quoting it as written", () => {
+    const text = `${HEAD}codeServer:\n  tag: 4.110\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "4.110")}|codeServer.tag|tag must be text, but YAML reads 4.110 as the number 4.11: put it in quotes (tag: "4.110")`,
+    ]);
+  });
+
+  it("accepts the same tag quoted", () => {
+    const text = `${HEAD}codeServer:\n  tag: "4.110"\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(parseRoster(text).codeServer.tag).toBe("4.110");
+  });
+
+  it("says a key with no value is empty", () => {
+    const text = `${HEAD}codeServer:\n  tag:\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "tag:")}|codeServer.tag|tag is empty (YAML reads a key with nothing after it as null): give it a value`,
+    ]);
+  });
+});
+
+describe("image tags and extension ids", () => {
+  it("refuses a v-prefixed tag of the official image, which publishes none, naming the tag to write", () => {
+    const text = `${HEAD}codeServer:\n  tag: v4.102.2\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "v4.102.2")}|codeServer.tag|codercom/code-server publishes its releases without a "v" (e.g. 4.102.2): tag "v4.102.2" does not exist, write "4.102.2"`,
+    ]);
+  });
+
+  it("accepts a v-prefixed tag of another image, whose conventions are its own", () => {
+    const text = `${HEAD}codeServer:\n  image: registry.example.com/tools/code-server\n  tag: v4.102.2\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(parseRoster(text).codeServer.tag).toBe("v4.102.2");
+  });
+
+  it("refuses one extension spelled two ways in the fleet's list", () => {
+    const text = `${HEAD}codeServer:\n  extensions:\n    - golang.go\n    - GoLang.Go\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "GoLang.Go")}|codeServer.extensions.1|"GoLang.Go" is the same extension as "golang.go" in codeServer.extensions[0] (extension ids ignore case): write it one way, "golang.go"`,
+    ]);
+  });
+
+  it("refuses a developer's re-pin spelled differently from the fleet's id, but accepts one spelled the same", () => {
+    const text = (id: string) =>
+      `${HEAD}codeServer:\n  extensions: [golang.go]\ndevelopers:\n  - name: dev1\n    port: 8443\n    extensions:\n      - ${id}@0.40.0\n`;
+    expect(problemsOf(text("GoLang.Go"))).toEqual([
+      `${lineOf(text("GoLang.Go"), "GoLang.Go@")}|developers.0.extensions.0|"GoLang.Go" is the same extension as "golang.go" in codeServer.extensions[0] (extension ids ignore case): write it one way, "golang.go"`,
+    ]);
+    expect(parseRoster(text("golang.go")).developers[0].extensions).toContain("golang.go@0.40.0");
+  });
+
+  it("refuses the same extension listed twice in one list", () => {
+    const text = `${HEAD}developers:\n  - { name: dev1, port: 8443, extensions: [rust-lang.rust-analyzer, rust-lang.rust-analyzer@0.3.1] }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "rust-lang")}|developers.0.extensions.1|"rust-lang.rust-analyzer" is listed twice in developers.0.extensions: list it once`,
+    ]);
+  });
+});
+
+describe("developerDefaults", () => {
+  const team = "developers:\n  - { name: dev1, port: 8443 }\n  - { name: dev2, port: 8444 }\n  - { name: dev3, port: 8445 }\n";
+
+  it("reports a limit below its reservation once, at the default's own line", () => {
+    const text = `${HEAD}developerDefaults:\n  cpus: 1\n  cpuLimit: 0.5\n${team}`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "cpuLimit")}|developerDefaults.cpuLimit|cpuLimit 0.5 is below the cpu reservation (cpus: 1) that every developer inherits with it`,
+    ]);
+  });
+
+  it("reports a limit larger than the host once, at the default's own line", () => {
+    const text = `${HEAD}developerDefaults:\n  memoryLimitGiB: 64\n${team}`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "memoryLimitGiB")}|developerDefaults.memoryLimitGiB|memoryLimitGiB 64 GiB exceeds the whole host t3.2xlarge (32 GiB): lower it or choose a larger host.instanceType`,
+    ]);
+  });
+
+  it("still reports a developer's own bad value at the developer", () => {
+    const text = `${HEAD}developers:\n  - { name: dev1, port: 8443 }\n  - { name: dev2, port: 8444, cpus: 2 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "dev2")}|developers.1.cpuLimit|developer "dev2": cpuLimit 1.5 is below the cpu reservation 2`,
+    ]);
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Entry point of `npm run review -- --base <git revision or roster file>`: the reviewer's tool for
+ * a roster pull request. Exit 0 when no protected resource changes, 3 when one does, 1 on an
+ * error (a bad roster, an unknown revision, a missing file), 2 on bad arguments.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { DEFAULT_ROSTER_FILE, loadRoster, parseRoster, RosterError } from "../roster";
+import { skipTokenStackTraces } from "../speed";
+import { findTerraform } from "../terraform/offline";
+import { BaseError, readBaseRoster } from "./base";
+import { renderReview } from "./report";
+import { exitCodeOf, review, synthesizeRoster, type ReviewSectionProvider } from "./review";
+
+/** Sections appended to every review, in order (see ReviewSectionProvider). */
+export const REVIEW_SECTIONS: readonly ReviewSectionProvider[] = [];
+
+const USAGE = `usage: npm run review -- --base <git revision or roster file>
+  --base <base>   the roster before the change: a roster file, or else a git revision (HEAD,
+                  main, a commit) whose version of the roster file is read
+  ROSTER_FILE     the roster after the change (default: ${DEFAULT_ROSTER_FILE})
+Prints what the change does to the infrastructure, without AWS credentials. Exit 0: no
+protected resource (host, data volume, its attachment, archive bucket) changes; 3: one does;
+1: an error; 2: bad arguments.`;
+
+async function main(argv: string[]): Promise<number> {
+  let options: { base?: string; help?: boolean };
+  try {
+    options = parseArgs({ args: argv, options: { base: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!options.base) {
+    console.error(`--base is required: the roster to compare with\n${USAGE}`);
+    return 2;
+  }
+
+  const rosterFile = process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
+  try {
+    const currentFleet = loadRoster(rosterFile);
+    const baseSource = readBaseRoster(options.base, rosterFile);
+    const base = synthesizeRoster(baseSource.label, parseRoster(baseSource.text, baseSource.label, process.env));
+    const current = synthesizeRoster(rosterFile, currentFleet);
+    const result = review(base, current, {
+      terraform: findTerraform(),
+      tfvars: readFileSync("terraform.tfvars.example", "utf8"),
+      cacheDir: join(".build", "terraform"),
+    });
+    const sections = (await Promise.all(REVIEW_SECTIONS.map((provide) => Promise.resolve(provide(result))))).filter((s) => s !== undefined);
+    process.stdout.write(renderReview(result, sections));
+    return exitCodeOf(result);
+  } catch (err) {
+    if (err instanceof RosterError || err instanceof BaseError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+skipTokenStackTraces();
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

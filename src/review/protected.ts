@@ -1,0 +1,169 @@
+/**
+ * The four resources whose change a reviewer must not miss: the host instance, the data volume,
+ * its attachment and the archive bucket. They are found by what they are (the stack's outputs
+ * point at them), not by how their addresses are spelled, and each change is named with what it
+ * means for the developers.
+ */
+import type { TerraformConfig } from "../app";
+import type { ResourceChange } from "../terraform/plan-json";
+import { isReplacement } from "../terraform/plan-json";
+import { attributeChanges, type ResourceEntry } from "./diff";
+
+export type ProtectedRole = "host" | "dataVolume" | "dataVolumeAttachment" | "archiveBucket";
+
+export const ROLE_NAMES: Record<ProtectedRole, string> = {
+  host: "host instance",
+  dataVolume: "data volume",
+  dataVolumeAttachment: "data volume attachment",
+  archiveBucket: "archive bucket",
+};
+
+/** What Terraform would do to a protected resource. */
+export type ProtectedAction = "unchanged" | "update" | "replace" | "create" | "delete";
+
+export interface ProtectedVerdict {
+  readonly role: ProtectedRole;
+  readonly address: string;
+  readonly action: ProtectedAction;
+  /** Attributes that change (from the plan when there is one, else from the configurations). */
+  readonly changed: readonly string[];
+  /** For a replacement: the attributes that force it. */
+  readonly forcedBy: readonly string[];
+  /** Terraform would refuse to apply this (the resource has prevent_destroy). */
+  readonly refused: boolean;
+  /** What it means for the developers. */
+  readonly consequence: string;
+}
+
+/** `${aws_x.name.attr}` as an output's value: the address it points at. */
+function outputTarget(config: TerraformConfig, output: string, type: string): string | undefined {
+  const value = config.output?.[output]?.value;
+  const match = typeof value === "string" ? new RegExp(`^\\$\\{(${type}\\.[A-Za-z0-9_-]+)\\.`).exec(value) : null;
+  return match?.[1];
+}
+
+/** The sole resource of `type`, when there is exactly one. */
+function sole(entries: ReadonlyMap<string, ResourceEntry>, type: string): string | undefined {
+  const all = [...entries.values()].filter((e) => e.type === type);
+  return all.length === 1 ? all[0].address : undefined;
+}
+
+/** Address of each protected resource of `config`. */
+export function protectedResources(config: TerraformConfig, entries: ReadonlyMap<string, ResourceEntry>): Map<ProtectedRole, string> {
+  const found = new Map<ProtectedRole, string>();
+  const host = outputTarget(config, "instance_id", "aws_instance") ?? sole(entries, "aws_instance");
+  const volume = outputTarget(config, "data_volume_id", "aws_ebs_volume") ?? sole(entries, "aws_ebs_volume");
+  const archive = outputTarget(config, "archive_bucket", "aws_s3_bucket");
+  const attachment = [...entries.values()].find(
+    (e) => e.type === "aws_volume_attachment" && volume && JSON.stringify(e.body.volume_id ?? "").includes(`${volume}.`),
+  )?.address;
+  if (host) found.set("host", host);
+  if (volume) found.set("dataVolume", volume);
+  if (attachment) found.set("dataVolumeAttachment", attachment);
+  if (archive) found.set("archiveBucket", archive);
+  return found;
+}
+
+/**
+ * Attributes the AWS provider (5.100) changes on a running instance by stopping and starting it
+ * (its documentation of aws_instance: "Updates to this field will trigger a stop/start of the
+ * EC2 instance"). Other in-place changes (tags, monitoring, metadata options, security groups,
+ * the instance profile, credit specification) apply while it runs.
+ */
+export const STOP_START_ATTRIBUTES = ["instance_type", "user_data", "user_data_base64"];
+
+function hostConsequence(action: ProtectedAction, changes: readonly { path: string; description: string }[]): string {
+  switch (action) {
+    case "update": {
+      const restarting = changes.filter((c) => STOP_START_ATTRIBUTES.includes(c.path.split(/[.[]/)[0]));
+      if (restarting.length === 0) return "changed in place while it runs: no container restarts";
+      const type = restarting.find((c) => c.path === "instance_type");
+      return `${type ? `the host stops and starts to change its type (${type.description.replace(/"/g, "")})` : "the host stops and starts to apply the change"}: every developer's container restarts, editors disconnect for a few minutes, and the host's public IP changes`;
+    }
+    case "replace":
+      return "the host is destroyed and a new one created: every container stops, anything on the old host's root disk is lost, the data volume is attached to the new host, and developers wait for it to set itself up. With termination_protection on (the default) the apply fails until you lift it";
+    case "delete":
+      return "the host is destroyed: no developer can work until it is created again";
+    case "create":
+      return "a new host is created";
+    case "unchanged":
+      return "unchanged";
+  }
+}
+
+function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: readonly { path: string; description: string }[]): string {
+  if (role === "host") return hostConsequence(action, changes);
+  if (action === "unchanged") return "unchanged";
+  if (action === "create") return `a new ${ROLE_NAMES[role]} is created`;
+  switch (role) {
+    case "dataVolume":
+      return action === "update"
+        ? "modified while attached (size, type or performance): no downtime; after a size increase, grow the filesystem on the host (resize2fs)"
+        : "a new, empty data volume would replace it: every developer's workspace would be lost. Restore from a snapshot instead (README: Backups and restore)";
+    case "dataVolumeAttachment":
+      return action === "update"
+        ? "changed in place: no effect on the host"
+        : "the data volume is detached and attached again; the host stops first (stop_instance_before_detaching), so every container stops until it is back";
+    case "archiveBucket":
+      return action === "update"
+        ? "bucket settings change in place: archived workspaces stay"
+        : "a new, empty archive bucket would replace it: the archived workspaces of removed developers would be lost";
+  }
+}
+
+/** The verdict for a protected resource from Terraform's plan of it. */
+export function verdictFromPlan(
+  role: ProtectedRole,
+  address: string,
+  change: ResourceChange | undefined,
+  preventDestroy: ReadonlySet<string>,
+  configChanges: readonly { path: string; description: string }[],
+): ProtectedVerdict {
+  const actions = change?.change.actions ?? ["no-op"];
+  const action: ProtectedAction = isReplacement(actions)
+    ? "replace"
+    : actions.includes("delete")
+      ? "delete"
+      : actions.includes("create")
+        ? "create"
+        : actions.includes("update")
+          ? "update"
+          : "unchanged";
+  const planned = change
+    ? attributeChanges(change.change.before ?? {}, change.change.after ?? {}).filter((c) => !c.description.startsWith("(none)"))
+    : [];
+  // The configuration's own changes read better (and know values the plan leaves unknown).
+  const changes = configChanges.length > 0 ? configChanges : planned;
+  const forcedBy = (change?.change.replace_paths ?? []).map((p) => p.filter((part) => typeof part === "string").join("."));
+  return {
+    role,
+    address,
+    action,
+    changed: changes.map((c) => c.path),
+    forcedBy,
+    refused: (action === "replace" || action === "delete") && preventDestroy.has(address),
+    consequence: consequenceOf(role, action, changes),
+  };
+}
+
+/** The verdict from the configurations alone, for when no plan could be made. */
+export function verdictFromConfig(
+  role: ProtectedRole,
+  address: string,
+  kind: "added" | "removed" | "changed" | "dependency" | undefined,
+  configChanges: readonly { path: string; description: string }[],
+): ProtectedVerdict {
+  const action: ProtectedAction = kind === "added" ? "create" : kind === "removed" ? "delete" : kind ? "update" : "unchanged";
+  return {
+    role,
+    address,
+    action,
+    changed: configChanges.map((c) => c.path),
+    forcedBy: [],
+    refused: false,
+    consequence:
+      kind === "changed" || kind === "dependency"
+        ? `${consequenceOf(role, "update", configChanges)}, or worse: without terraform this review cannot tell an update from a replacement`
+        : consequenceOf(role, action, configChanges),
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The review as text: resources grouped by developer, then by layer, each with what changes;
+ * then the protected resources, each named with what it means for the developers; then any
+ * appended sections.
+ */
+import type { ResourceDiff } from "./diff";
+import { ROLE_NAMES } from "./protected";
+import { exitCodeOf, type Review, type ReviewSection } from "./review";
+
+const MARK = { added: "+", removed: "-", changed: "~" } as const;
+const SHARED = "Shared by the whole fleet";
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+function resourceLines(diffs: readonly ResourceDiff[], protectedAddresses: ReadonlySet<string>): string[] {
+  const lines: string[] = [];
+  for (const [layer, inLayer] of [...groupBy(diffs, (d) => d.entry.layer)].sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`  ${layer}`);
+    for (const diff of inLayer) {
+      const flag = protectedAddresses.has(diff.entry.address) ? "   [protected]" : "";
+      lines.push(`    ${MARK[diff.kind]} ${diff.entry.address}${flag}`);
+      for (const attribute of diff.attributes) lines.push(`        ${attribute.path}: ${attribute.description}`);
+    }
+  }
+  return lines;
+}
+
+function developerTitle(name: string, review: Review): string {
+  const was = review.base.fleet.developers.some((d) => d.name === name);
+  const is = review.current.fleet.developers.some((d) => d.name === name);
+  return `${name} (${was && is ? "changed" : is ? "added" : "removed"})`;
+}
+
+/** The report, and the sections appended to it. */
+export function renderReview(review: Review, sections: readonly ReviewSection[] = []): string {
+  const { diffs } = review;
+  const lines = [
+    `Roster review: ${review.current.label} against ${review.base.label}`,
+    "Both rosters are synthesized with the current code: this shows what the roster change does, not what code changes do.",
+    "",
+  ];
+  if (diffs.length === 0) {
+    lines.push("No changes: both rosters synthesize to the same Terraform configuration.");
+  } else {
+    const protectedAddresses = new Set(review.protected.map((v) => v.address));
+    const byDeveloper = groupBy(diffs, (d) => d.entry.developer ?? "");
+    const developers = [...byDeveloper.keys()].filter((name) => name !== "").sort();
+    for (const name of developers)
+      lines.push(developerTitle(name, review), ...resourceLines(byDeveloper.get(name)!, protectedAddresses), "");
+    if (byDeveloper.has("")) lines.push(SHARED, ...resourceLines(byDeveloper.get("")!, protectedAddresses), "");
+  }
+
+  lines.push(`Protected resources (${review.verdictSource}):`);
+  for (const verdict of review.protected) {
+    const name = `${ROLE_NAMES[verdict.role]} (${verdict.address})`;
+    if (verdict.action === "unchanged") {
+      lines.push(`    ${name}: unchanged`);
+      continue;
+    }
+    const action =
+      verdict.action === "replace"
+        ? "REPLACED"
+        : verdict.action === "delete"
+          ? "DESTROYED"
+          : verdict.action === "update"
+            ? "changed in place"
+            : "created";
+    const forced = verdict.forcedBy.length > 0 ? `, forced by ${verdict.forcedBy.join(", ")}` : "";
+    const changed = verdict.action === "update" && verdict.changed.length > 0 ? ` (${verdict.changed.join(", ")})` : "";
+    lines.push(`  ! ${name}: ${action}${forced}${changed}: ${verdict.consequence}.`);
+    if (verdict.refused) lines.push(`    Terraform would refuse to apply this plan: the ${ROLE_NAMES[verdict.role]} has prevent_destroy.`);
+  }
+  lines.push("");
+
+  for (const section of sections) lines.push(section.title, ...section.lines.map((l) => `  ${l}`), "");
+
+  const count = (kind: ResourceDiff["kind"]) => diffs.filter((d) => d.kind === kind).length;
+  const code = exitCodeOf(review);
+  lines.push(
+    `Summary: ${count("added")} to add, ${count("changed")} to change, ${count("removed")} to remove. ` +
+      (code === 3 ? "Exit 3: a protected resource changes; read the lines marked ! before you approve." : "No protected resource changes."),
+  );
+  return `${lines.join("\n")}\n`;
+}
