@@ -109,13 +109,16 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
     const fleet = loadRoster(rosterFile, io.env);
     const region = values.region ?? fleet.region;
     const prices = loadPrices(region);
-    const bill = monthlyCost(fleet, { region, prices, assumptions });
+    const bill = monthlyCost(fleet, { region, prices, assumptions, schedule: fleet.schedule });
     if (values.json) {
       io.stdout(`${JSON.stringify(billJson(bill), null, 2)}\n`);
       return 0;
     }
     const choices = cheaperChoices(readRawRoster(rosterFile), fleet, bill, prices);
-    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile})`));
+    const schedule = fleet.schedule
+      ? `, host scheduled ${fleet.schedule.days.join(" ")} ${fleet.schedule.start}-${fleet.schedule.stop} ${fleet.schedule.timezone}`
+      : "";
+    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile}${schedule})`));
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
