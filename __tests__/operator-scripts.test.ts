@@ -473,7 +473,7 @@ describe("sleep.sh", () => {
     expect(result.aws.some((c) => c.includes("stop-instances"))).toBe(false);
   });
 
-  it.each([
+  it.each<[string, Record<string, string>, RegExp]>([
     ["a host that is not this fleet's", { STUB_HOST_NAME: "billing-prod" }, /is not this fleet's host/],
     ["an instance that does not exist", { STUB_HOST_ID: "i-0fffffffffffffff0" }, /there is no instance i-0fffffffffffffff0/],
   ])("touches no alarm and stops nothing for %s", (_what, env, message) => {
