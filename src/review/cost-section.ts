@@ -57,11 +57,14 @@ export function costDeltaSection(review: Review): ReviewSection | undefined {
       row("Scheduled, per developer", base.scheduled.perDeveloper, current.scheduled.perDeveloper),
     );
   }
-  const unpriced = new Set([...base.unpriced, ...current.unpriced]);
+  const billLines = [...base.monthly.lines, ...current.monthly.lines];
+  const unpriced = new Map(billLines.filter((l) => l.monthlyUsd === null).map((l) => [l.id, l.description]));
   if (unpriced.size > 0) {
-    const count = Math.max(base.monthly.lines.length, current.monthly.lines.length);
-    const named = unpriced.size <= 4 ? `: ${[...unpriced].join(", ")}` : "";
-    lines.push(`${unpriced.size} of ${count} lines have no sourced price and are left out of both sides${named}; npm run cost lists them.`);
+    const count = new Set(billLines.map((l) => l.id)).size;
+    const named = unpriced.size <= 4 ? `: ${[...unpriced.values()].join(", ")}` : "";
+    lines.push(`${unpriced.size} of ${count} lines have no sourced price and are left out of the totals${named}; npm run cost lists them.`);
   }
+  const unknown = new Set([...base.unknownResources, ...current.unknownResources].map((u) => u.type));
+  if (unknown.size > 0) lines.push(`Resource types the cost model does not know, left out: ${[...unknown].join(", ")}.`);
   return { title: "Monthly cost (npm run cost)", lines };
 }
