@@ -8,7 +8,7 @@
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { Testing } from "cdktf";
 import { stackProps } from "../src/app";
-import { classifiedAlarms } from "../src/modules/monitoring";
+import { classifiedAlarms, declareSleepsWithHost } from "../src/modules/monitoring";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import type { Schedule } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
@@ -65,6 +65,21 @@ describe("every alarm of the stack declares what it does while the host sleeps",
     });
     expect(() => Testing.synth(stack, true)).toThrow(
       /an alarm does not say whether it sleeps with the host: code-server-dev\/backup\/failed-jobs\./,
+    );
+  });
+
+  it("an alarm that sleeps with the host but is created after the stack collected them stops the synth", () => {
+    const stack = new DevEnvironmentStack(Testing.app(), "code-server-dev", stackProps(defaultFleet()));
+    declareSleepsWithHost(
+      new CloudwatchMetricAlarm(stack.monitoring, "late", {
+        alarmName: "code-server-dev-late",
+        comparisonOperator: "GreaterThanThreshold",
+        evaluationPeriods: 1,
+      }),
+      true,
+    );
+    expect(() => Testing.synth(stack, true)).toThrow(
+      /code-server-dev\/monitoring\/late sleeps with the host but was created after the stack collected those alarms/,
     );
   });
 
