@@ -14,6 +14,7 @@ import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { ComputeLayer, type ComputeLayerProps } from "../src/modules/compute";
+import { classifiedAlarms } from "../src/modules/monitoring";
 import { TERRAFORM_ADDRESSES } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
@@ -121,6 +122,22 @@ describe("host", () => {
       alarm_actions: ["arn:aws:automate:ap-southeast-7:ec2:recover", TOPIC],
       ok_actions: [TOPIC],
     });
+  });
+
+  it("keeps recovery armed while a scheduled host sleeps: no status check while stopped reads as passing", () => {
+    const recovery = (c: Config) => resources(c, "aws_cloudwatch_metric_alarm")[0][1];
+    expect("treat_missing_data" in recovery(config)).toBe(false);
+    const scheduled = editedFleet((roster) => {
+      roster.schedule = { timezone: "Asia/Bangkok", days: ["mon"], start: "08:00", stop: "20:00" };
+    });
+    const { config: asleep } = synthLayer((scope) => compute(scope, {}, scheduled));
+    expect(recovery(asleep).treat_missing_data).toBe("notBreaching");
+    let declared: ReturnType<typeof classifiedAlarms> = [];
+    Testing.synthScope((scope) => {
+      compute(scope);
+      declared = classifiedAlarms(scope);
+    });
+    expect(declared.map((a) => [a.alarmName, a.sleepsWithHost])).toEqual([["code-server-dev-host-auto-recovery", false]]);
   });
 });
 

@@ -32,6 +32,26 @@ describe("npm run cost", () => {
     expect(ec2).toMatchObject({ quantity: 730, unit: "h", unitPriceUsd: 0.3328, monthlyUsd: 242.94, scalesWithHost: true });
   });
 
+  test("prices the roster's schedule: the scheduled column is the roster's hours, and says which schedule", () => {
+    const roster = parse(DEFAULT_ROSTER_TEXT);
+    roster.schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+    const dir = mkdtempSync(join(tmpdir(), "roster-"));
+    const file = join(dir, "roster.yaml");
+    writeFileSync(file, stringify(roster));
+    const json = run(["--json", "--region", "us-east-1"], { ROSTER_FILE: file });
+    const table = run(["--region", "us-east-1"], { ROSTER_FILE: file });
+    rmSync(dir, { recursive: true, force: true });
+    const bill = JSON.parse(json.stdout);
+    expect(bill.scheduled.hoursPerWeek).toBe(60);
+    expect(bill.scheduled.perDeveloper).toBeLessThanOrEqual(0.7 * bill.monthly.perDeveloper);
+    const host = bill.monthly.lines.find((l: { id: string }) => l.id === "ec2.host");
+    expect(host.scheduledUsd).toBeCloseTo((0.3328 * 730 * 60) / 168, 2);
+    expect(table.stdout).toMatch(
+      /^Monthly cost of code-server-dev \(.*roster\.yaml, host scheduled mon tue wed thu fri 08:00-20:00 Asia\/Bangkok\)/,
+    );
+    expect(table.stdout).toMatch(/Always on {2}60 h\/week\n/);
+  });
+
   test("flags override the usage assumptions, and the table states them", () => {
     const json = JSON.parse(run(["--json", "--region", "us-east-1", "--egress-gb", "1000", "--data-volume-gb", "800"]).stdout);
     const byId = Object.fromEntries(json.monthly.lines.map((l: { id: string }) => [l.id, l]));

@@ -7,6 +7,7 @@ import { monthlyCost, type Bill } from "../src/cost/engine";
 import { agentMetricSeries, synthesizeStack, type StackConfig } from "../src/cost/inventory";
 import { loadPrices, PRICES_DIR, PriceError } from "../src/cost/prices";
 import { hoursPerWeek, type CostSchedule } from "../src/cost/schedule";
+import { parseRoster } from "../src/roster";
 import { rosterSchema } from "../src/roster/schema";
 import { DEFAULT_ROSTER_TEXT, defaultFleet } from "./helpers/fleet";
 import type { Config } from "./helpers/synth";
@@ -96,6 +97,26 @@ describe("the default roster's bill", () => {
     expect(line(scheduled, "elb.alb-hours").scheduledUsd).toBe(line(scheduled, "elb.alb-hours").monthlyUsd);
     expect(scheduled.monthly.total).toBe(always.monthly.total);
     expect(scheduled.scheduled.perDeveloper).toBeLessThanOrEqual(0.7 * always.monthly.perDeveloper);
+  });
+
+  test("the roster's own schedule, synthesized: its schedules priced as invocations, its failure alarm counted, the per-developer cost at most 70 %", () => {
+    const scheduledFleet = parseRoster(
+      `${DEFAULT_ROSTER_TEXT}\nschedule: { timezone: Asia/Bangkok, days: [mon, tue, wed, thu, fri], start: "08:00", stop: "20:00" }\n`,
+    );
+    const p = priceFile("us-east-1");
+    const bill = monthlyCost(scheduledFleet, { region: "us-east-1", schedule: scheduledFleet.schedule });
+    expect(bill.scheduled.hoursPerWeek).toBe(60);
+    // start, stop, alarms off, alarms on: at most one run a day each.
+    expect(line(bill, "scheduler")).toMatchObject({ quantity: (4 * 31) / 1e6, unitPriceUsd: p["scheduler.invocations.million"].usd });
+    expect(line(bill, "scheduler").monthlyUsd).toBe(0);
+    // The 22 alarm metrics of the default roster and the schedule's one alarm on dropped calls.
+    expect(line(bill, "cloudwatch.alarms").quantity).toBe(23);
+    expect(bill.scheduled.perDeveloper).toBeLessThanOrEqual(0.7 * bill.monthly.perDeveloper);
+    const unpriced = monthlyCost(scheduledFleet, { schedule: scheduledFleet.schedule });
+    expect(line(unpriced, "scheduler")).toMatchObject({
+      monthlyUsd: null,
+      unpricedReason: expect.stringMatching(/no figure for this region/),
+    });
   });
 
   test("without a schedule, the scheduled figures equal the always-on ones at 168 hours a week", () => {

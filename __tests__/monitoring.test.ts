@@ -12,7 +12,7 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { MonitoringLayer, type MonitoringLayerProps } from "../src/modules/monitoring";
+import { classifiedAlarms, declareSleepsWithHost, MonitoringLayer, type MonitoringLayerProps } from "../src/modules/monitoring";
 import { THRESHOLDS } from "../src/thresholds";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -134,6 +134,42 @@ describe("alarms", () => {
     expect(alarms.size).toBe(4 + 2 * fleet.developers.length);
     for (const [name, a] of alarms) expect([name, a.alarm_actions, a.ok_actions]).toEqual([name, [topic], [topic]]);
     expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, { alarm_name: "code-server-dev-host-cpu", alarm_actions: [topic] });
+  });
+});
+
+describe("what each alarm does while the host sleeps", () => {
+  it("every alarm of the layer declares it: all watch the running host, so all sleep with it", () => {
+    let declared: ReturnType<typeof classifiedAlarms> = [];
+    Testing.synthScope((scope) => {
+      monitoring(scope);
+      declared = classifiedAlarms(scope);
+    });
+    expect(declared.map((a) => a.alarmName).sort()).toEqual([...alarms.keys()].sort());
+    expect(declared.filter((a) => !a.sleepsWithHost)).toEqual([]);
+  });
+
+  it("an alarm that does not declare it is refused by name, with what to do", () => {
+    expect(() =>
+      Testing.synthScope((scope) => {
+        monitoring(scope);
+        new CloudwatchMetricAlarm(scope, "root-disk", {
+          alarmName: "code-server-dev-root-disk",
+          comparisonOperator: "GreaterThanThreshold",
+          evaluationPeriods: 1,
+        });
+        classifiedAlarms(scope);
+      }),
+    ).toThrow(
+      /^an alarm does not say whether it sleeps with the host: stack\/root-disk\. Give each one sleepsWithHost in MonitoringLayer's alarm\(\), or call declareSleepsWithHost\(alarm, true \| false\)/,
+    );
+  });
+
+  it("only alarms can declare it", () => {
+    Testing.synthScope((scope) => {
+      expect(() => declareSleepsWithHost(new SnsTopic(scope, "not-an-alarm", {}), true)).toThrow(
+        /^stack\/not-an-alarm is a aws_sns_topic, not an alarm/,
+      );
+    });
   });
 });
 

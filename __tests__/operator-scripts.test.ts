@@ -5,14 +5,17 @@
  * is stored for a host that cannot apply it, and a restore never starts without a snapshot id
  * and a confirmation.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { hostInstanceName, hostPaths, secretName } from "../src/naming";
 import { renderOperatorScripts } from "../src/render";
 import { stackId } from "../src/stacks/dev-environment-stack";
-import { fleetOf } from "./fixtures/rosters";
+import type { Fleet } from "../src/roster";
+import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
+import { editedFleet } from "./helpers/fleet";
+import { sleepingAlarmNamesOf } from "./helpers/synth";
 
 const fleet = fleetOf();
 const HOST = "i-0123456789abcdef0";
@@ -20,12 +23,29 @@ const dir = mkdtempSync(join(tmpdir(), "operator-scripts-"));
 const bin = join(dir, "bin");
 const log = join(dir, "aws.log");
 const captured = join(dir, "captured-secret");
+const settleRounds = join(dir, "settle-rounds");
+const dateLog = join(dir, "date.log");
+const REAL_DATE = execFileSync("sh", ["-c", "command -v date"], { encoding: "utf8" }).trim();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const file of renderOperatorScripts(fleet)) {
-  mkdirSync(dirname(join(dir, file.path)), { recursive: true });
-  writeFileSync(join(dir, file.path), file.content, { mode: file.mode });
+const SLEEPING = sleepingAlarmNamesOf(fleet);
+/** The fleet's operator scripts as deployment/ holds them, under `root`/scripts. */
+function renderInto(root: string, scriptsFleet: Fleet, sleepingAlarmNames: readonly string[]): string {
+  for (const file of renderOperatorScripts(scriptsFleet, { sleepingAlarmNames })) {
+    mkdirSync(dirname(join(root, file.path)), { recursive: true });
+    writeFileSync(join(root, file.path), file.content, { mode: file.mode });
+  }
+  return join(root, "scripts");
 }
+renderInto(dir, fleet, SLEEPING);
+const WEEKDAYS_8_TO_8 = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+const scheduledFleet = editedFleet((roster) => {
+  roster.developers = BASE_DEVELOPERS;
+  roster.schedule = WEEKDAYS_8_TO_8;
+});
+const scheduledScripts = renderInto(join(dir, "scheduled"), scheduledFleet, sleepingAlarmNamesOf(scheduledFleet));
+const MANY = Array.from({ length: 205 }, (_, i) => `code-server-dev-alarm-${i}`);
+const manyAlarmScripts = renderInto(join(dir, "many"), fleet, MANY);
 mkdirSync(bin, { recursive: true });
 // The calls the scripts make, answered as AWS would. The host is ${HOST}, tagged with the fleet's
 // host name; STUB_HOST_STATE and STUB_SSM_PING change what AWS says about it.
@@ -43,6 +63,13 @@ case "$*" in
     echo "An error occurred (InvalidInstanceID.NotFound) when calling the DescribeInstances operation: The instance ID '$5' does not exist" >&2
     exit 254 ;;
   *"ssm describe-instance-information"*) echo "\${STUB_SSM_PING:-Online}" ;;
+  *"ec2 start-instances"* | *"ec2 stop-instances"*) echo "\${STUB_POWER_ERROR:-}" >&2; [[ -z \${STUB_POWER_ERROR:-} ]] || exit 254 ;;
+  *"ec2 wait"*) ;;
+  *"cloudwatch describe-alarms"*"INSUFFICIENT_DATA"*)
+    # The first STUB_SETTLE_ROUNDS answers name an alarm still without data, then none.
+    rounds=$(cat ${JSON.stringify(settleRounds)} 2>/dev/null || echo 0)
+    if ((rounds > 0)); then echo $((rounds - 1)) >${JSON.stringify(settleRounds)}; echo "$6"; fi ;;
+  *"cloudwatch describe-alarms"*"'ALARM'"*) echo "\${STUB_IN_ALARM:-}" ;;
   *"ec2 describe-volumes --filters"*)
     printf 'vol-0aaaaaaaaaaaaaaa1\\t/dev/sda1\\t50\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n'
     printf 'vol-0bbbbbbbbbbbbbbb2\\t/dev/sdf\\t500\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n' ;;
@@ -54,23 +81,41 @@ case "$*" in
     exit 254 ;;
   *"get-secret-value --secret-id ${secretName(fleet, { name: "alice" }, "password")}"*) echo 'S3cret-Passw0rd!' ;;
   *"ssm send-command"*) echo 11111111-2222-3333-4444-555555555555 ;;
-  *"ssm get-command-invocation"*"--query Status"*) echo Success ;;
+  *"ssm get-command-invocation"*"--query Status"*) echo "\${STUB_COMMAND_STATUS:-Success}" ;;
   *"ssm get-command-invocation"*) echo "host output" ;;
 esac
 exit 0
 `,
 );
 chmodSync(join(bin, "aws"), 0o755);
+// date as macOS's BSD date behaves for what it does not share with GNU date (-d, long options): it
+// refuses them. With STUB_NOW, "+%u %H %M" answers that instead of the real time.
+writeFileSync(
+  join(bin, "date"),
+  `#!/usr/bin/env bash
+printf 'TZ=%s %s\\n' "\${TZ-}" "$*" >>${JSON.stringify(dateLog)}
+if [[ -n \${STUB_NOW:-} && $# -eq 1 && $1 == "+%u %H %M" ]]; then echo "$STUB_NOW"; exit 0; fi
+for arg in "$@"; do case $arg in -d* | -v* | -r* | --*) echo "date: illegal option -- \${arg#-}" >&2; exit 1 ;; esac; done
+exec ${REAL_DATE} "$@"
+`,
+);
+chmodSync(join(bin, "date"), 0o755);
 
-function run(script: string, args: readonly string[], input = "", env: Record<string, string> = {}) {
+function run(script: string, args: readonly string[], input = "", env: Record<string, string> = {}, scripts = join(dir, "scripts")) {
   writeFileSync(log, "");
+  writeFileSync(dateLog, "");
+  writeFileSync(settleRounds, env.STUB_SETTLE_ROUNDS ?? "0");
   rmSync(captured, { force: true });
-  const result = spawnSync("bash", [join(dir, "scripts", script), ...args], {
+  const result = spawnSync("bash", [join(scripts, script), ...args], {
     encoding: "utf8",
     input,
     env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, TMPDIR: dir, POLL_SECONDS: "0", ...env },
   });
-  return { ...result, aws: readFileSync(log, "utf8").split("\n").filter(Boolean) };
+  return {
+    ...result,
+    aws: readFileSync(log, "utf8").split("\n").filter(Boolean),
+    date: readFileSync(dateLog, "utf8").split("\n").filter(Boolean),
+  };
 }
 
 const stored = (aws: readonly string[]) => aws.filter((call) => call.includes("put-secret-value"));
@@ -308,5 +353,183 @@ describe("restore.sh", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/not online \(PingStatus: Inactive\)/);
     expect(result.aws.filter((c) => c.includes("create-volume"))).toEqual([]);
+  });
+});
+
+/** The AWS calls without the region prefix every call carries. */
+const calls = (aws: readonly string[]) => aws.map((c) => c.replace(`--region ${fleet.region} `, ""));
+const indexOf = (list: readonly string[], part: string) => list.findIndex((c) => c.includes(part));
+
+describe("wake.sh", () => {
+  it("starts a stopped host, waits for it, checks every container through SSM, then turns the sleeping alarms' actions back on", () => {
+    const result = run("wake.sh", [], "", { STUB_HOST_STATE: "stopped", STUB_SETTLE_ROUNDS: "2" });
+    expect([result.status, result.stderr]).toEqual([0, expect.any(String)]);
+    const aws = calls(result.aws);
+    expect(aws[0]).toBe(
+      `ec2 describe-instances --filters Name=tag:Name,Values=${hostInstanceName(fleet)} Name=instance-state-name,Values=pending,running,stopping,stopped --query Reservations[].Instances[].InstanceId --output text`,
+    );
+    const order = [
+      `ec2 describe-instances --instance-ids ${HOST}`,
+      `ec2 start-instances --instance-ids ${HOST}`,
+      `ec2 wait instance-running --instance-ids ${HOST}`,
+      "ssm describe-instance-information",
+      "ssm send-command",
+      "cloudwatch describe-alarms",
+      "cloudwatch enable-alarm-actions",
+    ].map((part) => indexOf(aws, part));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(aws).toContainEqual(
+      expect.stringContaining(
+        `"commands":["test ! -e /var/lib/${fleet.project}/maintenance && bash ${hostPaths(fleet).root}/scripts/start-containers.sh"]`,
+      ),
+    );
+    // Waited until no alarm was without data (2 answers naming one, then none), then turned on exactly the sleeping ones.
+    expect(aws.filter((c) => c.includes("INSUFFICIENT_DATA"))).toHaveLength(3);
+    expect(aws.filter((c) => c.startsWith("cloudwatch enable-alarm-actions"))).toEqual([
+      `cloudwatch enable-alarm-actions --alarm-names ${SLEEPING.join(" ")}`,
+    ]);
+    expect(aws.some((c) => c.includes("disable-alarm-actions"))).toBe(false);
+    expect(result.stderr).toContain("every developer's container is healthy: developers can log in now");
+    expect(result.stderr).toContain("awake. The roster has no schedule: the host runs until sleep.sh stops it.");
+  });
+
+  it("does not start a host that is already running, and still checks it and turns the alarms on", () => {
+    const result = run("wake.sh", [`--instance-id=${HOST}`]);
+    expect(result.status).toBe(0);
+    expect(result.aws.some((c) => c.includes("start-instances"))).toBe(false);
+    expect(result.stderr).toContain(`the host ${HOST} is already running`);
+    expect(result.aws.some((c) => c.includes("enable-alarm-actions"))).toBe(true);
+  });
+
+  it("names the alarms already in ALARM, which CloudWatch e-mails only on their next change", () => {
+    const result = run("wake.sh", [], "", { STUB_IN_ALARM: "code-server-dev-dev1-unhealthy" });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain("in ALARM now, and e-mailed only when their state changes again: code-server-dev-dev1-unhealthy");
+  });
+
+  it("turns the alarms on even when a container is unhealthy (the alarm is then right), and exits 1", () => {
+    const result = run("wake.sh", [], "", { STUB_COMMAND_STATUS: "Failed" });
+    expect(result.status).toBe(1);
+    expect(result.aws.some((c) => c.includes("enable-alarm-actions"))).toBe(true);
+    expect(result.stderr).toMatch(/not every container is healthy .* or the host is in a restore's maintenance/);
+    expect(result.stderr).toMatch(/the host is up, but not every container is healthy$/m);
+  });
+
+  it.each([
+    ["a host that is not this fleet's", { STUB_HOST_NAME: "billing-prod" }, /is not this fleet's host: it is tagged Name=billing-prod/],
+    ["a terminated host", { STUB_HOST_STATE: "terminated" }, /the host i-0123456789abcdef0 is terminated: it cannot be started/],
+    ["a start EC2 refuses", { STUB_HOST_STATE: "stopped", STUB_POWER_ERROR: "AccessDenied" }, /cannot start .*kms:CreateGrant on that key/],
+  ])("changes nothing for %s", (_what, env, message) => {
+    const result = run("wake.sh", [], "", env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.aws.some((c) => c.includes("alarm-actions"))).toBe(false);
+    expect(result.aws.some((c) => c.includes("send-command"))).toBe(false);
+  });
+
+  it.each([
+    [["--instance-id=web-1"], /not an instance id: web-1/],
+    [["--instance-id"], /--instance-id needs a value/],
+    [["--now"], /unknown argument: --now/],
+  ])("refuses %j with exit 2 before calling AWS", (args, message) => {
+    const result = run("wake.sh", args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/Usage: wake\.sh/);
+    expect(result.aws).toEqual([]);
+  });
+
+  it("turns on more than 100 alarms in calls of at most 100", () => {
+    const result = run("wake.sh", [], "", {}, manyAlarmScripts);
+    expect(result.status).toBe(0);
+    const enabled = calls(result.aws)
+      .filter((c) => c.startsWith("cloudwatch enable-alarm-actions --alarm-names "))
+      .map((c) => c.slice("cloudwatch enable-alarm-actions --alarm-names ".length).split(" "));
+    expect(enabled.map((names) => names.length)).toEqual([100, 100, 5]);
+    expect(enabled.flat()).toEqual(MANY);
+  });
+});
+
+describe("sleep.sh", () => {
+  it("turns the sleeping alarms' actions off, then stops the host and waits until it has stopped", () => {
+    const result = run("sleep.sh", []);
+    expect(result.status).toBe(0);
+    const aws = calls(result.aws);
+    const off = indexOf(aws, "cloudwatch disable-alarm-actions");
+    const stop = indexOf(aws, `ec2 stop-instances --instance-ids ${HOST}`);
+    const waited = indexOf(aws, `ec2 wait instance-stopped --instance-ids ${HOST}`);
+    expect(indexOf(aws, `ec2 describe-instances --instance-ids ${HOST}`)).toBeLessThan(off);
+    expect(off).toBeLessThan(stop);
+    expect(stop).toBeLessThan(waited);
+    expect(aws[off]).toBe(`cloudwatch disable-alarm-actions --alarm-names ${SLEEPING.join(" ")}`);
+    expect(result.stderr).toContain("asleep. The roster has no schedule: the host stays stopped until wake.sh starts it.");
+  });
+
+  it("turns the alarms off for a host that is already stopped, without stopping it again", () => {
+    const result = run("sleep.sh", [], "", { STUB_HOST_STATE: "stopped" });
+    expect(result.status).toBe(0);
+    expect(result.aws.some((c) => c.includes("disable-alarm-actions"))).toBe(true);
+    expect(result.aws.some((c) => c.includes("stop-instances"))).toBe(false);
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ["a host that is not this fleet's", { STUB_HOST_NAME: "billing-prod" }, /is not this fleet's host/],
+    ["an instance that does not exist", { STUB_HOST_ID: "i-0fffffffffffffff0" }, /there is no instance i-0fffffffffffffff0/],
+  ])("touches no alarm and stops nothing for %s", (_what, env, message) => {
+    const args = env.STUB_HOST_ID ? ["--instance-id", env.STUB_HOST_ID] : [];
+    const result = run("sleep.sh", args, "", env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.aws.some((c) => c.includes("alarm-actions") || c.includes("stop-instances"))).toBe(false);
+  });
+});
+
+describe("when the schedule next acts", () => {
+  it.each([
+    // [ISO weekday, hour, minute in Asia/Bangkok], what sleep.sh says (next start), what wake.sh says (next stop)
+    ["1 07 00", "Mon 08:00 Asia/Bangkok, in 1 h 0 min", "Mon 20:00 Asia/Bangkok, in 13 h 0 min"],
+    ["3 12 30", "Thu 08:00 Asia/Bangkok, in 19 h 30 min", "Wed 20:00 Asia/Bangkok, in 7 h 30 min"],
+    ["5 20 01", "Mon 08:00 Asia/Bangkok, in 2 d 11 h 59 min", "Mon 20:00 Asia/Bangkok, in 2 d 23 h 59 min"],
+    ["7 23 59", "Mon 08:00 Asia/Bangkok, in 8 h 1 min", "Mon 20:00 Asia/Bangkok, in 20 h 1 min"],
+    ["2 08 00", "Tue 08:00 Asia/Bangkok, in 0 min", "Tue 20:00 Asia/Bangkok, in 12 h 0 min"],
+  ])("at %s, with only what GNU and BSD date share", (now, nextStart, nextStop) => {
+    const asleep = run("sleep.sh", [], "", { STUB_NOW: now }, scheduledScripts);
+    expect(asleep.status).toBe(0);
+    expect(asleep.stderr).toContain(`asleep. The schedule starts the host next on ${nextStart} (wake.sh starts it earlier).`);
+    // One reading of the zone's wall clock, in the one form both dates accept.
+    expect(asleep.date).toEqual(["TZ=Asia/Bangkok +%u %H %M"]);
+    const awake = run("wake.sh", [], "", { STUB_NOW: now }, scheduledScripts);
+    expect(awake.status).toBe(0);
+    expect(awake.stderr).toContain(
+      `awake. The schedule stops the host next on ${nextStop}; it runs until then (sleep.sh stops it earlier).`,
+    );
+  });
+
+  it("reads the real clock in the schedule's zone (this machine's date), matching Intl's answer", () => {
+    const expected = () => {
+      const parts = new Intl.DateTimeFormat("en-GB", {
+        timeZone: "Asia/Bangkok",
+        weekday: "short",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      }).formatToParts(new Date());
+      const get = (type: string) => parts.find((p) => p.type === type)!.value;
+      const day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(get("weekday"));
+      const now = day * 1440 + Number(get("hour")) * 60 + Number(get("minute"));
+      // Next weekday 08:00 at or after now.
+      const deltas = [0, 1, 2, 3, 4].map((d) => (d * 1440 + 480 - now + 10080) % 10080);
+      const delta = Math.min(...deltas);
+      const name = ["Mon", "Tue", "Wed", "Thu", "Fri"][deltas.indexOf(delta)];
+      const text = `${delta >= 1440 ? `${Math.floor(delta / 1440)} d ` : ""}${delta % 1440 >= 60 ? `${Math.floor((delta % 1440) / 60)} h ` : ""}${delta % 60} min`;
+      return `${name} 08:00 Asia/Bangkok, in ${text}`;
+    };
+    const before = expected();
+    const result = run("sleep.sh", [], "", {}, scheduledScripts);
+    const after = expected();
+    expect(result.status).toBe(0);
+    const said = /next on (.*) \(wake\.sh starts it earlier\)/.exec(result.stderr)?.[1];
+    expect([before, after]).toContain(said);
   });
 });

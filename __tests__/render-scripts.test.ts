@@ -8,10 +8,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { renderApplyDocumentScript, renderBootstrap, renderHostFiles, renderOperatorScripts, type RenderedFile } from "../src/render";
 import { fleetOf } from "./fixtures/rosters";
+import { editedFleet } from "./helpers/fleet";
+import { sleepingAlarmNamesOf } from "./helpers/synth";
 
 const fleet = fleetOf();
+const scheduledFleet = editedFleet((roster) => {
+  roster.schedule = { timezone: "Europe/Berlin", days: ["mon", "sun"], start: "07:30", stop: "19:45" };
+});
 const hostScripts = renderHostFiles(fleet).filter((f) => f.path.endsWith(".sh"));
-const operatorScripts = renderOperatorScripts(fleet);
+const operatorScripts = renderOperatorScripts(fleet, { sleepingAlarmNames: sleepingAlarmNamesOf(fleet) });
 const bootstrap: RenderedFile = { path: "bootstrap/user-data.sh", content: renderBootstrap(fleet), mode: 0o755 };
 const applyDocumentScript: RenderedFile = { path: "ssm/apply-host-files.sh", content: renderApplyDocumentScript(fleet), mode: 0o755 };
 
@@ -48,7 +53,14 @@ describe("shellcheck", () => {
     // Host and operator scripts land in different places, so check them in separate trees.
     const host = writeAll(join(workDir, "host"), hostScripts);
     const operator = writeAll(join(workDir, "operator"), [...operatorScripts, bootstrap, applyDocumentScript]);
-    const result = spawnSync("shellcheck", ["-x", "--severity=style", ...host, ...operator], { encoding: "utf8" });
+    // wake.sh and sleep.sh take another branch for a roster with a schedule.
+    const scheduled = writeAll(
+      join(workDir, "operator-scheduled"),
+      renderOperatorScripts(scheduledFleet, { sleepingAlarmNames: sleepingAlarmNamesOf(scheduledFleet) }).filter((f) =>
+        /\/(wake|sleep)\.sh$/.test(f.path),
+      ),
+    );
+    const result = spawnSync("shellcheck", ["-x", "--severity=style", ...host, ...operator, ...scheduled], { encoding: "utf8" });
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);
   });
@@ -72,6 +84,8 @@ describe("script conventions", () => {
       "scripts/rotate-password.sh",
       "scripts/set-api-key.sh",
       "scripts/show-password.sh",
+      "scripts/sleep.sh",
+      "scripts/wake.sh",
     ]);
   });
 });

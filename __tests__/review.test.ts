@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
+import { costDeltaSection } from "../src/review/cost-section";
 import { renderReview } from "../src/review/report";
 import { exitCodeOf, review, synthesizeRoster, type Review } from "../src/review/review";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
@@ -139,6 +140,73 @@ describe("appended sections", () => {
     expect(at("Protected resources")).toBeLessThan(at("Monthly cost"));
     expect(at("Monthly cost")).toBeLessThan(at("Second"));
     expect(at("Second")).toBeLessThan(at("Summary:"));
+  });
+});
+
+describe("the monthly cost section", () => {
+  /** The same edit, in us-east-1, whose price file prices every line a developer adds. */
+  const inUsEast1 = (edit: (roster: Roster) => void) => (roster: Roster) => {
+    Object.assign(roster, { region: "us-east-1", availabilityZones: ["us-east-1a", "us-east-1b"] });
+    edit(roster);
+  };
+  const schedule = (roster: Roster) =>
+    Object.assign(roster, {
+      schedule: { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" },
+    });
+  const rows = (result: Review) => {
+    const section = costDeltaSection(result)!;
+    const report = renderReview(result, [section]);
+    return { title: section.title, lines: section.lines, report };
+  };
+
+  it("adding a developer: base → new and the difference, which is dev9's own lines computed by hand", () => {
+    const { title, lines, report } = rows(reviewOf(edited(inUsEast1(roomy)), edited(inUsEast1(withDev9))));
+    expect(title).toBe("Monthly cost (npm run cost)");
+    expect(lines[0]).toBe("Priced lines only, USD a month, us-east-1 prices from prices/us-east-1.json:");
+    // dev9: 2 secrets × $0.40 + 2 alarms × $0.10 + 2 GB of logs × $0.50 + 4 container metrics × $0.30 = $3.20.
+    expect(lines[1]).toMatch(/^Always on +\$(\d+\.\d\d) → +\$(\d+\.\d\d) +\+\$3\.20 \(\+0\.\d %\)$/);
+    const [, before, after] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d)/.exec(lines[1])!;
+    expect(Math.round((Number(after) - Number(before)) * 100)).toBe(320);
+    const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d) +−/.exec(lines[2])!;
+    expect(lines[2]).toMatch(/^Per developer \(8 → 9\)/);
+    expect([Number(perBefore), Number(perAfter)]).toEqual([
+      Math.round((Number(before) / 8) * 100) / 100,
+      Math.round((Number(after) / 9) * 100) / 100,
+    ]);
+    // No schedule on either side: no scheduled rows.
+    expect(lines.some((l) => l.startsWith("Scheduled"))).toBe(false);
+    expect(report).toContain("\nMonthly cost (npm run cost)\n  Priced lines only");
+  });
+
+  it("adding a schedule: the scheduled rows, at most 70 % per developer, and always on only its failure alarm dearer", () => {
+    const { lines } = rows(reviewOf(edited(inUsEast1(() => undefined)), edited(inUsEast1(schedule))));
+    // The schedule's own alarm on dropped calls ($0.10); its invocations are $0.00 at $1 a million.
+    expect(lines[1]).toMatch(/^Always on .* \+\$0\.10 /);
+    const scheduled = lines.find((l) => l.startsWith("Scheduled (168 → 60 h/week)"))!;
+    const perDeveloper = lines.find((l) => l.startsWith("Scheduled, per developer"))!;
+    const [, alwaysOn] = /\$(\d+\.\d\d) → /.exec(lines[2])!;
+    const [, , scheduledPerDeveloper] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d)/.exec(perDeveloper)!;
+    expect(scheduled).toMatch(/ −\$\d+\.\d\d \(−\d+(\.\d)? %\)$/);
+    expect(Number(scheduledPerDeveloper)).toBeLessThanOrEqual(0.7 * Number(alwaysOn));
+  });
+
+  it("says which lines it leaves out, and is absent when a roster's region has no price file", () => {
+    // ap-southeast-7's file prices data transfer (2 lines) and the KMS key; a line whose instance type changes is one line.
+    const { lines } = rows(reviewOf(DEFAULT_ROSTER_TEXT, edited(withDev9)));
+    expect(lines.at(-1)).toBe("18 of 21 lines have no sourced price and are left out of the totals; npm run cost lists them.");
+    const brazil = (roster: Roster) => Object.assign(roster, { region: "sa-east-1", availabilityZones: ["sa-east-1a", "sa-east-1b"] });
+    expect(costDeltaSection(reviewOf(DEFAULT_ROSTER_TEXT, edited(brazil)))).toBeUndefined();
+  });
+
+  it("is appended by npm run review, before the summary", () => {
+    const current = join(work, "scheduled.yaml");
+    writeFileSync(current, edited(schedule));
+    const run = launch("src/review/main.ts", ["--base", "roster.yaml"], { env: { ROSTER_FILE: current } });
+    expect([run.status, run.stderr]).toEqual([0, ""]);
+    expect(run.stdout).toMatch(
+      /\nMonthly cost \(npm run cost\)\n {2}Priced lines only, USD a month, ap-southeast-7 prices[^\n]*\n {2}Always on [^\n]*\n[\s\S]*\n\nSummary: /,
+    );
+    expect(run.stdout).toMatch(/\n {2}Scheduled \(168 → 60 h\/week\) /);
   });
 });
 

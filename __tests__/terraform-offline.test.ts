@@ -3,12 +3,12 @@
  * (DESIGN.md invariant 4), the plan only creates, and the HCL plans exactly like the JSON.
  * One synth and one export for the whole file.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthInto } from "../src/app";
 import { exportDeployment } from "../src/export/deployment";
-import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
+import { defaultFleet, editedFleet, PROJECT_ROOT } from "./helpers/fleet";
 import { offlineWorkdir, type PlanJson, showPlan, terraformOrSkip, type Workdir } from "./helpers/terraform";
 
 const terraform = terraformOrSkip();
@@ -83,8 +83,16 @@ maybe("offline terraform", () => {
     rmSync(out, { recursive: true, force: true });
   });
 
+  let scheduledStackDir: string;
+
   beforeAll(async () => {
     const { stack, stackDir } = synthInto(defaultFleet(), join(out, "cdktf.out"));
+    scheduledStackDir = synthInto(
+      editedFleet((roster) => {
+        roster.schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+      }),
+      join(out, "scheduled"),
+    ).stackDir;
     await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
     json = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
     hcl = offlineWorkdir(terraform!, join(out, "deployment", "terraform"), { "test.tfvars": TFVARS });
@@ -145,5 +153,30 @@ maybe("offline terraform", () => {
     expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
     expect(hclPlan.configuration.root_module.variables).toEqual(jsonPlan.configuration.root_module.variables);
     expect(hclPlan.planned_values.outputs).toEqual(jsonPlan.planned_values.outputs);
+  });
+
+  // Last, because it swaps the roster in the JSON workdir: same providers, so no second init. Read
+  // from the plan's text (no `terraform show`), to keep the extra plan cheap.
+  it("plans a roster with a schedule: the schedules, their group, role and failure alarm, only creating", () => {
+    copyFileSync(join(scheduledStackDir, "cdk.tf.json"), join(json.dir, "cdk.tf.json"));
+    const { output } = json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars"]);
+    const created = [...output.matchAll(/^ {2}# (\S+) will be created$/gm)].map((m) => m[1]);
+    expect(output).toMatch(new RegExp(`Plan: ${created.length} to add, 0 to change, 0 to destroy\\.`));
+    expect([...new Set(created.map((address) => address.split(".")[0]))].sort()).toEqual(
+      [...EXPECTED_TYPES, "aws_scheduler_schedule", "aws_scheduler_schedule_group"].sort(),
+    );
+    const added = created.filter((address) => !jsonPlan.resource_changes.some((r) => r.address === address));
+    expect(added.sort()).toEqual([
+      "aws_cloudwatch_metric_alarm.schedule_failed-call",
+      "aws_iam_role.schedule_role",
+      "aws_iam_role_policy.schedule_role-policy",
+      "aws_scheduler_schedule.schedule_alarms-off",
+      "aws_scheduler_schedule.schedule_alarms-on",
+      "aws_scheduler_schedule.schedule_start-host",
+      "aws_scheduler_schedule.schedule_stop-host",
+      "aws_scheduler_schedule_group.schedule_group",
+    ]);
+    expect(output).toContain('schedule_expression          = "cron(0 8 ? * MON,TUE,WED,THU,FRI *)"');
+    expect(output).toContain('schedule_expression_timezone = "Asia/Bangkok"');
   });
 });

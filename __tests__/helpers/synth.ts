@@ -40,3 +40,8 @@ export function only(config: Config, type: string): Config {
 }
 
 export { parseJsonencode } from "./hcl-object";
+
+/** The names of the alarms that sleep with the host, as the stack of `fleet` lists them (no synth needed). */
+export function sleepingAlarmNamesOf(fleet: Fleet): readonly string[] {
+  return new DevEnvironmentStack(Testing.app(), "code-server-dev", stackProps(fleet)).sleepingAlarmNames;
+}

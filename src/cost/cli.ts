@@ -2,14 +2,16 @@
  * `npm run cost`: the monthly bill of the roster (ROSTER_FILE, default roster.yaml) as
  * synthesized, line by line, with the usage assumptions stated and overridable.
  */
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { VARIABLES } from "../modules/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "../roster";
 import { cheaperChoices, readRawRoster } from "./choices";
 import { billJson, monthlyCost } from "./engine";
 import { DEFAULT_ASSUMPTIONS, type UsageAssumptions } from "./inventory";
-import { loadPrices, PriceError } from "./prices";
+import { loadPrices, PRICES_DIR, PriceError } from "./prices";
 import { renderReport } from "./report";
+import { awsCli, NOT_IN_THE_QUERY_API, pricingEndpointRegion, updatePrices } from "./update-prices";
 
 /** The flags that override a usage assumption, with what each means. */
 const ASSUMPTION_FLAGS: Record<string, { key: keyof UsageAssumptions; help: string; min?: number; integer?: boolean }> = {
@@ -38,8 +40,12 @@ function dataVolumeBounds(): { min: number; max: number } {
 }
 
 export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<assumption> <number> ...]
+       npm run cost -- --update-prices <region>
   --json              print {currency, region, developers, monthly, scheduled} as JSON
   --region <region>   price the roster with another region's price file (default: the roster's region)
+  --update-prices <region>
+                      rewrite prices/<region>.json from the AWS Price List Query API (aws pricing
+                      get-products, your AWS credentials); a figure it does not find keeps its entry
 ${Object.entries(ASSUMPTION_FLAGS)
   .map(([flag, a]) => `  --${flag.padEnd(22)}${a.help}${a.key in DEFAULT_ASSUMPTIONS ? ` (default ${DEFAULT_ASSUMPTIONS[a.key]})` : ""}`)
   .join("\n")}
@@ -49,6 +55,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Where `--update-prices` writes the price file. @default PRICES_DIR */
+  readonly pricesDir?: string;
 }
 
 class UsageError extends Error {}
@@ -86,6 +94,7 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
       options: {
         json: { type: "boolean" },
         region: { type: "string" },
+        "update-prices": { type: "string" },
         help: { type: "boolean", short: "h" },
         ...Object.fromEntries(Object.keys(ASSUMPTION_FLAGS).map((f) => [f, { type: "string" as const }])),
       },
@@ -100,6 +109,7 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
     io.stdout(`${USAGE}\n`);
     return 0;
   }
+  if (values["update-prices"] !== undefined) return runUpdatePrices(values, io);
   const rosterFile = io.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
   try {
     const assumptions = parseAssumptions(values);
@@ -109,13 +119,16 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
     const fleet = loadRoster(rosterFile, io.env);
     const region = values.region ?? fleet.region;
     const prices = loadPrices(region);
-    const bill = monthlyCost(fleet, { region, prices, assumptions });
+    const bill = monthlyCost(fleet, { region, prices, assumptions, schedule: fleet.schedule });
     if (values.json) {
       io.stdout(`${JSON.stringify(billJson(bill), null, 2)}\n`);
       return 0;
     }
     const choices = cheaperChoices(readRawRoster(rosterFile), fleet, bill, prices);
-    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile})`));
+    const schedule = fleet.schedule
+      ? `, host scheduled ${fleet.schedule.days.join(" ")} ${fleet.schedule.start}-${fleet.schedule.stop} ${fleet.schedule.timezone}`
+      : "";
+    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile}${schedule})`));
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -124,6 +137,45 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
     }
     if (err instanceof RosterError || err instanceof PriceError) {
       io.stderr(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+/** `--update-prices <region>`, alone: rewrites that region's price file from the Price List Query API. */
+function runUpdatePrices(values: Record<string, unknown>, io: CliIo): number {
+  const region = values["update-prices"];
+  const others = Object.keys(values).filter((k) => k !== "update-prices");
+  if (typeof region !== "string" || !REGION.test(region) || others.length > 0) {
+    const problem =
+      others.length > 0
+        ? `--update-prices takes no other option (got --${others.join(", --")})`
+        : `--update-prices ${JSON.stringify(region)}: expected an AWS region code such as ap-southeast-7`;
+    io.stderr(`${problem}\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const result = updatePrices(region, { aws: awsCli(io.env), dir: io.pricesDir });
+    const file = relative(process.cwd(), result.file) || result.file;
+    const lines = [
+      `Rewrote ${file} from the AWS Price List Query API (endpoint ${pricingEndpointRegion(region)}): ${result.found.length} prices found` +
+        (result.instanceTypes ? `, EC2 on-demand rates for ${result.instanceTypes} instance types` : "") +
+        ".",
+    ];
+    if (result.missing.length > 0) {
+      lines.push("Not found (the entry keeps its sourced figure, else it is unpriced):");
+      for (const m of result.missing) lines.push(`  - ${m.id}: ${m.reason}`);
+    }
+    lines.push(`Not in the Query API (entries kept): ${Object.keys(NOT_IN_THE_QUERY_API).join(", ")}.`);
+    lines.push(`Review the change (git diff ${file}) and commit it with the date it was read.`);
+    io.stdout(`${lines.join("\n")}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof PriceError) {
+      io.stderr(`${err.message}\n${relative(process.cwd(), join(io.pricesDir ?? PRICES_DIR, `${region}.json`))} is unchanged.\n`);
       return 1;
     }
     throw err;

@@ -154,6 +154,11 @@ export function loadPrices(region: string, dir = PRICES_DIR): PriceBook {
   } catch (err) {
     throw new PriceError(`${file}: not valid JSON (${(err as Error).message})`);
   }
+  return parsePriceFile(raw, file, region);
+}
+
+/** Validates the content of a price file (`file` names it in messages) for `region`. */
+export function parsePriceFile(raw: unknown, file: string, region: string): PriceBook {
   const listed = (raw as { prices?: Record<string, unknown> })?.prices ?? {};
   const missing = PRICE_IDS.filter((id) => !(id in listed));
   if (missing.length > 0) {

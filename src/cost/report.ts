@@ -4,7 +4,8 @@ import type { CheaperChoice } from "./choices";
 import type { Bill } from "./engine";
 
 const money = (usd: number | null) => (usd === null ? "unpriced" : `$${usd.toFixed(2)}`);
-const qty = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+// Two significant digits below 0.01, where two decimals would print a billed quantity as 0.00.
+const qty = (n: number) => (Number.isInteger(n) ? String(n) : n >= 0.01 ? n.toFixed(2) : String(+n.toPrecision(2)));
 
 function table(rows: string[][], rightAligned: ReadonlySet<number>): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));

@@ -1,10 +1,10 @@
 /**
- * The working-hours schedule the cost engine prices. The roster's future `schedule` has this
- * shape; wiring it in is `monthlyCost(fleet, { schedule: roster.schedule })`.
+ * The working-hours schedule the cost engine prices: the roster's `schedule` (`Fleet.schedule`)
+ * has this shape, so `monthlyCost(fleet, { schedule: fleet.schedule })` prices it.
  */
+import { WEEKDAYS, type Weekday } from "../roster/schedule";
 
-export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+export { WEEKDAYS, type Weekday };
 
 export interface CostSchedule {
   /** IANA time zone the times are in, e.g. "Asia/Bangkok". Hours per week do not depend on it. */

@@ -59,7 +59,7 @@ export function deploymentFiles(stack: DevEnvironmentStack, target: string, opti
     ...Object.entries(hcl).map(([name, content]) => renderedFile(`terraform/${name}`, content, FILE_MODES.regular)),
     renderedFile("terraform/terraform.tfvars.example", tfvars, FILE_MODES.regular),
     ...(options.hostFiles ?? renderHostFiles(fleet)),
-    ...renderOperatorScripts(fleet),
+    ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
   ];
 }
 

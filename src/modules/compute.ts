@@ -33,6 +33,7 @@ import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { AwsEnvironment } from "./aws-environment";
 import { choose, countWhen, escapeTemplate, isEmptyString, oneOf } from "./expressions";
 import { VARIABLES } from "./inputs";
+import { declareSleepsWithHost } from "./monitoring";
 import { check, checkPattern, checkWholeRange } from "./validation";
 
 /** SPEC 2.1: 50 GB gp3 boot disk. */
@@ -248,6 +249,12 @@ export class ComputeLayer extends Construct {
       // EC2's recover action: the ARN's account field is "ec2".
       alarmActions: [aws.arn({ service: "automate", account: "ec2", resource: "recover" }), props.alarmTopicArn],
       okActions: [props.alarmTopicArn],
+      // A scheduled host is stopped most nights: the status check has no data then, which is not a
+      // failure. Read as passing, the alarm stays OK through the night (no OK e-mail every morning).
+      treatMissingData: fleet.schedule ? "notBreaching" : undefined,
     });
+    // Stays armed while the host sleeps: a host that boots onto failing hardware is recovered at once,
+    // which an alarm silenced until after the warm-up could never do (actions run on state changes).
+    declareSleepsWithHost(this.recoveryAlarm, false);
   }
 }

@@ -2,6 +2,10 @@
  * Monitoring layer: log groups (SPEC 6.2), alarms on host, ALB, target groups and containers
  * (SPEC 6.1), a dashboard, the monthly cost budget (SPEC 9.8) and the API-key rotation reminder.
  * Alarms and the reminder go to the one alarm topic; thresholds come from `THRESHOLDS`.
+ *
+ * Every alarm of the stack, here or in another layer, declares whether it sleeps with the host
+ * (`sleepsWithHost`, `declareSleepsWithHost`): the roster's schedule and sleep.sh / wake.sh turn
+ * the actions of exactly those alarms off before the host stops and on again once it is back.
  */
 import { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget";
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
@@ -14,8 +18,8 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { Lb } from "@cdktf/provider-aws/lib/lb";
 import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { Fn, type ITerraformDependable, Token } from "cdktf";
-import { Construct } from "constructs";
+import { Fn, type ITerraformDependable, TerraformResource, Token } from "cdktf";
+import { Construct, type IConstruct } from "constructs";
 import { DATA_MOUNT, logGroupNames, metricNames } from "../naming";
 import type { Fleet } from "../roster";
 import { THRESHOLDS } from "../thresholds";
@@ -51,7 +55,65 @@ export interface MonitoringLayerProps {
   readonly alarmEmails: string[];
 }
 
-type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & { readonly name: string };
+type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & {
+  readonly name: string;
+  /** See `declareSleepsWithHost`: required, so no alarm of this layer is left unclassified. */
+  readonly sleepsWithHost: boolean;
+};
+
+/** Terraform types that are CloudWatch alarms: each must declare whether it sleeps with the host. */
+export const ALARM_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"]);
+
+const sleepsWithHostOf = new WeakMap<IConstruct, boolean>();
+
+/**
+ * Declares whether `alarm` sleeps with the host. `true`: it watches something that exists only
+ * while the host runs (its metrics, its containers, the targets it serves), so while the host is
+ * stopped it would go to ALARM or INSUFFICIENT_DATA, or e-mail OK at every start: its actions are
+ * disabled before the host stops and enabled after it is back and warmed up. `false`: it watches
+ * something that goes on while the host sleeps (spend, backups, the schedule itself), so its
+ * actions stay on.
+ */
+export function declareSleepsWithHost(alarm: TerraformResource, sleepsWithHost: boolean): void {
+  if (!ALARM_RESOURCE_TYPES.has(alarm.terraformResourceType)) {
+    throw new Error(`${alarm.node.path} is a ${alarm.terraformResourceType}, not an alarm: only alarms sleep with the host or not`);
+  }
+  sleepsWithHostOf.set(alarm, sleepsWithHost);
+}
+
+export interface ClassifiedAlarm {
+  /** The alarm's name in CloudWatch (a literal: alarm names never come from plan-time values). */
+  readonly alarmName: string;
+  readonly sleepsWithHost: boolean;
+  readonly constructPath: string;
+}
+
+/**
+ * Every alarm under `scope` with its declaration, in construct order. Fails, naming each one,
+ * when an alarm has not declared whether it sleeps with the host: an alarm added without a
+ * decision would either wake the operators every night or stay silent on a real problem.
+ */
+export function classifiedAlarms(scope: IConstruct): ClassifiedAlarm[] {
+  const alarms = scope.node
+    .findAll()
+    .filter((c): c is TerraformResource => c instanceof TerraformResource && ALARM_RESOURCE_TYPES.has(c.terraformResourceType));
+  const undeclared = alarms.filter((a) => !sleepsWithHostOf.has(a)).map((a) => a.node.path);
+  if (undeclared.length > 0) {
+    throw new Error(
+      `${undeclared.length === 1 ? "an alarm does" : `${undeclared.length} alarms do`} not say whether ${undeclared.length === 1 ? "it sleeps" : "they sleep"} with the host: ${undeclared.join(", ")}. ` +
+        "Give each one sleepsWithHost in MonitoringLayer's alarm(), or call declareSleepsWithHost(alarm, true | false) from src/modules/monitoring.ts: " +
+        "true when the alarm watches the running host (its actions are turned off while the host sleeps), false when it must keep notifying while the host is stopped.",
+    );
+  }
+  return alarms.map((alarm) => {
+    // The name as configured (`alarmName` itself is a reference to the attribute).
+    const alarmName = (alarm as unknown as { alarmNameInput: unknown }).alarmNameInput;
+    if (typeof alarmName !== "string" || Token.isUnresolved(alarmName)) {
+      throw new Error(`${alarm.node.path}: its alarm name must be a literal, so the schedule and the operator scripts can name it`);
+    }
+    return { alarmName, sleepsWithHost: sleepsWithHostOf.get(alarm)!, constructPath: alarm.node.path };
+  });
+}
 
 export class MonitoringLayer extends Construct {
   /** Keyed by purpose: `system`, `docker`, `container:<developer>`. */
@@ -93,22 +155,23 @@ export class MonitoringLayer extends Construct {
     this.logGroups = logGroups;
 
     const alarms = new Map<string, CloudwatchMetricAlarm>();
-    const alarm = ({ name, ...spec }: AlarmSpec) => {
+    const alarm = ({ name, sleepsWithHost, ...spec }: AlarmSpec) => {
       const alarmName = `${fleet.namePrefix}-${name}`;
-      alarms.set(
+      const created = new CloudwatchMetricAlarm(this, `alarm-${name}`, {
         alarmName,
-        new CloudwatchMetricAlarm(this, `alarm-${name}`, {
-          alarmName,
-          alarmActions: [topic.arn],
-          okActions: [topic.arn],
-          ...spec,
-        }),
-      );
+        alarmActions: [topic.arn],
+        okActions: [topic.arn],
+        ...spec,
+      });
+      declareSleepsWithHost(created, sleepsWithHost);
+      alarms.set(alarmName, created);
     };
     const instanceId = { InstanceId: props.instance.id };
 
     alarm({
       name: "host-cpu",
+      // EC2 publishes CPUUtilization only for a running instance: INSUFFICIENT_DATA while stopped.
+      sleepsWithHost: true,
       alarmDescription: `Host CPU above ${THRESHOLDS.hostCpuPercent}% for 15 minutes: check docker stats, consider a larger instance type.`,
       namespace: "AWS/EC2",
       metricName: "CPUUtilization",
@@ -121,6 +184,8 @@ export class MonitoringLayer extends Construct {
     });
     alarm({
       name: "host-memory",
+      // Published by the CloudWatch agent on the host.
+      sleepsWithHost: true,
       alarmDescription: `Host memory above ${THRESHOLDS.hostMemoryPercent}% for 15 minutes (CloudWatch agent).`,
       namespace: metrics.hostNamespace,
       metricName: metrics.memoryUsedPercent,
@@ -135,6 +200,8 @@ export class MonitoringLayer extends Construct {
     });
     alarm({
       name: "data-disk",
+      // Published by the CloudWatch agent on the host; the volume itself is safe while it sleeps.
+      sleepsWithHost: true,
       alarmDescription: `Data volume ${DATA_MOUNT} above ${THRESHOLDS.dataDiskPercent}% full: grow data_volume_size_gb.`,
       namespace: metrics.hostNamespace,
       metricName: metrics.diskUsedPercent,
@@ -152,6 +219,8 @@ export class MonitoringLayer extends Construct {
     });
     alarm({
       name: "alb-5xx",
+      // With the host stopped the ALB answers every request 503 (no target to route to).
+      sleepsWithHost: true,
       alarmDescription: `More than ${THRESHOLDS.alb5xxPer5Minutes} HTTP 5xx responses (ALB and targets) in 5 minutes.`,
       metricQuery: [
         alb5xx("elb", "HTTPCode_ELB_5XX_Count"),
@@ -168,6 +237,8 @@ export class MonitoringLayer extends Construct {
       const targetGroup = entryOf(this, "targetGroups", targetGroups, developer.name);
       alarm({
         name: `${developer.name}-unhealthy`,
+        // The target is unhealthy while the host boots, until the container passes its health checks.
+        sleepsWithHost: true,
         alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
         namespace: "AWS/ApplicationELB",
         metricName: "UnHealthyHostCount",
@@ -181,6 +252,8 @@ export class MonitoringLayer extends Construct {
       });
       alarm({
         name: `${developer.name}-restarts`,
+        // Published by the host's metrics timer, from the containers the host runs.
+        sleepsWithHost: true,
         alarmDescription: `${developer.name}'s container restarted (crash or out of memory at its limit): docker logs ${developer.name}.`,
         namespace: metrics.containerNamespace,
         metricName: metrics.containerRestarts,

@@ -10,7 +10,7 @@ import { FILE_MODES, type FileMode, type RenderedFile, byPath, renderedFile } fr
 import type { Fleet } from "../roster";
 import { albRules, cloudwatchAgentConfig, dockerDaemonConfig, secretsExample, toJson } from "./config-files";
 import { render, templateNames } from "./templates";
-import { fleetView } from "./view-model";
+import { fleetView, powerView } from "./view-model";
 
 export type { RenderedFile } from "../rendered-file";
 
@@ -38,9 +38,17 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
   return files.sort(byPath);
 }
 
+export interface OperatorScriptsOptions {
+  /**
+   * Names of the alarms that sleep with the host (`DevEnvironmentStack.sleepingAlarmNames`):
+   * sleep.sh turns their actions off, wake.sh back on, as the roster's schedule does.
+   */
+  readonly sleepingAlarmNames: readonly string[];
+}
+
 /** Scripts for an operator's workstation (AWS CLI); they go to `deployment/scripts/`, not to the host. */
-export function renderOperatorScripts(fleet: Fleet): RenderedFile[] {
-  const view = fleetView(fleet);
+export function renderOperatorScripts(fleet: Fleet, options: OperatorScriptsOptions): RenderedFile[] {
+  const view = { ...fleetView(fleet), ...powerView(fleet, options.sleepingAlarmNames) };
   return templateNames("operator")
     .map((name) => renderedFile(`scripts/${name.slice("operator/".length)}`, render(name, view), FILE_MODES.script))
     .sort(byPath);

@@ -19,7 +19,7 @@ import {
   secretName,
   terraformAddress,
 } from "../naming";
-import type { Developer, Fleet } from "../roster";
+import { minutesOfDay, WEEKDAYS, type Developer, type Fleet } from "../roster";
 import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 
@@ -204,5 +204,43 @@ export function fleetView(fleet: Fleet): FleetView {
     apiKeyPattern: API_KEY_PATTERN,
     dnsLabelPattern: DNS_LABEL.source,
     developers: fleet.developers.map((d) => developerView(fleet, d)),
+  };
+}
+
+/** What wake.sh and sleep.sh know beyond the fleet: the alarms that sleep with the host, and the schedule. */
+export interface PowerView {
+  /** Names of the alarms whose actions are off while the host sleeps. */
+  readonly sleepingAlarms: readonly string[];
+  /** The roster's schedule, or false without one. */
+  readonly schedule:
+    | false
+    | {
+        readonly timezone: string;
+        /** ISO 8601 weekday numbers (1 is Monday), space-separated for a bash array. */
+        readonly isoDays: string;
+        readonly dayNames: string;
+        readonly start: string;
+        readonly stop: string;
+        /** Minutes after midnight. */
+        readonly startMinute: number;
+        readonly stopMinute: number;
+      };
+}
+
+export function powerView(fleet: Fleet, sleepingAlarmNames: readonly string[]): PowerView {
+  const { schedule } = fleet;
+  return {
+    sleepingAlarms: sleepingAlarmNames,
+    schedule: schedule
+      ? {
+          timezone: schedule.timezone,
+          isoDays: schedule.days.map((d) => WEEKDAYS.indexOf(d) + 1).join(" "),
+          dayNames: schedule.days.join(", "),
+          start: schedule.start,
+          stop: schedule.stop,
+          startMinute: minutesOfDay(schedule.start),
+          stopMinute: minutesOfDay(schedule.stop),
+        }
+      : false,
   };
 }

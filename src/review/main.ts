@@ -10,11 +10,12 @@ import { DEFAULT_ROSTER_FILE, loadRoster, parseRoster, RosterError } from "../ro
 import { skipTokenStackTraces } from "../speed";
 import { findTerraform } from "../terraform/offline";
 import { BaseError, readBaseRoster } from "./base";
+import { costDeltaSection } from "./cost-section";
 import { renderReview } from "./report";
 import { exitCodeOf, review, synthesizeRoster, type ReviewSectionProvider } from "./review";
 
 /** Sections appended to every review, in order (see ReviewSectionProvider). */
-export const REVIEW_SECTIONS: readonly ReviewSectionProvider[] = [];
+export const REVIEW_SECTIONS: readonly ReviewSectionProvider[] = [costDeltaSection];
 
 const USAGE = `usage: npm run review -- --base <git revision or roster file>
   --base <base>   the roster before the change: a roster file, or else a git revision (HEAD,

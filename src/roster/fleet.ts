@@ -5,6 +5,7 @@
  */
 import { targetGroupName } from "../naming";
 import { INSTANCE_FAMILIES, INSTANCE_TYPES, architectureOf, isBurstable, type Architecture } from "./instance-types";
+import { resolveSchedule, type Schedule } from "./schedule";
 import type { RawRoster } from "./schema";
 
 export const CLAUDE_EXTENSION_ID = "anthropic.claude-code";
@@ -63,6 +64,8 @@ export interface Fleet {
   };
   readonly developers: readonly Developer[];
   readonly state: StateBackend;
+  /** When the host runs (`schedule.ts`); absent: always. */
+  readonly schedule?: Schedule;
 }
 
 /** One thing wrong with the roster: where (a path into the YAML) and what to do about it. */
@@ -325,6 +328,9 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     });
   }
 
+  const schedule = raw.schedule ? resolveSchedule(raw.schedule) : undefined;
+  if (schedule) problems.push(...schedule.problems);
+
   if (problems.length > 0 || !host) return { problems };
 
   const state: StateBackend =
@@ -354,6 +360,8 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     },
     developers,
     state,
+    // Absent rather than undefined, so a fleet without one is exactly what it was before schedules existed.
+    ...(schedule?.schedule ? { schedule: schedule.schedule } : {}),
   };
   return { fleet: deepFreeze(fleet), problems };
 }

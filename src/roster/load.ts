@@ -8,6 +8,7 @@ import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocu
 import type { z } from "zod";
 import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
 import { rosterSchema, schemaKeys } from "./schema";
+import { editDistance } from "./suggest";
 
 export const DEFAULT_ROSTER_FILE = "roster.yaml";
 
@@ -38,20 +39,6 @@ function formatPath(path: readonly (string | number)[]): string {
 
 /** Every key the schema knows, for "did you mean" hints on a misspelt key. */
 const KNOWN_KEYS = schemaKeys(rosterSchema);
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}
 
 function suggestKey(key: string): string {
   const best = KNOWN_KEYS.map((k) => [k, editDistance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];

@@ -4,6 +4,7 @@
  * `fleet.ts`. Every field is documented in the README's "Roster reference".
  */
 import { z } from "zod";
+import { TIME_OF_DAY } from "./schedule";
 
 /** A DNS label in lower case: it becomes a subdomain, a container name and part of AWS names. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -119,6 +120,24 @@ export const rosterSchema = z.strictObject({
   developers: z.array(developerSchema, { message: "developers is required: a list of {name, port} entries" }).min(1, {
     message: "developers is empty: list at least one developer ({name, port})",
   }),
+  /**
+   * When the host runs; without it the host runs around the clock. Time zone, day names and
+   * stop-after-start are checked in `schedule.ts`, where the messages can suggest the fix.
+   */
+  schedule: z
+    .strictObject({
+      timezone: z.string({ message: "schedule.timezone is required: the IANA time zone of start and stop, e.g. Asia/Bangkok" }),
+      days: z
+        .array(z.string(), { message: "schedule.days is required: the days the host runs, e.g. [mon, tue, wed, thu, fri]" })
+        .min(1, { message: "schedule.days is empty: list the days the host runs, e.g. [mon, tue, wed, thu, fri]" }),
+      start: z
+        .string({ message: 'schedule.start is required: when the host starts, HH:MM, e.g. "08:00"' })
+        .regex(TIME_OF_DAY, { message: 'schedule.start must be a time of day HH:MM from 00:00 to 23:59, e.g. "08:00"' }),
+      stop: z
+        .string({ message: 'schedule.stop is required: when the host stops, HH:MM, e.g. "20:00"' })
+        .regex(TIME_OF_DAY, { message: 'schedule.stop must be a time of day HH:MM from 00:00 to 23:59, e.g. "20:00"' }),
+    })
+    .optional(),
   state: z
     .discriminatedUnion(
       "backend",

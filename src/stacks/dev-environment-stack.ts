@@ -13,9 +13,10 @@ import { BackupLayer } from "../modules/backup";
 import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
 import { KeyPolicy } from "../modules/key-policy";
-import { MonitoringLayer } from "../modules/monitoring";
+import { classifiedAlarms, MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
+import { HostSchedule } from "../modules/schedule";
 import { SecretsLayer } from "../modules/secrets";
 import type { RenderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
@@ -63,6 +64,10 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   readonly monitoring: MonitoringLayer;
   readonly backup: BackupLayer;
   readonly artifacts: ArtifactsLayer;
+  /** Names of the alarms whose actions are off while the host sleeps (the schedule's, and sleep.sh's and wake.sh's). */
+  readonly sleepingAlarmNames: readonly string[];
+  /** The roster's working hours; absent when the roster has no schedule. */
+  readonly schedule?: HostSchedule;
 
   constructor(scope: Construct, id: string, props: DevEnvironmentStackProps) {
     super(scope, id);
@@ -144,6 +149,32 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       dataVolumeId: this.compute.dataVolume.id,
       archiveBucketName: this.backup.archive.bucket.id,
       applyDependsOn: [this.compute.dataVolumeAttachment, ...this.monitoring.logGroups.values()],
+    });
+
+    // Keep this last: it reads every alarm the layers above created, and refuses one that has not
+    // said whether it sleeps with the host.
+    this.sleepingAlarmNames = classifiedAlarms(this)
+      .filter((a) => a.sleepsWithHost)
+      .map((a) => a.alarmName);
+    if (fleet.schedule) {
+      this.schedule = new HostSchedule(this, "schedule", {
+        fleet,
+        schedule: fleet.schedule,
+        instance: this.compute.instance,
+        volumeKeyArn: key.arn,
+        sleepingAlarmNames: this.sleepingAlarmNames,
+        alarmTopicArn: this.notifications.topic.arn,
+      });
+    }
+    this.node.addValidation({
+      validate: () => {
+        const sleeping = classifiedAlarms(this).filter((a) => a.sleepsWithHost);
+        const missed = sleeping.filter((a) => !this.sleepingAlarmNames.includes(a.alarmName));
+        return missed.map(
+          (a) =>
+            `${a.constructPath} sleeps with the host but was created after the stack collected those alarms: create it in a layer above the schedule in DevEnvironmentStack`,
+        );
+      },
     });
 
     this.outputs();
