@@ -80,7 +80,7 @@ export class RehearsalHost {
   /** A blank host: files of the roster synced, a blank data volume attached, empty secrets created. */
   async create(roster: RenderedRoster): Promise<void> {
     this.current = roster;
-    rmSync(hostDir, { recursive: true, force: true });
+    await removeHost();
     mkdirSync(this.root, { recursive: true });
     mkdirSync(join(this.state, "aws"), { recursive: true });
     mkdirSync(join(hostDir, "tmp"), { recursive: true });
@@ -335,8 +335,7 @@ export class RehearsalHost {
  * run that died or was interrupted (the device is recorded in `.rehearsal/host/loop-device`).
  */
 export async function detachHost(): Promise<void> {
-  const mounts = (await run("findmnt", ["-rn", "-o", "TARGET"])).stdout.split("\n").filter((m) => m.startsWith(`${hostDir}/`));
-  for (const mount of mounts.sort().reverse()) await run("umount", [mount]);
+  for (const mount of (await hostMounts()).sort().reverse()) await run("umount", [mount]);
   if (existsSync(loopDeviceFile)) {
     const device = readFileSync(loopDeviceFile, "utf8").trim();
     const backing = await run("losetup", ["--noheadings", "--output", "BACK-FILE", device]);
@@ -351,8 +350,15 @@ export async function detachHost(): Promise<void> {
   for (const device of leftovers) await run("losetup", ["--detach", device]);
 }
 
-/** Everything of the host, including the data volume's file. */
+/** Mount points under the host directory. */
+async function hostMounts(): Promise<string[]> {
+  return (await run("findmnt", ["-rn", "-o", "TARGET"])).stdout.split("\n").filter((m) => m.startsWith(`${hostDir}/`));
+}
+
+/** Everything of the host, including the data volume's file; never while something is mounted there. */
 export async function removeHost(): Promise<void> {
   await detachHost();
+  const left = await hostMounts();
+  if (left.length) throw new Error(`still mounted after unmounting: ${left.join(", ")}; not removing ${hostDir}`);
   rmSync(hostDir, { recursive: true, force: true });
 }

@@ -3,11 +3,17 @@
  * outside it is written, except what the engine puts in the kernel (bridges, iptables chains,
  * loop device, mounts), which teardown removes.
  */
+import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const PROJECT_ROOT = resolve(__dirname, "..", "..");
 export const REHEARSE_DIR = resolve(__dirname, "..");
-export const REHEARSAL_DIR = join(PROJECT_ROOT, ".rehearsal");
+const configured = join(PROJECT_ROOT, ".rehearsal");
+/**
+ * Its real path: mounts are reported by real path, and teardown finds the rehearsal's own mounts
+ * by this prefix (a `.rehearsal` that is a symbolic link would otherwise hide them).
+ */
+export const REHEARSAL_DIR = existsSync(configured) ? realpathSync(configured) : configured;
 
 export const layout = {
   root: REHEARSAL_DIR,
