@@ -152,6 +152,15 @@ export async function engineCtl(command: "start" | "stop" | "restart" | "status"
   return run("bash", [engineScript, command], { env, timeoutSeconds: 180 });
 }
 
+/**
+ * Forgets the networks of earlier runs (dockerd keeps them, the default bridge's subnet included,
+ * in its data-root), so every run starts like a new host's engine; images stay.
+ */
+export async function forgetNetworks(env: NodeJS.ProcessEnv): Promise<void> {
+  if ((await engineCtl("status", env)).code === 0) throw new Error("the engine is running: its network state cannot be reset");
+  rmSync(join(engineDir, "data", "network"), { recursive: true, force: true });
+}
+
 export async function startEngine(env: NodeJS.ProcessEnv): Promise<void> {
   const result = await engineCtl("start", env);
   if (result.code !== 0) throw new Error(`the engine did not start:\n${result.stderr.trim()}`);

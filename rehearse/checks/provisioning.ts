@@ -1,7 +1,7 @@
 /** Steps 1-4 as checks: everything later needs them, so each is essential. */
 import { existsSync } from "node:fs";
 import { containerName, hostPaths } from "../../src/naming";
-import { dockerCli, prepareEngine, removeContainersAndNetworks, startEngine } from "../engine";
+import { dockerCli, forgetNetworks, prepareEngine, removeContainersAndNetworks, startEngine } from "../engine";
 import { DATA_VOLUME_SIZE } from "../host";
 import { ensureImage } from "../image";
 import { ensureMachinePackages } from "../lib/packages";
@@ -34,6 +34,7 @@ export const PROVISIONING = [
     "engine: Docker Engine >= 25 with Compose v2 runs on its own data-root and socket",
     async (r) => {
       const binaries = await prepareEngine();
+      await forgetNetworks(r.engineEnv);
       await startEngine(r.engineEnv);
       await removeContainersAndNetworks();
       const server = (await runOk(dockerCli, ["version", "--format", "{{.Server.Version}}"])).stdout.trim();
