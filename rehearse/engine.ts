@@ -195,4 +195,7 @@ export async function stopEngine(env: NodeJS.ProcessEnv): Promise<void> {
     .split("\n")
     .filter((m) => m === engineDir || m.startsWith(`${engineDir}/`));
   for (const mount of mounts.sort().reverse()) await run("umount", [mount]);
+  // containerd's shims keep their sockets in /run/containerd/s whatever its state directory;
+  // the directories go when they are empty (another containerd would still have sockets there).
+  await run("rmdir", ["/run/containerd/s", "/run/containerd"]);
 }
