@@ -169,8 +169,11 @@ export const DAY_TWO = [
       const note = `notes-${nonce}.txt`;
       const write = await r.host.exec(name, `echo 'work of ${name}' > ~/workspace/${note}`);
       expect(write.code === 0, `cannot write in ${name}'s container: ${write.stderr}`);
-      const sockets = (await runOk("find", [r.host.path(`${DATA_MOUNT}/${name}`), "-type", "s"])).stdout.trim();
-      r.socketsBeforeRemoval = sockets;
+      // Their code-server died without cleaning up (a crash, an OOM kill, a power loss), so its
+      // IPC socket is still in the user-data dir; a clean stop would have removed it.
+      const killed = await r.host.docker(["stop", "--signal", "KILL", containerName({ name })]);
+      expect(killed.code === 0, `cannot kill ${containerName({ name })}: ${killed.stderr.trim()}`);
+      r.socketsBeforeRemoval = (await runOk("find", [r.host.path(`${DATA_MOUNT}/${name}`), "-type", "s"])).stdout.trim();
       const before = await r.host.containers();
       await r.deploy(await r.roster("removed", withoutRemoved(r)));
       const result = await r.host.apply();
@@ -199,7 +202,7 @@ export const DAY_TWO = [
     },
   ),
 
-  check("remove: archiving a workspace does not warn about code-server's IPC socket", async (r) => {
+  check("remove: archiving a workspace does not warn about the IPC socket a killed code-server left", async (r) => {
     expect(r.removalOutput !== undefined, "the removal check did not run");
     expect(r.socketsBeforeRemoval, "the removed developer's directory held no socket, so there was nothing to prove");
     const warnings = r.removalOutput.split("\n").filter((l) => /socket ignored/.test(l));
