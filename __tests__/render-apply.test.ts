@@ -326,4 +326,11 @@ describe("on a running host", () => {
     expect(calls(start, "docker compose").map((c) => c.split(" ").pop())).toEqual(fleet.developers.map(containerName));
     expect(existsSync(s.path(`/var/lib/${fleet.project}/maintenance`))).toBe(false);
   });
+
+  it("start-containers.sh tries a service again when its start races with dockerd's own restart of it", () => {
+    const [alice] = fleet.developers;
+    const start = ok(s.run("scripts/start-containers.sh", ["--developer", alice.name], { STUB_UP_FAILS_ONCE: containerName(alice) }));
+    expect(start.stderr).toMatch(/starting code-server-alice failed \(attempt 1 of 3\); trying again/);
+    expect(calls(start, "docker compose").filter((c) => c.includes(" up "))).toHaveLength(2);
+  });
 });

@@ -114,12 +114,13 @@ export class RehearsalBrowser {
       await page.waitForTimeout(500);
       await page.keyboard.press("Enter");
       // A folder opened for the first time is in restricted mode: the terminal asks to trust it first.
+      // Trusting it swallows the command: the next attempt runs it again.
       const trust = page.getByRole("button", { name: "Yes, I trust the authors" });
-      await trust.waitFor({ state: "visible", timeout: 5000 }).then(
-        () => trust.click(),
-        () => undefined,
+      const trusted = await trust.waitFor({ state: "visible", timeout: 3000 }).then(
+        () => trust.click().then(() => true),
+        () => false,
       );
-      await terminal.waitFor({ state: "attached", timeout: 15_000 }).catch(() => undefined);
+      if (!trusted) await terminal.waitFor({ state: "attached", timeout: 15_000 }).catch(() => undefined);
     }
     await terminal.waitFor({ state: "attached", timeout: 5000 });
     // Keystrokes sent before the shell runs (node-pty starts it) are lost: wait for it, and type

@@ -2,10 +2,13 @@
  * What a check works with: the host, the proxy, the browser, the rendered rosters, and the
  * helpers other checks need (deploy a roster, log in, read the engine's events).
  */
+import { spawn } from "node:child_process";
 import type { Page } from "playwright-core";
 import { containerName } from "../src/naming";
 import { RehearsalBrowser, type LoginOutcome } from "./browser";
+import { dockerCli } from "./engine";
 import type { RehearsalHost } from "./host";
+import { sleep } from "./lib/run";
 import type { ImageInfo } from "./image";
 import type { Report } from "./lib/report";
 import { certificateSpki, proxyRequest, startProxy, type ProxyPorts } from "./proxy";
@@ -91,25 +94,35 @@ export class Rehearsal {
     return proxyRequest(scheme, this.hostname(name), path, this.ports);
   }
 
-  /** The engine's container events between two moments (seconds since the epoch). */
-  async events(since: number, until: number): Promise<EngineEvent[]> {
-    const result = await this.host.docker([
-      "events",
-      "--since",
-      since.toFixed(3),
-      "--until",
-      until.toFixed(3),
-      "--filter",
-      "type=container",
-      "--format",
-      "{{json .}}",
-    ]);
-    if (result.code !== 0) throw new Error(`docker events failed: ${result.stderr.trim()}`);
-    return result.stdout
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: { name: string } }; timeNano: number })
-      .map((e) => ({ action: e.Action, container: e.Actor.Attributes.name, time: e.timeNano / 1e9 }));
+  /**
+   * Records the engine's container lifecycle and health events from now until the returned
+   * function is called, which returns them. Streamed as they happen: dockerd keeps only the last
+   * few hundred events, and health checks alone produce dozens a minute.
+   */
+  async watchEvents(): Promise<() => Promise<EngineEvent[]>> {
+    const filters = ["type=container", "event=create", "event=start", "event=health_status"].flatMap((f) => ["--filter", f]);
+    const child = spawn(dockerCli, ["events", ...filters, "--format", "{{json .}}"], {
+      env: this.host.env(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    const closed = new Promise((resolve) => child.on("close", resolve));
+    // The subscription is made once the client has connected.
+    await sleep(1000);
+    if (child.exitCode !== null) throw new Error(`docker events ended at once: ${err.trim()}`);
+    return async () => {
+      await sleep(1000);
+      child.kill();
+      await closed;
+      return out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: { name: string } }; timeNano: number })
+        .map((e) => ({ action: e.Action, container: e.Actor.Attributes.name, time: e.timeNano / 1e9 }));
+    };
   }
 
   /** Seconds from each developer container's creation to its first healthy health check. */
@@ -126,5 +139,3 @@ export class Rehearsal {
     return result;
   }
 }
-
-export const now = () => Date.now() / 1000;

@@ -7,7 +7,7 @@ import { engineCtl } from "../engine";
 import type { ContainerInfo } from "../host";
 import { ARCHIVE_BUCKET } from "../host";
 import { run, runOk } from "../lib/run";
-import { now, type Rehearsal } from "../rehearsal";
+import type { Rehearsal } from "../rehearsal";
 import type { RosterEdit } from "../rosters";
 import { applyPhases, check, expect, tail } from "./check";
 
@@ -238,16 +238,15 @@ export const DAY_TWO = [
     const tagged = await r.host.docker(["tag", oldRef, newRef]);
     expect(tagged.code === 0, `docker tag failed: ${tagged.stderr.trim()}`);
     const before = await r.host.containers();
-    const since = now();
     await r.deploy(await r.roster("retagged", withNewTag(r)));
+    const watch = await r.watchEvents();
     const result = await r.host.apply();
-    const until = now();
+    const events = await watch();
     r.report.timings.imageTagRolloutSeconds = Number(result.seconds.toFixed(1));
     expect(result.code === 0, `apply.sh exited ${result.code}:\n${tail(result.stderr)}`);
     const after = await r.host.containers();
     const notRolled = names(r).filter((n) => after.get(n)?.image !== newRef || after.get(n)?.id === before.get(n)?.id);
     expect(notRolled.length === 0, `still on ${oldRef}: ${notRolled.join(", ")}`);
-    const events = await r.events(since, until);
     const service = (n: string) => containerName({ name: n });
     const overlaps: string[] = [];
     const order = names(r);

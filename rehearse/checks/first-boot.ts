@@ -1,7 +1,7 @@
 /** The host's first apply, as on a new EC2 host: setup, every container created and healthy. */
 import { join } from "node:path";
 import { DATA_MOUNT, containerName } from "../../src/naming";
-import { now, Rehearsal } from "../rehearsal";
+import { Rehearsal } from "../rehearsal";
 import { run } from "../lib/run";
 import { applyPhases, check, expect, tail } from "./check";
 
@@ -42,7 +42,7 @@ export const FIRST_BOOT = [
     "first apply: every developer's container is created and becomes healthy",
     async (r) => {
       const names = r.host.fleet.developers.map((d) => d.name);
-      const since = now();
+      const events = await r.watchEvents();
       const result = await r.host.apply();
       r.firstApplyOutput = result.stderr;
       r.report.timings.firstApplySeconds = Number(result.seconds.toFixed(1));
@@ -50,7 +50,7 @@ export const FIRST_BOOT = [
       const containers = await r.host.containers();
       const unhealthy = names.filter((n) => containers.get(n)?.health !== "healthy");
       expect(unhealthy.length === 0, `not healthy after the first apply: ${unhealthy.map((name) => containerName({ name })).join(", ")}`);
-      const perContainer = Rehearsal.createdToHealthy(await r.events(since, now()), names);
+      const perContainer = Rehearsal.createdToHealthy(await events(), names);
       r.report.timings.firstApplyPerContainerSeconds = perContainer;
       const values = Object.values(perContainer);
       const phases = applyPhases(result.stderr);
