@@ -58,7 +58,7 @@ describe("host files in S3", () => {
     const compose = files.find((f) => f.path === "docker/docker-compose.yml")!;
     expect(json).toHaveResourceWithProperties(S3Object, {
       key: "host-files/docker/docker-compose.yml",
-      content: compose.content.replace(/\$\{/g, "$${"),
+      content: compose.content.replace(/\$\{/g, () => "$${"),
       bucket: refToOnly(config, "aws_s3_bucket", "id"),
     });
   });

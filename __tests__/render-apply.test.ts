@@ -84,6 +84,12 @@ describe("apply.sh on a new host", () => {
     expect(first.calls.join("\n")).not.toContain(API_KEY);
   });
 
+  it("logs each new container as created, not as recreated", () => {
+    for (const service of fleet.developers.map(containerName)) expect(first.stderr).toContain(`${service}: creating (new container)`);
+    expect(first.stderr).not.toContain("recreating");
+    expect(calls(first, "docker compose").filter((c) => c.includes("--force-recreate"))).toEqual([]);
+  });
+
   it("starts the containers one at a time, each healthy before the next", () => {
     const sequence = first.calls.filter((c) => c.startsWith("docker compose") || c.startsWith("docker inspect "));
     const ups = sequence.filter((c) => c.includes(" up "));
@@ -141,6 +147,40 @@ describe("apply.sh on a new host", () => {
   });
 });
 
+describe("apply.sh after a roll-out that stopped half-way through a password rotation", () => {
+  const s = host();
+  const [alice, bob] = fleet.developers;
+  let stopped: RunResult;
+  let next: RunResult;
+  beforeAll(() => {
+    ok(s.run("scripts/apply.sh"));
+    s.setSecret(secretName(fleet, alice, "password"), "Rotated-Alice-Passw0rd!Rotated-Alice");
+    s.setSecret(secretName(fleet, bob, "password"), "Rotated-Bob-Passw0rd!Rotated-Bob-Pw");
+    stopped = s.run("scripts/apply.sh", [], { STUB_UNHEALTHY: containerName(alice) });
+    next = s.run("scripts/apply.sh");
+  });
+  const recreated = (run: RunResult) =>
+    calls(run, "docker compose")
+      .filter((c) => c.includes("--force-recreate"))
+      .map((c) => c.split(" ").pop());
+
+  it("the first run rewrote both configs, recreated alice, then stopped before bob", () => {
+    expect(stopped.status).toBe(1);
+    expect(stopped.stderr).toMatch(/code-server-alice did not become healthy; the roll-out stopped here/);
+    expect(recreated(stopped)).toEqual([containerName(alice)]);
+  });
+
+  it("the next run recreates bob, whose config no longer looks changed, and alice, who never became healthy", () => {
+    ok(next);
+    expect(recreated(next)).toEqual([containerName(alice), containerName(bob)]);
+    expect(next.stderr).toMatch(/bob: its container still has to be recreated/);
+  });
+
+  it("a run after that recreates nothing", () => {
+    expect(recreated(ok(s.run("scripts/apply.sh")))).toEqual([]);
+  });
+});
+
 describe("apply.sh when a developer leaves the roster", () => {
   const s = host();
   const remaining = fleetOf(BASE_DEVELOPERS.filter((d) => d.name !== "carol"));
@@ -151,6 +191,13 @@ describe("apply.sh when a developer leaves the roster", () => {
   beforeAll(() => {
     ok(s.run("scripts/apply.sh"));
     s.write(`${DATA_MOUNT}/carol/workspace/notes.txt`, "carol's work\n");
+    // code-server leaves its IPC socket in the user-data dir.
+    const socket = spawnSync("python3", [
+      "-c",
+      "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+      s.path(`${DATA_MOUNT}/carol/config/code-server-ipc.sock`),
+    ]);
+    if (socket.status !== 0) throw new Error(`cannot create a socket: ${String(socket.stderr)}`);
     s.installHostFiles(remaining);
     failed = s.run("scripts/apply.sh", [], { STUB_S3_FAIL: "1" });
     lost = s.run("scripts/apply.sh", [], { STUB_S3_LOSE: "1" });
@@ -184,6 +231,10 @@ describe("apply.sh when a developer leaves the roster", () => {
     const moved = readdirSync(s.path(`${DATA_MOUNT}/.removed`));
     expect(moved).toEqual([expect.stringMatching(/^carol-\d{8}T\d{6}Z$/)]);
     expect(readFileSync(s.path(`${DATA_MOUNT}/.removed/${moved[0]}/workspace/notes.txt`), "utf8")).toBe("carol's work\n");
+  });
+
+  it("archives without tar's warning about the socket it skips", () => {
+    expect(retried.stderr).not.toMatch(/socket ignored/);
   });
 
   it("the uploaded archive holds the developer's files", () => {
@@ -274,5 +325,12 @@ describe("on a running host", () => {
     expect(s.read(hostPaths(fleet).fleetEnv)).toContain(`DATA_VOLUME_ID=${restored}\n`);
     expect(calls(start, "docker compose").map((c) => c.split(" ").pop())).toEqual(fleet.developers.map(containerName));
     expect(existsSync(s.path(`/var/lib/${fleet.project}/maintenance`))).toBe(false);
+  });
+
+  it("start-containers.sh tries a service again when its start races with dockerd's own restart of it", () => {
+    const [alice] = fleet.developers;
+    const start = ok(s.run("scripts/start-containers.sh", ["--developer", alice.name], { STUB_UP_FAILS_ONCE: containerName(alice) }));
+    expect(start.stderr).toMatch(/starting code-server-alice failed \(attempt 1 of 3\); trying again/);
+    expect(calls(start, "docker compose").filter((c) => c.includes(" up "))).toHaveLength(2);
   });
 });

@@ -56,14 +56,15 @@ describe("docker-compose.yml", () => {
       expect(service.mem_reservation).toBe(`${developer.memoryMiB}m`);
       expect(service.restart).toBe("unless-stopped");
       expect(service.ulimits.nofile).toEqual({ soft: 64000, hard: 64000 });
+      // Host paths follow the scripts' ROOT_PREFIX seam: empty on the host, so the real paths.
       expect(service.volumes).toEqual([
-        `${DATA_MOUNT}/${developer.name}/workspace:/home/coder/workspace`,
-        `${DATA_MOUNT}/${developer.name}/config:/home/coder/.local/share/code-server`,
+        `\${ROOT_PREFIX:-}${DATA_MOUNT}/${developer.name}/workspace:/home/coder/workspace`,
+        `\${ROOT_PREFIX:-}${DATA_MOUNT}/${developer.name}/config:/home/coder/.local/share/code-server`,
       ]);
       // The config file inside the mounted user-data dir, or code-server would never read it.
       expect(service.environment.CODE_SERVER_CONFIG).toBe("/home/coder/.local/share/code-server/config.yaml");
       expect(service.environment.PROXY_DOMAIN).toBe(developer.hostname);
-      expect(service.env_file).toEqual([`${hostPaths(fleet).secretsDir}/${developer.name}.env`]);
+      expect(service.env_file).toEqual([`\${ROOT_PREFIX:-}${hostPaths(fleet).secretsDir}/${developer.name}.env`]);
       expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "/home/coder/workspace"]);
       expect(service.logging).toEqual({
         driver: "awslogs",
@@ -102,9 +103,16 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it("has no $ that compose would interpolate", () => {
-    const content = fileAt("docker/docker-compose.yml").content;
-    expect(content.replace(/\$\$/g, "")).not.toContain("$");
+  it("interpolates nothing but the ROOT_PREFIX seam, which defaults to empty", () => {
+    const lines = fileAt("docker/docker-compose.yml")
+      .content.split("\n")
+      .filter((line) => !line.trimStart().startsWith("#"));
+    const interpolations =
+      lines
+        .join("\n")
+        .replace(/\$\$/g, "")
+        .match(/\$\{?[A-Za-z_][^}\s]*\}?/g) ?? [];
+    expect(new Set(interpolations)).toEqual(new Set(["${ROOT_PREFIX:-}"]));
   });
 
   it("carries no secret: no password, hash or API key variables", () => {
@@ -177,6 +185,21 @@ describe("config files", () => {
     ]);
     // rsyslog writes dockerd's messages to the file the agent tails.
     expect(fileAt("config/rsyslog-dockerd.conf").content).toContain('file="/var/log/dockerd.log"');
+  });
+
+  it("daemon.json pins docker0 to the address pool's first subnet, so the pool keeps room for every developer network", () => {
+    const daemon = json("config/daemon.json");
+    const [pool] = daemon["default-address-pools"] as { base: string; size: number }[];
+    const toInt = (ip: string) => ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+    const [bipAddress, bipLength] = (daemon.bip as string).split("/");
+    const [poolBase, poolLength] = pool.base.split("/");
+    // Without bip, a dockerd that once ran with its defaults keeps docker0 on all of 172.17.0.0/16,
+    // which overlaps every subnet of this pool: no developer network could be created.
+    expect(Number(bipLength)).toBe(pool.size);
+    const subnetOf = (ip: string, length: number) => toInt(ip) - (toInt(ip) % 2 ** (32 - length));
+    expect(subnetOf(bipAddress, Number(poolLength))).toBe(toInt(poolBase));
+    expect(subnetOf(bipAddress, pool.size)).toBe(toInt(poolBase));
+    expect(2 ** (pool.size - Number(poolLength)) - 1).toBeGreaterThanOrEqual(BASE_DEVELOPERS.length);
   });
 
   it("daemon.json keeps SPEC 11.1's logging and ulimits", () => {

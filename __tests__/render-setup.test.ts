@@ -112,6 +112,19 @@ describe("setup.sh on a volume that already holds a filesystem", () => {
   });
 });
 
+describe("setup.sh where cloud-init never finishes", () => {
+  it("stops waiting after CLOUD_INIT_WAIT_SECONDS, warns and completes (it holds the apply lock meanwhile)", () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    const started = Date.now();
+    const run = s.run("scripts/setup.sh", [], { STUB_CLOUD_INIT_HANGS: "1", CLOUD_INIT_WAIT_SECONDS: "1" });
+    expectSuccess(run);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(run.stderr).toMatch(/WARNING: cloud-init did not finish within 1s; continuing without it/);
+    expect(calls(run, "mount")).toHaveLength(1);
+  });
+});
+
 describe("setup.sh refuses to format when in doubt", () => {
   it("does not format a device blkid finds empty but whose first MiB holds data", () => {
     const s = sandbox();

@@ -87,17 +87,27 @@ export function cloudwatchAgentConfig(fleet: Fleet) {
   };
 }
 
+/** Networks dockerd hands out: 256 /24s, one per developer network (the built-in pools hold about 30). */
+export const DOCKER_ADDRESS_POOL = { base: "172.17.0.0/16", size: 24 } as const;
 /**
- * `config/daemon.json`: SPEC 11.1 plus two additions. `default-address-pools` gives 256 /24
- * networks (the built-in pools hold about 30, and every developer has a network of its own);
- * `live-restore` keeps containers running while dockerd restarts for a config change.
+ * docker0's own address: the first /24 of the pool. Without it, a dockerd that ever started
+ * without this daemon.json keeps docker0 on the whole 172.17.0.0/16, which then overlaps every
+ * /24 of the pool, and each developer network fails to be created.
+ */
+export const DOCKER_BRIDGE_IP = "172.17.0.1/24";
+
+/**
+ * `config/daemon.json`: SPEC 11.1 plus three additions: `default-address-pools` (one network per
+ * developer), `bip` (docker0 inside the pool's first /24, see DOCKER_BRIDGE_IP) and
+ * `live-restore` (containers keep running while dockerd restarts for a config change).
  */
 export function dockerDaemonConfig() {
   return {
     "log-driver": "json-file",
     "log-opts": { "max-size": "10m", "max-file": "3" },
     "default-ulimits": { nofile: { Name: "nofile", Hard: NOFILE_LIMIT, Soft: NOFILE_LIMIT } },
-    "default-address-pools": [{ base: "172.17.0.0/16", size: 24 }],
+    bip: DOCKER_BRIDGE_IP,
+    "default-address-pools": [DOCKER_ADDRESS_POOL],
     "live-restore": true,
   };
 }

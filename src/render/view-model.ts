@@ -43,6 +43,12 @@ export const PASSWORD_ALPHABET = "A-Za-z0-9!#%*+,.:=?@^_~-";
  */
 export const API_KEY_PATTERN = "^[A-Za-z0-9._~+/=-]+$";
 
+/**
+ * Compose interpolation of the host scripts' ROOT_PREFIX (apply.sh passes it to compose). Unset
+ * or empty on the host, so the file names the real paths under Docker Compose v2 unchanged.
+ */
+export const COMPOSE_ROOT_PREFIX = "${ROOT_PREFIX:-}";
+
 /** Where dockerd's messages land (rsyslog rule) for the CloudWatch agent to tail. */
 export const DOCKERD_LOG_FILE = "/var/log/dockerd.log";
 export const SYSLOG_FILE = "/var/log/syslog";
@@ -97,6 +103,8 @@ export interface FleetView {
   readonly containerWorkspace: string;
   readonly containerDataDir: string;
   readonly containerConfigFile: string;
+  /** Prefix of every host path in the compose file: the scripts' ROOT_PREFIX, empty on the host. */
+  readonly composeRootPrefix: string;
   readonly nofile: number;
   readonly paths: ReturnType<typeof hostPaths> & { readonly stateDir: string };
   readonly logGroups: { readonly system: string; readonly docker: string };
@@ -182,6 +190,7 @@ export function fleetView(fleet: Fleet): FleetView {
     containerWorkspace: CONTAINER_WORKSPACE,
     containerDataDir: CONTAINER_DATA_DIR,
     containerConfigFile: `${CONTAINER_DATA_DIR}/config.yaml`,
+    composeRootPrefix: COMPOSE_ROOT_PREFIX,
     nofile: NOFILE_LIMIT,
     paths: { ...paths, stateDir: `/var/lib/${fleet.project}` },
     logGroups: { system: logs.system, docker: logs.docker },

@@ -1,0 +1,147 @@
+/**
+ * Step 5, the browser: Debian's headless Chromium driven by playwright-core, with every
+ * `*.<domain>` name resolved to the ALB stand-in (Chromium's --host-resolver-rules: no
+ * /etc/hosts edit) and only the rehearsal's own certificate accepted (its key's SPKI hash).
+ * Each login runs with no cookies, so one developer's session never leaks into another's.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { layout } from "./lib/layout";
+import { PROXY_ADDRESS, type ProxyPorts } from "./proxy";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+export type LoginOutcome = { readonly accepted: true } | { readonly accepted: false; readonly message: string };
+
+export class RehearsalBrowser {
+  private constructor(
+    private readonly context: BrowserContext,
+    private readonly ports: ProxyPorts,
+  ) {}
+
+  /** A fresh profile every launch. */
+  static async launch(domain: string, ports: ProxyPorts, certificateSpki: string): Promise<RehearsalBrowser> {
+    const profile = join(layout.browser, "profile");
+    rmSync(profile, { recursive: true, force: true });
+    mkdirSync(profile, { recursive: true });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--host-resolver-rules=MAP *.${domain} ${PROXY_ADDRESS}, MAP ${domain} ${PROXY_ADDRESS}`,
+        `--ignore-certificate-errors-spki-list=${certificateSpki}`,
+      ],
+    });
+    return new RehearsalBrowser(context, ports);
+  }
+
+  url(host: string, path = "/"): string {
+    return `https://${host}${this.ports.https === 443 ? "" : `:${this.ports.https}`}${path}`;
+  }
+
+  /** Opens the login page of a host on a clean slate (no cookies) and submits the password. */
+  async login(host: string, password: string): Promise<{ page: Page; outcome: LoginOutcome }> {
+    await this.context.clearCookies();
+    const page = await this.context.newPage();
+    const response = await page.goto(this.url(host, "/"), { waitUntil: "domcontentloaded", timeout: 60_000 });
+    if (!response || response.status() >= 400) throw new Error(`${this.url(host)} answered ${response?.status() ?? "nothing"}`);
+    if (!new URL(page.url()).pathname.endsWith("/login"))
+      throw new Error(`${this.url(host)} did not ask for a password (landed on ${page.url()})`);
+    await page.fill("input[type=password]", password);
+    await Promise.all([page.waitForLoadState("domcontentloaded"), page.press("input[type=password]", "Enter")]);
+    await page.waitForURL((url) => !url.pathname.endsWith("/login") || url.search.length > 0, { timeout: 5000 }).catch(() => undefined);
+    if (new URL(page.url()).pathname.endsWith("/login")) {
+      const message = (
+        await page
+          .locator(".error")
+          .first()
+          .textContent({ timeout: 5000 })
+          .catch(() => null)
+      )?.trim();
+      return { page, outcome: { accepted: false, message: message || "the login page was shown again" } };
+    }
+    return { page, outcome: { accepted: true } };
+  }
+
+  /** Logs in and closes the page: accepted or refused (with code-server's message). */
+  async tryLogin(host: string, password: string): Promise<LoginOutcome> {
+    const { page, outcome } = await this.login(host, password);
+    await page.close();
+    return outcome;
+  }
+
+  /**
+   * Logs in and waits until the workbench is up: its DOM is rendered and its websocket to the
+   * server is open and has received frames. The page stays open for the caller.
+   */
+  async openWorkbench(host: string, password: string): Promise<{ page: Page; websocketFrames: () => number }> {
+    let frames = 0;
+    const page = await this.context.newPage();
+    page.on("websocket", (ws) => ws.on("framereceived", () => frames++));
+    await this.context.clearCookies();
+    await page.goto(this.url(host, "/login"), { waitUntil: "domcontentloaded", timeout: 60_000 });
+    await page.fill("input[type=password]", password);
+    await page.press("input[type=password]", "Enter");
+    await page.waitForSelector(".monaco-workbench", { timeout: 120_000 });
+    const deadline = Date.now() + 60_000;
+    while (frames < 5 && Date.now() < deadline) await page.waitForTimeout(250);
+    if (frames < 5) throw new Error(`the workbench rendered, but its websocket received only ${frames} frames in 60s`);
+    return { page, websocketFrames: () => frames };
+  }
+
+  /**
+   * Types a command into a new integrated terminal of an open workbench, once `shellRunning`
+   * says the terminal's shell has started, until `done` says it worked.
+   */
+  async runInTerminal(page: Page, command: string, shellRunning: () => Promise<boolean>, done: () => Promise<boolean>): Promise<void> {
+    const terminal = page.locator(".terminal-wrapper .xterm-helper-textarea").first();
+    for (let attempt = 1; attempt <= 3 && !(await terminal.count()); attempt++) {
+      // Keyboard shortcuts reach the workbench only once it has the focus.
+      await page.locator(".monaco-workbench .part.statusbar").click();
+      await page.keyboard.press("Control+Shift+P");
+      await page.waitForSelector(".quick-input-widget input", { state: "visible", timeout: 30_000 });
+      await page.keyboard.type("Terminal: Create New Terminal");
+      await page.waitForTimeout(500);
+      await page.keyboard.press("Enter");
+      // A folder opened for the first time is in restricted mode: the terminal asks to trust it first.
+      // Trusting it swallows the command: the next attempt runs it again.
+      const trust = page.getByRole("button", { name: "Yes, I trust the authors" });
+      const trusted = await trust.waitFor({ state: "visible", timeout: 3000 }).then(
+        () => trust.click().then(() => true),
+        () => false,
+      );
+      if (!trusted) await terminal.waitFor({ state: "attached", timeout: 15_000 }).catch(() => undefined);
+    }
+    await terminal.waitFor({ state: "attached", timeout: 5000 });
+    // Keystrokes sent before the shell runs (node-pty starts it) are lost: wait for it, and type
+    // the command again should it still have no effect.
+    const deadline = Date.now() + 30_000;
+    while (!(await shellRunning()) && Date.now() < deadline) await page.waitForTimeout(250);
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await page.waitForTimeout(500);
+      await terminal.focus();
+      await page.keyboard.type(command, { delay: 10 });
+      await page.keyboard.press("Enter");
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        if (await done()) return;
+        await page.waitForTimeout(250);
+      }
+    }
+    throw new Error(`typed "${command}" into the editor's terminal 4 times without effect`);
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Every way the rehearsal differs from an EC2 host, with the reason and the seam that makes the
+ * difference. None of them edits a rendered file: each is a stand-in on PATH, a file under
+ * ROOT_PREFIX, the compose override (COMPOSE_OVERRIDE_FILE) or the engine's own start-up.
+ */
+import type { Concession } from "./lib/report";
+
+export const CONCESSIONS: readonly Concession[] = [
+  {
+    what: "Docker Engine is Debian trixie's docker.io 26.1 with containerd 1.7, docker-compose 2.26 and bookworm's runc, unpacked under .rehearsal; not Docker CE from Docker's apt repository",
+    why: "Docker's repository is unreachable from this machine; bookworm's own docker.io (20.10) is too old for healthcheck.start_interval and has no Compose v2; trixie's runc needs glibc 2.38",
+    seam: "the dpkg-query stand-in reports docker-ce and docker-compose-plugin as installed, so setup.sh skips their installation; sh/engine.sh runs dockerd with its own data-root, exec-root, pidfile and socket",
+  },
+  {
+    what: "the open-files limit of containers is the machine's hard limit (20000 here), not 64000: daemon.json's default-ulimits and the compose file's ulimits are capped",
+    why: "the hard limit here is 20000 and root cannot raise it; a container asking for 64000 fails to start",
+    seam: "sh/engine.sh starts dockerd with a copy of the installed daemon.json whose nofile is capped; the compose override sets ulimits.nofile",
+  },
+  {
+    what: "containers log with the json-file driver instead of awslogs",
+    why: "there is no CloudWatch Logs endpoint nor AWS credentials here",
+    seam: "the compose override (apply.sh's COMPOSE_OVERRIDE_FILE) replaces the logging section",
+  },
+  {
+    what: "the AWS CLI is a stateful local stand-in for the calls the scripts make (Secrets Manager create/describe/get/put, S3 cp/ls/head-object, EC2 describe and snapshots, CloudWatch put-metric-data)",
+    why: "AWS is unreachable; this is also why IAM policies, KMS, the ALB, Route53, ACM, AWS Backup and the SSM association themselves are not rehearsed",
+    seam: "rehearse/standins/aws first on PATH; state under .rehearsal/host/state/aws; secrets are created empty, as Terraform creates them",
+  },
+  {
+    what: "systemctl is a stand-in: 'docker' is the rehearsal's engine, other units (rsyslog, the metrics timer) are only recorded",
+    why: "the rehearsal must not install or start units on the machine it runs on",
+    seam: "rehearse/standins/systemctl first on PATH",
+  },
+  {
+    what: "cloud-init is a stand-in that reports a finished boot (and, for one check, one that never finishes)",
+    why: "cloud-init does not run on this machine",
+    seam: "rehearse/standins/cloud-init first on PATH (REHEARSAL_CLOUD_INIT=never-runs for the check)",
+  },
+  {
+    what: "the CloudWatch agent is a stand-in that validates the rendered agent config and reports running",
+    why: "Amazon's agent package is unreachable and there is nothing to ship metrics or logs to",
+    seam: "a link at ROOT_PREFIX/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; dpkg-query reports the package installed",
+  },
+  {
+    what: "sysctl -p checks that every key of the rendered sysctl.conf exists in this kernel but does not apply the values; logger writes to a file",
+    why: "the machine is shared: retuning its kernel or writing its journal is not the rehearsal's to do",
+    seam: "rehearse/standins/sysctl and rehearse/standins/logger first on PATH",
+  },
+  {
+    what: "extensions cannot be installed: apply.sh's installs fail and it warns that the next apply retries",
+    why: "Open VSX is unreachable from this machine",
+    seam: "none needed: a failed extension download is a warning by design",
+  },
+  {
+    what: "the data volume is a 2 GiB sparse file on a loop device, linked at the NVMe name of its EBS volume id; every host path lives under .rehearsal/host/root",
+    why: "there is no EBS volume here and the machine's own /etc, /opt and /mnt are not the rehearsal's",
+    seam: "ROOT_PREFIX for the scripts (compose reads it as ${ROOT_PREFIX:-} in the host paths); ROOT_PREFIX/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<id> links to the loop device",
+  },
+  {
+    what: "the image is built locally and shaped like codercom/code-server (user coder uid 1000, dumb-init entrypoint with the same arguments, curl), without the official image's fixuid, sudo, locales and editors",
+    why: "no image registry is reachable: the root filesystem comes from debootstrap and code-server from its npm package",
+    seam: "docker import under the roster's image reference, before apply.sh runs (its ensure_image then finds it)",
+  },
+  {
+    what: "the ALB is nginx on 127.0.0.1 generated from config/alb-rules.json, with a self-signed certificate for *.<domain> that Chromium accepts by its key's hash; DNS is Chromium's host-resolver-rules",
+    why: "no ALB, ACM or Route53 here; target-group health checks and stickiness are not modelled",
+    seam: "rehearse/proxy.ts; Chromium's --host-resolver-rules and --ignore-certificate-errors-spki-list",
+  },
+  {
+    what: "a host restart kills the engine's processes and containers and unmounts the data volume, without rebooting the machine",
+    why: "the machine running the rehearsal cannot be rebooted",
+    seam: "sh/engine.sh poweroff, then the rendered start-containers.sh",
+  },
+  {
+    what: "the image-tag change deploys the same image under a second tag",
+    why: "a second build would double the cold run; what is rehearsed is the roll-out, not the new code-server",
+    seam: "docker tag before the roster with the new tag is deployed",
+  },
+  {
+    what: "the host runs Debian bookworm, not Ubuntu 22.04, and setup.sh installs no package: the rehearsal installed its base packages beforehand",
+    why: "the rehearsal runs on the CI machine",
+    seam: "none: setup.sh finds the packages installed (dpkg-query)",
+  },
+];

@@ -1,0 +1,176 @@
+/**
+ * npm run rehearse [-- --keep | --down]
+ *
+ * Runs the rendered host files on a real Docker engine with real code-server behind a real TLS
+ * proxy built from the ALB's routing table, logs in with a real browser, and walks through the
+ * day-two operations. Prints one line per check and, last, "N passed, N failed"; exits 0 only
+ * when every check passed. Writes .rehearsal/report.json.
+ *
+ *   --keep          leave the engine, the containers and the proxy running afterwards
+ *   --down          tear down what a kept (or interrupted) run left, and exit
+ *   --only <regex>  run only the checks whose names match, besides the essential ones they build on
+ */
+import { parseArgs } from "node:util";
+import { CONCESSIONS } from "./concessions";
+import { CHECKS } from "./checks";
+import { dockerCli, dockerHost, engineEnv, nofileHardLimit, stopEngine } from "./engine";
+import { RehearsalHost, removeHost } from "./host";
+import { layout } from "./lib/layout";
+import { elapsedSeconds, record, say } from "./lib/log";
+import { emptyReport, summaryLine, writeReport, type Report } from "./lib/report";
+import { killRunning } from "./lib/run";
+import { proxyPorts, stopProxy } from "./proxy";
+import { Rehearsal } from "./rehearsal";
+import { containerName } from "../src/naming";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const USAGE = `usage: npm run rehearse [-- [--keep] [--only <regex>] | --down]
+  --keep          leave the engine, the containers and the proxy running (address them with .rehearsal/report.json)
+  --down          tear down what a kept or interrupted run left
+  --only <regex>  run only the checks whose names match (and the essential ones, which the others build on)`;
+
+/** Stops everything the rehearsal may have left running and removes the host. */
+async function down(env: NodeJS.ProcessEnv): Promise<void> {
+  await stopProxy();
+  await stopEngine(env);
+  await removeHost();
+}
+
+function fillAddresses(report: Report, r: Rehearsal): void {
+  const fleet = r.host.created ? r.host.fleet : r.base.fleet;
+  report.domain = fleet.domain;
+  report.proxy = { https: `127.0.0.1:${r.ports.https}`, http: `127.0.0.1:${r.ports.http}` };
+  report.dockerCli = dockerCli;
+  report.dockerHost = dockerHost;
+  report.composeArgs = r.host.created ? r.host.composeArgs : [];
+  report.developers = fleet.developers.map((d) => ({ name: d.name, port: d.port, container: containerName(d), service: containerName(d) }));
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: { keep?: boolean; down?: boolean; only?: string; help?: boolean };
+  try {
+    options = parseArgs({
+      args: argv,
+      options: { keep: { type: "boolean" }, down: { type: "boolean" }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (options.keep && options.down) {
+    console.error(`--keep and --down exclude each other\n${USAGE}`);
+    return 2;
+  }
+  let only: RegExp | undefined;
+  try {
+    only = options.only === undefined ? undefined : new RegExp(options.only);
+  } catch (err) {
+    console.error(`--only: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const checks = CHECKS.filter((c) => !only || c.essential || only.test(c.name));
+  if (only && !CHECKS.some((c) => only.test(c.name))) {
+    console.error(`--only ${options.only} matches no check; the checks are:\n${CHECKS.map((c) => `  ${c.name}`).join("\n")}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error("npm run rehearse needs root: it runs a Docker engine, a loop device and mounts (sudo npm run rehearse)");
+    return 1;
+  }
+  const nofileMax = await nofileHardLimit();
+  const host = new RehearsalHost(nofileMax);
+  const env = engineEnv(host.root, nofileMax);
+  if (options.down) {
+    await down(env);
+    say("torn down: engine stopped, proxy stopped, data volume unmounted and detached, host removed");
+    return 0;
+  }
+
+  rmSync(layout.log, { force: true });
+  const cold = !existsSync(layout.cache) || readdirSync(layout.cache).length === 0;
+  say(`rehearsal ${cold ? "(cold: empty cache)" : "(warm cache)"}; log in ${layout.log}`);
+  await down(env);
+
+  const report = emptyReport();
+  report.concessions.push(...CONCESSIONS);
+  report.facts.cold = cold;
+  const r = new Rehearsal(host, proxyPorts(), report, env);
+  if (r.ports.https !== 443 || r.ports.http !== 80) {
+    report.concessions.push({
+      what: `the proxy listens on ${r.ports.https} and ${r.ports.http} instead of 443 and 80`,
+      why: "REHEARSAL_HTTPS_PORT / REHEARSAL_HTTP_PORT were set",
+      seam: "rehearse/proxy.ts proxyPorts()",
+    });
+  }
+
+  let interrupted = false;
+  const finish = async () => {
+    await r.closeBrowser();
+    if (r.base) fillAddresses(report, r);
+    report.timings.totalSeconds = Number(elapsedSeconds().toFixed(1));
+    report.kept = Boolean(options.keep) && !interrupted;
+    if (!report.kept) {
+      say("tearing down (engine, proxy, data volume)");
+      await down(env).catch((err: Error) => say(`teardown: ${err.message}`));
+    }
+    writeReport(report);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      say(`${signal}: stopping`);
+      killRunning();
+      report.checks.push({ name: "the rehearsal ran to its end", ok: false, detail: `interrupted by ${signal}`, seconds: 0 });
+      void finish().then(() => {
+        console.log(summaryLine(report));
+        process.exit(130);
+      });
+    });
+  }
+
+  let blockedBy: string | undefined;
+  if (only) report.facts.only = String(only);
+  for (const check of checks) {
+    if (interrupted) break;
+    if (blockedBy) {
+      report.checks.push({ name: check.name, ok: false, detail: `not run: "${blockedBy}" failed`, seconds: 0 });
+      continue;
+    }
+    const started = Date.now();
+    let ok = true;
+    let detail: string;
+    try {
+      detail = await check.run(r);
+    } catch (err) {
+      ok = false;
+      detail = (err as Error).message;
+    }
+    if (interrupted) break;
+    const seconds = Number(((Date.now() - started) / 1000).toFixed(1));
+    report.checks.push({ name: check.name, ok, detail, seconds });
+    say(`${ok ? "PASS" : "FAIL"} ${check.name} (${seconds}s)\n        ${detail.split("\n").join("\n        ")}`);
+    if (!ok && check.essential) blockedBy = check.name;
+    writeReport(report);
+  }
+  if (interrupted) return new Promise(() => undefined);
+  await finish();
+  record(`report: ${join(layout.report)}`);
+  say(`report: ${layout.report}${report.kept ? " (engine, containers and proxy kept running: npm run rehearse -- --down ends them)" : ""}`);
+  console.log(summaryLine(report));
+  return report.checks.every((c) => c.ok) ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    console.log("0 passed, 1 failed");
+    process.exit(1);
+  },
+);

@@ -1,0 +1,141 @@
+/**
+ * What a check works with: the host, the proxy, the browser, the rendered rosters, and the
+ * helpers other checks need (deploy a roster, log in, read the engine's events).
+ */
+import { spawn } from "node:child_process";
+import type { Page } from "playwright-core";
+import { containerName } from "../src/naming";
+import { RehearsalBrowser, type LoginOutcome } from "./browser";
+import { dockerCli } from "./engine";
+import type { RehearsalHost } from "./host";
+import { sleep } from "./lib/run";
+import type { ImageInfo } from "./image";
+import type { Report } from "./lib/report";
+import { certificateSpki, proxyRequest, startProxy, type ProxyPorts } from "./proxy";
+import { renderRoster, type RenderedRoster, type RosterEdit } from "./rosters";
+
+export interface EngineEvent {
+  readonly action: string;
+  readonly container: string;
+  /** Seconds since the epoch, with nanosecond precision. */
+  readonly time: number;
+}
+
+export class Rehearsal {
+  /** Set by the image check. */
+  image?: ImageInfo;
+  /** Set by the first-apply check: its output, for the checks that read it. */
+  firstApplyOutput = "";
+  /** apply.sh's output when a developer was removed, and the sockets their directory held. */
+  removalOutput?: string;
+  socketsBeforeRemoval = "";
+  /** The workbench page opened by the browser-login check. */
+  workbench?: Page;
+  /** The roster as `npm run synth` renders it; set by the synth check. */
+  base!: RenderedRoster;
+  private browserInstance?: RehearsalBrowser;
+  private readonly rosters = new Map<string, RenderedRoster>();
+
+  constructor(
+    readonly host: RehearsalHost,
+    readonly ports: ProxyPorts,
+    readonly report: Report,
+    /** The environment sh/engine.sh runs in. */
+    readonly engineEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  /** Renders the base roster (the project's roster.yaml). */
+  async renderBase(): Promise<RenderedRoster> {
+    this.base = await renderRoster("base");
+    this.rosters.set("base", this.base);
+    return this.base;
+  }
+
+  get domain(): string {
+    return this.host.fleet.domain;
+  }
+
+  hostname(name: string): string {
+    return this.host.developer(name).hostname;
+  }
+
+  /** A roster variant, synthesized once. */
+  async roster(variant: string, edit: RosterEdit): Promise<RenderedRoster> {
+    const known = this.rosters.get(variant);
+    if (known) return known;
+    const rendered = await renderRoster(variant, edit);
+    this.rosters.set(variant, rendered);
+    return rendered;
+  }
+
+  /** What a deploy does before the host applies: new host files and secrets, and the ALB's new rules. */
+  async deploy(roster: RenderedRoster): Promise<void> {
+    await this.host.sync(roster);
+    await startProxy(roster.fleet.domain, roster.routes, this.ports);
+  }
+
+  async browser(): Promise<RehearsalBrowser> {
+    this.browserInstance ??= await RehearsalBrowser.launch(this.domain, this.ports, await certificateSpki());
+    return this.browserInstance;
+  }
+
+  async closeBrowser(): Promise<void> {
+    await this.browserInstance?.close().catch(() => undefined);
+    this.browserInstance = undefined;
+  }
+
+  /** Logs in to a developer's URL with a browser (no cookies). */
+  async login(name: string, password: string): Promise<LoginOutcome> {
+    return (await this.browser()).tryLogin(this.hostname(name), password);
+  }
+
+  /** GET through the ALB stand-in. */
+  get(name: string, path: string, scheme: "https" | "http" = "https") {
+    return proxyRequest(scheme, this.hostname(name), path, this.ports);
+  }
+
+  /**
+   * Records the engine's container lifecycle and health events from now until the returned
+   * function is called, which returns them. Streamed as they happen: dockerd keeps only the last
+   * few hundred events, and health checks alone produce dozens a minute.
+   */
+  async watchEvents(): Promise<() => Promise<EngineEvent[]>> {
+    const filters = ["type=container", "event=create", "event=start", "event=health_status"].flatMap((f) => ["--filter", f]);
+    const child = spawn(dockerCli, ["events", ...filters, "--format", "{{json .}}"], {
+      env: this.host.env(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    const closed = new Promise((resolve) => child.on("close", resolve));
+    // The subscription is made once the client has connected.
+    await sleep(1000);
+    if (child.exitCode !== null) throw new Error(`docker events ended at once: ${err.trim()}`);
+    return async () => {
+      await sleep(1000);
+      child.kill();
+      await closed;
+      return out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: { name: string } }; timeNano: number })
+        .map((e) => ({ action: e.Action, container: e.Actor.Attributes.name, time: e.timeNano / 1e9 }));
+    };
+  }
+
+  /** Seconds from each developer container's creation to its first healthy health check. */
+  static createdToHealthy(events: readonly EngineEvent[], names: readonly string[]): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const name of names) {
+      const service = containerName({ name });
+      const created = events.find((e) => e.container === service && e.action === "create");
+      const healthy = events.find(
+        (e) => e.container === service && e.action === "health_status: healthy" && (!created || e.time >= created.time),
+      );
+      if (created && healthy) result[name] = Number((healthy.time - created.time).toFixed(1));
+    }
+    return result;
+  }
+}
