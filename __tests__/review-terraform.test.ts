@@ -1,14 +1,17 @@
 /**
  * The review's verdicts on protected resources come from a real `terraform plan -refresh=false`
  * of the changed roster against a state fabricated from the default roster's plan, offline:
- * an instance-type change updates the host in place (stop and start), swapped availability zones
- * replace the host, the data volume (refused: prevent_destroy) and its attachment.
+ * an instance-type change updates the host in place (stop and start), one of another architecture
+ * is refused by Terraform with the host's own message, swapped availability zones and a new
+ * vpc_cidr (`--var`) replace the host (refused: prevent_destroy, with the way forward), and the
+ * zones the data volume too.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { type TerraformConfig } from "../src/app";
 import { diffConfigs, referencesOf, resourceEntries } from "../src/review/diff";
+import { README_SECTIONS } from "../src/naming";
 import { protectedResources } from "../src/review/protected";
 import { renderReview } from "../src/review/report";
 import { exitCodeOf, review, synthesizeRoster, type Review } from "../src/review/review";
@@ -91,6 +94,65 @@ maybe("review with terraform", () => {
     });
   });
 
+  describe("changing the host's instance type to one of another architecture", () => {
+    let result: Review;
+    beforeAll(() => {
+      result = reviewAgainstBase(edited((r) => (r.host.instanceType = "m7g.2xlarge")));
+    });
+
+    it("is refused by Terraform's plan with the host's precondition, which names both architectures and the way forward", () => {
+      expect(result.verdictSource).toBe("terraform plan");
+      expect(result.refusals).toEqual([
+        {
+          address: "aws_instance.host",
+          summary: "Resource precondition failed",
+          detail: expect.stringMatching(/^The host was built for x86_64, and the roster's host\.instanceType is arm64\. /),
+        },
+      ]);
+      expect(result.refusals[0].detail).toContain(`README says under "${README_SECTIONS.architectureChange}"`);
+      expect(result.plan).toBeUndefined();
+      expect(exitCodeOf(result)).toBe(3);
+    });
+
+    it("prints the refusal first, and the protected resources as not planned", () => {
+      const report = renderReview(result);
+      expect(report).toContain(
+        "Protected resources (terraform plan):\n  ! Terraform refuses this change: resource precondition failed on aws_instance.host:\n      The host was built for x86_64,",
+      );
+      expect(report).toMatch(/ {2}! host instance \(aws_instance\.host\): not planned: Terraform refuses to plan the change \(above\)\./);
+      expect(report).toMatch(/ {4}data volume \(aws_ebs_volume\.data_volume\): unchanged/);
+      expect(report).toContain("Exit 3: Terraform refuses this change;");
+    });
+  });
+
+  describe("a new vpc_cidr (--var)", () => {
+    let result: Review;
+    beforeAll(() => {
+      result = review(base, synthesizeRoster("roster.yaml", base.fleet), {
+        terraform,
+        tfvars: TFVARS,
+        planner,
+        vars: { vpc_cidr: "10.50.0.0/16" },
+      });
+    });
+
+    it("is planned although both rosters are the same, and replaces the host, which prevent_destroy refuses", () => {
+      expect(result.diffs).toEqual([]);
+      const byRole = new Map(result.protected.map((v) => [v.role, v]));
+      expect(byRole.get("host")).toMatchObject({ action: "replace", forcedBy: ["subnet_id"], refused: true });
+      expect(byRole.get("dataVolume")!.action).toBe("unchanged");
+      expect(exitCodeOf(result)).toBe(3);
+    });
+
+    it("says so, with the variable and the way forward", () => {
+      const report = renderReview(result);
+      expect(report).toContain('Plan-time variables of the change: vpc_cidr = "10.50.0.0/16"');
+      expect(report).toContain(
+        `Terraform would refuse to apply this plan: the host instance has prevent_destroy. If the host must be replaced (another architecture, another vpc_cidr), the README says how under "${README_SECTIONS.hostReplacement}".`,
+      );
+    });
+  });
+
   describe("swapping the availability zones", () => {
     let result: Review;
     beforeAll(() => {
@@ -106,9 +168,9 @@ maybe("review with terraform", () => {
       expect(report).toContain("Terraform would refuse to apply this plan: the data volume has prevent_destroy.");
     });
 
-    it("replaces the host (its subnet is another) and the attachment, though the roster named neither", () => {
+    it("replaces the host (its subnet is another), refused too, and the attachment, though the roster named neither", () => {
       const byRole = new Map(result.protected.map((v) => [v.role, v]));
-      expect(byRole.get("host")).toMatchObject({ action: "replace", forcedBy: ["subnet_id"] });
+      expect(byRole.get("host")).toMatchObject({ action: "replace", forcedBy: ["subnet_id"], refused: true });
       expect(byRole.get("host")!.consequence).toMatch(/^the host is destroyed and a new one created: every container stops/);
       expect(byRole.get("dataVolumeAttachment")).toMatchObject({ action: "replace" });
       expect(byRole.get("archiveBucket")!.action).toBe("unchanged");

@@ -63,6 +63,8 @@ export interface Fleet {
   };
   readonly developers: readonly Developer[];
   readonly state: StateBackend;
+  /** The optional WAF web ACL on the ALB; off unless the roster switches it on. */
+  readonly waf: { readonly enabled: boolean; readonly rateLimitPer5Minutes: number };
 }
 
 /** One thing wrong with the roster: where (a path into the YAML) and what to do about it. */
@@ -354,6 +356,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     },
     developers,
     state,
+    waf: { enabled: raw.waf.enabled, rateLimitPer5Minutes: raw.waf.rateLimitPer5Minutes },
   };
   return { fleet: deepFreeze(fleet), problems };
 }
