@@ -144,6 +144,13 @@ export interface PlanOptions {
   readonly keepPreventDestroy?: boolean;
 }
 
+/** One resource's change in a streamed plan: `create`, `update`, `delete`, `replace`, `move`, ... */
+export interface PlannedChange {
+  readonly action: string;
+  /** The address a `moved` block moves it from. */
+  readonly previousAddress?: string;
+}
+
 export interface PlanAgainstStateResult {
   /** `terraform show -json` of the target's plan. */
   readonly plan: PlanJson;
@@ -212,6 +219,31 @@ export class OfflinePlanner {
    * as `terraform plan` would.
    */
   plan(config: TerraformJson, state: TerraformState, options: PlanOptions = {}): PlanAgainstStateResult {
+    const { target, addresses, args } = this.prepare(config, state, options);
+    return this.withFiles(options, () => ({ plan: this.planJson(target, "target", args), preventDestroy: addresses }));
+  }
+
+  /**
+   * What the plan of `config` against `state` does to each resource it changes, by address, read
+   * from Terraform's streamed plan: a few seconds cheaper than `plan` (no saved plan to decode),
+   * for questions about actions alone. Resources it leaves as they are do not appear.
+   */
+  plannedChanges(config: TerraformJson, state: TerraformState, options: PlanOptions = {}): Map<string, PlannedChange> {
+    const { target, args } = this.prepare(config, state, options);
+    return this.withFiles(options, () => {
+      const changes = new Map<string, PlannedChange>();
+      for (const line of this.runPlan(target, args).split("\n")) {
+        if (!line.includes('"planned_change"')) continue;
+        const { change } = JSON.parse(line) as {
+          change: { resource: { addr: string }; previous_resource?: { addr: string }; action: string };
+        };
+        changes.set(change.resource.addr, { action: change.action, previousAddress: change.previous_resource?.addr });
+      }
+      return changes;
+    });
+  }
+
+  private prepare(config: TerraformJson, state: TerraformState, options: PlanOptions) {
     const { config: target, addresses } = options.keepPreventDestroy
       ? { config, addresses: new Set<string>() }
       : withoutPreventDestroy(config);
@@ -222,13 +254,18 @@ export class OfflinePlanner {
       ...(options.destroy ? ["-destroy"] : []),
       ...(options.target ?? []).map((address) => `-target=${address}`),
     ];
+    return { target, addresses, args };
+  }
+
+  /** Runs `body` with the option's files beside the configuration, removed afterwards. */
+  private withFiles<T>(options: PlanOptions, body: () => T): T {
     for (const name of Object.keys(options.files ?? {})) {
       if (!/^[\w-]+(\.[\w-]+)*$/.test(name)) throw new Error(`plan option files: ${JSON.stringify(name)} is not a plain file name`);
     }
     const files = Object.keys(options.files ?? {}).map((name) => join(this.workdir.dir, name));
     for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(this.workdir.dir, name), content);
     try {
-      return { plan: this.planJson(target, "target", args), preventDestroy: addresses };
+      return body();
     } finally {
       for (const file of files) rmSync(file, { force: true });
     }
@@ -244,8 +281,14 @@ export class OfflinePlanner {
   }
 
   private planJson(config: TerraformJson, name: string, extra: readonly string[] = []): PlanJson {
+    this.runPlan(config, [...extra, `-out=${name}.tfplan`]);
+    return this.workdir.json<PlanJson>(["show", "-json", `${name}.tfplan`]);
+  }
+
+  /** `terraform plan -json` of `config`; its streamed output, or the refusal or failure it ends in. */
+  private runPlan(config: TerraformJson, extra: readonly string[]): string {
     writeFileSync(join(this.workdir.dir, "main.tf.json"), JSON.stringify(config));
-    const { status, output } = this.workdir.run([...PLAN, "-json", ...extra, `-out=${name}.tfplan`], { allowFailure: true });
+    const { status, output } = this.workdir.run([...PLAN, "-json", ...extra], { allowFailure: true });
     if (status !== 0) {
       const errors = errorDiagnostics(output);
       if (errors.length > 0 && errors.every((e) => CHECK_FAILURES.has(e.summary))) {
@@ -254,7 +297,7 @@ export class OfflinePlanner {
       const text = errors.length > 0 ? errors.map((e) => `Error: ${e.summary}\n${e.detail ?? ""}`).join("\n") : output.slice(-4000);
       throw new PlanFailedError(`terraform plan failed (exit ${status}):\n${text}`);
     }
-    return this.workdir.json<PlanJson>(["show", "-json", `${name}.tfplan`]);
+    return output;
   }
 
   /** The provider's schema of each resource type `plan` creates, from the cache when it has them all. */
