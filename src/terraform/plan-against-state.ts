@@ -198,17 +198,22 @@ export class OfflinePlanner {
 
   /** The state a deployment of `config` would have (see fabricate-state.ts). */
   deployedState(config: TerraformJson, options: DeployedStateOptions = {}): TerraformState {
-    const key = JSON.stringify([options.settle !== false, config]);
+    const settle = options.settle !== false;
+    const key = JSON.stringify([settle, config]);
     const known = this.states.get(key);
     if (known) return known;
     // A fake that does not round-trip must not become a refused replacement while settling.
     const base = withoutPreventDestroy(config).config;
-    this.writeState(undefined);
-    const plan = this.planJson(base, "base");
-    let state = fabricateState(plan, this.resourceSchemas(plan), this.options.region, base);
-    if (options.settle !== false) {
-      this.writeState(state);
-      state = settleState(state, this.planJson(base, "settle"));
+    let state: TerraformState;
+    if (settle) {
+      // Settled from the unsettled state, which is kept too: one base plan serves both.
+      const unsettled = this.deployedState(config, { settle: false });
+      this.writeState(unsettled);
+      state = settleState(unsettled, this.planJson(base, "settle"));
+    } else {
+      this.writeState(undefined);
+      const plan = this.planJson(base, "base");
+      state = fabricateState(plan, this.resourceSchemas(plan), this.options.region, base);
     }
     this.states.set(key, state);
     return state;
