@@ -173,6 +173,15 @@ maybe("planned against a deployment of the default roster", () => {
       expect(exitCodeOf(result)).toBe(3);
     });
 
+    it("fails with the variable's own validation message for a value it refuses", () => {
+      expect(() => review(base, base, { terraform, tfvars: TFVARS, planner, vars: { vpc_cidr: "10.50.0.0/12" } })).toThrow(
+        expect.objectContaining({
+          name: "PlanFailedError",
+          message: expect.stringContaining("vpc_cidr must be an IPv4 CIDR block from /16 to /22"),
+        }),
+      );
+    });
+
     it("says so, with the variable and the way forward", () => {
       const report = renderReview(result);
       expect(report).toContain('Plan-time variables of the change: vpc_cidr = "10.50.0.0/16"');

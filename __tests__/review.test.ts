@@ -230,6 +230,15 @@ describe("npm run review, the command", () => {
     expect(bare.stderr).toContain("--var vpc_cidr: write it as <name>=<value>, e.g. --var vpc_cidr=10.50.0.0/16");
   });
 
+  it("exits 1 for a --var without terraform, which alone could tell what it changes", () => {
+    const run = launch("src/review/main.ts", ["--base", "roster.yaml", "--var", "vpc_cidr=10.50.0.0/16"], {
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("--var needs terraform on PATH to plan what the variables change");
+    expect(run.stdout).toBe("");
+  });
+
   it("reads the base from a git revision", () => {
     const run = launch("src/review/main.ts", ["--base", "HEAD"]);
     expect(run.stdout).toContain("Roster review: roster.yaml against HEAD:roster.yaml");

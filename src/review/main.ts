@@ -68,13 +68,19 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const rosterFile = process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
+  const terraform = findTerraform();
+  if (Object.keys(vars).length > 0 && !terraform) {
+    // Without a plan a variable's effect is unknown, and "unchanged" would be a guess.
+    console.error("--var needs terraform on PATH to plan what the variables change: install Terraform >= 1.11, or review without --var");
+    return 1;
+  }
   try {
     const currentFleet = loadRoster(rosterFile);
     const baseSource = readBaseRoster(options.base, rosterFile);
     const base = synthesizeRoster(baseSource.label, parseRoster(baseSource.text, baseSource.label, process.env));
     const current = synthesizeRoster(rosterFile, currentFleet);
     const result = review(base, current, {
-      terraform: findTerraform(),
+      terraform,
       tfvars: readFileSync("terraform.tfvars.example", "utf8"),
       cacheDir: join(".build", "terraform"),
       vars,
