@@ -143,6 +143,13 @@ maybe("planned against a deployment of the default roster", () => {
       expect(exitCodeOf(result)).toBe(3);
     });
 
+    it("prints what the README shows for it", () => {
+      const [shown] = fenced(readmeSection(README_SECTIONS.architectureChange), "text");
+      const printed = renderReview(result).split("\n");
+      const from = printed.indexOf("Protected resources (terraform plan):");
+      expect(printed.slice(from, from + shown.split("\n").length).join("\n")).toBe(shown);
+    });
+
     it("prints the refusal first, and the protected resources as not planned", () => {
       const report = renderReview(result);
       expect(report).toContain(
