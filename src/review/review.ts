@@ -6,7 +6,8 @@
  * Resources are compared configuration by configuration. The four protected resources (host,
  * data volume, its attachment, archive bucket) get a verdict: unchanged when neither they nor
  * anything they reference changed; otherwise Terraform decides, by planning the current
- * configuration against a state fabricated from the base's plan (src/terraform), offline.
+ * configuration against a state fabricated from the base's plan (src/terraform), offline,
+ * limited to the protected resources and what they depend on.
  */
 import { synthConfig, type TerraformConfig } from "../app";
 import type { Fleet } from "../roster";
@@ -136,7 +137,8 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
     const state = planner.deployedState(base.config, { settle: false });
     let planned;
     try {
-      planned = planner.plan(current.config, state, { vars });
+      // The protected resources and what they depend on: all the verdicts read, at a fraction of the plan.
+      planned = planner.plan(current.config, state, { vars, target: [...roles.values()] });
     } catch (err) {
       if (!(err instanceof PlanRefusedError)) throw err;
       // Nothing would be applied: the verdicts say what the configurations change, the refusal why it stops.
