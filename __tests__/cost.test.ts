@@ -8,7 +8,7 @@ import { agentMetricSeries, synthesizeStack, type StackConfig } from "../src/cos
 import { loadPrices, PRICES_DIR, PriceError } from "../src/cost/prices";
 import { hoursPerWeek, type CostSchedule } from "../src/cost/schedule";
 import { rosterSchema } from "../src/roster/schema";
-import { DEFAULT_ROSTER_TEXT, defaultFleet } from "./helpers/fleet";
+import { DEFAULT_ROSTER_TEXT, defaultFleet, editedFleet } from "./helpers/fleet";
 import type { Config } from "./helpers/synth";
 
 const fleet = defaultFleet();
@@ -147,6 +147,15 @@ describe("resource counting", () => {
     expect(line(bill, "scheduler").quantity).toBeCloseTo(62 / 1e6, 9);
     // us-east-1 has no sourced figures for them yet: they show as unpriced lines.
     expect(bill.unpriced).toEqual(expect.arrayContaining(["VPC flow logs (vended log ingestion)", "WAF web ACLs"]));
+    expect(bill.unknownResources).toEqual([]);
+  });
+
+  test("a WAF web ACL of the roster (waf.enabled) is counted with the rules of its rule_json", () => {
+    const waf = editedFleet((r) => (r.waf = { enabled: true }));
+    const bill = monthlyCost(waf, { region: "us-east-1" });
+    expect(line(bill, "waf.acls").quantity).toBe(1);
+    // AWS's common rule set and the per-IP rate limit.
+    expect(line(bill, "waf.rules").quantity).toBe(2);
     expect(bill.unknownResources).toEqual([]);
   });
 
