@@ -58,6 +58,7 @@ case "$*" in
   *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-daily\\n' ;;
   *"ec2 describe-snapshots"*) printf 'completed\\t400\\t2026-01-01T02:00:00Z\\n' ;;
   *"ec2 create-volume"*) echo vol-0ccccccccccccccc3 ;;
+  *"ec2 delete-tags"*) [[ -z \${STUB_DELETE_TAGS_FAIL:-} ]] || { echo "An error occurred (UnauthorizedOperation) when calling the DeleteTags operation" >&2; exit 254; } ;;
   *"get-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "password")}"*)
     echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation" >&2
     exit 254 ;;
@@ -330,6 +331,18 @@ describe("restore.sh", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("still starts the containers when the old volume keeps the backup tag, then says how to remove it and exits 1", () => {
+    const result = run("restore.sh", ["--snapshot-id=snap-0123456789abcdef0", "--confirm"], "", { STUB_DELETE_TAGS_FAIL: "1" });
+    expect(result.status).toBe(1);
+    expect(result.aws.some((c) => c.includes("start-containers.sh --data-volume-id vol-0ccccccccccccccc3"))).toBe(true);
+    expect(result.stderr).toContain(
+      `remove the backup tag from the old volume: aws ec2 delete-tags --region ${fleet.region} --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=${BACKUP_SELECTION_TAG}`,
+    );
+    expect(result.stderr).toContain("error: the old volume vol-0bbbbbbbbbbbbbbb2 still carries the backup tag");
+    // The terraform commands are printed all the same: the new volume is in place.
+    expect(result.stdout).toContain("import 'aws_ebs_volume.data_volume' vol-0ccccccccccccccc3");
   });
 
   it("creates no volume for a host whose SSM agent is offline", () => {
