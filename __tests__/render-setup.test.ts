@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DATA_MOUNT } from "../src/naming";
+import { DATA_MOUNT, hostPaths } from "../src/naming";
 import { HostSandbox, NITRO_DEVICE, type RunResult } from "./fixtures/host-sandbox";
 import { fleetOf } from "./fixtures/rosters";
 
@@ -75,6 +75,14 @@ describe("setup.sh on a new, blank data volume", () => {
         expect(calls(first, "chown")).toContain(`chown 1000:1000 ${path}`);
       }
     }
+  });
+
+  it("installs the systemd units of both metrics timers and reloads systemd for them", () => {
+    for (const unit of ["metrics.service", "metrics.timer", "disk-usage.service", "disk-usage.timer"]) {
+      const name = `${fleet.project}-${unit}`;
+      expect(s.read(`/etc/systemd/system/${name}`)).toBe(s.read(`${hostPaths(fleet).root}/systemd/${name}`));
+    }
+    expect(calls(first, "systemctl daemon-reload")).toHaveLength(1);
   });
 
   it("a second run installs nothing, formats nothing, appends nothing and rewrites no config", () => {
