@@ -166,3 +166,44 @@ describe("the summary", () => {
     expect(summaryOf(unchanged)).toBe("Summary: 0 to add, 0 to change, 0 to remove. No protected resource changes.");
   });
 });
+
+describe("a developer's own settings", () => {
+  type RosterDeveloper = { name: string; [field: string]: unknown };
+  const withDev3 = (fields: Record<string, unknown>) =>
+    edited((roster) => {
+      const developers = roster.developers as RosterDeveloper[];
+      Object.assign(
+        developers.find((d) => d.name === "dev3")!,
+        fields,
+      );
+    });
+  const sectionOf = (text: string, title: string) => {
+    const lines = text.split("\n");
+    const start = lines.indexOf(title);
+    return start < 0 ? undefined : lines.slice(start, lines.indexOf("", start));
+  };
+
+  it("limits and extensions, which only the host files carry, are listed under the developer", () => {
+    const text = renderReview(reviewOf(withDev3({ cpuLimit: 2, memoryLimitGiB: 6, extensions: ["redhat.vscode-yaml"] })));
+    expect(sectionOf(text, "dev3 (changed)")).toEqual([
+      "dev3 (changed)",
+      "  settings (the next apply on the host recreates the container with them)",
+      "    ~ cpuLimit: 1.5 → 2",
+      "    ~ memoryLimitGiB: 4 → 6",
+      "    ~ extensions: +redhat.vscode-yaml",
+    ]);
+    // The developers whose settings did not change get no section.
+    expect(sectionOf(text, "dev2 (changed)")).toBeUndefined();
+  });
+
+  it("a new port is a setting and the ALB resources that follow it", () => {
+    const section = sectionOf(renderReview(reviewOf(withDev3({ port: 8460 }))), "dev3 (changed)")!;
+    expect(section.slice(0, 4)).toEqual([
+      "dev3 (changed)",
+      "  settings (the next apply on the host recreates the container with them)",
+      "    ~ port: 8445 → 8460",
+      "    ~ priority: 8445 → 8460",
+    ]);
+    expect(section).toContain("    ~ aws_lb_target_group.alb_tg-dev3");
+  });
+});

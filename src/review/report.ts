@@ -7,6 +7,7 @@ import { isReplacement } from "../terraform/plan-json";
 import type { ResourceDiff } from "./diff";
 import { README_SECTIONS } from "../naming";
 import { ROLE_NAMES, type ProtectedRole } from "./protected";
+import { RECREATED, settingChanges } from "./settings";
 import { exitCodeOf, type Review, type ReviewSection } from "./review";
 
 const MARK = { added: "+", removed: "-", changed: "~" } as const;
@@ -109,9 +110,17 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
   } else {
     const protectedAddresses = new Set(review.protected.map((v) => v.address));
     const byDeveloper = groupBy(diffs, (d) => d.entry.developer ?? "");
-    const developers = [...byDeveloper.keys()].filter((name) => name !== "").sort();
-    for (const name of developers)
-      lines.push(developerTitle(name, review), ...resourceLines(byDeveloper.get(name)!, protectedAddresses), "");
+    const settings = settingChanges(review.base.fleet, review.current.fleet);
+    const developers = [...new Set([...byDeveloper.keys(), ...settings.keys()])].filter((name) => name !== "").sort();
+    for (const name of developers) {
+      const changed = settings.get(name);
+      lines.push(
+        developerTitle(name, review),
+        ...(changed ? ["  settings (" + RECREATED + ")", ...changed.map((line) => `    ~ ${line}`)] : []),
+        ...resourceLines(byDeveloper.get(name) ?? [], protectedAddresses),
+        "",
+      );
+    }
     if (byDeveloper.has("")) lines.push(SHARED, ...resourceLines(byDeveloper.get("")!, protectedAddresses), "");
   }
 
