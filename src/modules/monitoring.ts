@@ -52,7 +52,7 @@ export interface MonitoringLayerProps {
    */
   readonly budgetAmountUsd?: number;
   /** E-mail addresses the budget notifies (alarms reach them through the topic). */
-  readonly alarmEmails: string[];
+  readonly alarmEmails: readonly string[];
 }
 
 type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & {
@@ -333,7 +333,7 @@ export class MonitoringLayer extends Construct {
         threshold: percent,
         thresholdType: "PERCENTAGE",
         notificationType: "ACTUAL",
-        subscriberEmailAddresses: props.alarmEmails,
+        subscriberEmailAddresses: [...props.alarmEmails],
       })),
     });
 
