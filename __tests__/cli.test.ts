@@ -123,3 +123,15 @@ describe("main.ts", () => {
     expect(resolve(deployment, "terraform", statePath)).toBe(join(PROJECT_ROOT, "terraform.code-server-dev.tfstate"));
   });
 });
+
+describe("npm run bench's arguments", () => {
+  it("--help prints the usage and exits 0 without benchmarking; an unknown option exits 2 with it", () => {
+    const help = launch("bench/bench.ts", ["--help"]);
+    expect([help.status, help.stderr]).toEqual([0, ""]);
+    expect(help.stdout).toMatch(/^usage: npm run bench \[-- --runs <n>\]\n/);
+    const bad = launch("bench/bench.ts", ["--run", "3"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^Unknown option '--run'.*\nusage: npm run bench/s);
+    expect(bad.stdout).toBe("");
+  });
+});
