@@ -1,5 +1,5 @@
 /**
- * Terraform addresses (DESIGN.md invariant 5): readable (the construct path below the stack,
+ * Terraform addresses: readable (the construct path below the stack,
  * joined with `_`, never a hash), the same for a developer whatever else is in the roster, and a
  * compatibility contract: the default roster's list is checked in and a change must be made on
  * purpose, with `moved` blocks.

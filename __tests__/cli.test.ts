@@ -98,7 +98,7 @@ describe("main.ts", () => {
     expect(readFileSync(join(traced, "stacks", "code-server-dev", "cdk.tf.json"), "utf8")).toBe(first);
   });
 
-  it("exports the spec's deployment layout with executable scripts", () => {
+  it("exports the deployment layout with executable scripts", () => {
     const deployment = join(work, "deployment");
     const run = main(["--outdir", join(work, "export.out"), "--export", deployment]);
     expect(run.status).toBe(0);

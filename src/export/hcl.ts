@@ -1,6 +1,6 @@
 /**
  * Renders a synthesized stack as HCL split into main.tf, variables.tf and outputs.tf: the
- * users' way off cdktf (DESIGN.md). cdktf 0.21's own HCL output loses backslashes and trailing
+ * users' way off cdktf. cdktf 0.21's own HCL output loses backslashes and trailing
  * newlines and quotes references, so this writer walks cdktf's typed fragments (which know
  * blocks from attributes) and spells every value as Terraform's native syntax would.
  */

@@ -1,5 +1,5 @@
 /**
- * Artifacts layer: live delivery of the rendered host files (DESIGN.md invariant 1). Each file
+ * Artifacts layer: live delivery of the rendered host files. Each file
  * is an S3 object; an SSM association runs the apply document on the host whenever their
  * content hash changes, so a roster edit reaches the running host with no instance replacement
  * and no change to user_data. The first boot takes the same path.

@@ -1,5 +1,5 @@
 /**
- * Backup layer (SPEC 7): AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily,
+ * Backup layer: AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily,
  * 4 weekly and 3 monthly recovery points in a KMS-encrypted vault, and the archive bucket
  * where removed developers' workspaces (and on-demand workspace copies) are kept for good.
  *
@@ -26,7 +26,7 @@ import { type EventNotification, notifyOnEvent } from "./event-notification";
 import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
 import { checkMaxLength, checkPattern } from "./validation";
 
-/** SPEC 7.1: daily at 2 AM UTC; 7 daily, 4 weekly, 3 monthly. */
+/** Daily at 02:00 UTC; 7 daily, 4 weekly, 3 monthly recovery points. */
 export const BACKUP_RULES = [
   { name: "daily", schedule: "cron(0 2 * * ? *)", deleteAfterDays: 7 },
   { name: "weekly", schedule: "cron(0 2 ? * SUN *)", deleteAfterDays: 28 },

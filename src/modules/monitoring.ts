@@ -1,6 +1,6 @@
 /**
- * Monitoring layer: log groups (SPEC 6.2), alarms on host, ALB, target groups and containers
- * (SPEC 6.1), a dashboard, the monthly cost budget (SPEC 9.8) and the API-key rotation reminder.
+ * Monitoring layer: log groups, alarms on host, ALB, target groups and containers,
+ * a dashboard, the monthly cost budget and the API-key rotation reminder.
  * Alarms and the reminder go to the one alarm topic; thresholds come from `THRESHOLDS`.
  *
  * Every alarm of the stack, here or in another layer, declares whether it sleeps with the host
@@ -337,7 +337,7 @@ export class MonitoringLayer extends Construct {
       })),
     });
 
-    // SPEC 5.1 asks for 90-day API key rotation; keys are the operators' to issue, so remind them.
+    // API keys are rotated every 90 days; keys are the operators' to issue, so remind them.
     const reminder = new CloudwatchEventRule(this, "api-key-rotation-reminder", {
       name: `${fleet.namePrefix}-api-key-rotation`,
       description: `Every ${THRESHOLDS.apiKeyRotationDays} days: rotate the developers' Anthropic API keys and code-server passwords.`,
