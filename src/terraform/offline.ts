@@ -91,7 +91,17 @@ export function offlineWorkdir(terraform: string, source: string | undefined, fi
       ? `provider_installation {\n  filesystem_mirror {\n    path    = "${mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n`
       : "",
   );
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_IN_AUTOMATION: "1",
+    CHECKPOINT_DISABLE: "1",
+    TF_INPUT: "0",
+    // Terraform and the aws provider (which inherits it) spend a quarter of each short run in Go's
+    // garbage collector, mostly on the provider's schema: collecting less often cuts their CPU time
+    // by about that (plan 5.2 s → 4.0 s here) for ~0.5 GB peak instead of ~0.3 GB.
+    GOGC: process.env.GOGC ?? "400",
+  };
   const spawn = (args: string[]) => {
     const started = Date.now();
     const result = spawnSync(terraform, args, { cwd: dir, env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
