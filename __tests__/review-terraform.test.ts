@@ -169,16 +169,12 @@ maybe("planned against a deployment of the default roster", () => {
   describe("a new vpc_cidr (--var)", () => {
     let result: Review;
     beforeAll(() => {
-      result = review(
-        base,
-        { ...base, label: "roster.yaml" },
-        {
-          terraform,
-          tfvars: TFVARS,
-          planner,
-          vars: { vpc_cidr: "10.50.0.0/16" },
-        },
-      );
+      result = review(base, synthesizeRoster("roster.yaml", base.fleet), {
+        terraform,
+        tfvars: TFVARS,
+        planner,
+        vars: { vpc_cidr: "10.50.0.0/16" },
+      });
     });
 
     it("is planned although both rosters are the same, and replaces the host, which prevent_destroy refuses", () => {
