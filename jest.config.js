@@ -14,4 +14,5 @@ module.exports = {
   // Two workers on the 2-core machines this runs on: the slow tests wait on terraform, bash and
   // node child processes, so a second worker overlaps them (jest's default here is one).
   maxWorkers: 2,
+  testSequencer: "<rootDir>/__tests__/helpers/sequencer.js",
 };

@@ -54,16 +54,21 @@ const actions = (change: ResourceChange | undefined) => change?.change.actions.j
 const changeOf = (plan: PlanJson, address: string) => plan.resource_changes?.find((c) => c.address === address);
 
 type Roster = { host: { instanceType: string }; availabilityZones: string[] };
+/** Each edited roster is synthesized once for the file, however many tests plan or compare it. */
+const synthesized = new Map<string, ReturnType<typeof synthesizeRoster>>();
 const edited = (edit: (roster: Roster) => void) => {
   const roster = parse(DEFAULT_ROSTER_TEXT) as Roster;
   edit(roster);
-  return synthesizeRoster("roster.yaml", parseRoster(stringify(roster), "roster.yaml"));
+  const text = stringify(roster);
+  if (!synthesized.has(text)) synthesized.set(text, synthesizeRoster("roster.yaml", parseRoster(text, "roster.yaml")));
+  return synthesized.get(text)!;
 };
+
+const base = synthesizeRoster("HEAD:roster.yaml", parseRoster(DEFAULT_ROSTER_TEXT));
 
 maybe("planned against a deployment of the default roster", () => {
   // The provider's schemas, as `npm run review` keeps them (they depend only on its version).
   const cacheDir = join(PROJECT_ROOT, ".build", "terraform");
-  const base = synthesizeRoster("HEAD:roster.yaml", parseRoster(DEFAULT_ROSTER_TEXT));
   let planner: OfflinePlanner;
   beforeAll(() => {
     planner = new OfflinePlanner({ terraform: terraform!, tfvars: TFVARS, region: base.fleet.region, cacheDir });
@@ -261,9 +266,7 @@ maybe("planned against a deployment of the default roster", () => {
       const replaced = [...command.matchAll(/-replace=(\S+)/g)].map((m) => m[1]);
       let plan: PlanJson;
       beforeAll(() => {
-        const roster = parse(DEFAULT_ROSTER_TEXT) as { host: { instanceType: string } };
-        roster.host.instanceType = "m7g.2xlarge";
-        const graviton = synthesizeRoster("roster.yaml", parseRoster(stringify(roster)));
+        const graviton = edited((r) => (r.host.instanceType = "m7g.2xlarge"));
         plan = planner.plan(graviton.config, deployed, {
           files: { "host-replacement_override.tf.json": override },
           replace: replaced,
@@ -323,12 +326,28 @@ maybe("planned against a deployment of the default roster", () => {
         );
       });
 
-      it("step 2 changes only protection settings in place: nothing is replaced, created or destroyed", () => {
-        const { plan } = planner.plan(base.config, deployed, {
+      // Step 2 is planned once, against a deployment made before allowed_cidrs keyed the ALB's rules:
+      // the step changes only protection settings, and the old rules are moved, not re-created.
+      const rules = ["aws_vpc_security_group_ingress_rule.network_alb-in-443", "aws_vpc_security_group_ingress_rule.network_alb-in-80"];
+      let step2: PlanJson;
+      beforeAll(() => {
+        const beforeAllowedCidrs: TerraformState = {
+          ...deployed,
+          resources: deployed.resources.map((r) =>
+            rules.includes(`${r.type}.${r.name}`)
+              ? { ...r, instances: r.instances.map(({ index_key: _key, ...instance }) => instance) }
+              : r,
+          ),
+        };
+        step2 = planner.plan(base.config, beforeAllowedCidrs, {
           files: { "retire_override.tf.json": override },
           vars,
           keepPreventDestroy: true,
-        });
+        }).plan;
+      });
+
+      it("step 2 changes only protection settings in place: nothing is replaced, created or destroyed", () => {
+        const plan = step2;
         expect((plan.resource_changes ?? []).filter((c) => !["no-op", "update"].includes(actions(c))).map((c) => c.address)).toEqual([]);
         const after = (address: string) => changeOf(plan, address)!.change;
         expect([
@@ -340,6 +359,13 @@ maybe("planned against a deployment of the default roster", () => {
           expect([bucket, after(`aws_s3_bucket.${bucket}`).after?.force_destroy]).toEqual([bucket, true]);
         }
         expect(after("aws_s3_bucket.backup_archive_bucket").after?.force_destroy).toBe(false);
+      });
+
+      it("moves the ALB's rules of a deployment made before allowed_cidrs to the 0.0.0.0/0 key, re-creating nothing", () => {
+        const moved = (step2.resource_changes ?? []).filter((c) => c.previous_address !== undefined);
+        expect(moved.map((c) => [c.address, { actions: c.change.actions, previousAddress: c.previous_address }]).sort()).toEqual(
+          rules.map((rule) => [`${rule}["0.0.0.0/0"]`, { actions: ["no-op"], previousAddress: rule }]).sort(),
+        );
       });
 
       it("then plans the destruction of everything else, the host and the data volume included, and of nothing kept", () => {
@@ -357,18 +383,6 @@ maybe("planned against a deployment of the default roster", () => {
         expect(changes.size).toBe(deployed.resources.reduce((n, r) => n + r.instances.length, 0) - kept.length);
       });
     });
-
-    it("moves the ALB's rules of a deployment made before allowed_cidrs to the 0.0.0.0/0 key, re-creating nothing", () => {
-      const rules = ["aws_vpc_security_group_ingress_rule.network_alb-in-443", "aws_vpc_security_group_ingress_rule.network_alb-in-80"];
-      const before: TerraformState = {
-        ...deployed,
-        resources: deployed.resources.map((r) =>
-          rules.includes(`${r.type}.${r.name}`) ? { ...r, instances: r.instances.map(({ index_key: _key, ...instance }) => instance) } : r,
-        ),
-      };
-      const changes = planner.plannedChanges(base.config, before, { target: rules });
-      expect([...changes].sort()).toEqual(rules.map((rule) => [`${rule}["0.0.0.0/0"]`, { action: "move", previousAddress: rule }]).sort());
-    });
   });
 });
 
@@ -377,7 +391,7 @@ describe("the rosters reviewed above", () => {
   const config = (r: ReturnType<typeof edited>): TerraformConfig => r.config;
   it("differ from the default roster in the host alone for the instance-type change", () => {
     const names: string[] = [];
-    const before = resourceEntries(config(synthesizeRoster("a", parseRoster(DEFAULT_ROSTER_TEXT))), names);
+    const before = resourceEntries(config(base), names);
     const after = resourceEntries(config(edited((r) => (r.host.instanceType = "t3a.2xlarge"))), names);
     expect(diffConfigs(before, after).map((d) => [d.kind, d.entry.type])).toEqual([["changed", "aws_instance"]]);
   });

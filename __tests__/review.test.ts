@@ -33,15 +33,19 @@ const withDev9 = (roster: Roster) => {
 };
 const withoutDev5 = (roster: Roster) => (roster.developers = roster.developers.filter((d) => d.name !== "dev5"));
 
+/** Each roster is synthesized once for the file, however many reviews compare it. */
+const synthesizedRosters = new Map<string, ReturnType<typeof synthesizeRoster>>();
+function synthesized(label: string, text: string) {
+  const key = JSON.stringify([label, text]);
+  if (!synthesizedRosters.has(key)) synthesizedRosters.set(key, synthesizeRoster(label, parseRoster(text, label)));
+  return synthesizedRosters.get(key)!;
+}
+
 function reviewOf(baseText: string, currentText: string): Review {
-  return review(
-    synthesizeRoster("base.yaml", parseRoster(baseText, "base.yaml")),
-    synthesizeRoster("roster.yaml", parseRoster(currentText, "roster.yaml")),
-    {
-      terraform: undefined,
-      tfvars: TFVARS,
-    },
-  );
+  return review(synthesized("base.yaml", baseText), synthesized("roster.yaml", currentText), {
+    terraform: undefined,
+    tfvars: TFVARS,
+  });
 }
 
 /** The report's lines from `title` up to the next blank line. */

@@ -2,10 +2,8 @@
  * Offline Terraform for the tests: src/terraform/offline.ts (shared with `npm run review`), and
  * what only tests need.
  */
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import type { Config } from "./synth";
-import { findTerraform, type Workdir } from "../../src/terraform/offline";
+import { findTerraform } from "../../src/terraform/offline";
 
 export { AWS_PROVIDER_VERSION, findProviderMirror, findTerraform, offlineWorkdir, type Workdir } from "../../src/terraform/offline";
 
@@ -29,12 +27,4 @@ export interface PlanJson {
   }[];
   readonly planned_values: { readonly outputs: Config; readonly root_module: { readonly resources: readonly { readonly mode: string }[] } };
   readonly configuration: { readonly root_module: { readonly variables: Config } };
-}
-
-/** `terraform show -json` of a saved plan. */
-export function showPlan(terraform: string, workdir: Workdir, planFile: string): PlanJson {
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: join(workdir.dir, "offline.tfrc") };
-  return JSON.parse(
-    execFileSync(terraform, ["show", "-json", planFile], { cwd: workdir.dir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }),
-  );
 }

@@ -91,7 +91,18 @@ export function offlineWorkdir(terraform: string, source: string | undefined, fi
       ? `provider_installation {\n  filesystem_mirror {\n    path    = "${mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n`
       : "",
   );
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_IN_AUTOMATION: "1",
+    CHECKPOINT_DISABLE: "1",
+    TF_INPUT: "0",
+    // Terraform and the aws provider (which inherits these) spend over a quarter of each short run
+    // in Go's garbage collector, mostly on the provider's schema. Collecting only above 512 MiB cuts
+    // a full plan and its show from 7.6 s to 5.4 s of CPU here, for ~0.55 GB peak per process
+    // instead of ~0.3 GB (a 1 GiB limit saved no more). A GOGC or GOMEMLIMIT of the caller's is kept.
+    ...(process.env.GOGC || process.env.GOMEMLIMIT ? {} : { GOGC: "off", GOMEMLIMIT: "512MiB" }),
+  };
   const spawn = (args: string[]) => {
     const started = Date.now();
     const result = spawnSync(terraform, args, { cwd: dir, env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
