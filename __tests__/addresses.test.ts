@@ -13,7 +13,7 @@ import { Testing } from "cdktf";
 import { Construct } from "constructs";
 import { stackProps } from "../src/app";
 import { type HclFiles, renderHcl } from "../src/export/hcl";
-import { TERRAFORM_ADDRESSES, terraformAddress } from "../src/naming";
+import { TERRAFORM_ADDRESSES, developerKeptAddresses, terraformAddress } from "../src/naming";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import { ReadableAddressStack } from "../src/stacks/readable-addresses";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
@@ -118,6 +118,14 @@ const LIST_HEADER = `# Terraform addresses of the default roster (roster.yaml), 
 `;
 
 describe("a developer's addresses", () => {
+  it("include those readd-developer.sh imports (secrets, log group), as naming.ts spells them", () => {
+    const all = stack.terraformAddresses();
+    for (const developer of defaultFleet().developers) {
+      for (const address of Object.values(developerKeptAddresses(developer)))
+        expect([address, all.includes(address)]).toEqual([address, true]);
+    }
+  });
+
   /** Addresses with the name as a whole segment: `secrets_dev5-password`, not `dev50`. */
   const mentions = (name: string) => new RegExp(`(^|[._-])${name}([._-]|$)`);
   const developerAddresses = (s: DevEnvironmentStack, name: string) => s.terraformAddresses().filter((a) => mentions(name).test(a));

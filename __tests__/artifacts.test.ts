@@ -7,6 +7,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
@@ -91,9 +93,12 @@ describe("host files in S3", () => {
   it("keeps host files in a KMS-encrypted bucket, old versions for 90 days, SSM output for 30", () => {
     expect(json).toHaveResourceWithProperties(S3Object, { key: `host-files/${HOST_FILES_MANIFEST}` });
     const lifecycle = Object.values<Config>(config.resource.aws_s3_bucket_lifecycle_configuration)[0].rule as Config[];
-    expect(lifecycle.map((r) => [r.id, r.filter, r.noncurrent_version_expiration ?? r.expiration])).toEqual([
+    expect(
+      lifecycle.map((r) => [r.id, r.filter, r.noncurrent_version_expiration ?? r.expiration ?? r.abort_incomplete_multipart_upload]),
+    ).toEqual([
       ["old-host-files", [{ prefix: "host-files/" }], [{ noncurrent_days: 90 }]],
       ["ssm-output", [{ prefix: "ssm-output/" }], [{ days: 30 }]],
+      ["abort-incomplete-multipart-uploads", [{ prefix: "" }], [{ days_after_initiation: 7 }]],
     ]);
     const encryption = Object.values<Config>(config.resource.aws_s3_bucket_server_side_encryption_configuration)[0];
     expect(encryption.rule[0].apply_server_side_encryption_by_default).toEqual({
@@ -163,6 +168,40 @@ describe("apply document and association", () => {
     const dependsOn = (Object.values(withDependency.resource.aws_ssm_association)[0] as Config).depends_on as string[];
     expect(dependsOn.filter((d) => d.startsWith("aws_s3_object."))).toHaveLength(delivered.objects.length);
     expect(dependsOn).toContain(refToOnly(withDependency, "aws_sns_topic", "id").slice(2, -4));
+  });
+});
+
+describe("failed applies", () => {
+  const { json: alerting, config: alertingConfig } = synthLayer((scope) => {
+    artifacts(scope, { applyFailureTopic: new SnsTopic(scope, "alarms") });
+  });
+  const associationId = refToOnly(alertingConfig, "aws_ssm_association", "association_id");
+
+  it("are matched by an EventBridge rule on this association's Failed runs on the host", () => {
+    const rule = Object.values<Config>(alertingConfig.resource.aws_cloudwatch_event_rule)[0];
+    expect(rule.name).toBe("code-server-dev-apply-failed");
+    expect(JSON.parse(rule.event_pattern as string)).toEqual({
+      source: ["aws.ssm"],
+      "detail-type": ["EC2 State Manager Instance Association State Change"],
+      detail: { "association-id": [associationId], status: ["Failed"] },
+    });
+  });
+
+  it("go to the alarm topic, naming the instance, the time and where the output is", () => {
+    expect(alerting).toHaveResourceWithProperties(CloudwatchEventTarget, {
+      rule: refToOnly(alertingConfig, "aws_cloudwatch_event_rule", "name"),
+      arn: refToOnly(alertingConfig, "aws_sns_topic", "arn"),
+      input_transformer: {
+        input_paths: { instance: "$.detail.instance-id", status: "$.detail.status", detail: "$.detail.detailed-status", time: "$.time" },
+        input_template: expect.stringMatching(
+          /^".*applying the host files failed on <instance> at <time> \(<status> <detail>\)\..*s3:\/\/\$\{aws_s3_bucket\.[^}]+\.id\}\/ssm-output\/.*"$/,
+        ),
+      },
+    });
+  });
+
+  it("raise nothing without a topic", () => {
+    expect(json).not.toHaveResource(CloudwatchEventRule);
   });
 });
 

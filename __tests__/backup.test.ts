@@ -1,19 +1,21 @@
 /**
- * BackupLayer: AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily, 4 weekly
- * and 3 monthly recovery points in a KMS-encrypted vault, and the archive bucket removed
- * developers' workspaces go to, which the host may write and read back but never delete.
+ * BackupLayer: AWS Backup snapshots of the data volume (selected by its tag) at 02:00 UTC keeping
+ * 7 daily, 4 weekly and 3 monthly recovery points in a KMS-encrypted vault locked in governance
+ * mode, and the archive bucket removed developers' workspaces go to, which the host may write and
+ * read back but never delete.
  */
 import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
 import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
 import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
-import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { BackupVaultLockConfiguration } from "@cdktf/provider-aws/lib/backup-vault-lock-configuration";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { BackupLayer } from "../src/modules/backup";
-import { backupPlanName } from "../src/naming";
+import { BACKUP_RULES, BackupLayer, VAULT_LOCK_RETENTION_DAYS } from "../src/modules/backup";
+import { BACKUP_SELECTION_TAG, backupPlanName } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -26,8 +28,8 @@ function backup(scope: Construct, layerFleet: Fleet = fleet): BackupLayer {
   return new BackupLayer(scope, "backup", {
     fleet: layerFleet,
     key: standIns.key(scope),
-    dataVolume: new EbsVolume(scope, "data", { availabilityZone: "ap-southeast-7a", size: 500 }),
     hostRoleName: "host-role",
+    serverAccessLogs: { bucket: "fleet-s3-logs", prefix: "s3/archive/" },
   });
 }
 
@@ -52,12 +54,15 @@ describe("snapshots", () => {
     expect(json).toHaveResourceWithProperties(BackupVault, { name: "code-server-dev", kms_key_arn: keyArn, force_destroy: false });
   });
 
-  it("select the data volume by ARN, through a service role with AWS's backup and restore policies", () => {
+  it("select EBS volumes by the plan's tag, not by ARN, through a service role with AWS's backup and restore policies", () => {
     expect(json).toHaveResourceWithProperties(BackupSelection, {
       plan_id: refToOnly(config, "aws_backup_plan", "id"),
       iam_role_arn: refToOnly(config, "aws_iam_role", "arn"),
-      resources: [refToOnly(config, "aws_ebs_volume", "arn")],
+      // Resources AND Conditions: volumes of the account and region that carry the tag.
+      resources: ["arn:aws:ec2:ap-southeast-7:123456789012:volume/*"],
+      condition: [{ string_equals: [{ key: `aws:ResourceTag/${BACKUP_SELECTION_TAG}`, value: backupPlanName(fleet) }] }],
     });
+    expect(only(config, "aws_backup_selection").selection_tag).toBeUndefined();
     for (const policy of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
       expect(json).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: `arn:aws:iam::aws:policy/service-role/${policy}` });
     }
@@ -68,6 +73,21 @@ describe("snapshots", () => {
 
   it("use the plan name the data volume's backup-plan tag records", () => {
     expect(json).toHaveResourceWithProperties(BackupPlan, { name: "code-server-dev-data-volume" });
+  });
+
+  it("are kept in a vault locked in governance mode, within exactly the rules' shortest and longest retention", () => {
+    expect(VAULT_LOCK_RETENTION_DAYS).toEqual({ min: 7, max: 90 });
+    expect(json).toHaveResourceWithProperties(BackupVaultLockConfiguration, {
+      backup_vault_name: refToOnly(config, "aws_backup_vault", "name"),
+      min_retention_days: 7,
+      max_retention_days: 90,
+    });
+    // changeable_for_days would start compliance mode, which nobody can lift.
+    expect(only(config, "aws_backup_vault_lock_configuration").changeable_for_days).toBeUndefined();
+    for (const rule of BACKUP_RULES) {
+      expect(rule.deleteAfterDays).toBeGreaterThanOrEqual(VAULT_LOCK_RETENTION_DAYS.min);
+      expect(rule.deleteAfterDays).toBeLessThanOrEqual(VAULT_LOCK_RETENTION_DAYS.max);
+    }
   });
 });
 
@@ -82,9 +102,18 @@ describe("archive bucket", () => {
         { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: keyArn }, bucket_key_enabled: true },
       ],
     });
-    const [rule] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as Config[];
+    const [rule, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as Config[];
     expect(rule.transition).toEqual([{ days: 30, storage_class: "GLACIER" }]);
     expect(rule.expiration).toBeUndefined();
+    expect(abort.abort_incomplete_multipart_upload).toEqual([{ days_after_initiation: 7 }]);
+  });
+
+  it("sends its S3 server access logs where it is told", () => {
+    expect(json).toHaveResourceWithProperties(S3BucketLoggingA, {
+      bucket: refToOnly(config, "aws_s3_bucket", "id"),
+      target_bucket: "fleet-s3-logs",
+      target_prefix: "s3/archive/",
+    });
   });
 
   it("lets the host write archives and read them back, never delete them", () => {
@@ -96,7 +125,14 @@ describe("archive bucket", () => {
         Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
         Resource: `${refToOnly(config, "aws_s3_bucket", "arn")}/*`,
       },
-      { Sid: "EncryptArchives", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
+      {
+        Sid: "EncryptArchives",
+        Effect: "Allow",
+        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+        Resource: keyArn,
+        // The key only through S3: never directly.
+        Condition: { StringEquals: { "kms:ViaService": "s3.ap-southeast-7.amazonaws.com" } },
+      },
     ]);
     expect(only(config, "aws_iam_role_policy").role).toBe("host-role");
   });

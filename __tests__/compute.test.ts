@@ -1,12 +1,13 @@
 /**
- * ComputeLayer: the host (IMDSv2, hop limit 1, the roster's type and architecture), its root
- * volume, the separate data volume and attachment at their pinned addresses, EC2 auto-recovery
- * and the host role's least-privilege policies, with ARNs from the stack's AwsEnvironment.
+ * ComputeLayer: the host (IMDSv2, hop limit 1, the roster's type and architecture, prevent_destroy,
+ * a recorded architecture it may not leave in place), its root volume, the separate data volume and
+ * attachment at their pinned addresses, EC2 auto-recovery and the host role's least-privilege
+ * policies (the SSM agent's own, the fleet key only through services), with ARNs from the stack's
+ * AwsEnvironment. What Terraform does with the guards is planned in review-terraform.test.ts.
  */
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
@@ -15,7 +16,8 @@ import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { ComputeLayer, type ComputeLayerProps } from "../src/modules/compute";
 import { classifiedAlarms } from "../src/modules/monitoring";
-import { TERRAFORM_ADDRESSES } from "../src/naming";
+import { TerraformData } from "../src/modules/terraform-data";
+import { BACKUP_SELECTION_TAG, README_SECTIONS, TERRAFORM_ADDRESSES } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -83,7 +85,11 @@ describe("host", () => {
       name: "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id",
     });
     expect(instance.ami).toBe(`\${${refToOnly(config, "aws_ssm_parameter", "insecure_value", "data").slice(2, -1)}}`);
-    expect(instance.lifecycle).toEqual({ ignore_changes: ["ami"] });
+    expect(instance.lifecycle.ignore_changes).toEqual(["ami"]);
+  });
+
+  it("has prevent_destroy: termination protection alone does not stop Terraform", () => {
+    expect(instance.lifecycle.prevent_destroy).toBe(true);
   });
 
   it("uses a given AMI without any lookup", () => {
@@ -141,6 +147,42 @@ describe("host", () => {
   });
 });
 
+describe("architecture guard", () => {
+  const recordName = Object.keys(config.resource.terraform_data as Config)[0];
+  const recorded = `terraform_data.${recordName}.output.architecture`;
+
+  it("records the architecture the host is built for, once: later changes to the record's input are ignored", () => {
+    expect(json).toHaveResourceWithProperties(TerraformData, {
+      input: { architecture: "x86_64" },
+      lifecycle: { ignore_changes: ["input"] },
+    });
+  });
+
+  it("refuses, as a precondition of the host, a roster of another architecture, naming both and the way forward", () => {
+    const [precondition] = instance.lifecycle.precondition as Config[];
+    expect(precondition.condition).toBe(`\${${recorded} == "x86_64"}`);
+    expect(precondition.error_message).toContain(`The host was built for \${${recorded}}, and the roster's host.instanceType is x86_64.`);
+    expect(precondition.error_message).toContain(
+      "To keep the host, choose a type of its architecture (arm64: t4g, m6g, m7g, c6g, c7g, r6g, r7g).",
+    );
+    expect(precondition.error_message).toContain(`as the README says under "${README_SECTIONS.architectureChange}"`);
+  });
+
+  it("is replaced together with the host on purpose: replacing the record replaces the host", () => {
+    expect(instance.lifecycle.replace_triggered_by).toEqual([`terraform_data.${recordName}`]);
+  });
+
+  it("names the other architecture's families for a Graviton roster", () => {
+    const graviton = editedFleet((r) => {
+      r.host = { instanceType: "m7g.2xlarge" };
+    });
+    const { config: arm } = synthLayer((scope) => compute(scope, {}, graviton));
+    const [precondition] = (Object.values<Config>(arm.resource.aws_instance)[0].lifecycle.precondition as Config[]) ?? [];
+    expect(precondition.condition).toMatch(/ == "arm64"\}$/);
+    expect(precondition.error_message).toContain("(x86_64: t3, t3a, m5, m6i, m7i, c5, c6i, r5, r6i)");
+  });
+});
+
 describe("data volume", () => {
   it("is a separate encrypted gp3 volume in the host's zone that no deploy may destroy, tagged with its backup plan", () => {
     expect(json).toHaveResourceWithProperties(EbsVolume, {
@@ -150,7 +192,7 @@ describe("data volume", () => {
       encrypted: true,
       kms_key_id: keyArn,
       lifecycle: { prevent_destroy: true },
-      tags: { Name: "code-server-dev-data", "backup-plan": "code-server-dev-data-volume" },
+      tags: { Name: "code-server-dev-data", [BACKUP_SELECTION_TAG]: "code-server-dev-data-volume" },
     });
   });
 
@@ -182,20 +224,77 @@ describe("host role", () => {
     expect(instance.iam_instance_profile).toBe(refToOnly(config, "aws_iam_instance_profile", "name"));
   });
 
-  it("has the SSM managed-instance core policy, for Session Manager and the association", () => {
-    expect(json).toHaveResourceWithProperties(IamRolePolicyAttachment, {
-      policy_arn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-    });
+  it("has no managed policy: AmazonSSMManagedInstanceCore would read every SSM parameter of the account", () => {
+    expect(config.resource.aws_iam_role_policy_attachment).toBeUndefined();
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(
+      expect.stringMatching(/^ssm:GetParameter|^ssm:\*|Inventory|Manifest/),
+    );
+  });
+
+  it("lets the SSM agent register, run the apply association's document, Run Command and sessions, and nothing else of SSM", () => {
+    const agent = policies.get("ssm-agent")!.Statement as Config[];
+    expect(agent.map((st) => [st.Sid, st.Action, st.Resource])).toEqual([
+      [
+        "AgentReportsItsOwnState",
+        [
+          "ssm:UpdateInstanceInformation",
+          "ssm:ListInstanceAssociations",
+          "ssm:DescribeAssociation",
+          "ssm:UpdateInstanceAssociationStatus",
+          "ssm:PutComplianceItems",
+        ],
+        "*",
+      ],
+      [
+        "AgentReadsApplyDocument",
+        ["ssm:GetDocument", "ssm:DescribeDocument"],
+        `arn:aws:ssm:ap-southeast-7:${ACCOUNT}:document/code-server-dev-apply-host-files`,
+      ],
+      ["AgentReceivesCommands", expect.arrayContaining(["ec2messages:GetMessages", "ec2messages:SendReply"]), "*"],
+      ["AgentOpensSessions", expect.arrayContaining(["ssmmessages:OpenDataChannel", "ssmmessages:OpenControlChannel"]), "*"],
+      ["AgentChecksSessionLogGroup", "logs:DescribeLogGroups", "*"],
+    ]);
+  });
+
+  it("uses the fleet key only through Secrets Manager and S3, and directly only for its own sessions' data keys", () => {
+    const key = policies.get("fleet-key")!.Statement as Config[];
+    expect(key).toEqual([
+      {
+        Sid: "HostUsesFleetKeyThroughServices",
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+        Resource: keyArn,
+        Condition: {
+          StringEquals: { "kms:ViaService": ["secretsmanager.ap-southeast-7.amazonaws.com", "s3.ap-southeast-7.amazonaws.com"] },
+        },
+      },
+      {
+        Sid: "HostDecryptsItsSessionKeys",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: keyArn,
+        Condition: { StringEquals: { "kms:EncryptionContext:aws:ssm:TargetId": instanceId } },
+      },
+    ]);
+    const kms = statements.filter((st) => [st.Action].flat().some((a: string) => a.startsWith("kms:")));
+    expect(kms.every((st) => st.Condition !== undefined)).toBe(true);
   });
 
   it('uses Resource "*" only for actions that have no resource scope', () => {
-    const wildcard = statements.filter((s) => s.Resource === "*").map((s) => [s.Sid, s.Action]);
+    const wildcard = statements.filter((s) => s.Resource === "*").map((s) => s.Sid);
     expect(wildcard.sort()).toEqual([
-      ["FindDataVolume", ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"]],
-      ["PublishFleetMetrics", "cloudwatch:PutMetricData"],
+      "AgentChecksSessionLogGroup",
+      "AgentOpensSessions",
+      "AgentReceivesCommands",
+      "AgentReportsItsOwnState",
+      "FindDataVolume",
+      "PublishFleetMetrics",
     ]);
     expect(sid("PublishFleetMetrics")?.Condition).toEqual({ StringLike: { "cloudwatch:namespace": "code-server/dev*" } });
-    expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(expect.stringMatching(/Delete|^s3:\*|^iam:/));
+    // ec2messages:DeleteMessage removes a delivered Run Command message from the agent's queue: no data.
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(
+      expect.stringMatching(/^(s3|ec2|secretsmanager|logs|kms|ssm|backup):Delete|^s3:\*|^iam:/),
+    );
   });
 
   it("reads this fleet's secrets and writes only password secrets", () => {
@@ -204,7 +303,6 @@ describe("host role", () => {
       Action: "secretsmanager:PutSecretValue",
       Resource: `arn:aws:secretsmanager:ap-southeast-7:${ACCOUNT}:secret:code-server/dev/*/password-??????`,
     });
-    expect(sid("UseFleetKey")?.Resource).toBe(keyArn);
   });
 
   it("writes only the fleet's log groups and snapshots only the data volume", () => {

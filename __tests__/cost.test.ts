@@ -9,7 +9,7 @@ import { loadPrices, PRICES_DIR, PriceError } from "../src/cost/prices";
 import { hoursPerWeek, type CostSchedule } from "../src/cost/schedule";
 import { parseRoster } from "../src/roster";
 import { rosterSchema } from "../src/roster/schema";
-import { DEFAULT_ROSTER_TEXT, defaultFleet } from "./helpers/fleet";
+import { DEFAULT_ROSTER_TEXT, defaultFleet, editedFleet } from "./helpers/fleet";
 import type { Config } from "./helpers/synth";
 
 const fleet = defaultFleet();
@@ -37,8 +37,9 @@ describe("the default roster's bill", () => {
     const bill = monthlyCost(fleet, { region: "us-east-1", config });
     const hours = 730; // AWS's month: 24 × 365 / 12
     // The stack: one t3.2xlarge with a 50 GB gp3 root and a 500 GB gp3 data volume (variable default),
-    // one internet-facing ALB in 2 subnets, 8 developers × 2 secrets, one KMS key, 8 developer + 2 host
-    // log groups, 21 alarms of which alb-5xx reads 2 metrics, one dashboard, 3 buckets.
+    // one internet-facing ALB in 2 subnets, 8 developers × 2 secrets, one KMS key, 8 developer + 4 host
+    // log groups (system, docker, sessions, flow logs), 30 alarms of which alb-5xx reads 2 metrics, one
+    // dashboard, 4 buckets, one VPC flow log.
     const expected: Record<string, number> = {
       "ec2.host": p["ec2.instance-hour"].byInstanceType["t3.2xlarge"] * hours, // 0.3328 × 730 = 242.944
       "ebs.root": 50 * p["ebs.gp3.gb-month"].usd, // 50 × 0.08 = 4
@@ -54,17 +55,18 @@ describe("the default roster's bill", () => {
       kms: 1 * p["kms.key-month"].usd, // 1
       "logs.ingest": (8 * 2 + 4) * p["cloudwatch.logs.ingest.gb"].usd, // 20 GB × 0.50 = 10
       // mem_used_percent + disk_used_percent for / and /mnt/ebs-data, each also rolled up on [InstanceId, path] = 5,
-      // plus 4 container metrics × 8 developers = 32
-      "cloudwatch.metrics": (1 + 2 * 2 + 4 * 8) * p["cloudwatch.metric-month"].usd, // 37 × 0.30 = 11.1
-      "cloudwatch.alarms": (1 + 3 + 2 + 8 * 2) * p["cloudwatch.alarm-metric-month"].usd, // recovery, cpu/memory/disk, alb-5xx (2), 8 × (unhealthy, restarts) = 22 × 0.10
+      // plus 4 container metrics and the data-volume share × 8 developers = 40
+      "cloudwatch.metrics": (1 + 2 * 2 + 5 * 8) * p["cloudwatch.metric-month"].usd, // 45 × 0.30 = 13.5
+      // recovery, cpu/memory/data disk/root disk, alb-5xx (2), 8 × (unhealthy, restarts, disk share) = 31 × 0.10
+      "cloudwatch.alarms": (1 + 4 + 2 + 8 * 3) * p["cloudwatch.alarm-metric-month"].usd,
       "cloudwatch.dashboards": 1 * p["cloudwatch.dashboard-month"].usd, // 3
-      "s3.storage": 3 * 5 * p["s3.standard.gb-month"].usd, // 15 GB × 0.023 = 0.345
+      "s3.storage": 4 * 5 * p["s3.standard.gb-month"].usd, // host files, ALB logs, S3 access logs, archive: 20 GB × 0.023 = 0.46
     };
     for (const [id, usd] of Object.entries(expected)) {
       expect([id, line(bill, id).monthlyUsd]).toEqual([id, Math.round(usd * 100) / 100]);
     }
     const unpriced = bill.monthly.lines.filter((l) => l.monthlyUsd === null).map((l) => l.id);
-    expect(unpriced.sort()).toEqual(["budgets", "ec2.detailed-monitoring", "logs.storage", "route53.queries"]);
+    expect(unpriced.sort()).toEqual(["budgets", "ec2.detailed-monitoring", "logs.storage", "route53.queries", "vpc.flow-logs"]);
     expect(bill.monthly.lines).toHaveLength(Object.keys(expected).length + unpriced.length);
     const total = Object.values(expected).reduce((s, usd) => s + Math.round(usd * 100) / 100, 0);
     expect(bill.monthly.total).toBeCloseTo(total, 2);
@@ -109,8 +111,9 @@ describe("the default roster's bill", () => {
     // start, stop, alarms off, alarms on: at most one run a day each.
     expect(line(bill, "scheduler")).toMatchObject({ quantity: (4 * 31) / 1e6, unitPriceUsd: p["scheduler.invocations.million"].usd });
     expect(line(bill, "scheduler").monthlyUsd).toBe(0);
-    // The 22 alarm metrics of the default roster and the schedule's one alarm on dropped calls.
-    expect(line(bill, "cloudwatch.alarms").quantity).toBe(23);
+    // The 31 alarm metrics of the default roster (7 for the host and the ALB, the 2 metrics of the
+    // 5xx alarm among them, and 3 per developer) and the schedule's one alarm on dropped calls.
+    expect(line(bill, "cloudwatch.alarms").quantity).toBe(32);
     expect(bill.scheduled.perDeveloper).toBeLessThanOrEqual(0.7 * bill.monthly.perDeveloper);
     const unpriced = monthlyCost(scheduledFleet, { schedule: scheduledFleet.schedule });
     expect(line(unpriced, "scheduler")).toMatchObject({
@@ -166,6 +169,15 @@ describe("resource counting", () => {
     expect(line(bill, "scheduler").quantity).toBeCloseTo(62 / 1e6, 9);
     // us-east-1 has no sourced figures for them yet: they show as unpriced lines.
     expect(bill.unpriced).toEqual(expect.arrayContaining(["VPC flow logs (vended log ingestion)", "WAF web ACLs"]));
+    expect(bill.unknownResources).toEqual([]);
+  });
+
+  test("a WAF web ACL of the roster (waf.enabled) is counted with the rules of its rule_json", () => {
+    const waf = editedFleet((r) => (r.waf = { enabled: true }));
+    const bill = monthlyCost(waf, { region: "us-east-1" });
+    expect(line(bill, "waf.acls").quantity).toBe(1);
+    // AWS's common rule set and the per-IP rate limit.
+    expect(line(bill, "waf.rules").quantity).toBe(2);
     expect(bill.unknownResources).toEqual([]);
   });
 

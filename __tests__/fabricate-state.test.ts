@@ -129,6 +129,57 @@ describe("fabricateState", () => {
   });
 });
 
+describe("terraform_data (Terraform's built-in provider)", () => {
+  const BUILTIN = "terraform.io/builtin/terraform";
+  const schema: ResourceSchema = {
+    version: 0,
+    block: {
+      attributes: {
+        id: { type: "string", computed: true },
+        input: { type: "dynamic", optional: true },
+        output: { type: "dynamic", computed: true },
+        triggers_replace: { type: "dynamic", optional: true },
+      },
+    },
+  };
+  const input = { architecture: "x86_64" };
+  const plan: PlanJson = {
+    format_version: "1.2",
+    terraform_version: "1.11.4",
+    planned_values: {
+      root_module: {
+        resources: [
+          { ...planned("terraform_data", "record", { input, triggers_replace: null }), provider_name: BUILTIN, schema_version: 0 },
+        ],
+      },
+    },
+    resource_changes: [{ ...creating("terraform_data", "record", { input }, { id: true, output: true }), provider_name: BUILTIN }],
+  };
+  const record = fabricateState(plan, new Map([["terraform_data", schema]]), "ap-southeast-7", {
+    resource: { terraform_data: { record: { input } } },
+  }).resources[0];
+
+  it("has its output, once applied, equal to its input, each stored with its type as the state keeps dynamic values", () => {
+    const typed = { value: input, type: ["object", { architecture: "string" }] };
+    expect(record.provider).toBe(`provider["${BUILTIN}"]`);
+    expect(record.instances[0].attributes).toMatchObject({ input: typed, output: typed, triggers_replace: null });
+  });
+
+  it("is left as fabricated by settling: its values are the configuration's literals", () => {
+    const state = { version: 4 as const, terraform_version: "1.11.4", serial: 1, lineage: "l", outputs: {}, resources: [record] };
+    const settled = settleState(state, {
+      ...plan,
+      resource_changes: [
+        {
+          ...plan.resource_changes![0],
+          change: { actions: ["no-op"], before: { input, output: input }, after: { input, output: input }, after_unknown: {} },
+        },
+      ],
+    });
+    expect(settled.resources[0].instances[0]).toEqual(record.instances[0]);
+  });
+});
+
 describe("settleState", () => {
   it("takes the values a plan of the same configuration knows, keeping the state's where the plan has none", () => {
     const before = attributes("aws_instance");

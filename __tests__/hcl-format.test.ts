@@ -20,10 +20,11 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 const rosters = {
   "the default roster": defaultFleet(),
-  "an S3 backend, extra extensions and a Graviton host": editedFleet((r) => {
+  "an S3 backend, extra extensions, a Graviton host and the WAF": editedFleet((r) => {
     r.state = { backend: "s3", bucket: "acme-tfstate" };
     r.host.instanceType = "m7g.4xlarge";
     r.developers[0].extensions = ["rust-lang.rust-analyzer@0.3.2593"];
+    r.waf = { enabled: true };
   }),
 };
 

@@ -34,6 +34,7 @@ describe("variables", () => {
       alarm_emails: undefined,
       certificate_arn: "",
       admin_cidrs: [],
+      allowed_cidrs: ["0.0.0.0/0"],
       ami_id: "",
       vpc_cidr: "10.40.0.0/16",
       data_volume_size_gb: 500,
@@ -53,6 +54,7 @@ describe("variables", () => {
           zone: read.hostedZoneId,
           certificate: read.certificateArn,
           admins: read.adminCidrs,
+          allowed: read.allowedCidrs,
           emails: read.alarmEmails,
           ami: read.amiId,
           cidr: read.vpcCidr,
@@ -69,6 +71,7 @@ describe("variables", () => {
       zone: "${var.hosted_zone_id}",
       certificate: "${var.certificate_arn}",
       admins: "${var.admin_cidrs}",
+      allowed: "${var.allowed_cidrs}",
       emails: "${var.alarm_emails}",
       ami: "${var.ami_id}",
       cidr: "${var.vpc_cidr}",
@@ -87,6 +90,13 @@ describe("validation", () => {
 
   it("never lets SSH open to the whole internet", () => {
     expect(conditions("admin_cidrs")).toContain('${alltrue([for c in var.admin_cidrs : !endswith(c, "/0")])}');
+  });
+
+  it("lets 1 to 25 IPv4 blocks reach the ALB: two rules each within a security group's 60", () => {
+    expect(conditions("allowed_cidrs")).toEqual([
+      "${length(var.allowed_cidrs) >= 1 && length(var.allowed_cidrs) <= 25}",
+      "${alltrue([for c in var.allowed_cidrs : can(cidrnetmask(c))])}",
+    ]);
   });
 
   it("accepts only TLS 1.3 listener policies, post-quantum first", () => {

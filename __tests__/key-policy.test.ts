@@ -1,7 +1,8 @@
 /**
- * KeyPolicy: the account administers the key through IAM, the host role uses it, CloudWatch
- * Logs may encrypt only this fleet's log groups with it, and alarms may publish to the topic it
- * encrypts. The account comes from the stack's AwsEnvironment.
+ * KeyPolicy: the account administers the key through IAM, the host role uses it only through
+ * Secrets Manager and S3 (and directly only for its own sessions' data keys), CloudWatch Logs may
+ * encrypt only this fleet's log groups with it, and alarms may publish to the topic it encrypts.
+ * The account comes from the stack's AwsEnvironment.
  */
 import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Testing } from "cdktf";
@@ -14,8 +15,9 @@ import { type Config, only } from "./helpers/synth";
 
 const fleet = defaultFleet();
 const HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/code-server-dev-host`;
+const HOST = "i-0123456789abcdef0";
 const keyPolicy = (scope: Construct, overrides: Partial<KeyPolicyProps> = {}) =>
-  new KeyPolicy(scope, "key-policy", { fleet, key: standIns.key(scope), hostRoleArn: HOST_ROLE, ...overrides });
+  new KeyPolicy(scope, "key-policy", { fleet, key: standIns.key(scope), hostRoleArn: HOST_ROLE, hostInstanceId: HOST, ...overrides });
 
 const { json, config } = synthLayer((scope) => {
   standIns.aws(scope);
@@ -29,7 +31,8 @@ describe("key policy", () => {
     expect(json).toHaveResourceWithProperties(KmsKeyPolicy, { key_id: refToOnly(config, "aws_kms_key", "key_id") });
     expect(statements.map((s) => s.Sid)).toEqual([
       "AccountAdministersKeyThroughIam",
-      "HostRoleUsesKey",
+      "HostUsesFleetKeyThroughServices",
+      "HostDecryptsItsSessionKeys",
       "CloudWatchLogsEncryptsFleetLogGroups",
       "AlarmsPublishToEncryptedTopic",
     ]);
@@ -39,18 +42,46 @@ describe("key policy", () => {
     expect(sid("AccountAdministersKeyThroughIam")).toMatchObject({ Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*" });
   });
 
-  it("lets the host role decrypt and generate data keys, nothing more", () => {
-    expect(sid("HostRoleUsesKey")).toMatchObject({
+  it("lets the host role decrypt and generate data keys only through Secrets Manager and S3 of the region", () => {
+    expect(sid("HostUsesFleetKeyThroughServices")).toEqual({
+      Sid: "HostUsesFleetKeyThroughServices",
+      Effect: "Allow",
       Principal: { AWS: HOST_ROLE },
-      Action: ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Resource: "*",
+      Condition: {
+        StringEquals: { "kms:ViaService": ["secretsmanager.ap-southeast-7.amazonaws.com", "s3.ap-southeast-7.amazonaws.com"] },
+      },
     });
+  });
+
+  it("lets the host role call KMS itself only to decrypt the data key of a session on the host", () => {
+    expect(sid("HostDecryptsItsSessionKeys")).toEqual({
+      Sid: "HostDecryptsItsSessionKeys",
+      Effect: "Allow",
+      Principal: { AWS: HOST_ROLE },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: { StringEquals: { "kms:EncryptionContext:aws:ssm:TargetId": HOST } },
+    });
+  });
+
+  it("grants the host role nothing without a condition", () => {
+    const host = statements.filter((s) => JSON.stringify(s.Principal ?? {}).includes(HOST_ROLE));
+    expect(host).toHaveLength(2);
+    for (const statement of host) expect(statement.Condition).toBeDefined();
   });
 
   it("lets CloudWatch Logs of the region encrypt only the fleet's log groups", () => {
     expect(sid("CloudWatchLogsEncryptsFleetLogGroups")).toMatchObject({
       Principal: { Service: "logs.ap-southeast-7.amazonaws.com" },
       Condition: {
-        ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:/aws/ec2/code-server/*` },
+        ArnLike: {
+          "kms:EncryptionContext:aws:logs:arn": [
+            `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:/aws/ec2/code-server/*`,
+            `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:/aws/vpc/code-server/flow-logs`,
+          ],
+        },
       },
     });
   });
@@ -69,6 +100,10 @@ describe("key policy", () => {
     });
     const policy = parseJsonencode(only(china, "aws_kms_key_policy").policy as string);
     expect(policy.Statement[0].Principal.AWS).toBe(`arn:aws-cn:iam::${ACCOUNT}:root`);
+    expect(policy.Statement[1].Condition.StringEquals["kms:ViaService"]).toEqual([
+      "secretsmanager.cn-north-1.amazonaws.com.cn",
+      "s3.cn-north-1.amazonaws.com.cn",
+    ]);
   });
 });
 

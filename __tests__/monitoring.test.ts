@@ -103,6 +103,37 @@ describe("alarms", () => {
     expect([THRESHOLDS.hostCpuPercent, THRESHOLDS.hostMemoryPercent, THRESHOLDS.dataDiskPercent]).toEqual([80, 85, 85]);
   });
 
+  it("watch the root disk above 85 %, where Docker keeps images and container logs", () => {
+    expect(alarm("root-disk")).toMatchObject({
+      namespace: "code-server/dev",
+      metric_name: "disk_used_percent",
+      dimensions: { InstanceId: instanceId, path: "/" },
+      statistic: "Maximum",
+      period: 300,
+      threshold: 85,
+      comparison_operator: "GreaterThanThreshold",
+    });
+    expect(THRESHOLDS.rootDiskPercent).toBe(85);
+  });
+
+  it("watch each developer's share of the data volume above 40 %, over two 15-minute samples, quiet without data", () => {
+    expect(THRESHOLDS.developerDataVolumeSharePercent).toBe(40);
+    for (const d of fleet.developers) {
+      expect(alarm(`${d.name}-disk-share`)).toMatchObject({
+        namespace: "code-server/dev/containers",
+        metric_name: "DataVolumeSharePercent",
+        dimensions: { Developer: d.name },
+        statistic: "Maximum",
+        period: 1800,
+        evaluation_periods: 1,
+        threshold: 40,
+        comparison_operator: "GreaterThanThreshold",
+        treat_missing_data: "notBreaching",
+        tags: { developer: d.name },
+      });
+    }
+  });
+
   it("watch more than 10 ALB 5xx (ELB and targets together) in 5 minutes", () => {
     const alb5xx = alarm("alb-5xx");
     expect(alb5xx.threshold).toBe(10);
@@ -131,7 +162,7 @@ describe("alarms", () => {
   });
 
   it("all notify the one topic, on alarm and on recovery", () => {
-    expect(alarms.size).toBe(4 + 2 * fleet.developers.length);
+    expect(alarms.size).toBe(5 + 3 * fleet.developers.length);
     for (const [name, a] of alarms) expect([name, a.alarm_actions, a.ok_actions]).toEqual([name, [topic], [topic]]);
     expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, { alarm_name: "code-server-dev-host-cpu", alarm_actions: [topic] });
   });
@@ -177,16 +208,29 @@ describe("dashboard, budget and reminder", () => {
   it("has a dashboard of host, ALB, target health, response times and containers, one line per developer", () => {
     const body = parseJsonencode(only(config, "aws_cloudwatch_dashboard").dashboard_body as string);
     expect((body.widgets as Config[]).map((w) => w.properties.title)).toEqual([
-      "Host CPU / memory / data disk (%)",
+      "Host CPU / memory / data and root disk (%)",
       "ALB requests and 5xx",
       "Healthy targets per developer",
       "Target response time per developer (s)",
       "Container memory per developer (%)",
       "Container CPU per developer (%)",
+      "Data volume used per developer (% of the volume)",
     ]);
     expect((body.widgets[2].properties.metrics as unknown[][]).map((line) => line[3])).toEqual(
       fleet.developers.map((d) => targetGroupSuffix(d.name)),
     );
+    expect((body.widgets[0].properties.metrics as unknown[][]).map((line) => line.slice(1, 6))).toContainEqual([
+      "disk_used_percent",
+      "InstanceId",
+      instanceId,
+      "path",
+      "/",
+    ]);
+    const share = body.widgets[6].properties;
+    expect(share.metrics).toEqual(
+      fleet.developers.map((d) => ["code-server/dev/containers", "DataVolumeSharePercent", "Developer", d.name, { label: d.name }]),
+    );
+    expect([share.stat, share.period, share.annotations.horizontal[0].value]).toEqual(["Maximum", 900, 40]);
   });
 
   it("budgets 400 USD a month, telling the alarm e-mails at 80, 100 and 120 %", () => {

@@ -1,6 +1,8 @@
 /**
  * NetworkLayer: one public subnet per roster zone, an internet route, a default security group
- * that allows nothing, and two security groups whose rules are keyed by developer.
+ * that allows nothing, and two security groups: the ALB open on 443 and 80 to allowed CIDRs only,
+ * and one rule per direction between ALB and host over the roster's port range, however large the
+ * team.
  */
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { Route } from "@cdktf/provider-aws/lib/route";
@@ -9,11 +11,14 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { TerraformVariable, Testing } from "cdktf";
 import { NetworkLayer, type NetworkLayerProps } from "../src/modules/network";
-import { defaultFleet, editedFleet } from "./helpers/fleet";
+import { defaultFleet, editedFleet, generatedRosterText } from "./helpers/fleet";
+import { parseRoster } from "../src/roster";
 import { refToOnly, synthLayer } from "./helpers/layer";
 import { resources } from "./helpers/synth";
 
 const fleet = defaultFleet();
+/** The default roster with only its first developer. */
+const fleetOf1 = () => editedFleet((r) => (r.developers = [r.developers[0]]));
 let network!: NetworkLayer;
 const { json, config } = synthLayer((scope) => {
   network = new NetworkLayer(scope, "network", { fleet });
@@ -62,20 +67,57 @@ describe("security groups", () => {
   const ingress = rules("aws_vpc_security_group_ingress_rule");
   const egress = rules("aws_vpc_security_group_egress_rule");
 
-  it("lets the host in only from the ALB security group, only on roster ports, one rule per developer", () => {
+  it("lets the host in only from the ALB security group, only on the roster's port range, in one rule", () => {
     const hostIngress = ingress.filter((r) => r.security_group_id === hostSg && r.from_port !== 22);
-    expect(hostIngress.map((r) => [r.tags.developer, r.from_port, r.to_port, r.referenced_security_group_id, r.cidr_ipv4])).toEqual(
-      fleet.developers.map((d) => [d.name, d.port, d.port, albSg, undefined]),
+    expect(hostIngress.map((r) => [r.from_port, r.to_port, r.referenced_security_group_id, r.cidr_ipv4])).toEqual([
+      [8443, 8450, albSg, undefined],
+    ]);
+    expect(hostIngress[0].description).toBe("The developers' code-server (ports 8443-8450), from the ALB only");
+  });
+
+  it("lets the ALB in on 443 and 80 from the allowed CIDRs only (anywhere by default), and out only to the host on the port range", () => {
+    const albIn = ingress.filter((r) => r.security_group_id === albSg);
+    expect(albIn.map((r) => [r.from_port, r.for_each, r.cidr_ipv4])).toEqual([
+      [443, '${toset(["0.0.0.0/0"])}', "${each.value}"],
+      [80, '${toset(["0.0.0.0/0"])}', "${each.value}"],
+    ]);
+    const { config: office } = synthLayer(
+      (scope) => new NetworkLayer(scope, "network", { fleet, allowedCidrs: ["203.0.113.0/24", "198.51.100.7/32"] }),
+    );
+    expect(
+      resources(office, "aws_vpc_security_group_ingress_rule")
+        .map(([, r]) => r)
+        .filter((r) => r.from_port !== 22)
+        .map((r) => r.for_each),
+    ).toEqual(['${toset(["203.0.113.0/24", "198.51.100.7/32"])}', '${toset(["203.0.113.0/24", "198.51.100.7/32"])}']);
+    const albOut = egress.filter((r) => r.security_group_id === albSg);
+    expect(albOut.map((r) => [r.from_port, r.to_port, r.referenced_security_group_id])).toEqual([[8443, 8450, hostSg]]);
+  });
+
+  it("keeps the ALB's rules deployed before allowed_cidrs, open to 0.0.0.0/0, as that key (moved blocks)", () => {
+    expect(config.moved).toEqual(
+      ["443", "80"].map((port) => {
+        const address = `aws_vpc_security_group_ingress_rule.${Object.keys(config.resource.aws_vpc_security_group_ingress_rule).find((id) => id.includes(`alb-in-${port}`))}`;
+        return { from: address, to: `${address}["0.0.0.0/0"]` };
+      }),
     );
   });
 
-  it("lets the ALB in on 443 and 80 from anywhere and out only to the host on developer ports", () => {
-    expect(ingress.filter((r) => r.security_group_id === albSg).map((r) => [r.from_port, r.cidr_ipv4])).toEqual([
-      [443, "0.0.0.0/0"],
-      [80, "0.0.0.0/0"],
-    ]);
-    const albOut = egress.filter((r) => r.security_group_id === albSg);
-    expect(albOut.map((r) => [r.from_port, r.referenced_security_group_id])).toEqual(fleet.developers.map((d) => [d.port, hostSg]));
+  it("has as many rules for 100 developers as for one: the count does not grow with the team", () => {
+    const count = (layerFleet: typeof fleet) => {
+      const { config: layer } = synthLayer((scope) => new NetworkLayer(scope, "network", { fleet: layerFleet }));
+      return ["aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"].map((type) => resources(layer, type).length);
+    };
+    const hundred = parseRoster(
+      generatedRosterText(100, "m5.24xlarge")
+        .replace(/cpus: 1\b/, "cpus: 0.5")
+        .replace(/memoryGiB: 3\b/, "memoryGiB: 2"),
+    );
+    expect(hundred.developers).toHaveLength(100);
+    expect(count(hundred)).toEqual(count(fleetOf1()));
+    const { config: wide } = synthLayer((scope) => new NetworkLayer(scope, "network", { fleet: hundred }));
+    const range = resources(wide, "aws_vpc_security_group_ingress_rule").find(([id]) => id.includes("host-in-developers"))![1];
+    expect([range.from_port, range.to_port]).toEqual([8443, 8542]);
   });
 
   it("gives the host only the outbound it needs: HTTPS, HTTP, DNS to the VPC resolver, NTP to Amazon Time Sync", () => {
@@ -133,6 +175,21 @@ describe("props validation", () => {
       "an address that is not a CIDR",
       { adminCidrs: ["203.0.113.10"] },
       /^NetworkLayer stack\/network: adminCidrs entry "203\.0\.113\.10" is not a CIDR block such as 203\.0\.113\.10\/32$/,
+    ],
+    [
+      "no allowed CIDR",
+      { allowedCidrs: [] },
+      /^NetworkLayer stack\/network: allowedCidrs has 0 entries; at least 1 are needed \(nobody could reach the ALB\)$/,
+    ],
+    [
+      "an IPv6 allowed CIDR",
+      { allowedCidrs: ["2001:db8::/32"] },
+      /^NetworkLayer stack\/network: allowedCidrs entry "2001:db8::\/32" is not an IPv4 CIDR block such as 203\.0\.113\.0\/24 \(the ALB has IPv4 addresses only\)$/,
+    ],
+    [
+      "more allowed CIDRs than the security group's rules hold",
+      { allowedCidrs: Array.from({ length: 26 }, (_, i) => `203.0.113.${i}/32`) },
+      /^NetworkLayer stack\/network: allowedCidrs has 26 entries; at most 25 fit AWS's 60 rules per security group \(two each\)$/,
     ],
     [
       "more zones than subnets fit",

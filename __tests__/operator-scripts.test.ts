@@ -2,14 +2,23 @@
  * The operator scripts (deployment/scripts/*.sh on a workstation) against a stub `aws` that logs
  * its argv, captures secret files and answers like AWS would: unknown developers and missing
  * arguments exit 2, `--option=value` works for every option, keys never travel in argv, nothing
- * is stored for a host that cannot apply it, and a restore never starts without a snapshot id
- * and a confirmation.
+ * is stored for a host that cannot apply it, a restore never starts without a snapshot id and a
+ * confirmation and moves the backup plan's tag to the new volume, and adding back a removed
+ * developer restores their secrets within the recovery window and prints the imports.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { hostInstanceName, hostPaths, secretName } from "../src/naming";
+import {
+  BACKUP_SELECTION_TAG,
+  backupPlanName,
+  developerKeptAddresses,
+  hostInstanceName,
+  hostPaths,
+  logGroupNames,
+  secretName,
+} from "../src/naming";
 import { renderOperatorScripts } from "../src/render";
 import { stackId } from "../src/stacks/dev-environment-stack";
 import type { Fleet } from "../src/roster";
@@ -76,10 +85,21 @@ case "$*" in
   *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-daily\\n' ;;
   *"ec2 describe-snapshots"*) printf 'completed\\t400\\t2026-01-01T02:00:00Z\\n' ;;
   *"ec2 create-volume"*) echo vol-0ccccccccccccccc3 ;;
+  *"ec2 delete-tags"*) [[ -z \${STUB_DELETE_TAGS_FAIL:-} ]] || { echo "An error occurred (UnauthorizedOperation) when calling the DeleteTags operation" >&2; exit 254; } ;;
   *"get-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "password")}"*)
     echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation" >&2
     exit 254 ;;
   *"get-secret-value --secret-id ${secretName(fleet, { name: "alice" }, "password")}"*) echo 'S3cret-Passw0rd!' ;;
+  *"secretsmanager describe-secret --secret-id ${secretName(fleet, { name: "carol" }, "password")} "*)
+    printf 'arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:%s-AbCdEf\t2026-11-20T10:00:00+00:00\n' "\${6}" ;;
+  *"secretsmanager describe-secret --secret-id ${secretName(fleet, { name: "carol" }, "anthropic-api-key")} "*)
+    printf 'arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:%s-GhIjKl\tNone\n' "\${6}" ;;
+  *"secretsmanager describe-secret"*)
+    echo "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret." >&2
+    exit 254 ;;
+  *"logs describe-log-groups --log-group-name-prefix ${logGroupNames(fleet).container({ name: "carol" })} "*)
+    echo ${logGroupNames(fleet).container({ name: "carol" })} ;;
+  *"logs describe-log-groups"*) ;;
   *"ssm send-command"*) echo 11111111-2222-3333-4444-555555555555 ;;
   *"ssm get-command-invocation"*"--query Status"*) echo "\${STUB_COMMAND_STATUS:-Success}" ;;
   *"ssm get-command-invocation"*) echo "host output" ;;
@@ -318,10 +338,13 @@ describe("restore.sh", () => {
       "--size 500",
       "--encrypted --kms-key-id arn:aws:kms:ap-southeast-7:111122223333:key/k",
       '{"Key":"Name","Value":"code-server-dev-data"}',
+      `{"Key":"${BACKUP_SELECTION_TAG}","Value":"${backupPlanName(fleet)}"}`,
       '{"Key":"restored-from","Value":"snap-0123456789abcdef0"}',
     ]) {
       expect(create).toContain(part);
     }
+    // The old volume's value of the backup tag is not copied: the plan's own is set.
+    expect(create).not.toContain("code-server-dev-daily");
     const verified = index("ssm describe-instance-information");
     const stop = steps.findIndex((c) => c.includes("stop-containers.sh --unmount"));
     const detach = index(`ec2 detach-volume --volume-id vol-0bbbbbbbbbbbbbbb2 --instance-id ${HOST}`);
@@ -332,6 +355,13 @@ describe("restore.sh", () => {
     expect(stop).toBeLessThan(detach);
     expect(detach).toBeLessThan(attach);
     expect(attach).toBeLessThan(start);
+    // The old volume gives up the backup tag only once the new one is attached.
+    const untag = index(`ec2 delete-tags --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=${BACKUP_SELECTION_TAG}`);
+    expect(attach).toBeLessThan(untag);
+    expect(steps.filter((c) => c.startsWith("ec2 delete-tags"))).toHaveLength(1);
+    expect(result.stderr).toContain(
+      `backups: the plan selects volumes tagged ${BACKUP_SELECTION_TAG}=${backupPlanName(fleet)}; vol-0ccccccccccccccc3 carries the tag, vol-0bbbbbbbbbbbbbbb2 no longer does`,
+    );
     expect(steps).toContainEqual(
       expect.stringMatching(
         /^ec2 create-tags --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=replaced-by,Value=vol-0ccccccccccccccc3 Key=replaced-at,Value=\d{8}T\d{6}Z$/,
@@ -346,6 +376,18 @@ describe("restore.sh", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("still starts the containers when the old volume keeps the backup tag, then says how to remove it and exits 1", () => {
+    const result = run("restore.sh", ["--snapshot-id=snap-0123456789abcdef0", "--confirm"], "", { STUB_DELETE_TAGS_FAIL: "1" });
+    expect(result.status).toBe(1);
+    expect(result.aws.some((c) => c.includes("start-containers.sh --data-volume-id vol-0ccccccccccccccc3"))).toBe(true);
+    expect(result.stderr).toContain(
+      `remove the backup tag from the old volume: aws ec2 delete-tags --region ${fleet.region} --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=${BACKUP_SELECTION_TAG}`,
+    );
+    expect(result.stderr).toContain("error: the old volume vol-0bbbbbbbbbbbbbbb2 still carries the backup tag");
+    // The terraform commands are printed all the same: the new volume is in place.
+    expect(result.stdout).toContain("import 'aws_ebs_volume.data_volume' vol-0ccccccccccccccc3");
   });
 
   it("creates no volume for a host whose SSM agent is offline", () => {
@@ -531,5 +573,51 @@ describe("when the schedule next acts", () => {
     expect(result.status).toBe(0);
     const said = /next on (.*) \(wake\.sh starts it earlier\)/.exec(result.stderr)?.[1];
     expect([before, after]).toContain(said);
+  });
+});
+
+describe("readd-developer.sh", () => {
+  const STACK = `cdktf.out/stacks/${stackId(fleet)}`;
+  const importOf = (address: string, id: string) =>
+    `terraform -chdir=${STACK} import -var-file=../../../terraform.tfvars '${address}' '${id}'`;
+
+  it("restores a secret scheduled for deletion, leaves an active one alone, and prints the imports of both and of the kept log group", () => {
+    const result = run("readd-developer.sh", ["--developer=carol"]);
+    expect([result.status, result.stderr]).toEqual([0, expect.any(String)]);
+    const password = secretName(fleet, { name: "carol" }, "password");
+    const apiKey = secretName(fleet, { name: "carol" }, "anthropic-api-key");
+    const passwordArn = `arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:${password}-AbCdEf`;
+    const apiKeyArn = `arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:${apiKey}-GhIjKl`;
+    const kept = developerKeptAddresses({ name: "carol" });
+    expect(result.aws.filter((c) => c.includes("restore-secret"))).toEqual([
+      `--region ${fleet.region} secretsmanager restore-secret --secret-id ${passwordArn}`,
+    ]);
+    expect(result.stdout).toBe(
+      [
+        importOf(kept.passwordSecret, passwordArn),
+        importOf(kept.apiKeySecret, apiKeyArn),
+        importOf(kept.logGroup, logGroupNames(fleet).container({ name: "carol" })),
+        "",
+      ].join("\n"),
+    );
+    expect(result.stderr).toContain(`${password}: was scheduled for deletion (since 2026-11-20T10:00:00+00:00); restored, with its value`);
+  });
+
+  it("prints nothing to import for a developer whose secrets and log group are gone, and says terraform creates them", () => {
+    const result = run("readd-developer.sh", ["--developer", "bob"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.aws.filter((c) => c.includes("restore-secret"))).toEqual([]);
+    expect(result.stderr).toContain(
+      `${secretName(fleet, { name: "bob" }, "password")}: does not exist (never created, or deleted after its recovery window); terraform apply creates it`,
+    );
+    expect(result.stderr).toContain(`${logGroupNames(fleet).container({ name: "bob" })}: does not exist; terraform apply creates it`);
+  });
+
+  it("refuses a developer the roster does not have: add them and synth first", () => {
+    const result = run("readd-developer.sh", ["--developer", "mallory"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("unknown developer 'mallory'; the roster has: alice bob carol");
+    expect(result.aws).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * PrivateBucket: every bucket of the stack is owner-enforced, blocks all public access, is
- * versioned, encrypted (KMS when given a key, else SSE-S3), reachable only over TLS and never
- * emptied by a destroy.
+ * versioned, encrypted (KMS when given a key, else SSE-S3), reachable only over TLS, never
+ * emptied by a destroy, aborts incomplete multipart uploads, and logs its access where told.
  */
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
@@ -61,8 +62,22 @@ describe("defaults", () => {
     expect(policy.depends_on).toEqual([refToOnly(config, "aws_s3_bucket_public_access_block", "id").slice(2, -4)]);
   });
 
-  it("has no lifecycle configuration unless given rules", () => {
-    expect(json).not.toHaveResource(S3BucketLifecycleConfiguration);
+  it("aborts incomplete multipart uploads after 7 days, and keeps everything else", () => {
+    expect(json).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
+      bucket: bucketId,
+      rule: [
+        {
+          id: "abort-incomplete-multipart-uploads",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+        },
+      ],
+    });
+  });
+
+  it("sends no server access logs unless told where (a log bucket must not log itself)", () => {
+    expect(json).not.toHaveResource(S3BucketLoggingA);
   });
 });
 
@@ -74,6 +89,8 @@ describe("options", () => {
       kmsKeyArn: key.arn,
       preventDestroy: true,
       lifecycleRules: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 7 }] }],
+      abortIncompleteUploadsAfterDays: 1,
+      serverAccessLogs: { bucket: "fleet-s3-logs", prefix: "s3/archive/" },
       extraStatements: (arn) => [
         { Sid: "Extra", Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: `${arn}/*` },
       ],
@@ -94,10 +111,26 @@ describe("options", () => {
     });
   });
 
-  it("refuses destroy when asked, and applies the given lifecycle rules", () => {
+  it("refuses destroy when asked, and applies the given lifecycle rules beside the abort rule", () => {
     expect(custom).toHaveResourceWithProperties(S3Bucket, { lifecycle: { prevent_destroy: true } });
     expect(custom).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
-      rule: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 7 }] }],
+      rule: [
+        { id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 7 }] },
+        {
+          id: "abort-incomplete-multipart-uploads",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
+        },
+      ],
+    });
+  });
+
+  it("sends its server access logs to the given bucket and prefix", () => {
+    expect(custom).toHaveResourceWithProperties(S3BucketLoggingA, {
+      bucket: refToOnly(customConfig, "aws_s3_bucket", "id"),
+      target_bucket: "fleet-s3-logs",
+      target_prefix: "s3/archive/",
     });
   });
 
@@ -133,6 +166,29 @@ describe("props validation", () => {
         ],
       },
       /^PrivateBucket stack\/bucket: lifecycleRules has the id "expire" twice; S3 needs unique ids$/,
+    ],
+    [
+      "a lifecycle rule of its own that aborts uploads",
+      {
+        namePrefix: "fleet-",
+        lifecycleRules: [{ id: "abort", status: "Enabled", abortIncompleteMultipartUpload: [{ daysAfterInitiation: 3 }] }],
+      },
+      /^PrivateBucket stack\/bucket: lifecycleRules "abort" aborts incomplete uploads; every bucket does that already: set abortIncompleteUploadsAfterDays instead$/,
+    ],
+    [
+      "a rule id the abort rule has",
+      { namePrefix: "fleet-", lifecycleRules: [{ id: "abort-incomplete-multipart-uploads", status: "Enabled" }] },
+      /^PrivateBucket stack\/bucket: lifecycleRules has the id "abort-incomplete-multipart-uploads" reserved for the rule every bucket gets; S3 needs unique ids$/,
+    ],
+    [
+      "no abort at all",
+      { namePrefix: "fleet-", abortIncompleteUploadsAfterDays: 0 },
+      /^PrivateBucket stack\/bucket: abortIncompleteUploadsAfterDays 0 must be a whole number of days from 1 to 365$/,
+    ],
+    [
+      "an access-log prefix without a trailing slash",
+      { namePrefix: "fleet-", serverAccessLogs: { bucket: "logs", prefix: "s3/archive" } },
+      /^PrivateBucket stack\/bucket: serverAccessLogs\.prefix "s3\/archive" is not a key prefix ending in \/$/,
     ],
   ])("refuses %s", (_, props, message) => {
     expect(() => Testing.synthScope((scope) => new PrivateBucket(scope, "bucket", props))).toThrow(message);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { README_SECTIONS } from "../src/naming";
 import { renderReview } from "../src/review/report";
 import { exitCodeOf, review, synthesizeRoster } from "../src/review/review";
 import { parseRoster } from "../src/roster";
@@ -65,6 +66,10 @@ describe("the README's add-a-developer example", () => {
 });
 
 describe("the README", () => {
+  it("has every section that Terraform's refusals, the review and the cost report send the operator to", () => {
+    for (const title of Object.values(README_SECTIONS)) expect([title, README.includes(`**${title}**`)]).toEqual([title, true]);
+  });
+
   it("names no file that is not in the repository", () => {
     const mentioned = new Set([...README.matchAll(/\b([\w./-]+\.md)\b/g)].map((m) => m[1]));
     for (const file of mentioned) expect([file, existsSync(join(PROJECT_ROOT, file))]).toEqual([file, true]);

@@ -147,8 +147,9 @@ describe("apply.sh on a new host", () => {
     expect(fleet.developers[2].extensions).toContain("rust-lang.rust-analyzer@0.3.2593");
   });
 
-  it("enables the metrics timer and starts the CloudWatch agent with the rendered config", () => {
+  it("enables the metrics and disk-usage timers and starts the CloudWatch agent with the rendered config", () => {
     expect(first.calls).toContain(`systemctl enable --now ${fleet.project}-metrics.timer`);
+    expect(first.calls).toContain(`systemctl enable --now ${fleet.project}-disk-usage.timer`);
     expect(first.calls).toContain(
       `amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${hostPaths(fleet).root}/config/cloudwatch-agent.json`,
     );

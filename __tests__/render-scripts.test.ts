@@ -80,6 +80,7 @@ describe("script conventions", () => {
     const hostPaths = new Set(renderHostFiles(fleet).map((f) => f.path));
     for (const file of operatorScripts) expect(hostPaths.has(file.path)).toBe(false);
     expect(operatorScripts.map((f) => f.path)).toEqual([
+      "scripts/readd-developer.sh",
       "scripts/restore.sh",
       "scripts/rotate-password.sh",
       "scripts/set-api-key.sh",

@@ -89,6 +89,14 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(first, "systemctl")).toContain(`systemctl enable ${unit}`);
   });
 
+  it("installs the systemd units of both metrics timers and reloads systemd for them", () => {
+    for (const unit of ["metrics.service", "metrics.timer", "disk-usage.service", "disk-usage.timer"]) {
+      const name = `${fleet.project}-${unit}`;
+      expect(s.read(`/etc/systemd/system/${name}`)).toBe(s.read(`${hostPaths(fleet).root}/systemd/${name}`));
+    }
+    expect(calls(first, "systemctl daemon-reload")).toHaveLength(1);
+  });
+
   it("a second run installs nothing, formats nothing, appends nothing and rewrites no config", () => {
     expectSuccess(second);
     expect(calls(second, "mkfs.ext4")).toEqual([]);

@@ -61,13 +61,14 @@ describe("adding a developer", () => {
     const titles = report.split("\n").filter((l) => /^dev\d+ \(/.test(l));
     expect(titles).toEqual(["dev9 (added)"]);
     const dev9 = section(report, "dev9 (added)");
-    expect(dev9.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim())).toEqual(["alb", "artifacts", "monitoring", "network", "secrets"]);
+    expect(dev9.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim())).toEqual(["alb", "artifacts", "monitoring", "secrets"]);
     const resources = dev9.filter((l) => /^ {4}[-+~] /.test(l));
     expect(resources.every((l) => l.startsWith("    + "))).toBe(true);
     const types = resources.map((l) => l.slice(6).split(".")[0]).sort();
     expect(types).toEqual(
       [
         "aws_cloudwatch_log_group",
+        "aws_cloudwatch_metric_alarm",
         "aws_cloudwatch_metric_alarm",
         "aws_cloudwatch_metric_alarm",
         "aws_lb_listener_rule",
@@ -77,17 +78,32 @@ describe("adding a developer", () => {
         "aws_s3_object",
         "aws_secretsmanager_secret",
         "aws_secretsmanager_secret",
-        "aws_vpc_security_group_egress_rule",
-        "aws_vpc_security_group_ingress_rule",
       ].sort(),
     );
   });
 
-  it("puts the fleet-wide changes (host files, the apply association, the dashboard) under the shared heading", () => {
+  it("puts the fleet-wide changes (host files, the apply association, the dashboard, the port range) under the shared heading", () => {
     const shared = section(report, "Shared by the whole fleet");
     const changed = shared.filter((l) => l.startsWith("    ~ ")).map((l) => l.slice(6).split(".")[0]);
-    expect(new Set(changed)).toEqual(new Set(["aws_s3_object", "aws_ssm_association", "aws_cloudwatch_dashboard"]));
+    expect(new Set(changed)).toEqual(
+      new Set([
+        "aws_s3_object",
+        "aws_ssm_association",
+        "aws_cloudwatch_dashboard",
+        "aws_vpc_security_group_egress_rule",
+        "aws_vpc_security_group_ingress_rule",
+      ]),
+    );
     expect(shared.some((l) => l.startsWith("    + ") || l.startsWith("    - "))).toBe(false);
+  });
+
+  it("widens the one ALB-to-host rule of each direction to the new port instead of adding rules", () => {
+    const rules = result.diffs.filter((d) => d.entry.type.startsWith("aws_vpc_security_group_"));
+    expect(rules.map((d) => [d.kind, d.entry.address])).toEqual([
+      ["changed", "aws_vpc_security_group_egress_rule.network_alb-out-developers"],
+      ["changed", "aws_vpc_security_group_ingress_rule.network_host-in-developers"],
+    ]);
+    for (const rule of rules) expect(rule.attributes).toContainEqual({ path: "to_port", description: "8450 → 8451" });
   });
 
   it("summarizes a changed host file in one line instead of printing it", () => {
@@ -105,7 +121,7 @@ describe("adding a developer", () => {
     ]);
     expect(result.verdictSource).toBe("configuration");
     expect(exitCodeOf(result)).toBe(0);
-    expect(report).toMatch(/Summary: 12 to add, \d+ to change, 0 to remove\. No protected resource changes\./);
+    expect(report).toMatch(/Summary: 11 to add, \d+ to change, 0 to remove\. No protected resource changes\./);
   });
 });
 
@@ -116,7 +132,7 @@ describe("removing a developer", () => {
   it("lists dev5 as removed with every one of their resources, and no other developer", () => {
     expect(report.split("\n").filter((l) => /^dev\d+ \(/.test(l))).toEqual(["dev5 (removed)"]);
     const removed = section(report, "dev5 (removed)").filter((l) => /^ {4}[-+~] /.test(l));
-    expect(removed).toHaveLength(12);
+    expect(removed).toHaveLength(11);
     expect(removed.every((l) => l.startsWith("    - "))).toBe(true);
     expect(result.diffs.filter((d) => d.kind === "removed").every((d) => d.entry.developer === "dev5")).toBe(true);
   });
@@ -163,10 +179,10 @@ describe("the monthly cost section", () => {
     const { title, lines, report } = rows(reviewOf(edited(inUsEast1(roomy)), edited(inUsEast1(withDev9))));
     expect(title).toBe("Monthly cost (npm run cost)");
     expect(lines[0]).toBe("Priced lines only, USD a month, us-east-1 prices from prices/us-east-1.json:");
-    // dev9: 2 secrets × $0.40 + 2 alarms × $0.10 + 2 GB of logs × $0.50 + 4 container metrics × $0.30 = $3.20.
-    expect(lines[1]).toMatch(/^Always on +\$(\d+\.\d\d) → +\$(\d+\.\d\d) +\+\$3\.20 \(\+0\.\d %\)$/);
+    // dev9: 2 secrets × $0.40 + 3 alarms × $0.10 + 2 GB of logs × $0.50 + 5 metrics × $0.30 = $3.60.
+    expect(lines[1]).toMatch(/^Always on +\$(\d+\.\d\d) → +\$(\d+\.\d\d) +\+\$3\.60 \(\+0\.\d %\)$/);
     const [, before, after] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d)/.exec(lines[1])!;
-    expect(Math.round((Number(after) - Number(before)) * 100)).toBe(320);
+    expect(Math.round((Number(after) - Number(before)) * 100)).toBe(360);
     const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d) +−/.exec(lines[2])!;
     expect(lines[2]).toMatch(/^Per developer \(8 → 9\)/);
     expect([Number(perBefore), Number(perAfter)]).toEqual([
@@ -193,7 +209,7 @@ describe("the monthly cost section", () => {
   it("says which lines it leaves out, and is absent when a roster's region has no price file", () => {
     // ap-southeast-7's file prices data transfer (2 lines) and the KMS key; a line whose instance type changes is one line.
     const { lines } = rows(reviewOf(DEFAULT_ROSTER_TEXT, edited(withDev9)));
-    expect(lines.at(-1)).toBe("18 of 21 lines have no sourced price and are left out of the totals; npm run cost lists them.");
+    expect(lines.at(-1)).toBe("19 of 22 lines have no sourced price and are left out of the totals; npm run cost lists them.");
     const brazil = (roster: Roster) => Object.assign(roster, { region: "sa-east-1", availabilityZones: ["sa-east-1a", "sa-east-1b"] });
     expect(costDeltaSection(reviewOf(DEFAULT_ROSTER_TEXT, edited(brazil)))).toBeUndefined();
   });
@@ -271,6 +287,24 @@ describe("npm run review, the command", () => {
     const usage = launch("src/review/main.ts", []);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("--base is required");
+  });
+
+  it("exits 2 for a --var that names no variable, or has no value", () => {
+    const unknown = launch("src/review/main.ts", ["--base", "roster.yaml", "--var", "vpc_size=10"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("--var vpc_size=10: there is no variable vpc_size; the variables are hosted_zone_id,");
+    const bare = launch("src/review/main.ts", ["--base", "roster.yaml", "--var=vpc_cidr"]);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain("--var vpc_cidr: write it as <name>=<value>, e.g. --var vpc_cidr=10.50.0.0/16");
+  });
+
+  it("exits 1 for a --var without terraform, which alone could tell what it changes", () => {
+    const run = launch("src/review/main.ts", ["--base", "roster.yaml", "--var", "vpc_cidr=10.50.0.0/16"], {
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("--var needs terraform on PATH to plan what the variables change");
+    expect(run.stdout).toBe("");
   });
 
   it("reads the base from a git revision", () => {

@@ -36,6 +36,7 @@ describe("roster defaults", () => {
         extensions: ["ms-python.python", "golang.go", "dbaeumer.vscode-eslint"],
       },
       state: { backend: "local" },
+      waf: { enabled: false, rateLimitPer5Minutes: 3000 },
     });
     expect(fleet.developers[0]).toMatchObject({ cpus: 1, cpuLimit: 1.5, memoryMiB: 3 * 1024, memoryLimitMiB: 4 * 1024 });
   });

@@ -215,6 +215,31 @@ describe("bad rosters are rejected with the field, the value and the line", () =
     ]);
   });
 
+  it.each([
+    [{ enabled: "yes" }, "waf.enabled", /enabled must be true or false \(found yes\)/],
+    [
+      { enabled: true, rateLimitPer5Minutes: 50 },
+      "waf.rateLimitPer5Minutes",
+      /at least 100 \(AWS WAF's lower bound for a rate-based rule\)/,
+    ],
+    [{ enabled: true, rateLimitPer5Minutes: 3000.5 }, "waf.rateLimitPer5Minutes", /must be a whole number \(found 3000\.5\)/],
+    [{ enabled: true, rateLimitPer5Minutes: 3_000_000_000 }, "waf.rateLimitPer5Minutes", /at most 2000000000 \(AWS WAF's upper bound\)/],
+    [{ enable: true }, "waf", /unknown key "enable" \(did you mean "enabled"\?\)/],
+  ])("rejects waf %j at its line", (waf, path, message) => {
+    const text = stringify({ ...base(), waf });
+    const [problem] = problemsOf(text);
+    expect(problem).toMatch(new RegExp(`^\\d+\\|${path.replace(/\./g, "\\.")}(\\.enable)?\\|`));
+    expect(problem).toMatch(message);
+  });
+
+  it("switches the WAF on with a rate limit, and leaves it off by default", () => {
+    expect(parseRoster(stringify(base())).waf).toEqual({ enabled: false, rateLimitPer5Minutes: 3000 });
+    expect(parseRoster(stringify({ ...base(), waf: { enabled: true, rateLimitPer5Minutes: 500 } })).waf).toEqual({
+      enabled: true,
+      rateLimitPer5Minutes: 500,
+    });
+  });
+
   it("reports every problem at once", () => {
     const roster = base();
     roster.developers = [

@@ -32,6 +32,8 @@ const WHILE_THE_HOST_SLEEPS: readonly [pattern: RegExp, sleepsWithHost: boolean,
   [/^code-server-dev-host-cpu$/, true, "EC2 publishes CPUUtilization only for a running instance"],
   [/^code-server-dev-host-memory$/, true, "published by the CloudWatch agent on the host"],
   [/^code-server-dev-data-disk$/, true, "published by the CloudWatch agent on the host"],
+  [/^code-server-dev-root-disk$/, true, "published by the CloudWatch agent on the host"],
+  [/^code-server-dev-dev\d+-disk-share$/, true, "published by the host's disk-usage timer"],
   [/^code-server-dev-alb-5xx$/, true, "the ALB answers 503 while the target is stopped"],
   [/^code-server-dev-dev\d+-unhealthy$/, true, "targets are unhealthy while the host boots"],
   [/^code-server-dev-dev\d+-restarts$/, true, "published by the host's metrics timer"],
@@ -86,7 +88,7 @@ describe("every alarm of the stack declares what it does while the host sleeps",
   it("the stack knows the sleeping alarms' names, for the schedule and the operator scripts", () => {
     const sleeping = declarations(plain.stack).filter((d) => d.declared);
     expect(plain.stack.sleepingAlarmNames).toEqual(sleeping.map((d) => d.alarm));
-    expect(plain.stack.sleepingAlarmNames).toHaveLength(4 + 2 * 8);
+    expect(plain.stack.sleepingAlarmNames).toHaveLength(5 + 3 * 8);
   });
 });
 

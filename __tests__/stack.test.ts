@@ -39,6 +39,8 @@ describe("wiring", () => {
   it("feeds every plan-time variable to the layer that uses it", () => {
     expect(at("aws_vpc", "network_vpc").cidr_block).toBe("${var.vpc_cidr}");
     expect(at("aws_vpc_security_group_ingress_rule", "network_host-in-ssh").for_each).toBe("${toset(var.admin_cidrs)}");
+    for (const port of [443, 80])
+      expect(at("aws_vpc_security_group_ingress_rule", `network_alb-in-${port}`).for_each).toBe("${toset(var.allowed_cidrs)}");
     expect(at("aws_sns_topic_subscription", "notifications_email").for_each).toBe("${toset(var.alarm_emails)}");
     expect(at("aws_instance", "host")).toMatchObject({
       ami: expect.stringMatching(
@@ -75,12 +77,48 @@ describe("wiring", () => {
     }
   });
 
-  it("lets the host role use the fleet key only after the key policy names it, and creates log groups after that", () => {
+  it("lets the host role use the fleet key only after the key policy names it and the host, and creates log groups after that", () => {
     const policy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
-    expect((policy.Statement as Config[]).find((s) => s.Sid === "HostRoleUsesKey")?.Principal).toEqual({
-      AWS: ref("aws_iam_role", "compute_role", "arn"),
+    const statement = (sid: string) => (policy.Statement as Config[]).find((s) => s.Sid === sid);
+    for (const sid of ["HostUsesFleetKeyThroughServices", "HostDecryptsItsSessionKeys"]) {
+      expect(statement(sid)?.Principal).toEqual({ AWS: ref("aws_iam_role", "compute_role", "arn") });
+    }
+    expect(statement("HostDecryptsItsSessionKeys")?.Condition).toEqual({
+      StringEquals: { "kms:EncryptionContext:aws:ssm:TargetId": ref("aws_instance", "host", "id") },
     });
     for (const group of all("aws_cloudwatch_log_group")) expect(group.depends_on).toEqual(["aws_kms_key_policy.key-policy_fleet-key"]);
+  });
+
+  it("logs the VPC's traffic, the buckets' access and the sessions, with the fleet key where AWS allows", () => {
+    expect(at("aws_flow_log", "audit_flow-log")).toMatchObject({
+      vpc_id: ref("aws_vpc", "network_vpc", "id"),
+      log_destination: ref("aws_cloudwatch_log_group", "audit_flow-log-group", "arn"),
+    });
+    for (const bucket of ["alb_access-logs", "artifacts_host-files", "backup_archive"]) {
+      expect([bucket, at("aws_s3_bucket_logging", `${bucket}_access-logging`).target_bucket]).toEqual([
+        bucket,
+        ref("aws_s3_bucket", "audit_access-logs_bucket", "id"),
+      ]);
+    }
+    const session = JSON.parse(at("aws_ssm_document", "audit_session-preferences").content as string);
+    expect(session.inputs).toMatchObject({
+      kmsKeyId: ref("aws_kms_key", "secrets_key", "key_id"),
+      cloudWatchLogGroupName: ref("aws_cloudwatch_log_group", "audit_session-log-group", "name"),
+    });
+    expect(config.output.session_document_name.value).toBe(ref("aws_ssm_document", "audit_session-preferences", "name"));
+  });
+
+  it("tells the alarm topic when an apply fails on the host, and has no WAF unless the roster asks", () => {
+    expect(at("aws_cloudwatch_event_target", "artifacts_apply-failed-alarm").arn).toBe(topic);
+    expect(JSON.parse(at("aws_cloudwatch_event_rule", "artifacts_apply-failed").event_pattern as string).detail["association-id"]).toEqual([
+      ref("aws_ssm_association", "artifacts_apply", "association_id"),
+    ]);
+    expect(Object.keys(config.resource).filter((type) => type.startsWith("aws_wafv2"))).toEqual([]);
+    const waf = synthStack(editedFleet((r) => (r.waf = { enabled: true, rateLimitPer5Minutes: 1000 })));
+    expect(Object.values(waf.resource.aws_wafv2_web_acl_association as Config)[0]).toMatchObject({
+      resource_arn: ref("aws_lb", "alb_load-balancer", "arn"),
+      web_acl_arn: ref("aws_wafv2_web_acl", "waf_web-acl", "arn"),
+    });
   });
 
   it("routes every developer's target group to the host and watches it", () => {
@@ -93,14 +131,19 @@ describe("wiring", () => {
 
   it("sends every alarm, auto-recovery included, to the one topic", () => {
     const alarms = all("aws_cloudwatch_metric_alarm");
-    expect(alarms).toHaveLength(4 + 2 * fleet.developers.length + 1);
+    // Host CPU, memory, data and root disk, ALB 5xx; per developer unhealthy, restarts, disk share; auto-recovery.
+    expect(alarms).toHaveLength(5 + 3 * fleet.developers.length + 1);
     for (const alarm of alarms)
       expect([alarm.alarm_name, (alarm.alarm_actions as string[]).includes(topic)]).toEqual([alarm.alarm_name, true]);
     expect(at("aws_cloudwatch_event_target", "monitoring_api-key-rotation-reminder-target").arn).toBe(topic);
   });
 
-  it("backs up the data volume, and the host archives into the backup layer's bucket", () => {
-    expect(at("aws_backup_selection", "backup_data-volume").resources).toEqual([ref("aws_ebs_volume", "data_volume", "arn")]);
+  it("backs up the data volume by the tag it carries, and the host archives into the backup layer's bucket", () => {
+    const selection = at("aws_backup_selection", "backup_data-volume");
+    expect(selection.resources).toEqual([`arn:aws:ec2:ap-southeast-7:${account}:volume/*`]);
+    expect(selection.condition).toEqual([
+      { string_equals: [{ key: "aws:ResourceTag/backup-plan", value: at("aws_backup_plan", "backup_plan").name }] },
+    ]);
     expect(at("aws_ebs_volume", "data_volume").tags["backup-plan"]).toBe(at("aws_backup_plan", "backup_plan").name);
     expect(at("aws_ssm_association", "artifacts_apply").parameters).toMatchObject({
       archiveBucket: ref("aws_s3_bucket", "backup_archive_bucket", "id"),
@@ -111,7 +154,9 @@ describe("wiring", () => {
   it("applies the host files only once the data volume is attached and the log groups exist", () => {
     const dependsOn = at("aws_ssm_association", "artifacts_apply").depends_on as string[];
     expect(dependsOn).toContain("aws_volume_attachment.data_volume");
-    const logGroups = Object.keys(config.resource.aws_cloudwatch_log_group as Config).map((name) => `aws_cloudwatch_log_group.${name}`);
+    const logGroups = Object.keys(config.resource.aws_cloudwatch_log_group as Config)
+      .filter((name) => name.startsWith("monitoring_"))
+      .map((name) => `aws_cloudwatch_log_group.${name}`);
     expect(logGroups).toHaveLength(2 + fleet.developers.length);
     expect(dependsOn).toEqual(expect.arrayContaining(logGroups));
   });
@@ -141,8 +186,20 @@ describe("across the stack", () => {
         .filter((s) => s.Resource === "*")
         .map((s) => s.Sid)
         .sort(),
-    ).toEqual(["FindDataVolume", "PublishFleetMetrics"]);
-    expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(expect.stringMatching(/Delete|^s3:\*|^iam:/));
+    ).toEqual([
+      "AgentChecksSessionLogGroup",
+      "AgentOpensSessions",
+      "AgentReceivesCommands",
+      "AgentReportsItsOwnState",
+      "FindDataVolume",
+      "FindFlowLogGroup",
+      "PublishFleetMetrics",
+    ]);
+    // ec2messages:DeleteMessage acknowledges a delivered Run Command message: no data.
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(
+      expect.stringMatching(/^(s3|ec2|secretsmanager|logs|kms|ssm|backup):Delete|^s3:\*|^iam:/),
+    );
+    expect(config.resource.aws_iam_role_policy_attachment).not.toHaveProperty("compute_ssm-core");
   });
 
   it("opens SSH to no fixed address, let alone 0.0.0.0/0", () => {

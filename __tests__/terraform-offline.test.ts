@@ -22,6 +22,7 @@ const EXPECTED_TYPES = [
   "aws_backup_plan",
   "aws_backup_selection",
   "aws_backup_vault",
+  "aws_backup_vault_lock_configuration",
   "aws_budgets_budget",
   "aws_cloudwatch_dashboard",
   "aws_cloudwatch_event_rule",
@@ -30,6 +31,7 @@ const EXPECTED_TYPES = [
   "aws_cloudwatch_metric_alarm",
   "aws_default_security_group",
   "aws_ebs_volume",
+  "aws_flow_log",
   "aws_iam_instance_profile",
   "aws_iam_role",
   "aws_iam_role_policy",
@@ -50,6 +52,7 @@ const EXPECTED_TYPES = [
   "aws_route_table_association",
   "aws_s3_bucket",
   "aws_s3_bucket_lifecycle_configuration",
+  "aws_s3_bucket_logging",
   "aws_s3_bucket_ownership_controls",
   "aws_s3_bucket_policy",
   "aws_s3_bucket_public_access_block",
@@ -68,6 +71,8 @@ const EXPECTED_TYPES = [
   "aws_vpc",
   "aws_vpc_security_group_egress_rule",
   "aws_vpc_security_group_ingress_rule",
+  // Terraform's own: the architecture the host was built for.
+  "terraform_data",
 ];
 
 maybe("offline terraform", () => {
@@ -113,13 +118,22 @@ maybe("offline terraform", () => {
     expect(jsonPlan.planned_values.root_module.resources.filter((r) => r.mode === "data")).toEqual([]);
   });
 
-  it("rejects SSH from 0.0.0.0/0 at plan time, by variable validation", () => {
+  it("rejects SSH from 0.0.0.0/0 and an IPv6 source for the IPv4-only ALB at plan time, by variable validation", () => {
     const { status, output } = json.run(
-      ["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", '-var=admin_cidrs=["0.0.0.0/0"]'],
+      [
+        "plan",
+        "-refresh=false",
+        "-input=false",
+        "-no-color",
+        "-var-file=test.tfvars",
+        '-var=admin_cidrs=["0.0.0.0/0"]',
+        '-var=allowed_cidrs=["2001:db8::/32"]',
+      ],
       { allowFailure: true },
     );
     expect(status).not.toBe(0);
     expect(output).toContain("must not open SSH to the whole internet");
+    expect(output).toContain("allowed_cidrs must be IPv4 CIDR blocks");
   });
 
   it("opens SSH for an explicit admin CIDR, and uses an existing certificate instead of requesting one", () => {
@@ -130,12 +144,21 @@ maybe("offline terraform", () => {
       "-no-color",
       "-var-file=test.tfvars",
       '-var=admin_cidrs=["203.0.113.10/32"]',
+      '-var=allowed_cidrs=["198.51.100.0/24","192.0.2.7/32"]',
       "-var=certificate_arn=arn:aws:acm:ap-southeast-7:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000",
       "-out=variant.bin",
     ]);
     const plan = showPlan(terraform!, json, "variant.bin");
-    const ssh = plan.resource_changes.filter((r) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === 22);
-    expect(ssh.map((r) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
+    const ingress = (port: number) =>
+      plan.resource_changes.filter((r) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === port);
+    expect(ingress(22).map((r) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
+    // The ALB answers the allowed blocks only, one rule per block and port, keyed by the block.
+    for (const port of [443, 80]) {
+      expect(ingress(port).map((r) => [r.address.replace(/^.*\[/, "["), r.change.after.cidr_ipv4])).toEqual([
+        ['["192.0.2.7/32"]', "192.0.2.7/32"],
+        ['["198.51.100.0/24"]', "198.51.100.0/24"],
+      ]);
+    }
     expect(plan.resource_changes.filter((r) => r.type.startsWith("aws_acm_"))).toEqual([]);
   });
 

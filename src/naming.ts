@@ -69,7 +69,27 @@ export function logGroupNames(fleet: Fleet) {
     system: `${base}/system`,
     docker: `${base}/docker`,
     container: (developer: Pick<Developer, "name">) => `${base}/containers/${developer.name}`,
+    /** Session Manager transcripts: the SSM agent writes them with the host's role. */
+    sessions: `${base}/sessions`,
+    /**
+     * VPC flow logs. Outside `all` on purpose: the host writes every group under `all`, and it must
+     * not be able to write records of its own traffic.
+     */
+    flowLogs: `/aws/vpc/${fleet.project}/flow-logs`,
   } as const;
+}
+
+/** The SSM Command document the apply association runs. */
+export function applyDocumentName(fleet: Pick<Fleet, "namePrefix">): string {
+  return `${fleet.namePrefix}-apply-host-files`;
+}
+
+/**
+ * The fleet's Session Manager document (preferences: logging and KMS encryption). Operators open
+ * sessions with it: `aws ssm start-session --document-name <this>`.
+ */
+export function sessionDocumentName(fleet: Pick<Fleet, "namePrefix">): string {
+  return `${fleet.namePrefix}-session`;
 }
 
 export type SecretKind = "password" | "anthropic-api-key";
@@ -97,6 +117,8 @@ export function metricNames(fleet: Fleet) {
     containerMemoryPercent: "ContainerMemoryPercent",
     containerRestarts: "ContainerRestarts",
     containerHealthy: "ContainerHealthy",
+    /** Percent of the data volume a developer's directory uses, every 15 minutes (publish-disk-usage.sh). */
+    dataVolumeSharePercent: "DataVolumeSharePercent",
     developerDimension: "Developer",
   } as const;
 }
@@ -142,10 +164,17 @@ export function hostInstanceName(fleet: Fleet): string {
   return `${fleet.namePrefix}-host`;
 }
 
-/** Name of the AWS Backup plan of the data volume; the volume carries it as its `backup-plan` tag. */
+/** Name of the AWS Backup plan of the data volume; the volume carries it as its `BACKUP_SELECTION_TAG`. */
 export function backupPlanName(fleet: Pick<Fleet, "namePrefix">): string {
   return `${fleet.namePrefix}-data-volume`;
 }
+
+/**
+ * The tag the backup plan selects the data volume by (its value is `backupPlanName`): whichever
+ * volume carries it is backed up, so a restored volume takes it over and the detached one gives
+ * it up (restore.sh does both).
+ */
+export const BACKUP_SELECTION_TAG = "backup-plan";
 
 /**
  * Terraform addresses of the resources a restore swaps. The compute layer pins these logical
@@ -160,3 +189,27 @@ export const TERRAFORM_ADDRESSES = {
 export function terraformAddress(resource: { readonly type: string; readonly name: string }): string {
   return `${resource.type}.${resource.name}`;
 }
+
+/**
+ * Terraform addresses of a developer's resources that outlive the developer's removal: the two
+ * secrets stay restorable for their recovery window, the log group is kept (skip_destroy). Adding
+ * the developer back imports them (scripts/readd-developer.sh prints the commands). They follow
+ * from the construct ids in the secrets and monitoring layers; a test holds them to the stack.
+ */
+export function developerKeptAddresses(developer: Pick<Developer, "name">) {
+  return {
+    passwordSecret: `aws_secretsmanager_secret.secrets_${developer.name}-password`,
+    apiKeySecret: `aws_secretsmanager_secret.secrets_${developer.name}-anthropic-api-key`,
+    logGroup: `aws_cloudwatch_log_group.monitoring_log-container-${developer.name}`,
+  } as const;
+}
+
+/**
+ * README sections that messages send the operator to (Terraform's refusals, the review, the cost
+ * report). A test holds the README to them.
+ */
+export const README_SECTIONS = {
+  architectureChange: "Change the host's architecture",
+  hostReplacement: "Replace the host",
+  retire: "Retire the environment",
+} as const;

@@ -6,6 +6,14 @@ export const THRESHOLDS = {
   hostMemoryPercent: 85,
   /** Data volume used, percent (CloudWatch agent), over 5 minutes. */
   dataDiskPercent: 85,
+  /** Root disk used, percent (CloudWatch agent), over 5 minutes: Docker images and logs live there. */
+  rootDiskPercent: 85,
+  /**
+   * Share of the data volume one developer's directory uses, percent, from two 15-minute samples:
+   * past it, one developer holds as much as two others' fair share on a full team and can fill the
+   * volume for everyone.
+   */
+  developerDataVolumeSharePercent: 40,
   /** ALB 5xx responses (load balancer and targets together) per 5 minutes. */
   alb5xxPer5Minutes: 10,
   /** Unhealthy targets in a developer's target group, for 2 consecutive minutes. */

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { README_SECTIONS } from "../naming";
 import { buildFleet, INSTANCE_TYPES, type Fleet } from "../roster";
 import { rosterSchema, type RawRoster } from "../roster/schema";
 import type { Bill } from "./engine";
@@ -80,7 +81,7 @@ export function cheaperChoices(raw: RawRoster, fleet: Fleet, bill: Bill, prices:
       description: `${vendor} sibling ${best.type} ($${best.price.usd}/h instead of $${currentPrice.usd}/h)`,
       monthlySavingUsd: cents(saving),
       scheduledSavingUsd: cents(saving * share),
-      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" ? "; the host gets the arm64 Ubuntu image" : ""}`,
+      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && fleet.host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (README, "${README_SECTIONS.architectureChange}")` : ""}`,
     });
   }
   const plan = prices.get("ec2.savings-plan-compute-1y-hour", current);

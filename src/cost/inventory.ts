@@ -116,6 +116,7 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_backup_plan",
   "aws_backup_selection",
   "aws_backup_vault",
+  "aws_backup_vault_lock_configuration",
   "aws_cloudwatch_event_rule",
   "aws_cloudwatch_event_target",
   "aws_default_security_group",
@@ -155,6 +156,8 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_vpc_security_group_egress_rule",
   "aws_vpc_security_group_ingress_rule",
   "aws_wafv2_web_acl_association",
+  // Terraform's own resource (the host's recorded architecture): no AWS resource at all.
+  "terraform_data",
 ]);
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -195,10 +198,13 @@ export function agentMetricSeries(agentConfigText: string): number {
   return series;
 }
 
-/** Distinct metric names the rendered per-container metrics script publishes for each developer. */
+/** Distinct metric names a rendered per-developer metrics script publishes for each developer. */
 export function containerMetricNames(publishScript: string): string[] {
   return [...publishScript.matchAll(/^([A-Z]+)_METRIC=/gm)].map((m) => m[1]);
 }
+
+/** The host scripts that publish per-developer metrics: every minute, and the disk usage every 15 minutes. */
+export const PER_DEVELOPER_METRIC_SCRIPTS = ["publish-metrics.sh", "publish-disk-usage.sh"] as const;
 
 /** Counts what the synthesized stack bills, given the usage assumptions. */
 export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<UsageAssumptions> = {}): Inventory {
@@ -455,7 +461,7 @@ export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<
       case "aws_s3_bucket":
         add({
           id: "s3.storage",
-          label: "S3 storage (host files, ALB access logs, archives)",
+          label: "S3 storage (host files, access logs, archives)",
           price: "s3.standard.gb-month",
           quantity: n * assumptions.s3GbPerBucket,
           unit: "GB-month",
@@ -486,7 +492,8 @@ export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<
         });
         break;
       case "aws_wafv2_web_acl": {
-        const rules = all.reduce((s, acl) => s + (acl.rule ?? []).length, 0);
+        // Rules come as rule blocks or, in the WAF API's own form, as rule_json.
+        const rules = all.reduce((s, acl) => s + (acl.rule_json ? JSON.parse(String(acl.rule_json)).length : (acl.rule ?? []).length), 0);
         add({
           id: "waf.acls",
           label: "WAF web ACLs",
@@ -535,10 +542,10 @@ export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<
 
   // Metrics the host publishes itself: the CloudWatch agent's series and the per-container metrics.
   const agent = hostFile(config, "cloudwatch-agent.json");
-  const script = hostFile(config, "publish-metrics.sh");
-  if (agent || script) {
+  const scripts = PER_DEVELOPER_METRIC_SCRIPTS.map((name) => hostFile(config, name)).filter((text) => text !== undefined);
+  if (agent || scripts.length > 0) {
     const hostSeries = agent ? agentMetricSeries(agent) : 0;
-    const perDeveloper = script ? containerMetricNames(script).length : 0;
+    const perDeveloper = scripts.reduce((sum, text) => sum + containerMetricNames(text).length, 0);
     add({
       id: "cloudwatch.metrics",
       label: "CloudWatch custom metrics published by the host",

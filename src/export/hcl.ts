@@ -107,7 +107,9 @@ function reference(value: Json): string {
 }
 
 function block(name: string, labels: string[], body: string): string {
-  return `${[name, ...labels.map((l) => JSON.stringify(l))].join(" ")} {\n${body}\n}`;
+  const header = [name, ...labels.map((l) => JSON.stringify(l))].join(" ");
+  // An empty block (a WAF action such as `allow {}`) on one line, as terraform fmt keeps it.
+  return body === "" ? `${header} {}` : `${header} {\n${body}\n}`;
 }
 
 function attribute(name: string, value: Json): string | undefined {
@@ -130,7 +132,15 @@ function attribute(name: string, value: Json): string | undefined {
         name,
         [],
         Object.entries(value as JsonObject)
-          .map(([k, v]) => (k === "ignore_changes" && Array.isArray(v) ? `${k} = [${v.map(reference).join(", ")}]` : `${k} = ${expr(v)}`))
+          .map(([k, v]) => {
+            if ((k === "ignore_changes" || k === "replace_triggered_by") && Array.isArray(v))
+              return `${k} = [${v.map(reference).join(", ")}]`;
+            // Conditions are blocks: one per entry.
+            if ((k === "precondition" || k === "postcondition") && Array.isArray(v)) {
+              return v.map((condition) => block(k, [], body(condition as JsonObject))).join("\n");
+            }
+            return `${k} = ${expr(v)}`;
+          })
           .join("\n"),
       );
     case "depends_on":

@@ -23,7 +23,7 @@ import { type Route, TARGET_GROUP_SETTINGS, routingTable } from "../routing";
 import { AwsEnvironment, formatArn, partitionOf } from "./aws-environment";
 import { address, choose, countWhen, expression, first, isEmptyString, oneOf } from "./expressions";
 import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY } from "./inputs";
-import { PrivateBucket } from "./private-bucket";
+import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
 import { check, checkMaxLength, checkMinCount, checkOneOf, checkPattern, checkWholeRange } from "./validation";
 
 /**
@@ -116,7 +116,22 @@ export interface AlbLayerProps {
    * @default 3600 (code-server's websockets sit idle for long stretches)
    */
   readonly idleTimeoutSeconds?: number;
+  /**
+   * Where the access-log bucket's own S3 server access logs go.
+   * @default - none
+   */
+  readonly serverAccessLogs?: ServerAccessLogTarget;
 }
+
+/**
+ * Response headers the HTTPS listener adds. HSTS: browsers use HTTPS only for a year, for each
+ * developer's host and any name below it (not its siblings). nosniff: browsers never guess a
+ * response's type, so a file served as text is never run as script.
+ */
+export const SECURITY_HEADERS = {
+  strictTransportSecurity: "max-age=31536000; includeSubDomains",
+  contentTypeOptions: "nosniff",
+} as const;
 
 export class AlbLayer extends Construct {
   readonly loadBalancer: Lb;
@@ -144,9 +159,10 @@ export class AlbLayer extends Construct {
           filter: [{ prefix: `${ACCESS_LOG_PREFIX}/` }],
           expiration: [{ days: ACCESS_LOG_RETENTION_DAYS }],
           noncurrentVersionExpiration: [{ noncurrentDays: 7 }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
       ],
+      abortIncompleteUploadsAfterDays: 1,
+      serverAccessLogs: props.serverAccessLogs,
       extraStatements: (bucketArn) => [
         {
           Sid: "AlbWritesAccessLogs",
@@ -189,6 +205,8 @@ export class AlbLayer extends Construct {
       protocol: "HTTPS",
       sslPolicy,
       certificateArn: listenerCertificateArn,
+      routingHttpResponseStrictTransportSecurityHeaderValue: SECURITY_HEADERS.strictTransportSecurity,
+      routingHttpResponseXContentTypeOptionsHeaderValue: SECURITY_HEADERS.contentTypeOptions,
       defaultAction: [
         {
           type: "fixed-response",

@@ -9,10 +9,13 @@
  * and modes of this deploy or nothing.
  */
 import { createHash } from "node:crypto";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import type { Instance } from "@cdktf/provider-aws/lib/instance";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
+import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
 import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Fn, type ITerraformDependable } from "cdktf";
@@ -23,11 +26,12 @@ import {
   HOST_FILES_MANIFEST,
   HOST_FILES_MODES,
   HOST_FILES_PREFIX,
+  applyDocumentName,
 } from "../naming";
 import { FILE_MODES, type RenderedFile, byPath, octal, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
 import { escapeTemplate } from "./expressions";
-import { PrivateBucket } from "./private-bucket";
+import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
 import { PropsError, check, checkPattern } from "./validation";
 
 /** Where SSM writes the output of each apply run, in the artifact bucket. */
@@ -104,12 +108,36 @@ export interface ArtifactsLayerProps {
    * @default - only the host files themselves
    */
   readonly applyDependsOn?: readonly ITerraformDependable[];
+  /**
+   * Where the host-files bucket's S3 server access logs go.
+   * @default - none
+   */
+  readonly serverAccessLogs?: ServerAccessLogTarget;
+  /**
+   * The topic told when an apply on the host fails (the association's run on the instance).
+   * @default - none: a failed apply is seen only in the SSM console and its output
+   */
+  readonly applyFailureTopic?: SnsTopic;
+}
+
+/**
+ * The events State Manager sends when a run of the apply association on the host ends Failed
+ * (the hourly run and every run after a roster change), for the alarm topic.
+ */
+export function applyFailedEventPattern(associationId: string) {
+  return {
+    source: ["aws.ssm"],
+    "detail-type": ["EC2 State Manager Instance Association State Change"],
+    detail: { "association-id": [associationId], status: ["Failed"] },
+  };
 }
 
 export class ArtifactsLayer extends Construct {
   readonly bucket: PrivateBucket;
   readonly document: SsmDocument;
   readonly association: SsmAssociation;
+  /** Matches a failed apply on the host; present when `applyFailureTopic` is given. */
+  readonly applyFailedRule?: CloudwatchEventRule;
   /** sha256 of the manifest: changes exactly when a host file or its mode changes. */
   readonly contentHash: string;
 
@@ -130,6 +158,7 @@ export class ArtifactsLayer extends Construct {
         },
         { id: "ssm-output", status: "Enabled", filter: [{ prefix: SSM_OUTPUT_PREFIX }], expiration: [{ days: 30 }] },
       ],
+      serverAccessLogs: props.serverAccessLogs,
     });
     const bucket = this.bucket.bucket;
 
@@ -165,7 +194,7 @@ export class ArtifactsLayer extends Construct {
     });
 
     this.document = new SsmDocument(this, "apply-document", {
-      name: `${fleet.namePrefix}-apply-host-files`,
+      name: applyDocumentName(fleet),
       documentType: "Command",
       documentFormat: "JSON",
       content: escapeTemplate(JSON.stringify(applyDocument(fleet, props.applyScript))),
@@ -192,6 +221,27 @@ export class ArtifactsLayer extends Construct {
       outputLocation: { s3BucketName: bucket.id, s3KeyPrefix: SSM_OUTPUT_PREFIX.replace(/\/$/, "") },
       dependsOn: [...uploads, ...(props.applyDependsOn ?? [])],
     });
+
+    if (props.applyFailureTopic) {
+      // An event rule, not a metric alarm: State Manager publishes no metric of association runs.
+      this.applyFailedRule = new CloudwatchEventRule(this, "apply-failed", {
+        name: `${fleet.namePrefix}-apply-failed`,
+        description: `A run of ${applyDocumentName(fleet)} on the host failed: the host is not at the rendered state.`,
+        eventPattern: JSON.stringify(applyFailedEventPattern(this.association.associationId)),
+      });
+      new CloudwatchEventTarget(this, "apply-failed-alarm", {
+        rule: this.applyFailedRule.name,
+        arn: props.applyFailureTopic.arn,
+        inputTransformer: {
+          inputPaths: { instance: "$.detail.instance-id", status: "$.detail.status", detail: "$.detail.detailed-status", time: "$.time" },
+          inputTemplate: JSON.stringify(
+            `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
+              `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
+              `the next hourly run retries. See README, "Troubleshooting".`,
+          ),
+        },
+      });
+    }
   }
 
   private validate(props: ArtifactsLayerProps): void {

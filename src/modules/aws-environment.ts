@@ -95,6 +95,14 @@ export class AwsEnvironment extends Construct {
     return this.arn({ service: "iam", region: "", account, resource: "root" });
   }
 
+  /**
+   * The endpoint name a service uses in this region, as the `kms:ViaService` condition key spells it
+   * (`secretsmanager.ap-southeast-7.amazonaws.com`; `.amazonaws.com.cn` in China).
+   */
+  serviceEndpoint(service: string): string {
+    return `${service}.${this.region}.${this.partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}`;
+  }
+
   /** An AWS-managed IAM policy, e.g. `service-role/AWSBackupServiceRolePolicyForBackup`. */
   managedPolicyArn(name: string): string {
     return this.arn({ service: "iam", region: "", account: "aws", resource: `policy/${name}` });

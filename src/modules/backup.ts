@@ -4,22 +4,24 @@
  * where removed developers' workspaces (and on-demand workspace copies) are kept for good.
  *
  * AWS Backup rather than DLM: one vault with its own key and access policy, restore jobs and
- * a console view of every recovery point, and retention rules that read like the spec.
+ * a console view of every recovery point, and retention rules that read like the spec. The
+ * plan selects the data volume by its tag, not its ARN, so a volume swapped in by restore.sh is
+ * backed up without a deploy; the vault is locked in governance mode within the rules' retention.
  */
 import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
 import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
 import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
-import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { BackupVaultLockConfiguration } from "@cdktf/provider-aws/lib/backup-vault-lock-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { backupPlanName } from "../naming";
+import { BACKUP_SELECTION_TAG, backupPlanName } from "../naming";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
-import { PrivateBucket } from "./private-bucket";
+import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
 import { checkMaxLength, checkPattern } from "./validation";
 
 /** SPEC 7.1: daily at 2 AM UTC; 7 daily, 4 weekly, 3 monthly. */
@@ -41,14 +43,24 @@ export interface BackupLayerProps {
   readonly fleet: Fleet;
   /** Encrypts the recovery points and the archive bucket. */
   readonly key: KmsKey;
-  /** The volume the plan snapshots. */
-  readonly dataVolume: EbsVolume;
   /** Name of the host's IAM role: it uploads removed developers' workspaces to the archive bucket. */
   readonly hostRoleName: string;
+  /**
+   * Where the archive bucket's S3 server access logs go.
+   * @default - none
+   */
+  readonly serverAccessLogs?: ServerAccessLogTarget;
 }
+
+/** The vault lock's bounds: exactly the shortest and the longest retention of the plan's rules. */
+export const VAULT_LOCK_RETENTION_DAYS = {
+  min: Math.min(...BACKUP_RULES.map((rule) => rule.deleteAfterDays)),
+  max: Math.max(...BACKUP_RULES.map((rule) => rule.deleteAfterDays)),
+} as const;
 
 export class BackupLayer extends Construct {
   readonly vault: BackupVault;
+  readonly vaultLock: BackupVaultLockConfiguration;
   readonly plan: BackupPlan;
   readonly archive: PrivateBucket;
 
@@ -73,6 +85,13 @@ export class BackupLayer extends Construct {
       kmsKeyArn: props.key.arn,
       // Recovery points are data: the vault is never emptied by a destroy.
       forceDestroy: false,
+    });
+    // Governance mode (no changeable_for_days): recovery points cannot be deleted early or kept
+    // beyond the plan's rules, except by whoever may lift the lock (backup:DeleteBackupVaultLockConfiguration).
+    this.vaultLock = new BackupVaultLockConfiguration(this, "vault-lock", {
+      backupVaultName: this.vault.name,
+      minRetentionDays: VAULT_LOCK_RETENTION_DAYS.min,
+      maxRetentionDays: VAULT_LOCK_RETENTION_DAYS.max,
     });
     this.plan = new BackupPlan(this, "plan", {
       name: planName,
@@ -102,11 +121,14 @@ export class BackupLayer extends Construct {
         policyArn: aws.managedPolicyArn(`service-role/${policy}`),
       });
     }
+    // Every EBS volume of the account and region that carries the plan's tag: the data volume, or
+    // the one a restore swapped in. Both conditions must hold (Resources AND Conditions).
     new BackupSelection(this, "data-volume", {
       name: `${fleet.namePrefix}-data-volume`,
       planId: this.plan.id,
       iamRoleArn: role.arn,
-      resources: [props.dataVolume.arn],
+      resources: [aws.arn({ service: "ec2", resource: "volume/*" })],
+      condition: [{ stringEquals: [{ key: `aws:ResourceTag/${BACKUP_SELECTION_TAG}`, value: planName }] }],
     });
 
     this.archive = new PrivateBucket(this, "archive", {
@@ -119,9 +141,9 @@ export class BackupLayer extends Construct {
           status: "Enabled",
           filter: [{ prefix: "" }],
           transition: [{ days: ARCHIVE_TRANSITION_DAYS, storageClass: "GLACIER" }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },
       ],
+      serverAccessLogs: props.serverAccessLogs,
     });
     // The host writes archives and never deletes them.
     new IamRolePolicy(this, "host-archive-access", {
@@ -137,7 +159,13 @@ export class BackupLayer extends Construct {
             Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
             Resource: `${this.archive.bucket.arn}/*`,
           },
-          { Sid: "EncryptArchives", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: props.key.arn },
+          {
+            Sid: "EncryptArchives",
+            Effect: "Allow",
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: props.key.arn,
+            Condition: { StringEquals: { "kms:ViaService": aws.serviceEndpoint("s3") } },
+          },
         ],
       }),
     });

@@ -4,6 +4,10 @@
  *
  * Nothing here depends on who is in the roster: adding a developer never replaces or updates
  * the instance, its user_data or the data volume (DESIGN.md invariant 1).
+ *
+ * The host is guarded: `prevent_destroy` (termination protection does not stop Terraform, which
+ * lifts it before it terminates), and a plan that would switch its architecture in place is
+ * refused (see `architectureRecord`).
  */
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
@@ -11,7 +15,6 @@ import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
@@ -20,8 +23,11 @@ import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { Fn, type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
 import {
+  BACKUP_SELECTION_TAG,
   DATA_DEVICE_NAME,
+  README_SECTIONS,
   TERRAFORM_ADDRESSES,
+  applyDocumentName,
   backupPlanName,
   hostInstanceName,
   logGroupNames,
@@ -29,9 +35,11 @@ import {
   secretPrefix,
 } from "../naming";
 import type { Fleet } from "../roster";
-import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
+import { type Architecture, DEBIAN_ARCHITECTURE, familiesOf } from "../roster/instance-types";
 import { AwsEnvironment } from "./aws-environment";
-import { choose, countWhen, escapeTemplate, isEmptyString, oneOf } from "./expressions";
+import { address, choose, countWhen, escapeTemplate, expression, isEmptyString, oneOf } from "./expressions";
+import { hostKeyStatements } from "./host-key-use";
+import { TerraformData } from "./terraform-data";
 import { VARIABLES } from "./inputs";
 import { declareSleepsWithHost } from "./monitoring";
 import { check, checkPattern, checkWholeRange } from "./validation";
@@ -74,9 +82,34 @@ export interface ComputeLayerProps {
   readonly alarmTopicArn: string;
 }
 
+/**
+ * The instance's precondition: the recorded architecture is the roster's. Its message names both
+ * and the way forward, because the plan stops on it. It depends on the architecture alone, so that
+ * changing the type within one architecture changes nothing but the type.
+ */
+export function architecturePrecondition(record: TerraformData, fleet: Fleet) {
+  const recorded = `${address(record)}.output.architecture`;
+  const wanted: Architecture = fleet.host.architecture;
+  const other: Architecture = wanted === "x86_64" ? "arm64" : "x86_64";
+  return {
+    condition: expression(record, `${recorded} == "${wanted}"`),
+    errorMessage:
+      `The host was built for \${${recorded}}, and the roster's host.instanceType is ${wanted}. ` +
+      `Changing the type in place would stop the host, and AWS would not start it again with its \${${recorded}} image: every developer would be down. ` +
+      `To keep the host, choose a type of its architecture (${other}: ${familiesOf(other).join(", ")}). ` +
+      `To move it to ${wanted}, replace it on purpose as the README says under "${README_SECTIONS.architectureChange}".`,
+  };
+}
+
 export class ComputeLayer extends Construct {
   readonly role: IamRole;
   readonly instance: Instance;
+  /**
+   * The architecture the host was built for, recorded at its creation and kept (changes to its
+   * input are ignored): the instance's precondition compares it with the roster's, so a plan that
+   * would switch the architecture in place fails instead of stopping the host for good.
+   */
+  readonly architectureRecord: TerraformData;
   readonly dataVolume: EbsVolume;
   readonly dataVolumeAttachment: VolumeAttachment;
   readonly recoveryAlarm: CloudwatchMetricAlarm;
@@ -106,11 +139,6 @@ export class ComputeLayer extends Construct {
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
       }),
     });
-    // Session Manager (shell access without SSH) and the SSM association that applies host files.
-    new IamRolePolicyAttachment(this, "ssm-core", {
-      role: this.role.name,
-      policyArn: aws.managedPolicyArn("AmazonSSMManagedInstanceCore"),
-    });
 
     const secretArn = (suffix: string) => aws.arn({ service: "secretsmanager", resource: `secret:${secretPrefix(fleet)}${suffix}` });
     const logGroupArn = aws.arn({ service: "logs", resource: `log-group:${logGroupNames(fleet).all}` });
@@ -124,7 +152,6 @@ export class ComputeLayer extends Construct {
         },
         // Only passwords are written by the host (generated on first use); API keys are set by operators.
         { Sid: "FillMissingPasswords", Effect: "Allow", Action: "secretsmanager:PutSecretValue", Resource: secretArn("*/password-??????") },
-        { Sid: "UseFleetKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: key.arn },
       ],
       telemetry: [
         {
@@ -150,8 +177,8 @@ export class ComputeLayer extends Construct {
       type: "gp3",
       encrypted: true,
       kmsKeyId: key.arn,
-      // The plan selects the volume by ARN; the tag tells whoever looks at the volume what protects it.
-      tags: { Name: `${fleet.namePrefix}-data`, "backup-plan": backupPlanName(fleet) },
+      // The backup plan selects the volume by this tag (restore.sh moves it to a restored volume).
+      tags: { Name: `${fleet.namePrefix}-data`, [BACKUP_SELECTION_TAG]: backupPlanName(fleet) },
       // Every workspace lives here: a deploy must never destroy it (invariant 2).
       lifecycle: { preventDestroy: true },
     });
@@ -171,13 +198,7 @@ export class ComputeLayer extends Construct {
       // Describe calls cannot be scoped to resources.
       { Sid: "FindDataVolume", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"], Resource: "*" },
     ];
-    for (const [name, statements] of Object.entries(policies)) {
-      new IamRolePolicy(this, `policy-${name}`, {
-        name,
-        role: this.role.id,
-        policy: Fn.jsonencode({ Version: "2012-10-17", Statement: statements }),
-      });
-    }
+    policies["ssm-agent"] = ssmAgentStatements(aws.arn({ service: "ssm", resource: `document/${applyDocumentName(fleet)}` }));
     const profile = new IamInstanceProfile(this, "profile", { name: `${fleet.namePrefix}-host`, role: this.role.name });
 
     // Canonical's public parameter: read at plan time, so only when no AMI is given (invariant 4).
@@ -194,6 +215,12 @@ export class ComputeLayer extends Construct {
       const lookUp = isEmptyString(amiId);
       ami = choose(lookUp, oneOf(ubuntuAmi(countWhen(lookUp)), "insecure_value"), amiId);
     }
+
+    this.architectureRecord = new TerraformData(this, "host-architecture", {
+      input: { architecture: fleet.host.architecture },
+      // Recorded once: a later roster's architecture must not overwrite what the host was built for.
+      lifecycle: { ignoreChanges: ["input"] },
+    });
 
     this.instance = new Instance(this, "host", {
       ami,
@@ -221,10 +248,28 @@ export class ComputeLayer extends Construct {
       },
       userData: escapeTemplate(props.userData),
       tags: { Name: hostInstanceName(fleet) },
-      // A new Ubuntu image must never replace the running host.
-      lifecycle: { ignoreChanges: ["ami"] },
+      lifecycle: {
+        // A new Ubuntu image must never replace the running host.
+        ignoreChanges: ["ami"],
+        // Termination protection does not stop Terraform (the provider lifts it to terminate).
+        preventDestroy: true,
+        precondition: [architecturePrecondition(this.architectureRecord, fleet)],
+        // Replacing the record on purpose (the README's architecture change) replaces the host with it.
+        // A plain address: Terraform JSON takes references here without ${}.
+        replaceTriggeredBy: [address(this.architectureRecord)],
+      },
     });
     this.instance.overrideLogicalId(TERRAFORM_ADDRESSES.instance.name);
+
+    // The host's use of the fleet key names the host itself (its own sessions' data keys).
+    policies["fleet-key"] = hostKeyStatements({ aws, resource: key.arn, instanceId: this.instance.id });
+    for (const [name, statements] of Object.entries(policies)) {
+      new IamRolePolicy(this, `policy-${name}`, {
+        name,
+        role: this.role.id,
+        policy: Fn.jsonencode({ Version: "2012-10-17", Statement: statements }),
+      });
+    }
 
     this.dataVolumeAttachment = new VolumeAttachment(this, "data-attachment", {
       deviceName: DATA_DEVICE_NAME,
@@ -257,4 +302,70 @@ export class ComputeLayer extends Construct {
     // which an alarm silenced until after the warm-up could never do (actions run on state changes).
     declareSleepsWithHost(this.recoveryAlarm, false);
   }
+}
+
+/**
+ * What the SSM agent needs, in place of AmazonSSMManagedInstanceCore (which also reads every SSM
+ * parameter in the account, and serves Inventory, Patch Manager and Distributor, which this
+ * fleet does not use). `applyDocumentArn` is the one document an association makes it fetch.
+ */
+export function ssmAgentStatements(applyDocumentArn: string): object[] {
+  return [
+    {
+      // Registration and heartbeat (PingStatus, which the operator scripts check), the host's own
+      // associations and their status and compliance. These calls name the calling node's own id;
+      // scoping them to the instance's ARN would break them whenever the host is replaced.
+      Sid: "AgentReportsItsOwnState",
+      Effect: "Allow",
+      Action: [
+        "ssm:UpdateInstanceInformation",
+        "ssm:ListInstanceAssociations",
+        "ssm:DescribeAssociation",
+        "ssm:UpdateInstanceAssociationStatus",
+        "ssm:PutComplianceItems",
+      ],
+      Resource: "*",
+    },
+    {
+      // The apply association's document; Run Command and sessions deliver their documents in the message.
+      Sid: "AgentReadsApplyDocument",
+      Effect: "Allow",
+      Action: ["ssm:GetDocument", "ssm:DescribeDocument"],
+      Resource: applyDocumentArn,
+    },
+    {
+      // Run Command (the operator scripts, the association's runs): message-delivery actions have no resource type.
+      Sid: "AgentReceivesCommands",
+      Effect: "Allow",
+      Action: [
+        "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage",
+        "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+      ],
+      Resource: "*",
+    },
+    {
+      // Session Manager's channels: no resource type either.
+      Sid: "AgentOpensSessions",
+      Effect: "Allow",
+      Action: [
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ],
+      Resource: "*",
+    },
+    {
+      // Before it streams a session to CloudWatch Logs the agent checks that the group is encrypted;
+      // DescribeLogGroups lists names and settings only and has no useful resource scope.
+      Sid: "AgentChecksSessionLogGroup",
+      Effect: "Allow",
+      Action: "logs:DescribeLogGroups",
+      Resource: "*",
+    },
+  ];
 }

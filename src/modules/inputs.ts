@@ -17,6 +17,9 @@ export const ALLOWED_SSL_POLICIES = [
 ] as const;
 export const DEFAULT_SSL_POLICY = ALLOWED_SSL_POLICIES[0];
 
+/** Most entries of allowed_cidrs: two ALB rules each, within AWS's default 60 rules per security group. */
+export const MAX_ALLOWED_CIDRS = 25;
+
 /** Retention values CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -64,6 +67,22 @@ export const VARIABLES = {
       {
         condition: '${alltrue([for c in var.admin_cidrs : !endswith(c, "/0")])}',
         errorMessage: "admin_cidrs must not open SSH to the whole internet (0.0.0.0/0 or ::/0); list your admin addresses.",
+      },
+    ],
+  },
+  allowed_cidrs: {
+    type: "list(string)",
+    default: ["0.0.0.0/0"],
+    description:
+      "IPv4 CIDR blocks allowed to reach the ALB (HTTPS 443 and HTTP 80, which only redirects). Default: anywhere. At most 25 (two security-group rules each).",
+    validation: [
+      {
+        condition: `\${length(var.allowed_cidrs) >= 1 && length(var.allowed_cidrs) <= ${MAX_ALLOWED_CIDRS}}`,
+        errorMessage: `allowed_cidrs must list 1 to ${MAX_ALLOWED_CIDRS} CIDR blocks (two security-group rules each; AWS allows 60 per group). ["0.0.0.0/0"] allows anyone.`,
+      },
+      {
+        condition: "${alltrue([for c in var.allowed_cidrs : can(cidrnetmask(c))])}",
+        errorMessage: "allowed_cidrs must be IPv4 CIDR blocks such as 203.0.113.0/24 (the ALB has IPv4 addresses only).",
       },
     ],
   },
@@ -193,6 +212,9 @@ export class EnvironmentInputs extends Construct {
   }
   get adminCidrs(): string[] {
     return this.variables.admin_cidrs.listValue;
+  }
+  get allowedCidrs(): string[] {
+    return this.variables.allowed_cidrs.listValue;
   }
   get alarmEmails(): string[] {
     return this.variables.alarm_emails.listValue;

@@ -10,6 +10,7 @@ import { Construct } from "constructs";
 import { logGroupNames } from "../naming";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
+import { hostKeyStatements } from "./host-key-use";
 import { checkPattern } from "./validation";
 
 export interface KeyPolicyProps {
@@ -17,8 +18,10 @@ export interface KeyPolicyProps {
   readonly fleet: Fleet;
   /** The fleet key the policy is attached to. */
   readonly key: KmsKey;
-  /** ARN of the host's instance role: it decrypts secrets and encrypts what it writes. */
+  /** ARN of the host's instance role: it decrypts secrets and encrypts what it writes, through the services that store them. */
   readonly hostRoleArn: string;
+  /** The host's instance id: the role may decrypt the data keys of Session Manager sessions on it. */
+  readonly hostInstanceId: string;
 }
 
 export class KeyPolicy extends Construct {
@@ -44,13 +47,8 @@ export class KeyPolicy extends Construct {
             Action: "kms:*",
             Resource: "*",
           },
-          {
-            Sid: "HostRoleUsesKey",
-            Effect: "Allow",
-            Principal: { AWS: props.hostRoleArn },
-            Action: ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
-            Resource: "*",
-          },
+          // The same conditions as the role's own policy: the key policy must not grant more.
+          ...hostKeyStatements({ aws, resource: "*", instanceId: props.hostInstanceId, principal: { AWS: props.hostRoleArn } }),
           {
             Sid: "CloudWatchLogsEncryptsFleetLogGroups",
             Effect: "Allow",
@@ -59,7 +57,9 @@ export class KeyPolicy extends Construct {
             Resource: "*",
             Condition: {
               ArnLike: {
-                "kms:EncryptionContext:aws:logs:arn": aws.arn({ service: "logs", resource: `log-group:${logGroupNames(fleet).all}` }),
+                "kms:EncryptionContext:aws:logs:arn": [logGroupNames(fleet).all, logGroupNames(fleet).flowLogs].map((name) =>
+                  aws.arn({ service: "logs", resource: `log-group:${name}` }),
+                ),
               },
             },
           },

@@ -212,6 +212,20 @@ export class MonitoringLayer extends Construct {
       threshold: THRESHOLDS.dataDiskPercent,
       comparisonOperator: "GreaterThanThreshold",
     });
+    alarm({
+      name: "root-disk",
+      // The agent's disk metric stops with the host, like the data disk's.
+      sleepsWithHost: true,
+      alarmDescription: `Root disk above ${THRESHOLDS.rootDiskPercent}% full: Docker images and container logs live there; prune old images (docker image prune) or grow the root volume.`,
+      namespace: metrics.hostNamespace,
+      metricName: metrics.diskUsedPercent,
+      dimensions: { ...instanceId, path: "/" },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: THRESHOLDS.rootDiskPercent,
+      comparisonOperator: "GreaterThanThreshold",
+    });
     const lbDimension = { LoadBalancer: props.loadBalancer.arnSuffix };
     const alb5xx = (id: string, metricName: string) => ({
       id,
@@ -263,6 +277,24 @@ export class MonitoringLayer extends Construct {
         evaluationPeriods: 1,
         threshold: THRESHOLDS.containerRestartsPer5Minutes,
         comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        tags: { developer: developer.name },
+      });
+      alarm({
+        name: `${developer.name}-disk-share`,
+        // Published by the host's disk-usage timer: no samples while it sleeps.
+        sleepsWithHost: true,
+        alarmDescription: `${developer.name}'s directory ${DATA_MOUNT}/${developer.name} uses more than ${THRESHOLDS.developerDataVolumeSharePercent}% of the data volume: ask them to clean up, or grow data_volume_size_gb.`,
+        namespace: metrics.containerNamespace,
+        metricName: metrics.dataVolumeSharePercent,
+        dimensions: { [metrics.developerDimension]: developer.name },
+        statistic: "Maximum",
+        // Published every 15 minutes: two samples per period, so one late sample is no gap.
+        period: 1800,
+        evaluationPeriods: 1,
+        threshold: THRESHOLDS.developerDataVolumeSharePercent,
+        comparisonOperator: "GreaterThanThreshold",
+        // No sample (host stopped, volume unmounted for a restore) says nothing about disk usage.
         treatMissingData: "notBreaching",
         tags: { developer: developer.name },
       });
@@ -337,11 +369,12 @@ function dashboardBody(
   return {
     widgets: [
       widget(
-        "Host CPU / memory / data disk (%)",
+        "Host CPU / memory / data and root disk (%)",
         [
           ["AWS/EC2", "CPUUtilization", "InstanceId", instanceId, { label: "CPU" }],
           [metrics.hostNamespace, metrics.memoryUsedPercent, "InstanceId", instanceId, { label: "memory" }],
           [metrics.hostNamespace, metrics.diskUsedPercent, "InstanceId", instanceId, "path", DATA_MOUNT, { label: "data disk" }],
+          [metrics.hostNamespace, metrics.diskUsedPercent, "InstanceId", instanceId, "path", "/", { label: "root disk" }],
         ],
         0,
         0,
@@ -388,6 +421,24 @@ function dashboardBody(
         ]),
         12,
         12,
+      ),
+      widget(
+        "Data volume used per developer (% of the volume)",
+        fleet.developers.map((d) => [
+          metrics.containerNamespace,
+          metrics.dataVolumeSharePercent,
+          metrics.developerDimension,
+          d.name,
+          { label: d.name },
+        ]),
+        0,
+        18,
+        {
+          stat: "Maximum",
+          period: 900,
+          yAxis: { left: { min: 0 } },
+          annotations: { horizontal: [{ label: "alarm", value: THRESHOLDS.developerDataVolumeSharePercent }] },
+        },
       ),
     ],
   };

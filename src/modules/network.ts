@@ -2,6 +2,10 @@
  * Network layer: VPC, one public subnet per availability zone of the roster, internet gateway
  * and routes, and the two security groups. The host lives in the first subnet with a public IP
  * (outbound without a NAT gateway); ingress reaches it only from the ALB, on roster ports.
+ *
+ * The rules between the ALB and the host cover the roster's port range, one rule per direction,
+ * so their number does not grow with the team (AWS allows 60 rules per group by default). The
+ * ALB accepts 443 and 80 from `allowedCidrs` only.
  */
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
@@ -17,7 +21,8 @@ import { Fn, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { Fleet } from "../roster";
 import { expression } from "./expressions";
-import { VARIABLES } from "./inputs";
+import { MAX_ALLOWED_CIDRS, VARIABLES } from "./inputs";
+import { MovedToInstance } from "./moved";
 import { check, checkMinCount, checkPattern } from "./validation";
 
 /** Extra prefix bits of each subnet (`cidrsubnet(vpc, 4, i)`): at most 16 subnets, so 16 zones. */
@@ -25,6 +30,7 @@ export const SUBNET_NEWBITS = 4;
 /** The VPC sizes the subnet scheme fits: a /16 gives /20 subnets, a /22 gives /26. */
 const VPC_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-2])$/;
 const CIDR = /^((\d{1,3}\.){3}\d{1,3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+const IPV4_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 
 export interface NetworkLayerProps {
   /** The roster: a public subnet per zone, an ALB-to-host rule per developer port. */
@@ -41,6 +47,18 @@ export interface NetworkLayerProps {
    * @default - none: no SSH rule at all (shell access is SSM Session Manager)
    */
   readonly adminCidrs?: string[];
+  /**
+   * IPv4 CIDR blocks allowed to reach the ALB on 443 and 80, at most 25 (two rules each); the
+   * `allowed_cidrs` variable in the stack.
+   * @default ["0.0.0.0/0"] (anywhere)
+   */
+  readonly allowedCidrs?: string[];
+}
+
+/** The lowest and the highest developer port: the range the ALB-to-host rules open. */
+export function developerPortRange(fleet: Fleet): { readonly from: number; readonly to: number } {
+  const ports = fleet.developers.map((d) => d.port);
+  return { from: Math.min(...ports), to: Math.max(...ports) };
 }
 
 /** Outbound rules of the host: what it really needs, each with the reason. */
@@ -65,6 +83,7 @@ export class NetworkLayer extends Construct {
     const name = fleet.namePrefix;
     const vpcCidr = props.vpcCidr ?? VARIABLES.vpc_cidr.default;
     const adminCidrs = props.adminCidrs ?? [];
+    const allowedCidrs = props.allowedCidrs ?? VARIABLES.allowed_cidrs.default;
 
     checkPattern(this, "vpcCidr", vpcCidr, VPC_CIDR, "an IPv4 CIDR block from /16 to /22");
     checkMinCount(this, "fleet.availabilityZones", fleet.availabilityZones, 1, "the host needs a subnet");
@@ -78,6 +97,24 @@ export class NetworkLayer extends Construct {
       for (const cidr of adminCidrs) {
         checkPattern(this, "adminCidrs entry", cidr, CIDR, "a CIDR block such as 203.0.113.10/32");
         check(this, Token.isUnresolved(cidr) || !cidr.endsWith("/0"), () => `adminCidrs entry "${cidr}" opens SSH to the whole internet`);
+      }
+    }
+    if (!Token.isUnresolved(allowedCidrs)) {
+      checkMinCount(this, "allowedCidrs", allowedCidrs, 1, "nobody could reach the ALB");
+      check(
+        this,
+        allowedCidrs.length <= MAX_ALLOWED_CIDRS,
+        () =>
+          `allowedCidrs has ${allowedCidrs.length} entries; at most ${MAX_ALLOWED_CIDRS} fit AWS's 60 rules per security group (two each)`,
+      );
+      for (const cidr of allowedCidrs) {
+        checkPattern(
+          this,
+          "allowedCidrs entry",
+          cidr,
+          IPV4_CIDR,
+          "an IPv4 CIDR block such as 203.0.113.0/24 (the ALB has IPv4 addresses only)",
+        );
       }
     }
 
@@ -111,7 +148,7 @@ export class NetworkLayer extends Construct {
 
     this.albSecurityGroup = new SecurityGroup(this, "alb-sg", {
       name: `${name}-alb`,
-      description: `ALB of ${name}: HTTPS (and HTTP that only redirects) from the internet, out only to the host on developer ports`,
+      description: `ALB of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the host on developer ports`,
       vpcId: this.vpc.id,
       tags: { Name: `${name}-alb` },
     });
@@ -122,38 +159,45 @@ export class NetworkLayer extends Construct {
       tags: { Name: `${name}-host` },
     });
 
+    const allowed = TerraformIterator.fromList(allowedCidrs);
     for (const port of [443, 80]) {
-      new VpcSecurityGroupIngressRule(this, `alb-in-${port}`, {
+      const rule = new VpcSecurityGroupIngressRule(this, `alb-in-${port}`, {
+        forEach: allowed,
         securityGroupId: this.albSecurityGroup.id,
-        description: port === 443 ? "HTTPS from the internet" : "HTTP from the internet, answered with a redirect to HTTPS",
+        description:
+          port === 443
+            ? "HTTPS from an allowed CIDR (allowed_cidrs)"
+            : "HTTP from an allowed CIDR (allowed_cidrs), answered with a redirect to HTTPS",
         ipProtocol: "tcp",
         fromPort: port,
         toPort: port,
-        cidrIpv4: "0.0.0.0/0",
+        cidrIpv4: allowed.value,
       });
+      // Before allowed_cidrs, the rule was one object open to 0.0.0.0/0: keep it rather than re-create it.
+      new MovedToInstance(this, `alb-in-${port}-moved`, `${rule.terraformResourceType}.${rule.friendlyUniqueId}`, rule, "0.0.0.0/0");
     }
 
-    // One rule per developer, keyed by name: adding or removing one never touches another's.
-    for (const developer of fleet.developers) {
-      new VpcSecurityGroupEgressRule(this, `alb-out-${developer.name}`, {
-        securityGroupId: this.albSecurityGroup.id,
-        description: `To ${developer.name}'s code-server on the host`,
-        ipProtocol: "tcp",
-        fromPort: developer.port,
-        toPort: developer.port,
-        referencedSecurityGroupId: this.hostSecurityGroup.id,
-        tags: { developer: developer.name },
-      });
-      new VpcSecurityGroupIngressRule(this, `host-in-${developer.name}`, {
-        securityGroupId: this.hostSecurityGroup.id,
-        description: `${developer.name}'s code-server, from the ALB only`,
-        ipProtocol: "tcp",
-        fromPort: developer.port,
-        toPort: developer.port,
-        referencedSecurityGroupId: this.albSecurityGroup.id,
-        tags: { developer: developer.name },
-      });
-    }
+    // One rule per direction over the roster's port range: their number does not grow with the
+    // team. Ports in the range that no developer uses are open to the ALB's group only, and the
+    // ALB sends only to its target groups, each on its developer's port.
+    const ports = developerPortRange(fleet);
+    const portsText = ports.from === ports.to ? `port ${ports.from}` : `ports ${ports.from}-${ports.to}`;
+    new VpcSecurityGroupEgressRule(this, "alb-out-developers", {
+      securityGroupId: this.albSecurityGroup.id,
+      description: `To the developers' code-server on the host (${portsText})`,
+      ipProtocol: "tcp",
+      fromPort: ports.from,
+      toPort: ports.to,
+      referencedSecurityGroupId: this.hostSecurityGroup.id,
+    });
+    new VpcSecurityGroupIngressRule(this, "host-in-developers", {
+      securityGroupId: this.hostSecurityGroup.id,
+      description: `The developers' code-server (${portsText}), from the ALB only`,
+      ipProtocol: "tcp",
+      fromPort: ports.from,
+      toPort: ports.to,
+      referencedSecurityGroupId: this.albSecurityGroup.id,
+    });
 
     const admin = TerraformIterator.fromList(adminCidrs);
     // each.value is an IPv4 or an IPv6 block; the rule takes it in the matching field.

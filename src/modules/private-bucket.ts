@@ -1,13 +1,15 @@
 /**
  * A private S3 bucket with the defaults every bucket of this stack shares: owner-enforced
  * objects, all four public-access blocks, versioning, default encryption, TLS-only access,
- * and a lifecycle of the caller's choosing.
+ * incomplete multipart uploads aborted, server access logs when given a log bucket, and a
+ * lifecycle of the caller's choosing.
  */
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import {
   S3BucketLifecycleConfiguration,
   type S3BucketLifecycleConfigurationRule,
 } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
@@ -15,13 +17,23 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { PropsError, checkMaxLength, checkPattern } from "./validation";
+import { PropsError, checkMaxLength, checkPattern, checkWholeRange } from "./validation";
 
 /**
  * Longest `bucket_prefix` S3 accepts: bucket names are at most 63 characters and Terraform
  * appends a 26-character unique suffix.
  */
 export const MAX_BUCKET_NAME_PREFIX = 37;
+/** Id of the lifecycle rule every bucket gets: incomplete multipart uploads are aborted. */
+export const ABORT_UPLOADS_RULE_ID = "abort-incomplete-multipart-uploads";
+
+/** Where a bucket's server access logs go. */
+export interface ServerAccessLogTarget {
+  /** Name of the log bucket (SSE-S3; S3 cannot deliver access logs to a KMS-encrypted bucket). */
+  readonly bucket: string;
+  /** Key prefix of this bucket's logs in it, ending in `/`. */
+  readonly prefix: string;
+}
 
 export interface PrivateBucketProps {
   /**
@@ -35,10 +47,21 @@ export interface PrivateBucketProps {
    */
   readonly kmsKeyArn?: string;
   /**
-   * Lifecycle rules (expiry, transitions), each with a unique id.
-   * @default - no lifecycle configuration: objects and versions are kept
+   * Lifecycle rules (expiry, transitions), each with a unique id. None may abort incomplete
+   * uploads: every bucket does that already (`abortIncompleteUploadsAfterDays`).
+   * @default - only the rule that aborts incomplete uploads: objects and versions are kept
    */
   readonly lifecycleRules?: readonly S3BucketLifecycleConfigurationRule[];
+  /**
+   * Days after which an incomplete multipart upload is aborted (its parts are billed until then), 1 to 365.
+   * @default 7
+   */
+  readonly abortIncompleteUploadsAfterDays?: number;
+  /**
+   * Where S3 delivers this bucket's server access logs.
+   * @default - none (the log bucket itself must not log into itself)
+   */
+  readonly serverAccessLogs?: ServerAccessLogTarget;
   /**
    * Statements added to the bucket policy after the TLS-only denial, given the bucket's ARN.
    * @default - none
@@ -66,10 +89,25 @@ export class PrivateBucket extends Construct {
       /^[a-z0-9][a-z0-9.-]*$/,
       "lower-case letters, digits, '.' and '-' (S3 bucket naming)",
     );
-    const ruleIds = (props.lifecycleRules ?? []).map((rule) => rule.id);
+    const abortAfterDays = props.abortIncompleteUploadsAfterDays ?? 7;
+    checkWholeRange(this, "abortIncompleteUploadsAfterDays", abortAfterDays, 1, 365, "days");
+    const ruleIds = [ABORT_UPLOADS_RULE_ID, ...(props.lifecycleRules ?? []).map((rule) => rule.id)];
     const repeated = ruleIds.find((ruleId, index) => ruleIds.indexOf(ruleId) !== index);
-    if (repeated !== undefined)
-      throw new PropsError(this, `lifecycleRules has the id ${JSON.stringify(repeated)} twice; S3 needs unique ids`);
+    if (repeated !== undefined) {
+      throw new PropsError(
+        this,
+        `lifecycleRules has the id ${JSON.stringify(repeated)} ${repeated === ABORT_UPLOADS_RULE_ID ? "reserved for the rule every bucket gets" : "twice"}; S3 needs unique ids`,
+      );
+    }
+    const aborting = (props.lifecycleRules ?? []).find((rule) => rule.abortIncompleteMultipartUpload !== undefined);
+    if (aborting) {
+      throw new PropsError(
+        this,
+        `lifecycleRules ${JSON.stringify(aborting.id)} aborts incomplete uploads; every bucket does that already: set abortIncompleteUploadsAfterDays instead`,
+      );
+    }
+    if (props.serverAccessLogs)
+      checkPattern(this, "serverAccessLogs.prefix", props.serverAccessLogs.prefix, /^[a-z0-9][a-z0-9/._-]*\/$/, "a key prefix ending in /");
 
     this.bucket = new S3Bucket(this, "bucket", {
       bucketPrefix: props.namePrefix,
@@ -100,10 +138,24 @@ export class PrivateBucket extends Construct {
           : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
       ],
     });
-    if (props.lifecycleRules?.length) {
-      new S3BucketLifecycleConfiguration(this, "lifecycle", {
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket: this.bucket.id,
+      rule: [
+        ...(props.lifecycleRules ?? []),
+        // Parts of an upload that never completes are stored, and billed, until they are aborted.
+        {
+          id: ABORT_UPLOADS_RULE_ID,
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: abortAfterDays }],
+        },
+      ],
+    });
+    if (props.serverAccessLogs) {
+      new S3BucketLoggingA(this, "access-logging", {
         bucket: this.bucket.id,
-        rule: [...props.lifecycleRules],
+        targetBucket: props.serverAccessLogs.bucket,
+        targetPrefix: props.serverAccessLogs.prefix,
       });
     }
     this.policy = new S3BucketPolicy(this, "policy", {

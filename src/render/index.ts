@@ -29,6 +29,8 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
     file("config/logrotate-dockerd", render("config/logrotate-dockerd", view)),
     file(`systemd/${view.systemd.metricsService}`, render("systemd/metrics.service", view)),
     file(`systemd/${view.systemd.metricsTimer}`, render("systemd/metrics.timer", view)),
+    file(`systemd/${view.systemd.diskUsageService}`, render("systemd/disk-usage.service", view)),
+    file(`systemd/${view.systemd.diskUsageTimer}`, render("systemd/disk-usage.timer", view)),
     file(`systemd/${view.systemd.dockerDropIn}`, render("systemd/docker-data-mount.conf", view)),
     file(`systemd/${view.systemd.isolationService}`, render("systemd/isolation.service", view)),
     ...view.developers.map((developer) =>

@@ -4,6 +4,7 @@
  */
 import { posix } from "node:path";
 import {
+  BACKUP_SELECTION_TAG,
   CODER_UID,
   CONTAINER_PORT,
   DATA_DEVICE_NAME,
@@ -11,8 +12,10 @@ import {
   FLEET_ENV_KEYS,
   HEALTH_PATH,
   TERRAFORM_ADDRESSES,
+  backupPlanName,
   containerName,
   developerBridgeName,
+  developerKeptAddresses,
   hostInstanceName,
   hostPaths,
   isolationChains,
@@ -103,6 +106,8 @@ export interface DeveloperView {
   readonly envFile: string;
   readonly passwordSecret: string;
   readonly apiKeySecret: string;
+  /** Terraform addresses of the resources that outlive a removal (readd-developer.sh imports them). */
+  readonly keptAddresses: ReturnType<typeof developerKeptAddresses>;
   /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
   readonly extensionList: string;
 }
@@ -119,6 +124,8 @@ export interface FleetView {
   readonly hostInstanceName: string;
   /** Terraform addresses the restore runbook prints. */
   readonly terraform: { readonly dataVolume: string; readonly dataVolumeAttachment: string };
+  /** The tag (and its value) the backup plan selects the data volume by; restore.sh moves it to the restored volume. */
+  readonly backupSelection: { readonly tag: string; readonly value: string };
   readonly dataDeviceName: string;
   readonly xenDataDeviceName: string;
   readonly dataMount: string;
@@ -149,6 +156,8 @@ export interface FleetView {
   readonly systemd: {
     readonly metricsService: string;
     readonly metricsTimer: string;
+    readonly diskUsageService: string;
+    readonly diskUsageTimer: string;
     readonly dockerDropIn: string;
     readonly isolationService: string;
   };
@@ -191,6 +200,7 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     envFile: `${hostPaths(fleet).secretsDir}/${developer.name}.env`,
     passwordSecret: secretName(fleet, developer, "password"),
     apiKeySecret: secretName(fleet, developer, "anthropic-api-key"),
+    keptAddresses: developerKeptAddresses(developer),
     extensionList: developer.extensions.join(" "),
   };
 }
@@ -215,6 +225,7 @@ export function fleetView(fleet: Fleet): FleetView {
       dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),
       dataVolumeAttachment: terraformAddress(TERRAFORM_ADDRESSES.dataVolumeAttachment),
     },
+    backupSelection: { tag: BACKUP_SELECTION_TAG, value: backupPlanName(fleet) },
     dataDeviceName: deviceName,
     // Xen kernels rename /dev/sdX attachments to /dev/xvdX.
     xenDataDeviceName: deviceName.replace(/^\/dev\/sd/, "/dev/xvd"),
@@ -242,6 +253,8 @@ export function fleetView(fleet: Fleet): FleetView {
     systemd: {
       metricsService: `${fleet.project}-metrics.service`,
       metricsTimer: `${fleet.project}-metrics.timer`,
+      diskUsageService: `${fleet.project}-disk-usage.service`,
+      diskUsageTimer: `${fleet.project}-disk-usage.timer`,
       dockerDropIn: `${fleet.project}-data-mount.conf`,
       isolationService: `${fleet.project}-isolation.service`,
     },

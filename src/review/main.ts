@@ -6,9 +6,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { VARIABLES } from "../modules/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, parseRoster, RosterError } from "../roster";
 import { skipTokenStackTraces } from "../speed";
 import { findTerraform } from "../terraform/offline";
+import { PlanFailedError } from "../terraform/plan-against-state";
 import { BaseError, readBaseRoster } from "./base";
 import { costDeltaSection } from "./cost-section";
 import { renderReview } from "./report";
@@ -17,20 +19,44 @@ import { exitCodeOf, review, synthesizeRoster, type ReviewSectionProvider } from
 /** Sections appended to every review, in order (see ReviewSectionProvider). */
 export const REVIEW_SECTIONS: readonly ReviewSectionProvider[] = [costDeltaSection];
 
-const USAGE = `usage: npm run review -- --base <git revision or roster file>
+const USAGE = `usage: npm run review -- --base <git revision or roster file> [--var <name>=<value>]...
   --base <base>   the roster before the change: a roster file, or else a git revision (HEAD,
                   main, a commit) whose version of the roster file is read
+  --var n=v       a plan-time variable the change sets (e.g. --var vpc_cidr=10.50.0.0/16): the
+                  change is planned with it, the base with terraform.tfvars.example's values
   ROSTER_FILE     the roster after the change (default: ${DEFAULT_ROSTER_FILE})
 Prints what the change does to the infrastructure, without AWS credentials. Exit 0: no
-protected resource (host, data volume, its attachment, archive bucket) changes; 3: one does;
-1: an error; 2: bad arguments.`;
+protected resource (host, data volume, its attachment, archive bucket) changes; 3: one does, or
+Terraform refuses the change; 1: an error; 2: bad arguments.`;
+
+/** `name=value` arguments of --var, by name; an unknown name or a missing `=` is a usage error (a message). */
+function parseVars(specs: readonly string[]): Record<string, string> | string {
+  const vars: Record<string, string> = {};
+  for (const spec of specs) {
+    const match = /^([a-z_][a-z0-9_]*)=(.*)$/s.exec(spec);
+    if (!match) return `--var ${spec}: write it as <name>=<value>, e.g. --var vpc_cidr=10.50.0.0/16`;
+    if (!(match[1] in VARIABLES))
+      return `--var ${spec}: there is no variable ${match[1]}; the variables are ${Object.keys(VARIABLES).join(", ")}`;
+    vars[match[1]] = match[2];
+  }
+  return vars;
+}
 
 async function main(argv: string[]): Promise<number> {
-  let options: { base?: string; help?: boolean };
+  let options: { base?: string; help?: boolean; var?: string[] };
   try {
-    options = parseArgs({ args: argv, options: { base: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }).values;
+    options = parseArgs({
+      args: argv,
+      options: { base: { type: "string" }, var: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }).values;
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const vars = parseVars(options.var ?? []);
+  if (typeof vars === "string") {
+    console.error(`${vars}\n${USAGE}`);
     return 2;
   }
   if (options.help) {
@@ -43,21 +69,28 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const rosterFile = process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
+  const terraform = findTerraform();
+  if (Object.keys(vars).length > 0 && !terraform) {
+    // Without a plan a variable's effect is unknown, and "unchanged" would be a guess.
+    console.error("--var needs terraform on PATH to plan what the variables change: install Terraform >= 1.11, or review without --var");
+    return 1;
+  }
   try {
     const currentFleet = loadRoster(rosterFile);
     const baseSource = readBaseRoster(options.base, rosterFile);
     const base = synthesizeRoster(baseSource.label, parseRoster(baseSource.text, baseSource.label, process.env));
     const current = synthesizeRoster(rosterFile, currentFleet);
     const result = review(base, current, {
-      terraform: findTerraform(),
+      terraform,
       tfvars: readFileSync("terraform.tfvars.example", "utf8"),
       cacheDir: join(".build", "terraform"),
+      vars,
     });
     const sections = (await Promise.all(REVIEW_SECTIONS.map((provide) => Promise.resolve(provide(result))))).filter((s) => s !== undefined);
     process.stdout.write(renderReview(result, sections));
     return exitCodeOf(result);
   } catch (err) {
-    if (err instanceof RosterError || err instanceof BaseError) {
+    if (err instanceof RosterError || err instanceof BaseError || err instanceof PlanFailedError) {
       console.error(err.message);
       return 1;
     }

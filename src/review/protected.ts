@@ -33,6 +33,8 @@ export interface ProtectedVerdict {
   readonly refused: boolean;
   /** What it means for the developers. */
   readonly consequence: string;
+  /** Terraform refused to plan the change, so nothing would be done to it (see the review's refusals). */
+  readonly notPlanned?: boolean;
 }
 
 /** `${aws_x.name.attr}` as an output's value: the address it points at. */
@@ -81,7 +83,7 @@ function hostConsequence(action: ProtectedAction, changes: readonly { path: stri
       return `${type ? `the host stops and starts to change its type (${type.description.replace(/"/g, "")})` : "the host stops and starts to apply the change"}: every developer's container restarts, editors disconnect for a few minutes, and the host's public IP changes`;
     }
     case "replace":
-      return "the host is destroyed and a new one created: every container stops, anything on the old host's root disk is lost, the data volume is attached to the new host, and developers wait for it to set itself up. With termination_protection on (the default) the apply fails until you lift it";
+      return "the host is destroyed and a new one created: every container stops, anything on the old host's root disk is lost, the data volume is attached to the new host, and developers wait for it to set itself up";
     case "delete":
       return "the host is destroyed: no developer can work until it is created again";
     case "create":

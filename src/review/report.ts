@@ -4,11 +4,31 @@
  * appended sections.
  */
 import type { ResourceDiff } from "./diff";
-import { ROLE_NAMES } from "./protected";
+import { README_SECTIONS } from "../naming";
+import { ROLE_NAMES, type ProtectedRole } from "./protected";
 import { exitCodeOf, type Review, type ReviewSection } from "./review";
 
 const MARK = { added: "+", removed: "-", changed: "~" } as const;
 const SHARED = "Shared by the whole fleet";
+
+/** What to do about a replacement prevent_destroy refuses, by protected resource. */
+const REFUSED_WAY_FORWARD: Partial<Record<ProtectedRole, string>> = {
+  host: `If the host must be replaced (another architecture, another vpc_cidr), the README says how under "${README_SECTIONS.hostReplacement}".`,
+};
+
+/** `text` in lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -41,10 +61,21 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
   const lines = [
     `Roster review: ${review.current.label} against ${review.base.label}`,
     "Both rosters are synthesized with the current code: this shows what the roster change does, not what code changes do.",
-    "",
   ];
+  const vars = Object.entries(review.vars);
+  if (vars.length > 0) {
+    lines.push(
+      `Plan-time variables of the change: ${vars.map(([name, value]) => `${name} = ${JSON.stringify(value)}`).join(", ")} (the base is deployed with terraform.tfvars.example's values).`,
+    );
+  }
+  lines.push("");
   if (diffs.length === 0) {
-    lines.push("No changes: both rosters synthesize to the same Terraform configuration.");
+    lines.push(
+      vars.length > 0
+        ? "Both rosters synthesize to the same Terraform configuration; what the variables change, the plan below says."
+        : "No changes: both rosters synthesize to the same Terraform configuration.",
+      ...(vars.length > 0 ? [""] : []),
+    );
   } else {
     const protectedAddresses = new Set(review.protected.map((v) => v.address));
     const byDeveloper = groupBy(diffs, (d) => d.entry.developer ?? "");
@@ -55,10 +86,18 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
   }
 
   lines.push(`Protected resources (${review.verdictSource}):`);
+  for (const refusal of review.refusals) {
+    lines.push(`  ! Terraform refuses this change: ${refusal.summary.toLowerCase()}${refusal.address ? ` on ${refusal.address}` : ""}:`);
+    lines.push(...wrap(refusal.detail, 100).map((line) => `      ${line}`));
+  }
   for (const verdict of review.protected) {
     const name = `${ROLE_NAMES[verdict.role]} (${verdict.address})`;
     if (verdict.action === "unchanged") {
       lines.push(`    ${name}: unchanged`);
+      continue;
+    }
+    if (verdict.notPlanned) {
+      lines.push(`  ! ${name}: not planned: ${verdict.consequence}.`);
       continue;
     }
     const action =
@@ -72,7 +111,11 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
     const forced = verdict.forcedBy.length > 0 ? `, forced by ${verdict.forcedBy.join(", ")}` : "";
     const changed = verdict.action === "update" && verdict.changed.length > 0 ? ` (${verdict.changed.join(", ")})` : "";
     lines.push(`  ! ${name}: ${action}${forced}${changed}: ${verdict.consequence}.`);
-    if (verdict.refused) lines.push(`    Terraform would refuse to apply this plan: the ${ROLE_NAMES[verdict.role]} has prevent_destroy.`);
+    if (verdict.refused) {
+      lines.push(
+        `    Terraform would refuse to apply this plan: the ${ROLE_NAMES[verdict.role]} has prevent_destroy.${REFUSED_WAY_FORWARD[verdict.role] ? ` ${REFUSED_WAY_FORWARD[verdict.role]}` : ""}`,
+      );
+    }
   }
   lines.push("");
 
@@ -82,7 +125,11 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
   const code = exitCodeOf(review);
   lines.push(
     `Summary: ${count("added")} to add, ${count("changed")} to change, ${count("removed")} to remove. ` +
-      (code === 3 ? "Exit 3: a protected resource changes; read the lines marked ! before you approve." : "No protected resource changes."),
+      (review.refusals.length > 0
+        ? "Exit 3: Terraform refuses this change; read the lines marked ! before you go on."
+        : code === 3
+          ? "Exit 3: a protected resource changes; read the lines marked ! before you approve."
+          : "No protected resource changes."),
   );
   return `${lines.join("\n")}\n`;
 }

@@ -6,11 +6,12 @@
  * Resources are compared configuration by configuration. The four protected resources (host,
  * data volume, its attachment, archive bucket) get a verdict: unchanged when neither they nor
  * anything they reference changed; otherwise Terraform decides, by planning the current
- * configuration against a state fabricated from the base's plan (src/terraform), offline.
+ * configuration against a state fabricated from the base's plan (src/terraform), offline,
+ * limited to the protected resources and what they depend on.
  */
 import { synthConfig, type TerraformConfig } from "../app";
 import type { Fleet } from "../roster";
-import { OfflinePlanner } from "../terraform/plan-against-state";
+import { OfflinePlanner, PlanRefusedError, type Refusal } from "../terraform/plan-against-state";
 import type { PlanJson } from "../terraform/plan-json";
 import { diffConfigs, referencesOf, resourceEntries, type ResourceDiff, type ResourceEntry } from "./diff";
 import { protectedResources, verdictFromConfig, verdictFromPlan, type ProtectedRole, type ProtectedVerdict } from "./protected";
@@ -33,6 +34,10 @@ export interface Review {
   readonly verdictSource: VerdictSource;
   /** Terraform's plan of the current configuration against the base's deployment, when one was made. */
   readonly plan?: PlanJson;
+  /** The checks that made Terraform refuse to plan the change (the host's architecture guard); empty when it planned. */
+  readonly refusals: readonly Refusal[];
+  /** Plan-time variables the change sets (`--var`), planned against the base's deployment with terraform.tfvars.example's values. */
+  readonly vars: Readonly<Record<string, string>>;
 }
 
 /** A section appended to the report, such as a cost delta. */
@@ -55,6 +60,12 @@ export interface ReviewOptions {
   readonly tfvars: string;
   /** Where provider schemas are cached between runs. */
   readonly cacheDir?: string;
+  /**
+   * Plan-time variables the change sets, e.g. `{ vpc_cidr: "10.50.0.0/16" }`: the current
+   * configuration is planned with them, the base's deployment without.
+   * @default - none
+   */
+  readonly vars?: Readonly<Record<string, string>>;
   /**
    * A planner to reuse (and keep: the caller disposes of it), e.g. for several reviews against
    * one base.
@@ -92,22 +103,27 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
   const changed = new Set(diffs.map((d) => d.entry.address));
   const kindOf = new Map(diffs.map((d) => [d.entry.address, d]));
 
+  const vars = options.vars ?? {};
   const roles = new Map<ProtectedRole, string>([...protectedResources(base.config, before), ...protectedResources(current.config, after)]);
   const isTouched = (address: string) => touched(address, after, changed) || touched(address, before, changed);
-  const needsPlan = [...roles.values()].some(isTouched);
-
-  if (!needsPlan || !options.terraform) {
-    const verdicts = [...roles].map(([role, address]) => {
+  // A variable can change anything; only a plan tells what.
+  const needsPlan = [...roles.values()].some(isTouched) || Object.keys(vars).length > 0;
+  const configVerdicts = () =>
+    [...roles].map(([role, address]) => {
       const diff = kindOf.get(address);
       const kind = diff?.kind ?? (isTouched(address) ? "dependency" : undefined);
       return verdictFromConfig(role, address, kind, diff?.attributes ?? []);
     });
+
+  if (!needsPlan || !options.terraform) {
     return {
       base,
       current,
       diffs,
-      protected: verdicts,
+      protected: configVerdicts(),
       verdictSource: needsPlan ? "configuration (terraform not found)" : "configuration",
+      refusals: [],
+      vars,
     };
   }
 
@@ -119,18 +135,39 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
     // they reference) is literals and plain references, which the fabricated state reproduces
     // exactly: the extra plan that settles function-built values is not needed.
     const state = planner.deployedState(base.config, { settle: false });
-    const { plan, preventDestroy } = planner.plan(current.config, state);
+    let planned;
+    try {
+      // The protected resources and what they depend on: all the verdicts read, at a fraction of the plan.
+      planned = planner.plan(current.config, state, { vars, target: [...roles.values()] });
+    } catch (err) {
+      if (!(err instanceof PlanRefusedError)) throw err;
+      // Nothing would be applied: the verdicts say what the configurations change, the refusal why it stops.
+      const refused = (verdict: ProtectedVerdict): ProtectedVerdict =>
+        verdict.action === "unchanged"
+          ? verdict
+          : { ...verdict, notPlanned: true, consequence: "Terraform refuses to plan the change (above)" };
+      return {
+        base,
+        current,
+        diffs,
+        protected: configVerdicts().map(refused),
+        verdictSource: "terraform plan",
+        refusals: err.refusals,
+        vars,
+      };
+    }
+    const { plan, preventDestroy } = planned;
     const changes = new Map((plan.resource_changes ?? []).map((c) => [`${c.type}.${c.name}`, c]));
     const verdicts = [...roles].map(([role, address]) =>
       verdictFromPlan(role, address, changes.get(address), preventDestroy, kindOf.get(address)?.attributes ?? []),
     );
-    return { base, current, diffs, protected: verdicts, verdictSource: "terraform plan", plan };
+    return { base, current, diffs, protected: verdicts, verdictSource: "terraform plan", plan, refusals: [], vars };
   } finally {
     if (!options.planner) planner.dispose();
   }
 }
 
-/** 3 when a protected resource changes, else 0. */
+/** 3 when a protected resource changes or Terraform refuses the change, else 0. */
 export function exitCodeOf(result: Review): 0 | 3 {
-  return result.protected.some((v) => v.action !== "unchanged") ? 3 : 0;
+  return result.refusals.length > 0 || result.protected.some((v) => v.action !== "unchanged") ? 3 : 0;
 }

@@ -66,6 +66,8 @@ export interface Fleet {
   readonly state: StateBackend;
   /** When the host runs (`schedule.ts`); absent: always. */
   readonly schedule?: Schedule;
+  /** The optional WAF web ACL on the ALB; off unless the roster switches it on. */
+  readonly waf: { readonly enabled: boolean; readonly rateLimitPer5Minutes: number };
 }
 
 /** One thing wrong with the roster: where (a path into the YAML) and what to do about it. */
@@ -362,6 +364,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     state,
     // Absent rather than undefined, so a fleet without one is exactly what it was before schedules existed.
     ...(schedule?.schedule ? { schedule: schedule.schedule } : {}),
+    waf: { enabled: raw.waf.enabled, rateLimitPer5Minutes: raw.waf.rateLimitPer5Minutes },
   };
   return { fleet: deepFreeze(fleet), problems };
 }

@@ -97,6 +97,11 @@ export const INSTANCE_TYPES: ReadonlyMap<string, InstanceTypeInfo> = buildTable(
 /** The families of the table, burstable first: what a roster may name without stating vcpus and memoryGiB. */
 export const INSTANCE_FAMILIES: readonly string[] = [...Object.keys(BURSTABLE_FAMILIES), ...Object.keys(FAMILIES)];
 
+/** The families of the table whose types are of `architecture`, burstable first. */
+export function familiesOf(architecture: Architecture): string[] {
+  return INSTANCE_FAMILIES.filter((family) => (BURSTABLE_FAMILIES[family] ?? FAMILIES[family]?.architecture) === architecture);
+}
+
 /** Debian's (and Canonical's image catalogue's) name for each architecture. */
 export const DEBIAN_ARCHITECTURE: Readonly<Record<Architecture, "amd64" | "arm64">> = { x86_64: "amd64", arm64: "arm64" };
 

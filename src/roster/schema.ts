@@ -16,6 +16,8 @@ export const EXTENSION_ID = /^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*(@[0-9][0-9A
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** A docker repository name such as `codercom/code-server` or `ghcr.io/coder/code-server`. */
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+/** Requests from one IP address in 5 minutes before the WAF blocks it: AWS's bounds, and ours by default. */
+export const WAF_RATE_LIMIT = { min: 100, max: 2_000_000_000, default: 3000 } as const;
 const SEMVER_LIKE = /^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/;
 const SHORT_NAME = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 
@@ -138,6 +140,20 @@ export const rosterSchema = z.strictObject({
         .regex(TIME_OF_DAY, { message: 'schedule.stop must be a time of day HH:MM from 00:00 to 23:59, e.g. "20:00"' }),
     })
     .optional(),
+  /** An AWS WAF web ACL in front of the ALB: AWS's common rule set and a per-IP rate limit. */
+  waf: z
+    .strictObject({
+      enabled: z.boolean({ message: "waf.enabled must be true or false (unquoted)" }).default(false),
+      rateLimitPer5Minutes: z
+        .number({ message: "waf.rateLimitPer5Minutes must be a number of requests, e.g. 3000" })
+        .int({ message: "waf.rateLimitPer5Minutes must be a whole number of requests" })
+        .min(WAF_RATE_LIMIT.min, {
+          message: `waf.rateLimitPer5Minutes must be at least ${WAF_RATE_LIMIT.min} (AWS WAF's lower bound for a rate-based rule); code-server's page load alone sends a few hundred requests`,
+        })
+        .max(WAF_RATE_LIMIT.max, { message: `waf.rateLimitPer5Minutes must be at most ${WAF_RATE_LIMIT.max} (AWS WAF's upper bound)` })
+        .default(WAF_RATE_LIMIT.default),
+    })
+    .prefault({}),
   state: z
     .discriminatedUnion(
       "backend",

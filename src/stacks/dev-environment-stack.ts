@@ -8,6 +8,7 @@ import { LocalBackend, S3Backend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlbLayer } from "../modules/alb";
 import { ArtifactsLayer } from "../modules/artifacts";
+import { AuditLayer } from "../modules/audit";
 import { AwsEnvironment } from "../modules/aws-environment";
 import { BackupLayer } from "../modules/backup";
 import { ComputeLayer } from "../modules/compute";
@@ -18,6 +19,7 @@ import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
 import { HostSchedule } from "../modules/schedule";
 import { SecretsLayer } from "../modules/secrets";
+import { WebAcl } from "../modules/waf";
 import type { RenderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
 import { ReadableAddressStack } from "./readable-addresses";
@@ -60,7 +62,10 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   readonly secrets: SecretsLayer;
   readonly notifications: Notifications;
   readonly compute: ComputeLayer;
+  readonly audit: AuditLayer;
   readonly alb: AlbLayer;
+  /** The WAF web ACL on the ALB, when the roster switches it on. */
+  readonly waf?: WebAcl;
   readonly monitoring: MonitoringLayer;
   readonly backup: BackupLayer;
   readonly artifacts: ArtifactsLayer;
@@ -93,7 +98,12 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     }
 
     const inputs = (this.inputs = new EnvironmentInputs(this, "inputs"));
-    this.network = new NetworkLayer(this, "network", { fleet, vpcCidr: inputs.vpcCidr, adminCidrs: inputs.adminCidrs });
+    this.network = new NetworkLayer(this, "network", {
+      fleet,
+      vpcCidr: inputs.vpcCidr,
+      adminCidrs: inputs.adminCidrs,
+      allowedCidrs: inputs.allowedCidrs,
+    });
     this.secrets = new SecretsLayer(this, "secrets", { fleet });
     const key = this.secrets.key;
     this.aws = new AwsEnvironment(this, { region: fleet.region, accountOf: key.arn });
@@ -109,7 +119,19 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       userData: props.userData,
       alarmTopicArn: this.notifications.topic.arn,
     });
-    const keyPolicy = new KeyPolicy(this, "key-policy", { fleet, key, hostRoleArn: this.compute.role.arn });
+    const keyPolicy = new KeyPolicy(this, "key-policy", {
+      fleet,
+      key,
+      hostRoleArn: this.compute.role.arn,
+      hostInstanceId: this.compute.instance.id,
+    });
+    this.audit = new AuditLayer(this, "audit", {
+      fleet,
+      key,
+      keyPolicy: keyPolicy.policy,
+      vpc: this.network.vpc,
+      logRetentionDays: inputs.logRetentionDays,
+    });
     this.alb = new AlbLayer(this, "alb", {
       fleet,
       vpc: this.network.vpc,
@@ -120,7 +142,15 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       certificateArn: inputs.certificateArn,
       sslPolicy: inputs.sslPolicy,
       deletionProtection: inputs.albDeletionProtection,
+      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
     });
+    if (fleet.waf.enabled) {
+      this.waf = new WebAcl(this, "waf", {
+        fleet,
+        loadBalancer: this.alb.loadBalancer,
+        rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
+      });
+    }
     this.monitoring = new MonitoringLayer(this, "monitoring", {
       fleet,
       key,
@@ -136,8 +166,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     this.backup = new BackupLayer(this, "backup", {
       fleet,
       key,
-      dataVolume: this.compute.dataVolume,
       hostRoleName: this.compute.role.name,
+      serverAccessLogs: this.audit.serverAccessLogsFor("archive"),
     });
     this.artifacts = new ArtifactsLayer(this, "artifacts", {
       fleet,
@@ -149,6 +179,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       dataVolumeId: this.compute.dataVolume.id,
       archiveBucketName: this.backup.archive.bucket.id,
       applyDependsOn: [this.compute.dataVolumeAttachment, ...this.monitoring.logGroups.values()],
+      serverAccessLogs: this.audit.serverAccessLogsFor("host-files"),
+      applyFailureTopic: this.notifications.topic,
     });
 
     // Keep this last: it reads every alarm the layers above created, and refuses one that has not
@@ -208,6 +240,16 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     output("alb_access_log_bucket", this.alb.accessLogs.bucket.id, "S3 bucket receiving the ALB access logs.");
     output("alarm_topic_arn", this.notifications.topic.arn, "SNS topic every alarm notifies.");
     output("backup_vault_name", this.backup.vault.name, "AWS Backup vault with the data volume's recovery points.");
+    output(
+      "session_document_name",
+      this.audit.sessionDocument.name,
+      "Session Manager document with the fleet's session preferences (logged, KMS-encrypted): aws ssm start-session --target <instance_id> --document-name <this>.",
+    );
+    output(
+      "s3_access_log_bucket",
+      this.audit.accessLogs.bucket.id,
+      "S3 bucket receiving the S3 server access logs of the fleet's other buckets.",
+    );
     output("host_files_hash", this.artifacts.contentHash, "sha256 of the host files manifest the host is brought to.");
     output(
       "dashboard_url",

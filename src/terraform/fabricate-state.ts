@@ -334,7 +334,36 @@ export function fabricateState(
     })),
   };
   copyPlainReferences(state, config);
+  for (const resource of state.resources) {
+    const schema = schemas.get(resource.type)!;
+    for (const instance of resource.instances) {
+      // terraform_data copies its input to its output when it is applied.
+      if (resource.type === "terraform_data") instance.attributes.output = instance.attributes.input;
+      encodeDynamicAttributes(instance.attributes, schema.block);
+    }
+  }
   return state;
+}
+
+/** The cty type of a JSON value, as the state names the type of a dynamic attribute's value. */
+function ctyTypeOf(value: JsonValue): CtyType {
+  if (typeof value === "string") return "string";
+  if (typeof value === "number") return "number";
+  if (typeof value === "boolean") return "bool";
+  if (Array.isArray(value)) return ["tuple", value.map(ctyTypeOf)];
+  return ["object", Object.fromEntries(Object.entries(value ?? {}).map(([k, v]) => [k, ctyTypeOf(v)]))];
+}
+
+/**
+ * The state keeps a value of a dynamic-typed attribute (terraform_data's input and output) with its
+ * type, `{"value": ..., "type": ...}`; a plan shows the bare value.
+ */
+function encodeDynamicAttributes(attributes: JsonObject, block: SchemaBlock): void {
+  for (const [name, attribute] of Object.entries(block.attributes ?? {})) {
+    const value = attributes[name];
+    if (attribute.type === "dynamic" && value !== null && value !== undefined)
+      attributes[name] = { value, type: ctyTypeOf(value) as JsonValue };
+  }
 }
 
 /**
@@ -365,7 +394,9 @@ export function settleState(state: TerraformState, plan: PlanJson): TerraformSta
     serial: state.serial + 1,
     resources: state.resources.map((resource) => ({
       ...resource,
+      // Its values are the configuration's literals, and the state keeps them typed (see encodeDynamicAttributes).
       instances: resource.instances.map((instance) => {
+        if (resource.type === "terraform_data") return instance;
         const index = instance.index_key === undefined ? "" : `[${JSON.stringify(instance.index_key)}]`;
         const change = afterByAddress.get(`${resource.type}.${resource.name}${index}`);
         return change

@@ -19,7 +19,6 @@ import { fabricateState, settleState, type TerraformState } from "./fabricate-st
 import { AWS_PROVIDER_VERSION, offlineWorkdir, type Workdir } from "./offline";
 import type { PlanJson, ResourceSchema, TerraformJson } from "./plan-json";
 
-const AWS = "registry.terraform.io/hashicorp/aws";
 const PLAN = ["plan", "-refresh=false", "-input=false", "-no-color", "-lock=false", "-var-file=offline.tfvars"];
 
 export interface OfflinePlannerOptions {
@@ -47,6 +46,109 @@ export interface DeployedStateOptions {
    * @default true
    */
   readonly settle?: boolean;
+}
+
+/** One check of the configuration that failed while Terraform planned it (a resource's precondition). */
+export interface Refusal {
+  /** The resource whose check failed, e.g. `aws_instance.host`, when Terraform names one. */
+  readonly address?: string;
+  /** Terraform's summary, e.g. "Resource precondition failed". */
+  readonly summary: string;
+  /** The check's own message. */
+  readonly detail: string;
+}
+
+/** Terraform refused to plan: a precondition failed. What a real `terraform plan` would stop with. */
+export class PlanRefusedError extends Error {
+  constructor(readonly refusals: readonly Refusal[]) {
+    super(refusals.map((r) => `${r.summary}${r.address ? ` (${r.address})` : ""}: ${r.detail}`).join("\n"));
+    this.name = "PlanRefusedError";
+  }
+}
+
+/** Terraform could not plan (a variable's validation, a broken configuration): its errors, briefly. */
+export class PlanFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanFailedError";
+  }
+}
+
+/** Summaries of the diagnostics that are the configuration's own guards, not a broken plan. */
+const CHECK_FAILURES = new Set(["Resource precondition failed", "Resource postcondition failed", "Instance cannot be destroyed"]);
+
+interface Diagnostic {
+  readonly severity: string;
+  readonly summary: string;
+  readonly detail?: string;
+  readonly snippet?: { readonly context?: string | null };
+}
+
+/**
+ * The resource a diagnostic is about: from its snippet, `resource.aws_x.name.lifecycle...` (JSON)
+ * or `resource "aws_x" "name"` (HCL), or from a detail that starts "Resource aws_x.name has ...".
+ */
+function diagnosticAddress(diagnostic: Diagnostic): string | undefined {
+  const context = diagnostic.snippet?.context ?? "";
+  const match = /^resource\.([^.]+)\.([^.]+)/.exec(context) ?? /^resource "([^"]+)" "([^"]+)"/.exec(context);
+  if (match) return `${match[1]}.${match[2]}`;
+  return /^Resource ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?) has /.exec(diagnostic.detail ?? "")?.[1];
+}
+
+/** The error diagnostics in the output of `terraform plan -json` (one JSON message a line). */
+export function errorDiagnostics(output: string): Diagnostic[] {
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .flatMap((line) => {
+      try {
+        const message = JSON.parse(line) as { type?: string; diagnostic?: Diagnostic };
+        return message.type === "diagnostic" && message.diagnostic?.severity === "error" ? [message.diagnostic] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+export interface PlanOptions {
+  /**
+   * Plan-time variables of this plan, over the planner's tfvars (`-var name=value`), e.g. a new `vpc_cidr`.
+   * @default - none
+   */
+  readonly vars?: Readonly<Record<string, string>>;
+  /**
+   * Addresses to replace (`-replace`), as an operator would on purpose.
+   * @default - none
+   */
+  readonly replace?: readonly string[];
+  /**
+   * Plan the destruction of everything in the state (`-destroy`).
+   * @default false
+   */
+  readonly destroy?: boolean;
+  /**
+   * Plan only these addresses and what they depend on (`-target`): much faster, for a question about a few resources.
+   * @default - everything
+   */
+  readonly target?: readonly string[];
+  /**
+   * Files written beside the configuration for this plan only, by name (an operator's `*_override.tf.json`).
+   * @default - none
+   */
+  readonly files?: Readonly<Record<string, string>>;
+  /**
+   * Plan with `prevent_destroy` as configured, so that Terraform refuses what it would refuse
+   * (PlanRefusedError). By default it is lifted, so that a replacement shows in the plan.
+   * @default false
+   */
+  readonly keepPreventDestroy?: boolean;
+}
+
+/** One resource's change in a streamed plan: `create`, `update`, `delete`, `replace`, `move`, ... */
+export interface PlannedChange {
+  readonly action: string;
+  /** The address a `moved` block moves it from. */
+  readonly previousAddress?: string;
 }
 
 export interface PlanAgainstStateResult {
@@ -96,27 +198,82 @@ export class OfflinePlanner {
 
   /** The state a deployment of `config` would have (see fabricate-state.ts). */
   deployedState(config: TerraformJson, options: DeployedStateOptions = {}): TerraformState {
-    const key = JSON.stringify([options.settle !== false, config]);
+    const settle = options.settle !== false;
+    const key = JSON.stringify([settle, config]);
     const known = this.states.get(key);
     if (known) return known;
     // A fake that does not round-trip must not become a refused replacement while settling.
     const base = withoutPreventDestroy(config).config;
-    this.writeState(undefined);
-    const plan = this.planJson(base, "base");
-    let state = fabricateState(plan, this.resourceSchemas(plan), this.options.region, base);
-    if (options.settle !== false) {
-      this.writeState(state);
-      state = settleState(state, this.planJson(base, "settle"));
+    let state: TerraformState;
+    if (settle) {
+      // Settled from the unsettled state, which is kept too: one base plan serves both.
+      const unsettled = this.deployedState(config, { settle: false });
+      this.writeState(unsettled);
+      state = settleState(unsettled, this.planJson(base, "settle"));
+    } else {
+      this.writeState(undefined);
+      const plan = this.planJson(base, "base");
+      state = fabricateState(plan, this.resourceSchemas(plan), this.options.region, base);
     }
     this.states.set(key, state);
     return state;
   }
 
-  /** The plan of `config` against `state`. */
-  plan(config: TerraformJson, state: TerraformState): PlanAgainstStateResult {
-    const { config: target, addresses } = withoutPreventDestroy(config);
+  /**
+   * The plan of `config` against `state`. Throws PlanRefusedError when a precondition refuses it,
+   * as `terraform plan` would.
+   */
+  plan(config: TerraformJson, state: TerraformState, options: PlanOptions = {}): PlanAgainstStateResult {
+    const { target, addresses, args } = this.prepare(config, state, options);
+    return this.withFiles(options, () => ({ plan: this.planJson(target, "target", args), preventDestroy: addresses }));
+  }
+
+  /**
+   * What the plan of `config` against `state` does to each resource it changes, by address, read
+   * from Terraform's streamed plan: a few seconds cheaper than `plan` (no saved plan to decode),
+   * for questions about actions alone. Resources it leaves as they are do not appear.
+   */
+  plannedChanges(config: TerraformJson, state: TerraformState, options: PlanOptions = {}): Map<string, PlannedChange> {
+    const { target, args } = this.prepare(config, state, options);
+    return this.withFiles(options, () => {
+      const changes = new Map<string, PlannedChange>();
+      for (const line of this.runPlan(target, args).split("\n")) {
+        if (!line.includes('"planned_change"')) continue;
+        const { change } = JSON.parse(line) as {
+          change: { resource: { addr: string }; previous_resource?: { addr: string }; action: string };
+        };
+        changes.set(change.resource.addr, { action: change.action, previousAddress: change.previous_resource?.addr });
+      }
+      return changes;
+    });
+  }
+
+  private prepare(config: TerraformJson, state: TerraformState, options: PlanOptions) {
+    const { config: target, addresses } = options.keepPreventDestroy
+      ? { config, addresses: new Set<string>() }
+      : withoutPreventDestroy(config);
     this.writeState(state);
-    return { plan: this.planJson(target, "target"), preventDestroy: addresses };
+    const args = [
+      ...Object.entries(options.vars ?? {}).map(([name, value]) => `-var=${name}=${value}`),
+      ...(options.replace ?? []).map((address) => `-replace=${address}`),
+      ...(options.destroy ? ["-destroy"] : []),
+      ...(options.target ?? []).map((address) => `-target=${address}`),
+    ];
+    return { target, addresses, args };
+  }
+
+  /** Runs `body` with the option's files beside the configuration, removed afterwards. */
+  private withFiles<T>(options: PlanOptions, body: () => T): T {
+    for (const name of Object.keys(options.files ?? {})) {
+      if (!/^[\w-]+(\.[\w-]+)*$/.test(name)) throw new Error(`plan option files: ${JSON.stringify(name)} is not a plain file name`);
+    }
+    const files = Object.keys(options.files ?? {}).map((name) => join(this.workdir.dir, name));
+    for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(this.workdir.dir, name), content);
+    try {
+      return body();
+    } finally {
+      for (const file of files) rmSync(file, { force: true });
+    }
   }
 
   dispose(): void {
@@ -128,10 +285,24 @@ export class OfflinePlanner {
     else rmSync(this.workdir.stateFile, { force: true });
   }
 
-  private planJson(config: TerraformJson, name: string): PlanJson {
-    writeFileSync(join(this.workdir.dir, "main.tf.json"), JSON.stringify(config));
-    this.workdir.run([...PLAN, `-out=${name}.tfplan`]);
+  private planJson(config: TerraformJson, name: string, extra: readonly string[] = []): PlanJson {
+    this.runPlan(config, [...extra, `-out=${name}.tfplan`]);
     return this.workdir.json<PlanJson>(["show", "-json", `${name}.tfplan`]);
+  }
+
+  /** `terraform plan -json` of `config`; its streamed output, or the refusal or failure it ends in. */
+  private runPlan(config: TerraformJson, extra: readonly string[]): string {
+    writeFileSync(join(this.workdir.dir, "main.tf.json"), JSON.stringify(config));
+    const { status, output } = this.workdir.run([...PLAN, "-json", ...extra], { allowFailure: true });
+    if (status !== 0) {
+      const errors = errorDiagnostics(output);
+      if (errors.length > 0 && errors.every((e) => CHECK_FAILURES.has(e.summary))) {
+        throw new PlanRefusedError(errors.map((e) => ({ address: diagnosticAddress(e), summary: e.summary, detail: e.detail ?? "" })));
+      }
+      const text = errors.length > 0 ? errors.map((e) => `Error: ${e.summary}\n${e.detail ?? ""}`).join("\n") : output.slice(-4000);
+      throw new PlanFailedError(`terraform plan failed (exit ${status}):\n${text}`);
+    }
+    return output;
   }
 
   /** The provider's schema of each resource type `plan` creates, from the cache when it has them all. */
@@ -144,11 +315,17 @@ export class OfflinePlanner {
       const cached = new Map(Object.entries(JSON.parse(readFileSync(cacheFile, "utf8")) as Record<string, ResourceSchema>));
       if (types.every((t) => cached.has(t))) return (this.schemas = cached);
     }
-    const all = this.workdir.json<{ provider_schemas: Record<string, { resource_schemas: Record<string, ResourceSchema> }> }>([
-      "providers",
-      "schema",
-      "-json",
-    ]).provider_schemas[AWS].resource_schemas;
+    // The AWS provider's, and Terraform's built-in provider's (terraform_data).
+    const all: Record<string, ResourceSchema> = Object.assign(
+      {},
+      ...Object.values(
+        this.workdir.json<{ provider_schemas: Record<string, { resource_schemas?: Record<string, ResourceSchema> }> }>([
+          "providers",
+          "schema",
+          "-json",
+        ]).provider_schemas,
+      ).map((provider) => provider.resource_schemas ?? {}),
+    );
     this.schemas = new Map(types.map((t) => [t, all[t]]));
     if (cacheFile) {
       mkdirSync(cacheDir, { recursive: true });

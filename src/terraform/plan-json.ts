@@ -38,6 +38,8 @@ export interface ResourceChange {
     readonly replace_paths?: readonly (readonly (string | number)[])[];
   };
   readonly action_reason?: string;
+  /** The address the object had before a `moved` block moved it. */
+  readonly previous_address?: string;
 }
 
 export interface PlannedResource {

@@ -1,0 +1,86 @@
+/**
+ * The optional WAF web ACL in front of the ALB (roster `waf.enabled`): AWS's managed common rule
+ * set, and a rate-based rule that blocks a client IP address sending more than
+ * `rateLimitPer5Minutes` requests in 5 minutes. Without the switch the stack has no WAF resource.
+ *
+ * The rules are given as `rule_json` (the WAF API's own form): the provider's nested `statement`
+ * blocks have no typed binding in cdktf, and JSON keeps the exported HCL plain.
+ */
+import type { Lb } from "@cdktf/provider-aws/lib/lb";
+import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
+import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
+import { Construct } from "constructs";
+import type { Fleet } from "../roster";
+import { WAF_RATE_LIMIT } from "../roster/schema";
+import { checkPattern, checkWholeRange } from "./validation";
+
+/** Seconds over which the rate-based rule counts a client's requests. */
+export const RATE_WINDOW_SECONDS = 300;
+/**
+ * Rules of the common rule set that only count. SizeRestrictions_BODY blocks request bodies above
+ * 8 KB, which an editor sends where a web form would not; its count shows in the WAF's metrics.
+ */
+export const COUNTED_COMMON_RULES = ["SizeRestrictions_BODY"] as const;
+
+export interface WebAclProps {
+  /** The roster: the web ACL is named `<project>-<environment>`. */
+  readonly fleet: Fleet;
+  /** The ALB the web ACL protects. */
+  readonly loadBalancer: Lb;
+  /**
+   * Requests from one client IP address in 5 minutes above which its requests are blocked, 100 to 2,000,000,000.
+   * @default 3000
+   */
+  readonly rateLimitPer5Minutes?: number;
+}
+
+export class WebAcl extends Construct {
+  readonly webAcl: Wafv2WebAcl;
+
+  constructor(scope: Construct, id: string, props: WebAclProps) {
+    super(scope, id);
+    const { fleet } = props;
+    const limit = props.rateLimitPer5Minutes ?? WAF_RATE_LIMIT.default;
+    checkWholeRange(this, "rateLimitPer5Minutes", limit, WAF_RATE_LIMIT.min, WAF_RATE_LIMIT.max, "requests");
+    // WAF names and metric names: letters, digits, '_' and '-', at most 128.
+    checkPattern(
+      this,
+      "web ACL name (fleet.namePrefix)",
+      fleet.namePrefix,
+      /^[A-Za-z0-9_-]{1,100}$/,
+      "letters, digits, '_' and '-' (WAF naming)",
+    );
+    const visibility = (metric: string) => ({ SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: metric });
+
+    this.webAcl = new Wafv2WebAcl(this, "web-acl", {
+      name: fleet.namePrefix,
+      description: `${fleet.namePrefix}: AWS common rule set and at most ${limit} requests per client IP in 5 minutes`,
+      scope: "REGIONAL",
+      defaultAction: { allow: {} },
+      ruleJson: JSON.stringify([
+        {
+          Name: "aws-common-rules",
+          Priority: 1,
+          OverrideAction: { None: {} },
+          Statement: {
+            ManagedRuleGroupStatement: {
+              VendorName: "AWS",
+              Name: "AWSManagedRulesCommonRuleSet",
+              RuleActionOverrides: COUNTED_COMMON_RULES.map((name) => ({ Name: name, ActionToUse: { Count: {} } })),
+            },
+          },
+          VisibilityConfig: visibility(`${fleet.namePrefix}-common-rules`),
+        },
+        {
+          Name: "rate-limit-per-ip",
+          Priority: 2,
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: limit, AggregateKeyType: "IP", EvaluationWindowSec: RATE_WINDOW_SECONDS } },
+          VisibilityConfig: visibility(`${fleet.namePrefix}-rate-limit`),
+        },
+      ]),
+      visibilityConfig: { sampledRequestsEnabled: true, cloudwatchMetricsEnabled: true, metricName: fleet.namePrefix },
+    });
+    new Wafv2WebAclAssociation(this, "alb", { resourceArn: props.loadBalancer.arn, webAclArn: this.webAcl.arn });
+  }
+}
