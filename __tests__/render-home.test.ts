@@ -8,7 +8,18 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { DATA_MOUNT, containerName, hostPaths, secretName } from "../src/naming";
 import type { Fleet } from "../src/roster";
@@ -272,5 +283,64 @@ describe("apply.sh and a developer's home", () => {
     }
     expect({ content: s.read(canary), mtimeMs: statSync(s.path(canary)).mtimeMs }).toEqual(canaryBefore);
     expect(run.calls.filter((c) => c.includes(home("")))).toEqual([]);
+  });
+});
+
+describe("apply.sh writes only into directories of root's own", () => {
+  const fleet = fleetOf([BASE_DEVELOPERS[0]]);
+  const elsewhere = "/var/tmp/elsewhere";
+
+  it("refuses a home that is a symbolic link, and starts no container on it", () => {
+    const s = host(fleet);
+    mkdirSync(s.path(elsewhere), { recursive: true });
+    mkdirSync(s.path(`${DATA_MOUNT}/alice`), { recursive: true });
+    symlinkSync(s.path(elsewhere), s.path(`${DATA_MOUNT}/alice/home`));
+    const run = s.run("scripts/apply.sh");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/\/alice\/home is a symbolic link: refusing to mount it as alice's home/);
+    expect(calls(run, "docker compose").filter((c) => c.includes(" up "))).toEqual([]);
+    expect(readdirSync(s.path(elsewhere))).toEqual([]);
+  });
+
+  it("refuses a developer directory that is a symbolic link, and chowns nothing through it", () => {
+    const s = host(fleet);
+    s.write(`${elsewhere}/file`, "of the host\n", 0o600);
+    mkdirSync(s.path(DATA_MOUNT), { recursive: true });
+    chmodSync(s.path(elsewhere), 0o700);
+    symlinkSync(s.path(elsewhere), s.path(`${DATA_MOUNT}/alice`));
+    const before = statSync(s.path(elsewhere));
+    const run = s.run("scripts/apply.sh");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/\/alice is a symbolic link: refusing to use it as a developer's directory/);
+    const after = statSync(s.path(elsewhere));
+    expect({ mode: after.mode, uid: after.uid }).toEqual({ mode: before.mode, uid: before.uid });
+    expect(readdirSync(s.path(elsewhere))).toEqual(["file"]);
+  });
+
+  it("refuses to write the code-server config through a link where its directory should be", () => {
+    const s = host(fleet);
+    ok(s.run("scripts/apply.sh"));
+    const dir = hostPaths(fleet).codeServerConfigDir;
+    mkdirSync(s.path(elsewhere), { recursive: true });
+    spawnSync("rm", ["-rf", s.path(dir)]);
+    symlinkSync(s.path(elsewhere), s.path(dir));
+    const run = s.run("scripts/apply.sh");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/code-server is not a directory: refusing to write into it/);
+    expect(readdirSync(s.path(elsewhere))).toEqual([]);
+  });
+
+  it("refuses to write a rotated password's hash through a link where the secrets directory should be", () => {
+    const s = host(fleet);
+    ok(s.run("scripts/apply.sh"));
+    const dir = hostPaths(fleet).secretsDir;
+    mkdirSync(s.path(elsewhere), { recursive: true });
+    spawnSync("rm", ["-rf", s.path(dir)]);
+    symlinkSync(s.path(elsewhere), s.path(dir));
+    s.setSecret(secretName(fleet, fleet.developers[0], "password"), "Rotated-Passw0rd!Rotated-Passw0rd");
+    const run = s.run("scripts/apply.sh");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/secrets is not a directory: refusing to write into it/);
+    expect(readdirSync(s.path(elsewhere))).toEqual([]);
   });
 });

@@ -52,9 +52,9 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "rehearse/standins/sysctl and rehearse/standins/logger first on PATH",
   },
   {
-    what: "extensions cannot be installed: apply.sh's installs fail and it warns that the next apply retries",
+    what: "extensions cannot be installed from Open VSX: apply.sh's installs fail and it warns that the next apply retries; so the Claude extension itself never runs here, and that it works without capabilities is shown by a probe extension packed on this machine, installed from its VSIX and activated by the same extension host in a container without capabilities; the Claude extension's own code (and the CLI it starts) is not exercised",
     why: "Open VSX is unreachable from this machine",
-    seam: "none needed: a failed extension download is a warning by design",
+    seam: "none needed: a failed extension download is a warning by design; rehearse/probe-extension.ts",
   },
   {
     what: "the data volume is a 2 GiB sparse file on a loop device, linked at the NVMe name of its EBS volume id; every host path lives under .rehearsal/host/root",

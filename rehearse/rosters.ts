@@ -70,13 +70,17 @@ function only(config: StackConfig, type: string): Record<string, unknown> {
 
 /** The apply document's script, its parameters' patterns and the association's values, as SSM receives them. */
 export function applyDocumentOf(config: StackConfig): ApplyDocument {
-  const document = JSON.parse(unescapeTemplate(only(config, "aws_ssm_document").content as string)) as {
+  const association = only(config, "aws_ssm_association") as { name: string; parameters: Record<string, string> };
+  // The association names its document by reference: `${aws_ssm_document.<id>.name}`.
+  const documentId = /^\$\{aws_ssm_document\.([^.]+)\.name\}$/.exec(association.name)?.[1];
+  const documentConfig = documentId === undefined ? undefined : config.resource?.aws_ssm_document?.[documentId];
+  if (!documentConfig) throw new Error(`the apply association's document ${association.name} is not an aws_ssm_document of the stack`);
+  const document = JSON.parse(unescapeTemplate(documentConfig.content as string)) as {
     parameters: Record<string, { allowedPattern: string }>;
     mainSteps: { action: string; inputs: { runCommand: string[] } }[];
   };
   const step = document.mainSteps.find((s) => s.action === "aws:runShellScript");
   if (!step) throw new Error("the apply document has no aws:runShellScript step");
-  const association = only(config, "aws_ssm_association") as { parameters: Record<string, string> };
   return {
     script: `${step.inputs.runCommand.join("\n")}\n`,
     allowedPatterns: Object.fromEntries(Object.entries(document.parameters).map(([name, p]) => [name, p.allowedPattern])),

@@ -23,8 +23,10 @@ const persisted = {
 /**
  * Everything else a developer keeps in the home, with the mode each must keep: keys, git and tool
  * settings, Claude's, code-server's settings and an extension. Shell history is checked apart:
- * the editor's terminals append to it when their container goes.
+ * the editor's terminals append to it when their container goes, so only its line is looked for.
  */
+/** A line the persistence check appends to ~/.bash_history. */
+const historyLine = `echo kept-history-${nonce}`;
 const homeFiles: readonly { path: string; mode: string }[] = [
   { path: ".ssh/id_ed25519", mode: "600" },
   { path: ".ssh/config", mode: "644" },
@@ -125,6 +127,7 @@ export const DAY_TWO = [
         ...homeFiles.map(
           (f) => `mkdir -p "$(dirname ~/${f.path})" && echo '${nonce} ${f.path}' > ~/${f.path} && chmod ${f.mode} ~/${f.path}`,
         ),
+        `echo '${historyLine}' >> ~/.bash_history`,
       ].join(" && ");
       const written = await r.host.exec(developer.name, write);
       expect(written.code === 0, `cannot write in ${developer.name}'s container: ${written.stderr.trim()}`);
@@ -149,14 +152,19 @@ export const DAY_TWO = [
         contents.stdout === homeFiles.map((f) => `${nonce} ${f.path}\n`).join(""),
         `after recreation the home's files read:\n${contents.stdout}`,
       );
-      return `${containerName(developer)} recreated (${before?.id.slice(0, 12)} -> ${after?.id.slice(0, 12)}); ~/${persisted.workspace}, ~/${persisted.userData} and ${homeFiles.length} more (${homeFiles.map((f) => `~/${f.path}`).join(", ")}) kept with their content, modes and owner; ~/.bash_history kept (the editor's shells appended to it as they ended)`;
+      const history = await r.host.exec(developer.name, `grep -cxF '${historyLine}' ~/.bash_history`);
+      expect(history.stdout.trim() === "1", `after recreation ~/.bash_history lacks its line: ${history.stdout}${history.stderr}`);
+      return `${containerName(developer)} recreated (${before?.id.slice(0, 12)} -> ${after?.id.slice(0, 12)}); ~/${persisted.workspace}, ~/${persisted.userData} and ${homeFiles.length} more (${homeFiles.map((f) => `~/${f.path}`).join(", ")}) kept with their content, modes and owner; ~/.bash_history still holds its line`;
     },
   ),
 
   check(
-    "rotate: after a password rotation the old password is refused and the new one accepted; only that container restarts",
+    "rotate: after a password rotation the old password is refused and the new one accepted; only that container restarts, its home kept",
     async (r) => {
       const developer = r.host.fleet.developers[1];
+      const kept = `mkdir -p ~/.ssh && echo 'key ${nonce}' > ~/.ssh/id_rotate && git config --global user.name 'Rotated ${nonce}' && echo '${nonce}' > ~/workspace/rotate.txt`;
+      const written = await r.host.exec(developer.name, kept);
+      expect(written.code === 0, `cannot write in ${developer.name}'s home: ${written.stderr.trim()}`);
       const before = await r.host.containers();
       const old = await r.host.password(developer.name);
       const rotated = newPassword();
@@ -169,7 +177,12 @@ export const DAY_TWO = [
       const newOutcome = await r.login(developer.name, rotated);
       expect(!oldOutcome.accepted, `${developer.hostname} still accepts the old password`);
       expect(newOutcome.accepted, `${developer.hostname} refuses the new password: ${newOutcome.accepted ? "" : newOutcome.message}`);
-      return `${developer.name}: old password refused ("${oldOutcome.accepted ? "" : oldOutcome.message}"), new one accepted; no other container restarted`;
+      const read = await r.host.exec(developer.name, "cat ~/.ssh/id_rotate ~/workspace/rotate.txt && git config --global user.name");
+      expect(
+        read.stdout === `key ${nonce}\n${nonce}\nRotated ${nonce}\n`,
+        `after the rotation ${developer.name}'s ~/.ssh, workspace and ~/.gitconfig read: ${JSON.stringify(read.stdout)} ${read.stderr.trim()}`,
+      );
+      return `${developer.name}: old password refused ("${oldOutcome.accepted ? "" : oldOutcome.message}"), new one accepted; no other container restarted; ~/.ssh/id_rotate, ~/.gitconfig and ~/workspace/rotate.txt kept`;
     },
   ),
 
