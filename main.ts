@@ -22,7 +22,7 @@ const CLI_EXPORT_DIR = "deployment";
 
 const USAGE = `usage: main.ts [--outdir <dir>] [--export <dir>]
   --outdir <dir>   where the Terraform stack is synthesized (default: cdktf.out, or CDKTF_OUTDIR under the cdktf CLI)
-  --export <dir>   also write the spec's deployment layout (HCL, docker, scripts, config) there
+  --export <dir>   also write the deployment layout (HCL, docker, scripts, config) there
                    (default under the cdktf CLI: ${CLI_EXPORT_DIR})
   ROSTER_FILE      the roster to read (default: ${DEFAULT_ROSTER_FILE})`;
 

@@ -1,5 +1,5 @@
 /**
- * Terraform addresses (DESIGN.md invariant 5): readable (the construct path below the stack,
+ * Terraform addresses: readable (the construct path below the stack,
  * joined with `_`, never a hash), the same for a developer whatever else is in the roster, and a
  * compatibility contract: the default roster's list is checked in and a change must be made on
  * purpose, with `moved` blocks.
@@ -85,34 +85,76 @@ describe("addresses of the default roster", () => {
   });
 
   it("match the checked-in list, so that a rename is always deliberate", () => {
-    const actual = addresses.map(([address]) => address).sort();
-    if (process.env.UPDATE_ADDRESSES === "1") {
-      writeFileSync(ADDRESS_LIST, `${LIST_HEADER}${actual.join("\n")}\n`);
-      console.warn(`UPDATE_ADDRESSES=1: rewrote ${ADDRESS_LIST}; commit it with the moved blocks of every renamed address`);
-    }
-    const expected = readFileSync(ADDRESS_LIST, "utf8")
-      .split("\n")
-      .filter((line) => line && !line.startsWith("#"));
-    const gone = expected.filter((address) => !actual.includes(address));
-    const added = actual.filter((address) => !expected.includes(address));
-    if (gone.length > 0 || added.length > 0) {
-      throw new Error(
-        [
-          `The Terraform addresses of the default roster changed: ${gone.length} gone, ${added.length} new.`,
-          "Addresses are a compatibility contract: on the next deploy Terraform destroys every resource whose address is gone and",
-          "creates it anew (the data volume, with prevent_destroy, makes that deploy fail). A rename must ship with moved blocks:",
-          "call moveFromId('<old address>') on the renamed resource, so both the JSON and deployment/terraform carry",
-          "`moved { from = <old> to = <new> }`. Then update the list on purpose and commit it with the change:",
-          "  UPDATE_ADDRESSES=1 npx jest __tests__/addresses.test.ts",
-          ...gone.map((address) => `  - ${address}`),
-          ...added.map((address) => `  + ${address}`),
-        ].join("\n"),
-      );
-    }
+    expectCheckedInAddresses(addresses, ADDRESS_LIST, "the default roster (roster.yaml)");
   });
 });
 
-const LIST_HEADER = `# Terraform addresses of the default roster (roster.yaml), sorted. A compatibility contract:
+/**
+ * The default roster with every optional part that adds resources or changes the stack's setup:
+ * the working-hours schedule, the WAF and the S3 state backend. Its address list pins the
+ * addresses the default roster does not have (`aws_scheduler_schedule.schedule_start-host`, ...).
+ */
+const FULL_ROSTER = (roster: Config) => {
+  roster.schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+  roster.waf = { enabled: true };
+  roster.state = { backend: "s3", bucket: "example-terraform-state" };
+};
+const FULL_ADDRESS_LIST = join(__dirname, "fixtures", "terraform-addresses-full.txt");
+
+describe("addresses of a roster with a schedule, the WAF and the S3 backend", () => {
+  const full = synthesize(editedFleet(FULL_ROSTER));
+  const fullAddresses = jsonAddresses(full.config);
+
+  it("are the default roster's and those of the schedule and the WAF", () => {
+    const all = fullAddresses.map(([address]) => address);
+    expect(all).toEqual(expect.arrayContaining(addresses.map(([address]) => address)));
+    expect(all).toEqual(expect.arrayContaining(["aws_scheduler_schedule.schedule_start-host", "aws_wafv2_web_acl.waf_web-acl"]));
+    expect(full.config.terraform.backend).toEqual({ s3: expect.objectContaining({ bucket: "example-terraform-state" }) });
+  });
+
+  it("are the same in the JSON, in the HCL export and in the stack's own list", () => {
+    const fromJson = fullAddresses.map(([address]) => address).sort();
+    expect(hclAddresses(renderHcl(full.stack)).sort()).toEqual(fromJson);
+    expect(full.stack.terraformAddresses()).toEqual(fromJson);
+  });
+
+  it("match their own checked-in list, so that a rename is always deliberate", () => {
+    expectCheckedInAddresses(fullAddresses, FULL_ADDRESS_LIST, "the default roster with a schedule, the WAF and the S3 backend");
+  });
+});
+
+/**
+ * Fails, listing what is gone and what is new, when `found` differs from the list in `file`;
+ * with UPDATE_ADDRESSES=1 it rewrites the list first.
+ */
+function expectCheckedInAddresses(found: readonly [string, string | undefined][], file: string, roster: string): void {
+  const actual = found.map(([address]) => address).sort();
+  if (process.env.UPDATE_ADDRESSES === "1") {
+    writeFileSync(file, `${listHeader(roster)}${actual.join("\n")}\n`);
+    console.warn(`UPDATE_ADDRESSES=1: rewrote ${file}; commit it with the moved blocks of every renamed address`);
+  }
+  const expected = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line && !line.startsWith("#"));
+  const gone = expected.filter((address) => !actual.includes(address));
+  const added = actual.filter((address) => !expected.includes(address));
+  if (gone.length > 0 || added.length > 0) {
+    throw new Error(
+      [
+        `The Terraform addresses of ${roster} changed (${file}): ${gone.length} gone, ${added.length} new.`,
+        "Addresses are a compatibility contract: on the next deploy Terraform destroys every resource whose address is gone and",
+        "creates it anew (the data volume, with prevent_destroy, makes that deploy fail). A rename must ship with moved blocks:",
+        "call moveFromId('<old address>') on the renamed resource, so both the JSON and deployment/terraform carry",
+        "`moved { from = <old> to = <new> }`. Then update the lists on purpose and commit them with the change:",
+        "  UPDATE_ADDRESSES=1 npx jest __tests__/addresses.test.ts",
+        ...gone.map((address) => `  - ${address}`),
+        ...added.map((address) => `  + ${address}`),
+      ].join("\n"),
+    );
+  }
+}
+
+const listHeader = (roster: string) => `# Terraform addresses of ${roster}, sorted. A compatibility contract:
 # __tests__/addresses.test.ts fails when they change. A rename ships with moved blocks
 # (moveFromId), and this list is then updated on purpose: UPDATE_ADDRESSES=1 npx jest __tests__/addresses.test.ts
 `;

@@ -98,7 +98,7 @@ describe("main.ts", () => {
     expect(readFileSync(join(traced, "stacks", "code-server-dev", "cdk.tf.json"), "utf8")).toBe(first);
   });
 
-  it("exports the spec's deployment layout with executable scripts", () => {
+  it("exports the deployment layout with executable scripts", () => {
     const deployment = join(work, "deployment");
     const run = main(["--outdir", join(work, "export.out"), "--export", deployment]);
     expect(run.status).toBe(0);
@@ -121,5 +121,17 @@ describe("main.ts", () => {
     // The exported HCL shares the project's local state file, whatever directory it lands in.
     const statePath = /backend "local" \{\s*path = "([^"]+)"/.exec(readFileSync(join(deployment, "terraform", "main.tf"), "utf8"))![1];
     expect(resolve(deployment, "terraform", statePath)).toBe(join(PROJECT_ROOT, "terraform.code-server-dev.tfstate"));
+  });
+});
+
+describe("npm run bench's arguments", () => {
+  it("--help prints the usage and exits 0 without benchmarking; an unknown option exits 2 with it", () => {
+    const help = launch("bench/bench.ts", ["--help"]);
+    expect([help.status, help.stderr]).toEqual([0, ""]);
+    expect(help.stdout).toMatch(/^usage: npm run bench \[-- --runs <n>\]\n/);
+    const bad = launch("bench/bench.ts", ["--run", "3"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^Unknown option '--run'.*\nusage: npm run bench/s);
+    expect(bad.stdout).toBe("");
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { cheaperChoices, siblingTypes } from "../src/cost/choices";
 import { monthlyCost, type Bill } from "../src/cost/engine";
+import { renderReport } from "../src/cost/report";
 import { agentMetricSeries, synthesizeStack, type StackConfig } from "../src/cost/inventory";
 import { loadPrices, PRICES_DIR, PriceError } from "../src/cost/prices";
 import { hoursPerWeek, type CostSchedule } from "../src/cost/schedule";
@@ -216,6 +217,22 @@ describe("price files", () => {
     writeFileSync(join(dir, "us-east-1.json"), JSON.stringify(file));
     return dir;
   };
+
+  test("a bill is complete only when every line is priced: then the report prints a total, otherwise floors", () => {
+    const usEast1 = monthlyCost(fleet, { region: "us-east-1", config });
+    expect(usEast1.complete).toBe(false);
+    expect(renderReport(usEast1, [], "Monthly cost")).toMatch(/\nTotal: incomplete, 5 unpriced +at least \$/);
+    const dir = brokenFile((f) => {
+      const source = Object.keys(f.sources)[0];
+      for (const [id, entry] of Object.entries(f.prices as Record<string, object>))
+        if ("unpriced" in entry && !id.startsWith("ec2.savings-plan")) f.prices[id] = { usd: 0.01, unit: "unit", source };
+    });
+    const priced = monthlyCost(fleet, { region: "us-east-1", config, prices: loadPrices("us-east-1", dir) });
+    expect(priced.complete).toBe(true);
+    const report = renderReport(priced, [], "Monthly cost");
+    expect(report).toMatch(new RegExp(`\\nTotal +\\$${priced.monthly.total.toFixed(2)} +\\$${priced.scheduled.total.toFixed(2)}\\n`));
+    expect(report).not.toMatch(/incomplete|at least/);
+  });
 
   test("a price file missing a price is refused, naming it and what to write", () => {
     const dir = brokenFile((f) => delete f.prices["kms.key-month"]);

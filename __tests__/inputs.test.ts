@@ -2,10 +2,13 @@
  * EnvironmentInputs: the plan-time variables, each with a type, a description, validation and
  * (where one is safe) a default, under the plain names operators write in terraform.tfvars.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { TerraformOutput } from "cdktf";
 import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY, EnvironmentInputs, VARIABLES } from "../src/modules/inputs";
 import { synthLayer } from "./helpers/layer";
 import type { Config } from "./helpers/synth";
+import { PROJECT_ROOT } from "./helpers/fleet";
 
 const { config } = synthLayer((scope) => new EnvironmentInputs(scope, "inputs"));
 const variables = config.variable as Record<string, Config>;
@@ -21,6 +24,12 @@ describe("variables", () => {
         false,
       ]);
     }
+  });
+
+  it("are each listed in terraform.tfvars.example, set or as a commented default", () => {
+    const example = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
+    const listed = new Set([...example.matchAll(/^#? ?([a-z_]+) += /gm)].map((m) => m[1]));
+    expect(Object.keys(VARIABLES).filter((name) => !listed.has(name))).toEqual([]);
   });
 
   it("require only the values that have no sensible default: the hosted zone and the alarm e-mails", () => {

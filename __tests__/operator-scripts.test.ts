@@ -371,8 +371,8 @@ describe("restore.sh", () => {
     expect(result.stdout).toBe(
       [
         `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} state rm 'aws_volume_attachment.data' 'aws_ebs_volume.data'`,
-        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import 'aws_ebs_volume.data' vol-0ccccccccccccccc3`,
-        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import 'aws_volume_attachment.data' /dev/sdf:vol-0ccccccccccccccc3:i-0123456789abcdef0`,
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import -var-file=../../../terraform.tfvars 'aws_ebs_volume.data' 'vol-0ccccccccccccccc3'`,
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import -var-file=../../../terraform.tfvars 'aws_volume_attachment.data' '/dev/sdf:vol-0ccccccccccccccc3:i-0123456789abcdef0'`,
         "",
       ].join("\n"),
     );
@@ -387,7 +387,7 @@ describe("restore.sh", () => {
     );
     expect(result.stderr).toContain("error: the old volume vol-0bbbbbbbbbbbbbbb2 still carries the backup tag");
     // The terraform commands are printed all the same: the new volume is in place.
-    expect(result.stdout).toContain("import 'aws_ebs_volume.data_volume' vol-0ccccccccccccccc3");
+    expect(result.stdout).toContain("import -var-file=../../../terraform.tfvars 'aws_ebs_volume.data_volume' 'vol-0ccccccccccccccc3'");
   });
 
   it("creates no volume for a host whose SSM agent is offline", () => {

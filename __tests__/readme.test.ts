@@ -1,15 +1,17 @@
 /**
  * The README's examples, run as written: the add-a-developer edit works on the default roster,
- * and `npm run review` prints for it what the README shows. The README names no file outside
- * the repository.
+ * and `npm run review` prints for it what the README shows; the cost tables are what `npm run
+ * cost` prints. The README names no file outside the repository.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { monthlyCost } from "../src/cost/engine";
+import { renderReport } from "../src/cost/report";
 import { README_SECTIONS } from "../src/naming";
 import { renderReview } from "../src/review/report";
 import { exitCodeOf, review, synthesizeRoster } from "../src/review/review";
-import { parseRoster } from "../src/roster";
+import { parseRoster, type Fleet } from "../src/roster";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
 
 const README = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
@@ -74,5 +76,40 @@ describe("the README", () => {
     const mentioned = new Set([...README.matchAll(/\b([\w./-]+\.md)\b/g)].map((m) => m[1]));
     for (const file of mentioned) expect([file, existsSync(join(PROJECT_ROOT, file))]).toEqual([file, true]);
     expect(README).not.toMatch(/SPEC\.md|DESIGN\.md|\bSPEC \d/);
+  });
+});
+
+describe("the README's cost tables", () => {
+  /** The fenced block after `intro`, and the table rows `npm run cost` prints for `fleet`. */
+  const shownAfter = (intro: string) => {
+    const start = README.indexOf(intro);
+    expect([intro, start >= 0]).toEqual([intro, true]);
+    return /```\n([\s\S]*?)\n```/.exec(README.slice(start))![1];
+  };
+  const printed = (fleet: Fleet, region: string) => {
+    const bill = monthlyCost(fleet, { region, schedule: fleet.schedule });
+    const lines = renderReport(bill, [], "Monthly cost").split("\n");
+    return lines
+      .slice(
+        lines.findIndex((l) => l.startsWith("Line ")),
+        lines.findIndex((l) => l.startsWith("Per developer")) + 1,
+      )
+      .join("\n");
+  };
+  const fleet = parseRoster(DEFAULT_ROSTER_TEXT);
+
+  it("are what npm run cost prints for the default roster, in its region and in us-east-1", () => {
+    expect(shownAfter("The default roster, `npm run cost` (ap-southeast-7):")).toBe(printed(fleet, "ap-southeast-7"));
+    expect(shownAfter("The same roster priced with us-east-1's figures, `npm run cost -- --region us-east-1`:")).toBe(
+      printed(fleet, "us-east-1"),
+    );
+  });
+
+  it("show the weekday 08:00-20:00 schedule as npm run cost prints it", () => {
+    const roster = parse(DEFAULT_ROSTER_TEXT) as Record<string, unknown>;
+    roster.schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+    expect(shownAfter("schedule; its notes, assumptions and sources are as above):")).toBe(
+      printed(parseRoster(stringify(roster)), "us-east-1"),
+    );
   });
 });

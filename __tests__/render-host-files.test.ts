@@ -107,7 +107,7 @@ describe("docker-compose.yml", () => {
     },
   );
 
-  it("bob's smaller reservation gets proportionally fewer cpu_shares than alice's (SPEC 11.2)", () => {
+  it("bob's smaller reservation gets proportionally fewer cpu_shares than alice's", () => {
     expect(compose.services["code-server-alice"].cpu_shares).toBe(1024);
     expect(compose.services["code-server-bob"].cpu_shares).toBe(512);
   });
@@ -266,7 +266,7 @@ describe("config files", () => {
     expect(2 ** (pool.size - Number(poolLength)) - 1).toBeGreaterThanOrEqual(BASE_DEVELOPERS.length);
   });
 
-  it("daemon.json keeps SPEC 11.1's logging and ulimits", () => {
+  it("daemon.json keeps logging and ulimits", () => {
     expect(json("config/daemon.json")).toMatchObject({
       "log-driver": "json-file",
       "log-opts": { "max-size": "10m", "max-file": "3" },
@@ -274,7 +274,7 @@ describe("config files", () => {
     });
   });
 
-  it("the sysctl drop-in sets SPEC 11.1's network and swap values and does not lower fs.file-max", () => {
+  it("the sysctl drop-in sets network and swap values and does not lower fs.file-max", () => {
     const settings = fileAt("config/sysctl.conf")
       .content.split("\n")
       .filter((line) => line && !line.startsWith("#"));
@@ -299,7 +299,7 @@ describe("renderHostFiles", () => {
     for (const file of files) expect(file.mode).toBe(file.path.endsWith(".sh") ? 0o755 : 0o644);
   });
 
-  it("holds the spec's layout (SPEC 8.3)", () => {
+  it("holds the deployment layout", () => {
     const paths = files.map((f) => f.path);
     for (const path of [
       "docker/docker-compose.yml",

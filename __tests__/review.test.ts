@@ -178,12 +178,16 @@ describe("the monthly cost section", () => {
   it("adding a developer: base → new and the difference, which is dev9's own lines computed by hand", () => {
     const { title, lines, report } = rows(reviewOf(edited(inUsEast1(roomy)), edited(inUsEast1(withDev9))));
     expect(title).toBe("Monthly cost (npm run cost)");
-    expect(lines[0]).toBe("Priced lines only, USD a month, us-east-1 prices from prices/us-east-1.json:");
-    // dev9: 2 secrets × $0.40 + 3 alarms × $0.10 + 2 GB of logs × $0.50 + 5 metrics × $0.30 = $3.60.
-    expect(lines[1]).toMatch(/^Always on +\$(\d+\.\d\d) → +\$(\d+\.\d\d) +\+\$3\.60 \(\+0\.\d %\)$/);
-    const [, before, after] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d)/.exec(lines[1])!;
+    // us-east-1's file leaves 5 fleet-wide lines unpriced (README: Cost to run): the sums are floors.
+    expect(lines[0]).toBe("USD a month, sums of the priced lines (≥: the bill is higher), us-east-1 prices from prices/us-east-1.json:");
+    // dev9: 2 secrets × $0.40 + 3 alarms × $0.10 + 2 GB of logs × $0.50 + 5 metrics × $0.30 = $3.60;
+    // dev9's logs also add storage, which us-east-1's file leaves unpriced: the difference is a floor.
+    expect(lines[1]).toMatch(/^Always on +≥\$(\d+\.\d\d) → +≥\$(\d+\.\d\d) +≥ \+\$3\.60$/);
+    expect(lines.at(-2)).toMatch(/^The change also moves lines with no sourced price \(CloudWatch Logs storage\): /);
+    const [, before, after] = /\$(\d+\.\d\d) → +≥\$(\d+\.\d\d)/.exec(lines[1])!;
     expect(Math.round((Number(after) - Number(before)) * 100)).toBe(360);
-    const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d) +−/.exec(lines[2])!;
+    // Over 8 and then 9 developers a floor bounds nothing per developer.
+    const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +≥\$(\d+\.\d\d) +unknown$/.exec(lines[2])!;
     expect(lines[2]).toMatch(/^Per developer \(8 → 9\)/);
     expect([Number(perBefore), Number(perAfter)]).toEqual([
       Math.round((Number(before) / 8) * 100) / 100,
@@ -191,27 +195,43 @@ describe("the monthly cost section", () => {
     ]);
     // No schedule on either side: no scheduled rows.
     expect(lines.some((l) => l.startsWith("Scheduled"))).toBe(false);
-    expect(report).toContain("\nMonthly cost (npm run cost)\n  Priced lines only");
+    expect(report).toContain("\nMonthly cost (npm run cost)\n  USD a month, sums of the priced lines");
   });
 
   it("adding a schedule: the scheduled rows, at most 70 % per developer, and always on only its failure alarm dearer", () => {
     const { lines } = rows(reviewOf(edited(inUsEast1(() => undefined)), edited(inUsEast1(schedule))));
     // The schedule's own alarm on dropped calls ($0.10); its invocations are $0.00 at $1 a million.
-    expect(lines[1]).toMatch(/^Always on .* \+\$0\.10 /);
+    expect(lines[1]).toMatch(/^Always on .* \+\$0\.10$/);
     const scheduled = lines.find((l) => l.startsWith("Scheduled (168 → 60 h/week)"))!;
     const perDeveloper = lines.find((l) => l.startsWith("Scheduled, per developer"))!;
     const [, alwaysOn] = /\$(\d+\.\d\d) → /.exec(lines[2])!;
-    const [, , scheduledPerDeveloper] = /\$(\d+\.\d\d) → +\$(\d+\.\d\d)/.exec(perDeveloper)!;
-    expect(scheduled).toMatch(/ −\$\d+\.\d\d \(−\d+(\.\d)? %\)$/);
+    const [, , scheduledPerDeveloper] = /\$(\d+\.\d\d) → +≥\$(\d+\.\d\d)/.exec(perDeveloper)!;
+    // The unpriced lines that stop with the host (us-east-1: detailed monitoring, log storage) cost
+    // less too: the scheduled saving is at least the priced one.
+    expect(scheduled).toMatch(/ ≤ −\$\d+\.\d\d$/);
     expect(Number(scheduledPerDeveloper)).toBeLessThanOrEqual(0.7 * Number(alwaysOn));
   });
 
   it("says which lines it leaves out, and is absent when a roster's region has no price file", () => {
     // ap-southeast-7's file prices data transfer (2 lines) and the KMS key; a line whose instance type changes is one line.
     const { lines } = rows(reviewOf(DEFAULT_ROSTER_TEXT, edited(withDev9)));
-    expect(lines.at(-1)).toBe("19 of 22 lines have no sourced price and are left out of the totals; npm run cost lists them.");
+    expect(lines.at(-1)).toBe("19 of 22 lines have no sourced price and are left out of the sums; npm run cost lists them.");
+    // dev9's secrets, alarms and logs have no price in ap-southeast-7: the difference is not the priced lines' difference.
+    expect(lines[1]).toMatch(/^Always on +≥\$\d+\.\d\d → +≥\$\d+\.\d\d +unknown$/);
+    expect(lines.at(-2)).toMatch(/^The change also moves lines with no sourced price \(EC2 host c5\.4xlarge, Secrets Manager secrets, /);
     const brazil = (roster: Roster) => Object.assign(roster, { region: "sa-east-1", availabilityZones: ["sa-east-1a", "sa-east-1b"] });
     expect(costDeltaSection(reviewOf(DEFAULT_ROSTER_TEXT, edited(brazil)))).toBeUndefined();
+  });
+
+  it("an instance type change where the host has no price: the difference is unknown, never ±$0", () => {
+    const { lines } = rows(
+      reviewOf(
+        DEFAULT_ROSTER_TEXT,
+        edited((roster) => Object.assign(roster, { host: { instanceType: "t3a.2xlarge" } })),
+      ),
+    );
+    expect(lines.slice(1, 3).map((l) => l.split(/ {3}/).at(-1))).toEqual(["unknown", "unknown"]);
+    expect(lines[3]).toMatch(/^The change also moves lines with no sourced price \(EC2 host t3a\.2xlarge\): /);
   });
 
   it("is appended by npm run review, before the summary", () => {
@@ -220,7 +240,7 @@ describe("the monthly cost section", () => {
     const run = launch("src/review/main.ts", ["--base", "roster.yaml"], { env: { ROSTER_FILE: current } });
     expect([run.status, run.stderr]).toEqual([0, ""]);
     expect(run.stdout).toMatch(
-      /\nMonthly cost \(npm run cost\)\n {2}Priced lines only, USD a month, ap-southeast-7 prices[^\n]*\n {2}Always on [^\n]*\n[\s\S]*\n\nSummary: /,
+      /\nMonthly cost \(npm run cost\)\n {2}USD a month, sums of the priced lines \(≥: the bill is higher\), ap-southeast-7 prices[^\n]*\n {2}Always on [^\n]*\n[\s\S]*\n\nSummary: /,
     );
     expect(run.stdout).toMatch(/\n {2}Scheduled \(168 → 60 h\/week\) /);
   });

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md invariants 1 and 5: a roster change touches only what it names. Two rosters that
+ * A roster change touches only what it names. Two rosters that
  * differ by one developer (dev5) synthesize to stacks whose instance, user_data and data volume
  * are byte-identical and whose other developers' resources are unchanged.
  */

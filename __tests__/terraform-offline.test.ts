@@ -1,6 +1,6 @@
 /**
  * The synthesized stack and its HCL export pass `terraform init`, `validate` and `plan` offline
- * (DESIGN.md invariant 4), the plan only creates, and the HCL plans exactly like the JSON.
+ * (no AWS credentials), the plan only creates, and the HCL plans exactly like the JSON.
  * One synth and one export for the whole file.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,7 +15,7 @@ const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
 const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
 
-/** Resource types the default plan creates: the architecture of DESIGN.md, nothing else. */
+/** Resource types the default plan creates: the architecture the README describes, nothing else. */
 const EXPECTED_TYPES = [
   "aws_acm_certificate",
   "aws_acm_certificate_validation",

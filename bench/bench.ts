@@ -51,7 +51,21 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "9" } } });
+const USAGE = `usage: npm run bench [-- --runs <n>]
+  --runs <n>   runs of each case, whose median is printed (default: 9)
+Times the synthesis of the default roster, a 48-developer roster and the app as cdktf.json runs it,
+against a floor (one resource, plain node), and prints medians and ratios.`;
+let values: { runs: string; help?: boolean };
+try {
+  ({ values } = parseArgs({ options: { runs: { type: "string", default: "9" }, help: { type: "boolean", short: "h" } } }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) {
   console.error(`--runs must be a whole number >= 1 (got ${values.runs})`);

@@ -6,7 +6,7 @@
 import { CONTAINER_PORT, HEALTH_PATH, containerName, targetGroupName } from "./naming";
 import type { Fleet } from "./roster";
 
-/** Target group health check and behaviour (SPEC 4.3). */
+/** Target group health check and behaviour. */
 export const TARGET_GROUP_SETTINGS = {
   protocol: "HTTP",
   healthCheck: {

@@ -1,4 +1,4 @@
-/** Alarm thresholds (SPEC 6.1, 9.8): the one place they are set. */
+/** Alarm thresholds: the one place they are set. */
 export const THRESHOLDS = {
   /** Host CPU utilisation, percent, average over 3 × 5 minutes. */
   hostCpuPercent: 80,
@@ -22,6 +22,6 @@ export const THRESHOLDS = {
   containerRestartsPer5Minutes: 0,
   /** Monthly budget notifications, percent of the budget (actual spend). */
   budgetPercents: [80, 100, 120],
-  /** Days between reminders to rotate the Anthropic API keys (SPEC 5.1: 90-day rotation). */
+  /** Days between reminders to rotate the Anthropic API keys (90-day rotation). */
   apiKeyRotationDays: 90,
 } as const;

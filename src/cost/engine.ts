@@ -46,6 +46,11 @@ export interface Bill {
   readonly scheduled: { readonly total: number; readonly perDeveloper: number; readonly hoursPerWeek: number };
   /** Lines and resource types the totals leave out because no price is known. */
   readonly unpriced: readonly string[];
+  /**
+   * Whether every line is priced and every resource type known. When not, the totals are the sum
+   * of the priced lines: a floor of the bill, never the bill, and the reports say so.
+   */
+  readonly complete: boolean;
   readonly unknownResources: readonly UnknownResource[];
   readonly assumptions: Required<UsageAssumptions>;
   readonly sources: Readonly<Record<string, PriceSource>>;
@@ -128,13 +133,18 @@ export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
       ...unknown.map((u) => `${u.type} × ${u.count} (resource type unknown to the cost model)`),
     ],
     unknownResources: unknown,
+    complete: unknown.length === 0 && lines.every((l) => l.monthlyUsd !== null),
     assumptions,
     sources: prices.sources,
     pricesFile: prices.file,
   };
 }
 
-/** The `--json` shape: exactly currency, region, developers, monthly and scheduled. */
+/**
+ * The `--json` shape: exactly currency, region, developers, monthly and scheduled. The totals are
+ * the sums of the priced lines, as in the text report; a line whose `monthlyUsd` is null is
+ * unpriced, and then the totals are floors of the bill (README: Cost to run).
+ */
 export function billJson(bill: Bill) {
   return {
     currency: bill.currency,

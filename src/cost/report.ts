@@ -29,8 +29,16 @@ export function renderReport(bill: Bill, choices: readonly CheaperChoice[], titl
       money(l.scheduledUsd),
     ]),
   ];
-  rows.push(["Total (priced lines)", "", "", money(bill.monthly.total), money(bill.scheduled.total)]);
-  rows.push([`Per developer (${bill.developers})`, "", "", money(bill.monthly.perDeveloper), money(bill.scheduled.perDeveloper)]);
+  // With a line unpriced the sums are floors of the bill: marked "at least", never a total.
+  const floor = (usd: number) => (bill.complete ? money(usd) : `at least ${money(usd)}`);
+  rows.push([
+    bill.complete ? "Total" : `Total: incomplete, ${bill.unpriced.length} unpriced`,
+    "",
+    "",
+    floor(bill.monthly.total),
+    floor(bill.scheduled.total),
+  ]);
+  rows.push([`Per developer (${bill.developers})`, "", "", floor(bill.monthly.perDeveloper), floor(bill.scheduled.perDeveloper)]);
   const lines = [
     `${title}: ${bill.developers} developers, host ${bill.instanceType}, prices for ${bill.region} from ${relative(process.cwd(), bill.pricesFile)}, USD a month`,
     "",
@@ -40,8 +48,13 @@ export function renderReport(bill: Bill, choices: readonly CheaperChoice[], titl
   ];
   const scaled = bill.monthly.lines.filter((l) => l.scalesWithHost).map((l) => l.description);
   if (scaled.length) lines.push(`  * ${scaled.join(", ")}`);
-  if (bill.unpriced.length) {
-    lines.push("", `Unpriced (left out of the totals; the price file has no sourced figure):`);
+  if (!bill.complete) {
+    const host = bill.monthly.lines.find((l) => l.id === "ec2.host");
+    lines.push(
+      "",
+      `The totals are incomplete: they add up the priced lines only, so the bill is higher${host?.monthlyUsd === null ? ", by at least the host itself, which has no price here" : ""}.`,
+      `Unpriced (left out of the totals; the price file has no sourced figure):`,
+    );
     const byReason = new Map<string, string[]>();
     for (const l of bill.monthly.lines.filter((x) => x.monthlyUsd === null)) {
       byReason.set(l.unpricedReason!, [...(byReason.get(l.unpricedReason!) ?? []), l.description]);

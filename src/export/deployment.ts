@@ -1,5 +1,5 @@
 /**
- * The spec's deployment/ layout (SPEC 8.3): the Terraform configuration as HCL, the rendered
+ * The deployment/ layout: the Terraform configuration as HCL, the rendered
  * host files in their folders, and the operator scripts. Written whole or not at all.
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

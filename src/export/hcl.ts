@@ -1,6 +1,6 @@
 /**
  * Renders a synthesized stack as HCL split into main.tf, variables.tf and outputs.tf: the
- * users' way off cdktf (DESIGN.md). cdktf 0.21's own HCL output loses backslashes and trailing
+ * users' way off cdktf. cdktf 0.21's own HCL output loses backslashes and trailing
  * newlines and quotes references, so this writer walks cdktf's typed fragments (which know
  * blocks from attributes) and spells every value as Terraform's native syntax would.
  */
@@ -239,6 +239,78 @@ function jsonFormIn(synthesized: JsonObject, typed: JsonObject): JsonObject | un
   return form;
 }
 
+/** An unresolved typed attribute: `{ value, isBlock, type, storageClassType }` with the value possibly a token. */
+function isTypedShape(v: unknown): v is { value: unknown; isBlock?: boolean; type?: string; storageClassType?: string } {
+  return !!v && typeof v === "object" && !Array.isArray(v) && "value" in v && TYPED_KEYS.some((k) => k in v);
+}
+
+/** A plain object (cdktf's synthesized JSON has null prototypes); a token, an instance of a class, is not. */
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === "object" && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+
+/**
+ * `json` (one resource's synthesized body, or a nested block's) in the typed form, its attributes
+ * marked as blocks where `shape` (the unresolved typed form) marks them; attributes only the JSON
+ * form has (cdktf's typed form drops empty lists) follow. Undefined when the shape of a block is
+ * not known without resolving it.
+ */
+function typedBody(shape: unknown, json: JsonObject): JsonObject | undefined {
+  if (!isPlainObject(shape)) return undefined;
+  const out: JsonObject = {};
+  for (const [name, entry] of Object.entries(shape)) {
+    if (!(name in json)) continue;
+    const value = json[name];
+    if (!isTypedShape(entry)) {
+      out[name] = value;
+      continue;
+    }
+    if (entry.isBlock !== true) {
+      out[name] = { value, isBlock: false, type: entry.type ?? null, storageClassType: entry.storageClassType ?? null };
+      continue;
+    }
+    const items = Array.isArray(value) ? value : [value];
+    const shapes = Array.isArray(entry.value) ? entry.value : [entry.value];
+    if (shapes.length !== items.length) return undefined;
+    const typedItems: Json[] = [];
+    for (const [i, item] of items.entries()) {
+      if (!isPlainObject(item)) return undefined;
+      const typed = typedBody(shapes[i], item);
+      if (!typed) return undefined;
+      typedItems.push(typed);
+    }
+    out[name] = {
+      value: Array.isArray(value) ? typedItems : typedItems[0],
+      isBlock: true,
+      type: entry.type ?? null,
+      storageClassType: entry.storageClassType ?? null,
+    };
+  }
+  for (const [name, value] of Object.entries(json)) if (!(name in out) && !(name in shape)) out[name] = value;
+  return out;
+}
+
+/** A resource's or data source's fragment in the typed form, built from the synthesized configuration; undefined if it cannot be. */
+function typedFromSynthesized(unresolved: Record<string, unknown>, synthesized: JsonObject): JsonObject | undefined {
+  const fragment: JsonObject = {};
+  for (const [kind, byType] of Object.entries(unresolved)) {
+    // cdktf adds a `moved` entry to every fragment, undefined unless the resource was moved.
+    if (byType === undefined) continue;
+    if ((kind !== "resource" && kind !== "data") || !isPlainObject(byType)) return undefined;
+    for (const [type, named] of Object.entries(byType)) {
+      if (!isPlainObject(named)) return undefined;
+      for (const [name, shape] of Object.entries(named)) {
+        const json = ((synthesized[kind] as JsonObject | undefined)?.[type] as JsonObject | undefined)?.[name];
+        if (!isPlainObject(json)) return undefined;
+        const typed = typedBody(shape, json);
+        if (!typed) return undefined;
+        ((fragment[kind] ??= {}) as JsonObject)[type] ??= {} as JsonObject;
+        ((fragment[kind] as JsonObject)[type] as JsonObject)[name] = typed;
+      }
+    }
+  }
+  return fragment;
+}
+
 /** cdktf's typed form omits empty lists (`ingress = []`): take any attribute it lacks from the JSON form. */
 function withMissingFrom(typed: JsonObject, json: JsonObject): JsonObject {
   for (const kind of ["resource", "data"]) {
@@ -289,9 +361,16 @@ export function hclSources(stack: TerraformStack, options: HclOptions = {}): Hcl
       addFragment(resolve(stack, element.toTerraform()) as JsonObject, sections);
       continue;
     }
-    const typed = resolve(stack, element.toHclTerraform()) as JsonObject;
-    // The synthesized configuration already holds the resolved JSON form: resolving it again
-    // would be most of the export's time.
+    // The synthesized configuration already holds every value resolved: the typed form is needed
+    // only for which attributes are blocks, which its unresolved structure says. Resolving it
+    // again would be most of the export's time, so that is the fallback (a block given as a token).
+    const unresolved = element.toHclTerraform() as Record<string, unknown>;
+    const fromShape = synthesized && typedFromSynthesized(unresolved, synthesized);
+    if (fromShape) {
+      addFragment(fromShape, sections);
+      continue;
+    }
+    const typed = resolve(stack, unresolved) as JsonObject;
     const json = synthesized && jsonFormIn(synthesized, typed);
     addFragment(withMissingFrom(typed, json ?? (resolve(stack, element.toTerraform()) as JsonObject)), sections);
   }

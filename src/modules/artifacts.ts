@@ -1,5 +1,5 @@
 /**
- * Artifacts layer: live delivery of the rendered host files (DESIGN.md invariant 1). Each file
+ * Artifacts layer: live delivery of the rendered host files. Each file
  * is an S3 object; an SSM association runs the apply document on the host whenever their
  * content hash changes, so a roster edit reaches the running host with no instance replacement
  * and no change to user_data. The first boot takes the same path.
@@ -9,8 +9,7 @@
  * and modes of this deploy or nothing.
  */
 import { createHash } from "node:crypto";
-import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
-import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import type { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import type { Instance } from "@cdktf/provider-aws/lib/instance";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
@@ -30,6 +29,7 @@ import {
 } from "../naming";
 import { FILE_MODES, type RenderedFile, byPath, octal, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
+import { notifyOnEvent } from "./event-notification";
 import { escapeTemplate } from "./expressions";
 import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
 import { PropsError, check, checkPattern } from "./validation";
@@ -85,6 +85,10 @@ export function hostFileId(path: string): string {
 const PARAMETER_MARKER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
 
 export interface ArtifactsLayerProps {
+  /**
+   * The roster: its name prefix (`<project>-<environment>`) names the host-files bucket, the apply
+   * document, its association and the failed-apply rule; its region is passed to the host.
+   */
   readonly fleet: Fleet;
   /** Encrypts the host-files bucket (the files name secrets but hold none; SSM output may be sensitive). */
   readonly key: KmsKey;
@@ -224,23 +228,17 @@ export class ArtifactsLayer extends Construct {
 
     if (props.applyFailureTopic) {
       // An event rule, not a metric alarm: State Manager publishes no metric of association runs.
-      this.applyFailedRule = new CloudwatchEventRule(this, "apply-failed", {
+      this.applyFailedRule = notifyOnEvent(this, "apply-failed", {
         name: `${fleet.namePrefix}-apply-failed`,
         description: `A run of ${applyDocumentName(fleet)} on the host failed: the host is not at the rendered state.`,
-        eventPattern: JSON.stringify(applyFailedEventPattern(this.association.associationId)),
-      });
-      new CloudwatchEventTarget(this, "apply-failed-alarm", {
-        rule: this.applyFailedRule.name,
-        arn: props.applyFailureTopic.arn,
-        inputTransformer: {
-          inputPaths: { instance: "$.detail.instance-id", status: "$.detail.status", detail: "$.detail.detailed-status", time: "$.time" },
-          inputTemplate: JSON.stringify(
-            `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
-              `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
-              `the next hourly run retries. See README, "Troubleshooting".`,
-          ),
-        },
-      });
+        eventPattern: applyFailedEventPattern(this.association.associationId),
+        topic: props.applyFailureTopic,
+        inputPaths: { instance: "$.detail.instance-id", status: "$.detail.status", detail: "$.detail.detailed-status", time: "$.time" },
+        message:
+          `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
+          `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
+          `the next hourly run retries. See README, "Troubleshooting".`,
+      }).rule;
     }
   }
 

@@ -5,7 +5,7 @@
  *
  * The account id is read from the ARN of a resource the stack creates (the fleet key), never
  * looked up: a `data "aws_caller_identity"` would need AWS credentials at plan time, and the plan
- * must be computable offline (DESIGN.md invariant 4). It is known after the key exists, which is
+ * must be computable offline. It is known after the key exists, which is
  * all a policy needs.
  */
 import { Fn, TerraformStack } from "cdktf";

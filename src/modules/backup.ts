@@ -1,5 +1,5 @@
 /**
- * Backup layer (SPEC 7): AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily,
+ * Backup layer: AWS Backup snapshots of the data volume at 02:00 UTC keeping 7 daily,
  * 4 weekly and 3 monthly recovery points in a KMS-encrypted vault, and the archive bucket
  * where removed developers' workspaces (and on-demand workspace copies) are kept for good.
  *
@@ -16,15 +16,17 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { BACKUP_SELECTION_TAG, backupPlanName } from "../naming";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
+import { type EventNotification, notifyOnEvent } from "./event-notification";
 import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
 import { checkMaxLength, checkPattern } from "./validation";
 
-/** SPEC 7.1: daily at 2 AM UTC; 7 daily, 4 weekly, 3 monthly. */
+/** Daily at 02:00 UTC; 7 daily, 4 weekly, 3 monthly recovery points. */
 export const BACKUP_RULES = [
   { name: "daily", schedule: "cron(0 2 * * ? *)", deleteAfterDays: 7 },
   { name: "weekly", schedule: "cron(0 2 ? * SUN *)", deleteAfterDays: 28 },
@@ -50,6 +52,28 @@ export interface BackupLayerProps {
    * @default - none
    */
   readonly serverAccessLogs?: ServerAccessLogTarget;
+  /**
+   * The topic told when a backup job of the vault fails, is aborted or expires (did not start in
+   * its window).
+   * @default - none: a failed backup shows only in the AWS Backup console
+   */
+  readonly failureTopic?: SnsTopic;
+}
+
+/** The backup job states that leave the day without a recovery point. */
+export const FAILED_BACKUP_JOB_STATES = ["FAILED", "ABORTED", "EXPIRED"] as const;
+
+/**
+ * The events AWS Backup sends when a backup job of the vault `vaultName` ends without a recovery
+ * point. Only backup jobs: the plan makes no copies, and a restore (restore.sh) creates a volume
+ * from the snapshot with EC2, not an AWS Backup restore job.
+ */
+export function backupJobFailedEventPattern(vaultName: string) {
+  return {
+    source: ["aws.backup"],
+    "detail-type": ["Backup Job State Change"],
+    detail: { state: [...FAILED_BACKUP_JOB_STATES], backupVaultName: [vaultName] },
+  };
 }
 
 /** The vault lock's bounds: exactly the shortest and the longest retention of the plan's rules. */
@@ -63,6 +87,8 @@ export class BackupLayer extends Construct {
   readonly vaultLock: BackupVaultLockConfiguration;
   readonly plan: BackupPlan;
   readonly archive: PrivateBucket;
+  /** Tells the topic about a failed backup job; present when `failureTopic` is given. */
+  readonly jobFailed?: EventNotification;
 
   constructor(scope: Construct, id: string, props: BackupLayerProps) {
     super(scope, id);
@@ -106,6 +132,29 @@ export class BackupLayer extends Construct {
         recoveryPointTags: { "backup-rule": rule.name },
       })),
     });
+
+    if (props.failureTopic) {
+      // Not a metric alarm: it must notify whatever the host is doing (the backup runs at 02:00 UTC,
+      // often while a scheduled host sleeps), and the event says which job failed and why.
+      this.jobFailed = notifyOnEvent(this, "job-failed", {
+        name: `${fleet.namePrefix}-backup-failed`,
+        description: `A backup job of the ${fleet.namePrefix} vault failed, was aborted or expired: no recovery point for that run.`,
+        eventPattern: backupJobFailedEventPattern(this.vault.name),
+        topic: props.failureTopic,
+        inputPaths: {
+          state: "$.detail.state",
+          reason: "$.detail.statusMessage",
+          job: "$.detail.backupJobId",
+          resource: "$.detail.resourceArn",
+          time: "$.time",
+        },
+        message:
+          `${fleet.namePrefix}: the backup of the data volume ended <state> at <time>: <reason> ` +
+          `(job <job>, volume <resource>). That run left no recovery point in the vault ${fleet.namePrefix}. ` +
+          `Look at the job in the AWS Backup console; for a snapshot now, run scripts/backup.sh on the host. ` +
+          `See README, "Backups and restore".`,
+      });
+    }
 
     const role = new IamRole(this, "role", {
       name: roleName,

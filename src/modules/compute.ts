@@ -3,7 +3,7 @@
  * separate data volume that holds every workspace, and EC2 auto-recovery.
  *
  * Nothing here depends on who is in the roster: adding a developer never replaces or updates
- * the instance, its user_data or the data volume (DESIGN.md invariant 1).
+ * the instance, its user_data or the data volume.
  *
  * The host is guarded: `prevent_destroy` (termination protection does not stop Terraform, which
  * lifts it before it terminates), and a plan that would switch its architecture in place is
@@ -44,7 +44,7 @@ import { VARIABLES } from "./inputs";
 import { declareSleepsWithHost } from "./monitoring";
 import { check, checkPattern, checkWholeRange } from "./validation";
 
-/** SPEC 2.1: 50 GB gp3 boot disk. */
+/** The boot disk: 50 GB gp3. */
 export const ROOT_VOLUME_GB = 50;
 /** gp3 volume sizes, GiB. */
 const GP3_SIZE_GIB = { min: 1, max: 16384 } as const;

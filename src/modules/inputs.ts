@@ -1,6 +1,6 @@
 /**
- * Plan-time inputs: per-environment values that do not change the shape of the plan
- * (DESIGN.md, "synth time vs plan time"). Each is a Terraform variable with a type, a
+ * Plan-time inputs: per-environment values that do not change the shape of the plan,
+ * known only at plan time. Each is a Terraform variable with a type, a
  * description and validation, listed with examples in terraform.tfvars.example.
  */
 import { type IResolvable, TerraformVariable } from "cdktf";
@@ -127,7 +127,7 @@ export const VARIABLES = {
   data_volume_size_gb: {
     type: "number",
     default: 500,
-    description: "Size of the encrypted gp3 data volume holding every workspace (SPEC: 500 GB). It can grow, never shrink.",
+    description: "Size of the encrypted gp3 data volume holding every workspace (default 500 GB). It can grow, never shrink.",
     validation: [
       {
         condition:
@@ -139,7 +139,7 @@ export const VARIABLES = {
   log_retention_days: {
     type: "number",
     default: 30,
-    description: "Retention of the CloudWatch log groups (SPEC 6.2: 30 days).",
+    description: "Retention of the CloudWatch log groups in days (default 30).",
     validation: [
       {
         condition: `\${contains([${LOG_RETENTION_DAYS.join(", ")}], var.log_retention_days)}`,
@@ -150,7 +150,7 @@ export const VARIABLES = {
   budget_amount_usd: {
     type: "number",
     default: 400,
-    description: "Monthly cost budget in USD (SPEC 9.8); notifications at 80, 100 and 120 percent.",
+    description: "Monthly cost budget in USD; notifications at 80, 100 and 120 percent.",
     validation: [{ condition: "${var.budget_amount_usd > 0}", errorMessage: "budget_amount_usd must be above 0." }],
   },
   ssl_policy: {

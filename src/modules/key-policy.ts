@@ -64,9 +64,10 @@ export class KeyPolicy extends Construct {
             },
           },
           {
-            // Alarms and the rotation reminder publish to the encrypted SNS topic. No source
-            // condition: CloudWatch alarm actions do not reliably carry one, and an alarm that
-            // cannot encrypt is an alarm nobody receives; the topic policy limits who publishes.
+            // Alarms and the event rules (rotation reminder, failed apply, failed backup) publish to
+            // the encrypted SNS topic. No source condition: CloudWatch alarm actions do not reliably
+            // carry one, and an alarm that cannot encrypt is an alarm nobody receives; the topic
+            // policy limits who publishes.
             Sid: "AlarmsPublishToEncryptedTopic",
             Effect: "Allow",
             Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },

@@ -1,6 +1,6 @@
 /**
- * Monitoring layer: log groups (SPEC 6.2), alarms on host, ALB, target groups and containers
- * (SPEC 6.1), a dashboard, the monthly cost budget (SPEC 9.8) and the API-key rotation reminder.
+ * Monitoring layer: log groups, alarms on host, ALB, target groups and containers,
+ * a dashboard, the monthly cost budget and the API-key rotation reminder.
  * Alarms and the reminder go to the one alarm topic; thresholds come from `THRESHOLDS`.
  *
  * Every alarm of the stack, here or in another layer, declares whether it sleeps with the host
@@ -52,7 +52,7 @@ export interface MonitoringLayerProps {
    */
   readonly budgetAmountUsd?: number;
   /** E-mail addresses the budget notifies (alarms reach them through the topic). */
-  readonly alarmEmails: string[];
+  readonly alarmEmails: readonly string[];
 }
 
 type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & {
@@ -67,18 +67,33 @@ export const ALARM_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_cloudwatc
 const sleepsWithHostOf = new WeakMap<IConstruct, boolean>();
 
 /**
+ * The attribute the schedule and sleep.sh / wake.sh switch on a sleeping alarm
+ * (`DisableAlarmActions` / `EnableAlarmActions`), and which Terraform therefore leaves alone.
+ */
+export const ACTIONS_ENABLED = "actions_enabled";
+
+/**
  * Declares whether `alarm` sleeps with the host. `true`: it watches something that exists only
  * while the host runs (its metrics, its containers, the targets it serves), so while the host is
  * stopped it would go to ALARM or INSUFFICIENT_DATA, or e-mail OK at every start: its actions are
  * disabled before the host stops and enabled after it is back and warmed up. `false`: it watches
  * something that goes on while the host sleeps (spend, backups, the schedule itself), so its
  * actions stay on.
+ *
+ * A sleeping alarm also ignores changes to `actions_enabled`: the schedule and the operator
+ * scripts own that switch, and an apply while the host sleeps would otherwise turn the actions
+ * back on (`actions_enabled = false -> true`) and page the operators all night.
  */
 export function declareSleepsWithHost(alarm: TerraformResource, sleepsWithHost: boolean): void {
   if (!ALARM_RESOURCE_TYPES.has(alarm.terraformResourceType)) {
     throw new Error(`${alarm.node.path} is a ${alarm.terraformResourceType}, not an alarm: only alarms sleep with the host or not`);
   }
   sleepsWithHostOf.set(alarm, sleepsWithHost);
+  const ignored = alarm.lifecycle?.ignoreChanges;
+  if (ignored === "all" || (ignored ?? []).includes(ACTIONS_ENABLED) === sleepsWithHost) return;
+  const others = (ignored ?? []).filter((attribute) => attribute !== ACTIONS_ENABLED);
+  const ignoreChanges = sleepsWithHost ? [...others, ACTIONS_ENABLED] : others;
+  alarm.lifecycle = { ...alarm.lifecycle, ignoreChanges: ignoreChanges.length > 0 ? ignoreChanges : undefined };
 }
 
 export interface ClassifiedAlarm {
@@ -318,11 +333,11 @@ export class MonitoringLayer extends Construct {
         threshold: percent,
         thresholdType: "PERCENTAGE",
         notificationType: "ACTUAL",
-        subscriberEmailAddresses: props.alarmEmails,
+        subscriberEmailAddresses: [...props.alarmEmails],
       })),
     });
 
-    // SPEC 5.1 asks for 90-day API key rotation; keys are the operators' to issue, so remind them.
+    // API keys are rotated every 90 days; keys are the operators' to issue, so remind them.
     const reminder = new CloudwatchEventRule(this, "api-key-rotation-reminder", {
       name: `${fleet.namePrefix}-api-key-rotation`,
       description: `Every ${THRESHOLDS.apiKeyRotationDays} days: rotate the developers' Anthropic API keys and code-server passwords.`,

@@ -1,6 +1,7 @@
 /**
- * The fleet's one alarm topic: every alarm, the rotation reminder and nothing else publish to
- * it; the operators' e-mail addresses (a plan-time variable) subscribe to it.
+ * The fleet's one alarm topic: every alarm and the fleet's EventBridge rules (the rotation
+ * reminder, a failed apply on the host, a failed backup job) publish to it, nothing else; the
+ * operators' e-mail addresses (a plan-time variable) subscribe to it.
  */
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";

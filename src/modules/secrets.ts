@@ -2,7 +2,7 @@
  * Secrets layer: the fleet's customer-managed KMS key and, per developer, two empty Secrets
  * Manager secrets (code-server password, Anthropic API key). Terraform never sees a value:
  * the host fills a missing password on first use, operators set API keys with
- * `scripts/set-api-key.sh` (DESIGN.md invariant 3).
+ * `scripts/set-api-key.sh`.
  */
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";

@@ -4,7 +4,7 @@
  * new and the difference, always on and, when either roster has a schedule, as scheduled.
  */
 import { relative } from "node:path";
-import { monthlyCost, type Bill } from "../cost/engine";
+import { monthlyCost, type Bill, type CostLine } from "../cost/engine";
 import { loadPrices, PriceError } from "../cost/prices";
 import type { ReviewedRoster, Review, ReviewSection } from "./review";
 
@@ -24,8 +24,52 @@ function bill(roster: ReviewedRoster): Bill {
   return monthlyCost(fleet, { region: fleet.region, prices: loadPrices(fleet.region), config, schedule: fleet.schedule });
 }
 
-function row(label: string, from: number, to: number): string {
-  return `${label.padEnd(28)}${usd(from).padStart(10)} → ${usd(to).padStart(10)}   ${signed(to - from)}${percent(from, to)}`;
+/** How far a difference of the priced lines' sums can be trusted. */
+type Bound = "exact" | "floor" | "ceiling" | "unknown";
+
+/**
+ * What the unpriced lines do to a difference of the priced lines' sums: nothing (exact), only add
+ * (the difference is a floor), only take away (a ceiling), or either (unknown: lines moving both
+ * ways, a line priced on one side only, another instance type, another region). `scheduled`: the
+ * lines that stop with the host also move with the hours a week. Returns the bound and the lines.
+ */
+function boundOf(base: Bill, current: Bill, scheduled: boolean): { bound: Bound; lines: string[] } {
+  const before = new Map(base.monthly.lines.map((l) => [l.id, l]));
+  const after = new Map(current.monthly.lines.map((l) => [l.id, l]));
+  const hours = Math.sign(current.scheduled.hoursPerWeek - base.scheduled.hoursPerWeek);
+  const moves: { direction: number; description: string }[] = [];
+  for (const id of new Set([...before.keys(), ...after.keys()])) {
+    const was = before.get(id);
+    const is = after.get(id);
+    const unpriced = (l: CostLine | undefined) => l !== undefined && l.monthlyUsd === null;
+    if (!unpriced(was) && !unpriced(is)) continue;
+    const description = (is ?? was)!.description;
+    let direction: number;
+    if (!was) direction = 1;
+    else if (!is) direction = -1;
+    else if (base.region !== current.region || unpriced(was) !== unpriced(is) || was.description !== is.description) direction = 0;
+    else {
+      const quantity = Math.sign(is.quantity - was.quantity);
+      const time = scheduled && is.scalesWithHost ? hours : 0;
+      if (quantity === 0 && time === 0) continue;
+      direction = quantity === 0 ? time : time === 0 || time === quantity ? quantity : 0;
+    }
+    moves.push({ direction, description });
+  }
+  const lines = moves.map((m) => m.description);
+  if (moves.length === 0) return { bound: "exact", lines };
+  if (moves.every((m) => m.direction === 1)) return { bound: "floor", lines };
+  if (moves.every((m) => m.direction === -1)) return { bound: "ceiling", lines };
+  return { bound: "unknown", lines };
+}
+
+/** One line of figures; sums of incomplete bills marked ≥; the difference as far as it is known. */
+function row(base: Bill, current: Bill, bound: Bound, label: string, from: number, to: number): string {
+  const floor = (bill: Bill, n: number) => `${bill.complete ? "" : "≥"}${usd(n)}`;
+  // A percentage of a floor says nothing: only complete bills get one.
+  const exact = `${signed(to - from)}${base.complete && current.complete ? percent(from, to) : ""}`;
+  const delta = { exact, floor: `≥ ${signed(to - from)}`, ceiling: `≤ ${signed(to - from)}`, unknown: "unknown" }[bound];
+  return `${label.padEnd(28)}${floor(base, from).padStart(11)} → ${floor(current, to).padStart(11)}   ${delta}`;
 }
 
 /**
@@ -43,18 +87,44 @@ export function costDeltaSection(review: Review): ReviewSection | undefined {
     throw err;
   }
   const priced = (b: Bill) => `${b.region} prices from ${relative(process.cwd(), b.pricesFile)}`;
+  const alwaysOn = boundOf(base, current, false);
+  const scheduled = boundOf(base, current, true);
+  // Per developer, a bound holds only over the same number of developers.
+  const perDeveloper = (bound: Bound): Bound => (bound === "exact" || base.developers === current.developers ? bound : "unknown");
+  const complete = base.complete && current.complete;
+  const what = complete ? "USD a month" : "USD a month, sums of the priced lines (≥: the bill is higher)";
   const lines = [
-    base.region === current.region
-      ? `Priced lines only, USD a month, ${priced(current)}:`
-      : `Priced lines only, USD a month: base with ${priced(base)}, new with ${priced(current)}:`,
-    row("Always on", base.monthly.total, current.monthly.total),
-    row(`Per developer (${base.developers} → ${current.developers})`, base.monthly.perDeveloper, current.monthly.perDeveloper),
+    base.region === current.region ? `${what}, ${priced(current)}:` : `${what}: base with ${priced(base)}, new with ${priced(current)}:`,
+    row(base, current, alwaysOn.bound, "Always on", base.monthly.total, current.monthly.total),
+    row(
+      base,
+      current,
+      perDeveloper(alwaysOn.bound),
+      `Per developer (${base.developers} → ${current.developers})`,
+      base.monthly.perDeveloper,
+      current.monthly.perDeveloper,
+    ),
   ];
-  if (review.base.fleet.schedule || review.current.fleet.schedule) {
+  const hasSchedule = review.base.fleet.schedule || review.current.fleet.schedule;
+  if (hasSchedule) {
     const hours = `${base.scheduled.hoursPerWeek} → ${current.scheduled.hoursPerWeek} h/week`;
     lines.push(
-      row(`Scheduled (${hours})`, base.scheduled.total, current.scheduled.total),
-      row("Scheduled, per developer", base.scheduled.perDeveloper, current.scheduled.perDeveloper),
+      row(base, current, scheduled.bound, `Scheduled (${hours})`, base.scheduled.total, current.scheduled.total),
+      row(
+        base,
+        current,
+        perDeveloper(scheduled.bound),
+        "Scheduled, per developer",
+        base.scheduled.perDeveloper,
+        current.scheduled.perDeveloper,
+      ),
+    );
+  }
+  const moved = [...new Set([...alwaysOn.lines, ...(hasSchedule ? scheduled.lines : [])])];
+  if (moved.length > 0) {
+    lines.push(
+      `The change also moves lines with no sourced price (${moved.slice(0, 4).join(", ")}${moved.length > 4 ? ` and ${moved.length - 4} more` : ""}): ` +
+        "a difference marked ≥ is a floor, ≤ a ceiling, and unknown where they move both ways or change their kind.",
     );
   }
   const billLines = [...base.monthly.lines, ...current.monthly.lines];
@@ -62,7 +132,7 @@ export function costDeltaSection(review: Review): ReviewSection | undefined {
   if (unpriced.size > 0) {
     const count = new Set(billLines.map((l) => l.id)).size;
     const named = unpriced.size <= 4 ? `: ${[...unpriced.values()].join(", ")}` : "";
-    lines.push(`${unpriced.size} of ${count} lines have no sourced price and are left out of the totals${named}; npm run cost lists them.`);
+    lines.push(`${unpriced.size} of ${count} lines have no sourced price and are left out of the sums${named}; npm run cost lists them.`);
   }
   const unknown = new Set([...base.unknownResources, ...current.unknownResources].map((u) => u.type));
   if (unknown.size > 0) lines.push(`Resource types the cost model does not know, left out: ${[...unknown].join(", ")}.`);

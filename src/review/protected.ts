@@ -5,6 +5,7 @@
  * means for the developers.
  */
 import type { TerraformConfig } from "../app";
+import { BACKUP_SELECTION_TAG } from "../naming";
 import type { ResourceChange } from "../terraform/plan-json";
 import { isReplacement } from "../terraform/plan-json";
 import { attributeChanges, type ResourceEntry } from "./diff";
@@ -93,6 +94,36 @@ function hostConsequence(action: ProtectedAction, changes: readonly { path: stri
   }
 }
 
+/** The top-level attribute a change path belongs to: `tags` for `tags.Name`, `ebs_block_device` for `ebs_block_device[0].size`. */
+const rootOf = (path: string) => path.split(/[.[]/)[0];
+
+/**
+ * Attributes of aws_ebs_volume that EBS changes with an Elastic Volumes modification, on the
+ * attached volume; only a larger size needs the filesystem grown.
+ */
+export const VOLUME_MODIFICATION_ATTRIBUTES = ["size", "type", "iops", "throughput"];
+const TAG_ATTRIBUTES = ["tags", "tags_all"];
+
+/** What an in-place update of the data volume means, by what it changes (the report lists the attributes). */
+function dataVolumeUpdate(changes: readonly { path: string }[]): string {
+  const roots = new Set(changes.map((c) => rootOf(c.path)));
+  const modified = [...roots].filter((root) => VOLUME_MODIFICATION_ATTRIBUTES.includes(root));
+  const onlyTags = roots.size > 0 && [...roots].every((root) => TAG_ATTRIBUTES.includes(root));
+  const parts = [
+    modified.length > 0
+      ? `EBS modifies it while it stays attached, with no downtime${modified.includes("size") ? "; once that is done, grow the filesystem on the host (resize2fs)" : ""}`
+      : onlyTags
+        ? "only its tags change: the data and the host are untouched"
+        : "changed in place while it stays attached: the data and the host are untouched",
+  ];
+  if (changes.some((c) => TAG_ATTRIBUTES.some((root) => c.path === `${root}.${BACKUP_SELECTION_TAG}`))) {
+    parts.push(
+      `its ${BACKUP_SELECTION_TAG} tag, by which AWS Backup selects it, changes with the backup plan's name (both come from the roster's project and environment)`,
+    );
+  }
+  return parts.join("; ");
+}
+
 function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: readonly { path: string; description: string }[]): string {
   if (role === "host") return hostConsequence(action, changes);
   if (action === "unchanged") return "unchanged";
@@ -100,7 +131,7 @@ function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: re
   switch (role) {
     case "dataVolume":
       return action === "update"
-        ? "modified while attached (size, type or performance): no downtime; after a size increase, grow the filesystem on the host (resize2fs)"
+        ? dataVolumeUpdate(changes)
         : "a new, empty data volume would replace it: every developer's workspace would be lost. Restore from a snapshot instead (README: Backups and restore)";
     case "dataVolumeAttachment":
       return action === "update"

@@ -3,9 +3,11 @@
  * then the protected resources, each named with what it means for the developers; then any
  * appended sections.
  */
+import { isReplacement } from "../terraform/plan-json";
 import type { ResourceDiff } from "./diff";
 import { README_SECTIONS } from "../naming";
 import { ROLE_NAMES, type ProtectedRole } from "./protected";
+import { RECREATED, settingChanges } from "./settings";
 import { exitCodeOf, type Review, type ReviewSection } from "./review";
 
 const MARK = { added: "+", removed: "-", changed: "~" } as const;
@@ -55,6 +57,35 @@ function developerTitle(name: string, review: Review): string {
   return `${name} (${was && is ? "changed" : is ? "added" : "removed"})`;
 }
 
+/** At most this many addresses are named in the summary; the rest are counted. */
+const NAMED_IN_SUMMARY = 4;
+
+/**
+ * What Terraform's plan destroys that the configuration diff does not show as removed: the
+ * replacements (a changed attribute that forces one, or a `--var`), named, protected resources
+ * first. Undefined when the plan replaces and destroys nothing, or there is no plan.
+ */
+function plannedBeyondTheConfiguration(review: Review): string | undefined {
+  const changes = (review.plan?.resource_changes ?? []).filter((c) => c.mode === "managed" && c.change.actions.includes("delete"));
+  if (changes.length === 0) return undefined;
+  const roleOf = new Map(review.protected.map((v) => [v.address, ROLE_NAMES[v.role]]));
+  const replaced = changes.filter((c) => isReplacement(c.change.actions));
+  const destroyed = changes.filter((c) => !isReplacement(c.change.actions));
+  const named = (list: typeof changes) => {
+    const sorted = [...list].sort(
+      (a, b) => Number(roleOf.has(b.address)) - Number(roleOf.has(a.address)) || a.address.localeCompare(b.address),
+    );
+    const shown = sorted.slice(0, NAMED_IN_SUMMARY).map((c) => roleOf.get(c.address) ?? c.address);
+    const more = sorted.length - shown.length;
+    return `${list.length} (${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
+  };
+  const parts = [
+    ...(replaced.length > 0 ? [`replaces ${named(replaced)}`] : []),
+    ...(destroyed.length > 0 ? [`destroys ${named(destroyed)}`] : []),
+  ];
+  return `Terraform's plan of the protected resources and what they depend on (limited with -target) ${parts.join(" and ")}`;
+}
+
 /** The report, and the sections appended to it. */
 export function renderReview(review: Review, sections: readonly ReviewSection[] = []): string {
   const { diffs } = review;
@@ -79,9 +110,17 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
   } else {
     const protectedAddresses = new Set(review.protected.map((v) => v.address));
     const byDeveloper = groupBy(diffs, (d) => d.entry.developer ?? "");
-    const developers = [...byDeveloper.keys()].filter((name) => name !== "").sort();
-    for (const name of developers)
-      lines.push(developerTitle(name, review), ...resourceLines(byDeveloper.get(name)!, protectedAddresses), "");
+    const settings = settingChanges(review.base.fleet, review.current.fleet);
+    const developers = [...new Set([...byDeveloper.keys(), ...settings.keys()])].filter((name) => name !== "").sort();
+    for (const name of developers) {
+      const changed = settings.get(name);
+      lines.push(
+        developerTitle(name, review),
+        ...(changed ? ["  settings (" + RECREATED + ")", ...changed.map((line) => `    ~ ${line}`)] : []),
+        ...resourceLines(byDeveloper.get(name) ?? [], protectedAddresses),
+        "",
+      );
+    }
     if (byDeveloper.has("")) lines.push(SHARED, ...resourceLines(byDeveloper.get("")!, protectedAddresses), "");
   }
 
@@ -122,9 +161,11 @@ export function renderReview(review: Review, sections: readonly ReviewSection[] 
   for (const section of sections) lines.push(section.title, ...section.lines.map((l) => `  ${l}`), "");
 
   const count = (kind: ResourceDiff["kind"]) => diffs.filter((d) => d.kind === kind).length;
+  const counts = `${count("added")} to add, ${count("changed")} to change, ${count("removed")} to remove`;
+  const planned = plannedBeyondTheConfiguration(review);
   const code = exitCodeOf(review);
   lines.push(
-    `Summary: ${count("added")} to add, ${count("changed")} to change, ${count("removed")} to remove. ` +
+    (planned ? `Summary: the configurations differ by ${counts}; ${planned}. ` : `Summary: ${counts}. `) +
       (review.refusals.length > 0
         ? "Exit 3: Terraform refuses this change; read the lines marked ! before you go on."
         : code === 3

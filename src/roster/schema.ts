@@ -97,7 +97,7 @@ export const rosterSchema = z.strictObject({
   codeServer: z
     .strictObject({
       image: z.string().regex(IMAGE_REPOSITORY, { message: "image must be a docker repository name" }).default("codercom/code-server"),
-      // Pinned, never `latest` (DESIGN.md); change it to roll the fleet to a new release.
+      // Pinned, never `latest`; change it to roll the fleet to a new release.
       tag: z
         .string()
         .regex(IMAGE_TAG, { message: "tag must be a docker image tag" })

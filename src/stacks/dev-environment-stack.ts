@@ -168,6 +168,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       key,
       hostRoleName: this.compute.role.name,
       serverAccessLogs: this.audit.serverAccessLogsFor("archive"),
+      failureTopic: this.notifications.topic,
     });
     this.artifacts = new ArtifactsLayer(this, "artifacts", {
       fleet,
