@@ -4,7 +4,8 @@
  * exactly as synthesized: it installs each file with the mode the renderer chose, and a manifest
  * or file that does not match changes nothing.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
@@ -65,10 +66,10 @@ describe("host files in S3", () => {
     });
   });
 
-  it("lists each file's mode as the renderer chose it: 0755 scripts, 0600 config templates, 0644 the rest", () => {
+  it("lists each file's mode as the renderer chose it: 0755 scripts, 0644 the rest (none holds a secret)", () => {
     const modes = delivered.objects.find((o) => o.path === HOST_FILES_MODES)!.content;
     expect(modes).toContain("0755 scripts/apply.sh\n");
-    expect(modes).toContain(`0600 config/${fleet.developers[0].name}/config.yaml.tmpl\n`);
+    expect(modes).toContain(`0644 config/${fleet.developers[0].name}/config.yaml.tmpl\n`);
     expect(modes).toContain("0644 docker/docker-compose.yml\n");
     expect(modes.trimEnd().split("\n")).toHaveLength(files.length);
   });
@@ -267,9 +268,12 @@ describe("the apply document's script on a host", () => {
     archiveBucket: "archive-bucket",
     hostFilesHash,
   });
-  function runDocument(s: HostSandbox, hostFilesHash?: string): RunResult {
+  function writeDocument(s: HostSandbox, hostFilesHash?: string): string {
     s.write("/tmp/ssm/_script.sh", asSsmRunsIt(parameters(hostFilesHash)), 0o700);
-    return s.runFile(s.path("/tmp/ssm/_script.sh"));
+    return s.path("/tmp/ssm/_script.sh");
+  }
+  function runDocument(s: HostSandbox, hostFilesHash?: string): RunResult {
+    return s.runFile(writeDocument(s, hostFilesHash));
   }
   /** Every file under the host root, with its mode, relative to it. */
   const installed = (s: HostSandbox) => {
@@ -341,6 +345,57 @@ describe("the apply document's script on a host", () => {
       expect(run.status).toBe(0);
       expect([...installed(s).keys()].sort()).toEqual(delivered.objects.map((o) => o.path).sort());
       expect(existsSync(s.path(`${root}.previous/scripts/apply.sh`))).toBe(true);
+    });
+  });
+
+  describe("under the apply lock", () => {
+    /** Another apply holding the lock for `seconds`; resolves once it holds it, with its end. */
+    async function holdLock(s: HostSandbox, seconds: number): Promise<{ released: Promise<unknown>; kill: () => void }> {
+      const lock = s.path(hostPaths(fleet).applyLock);
+      mkdirSync(join(lock, ".."), { recursive: true });
+      const holder = spawn(
+        "flock",
+        [lock, "bash", "-c", `echo 'lock-holder acquired' >>"$1"; sleep ${seconds}; echo 'lock-holder releasing' >>"$1"`, "holder", s.log],
+        { stdio: "ignore", detached: true },
+      );
+      const done = new Promise((resolve) => holder.on("close", resolve));
+      for (let i = 0; i < 100 && !readFileSync(s.log, "utf8").includes("lock-holder acquired"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(readFileSync(s.log, "utf8")).toContain("lock-holder acquired");
+      return { released: done, kill: () => process.kill(-holder.pid!, "SIGKILL") };
+    }
+
+    it("waits while another apply holds the lock, then syncs, swaps and applies", async () => {
+      const s = host(false);
+      const { released } = await holdLock(s, 1);
+      const run = s.runFile(writeDocument(s), [], { LOCK_WAIT_SECONDS: "30" });
+      await released;
+      expect(run.status).toBe(0);
+      const releasing = run.calls.indexOf("lock-holder releasing");
+      expect(releasing).toBeGreaterThanOrEqual(0);
+      expect(releasing).toBeLessThan(run.calls.findIndex((c) => c.startsWith("aws s3 sync")));
+      // apply.sh ran under the document's lock without waiting for it a second time.
+      expect(run.calls).toContainEqual(expect.stringMatching(/^docker compose .* up .*code-server-alice$/));
+      expect(run.stderr).not.toMatch(/another apply/);
+    });
+
+    it("gives up after LOCK_WAIT_SECONDS without syncing, swapping or applying anything", async () => {
+      const s = host(true);
+      const env = s.read(hostPaths(fleet).fleetEnv);
+      const files = installed(s);
+      const { released, kill } = await holdLock(s, 60);
+      const run = s.runFile(writeDocument(s), [], { LOCK_WAIT_SECONDS: "1" });
+      kill();
+      await released;
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `another apply, start or stop has held ${s.path(hostPaths(fleet).applyLock)} for 1s; the association tries again at its next run; nothing on the host was changed`,
+      );
+      expect(run.calls.filter((c) => !c.startsWith("lock-holder"))).toEqual([]);
+      expect(installed(s)).toEqual(files);
+      expect(s.read(hostPaths(fleet).fleetEnv)).toBe(env);
+      expect(leftovers(s)).toEqual([]);
     });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * apply.sh, publish-metrics.sh and backup.sh against a scratch root with stubbed docker, aws and
- * argon2: passwords are generated into Secrets Manager and hashed into 0600 configs, containers
- * roll one at a time, a re-run changes nothing, and a departed developer is archived, never deleted.
+ * argon2: passwords are generated into Secrets Manager and hashed into root-only env files, homes
+ * are seeded by a container of the image, containers roll one at a time, a re-run changes
+ * nothing, and a departed developer is archived, never deleted. The legacy layout's move into the
+ * home is in render-home.test.ts.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -32,10 +34,11 @@ function ok(run: RunResult): RunResult {
 describe("apply.sh on a new host", () => {
   const s = host();
   const alice = fleet.developers[0];
+  const envFile = (name: string) => s.path(`${hostPaths(fleet).secretsDir}/${name}.env`);
   s.setSecret(secretName(fleet, alice, "anthropic-api-key"), API_KEY);
   let first: RunResult;
   let second: RunResult;
-  let configMtimes: number[];
+  let envMtimes: number[];
   let extensionsAfterFirst: string[][];
   beforeAll(() => {
     first = s.run("scripts/apply.sh", [], { STUB_FAILING_EXTENSIONS: FLAKY_EXTENSION });
@@ -44,7 +47,7 @@ describe("apply.sh on a new host", () => {
         .trim()
         .split("\n"),
     );
-    configMtimes = fleet.developers.map((d) => statSync(s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`)).mtimeMs);
+    envMtimes = fleet.developers.map((d) => statSync(envFile(d.name)).mtimeMs);
     second = s.run("scripts/apply.sh");
   });
 
@@ -63,25 +66,60 @@ describe("apply.sh on a new host", () => {
     expect(puts.every((c) => / --secret-string file:\/\//.test(c))).toBe(true);
   });
 
-  it("writes each config.yaml with an argon2 hash, mode 0600", () => {
+  it("hashes each password with argon2 into a 0600 env file in the 0700 secrets directory, never into the home", () => {
+    expect(statSync(s.path(hostPaths(fleet).secretsDir)).mode & 0o777).toBe(0o700);
     for (const d of fleet.developers) {
-      const path = s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`);
-      expect(statSync(path).mode & 0o777).toBe(0o600);
-      const config = readFileSync(path, "utf8");
-      expect(config).toMatch(/^hashed-password: "\$argon2id\$v=19\$m=65536,t=3,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"$/m);
-      expect(config).toContain("auth: password");
+      expect(statSync(envFile(d.name)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(envFile(d.name), "utf8")).toMatch(
+        /^HASHED_PASSWORD='\$argon2id\$v=19\$m=65536,t=3,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+'$/m,
+      );
     }
-    expect(first.calls.some((c) => c.startsWith("chown 1000:1000 ") && c.includes("/config/.tmp."))).toBe(true);
+    const onVolume = spawnSync("grep", ["-rl", "argon2", s.path(DATA_MOUNT)], { encoding: "utf8" });
+    expect(onVolume.stdout).toBe("");
   });
 
-  it("writes the API key into a 0600 env file, and warns (but starts) without one", () => {
-    const envFile = s.path(`${hostPaths(fleet).secretsDir}/${alice.name}.env`);
-    expect(statSync(envFile).mode & 0o777).toBe(0o600);
-    expect(readFileSync(envFile, "utf8")).toBe(`ANTHROPIC_API_KEY='${API_KEY}'\nCLAUDE_API_KEY='${API_KEY}'\n`);
-    const bob = s.path(`${hostPaths(fleet).secretsDir}/bob.env`);
-    expect(readFileSync(bob, "utf8")).not.toMatch(/API_KEY=/);
+  it("installs each developer's code-server config, without a hash, 0644 in a root-owned 0755 directory", () => {
+    const dir = s.path(hostPaths(fleet).codeServerConfigDir);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    for (const d of fleet.developers) {
+      const installed = `${dir}/${d.name}.yaml`;
+      expect(statSync(installed).mode & 0o777).toBe(0o644);
+      expect(readFileSync(installed, "utf8")).toBe(s.read(`${hostPaths(fleet).root}/config/${d.name}/config.yaml.tmpl`));
+      expect(readFileSync(installed, "utf8")).not.toMatch(/^(hashed-)?password:/m);
+    }
+  });
+
+  it("writes the API key into the same env file, and warns (but starts) without one", () => {
+    expect(readFileSync(envFile(alice.name), "utf8")).toMatch(/^HASHED_PASSWORD='[^']+'\nANTHROPIC_API_KEY='(.+)'\nCLAUDE_API_KEY='\1'\n$/);
+    expect(readFileSync(envFile(alice.name), "utf8")).toContain(`ANTHROPIC_API_KEY='${API_KEY}'`);
+    expect(readFileSync(envFile("bob"), "utf8")).not.toMatch(/API_KEY=/);
     expect(first.stderr).toMatch(/WARNING: bob has no Anthropic API key/);
     expect(first.calls.join("\n")).not.toContain(API_KEY);
+  });
+
+  it("seeds each home from the image's /home/coder with a container running as coder, without network or capabilities", () => {
+    const seeds = calls(first, "docker run");
+    expect(seeds).toHaveLength(fleet.developers.length);
+    for (const d of fleet.developers) {
+      const dir = s.path(`${DATA_MOUNT}/${d.name}`);
+      expect(seeds).toContainEqual(
+        expect.stringContaining(
+          `docker run --rm --network none --user 1000:1000 --cap-drop ALL --security-opt no-new-privileges --entrypoint /bin/sh --volume ${dir}/.home-seeding:/seed ${fleet.codeServer.image}:${fleet.codeServer.tag} -c`,
+        ),
+      );
+      expect(readdirSync(dir)).toEqual(["home"]);
+      expect(statSync(dir).mode & 0o777).toBe(0o755);
+      expect(statSync(`${dir}/home`).mode & 0o777).toBe(0o750);
+      expect(readdirSync(`${dir}/home`).sort()).toEqual([".bashrc", ".local", ".profile", "workspace"]);
+      expect(readdirSync(`${dir}/home/.local/share`)).toEqual([]);
+    }
+    // Root gives the seed directory to coder before anything is in it, and otherwise owns its own.
+    expect(calls(first, "chown")).toEqual(
+      fleet.developers.flatMap((d) => [
+        `chown 0:0 ${s.path(`${DATA_MOUNT}/${d.name}`)}`,
+        `chown 1000:1000 -- ${s.path(`${DATA_MOUNT}/${d.name}/.home-seeding`)}`,
+      ]),
+    );
   });
 
   it("logs each new container as created, not as recreated", () => {
@@ -120,8 +158,10 @@ describe("apply.sh on a new host", () => {
   it("a second run keeps passwords, hashes and containers as they are", () => {
     ok(second);
     expect(calls(second, "aws secretsmanager put-secret-value")).toEqual([]);
-    expect(fleet.developers.map((d) => statSync(s.path(`${DATA_MOUNT}/${d.name}/config/config.yaml`)).mtimeMs)).toEqual(configMtimes);
+    expect(fleet.developers.map((d) => statSync(envFile(d.name)).mtimeMs)).toEqual(envMtimes);
     expect(calls(second, "docker compose").filter((c) => c.includes("--force-recreate"))).toEqual([]);
+    expect(calls(second, "docker run")).toEqual([]);
+    expect(calls(second, "chown")).toEqual([]);
     expect(calls(second, "amazon-cloudwatch-agent-ctl -a fetch-config")).toEqual([]);
   });
 
@@ -136,15 +176,17 @@ describe("apply.sh on a new host", () => {
     );
   });
 
-  it("a rotated password rewrites only that developer's config and recreates only their container", () => {
+  it("a rotated password rewrites only that developer's env file and recreates only their container", () => {
     const bob = fleet.developers[1];
-    const before = readFileSync(s.path(`${DATA_MOUNT}/alice/config/config.yaml`), "utf8");
+    const before = readFileSync(envFile("alice"), "utf8");
+    const bobBefore = readFileSync(envFile("bob"), "utf8");
     s.setSecret(secretName(fleet, bob, "password"), "Rotated-Passw0rd!Rotated-Passw0rd");
     const run = ok(s.run("scripts/apply.sh"));
     expect(calls(run, "docker compose").filter((c) => c.includes("--force-recreate"))).toEqual([
       expect.stringMatching(/up --detach --no-deps --force-recreate code-server-bob$/),
     ]);
-    expect(readFileSync(s.path(`${DATA_MOUNT}/alice/config/config.yaml`), "utf8")).toBe(before);
+    expect(readFileSync(envFile("alice"), "utf8")).toBe(before);
+    expect(readFileSync(envFile("bob"), "utf8")).not.toBe(bobBefore);
   });
 });
 
@@ -191,18 +233,18 @@ describe("apply.sh when a developer leaves the roster", () => {
   let retried: RunResult;
   beforeAll(() => {
     ok(s.run("scripts/apply.sh"));
-    s.write(`${DATA_MOUNT}/carol/workspace/notes.txt`, "carol's work\n");
+    s.write(`${DATA_MOUNT}/carol/home/workspace/notes.txt`, "carol's work\n");
     // code-server leaves its IPC socket in the user-data dir.
     const socket = spawnSync("python3", [
       "-c",
       "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
-      s.path(`${DATA_MOUNT}/carol/config/code-server-ipc.sock`),
+      s.path(`${DATA_MOUNT}/carol/home/.local/share/code-server-ipc.sock`),
     ]);
     if (socket.status !== 0) throw new Error(`cannot create a socket: ${String(socket.stderr)}`);
     s.installHostFiles(remaining);
     failed = s.run("scripts/apply.sh", [], { STUB_S3_FAIL: "1" });
     lost = s.run("scripts/apply.sh", [], { STUB_S3_LOSE: "1" });
-    keptAfterLost = existsSync(s.path(`${DATA_MOUNT}/carol/workspace/notes.txt`));
+    keptAfterLost = existsSync(s.path(`${DATA_MOUNT}/carol/home/workspace/notes.txt`));
     retried = s.run("scripts/apply.sh");
   });
 
@@ -231,7 +273,7 @@ describe("apply.sh when a developer leaves the roster", () => {
     expect(existsSync(s.path(`${DATA_MOUNT}/carol`))).toBe(false);
     const moved = readdirSync(s.path(`${DATA_MOUNT}/.removed`));
     expect(moved).toEqual([expect.stringMatching(/^carol-\d{8}T\d{6}Z$/)]);
-    expect(readFileSync(s.path(`${DATA_MOUNT}/.removed/${moved[0]}/workspace/notes.txt`), "utf8")).toBe("carol's work\n");
+    expect(readFileSync(s.path(`${DATA_MOUNT}/.removed/${moved[0]}/home/workspace/notes.txt`), "utf8")).toBe("carol's work\n");
   });
 
   it("archives without tar's warning about the socket it skips", () => {
@@ -241,12 +283,15 @@ describe("apply.sh when a developer leaves the roster", () => {
   it("the uploaded archive holds the developer's files", () => {
     const [archive] = readdirSync(s.stateFile("s3"));
     const listing = spawnSync("tar", ["-tzf", s.stateFile("s3", archive)], { encoding: "utf8" }).stdout;
-    expect(listing.split("\n")).toContain("carol/workspace/notes.txt");
+    expect(listing.split("\n")).toContain("carol/home/workspace/notes.txt");
   });
 
-  it("removes the departed developer's API-key env file and keeps the others", () => {
-    expect(existsSync(s.path(`${hostPaths(fleet).secretsDir}/carol.env`))).toBe(false);
-    expect(existsSync(s.path(`${hostPaths(fleet).secretsDir}/alice.env`))).toBe(true);
+  it("removes the departed developer's env file and code-server config, and keeps the others'", () => {
+    const { secretsDir, codeServerConfigDir } = hostPaths(fleet);
+    expect(existsSync(s.path(`${secretsDir}/carol.env`))).toBe(false);
+    expect(existsSync(s.path(`${codeServerConfigDir}/carol.yaml`))).toBe(false);
+    expect(existsSync(s.path(`${secretsDir}/alice.env`))).toBe(true);
+    expect(existsSync(s.path(`${codeServerConfigDir}/alice.yaml`))).toBe(true);
   });
 });
 
@@ -322,8 +367,15 @@ describe("on a running host", () => {
   it("start-containers.sh mounts the restored volume, records its id and ends maintenance", () => {
     s.recordFilesystem(restoredDevice, "0f3c6a4e-1111-2222-3333-444455556666");
     const start = ok(s.run("scripts/start-containers.sh", ["--data-volume-id", restored]));
-    expect(calls(start, "mount ")).toEqual([`mount -t ext4 UUID=0f3c6a4e-1111-2222-3333-444455556666 ${s.path(DATA_MOUNT)}`]);
+    expect(calls(start, "mount ")).toEqual([`mount -t ext4 ${s.path(restoredDevice)} ${s.path(DATA_MOUNT)}`]);
     expect(s.read(hostPaths(fleet).fleetEnv)).toContain(`DATA_VOLUME_ID=${restored}\n`);
+    // fstab now names the restored volume by its id: the old one, kept detached, would not be it.
+    expect(
+      s
+        .read("/etc/fstab")
+        .split("\n")
+        .filter((l) => l.includes(DATA_MOUNT)),
+    ).toEqual([`${restoredDevice} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`]);
     expect(calls(start, "docker compose").map((c) => c.split(" ").pop())).toEqual(fleet.developers.map(containerName));
     expect(existsSync(s.path(`/var/lib/${fleet.project}/maintenance`))).toBe(false);
   });

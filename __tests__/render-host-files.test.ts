@@ -1,5 +1,17 @@
 import { parse } from "yaml";
-import { CONTAINER_PORT, DATA_MOUNT, HEALTH_PATH, containerName, hostPaths, logGroupNames, metricNames, secretName } from "../src/naming";
+import {
+  CONTAINER_PORT,
+  DATA_MOUNT,
+  DEVELOPER_BRIDGE_PREFIX,
+  HEALTH_PATH,
+  containerName,
+  developerBridgeName,
+  hostPaths,
+  isolationChains,
+  logGroupNames,
+  metricNames,
+  secretName,
+} from "../src/naming";
 import { renderBootstrap, renderHostFiles, renderOperatorScripts, type RenderedFile } from "../src/render";
 import { TARGET_GROUP_SETTINGS, routingTable } from "../src/routing";
 import { loadRoster } from "../src/roster";
@@ -25,10 +37,13 @@ interface ComposeService {
   cpu_shares: number;
   mem_limit: string;
   mem_reservation: string;
+  pids_limit: number;
+  cap_drop: string[];
+  security_opt: string[];
   ulimits: { nofile: { soft: number; hard: number } };
   environment: Record<string, string>;
   env_file: string[];
-  volumes: string[];
+  volumes: { type: string; source: string; target: string; read_only?: boolean; bind: { create_host_path: boolean } }[];
   networks: string[];
   healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
   logging: { driver: string; options: Record<string, string> };
@@ -36,7 +51,7 @@ interface ComposeService {
 const compose = parse(fileAt("docker/docker-compose.yml").content) as {
   name: string;
   services: Record<string, ComposeService>;
-  networks: Record<string, { driver: string }>;
+  networks: Record<string, { driver: string; driver_opts: Record<string, string> }>;
 };
 
 describe("docker-compose.yml", () => {
@@ -57,15 +72,30 @@ describe("docker-compose.yml", () => {
       expect(service.restart).toBe("unless-stopped");
       expect(service.ulimits.nofile).toEqual({ soft: 64000, hard: 64000 });
       // Host paths follow the scripts' ROOT_PREFIX seam: empty on the host, so the real paths.
-      expect(service.volumes).toEqual([
-        `\${ROOT_PREFIX:-}${DATA_MOUNT}/${developer.name}/workspace:/home/coder/workspace`,
-        `\${ROOT_PREFIX:-}${DATA_MOUNT}/${developer.name}/config:/home/coder/.local/share/code-server`,
-      ]);
-      // The config file inside the mounted user-data dir, or code-server would never read it.
-      expect(service.environment.CODE_SERVER_CONFIG).toBe("/home/coder/.local/share/code-server/config.yaml");
+      // The whole home is on the data volume; a missing one is an error, never created by Docker.
+      expect(service.volumes[0]).toEqual({
+        type: "bind",
+        source: `\${ROOT_PREFIX:-}${DATA_MOUNT}/${developer.name}/home`,
+        target: "/home/coder",
+        bind: { create_host_path: false },
+      });
+      // code-server's config: root's, read-only, outside the home (CODE_SERVER_CONFIG names it).
+      expect(service.volumes[1]).toEqual({
+        type: "bind",
+        source: `\${ROOT_PREFIX:-}${hostPaths(fleet).codeServerConfigDir}/${developer.name}.yaml`,
+        target: "/etc/code-server/config.yaml",
+        read_only: true,
+        bind: { create_host_path: false },
+      });
+      expect(service.volumes).toHaveLength(2);
+      expect(service.environment.CODE_SERVER_CONFIG).toBe("/etc/code-server/config.yaml");
       expect(service.environment.PROXY_DOMAIN).toBe(developer.hostname);
       expect(service.env_file).toEqual([`\${ROOT_PREFIX:-}${hostPaths(fleet).secretsDir}/${developer.name}.env`]);
-      expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "/home/coder/workspace"]);
+      // The auth mode on the command line, which wins over any config file.
+      expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "--auth", "password", "/home/coder/workspace"]);
+      expect(service.pids_limit).toBe(4096);
+      expect(service.cap_drop).toEqual(["ALL"]);
+      expect(service.security_opt).toEqual(["no-new-privileges:true"]);
       expect(service.logging).toEqual({
         driver: "awslogs",
         options: expect.objectContaining({
@@ -88,12 +118,24 @@ describe("docker-compose.yml", () => {
     expect(healthcheck).toMatchObject({ interval: "30s", timeout: "10s", retries: 3, start_period: "60s" });
   });
 
-  it("gives every developer a bridge network of their own", () => {
+  it("gives every developer a bridge network of their own, whose Linux bridge the isolation rules match by name", () => {
     const networks = Object.values(compose.services).map((s) => s.networks);
     expect(networks.every((n) => n.length === 1)).toBe(true);
     expect(new Set(networks.flat()).size).toBe(fleet.developers.length);
     expect(Object.keys(compose.networks).sort()).toEqual(networks.flat().sort());
     expect(Object.values(compose.networks).every((n) => n.driver === "bridge")).toBe(true);
+    for (const developer of fleet.developers) {
+      const [network] = compose.services[containerName(developer)].networks;
+      expect(compose.networks[network].driver_opts).toEqual({ "com.docker.network.bridge.name": `devnet-${developer.port}` });
+    }
+  });
+
+  it("names bridges within Linux's 15 characters and chains within iptables' 28, for the longest names allowed", () => {
+    expect(developerBridgeName({ port: 65535 })).toBe("devnet-65535");
+    expect(developerBridgeName({ port: 65535 }).length).toBeLessThanOrEqual(15);
+    expect(developerBridgeName({ port: 65535 }).startsWith(DEVELOPER_BRIDGE_PREFIX)).toBe(true);
+    const longest = isolationChains({ project: "p".repeat(16) });
+    expect(Math.max(longest.forward.length, longest.input.length)).toBeLessThanOrEqual(28);
   });
 
   it("pins the roster's image tag, never latest", () => {
@@ -122,26 +164,48 @@ describe("docker-compose.yml", () => {
     const lines = fileAt("docker/docker-compose.yml")
       .content.split("\n")
       .filter((line) => !line.trimStart().startsWith("#"));
-    expect(lines.join("\n")).not.toMatch(/PASSWORD|API_KEY|sk-ant/i);
+    expect(lines.join("\n")).not.toMatch(/HASHED_PASSWORD|API_KEY|sk-ant|argon2/i);
   });
 });
 
-describe("code-server config templates", () => {
+describe("code-server configs", () => {
   it.each(BASE_DEVELOPERS.map((d) => [d.name]))(
-    "config/%s/config.yaml.tmpl binds 8080, uses a password and leaves the argon2 hash to the host",
+    "config/%s/config.yaml.tmpl binds 8080 and uses a password, and holds no password or hash (the env file does)",
     (name) => {
       const file = fileAt(`config/${name}/config.yaml.tmpl`);
-      expect(file.mode).toBe(0o600);
+      expect(file.mode).toBe(0o644);
       const config = parse(file.content);
-      expect(config).toMatchObject({
+      expect(config).toEqual({
         "bind-addr": `0.0.0.0:${CONTAINER_PORT}`,
         auth: "password",
         cert: false,
-        "hashed-password": "__HASHED_PASSWORD__",
+        "disable-update-check": true,
+        "disable-telemetry": true,
       });
-      expect(config).not.toHaveProperty("password");
     },
   );
+});
+
+describe("isolation of the developer networks", () => {
+  const script = fileAt("scripts/isolate-developers.sh");
+  const unit = fileAt(`systemd/${fleet.project}-isolation.service`).content;
+  const lib = fileAt("scripts/lib.sh").content;
+
+  it("isolate-developers.sh loads the rules lib.sh holds, for the chains and bridge names of naming.ts", () => {
+    expect(script.mode).toBe(0o755);
+    expect(script.content).toMatch(/^\s+isolate_developer_networks$/m);
+    const { forward, input } = isolationChains(fleet);
+    expect(lib).toContain(`ISOLATION_FORWARD_CHAIN='${forward}'`);
+    expect(lib).toContain(`ISOLATION_INPUT_CHAIN='${input}'`);
+    expect(lib).toContain(`DEVELOPER_BRIDGES='${DEVELOPER_BRIDGE_PREFIX}+'`);
+  });
+
+  it("its unit runs it before dockerd at every boot, wanted by docker.service", () => {
+    expect(unit).toContain(`ExecStart=/bin/bash ${hostPaths(fleet).root}/scripts/isolate-developers.sh`);
+    expect(unit).toMatch(/^Before=docker\.service$/m);
+    expect(unit).toMatch(/^WantedBy=docker\.service$/m);
+    expect(unit).toMatch(/^Type=oneshot$/m);
+  });
 });
 
 describe("config files", () => {
@@ -232,7 +296,7 @@ describe("renderHostFiles", () => {
   it("is sorted by path, deterministic, and gives scripts mode 0755", () => {
     expect(files.map((f) => f.path)).toEqual([...files.map((f) => f.path)].sort());
     expect(renderHostFiles(fleetOf())).toEqual(files);
-    for (const file of files) expect(file.mode).toBe(file.path.endsWith(".sh") ? 0o755 : file.path.endsWith(".tmpl") ? 0o600 : 0o644);
+    for (const file of files) expect(file.mode).toBe(file.path.endsWith(".sh") ? 0o755 : 0o644);
   });
 
   it("holds the deployment layout", () => {
@@ -283,7 +347,7 @@ describe("no secret values", () => {
     for (const file of [...files, ...renderOperatorScripts(fleet, { sleepingAlarmNames: sleepingAlarmNamesOf(fleet) })]) {
       expect(file.content).not.toMatch(/sk-ant-[A-Za-z0-9]/);
       expect(file.content).not.toMatch(/\$argon2/);
-      expect(file.content).not.toMatch(/^\s*(password|hashed-password)\s*:\s*(?!"__HASHED_PASSWORD__")\S/m);
+      expect(file.content).not.toMatch(/^\s*(password|hashed-password)\s*:/m);
     }
   });
 });

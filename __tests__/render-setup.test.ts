@@ -1,10 +1,11 @@
 /**
  * setup.sh against a scratch root with the system commands stubbed: it formats only a blank
- * device, never one with a filesystem, and a second run changes nothing.
+ * device, never one with a filesystem, mounts the data volume by its EBS volume id (never a copy
+ * of it), loads the isolation rules, and a second run changes nothing.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DATA_MOUNT, hostPaths } from "../src/naming";
+import { DATA_MOUNT, DEVELOPER_BRIDGE_PREFIX, hostPaths, isolationChains } from "../src/naming";
 import { HostSandbox, NITRO_DEVICE, type RunResult } from "./fixtures/host-sandbox";
 import { fleetOf } from "./fixtures/rosters";
 
@@ -46,15 +47,13 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(first, "mkfs.ext4")).toEqual([`mkfs.ext4 -q -L ebs-data ${s.path(NITRO_DEVICE)}`]);
   });
 
-  it("mounts it by UUID with nofail, recorded once in fstab", () => {
+  it("mounts it by the device name that carries its EBS volume id, with nofail, recorded once in fstab", () => {
     const lines = s
       .read("/etc/fstab")
       .split("\n")
       .filter((l) => l.includes(DATA_MOUNT));
-    expect(lines).toEqual([
-      `UUID=0f3c6a4e-1111-2222-3333-444455556666 ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`,
-    ]);
-    expect(calls(first, "mount")).toEqual([`mount -t ext4 UUID=0f3c6a4e-1111-2222-3333-444455556666 ${s.path(DATA_MOUNT)}`]);
+    expect(lines).toEqual([`${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`]);
+    expect(calls(first, "mount")).toEqual([`mount -t ext4 ${s.path(NITRO_DEVICE)} ${s.path(DATA_MOUNT)}`]);
   });
 
   it("installs Docker from Docker's repository, the CloudWatch agent, argon2 and jq", () => {
@@ -65,16 +64,29 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(first, "dpkg")).toHaveLength(1);
   });
 
-  it("applies sysctl and daemon.json, and creates every developer's directories owned by 1000", () => {
+  it("applies sysctl and daemon.json, and leaves the developers' directories to apply.sh", () => {
     expect(calls(first, "sysctl")).toEqual([`sysctl -q -p ${s.path(`/etc/sysctl.d/90-${fleet.project}.conf`)}`]);
     expect(s.read("/etc/docker/daemon.json")).toContain('"max-size": "10m"');
-    for (const d of fleet.developers) {
-      for (const dir of ["workspace", "config"]) {
-        const path = s.path(`${DATA_MOUNT}/${d.name}/${dir}`);
-        expect(statSync(path).isDirectory()).toBe(true);
-        expect(calls(first, "chown")).toContain(`chown 1000:1000 ${path}`);
-      }
-    }
+    expect(readdirSync(s.path(DATA_MOUNT))).toEqual([]);
+    expect(calls(first, "chown")).toEqual([]);
+  });
+
+  it("loads the isolation rules, jumped to first from INPUT and DOCKER-USER, and enables their unit for every boot", () => {
+    const chains = isolationChains(fleet);
+    const rules = readFileSync(s.stateFile("iptables-restore.rules"), "utf8");
+    expect(calls(first, "iptables-restore")).toEqual(["iptables-restore --wait 30 --noflush"]);
+    expect(rules).toMatch(new RegExp(`^\\*filter\n:${chains.forward} - \\[0:0\\]\n:${chains.input} - \\[0:0\\]\n`));
+    expect(rules).toContain(`-A ${chains.input} -i ${DEVELOPER_BRIDGE_PREFIX}+ -p tcp -j REJECT --reject-with tcp-reset\n`);
+    expect(rules).toContain(`-A ${chains.forward} -i ${DEVELOPER_BRIDGE_PREFIX}+ -o ${DEVELOPER_BRIDGE_PREFIX}+ -p tcp -j REJECT`);
+    expect(rules.trimEnd().endsWith("COMMIT")).toBe(true);
+    expect(calls(first, "iptables").filter((c) => / -I /.test(c))).toEqual([
+      `iptables --wait 30 -I INPUT 1 -j ${chains.input}`,
+      `iptables --wait 30 -I DOCKER-USER 1 -j ${chains.forward}`,
+    ]);
+    expect(calls(first, "iptables")).toContain("iptables --wait 30 -N DOCKER-USER");
+    const unit = `${fleet.project}-isolation.service`;
+    expect(s.read(`/etc/systemd/system/${unit}`)).toContain(`ExecStart=/bin/bash ${hostPaths(fleet).root}/scripts/isolate-developers.sh`);
+    expect(calls(first, "systemctl")).toContain(`systemctl enable ${unit}`);
   });
 
   it("installs the systemd units of both metrics timers and reloads systemd for them", () => {
@@ -93,20 +105,21 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(second, "curl")).toEqual([]);
     expect(calls(second, "sysctl")).toEqual([]);
     expect(calls(second, "mount")).toEqual([]);
-    expect(calls(second, "systemctl").filter((c) => !c.startsWith("systemctl is-active"))).toEqual([]);
+    expect(calls(second, "systemctl").filter((c) => !/^systemctl is-(active|enabled) /.test(c))).toEqual([]);
+    expect(calls(second, "iptables").filter((c) => / -[IN] /.test(c))).toEqual([]);
     expect(etcSnapshot(s)).toEqual(etcAfterFirst);
   });
 });
 
 describe("setup.sh on a volume that already holds a filesystem", () => {
-  it("never formats it, and mounts it by its own UUID", () => {
+  it("never formats it, and mounts it as the filesystem blkid finds", () => {
     const s = sandbox();
     s.attachBlankVolume();
     s.recordFilesystem(NITRO_DEVICE, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "xfs");
     const run = s.run("scripts/setup.sh");
     expectSuccess(run);
     expect(calls(run, "mkfs.ext4")).toEqual([]);
-    expect(s.read("/etc/fstab")).toContain(`UUID=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee ${DATA_MOUNT} xfs defaults,nofail`);
+    expect(s.read("/etc/fstab")).toContain(`${NITRO_DEVICE} ${DATA_MOUNT} xfs defaults,nofail`);
   });
 
   it("finds the Xen device name when there is no NVMe device for the volume id", () => {
@@ -117,6 +130,52 @@ describe("setup.sh on a volume that already holds a filesystem", () => {
     expectSuccess(run);
     expect(calls(run, "mkfs.ext4")).toEqual([]);
     expect(calls(run, "blkid")[0]).toBe(`blkid -p -o export ${s.path("/dev/xvdf")}`);
+    expect(s.read("/etc/fstab")).toContain(`/dev/xvdf ${DATA_MOUNT} ext4 defaults,nofail`);
+  });
+});
+
+describe("setup.sh beside a copy of the data volume (a restored snapshot: the same filesystem UUID)", () => {
+  const uuid = "0f3c6a4e-1111-2222-3333-444455556666";
+  const copyId = "vol-0c0c0c0c0c0c0c0c0";
+  const copyDevice = `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${copyId.replace("-", "")}`;
+  const beside = () => {
+    const s = sandbox();
+    // The copy sorts first among the NVMe links: a search by UUID would find it first.
+    s.attachBlankVolume(copyDevice);
+    s.recordFilesystem(copyDevice, uuid);
+    s.attachBlankVolume();
+    s.recordFilesystem(NITRO_DEVICE, uuid);
+    return s;
+  };
+
+  it("mounts the data volume by its EBS volume id, never the copy, and fstab names it so", () => {
+    const s = beside();
+    const run = s.run("scripts/setup.sh");
+    expectSuccess(run);
+    expect(calls(run, "mount")).toEqual([`mount -t ext4 ${s.path(NITRO_DEVICE)} ${s.path(DATA_MOUNT)}`]);
+    expect(calls(run, "blkid").every((c) => !c.includes(copyId.replace("-", "")))).toBe(true);
+    const line = s
+      .read("/etc/fstab")
+      .split("\n")
+      .find((l) => l.includes(DATA_MOUNT));
+    expect(line).toBe(`${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`);
+    expect(s.read("/etc/fstab")).not.toMatch(/UUID=/);
+  });
+
+  it("stops, changing nothing, when the copy is what is mounted at the data mount", () => {
+    const s = beside();
+    expectSuccess(s.run("scripts/setup.sh"));
+    const fstab = s.read("/etc/fstab");
+    // Someone mounted the copy there (or a restore left the host on another volume than fleet.env names).
+    writeFileSync(s.stateFile("mounted", s.path(DATA_MOUNT).replace(/[/:]/g, "_")), `${s.path(copyDevice)} ext4\n`);
+    const run = s.run("scripts/setup.sh");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      `${DATA_MOUNT} holds ${s.path(copyDevice)} (EBS volume ${copyId}), not the data volume vol-0123456789abcdef0 (${s.path(NITRO_DEVICE)})`,
+    );
+    expect(run.stderr).toMatch(/finish the restore .*Nothing was changed/);
+    expect(s.read("/etc/fstab")).toBe(fstab);
+    expect(calls(run, "mount")).toEqual([]);
   });
 });
 

@@ -22,12 +22,17 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "the compose override (apply.sh's COMPOSE_OVERRIDE_FILE) replaces the logging section",
   },
   {
-    what: "the AWS CLI is a stateful local stand-in for the calls the scripts make (Secrets Manager create/describe/get/put, S3 cp/ls/head-object, EC2 describe and snapshots, CloudWatch put-metric-data)",
+    what: "the AWS CLI is a stateful local stand-in for the calls the scripts make (Secrets Manager create/describe/get/put, S3 sync/cp/ls/head-object, EC2 describe and snapshots, CloudWatch put-metric-data); a deploy puts the synthesized stack's S3 objects into it, as terraform apply uploads them",
     why: "AWS is unreachable; this is also why IAM policies, KMS, the ALB, Route53, ACM, AWS Backup and the SSM association themselves are not rehearsed",
     seam: "rehearse/standins/aws first on PATH; state under .rehearsal/host/state/aws; secrets are created empty, as Terraform creates them",
   },
   {
-    what: "systemctl is a stand-in: 'docker' is the rehearsal's engine, other units (rsyslog, the metrics timer) are only recorded",
+    what: "the SSM agent is not here: each run of the association is the apply document's runCommand, as synthesized, written to _script.sh in the agent's orchestration directory (under ROOT_PREFIX) and run with sh -c, each {{ parameter }} filled in after checking its allowedPattern; the parameters Terraform resolves at deploy time (the bucket names, the data volume's id) take the stand-ins' values",
+    why: "there is no SSM service here to send the command",
+    seam: "rehearse/host.ts apply() and scriptAsSsmRunsIt()",
+  },
+  {
+    what: "systemctl is a stand-in: 'docker' is the rehearsal's engine; starting it first runs the enabled units installed under ROOT_PREFIX that are wanted by and ordered before docker.service (the isolation unit), as systemd would; other units (rsyslog, the metrics timer) are only recorded",
     why: "the rehearsal must not install or start units on the machine it runs on",
     seam: "rehearse/standins/systemctl first on PATH",
   },
@@ -47,9 +52,9 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "rehearse/standins/sysctl and rehearse/standins/logger first on PATH",
   },
   {
-    what: "extensions cannot be installed: apply.sh's installs fail and it warns that the next apply retries",
+    what: "extensions cannot be installed from Open VSX: apply.sh's installs fail and it warns that the next apply retries; so the Claude extension itself never runs here, and that it works without capabilities is shown by a probe extension packed on this machine, installed from its VSIX and activated by the same extension host in a container without capabilities; the Claude extension's own code (and the CLI it starts) is not exercised",
     why: "Open VSX is unreachable from this machine",
-    seam: "none needed: a failed extension download is a warning by design",
+    seam: "none needed: a failed extension download is a warning by design; rehearse/probe-extension.ts",
   },
   {
     what: "the data volume is a 2 GiB sparse file on a loop device, linked at the NVMe name of its EBS volume id; every host path lives under .rehearsal/host/root",
@@ -57,8 +62,8 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "ROOT_PREFIX for the scripts (compose reads it as ${ROOT_PREFIX:-} in the host paths); ROOT_PREFIX/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<id> links to the loop device",
   },
   {
-    what: "the image is built locally and shaped like codercom/code-server (user coder uid 1000, dumb-init entrypoint with the same arguments, curl), without the official image's fixuid, sudo, locales and editors",
-    why: "no image registry is reachable: the root filesystem comes from debootstrap and code-server from its npm package",
+    what: "the image is built locally and shaped like codercom/code-server (user coder uid 1000 with passwordless sudo, a setuid-root fixuid run first by the entrypoint, then dumb-init with the same arguments, curl), without the official image's locales and editors; its fixuid is a stand-in that behaves as fixuid does for coder (nothing to change as root; an error and exit 1, after which the entrypoint goes on, where the setuid bit has no effect)",
+    why: "no image registry is reachable: the root filesystem comes from debootstrap and code-server from its npm package; fixuid is a binary from GitHub",
     seam: "docker import under the roster's image reference, before apply.sh runs (its ensure_image then finds it)",
   },
   {
@@ -67,7 +72,7 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "rehearse/proxy.ts; Chromium's --host-resolver-rules and --ignore-certificate-errors-spki-list",
   },
   {
-    what: "a host restart kills the engine's processes and containers and unmounts the data volume, without rebooting the machine",
+    what: "a host restart kills the engine's processes and containers, unmounts the data volume and drops the isolation chains (what a reboot loses of the kernel's iptables state), without rebooting the machine",
     why: "the machine running the rehearsal cannot be rebooted",
     seam: "sh/engine.sh poweroff, then the rendered start-containers.sh",
   },
@@ -75,6 +80,26 @@ export const CONCESSIONS: readonly Concession[] = [
     what: "the image-tag change deploys the same image under a second tag",
     why: "a second build would double the cold run; what is rehearsed is the roll-out, not the new code-server",
     seam: "docker tag before the roster with the new tag is deployed",
+  },
+  {
+    what: "the internet is a network namespace at 198.51.100.1 (TEST-NET-2) behind a veth pair whose host side is 198.51.100.2/30, serving HTTP; the containers reach it through the host's routing and Docker's NAT, as they reach the internet gateway on EC2",
+    why: "this machine has no route to the internet (only to its package mirrors and the npm registry, through the machine's own resolver)",
+    seam: "rehearse/internet.ts; sh/net-cleanup.sh removes it",
+  },
+  {
+    what: "the host's own address is this machine's first global IPv4 address, and the host's own service in the isolation check is a web server the rehearsal starts on all addresses for the check",
+    why: "the rehearsed host is this machine's network namespace",
+    seam: "rehearse/checks/hardening.ts",
+  },
+  {
+    what: "the links a developer plants in the links check point at a canary file under .rehearsal/host, standing in for /etc/shadow; a read is seen by its access time (relatime), which the check first proves moves here",
+    why: "a failure must not touch this machine's real /etc/shadow",
+    seam: "rehearse/checks/hardening.ts",
+  },
+  {
+    what: "the upgrade check's previous release is synthesized from a git archive of its commit, with this project's node_modules",
+    why: "no earlier release is published anywhere this machine can reach",
+    seam: "rehearse/checks/upgrade.ts PREVIOUS_RELEASE",
   },
   {
     what: "the host runs Debian bookworm, not Ubuntu 22.04, and setup.sh installs no package: the rehearsal installed its base packages beforehand",

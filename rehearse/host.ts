@@ -1,20 +1,21 @@
 /**
- * Step 3, the host: the rendered host files, synced as the SSM document syncs them, run through
- * their seams: ROOT_PREFIX (every path under `.rehearsal/host/root`), COMPOSE_OVERRIDE_FILE (the
- * compose concessions), and stand-ins first on PATH for what cannot exist here (the AWS CLI,
- * systemctl, cloud-init, the CloudWatch agent). The data volume is a blank loop-file that
- * setup.sh finds by its EBS device name, formats and mounts.
+ * Step 3, the host: the rendered host files reach it as on EC2, through the SSM document's own
+ * script (the synthesized runCommand, its parameters filled in as SSM fills them), which syncs
+ * them from the AWS stand-in's S3, checks them against their manifest, swaps them in and runs
+ * apply.sh. Everything runs through the scripts' seams: ROOT_PREFIX (every path under
+ * `.rehearsal/host/root`), COMPOSE_OVERRIDE_FILE (the compose concessions), and stand-ins first on
+ * PATH for what cannot exist here (the AWS CLI, systemctl, cloud-init, the CloudWatch agent). The
+ * data volume is a blank loop-file that setup.sh finds by its EBS volume id, formats and mounts.
  */
-import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { HOST_FILES_MANIFEST as MANIFEST_FILE } from "../src/naming";
-import { FLEET_ENV_KEYS, DATA_MOUNT, containerName, hostPaths, secretName } from "../src/naming";
+import { DATA_MOUNT, HOST_FILES_PREFIX, containerName, hostPaths, secretName } from "../src/naming";
 import type { Developer, Fleet } from "../src/roster";
 import { dockerCli, dockerHost, engineBin, engineDir } from "./engine";
 import { layout } from "./lib/layout";
 import { run, runOk, sleep, type RunResult } from "./lib/run";
-import type { RenderedRoster } from "./rosters";
+import type { ApplyDocument, RenderedRoster } from "./rosters";
 
 /** The data volume's EBS id: setup.sh looks for /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<id without dash>. */
 export const DATA_VOLUME_ID = "vol-0feedc0de0000001";
@@ -22,7 +23,42 @@ export const ARCHIVE_BUCKET = "rehearsal-archive";
 export const ARTIFACT_BUCKET = "rehearsal-artifacts";
 /** Size of the data volume's loop file (sparse). */
 export const DATA_VOLUME_SIZE = "2G";
+/** The instance id the SSM agent would run under (it names the agent's orchestration directory). */
+export const INSTANCE_ID = "i-0rehearsal0000000";
 
+/**
+ * What Terraform would pass for the association's parameters that are references to resources
+ * (`${aws_s3_bucket...id}`): the stand-ins' names for those resources.
+ */
+const STAND_IN_PARAMETERS: Readonly<Record<string, string>> = {
+  dataVolumeId: DATA_VOLUME_ID,
+  artifactBucket: ARTIFACT_BUCKET,
+  archiveBucket: ARCHIVE_BUCKET,
+};
+
+/**
+ * The document's script as the SSM agent runs it: every `{{ name }}` replaced by the parameter's
+ * value, each value first checked against the parameter's allowedPattern (SSM refuses the command
+ * otherwise). Values Terraform resolves at deploy time come from STAND_IN_PARAMETERS.
+ */
+export function scriptAsSsmRunsIt(document: ApplyDocument): string {
+  const values = Object.fromEntries(
+    Object.entries(document.parameters).map(([name, value]) => {
+      const resolved = value.includes("${") ? STAND_IN_PARAMETERS[name] : value;
+      if (resolved === undefined)
+        throw new Error(`the rehearsal has no stand-in value for SSM parameter ${name} (Terraform passes ${value})`);
+      const pattern = document.allowedPatterns[name];
+      if (pattern === undefined || !new RegExp(pattern).test(resolved)) {
+        throw new Error(`SSM would refuse ${name}=${resolved}: it does not match the document's allowedPattern ${pattern}`);
+      }
+      return [name, resolved];
+    }),
+  );
+  return document.script.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_, name: string) => {
+    if (!(name in values)) throw new Error(`the document's script names {{ ${name} }}, which the association does not pass`);
+    return values[name];
+  });
+}
 const hostDir = layout.host;
 const loopDeviceFile = join(hostDir, "loop-device");
 const volumeFile = join(hostDir, "data-volume.img");
@@ -77,7 +113,7 @@ export class RehearsalHost {
     ];
   }
 
-  /** A blank host: files of the roster synced, a blank data volume attached, empty secrets created. */
+  /** A blank host: a blank data volume attached, the roster deployed (secrets, S3 objects); nothing applied yet. */
   async create(roster: RenderedRoster): Promise<void> {
     this.current = roster;
     await removeHost();
@@ -89,7 +125,7 @@ export class RehearsalHost {
     mkdirSync(dirname(ctl), { recursive: true });
     symlinkSync(join(layout.standins, "amazon-cloudwatch-agent-ctl"), ctl);
     await this.attachBlankVolume();
-    await this.sync(roster);
+    await this.deploy(roster);
   }
 
   /** A new EBS volume: a sparse file of zeros on a loop device, linked where Nitro puts it. */
@@ -103,11 +139,11 @@ export class RehearsalHost {
   }
 
   /**
-   * Deploys a roster as the SSM document does: fleet.env, the host files into a staging
-   * directory checked against their manifest, swapped in. Terraform's part (empty secrets for
-   * new developers) comes first.
+   * Terraform's part of a deploy: empty secrets for new developers, and the host files as the S3
+   * objects of the synthesized stack, exactly those (Terraform deletes the objects of files no
+   * longer rendered). The host takes them at its next apply.
    */
-  async sync(roster: RenderedRoster): Promise<void> {
+  async deploy(roster: RenderedRoster): Promise<void> {
     this.current = roster;
     const fleet = roster.fleet;
     for (const developer of fleet.developers) {
@@ -118,30 +154,31 @@ export class RehearsalHost {
         }
       }
     }
-    const manifest = roster.hostFiles.find((f) => f.path === MANIFEST_FILE)!.content;
-    const hash = createHash("sha256").update(manifest).digest("hex");
-    const fleetEnv = [
-      `${FLEET_ENV_KEYS.region}=${fleet.region}`,
-      `${FLEET_ENV_KEYS.dataVolumeId}=${DATA_VOLUME_ID}`,
-      `${FLEET_ENV_KEYS.artifactBucket}=${ARTIFACT_BUCKET}`,
-      `${FLEET_ENV_KEYS.archiveBucket}=${ARCHIVE_BUCKET}`,
-      `${FLEET_ENV_KEYS.hostFilesHash}=${hash}`,
-    ];
-    this.write(hostPaths(fleet).fleetEnv, `${fleetEnv.join("\n")}\n`);
-    const target = join(this.root, hostPaths(fleet).root);
-    const staging = `${target}.staging`;
-    rmSync(staging, { recursive: true, force: true });
+    const prefix = join(this.state, "aws", "s3", ARTIFACT_BUCKET, HOST_FILES_PREFIX);
+    rmSync(prefix, { recursive: true, force: true });
     for (const file of roster.hostFiles) {
-      mkdirSync(dirname(join(staging, file.path)), { recursive: true });
-      writeFileSync(join(staging, file.path), file.content);
+      mkdirSync(dirname(join(prefix, file.path)), { recursive: true });
+      writeFileSync(join(prefix, file.path), file.content);
     }
-    await runOk("sha256sum", ["--check", "--quiet", "--strict", MANIFEST_FILE], { cwd: staging });
-    await runOk("chmod", ["-R", "u=rwX,go=rX", staging]);
-    await runOk("find", [staging, "-name", "*.sh", "-exec", "chmod", "0755", "{}", "+"]);
-    rmSync(`${target}.previous`, { recursive: true, force: true });
-    if (existsSync(target)) renameSync(target, `${target}.previous`);
-    renameSync(staging, target);
     this.writeComposeConcessions();
+  }
+
+  /**
+   * What the SSM association does on every change and every hour: runs the apply document of
+   * the deployed roster, as the agent runs it (its script written to `_script.sh` in the agent's
+   * orchestration directory and run with `sh -c`), which syncs the host files and runs apply.sh.
+   */
+  async apply(
+    extraEnv: NodeJS.ProcessEnv = {},
+    timeoutSeconds = 900,
+    document: ApplyDocument = this.current.applyDocument,
+  ): Promise<RunResult> {
+    const commandId = randomBytes(8).toString("hex");
+    const dir = this.path(`/var/lib/amazon/ssm/${INSTANCE_ID}/document/orchestration/${commandId}/awsrunShellScript/applyHostFiles`);
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, "_script.sh");
+    writeFileSync(script, scriptAsSsmRunsIt(document), { mode: 0o700 });
+    return run("sh", ["-c", script], { env: this.env(extraEnv), timeoutSeconds });
   }
 
   /** The compose override (through COMPOSE_OVERRIDE_FILE) and the interpolation env of composeArgs. */
@@ -190,10 +227,6 @@ export class RehearsalHost {
   /** Runs a host script (relative to the host-files root) as the SSM document would. */
   runScript(script: string, args: readonly string[] = [], extraEnv: NodeJS.ProcessEnv = {}, timeoutSeconds = 900): Promise<RunResult> {
     return run("bash", [join(this.root, hostPaths(this.fleet).root, script), ...args], { env: this.env(extraEnv), timeoutSeconds });
-  }
-
-  apply(extraEnv: NodeJS.ProcessEnv = {}, timeoutSeconds = 900): Promise<RunResult> {
-    return this.runScript("scripts/apply.sh", [], extraEnv, timeoutSeconds);
   }
 
   /** The AWS stand-in; its output is kept out of the log (it may be a secret value). */
@@ -300,9 +333,14 @@ export class RehearsalHost {
     return join(this.root, hostPath);
   }
 
+  /** A developer's home on the data volume (mounted at /home/coder). */
+  home(name: string): string {
+    return this.path(`${DATA_MOUNT}/${name}/home`);
+  }
+
   /** A developer's workspace directory on the data volume. */
   workspace(name: string): string {
-    return this.path(`${DATA_MOUNT}/${name}/workspace`);
+    return join(this.home(name), "workspace");
   }
 
   /** Archived objects in the S3 stand-in under a prefix. */

@@ -19,8 +19,8 @@ const ROOTFS = {
   suite: "bookworm",
   mirror: "http://deb.debian.org/debian",
   // curl: the health check; dumb-init: the entrypoint; ripgrep: VS Code's search (its npm package
-  // would download rg from GitHub); git, ssh and procps as in the official image.
-  include: ["ca-certificates", "curl", "dumb-init", "git", "openssh-client", "procps", "ripgrep", "libgssapi-krb5-2"],
+  // would download rg from GitHub); git, ssh, procps and sudo as in the official image.
+  include: ["ca-certificates", "curl", "dumb-init", "git", "openssh-client", "procps", "ripgrep", "libgssapi-krb5-2", "sudo"],
 };
 
 const hash = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
@@ -146,7 +146,7 @@ export async function ensureImage(ref: string): Promise<ImageInfo> {
   const started = Date.now();
   const tag = ref.slice(ref.lastIndexOf(":") + 1);
   const codeServerVersion = await resolveCodeServerVersion(tag);
-  const scripts = ["build-image.sh", "build-code-server.sh"].map((f) => readFileSync(join(layout.scripts, f), "utf8"));
+  const scripts = ["build-image.sh", "build-code-server.sh", "fixuid-standin.c"].map((f) => readFileSync(join(layout.scripts, f), "utf8"));
   const key = hash({ ROOTFS, NODE_VERSION, codeServerVersion, scripts });
   const existing = await docker(["image", "inspect", "--format", '{{index .Config.Labels "rehearsal.key"}}', ref]);
   const info = (built: boolean): ImageInfo => ({

@@ -15,6 +15,7 @@ import { CONCESSIONS } from "./concessions";
 import { CHECKS } from "./checks";
 import { dockerCli, dockerHost, engineEnv, nofileHardLimit, stopEngine } from "./engine";
 import { RehearsalHost, removeHost } from "./host";
+import { stopInternet } from "./internet";
 import { layout } from "./lib/layout";
 import { elapsedSeconds, record, say } from "./lib/log";
 import { emptyReport, summaryLine, writeReport, type Report } from "./lib/report";
@@ -34,6 +35,7 @@ const USAGE = `usage: npm run rehearse [-- [--keep] [--only <regex>] | --down]
 async function down(env: NodeJS.ProcessEnv): Promise<void> {
   await stopProxy();
   await stopEngine(env);
+  await stopInternet();
   await removeHost();
 }
 

@@ -2,7 +2,7 @@
  * What a check works with: the host, the proxy, the browser, the rendered rosters, and the
  * helpers other checks need (deploy a roster, log in, read the engine's events).
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Page } from "playwright-core";
 import { containerName } from "../src/naming";
 import { RehearsalBrowser, type LoginOutcome } from "./browser";
@@ -24,8 +24,9 @@ export interface EngineEvent {
 export class Rehearsal {
   /** Set by the image check. */
   image?: ImageInfo;
-  /** Set by the first-apply check: its output, for the checks that read it. */
+  /** Set by the first-apply check: its output and the engine's events meanwhile, for the checks that read them. */
   firstApplyOutput = "";
+  firstApplyEvents: EngineEvent[] = [];
   /** apply.sh's output when a developer was removed, and the sockets their directory held. */
   removalOutput?: string;
   socketsBeforeRemoval = "";
@@ -70,7 +71,7 @@ export class Rehearsal {
 
   /** What a deploy does before the host applies: new host files and secrets, and the ALB's new rules. */
   async deploy(roster: RenderedRoster): Promise<void> {
-    await this.host.sync(roster);
+    await this.host.deploy(roster);
     await startProxy(roster.fleet.domain, roster.routes, this.ports);
   }
 
@@ -97,31 +98,52 @@ export class Rehearsal {
   /**
    * Records the engine's container lifecycle and health events from now until the returned
    * function is called, which returns them. Streamed as they happen: dockerd keeps only the last
-   * few hundred events, and health checks alone produce dozens a minute.
+   * few hundred events, and health checks alone produce dozens a minute. When dockerd restarts
+   * meanwhile (setup.sh restarts it for a new daemon.json), the stream is opened again, from the
+   * moment it broke.
    */
   async watchEvents(): Promise<() => Promise<EngineEvent[]>> {
     const filters = ["type=container", "event=create", "event=start", "event=health_status"].flatMap((f) => ["--filter", f]);
-    const child = spawn(dockerCli, ["events", ...filters, "--format", "{{json .}}"], {
-      env: this.host.env(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
+    const lines = new Set<string>();
+    let stopped = false;
     let err = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    const closed = new Promise((resolve) => child.on("close", resolve));
+    let child: ChildProcess | undefined;
+    let closed: Promise<unknown> = Promise.resolve();
+    const open = (since?: number) => {
+      const args = ["events", ...filters, "--format", "{{json .}}", ...(since === undefined ? [] : ["--since", String(since)])];
+      const current = spawn(dockerCli, args, { env: this.host.env(), stdio: ["ignore", "pipe", "pipe"] });
+      child = current;
+      let partial = "";
+      current.stdout.on("data", (chunk: Buffer) => {
+        const text = partial + chunk.toString();
+        const complete = text.split("\n");
+        partial = complete.pop() ?? "";
+        for (const line of complete) if (line) lines.add(line);
+      });
+      current.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+      closed = new Promise((resolve) =>
+        current.on("close", () => {
+          if (!stopped) {
+            const brokeAt = Math.floor(Date.now() / 1000) - 1;
+            setTimeout(() => (stopped ? undefined : open(brokeAt)), 1000);
+          }
+          resolve(undefined);
+        }),
+      );
+    };
+    open();
     // The subscription is made once the client has connected.
     await sleep(1000);
-    if (child.exitCode !== null) throw new Error(`docker events ended at once: ${err.trim()}`);
+    if (child?.exitCode !== null) throw new Error(`docker events ended at once: ${err.trim()}`);
     return async () => {
       await sleep(1000);
-      child.kill();
+      stopped = true;
+      child?.kill();
       await closed;
-      return out
-        .split("\n")
-        .filter(Boolean)
+      return [...lines]
         .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: { name: string } }; timeNano: number })
-        .map((e) => ({ action: e.Action, container: e.Actor.Attributes.name, time: e.timeNano / 1e9 }));
+        .map((e) => ({ action: e.Action, container: e.Actor.Attributes.name, time: e.timeNano / 1e9 }))
+        .sort((a, b) => a.time - b.time);
     };
   }
 

@@ -24,6 +24,16 @@ export interface Route {
   readonly container: string;
 }
 
+/** The SSM document that applies the host files, and the association's values for its parameters, as synthesized. */
+export interface ApplyDocument {
+  /** The document's runCommand, joined into the script SSM writes to `_script.sh`. */
+  readonly script: string;
+  /** Each parameter's allowedPattern, which SSM checks a value against before it runs anything. */
+  readonly allowedPatterns: Readonly<Record<string, string>>;
+  /** The association's parameter values: literals, or Terraform references (`${aws_...}`) resolved only by a deploy. */
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
 export interface RenderedRoster {
   readonly variant: string;
   readonly fleet: Fleet;
@@ -31,6 +41,7 @@ export interface RenderedRoster {
   readonly hostFiles: readonly HostFile[];
   /** config/alb-rules.json, parsed: the ALB's routing table. */
   readonly routes: readonly Route[];
+  readonly applyDocument: ApplyDocument;
 }
 
 /** A roster edit: changes the parsed roster.yaml document in place. */
@@ -42,10 +53,43 @@ export const baseRosterFile = () => join(PROJECT_ROOT, process.env.ROSTER_FILE |
 // Terraform template syntax is escaped in S3 object contents (src/modules/expressions.ts).
 const unescapeTemplate = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
-function hostFilesOf(outdir: string): HostFile[] {
+type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };
+
+/** The one synthesized stack's configuration under an outdir. */
+export function stackConfigOf(outdir: string): StackConfig {
   const stacks = readdirSync(join(outdir, "stacks"));
   if (stacks.length !== 1) throw new Error(`expected one stack in ${outdir}/stacks, found ${stacks.join(", ")}`);
-  const config = JSON.parse(readFileSync(join(outdir, "stacks", stacks[0], "cdk.tf.json"), "utf8"));
+  return JSON.parse(readFileSync(join(outdir, "stacks", stacks[0], "cdk.tf.json"), "utf8")) as StackConfig;
+}
+
+function only(config: StackConfig, type: string): Record<string, unknown> {
+  const resources = Object.values(config.resource?.[type] ?? {});
+  if (resources.length !== 1) throw new Error(`expected one ${type} in the synthesized stack, found ${resources.length}`);
+  return resources[0];
+}
+
+/** The apply document's script, its parameters' patterns and the association's values, as SSM receives them. */
+export function applyDocumentOf(config: StackConfig): ApplyDocument {
+  const association = only(config, "aws_ssm_association") as { name: string; parameters: Record<string, string> };
+  // The association names its document by reference: `${aws_ssm_document.<id>.name}`.
+  const documentId = /^\$\{aws_ssm_document\.([^.]+)\.name\}$/.exec(association.name)?.[1];
+  const documentConfig = documentId === undefined ? undefined : config.resource?.aws_ssm_document?.[documentId];
+  if (!documentConfig) throw new Error(`the apply association's document ${association.name} is not an aws_ssm_document of the stack`);
+  const document = JSON.parse(unescapeTemplate(documentConfig.content as string)) as {
+    parameters: Record<string, { allowedPattern: string }>;
+    mainSteps: { action: string; inputs: { runCommand: string[] } }[];
+  };
+  const step = document.mainSteps.find((s) => s.action === "aws:runShellScript");
+  if (!step) throw new Error("the apply document has no aws:runShellScript step");
+  return {
+    script: `${step.inputs.runCommand.join("\n")}\n`,
+    allowedPatterns: Object.fromEntries(Object.entries(document.parameters).map(([name, p]) => [name, p.allowedPattern])),
+    parameters: Object.fromEntries(Object.entries(association.parameters).map(([name, value]) => [name, unescapeTemplate(value)])),
+  };
+}
+
+export function hostFilesOf(outdir: string): HostFile[] {
+  const config = stackConfigOf(outdir);
   const objects = Object.values((config.resource?.aws_s3_object ?? {}) as Record<string, { key: string; content: string }>);
   const files = objects
     .filter((o) => o.key.startsWith(HOST_FILES_PREFIX))
@@ -54,8 +98,11 @@ function hostFilesOf(outdir: string): HostFile[] {
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/** Synthesizes a variant of the roster (the base roster when `edit` is absent). */
-export async function renderRoster(variant: string, edit?: RosterEdit): Promise<RenderedRoster> {
+/**
+ * Synthesizes a variant of the roster (the base roster when `edit` is absent), with this
+ * project's code or, for the upgrade check, a copy of an earlier release's (`projectRoot`).
+ */
+export async function renderRoster(variant: string, edit?: RosterEdit, projectRoot = PROJECT_ROOT): Promise<RenderedRoster> {
   const dir = join(layout.render, variant);
   mkdirSync(dir, { recursive: true });
   const rosterFile = join(dir, "roster.yaml");
@@ -69,11 +116,11 @@ export async function renderRoster(variant: string, edit?: RosterEdit): Promise<
   writeFileSync(rosterFile, document.toString());
   const outdir = join(dir, "cdktf.out");
   await runOk("node", ["--import", "tsx", "main.ts", "--outdir", outdir, "--export", join(dir, "deployment")], {
-    cwd: PROJECT_ROOT,
+    cwd: projectRoot,
     env: { ...process.env, ROSTER_FILE: rosterFile },
     timeoutSeconds: 300,
   });
   const hostFiles = hostFilesOf(outdir);
   const rules = JSON.parse(hostFiles.find((f) => f.path === "config/alb-rules.json")!.content) as { rules: Route[] };
-  return { variant, fleet: loadRoster(rosterFile), hostFiles, routes: rules.rules };
+  return { variant, fleet: loadRoster(rosterFile), hostFiles, routes: rules.rules, applyDocument: applyDocumentOf(stackConfigOf(outdir)) };
 }

@@ -18,14 +18,45 @@ export const HEALTH_PATH = "/healthz";
 /** Where the host keeps the rendered host files, the per-deploy environment and the secret files. */
 export function hostPaths(fleet: Fleet) {
   const etc = `/etc/${fleet.project}`;
+  const state = `/var/lib/${fleet.project}`;
   return {
     /** Rendered host files, synced from S3 by every apply. */
     root: `/opt/${fleet.project}`,
     /** Deploy-time values (volume id, bucket names, region) written by the SSM document. */
     fleetEnv: `${etc}/fleet.env`,
-    /** Per-developer env files holding the API key: mode 0600, root-owned. */
+    /** Per-developer env files holding the password hash and the API key: mode 0600 in a 0700 directory, root-owned. */
     secretsDir: `${etc}/secrets`,
+    /**
+     * Per-developer code-server config files (no secret: the hash is in the env file), root-owned
+     * and mounted read-only into the container, so nothing in it can change what code-server reads.
+     */
+    codeServerConfigDir: `${etc}/code-server`,
+    /** The host scripts' state: the apply lock, the roll-out's pending recreations, metric samples. */
+    stateDir: state,
+    /** flock(1) file of every apply, start and stop, and of the SSM document's sync and swap. */
+    applyLock: `${state}/apply.lock`,
   } as const;
+}
+
+/**
+ * Linux name of a developer's bridge network: `devnet-<port>`. The port is the developer's
+ * stable slot and short (an interface name holds at most 15 characters, a developer name up to
+ * 28), so the name is unique, stable and fits. The isolation rules match every developer
+ * bridge by the prefix (`devnet-+`), which no other interface on the host carries.
+ */
+export const DEVELOPER_BRIDGE_PREFIX = "devnet-";
+export function developerBridgeName(developer: Pick<Developer, "port">): string {
+  return `${DEVELOPER_BRIDGE_PREFIX}${developer.port}`;
+}
+
+/**
+ * iptables chains that isolate the developer networks: `forward` (jumped to from DOCKER-USER)
+ * for traffic a developer container sends through the host, `input` (jumped to from INPUT) for
+ * traffic it sends to the host itself. At most 28 characters, iptables' limit: the project name
+ * has at most 16.
+ */
+export function isolationChains(fleet: Pick<Fleet, "project">) {
+  return { forward: `${fleet.project}-isolate-fwd`, input: `${fleet.project}-isolate-in` } as const;
 }
 
 /** CloudWatch Logs groups (SPEC 6.2); their names carry the project, as the spec's do. */

@@ -8,7 +8,7 @@
 export const FILE_MODES = {
   /** Scripts the host or an operator runs. */
   script: 0o755,
-  /** Files that hold or become something private on the host (code-server config templates). */
+  /** Files that hold or become something private on the host. */
   private: 0o600,
   /** Everything else. */
   regular: 0o644,

@@ -1,15 +1,17 @@
 /** Step 6: the operations of the README's day two, each on the running rehearsal host. */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { DATA_MOUNT, containerName, hostPaths, metricNames } from "../../src/naming";
+import { DATA_MOUNT, containerName, hostPaths, isolationChains, metricNames } from "../../src/naming";
 import { engineCtl } from "../engine";
 import type { ContainerInfo } from "../host";
 import { ARCHIVE_BUCKET } from "../host";
+import { layout } from "../lib/layout";
 import { run, runOk } from "../lib/run";
 import type { Rehearsal } from "../rehearsal";
 import type { RosterEdit } from "../rosters";
 import { applyPhases, check, expect, tail } from "./check";
+import { isolationProbes } from "./hardening";
 
 const nonce = randomBytes(4).toString("hex");
 /** Files written by the persistence check; the host-restart check looks for them again. */
@@ -18,6 +20,24 @@ const persisted = {
   userData: `.local/share/code-server/kept-${nonce}.json`,
   content: `kept ${nonce}`,
 };
+/**
+ * Everything else a developer keeps in the home, with the mode each must keep: keys, git and tool
+ * settings, Claude's, code-server's settings and an extension. Shell history is checked apart:
+ * the editor's terminals append to it when their container goes, so only its line is looked for.
+ */
+/** A line the persistence check appends to ~/.bash_history. */
+const historyLine = `echo kept-history-${nonce}`;
+const homeFiles: readonly { path: string; mode: string }[] = [
+  { path: ".ssh/id_ed25519", mode: "600" },
+  { path: ".ssh/config", mode: "644" },
+  { path: ".gitconfig", mode: "644" },
+  { path: ".config/rehearsal-tool/settings.toml", mode: "640" },
+  { path: ".claude.json", mode: "600" },
+  { path: ".claude/settings.json", mode: "644" },
+  { path: ".local/share/code-server/User/settings.json", mode: "644" },
+  { path: ".local/share/code-server/extensions/rehearsal.kept-1.0.0/package.json", mode: "644" },
+  { path: ".local/bin/rehearsal-tool", mode: "755" },
+];
 
 /** A password of the generated kind (letters, digits, a symbol), for rotations. */
 const newPassword = () => `Rot-${randomBytes(12).toString("base64url").replace(/[-_]/g, "x")}9!`;
@@ -97,26 +117,54 @@ export const DAY_TWO = [
     return `${last.MetricData.length} data points: healthy, restarts, CPU % and memory % for ${names(r).length} developers`;
   }),
 
-  check("persistence: recreating a container keeps the workspace and code-server's user-data dir", async (r) => {
-    const [developer] = r.host.fleet.developers;
-    const write = await r.host.exec(developer.name, `echo '${persisted.content}' | tee ~/${persisted.workspace} > ~/${persisted.userData}`);
-    expect(write.code === 0, `cannot write in ${developer.name}'s container: ${write.stderr.trim()}`);
-    const before = await r.host.container(developer.name);
-    await r.host.recreate(developer.name);
-    const after = await r.host.container(developer.name);
-    expect(before?.id !== after?.id, `${containerName(developer)} was not recreated`);
-    const read = await r.host.exec(developer.name, `cat ~/${persisted.workspace} ~/${persisted.userData}`);
-    expect(
-      read.stdout === `${persisted.content}\n${persisted.content}\n`,
-      `after recreation the files read: ${JSON.stringify(read.stdout)} ${read.stderr.trim()}`,
-    );
-    return `${containerName(developer)} recreated (${before?.id.slice(0, 12)} -> ${after?.id.slice(0, 12)}); ~/${persisted.workspace} and ~/${persisted.userData} kept`;
-  }),
+  check(
+    "persistence: recreating a container keeps the whole home: workspace, ~/.ssh, ~/.gitconfig, ~/.config, ~/.claude*, shell history, settings, extensions",
+    async (r) => {
+      const [developer] = r.host.fleet.developers;
+      const write = [
+        `echo '${persisted.content}' | tee ~/${persisted.workspace} > ~/${persisted.userData}`,
+        "mkdir -p ~/.ssh && chmod 700 ~/.ssh",
+        ...homeFiles.map(
+          (f) => `mkdir -p "$(dirname ~/${f.path})" && echo '${nonce} ${f.path}' > ~/${f.path} && chmod ${f.mode} ~/${f.path}`,
+        ),
+        `echo '${historyLine}' >> ~/.bash_history`,
+      ].join(" && ");
+      const written = await r.host.exec(developer.name, write);
+      expect(written.code === 0, `cannot write in ${developer.name}'s container: ${written.stderr.trim()}`);
+      const list = `stat -c '%n %a %U %s' ${[persisted.workspace, persisted.userData, ".ssh", ...homeFiles.map((f) => f.path)].map((p) => `~/${p}`).join(" ")}`;
+      const statsBefore = (await r.host.exec(developer.name, list)).stdout;
+      const before = await r.host.container(developer.name);
+      await r.host.recreate(developer.name);
+      const after = await r.host.container(developer.name);
+      expect(before?.id !== after?.id, `${containerName(developer)} was not recreated`);
+      const read = await r.host.exec(developer.name, `cat ~/${persisted.workspace} ~/${persisted.userData}`);
+      expect(
+        read.stdout === `${persisted.content}\n${persisted.content}\n`,
+        `after recreation the files read: ${JSON.stringify(read.stdout)} ${read.stderr.trim()}`,
+      );
+      const statsAfter = await r.host.exec(developer.name, list);
+      expect(
+        statsAfter.code === 0 && statsAfter.stdout === statsBefore,
+        `after recreation:\n${statsAfter.stdout}${statsAfter.stderr}\nbefore:\n${statsBefore}`,
+      );
+      const contents = await r.host.exec(developer.name, homeFiles.map((f) => `cat ~/${f.path}`).join(" && "));
+      expect(
+        contents.stdout === homeFiles.map((f) => `${nonce} ${f.path}\n`).join(""),
+        `after recreation the home's files read:\n${contents.stdout}`,
+      );
+      const history = await r.host.exec(developer.name, `grep -cxF '${historyLine}' ~/.bash_history`);
+      expect(history.stdout.trim() === "1", `after recreation ~/.bash_history lacks its line: ${history.stdout}${history.stderr}`);
+      return `${containerName(developer)} recreated (${before?.id.slice(0, 12)} -> ${after?.id.slice(0, 12)}); ~/${persisted.workspace}, ~/${persisted.userData} and ${homeFiles.length} more (${homeFiles.map((f) => `~/${f.path}`).join(", ")}) kept with their content, modes and owner; ~/.bash_history still holds its line`;
+    },
+  ),
 
   check(
-    "rotate: after a password rotation the old password is refused and the new one accepted; only that container restarts",
+    "rotate: after a password rotation the old password is refused and the new one accepted; only that container restarts, its home kept",
     async (r) => {
       const developer = r.host.fleet.developers[1];
+      const kept = `mkdir -p ~/.ssh && echo 'key ${nonce}' > ~/.ssh/id_rotate && git config --global user.name 'Rotated ${nonce}' && echo '${nonce}' > ~/workspace/rotate.txt`;
+      const written = await r.host.exec(developer.name, kept);
+      expect(written.code === 0, `cannot write in ${developer.name}'s home: ${written.stderr.trim()}`);
       const before = await r.host.containers();
       const old = await r.host.password(developer.name);
       const rotated = newPassword();
@@ -129,7 +177,12 @@ export const DAY_TWO = [
       const newOutcome = await r.login(developer.name, rotated);
       expect(!oldOutcome.accepted, `${developer.hostname} still accepts the old password`);
       expect(newOutcome.accepted, `${developer.hostname} refuses the new password: ${newOutcome.accepted ? "" : newOutcome.message}`);
-      return `${developer.name}: old password refused ("${oldOutcome.accepted ? "" : oldOutcome.message}"), new one accepted; no other container restarted`;
+      const read = await r.host.exec(developer.name, "cat ~/.ssh/id_rotate ~/workspace/rotate.txt && git config --global user.name");
+      expect(
+        read.stdout === `key ${nonce}\n${nonce}\nRotated ${nonce}\n`,
+        `after the rotation ${developer.name}'s ~/.ssh, workspace and ~/.gitconfig read: ${JSON.stringify(read.stdout)} ${read.stderr.trim()}`,
+      );
+      return `${developer.name}: old password refused ("${oldOutcome.accepted ? "" : oldOutcome.message}"), new one accepted; no other container restarted; ~/.ssh/id_rotate, ~/.gitconfig and ~/workspace/rotate.txt kept`;
     },
   ),
 
@@ -184,15 +237,18 @@ export const DAY_TWO = [
       const archives = r.host.s3Objects(ARCHIVE_BUCKET, `removed/${name}`);
       expect(archives.length === 1, `expected one archive under s3://${ARCHIVE_BUCKET}/removed/${name}/, found ${archives.length}`);
       const listing = (await runOk("tar", ["-tzf", archives[0]])).stdout.split("\n");
-      expect(listing.includes(`${name}/workspace/${note}`), `the archive lacks ${name}/workspace/${note}`);
+      expect(listing.includes(`${name}/home/workspace/${note}`), `the archive lacks ${name}/home/workspace/${note}`);
       const removedDir = r.host.path(`${DATA_MOUNT}/.removed`);
       const moved = existsSync(removedDir) ? readdirSync(removedDir).filter((d) => d.startsWith(`${name}-`)) : [];
       expect(
-        moved.length === 1 && existsSync(join(removedDir, moved[0], "workspace", note)),
+        moved.length === 1 && existsSync(join(removedDir, moved[0], "home", "workspace", note)),
         `${name}'s workspace is not in ${DATA_MOUNT}/.removed/`,
       );
       expect(!existsSync(r.host.path(`${DATA_MOUNT}/${name}`)), `${DATA_MOUNT}/${name} is still there`);
-      expect(!existsSync(r.host.path(`${hostPaths(r.host.fleet).secretsDir}/${name}.env`)), `${name}'s API-key env file is still there`);
+      expect(
+        !existsSync(r.host.path(`${hostPaths(r.host.fleet).secretsDir}/${name}.env`)),
+        `${name}'s env file (hash and API key) is still there`,
+      );
       const changed = restarted(before, await r.host.containers(), names(r));
       expect(changed.length === 0, `other containers restarted: ${changed.join(", ")}`);
       const { proxyRequest } = await import("../proxy");
@@ -268,9 +324,35 @@ export const DAY_TWO = [
     return `${order.length} containers moved to ${newRef} one at a time, each created after the previous was healthy; apply took ${result.seconds.toFixed(1)}s`;
   }),
 
+  check("isolation: after dockerd restarts, the rules are still in force and the containers kept running (live-restore)", async (r) => {
+    const before = await r.host.containers();
+    const restart = await run(join(layout.standins, "systemctl"), ["restart", "docker"], { env: r.host.env(), timeoutSeconds: 180 });
+    expect(restart.code === 0, `systemctl restart docker failed: ${restart.stderr.trim()}`);
+    for (const name of names(r)) await r.host.waitHealthy(name);
+    const changed = restarted(before, await r.host.containers(), names(r));
+    expect(changed.length === 0, `containers restarted with dockerd: ${changed.join(", ")}`);
+    return `dockerd restarted; ${before.size} containers kept running; ${await isolationProbes(r, { full: false })}`;
+  }),
+
   check(
-    "host restart: after the engine and the data volume go down, start-containers.sh brings every container back healthy with its data",
+    "host restart: after the engine and the data volume go down (and the isolation rules with them, as at a reboot), the isolation unit loads them before dockerd starts and start-containers.sh brings every container back healthy with its data",
     async (r) => {
+      // What a reboot loses besides the engine's processes: the kernel's iptables state.
+      const chains = isolationChains(r.host.fleet);
+      for (const [chain, target] of [
+        ["INPUT", chains.input],
+        ["DOCKER-USER", chains.forward],
+      ]) {
+        await run("iptables", ["-D", chain, "-j", target]);
+      }
+      for (const chain of [chains.input, chains.forward]) {
+        await run("iptables", ["-F", chain]);
+        await run("iptables", ["-X", chain]);
+      }
+      const units = join(r.host.state, "systemd");
+      for (const file of readdirSync(units).filter((f) => f.endsWith(".active"))) rmSync(join(units, file));
+      const bootLog = join(units, "boot.log");
+      const bootLogBefore = existsSync(bootLog) ? readFileSync(bootLog, "utf8").length : 0;
       const poweroff = await engineCtl("poweroff", r.engineEnv);
       expect(poweroff.code === 0, `stopping the engine failed: ${poweroff.stderr.trim()}`);
       await runOk("umount", [r.host.path(DATA_MOUNT)]);
@@ -287,7 +369,11 @@ export const DAY_TWO = [
       expect(read.stdout.trim() === persisted.content, `${developer.name}'s workspace lost ~/${persisted.workspace} over the restart`);
       const formats = (await run("grep", ["-c", "creating an ext4 filesystem", join(r.host.state, "syslog")])).stdout.trim();
       expect(formats === "1", `the data volume was formatted ${formats} times`);
-      return `${containers.size} containers healthy ${result.seconds.toFixed(1)}s after start-containers.sh; the data volume was mounted, not formatted, and ${developer.name}'s files are there`;
+      const boot = readFileSync(bootLog, "utf8").slice(bootLogBefore).trim().split("\n");
+      const unit = boot.findIndex((l) => l.includes(`${r.host.fleet.project}-isolation.service started (before docker.service)`));
+      const docker = boot.findIndex((l) => / docker\.service start$/.test(l));
+      expect(unit >= 0 && docker > unit, `the isolation unit did not run before dockerd started:\n${boot.join("\n")}`);
+      return `${containers.size} containers healthy ${result.seconds.toFixed(1)}s after start-containers.sh; the data volume was mounted, not formatted, and ${developer.name}'s files are there; the isolation unit ran before dockerd; ${await isolationProbes(r, { full: false })}`;
     },
   ),
 ];

@@ -2,8 +2,21 @@
 import type { Check } from "./check";
 import { DAY_TWO } from "./day-two";
 import { FIRST_BOOT } from "./first-boot";
+import { AFTER_LOGIN, BEFORE_LOGIN } from "./hardening";
 import { LOGIN } from "./login";
-import { PROVISIONING } from "./provisioning";
+import { HOST_AND_PROXY, PROVISIONING } from "./provisioning";
 import { ROUTING } from "./routing";
+import { UPGRADE } from "./upgrade";
 
-export const CHECKS: readonly Check[] = [...PROVISIONING, ...FIRST_BOOT, ...ROUTING, ...LOGIN, ...DAY_TWO];
+export const CHECKS: readonly Check[] = [
+  ...PROVISIONING,
+  // On a host of its own, before the main host exists.
+  ...UPGRADE,
+  ...HOST_AND_PROXY,
+  ...FIRST_BOOT,
+  ...ROUTING,
+  ...BEFORE_LOGIN,
+  ...LOGIN,
+  ...AFTER_LOGIN,
+  ...DAY_TWO,
+];

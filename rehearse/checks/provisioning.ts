@@ -1,8 +1,8 @@
 /** Steps 1-4 as checks: everything later needs them, so each is essential. */
 import { existsSync } from "node:fs";
-import { containerName, hostPaths } from "../../src/naming";
+import { HOST_FILES_PREFIX, hostPaths } from "../../src/naming";
 import { dockerCli, forgetNetworks, prepareEngine, removeContainersAndNetworks, startEngine } from "../engine";
-import { DATA_VOLUME_SIZE } from "../host";
+import { ARTIFACT_BUCKET, DATA_VOLUME_SIZE } from "../host";
 import { ensureImage } from "../image";
 import { ensureMachinePackages } from "../lib/packages";
 import { runOk } from "../lib/run";
@@ -74,26 +74,34 @@ export const PROVISIONING = [
         "sh",
         ref,
         "-c",
-        "id -u; id -un; command -v curl; command -v dumb-init; code-server --version 2>/dev/null | tail -1",
+        "id -u; id -un; command -v curl; command -v dumb-init; code-server --version 2>/dev/null | tail -1; sudo -n id -u; stat -c '%a %U' /usr/local/bin/fixuid",
       ]);
-      const [uid, user, curl, dumbInit, version] = probe.stdout.trim().split("\n");
+      const [uid, user, curl, dumbInit, version, sudo, fixuid] = probe.stdout.trim().split("\n");
       expect(uid === "1000" && user === "coder", `the image runs as ${user} (${uid}), not coder (1000)`);
       expect(curl && dumbInit, "the image lacks curl or dumb-init");
+      // As the official image: passwordless sudo for coder, and fixuid setuid root.
+      expect(
+        sudo === "0" && fixuid === "4755 root",
+        `sudo -n as coder gives uid ${sudo}, fixuid is ${fixuid}: not shaped like the official image`,
+      );
       expect(version?.startsWith(image.codeServerVersion), `code-server --version says ${version}, expected ${image.codeServerVersion}`);
       const entrypoint = (await runOk(dockerCli, ["image", "inspect", "--format", "{{json .Config.Entrypoint}}", ref])).stdout.trim();
       expect(entrypoint === '["/usr/bin/entrypoint.sh","--bind-addr","0.0.0.0:8080","."]', `unexpected entrypoint ${entrypoint}`);
-      return `${ref} holds code-server ${version} on Node ${image.nodeVersion} (${image.built ? `built in ${image.seconds.toFixed(0)}s` : "cached"})`;
+      return `${ref} holds code-server ${version} on Node ${image.nodeVersion}, passwordless sudo for coder and a setuid-root fixuid (${image.built ? `built in ${image.seconds.toFixed(0)}s` : "cached"})`;
     },
     { essential: true },
   ),
+];
 
+/** The rehearsed host and the ALB stand-in in front of it. */
+export const HOST_AND_PROXY = [
   check(
-    "host: the synthesized host files are synced as the SSM document does, onto a blank data volume",
+    "host: a blank host with a blank data volume; the synthesized host files are the S3 objects the SSM document will sync",
     async (r) => {
+      await removeContainersAndNetworks();
       await r.host.create(r.base);
-      const compose = r.host.read(`${hostPaths(r.base.fleet).root}/docker/docker-compose.yml`);
-      expect(compose.includes(containerName(r.base.fleet.developers[0])), "the synced compose file does not name the first developer");
-      return `${r.base.hostFiles.length} files in ${hostPaths(r.base.fleet).root}, their manifest checked; a blank ${DATA_VOLUME_SIZE} data volume attached`;
+      expect(!existsSync(r.host.path(hostPaths(r.base.fleet).root)), "the host has host files before any apply");
+      return `${r.base.hostFiles.length} objects under s3://${ARTIFACT_BUCKET}/${HOST_FILES_PREFIX} in the AWS stand-in; a blank ${DATA_VOLUME_SIZE} data volume attached`;
     },
     { essential: true },
   ),

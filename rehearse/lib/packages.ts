@@ -21,7 +21,8 @@ export const MACHINE_PACKAGES: Readonly<Record<string, string>> = {
   "build-essential": "building code-server's native modules (node-gyp)",
   python3: "node-gyp",
   procps: "pgrep",
-  iproute2: "removing the engine's bridges",
+  iproute2: "removing the engine's bridges; the internet stand-in's namespace",
+  zip: "packing the probe extension (a VSIX)",
   psmisc: "fuser, for stop-containers.sh",
 };
 

@@ -32,8 +32,9 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
     file(`systemd/${view.systemd.diskUsageService}`, render("systemd/disk-usage.service", view)),
     file(`systemd/${view.systemd.diskUsageTimer}`, render("systemd/disk-usage.timer", view)),
     file(`systemd/${view.systemd.dockerDropIn}`, render("systemd/docker-data-mount.conf", view)),
+    file(`systemd/${view.systemd.isolationService}`, render("systemd/isolation.service", view)),
     ...view.developers.map((developer) =>
-      file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer }), FILE_MODES.private),
+      file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer })),
     ),
     ...templateNames("scripts").map((name) => file(name, render(name, view), FILE_MODES.script)),
   ];
@@ -78,6 +79,7 @@ export function renderApplyDocumentScript(fleet: Fleet): string {
     project: fleet.project,
     hostRoot: paths.root,
     fleetEnv: paths.fleetEnv,
+    applyLock: paths.applyLock,
     fleetEnvLines: APPLY_DOCUMENT_PARAMETERS.map((name) => `${FLEET_ENV_KEYS[name]}=${ssm[name]}`),
     ssm,
     hostFilesPrefix: HOST_FILES_PREFIX,

@@ -14,9 +14,12 @@ import {
   TERRAFORM_ADDRESSES,
   backupPlanName,
   containerName,
+  developerBridgeName,
   developerKeptAddresses,
   hostInstanceName,
   hostPaths,
+  isolationChains,
+  DEVELOPER_BRIDGE_PREFIX,
   logGroupNames,
   metricNames,
   secretName,
@@ -26,11 +29,27 @@ import { minutesOfDay, WEEKDAYS, type Developer, type Fleet } from "../roster";
 import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 
-/** Paths inside the code-server container (SPEC 4.1). */
+/**
+ * Paths inside the code-server container (SPEC 4.1). The whole home is the developer's directory
+ * on the data volume; the workspace and code-server's user-data dir (settings, extensions) are
+ * inside it, where code-server keeps them by default.
+ */
 export const CONTAINER_HOME = "/home/coder";
 export const CONTAINER_WORKSPACE = `${CONTAINER_HOME}/workspace`;
-/** code-server's user-data dir: settings, extensions and (with CODE_SERVER_CONFIG) config.yaml persist here. */
-export const CONTAINER_DATA_DIR = `${CONTAINER_HOME}/.local/share/code-server`;
+/** Where the developer's root-owned code-server config is mounted, read-only, outside the home. */
+export const CONTAINER_CONFIG_FILE = "/etc/code-server/config.yaml";
+
+/** Before the home moved onto the data volume, these two were its only persistent parts. */
+export const LEGACY_LAYOUT = { workspace: "workspace", userData: "config" } as const;
+/** Where the legacy user-data dir goes in the home: code-server's default user-data dir. */
+export const HOME_USER_DATA_DIR = ".local/share/code-server";
+
+/**
+ * Tasks (processes and threads) per container: a fork bomb or a runaway build stops there instead
+ * of exhausting the host's PIDs. code-server, its extension hosts, language servers, terminals and
+ * a parallel build use a few hundred.
+ */
+export const PIDS_LIMIT = 4096;
 
 /** SPEC 11.1: open files per container. */
 export const NOFILE_LIMIT = 64000;
@@ -68,15 +87,22 @@ export interface DeveloperView {
   readonly memReservation: string;
   /** Compose network key: one bridge network per developer. */
   readonly network: string;
+  /** Linux name of the network's bridge, which the isolation rules match. */
+  readonly bridgeName: string;
   readonly logGroup: string;
+  /** `<data mount>/<name>`: root-owned, never mounted into a container. */
   readonly dataDir: string;
+  /** `<dataDir>/home`: the container's whole home, owned by the container's user. */
+  readonly homeDir: string;
   readonly workspaceDir: string;
-  readonly configDir: string;
-  /** Host path of the code-server config apply.sh writes (inside configDir). */
-  readonly configFile: string;
-  /** Host-file path (relative) of the config template apply.sh fills in. */
+  /** Where the workspace and the user-data dir lived before the home moved onto the data volume. */
+  readonly legacyWorkspaceDir: string;
+  readonly legacyUserDataDir: string;
+  /** Host path of the developer's code-server config: root-owned, mounted read-only. */
+  readonly codeServerConfigFile: string;
+  /** Host-file path (relative) of the code-server config apply.sh installs as codeServerConfigFile. */
   readonly configTemplate: string;
-  /** The 0600 env file holding the API key. */
+  /** The root-only 0600 env file holding the password hash and the API key. */
   readonly envFile: string;
   readonly passwordSecret: string;
   readonly apiKeySecret: string;
@@ -107,13 +133,19 @@ export interface FleetView {
   readonly coderUid: number;
   readonly containerPort: number;
   readonly healthUrl: string;
+  readonly containerHome: string;
   readonly containerWorkspace: string;
-  readonly containerDataDir: string;
   readonly containerConfigFile: string;
+  /** The legacy user-data dir's place in the home. */
+  readonly homeUserDataDir: string;
+  readonly pidsLimit: number;
+  /** Prefix of every developer bridge's name (iptables matches `<prefix>+`). */
+  readonly bridgePrefix: string;
+  readonly isolationChains: ReturnType<typeof isolationChains>;
   /** Prefix of every host path in the compose file: the scripts' ROOT_PREFIX, empty on the host. */
   readonly composeRootPrefix: string;
   readonly nofile: number;
-  readonly paths: ReturnType<typeof hostPaths> & { readonly stateDir: string };
+  readonly paths: ReturnType<typeof hostPaths>;
   readonly logGroups: { readonly system: string; readonly docker: string };
   readonly metrics: ReturnType<typeof metricNames>;
   readonly fleetEnvKeys: typeof FLEET_ENV_KEYS;
@@ -127,6 +159,7 @@ export interface FleetView {
     readonly diskUsageService: string;
     readonly diskUsageTimer: string;
     readonly dockerDropIn: string;
+    readonly isolationService: string;
   };
   readonly sysctlFile: string;
   readonly rsyslogFile: string;
@@ -144,7 +177,7 @@ const mib = (n: number) => `${n}m`;
 
 function developerView(fleet: Fleet, developer: Developer): DeveloperView {
   const dataDir = `${DATA_MOUNT}/${developer.name}`;
-  const configDir = `${dataDir}/config`;
+  const homeDir = `${dataDir}/home`;
   return {
     name: developer.name,
     service: containerName(developer),
@@ -155,11 +188,14 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     memLimit: mib(developer.memoryLimitMiB),
     memReservation: mib(developer.memoryMiB),
     network: `net-${developer.name}`,
+    bridgeName: developerBridgeName(developer),
     logGroup: logGroupNames(fleet).container(developer),
     dataDir,
-    workspaceDir: `${dataDir}/workspace`,
-    configDir,
-    configFile: `${configDir}/config.yaml`,
+    homeDir,
+    workspaceDir: `${homeDir}/${posix.basename(CONTAINER_WORKSPACE)}`,
+    legacyWorkspaceDir: `${dataDir}/${LEGACY_LAYOUT.workspace}`,
+    legacyUserDataDir: `${dataDir}/${LEGACY_LAYOUT.userData}`,
+    codeServerConfigFile: `${hostPaths(fleet).codeServerConfigDir}/${developer.name}.yaml`,
     configTemplate: `config/${developer.name}/config.yaml.tmpl`,
     envFile: `${hostPaths(fleet).secretsDir}/${developer.name}.env`,
     passwordSecret: secretName(fleet, developer, "password"),
@@ -198,12 +234,16 @@ export function fleetView(fleet: Fleet): FleetView {
     coderUid: CODER_UID,
     containerPort: CONTAINER_PORT,
     healthUrl: `http://localhost:${CONTAINER_PORT}${HEALTH_PATH}`,
+    containerHome: CONTAINER_HOME,
     containerWorkspace: CONTAINER_WORKSPACE,
-    containerDataDir: CONTAINER_DATA_DIR,
-    containerConfigFile: `${CONTAINER_DATA_DIR}/config.yaml`,
+    containerConfigFile: CONTAINER_CONFIG_FILE,
+    homeUserDataDir: HOME_USER_DATA_DIR,
+    pidsLimit: PIDS_LIMIT,
+    bridgePrefix: DEVELOPER_BRIDGE_PREFIX,
+    isolationChains: isolationChains(fleet),
     composeRootPrefix: COMPOSE_ROOT_PREFIX,
     nofile: NOFILE_LIMIT,
-    paths: { ...paths, stateDir: `/var/lib/${fleet.project}` },
+    paths,
     logGroups: { system: logs.system, docker: logs.docker },
     metrics: metricNames(fleet),
     fleetEnvKeys: FLEET_ENV_KEYS,
@@ -216,6 +256,7 @@ export function fleetView(fleet: Fleet): FleetView {
       diskUsageService: `${fleet.project}-disk-usage.service`,
       diskUsageTimer: `${fleet.project}-disk-usage.timer`,
       dockerDropIn: `${fleet.project}-data-mount.conf`,
+      isolationService: `${fleet.project}-isolation.service`,
     },
     sysctlFile: `90-${fleet.project}.conf`,
     rsyslogFile: `30-${fleet.project}-dockerd.conf`,
