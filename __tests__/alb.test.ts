@@ -278,7 +278,7 @@ describe("props validation", () => {
       /^AlbLayer stack\/alb: certificateArn "\*\.dev\.example\.com" is not an ACM certificate ARN, or "" to request one$/,
     ],
     [
-      "the spec's legacy TLS policy",
+      "the legacy TLS 1.2 policy",
       { sslPolicy: "ELBSecurityPolicy-TLS-1-2-2017-01" },
       /^AlbLayer stack\/alb: sslPolicy "ELBSecurityPolicy-TLS-1-2-2017-01" is not one of "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", /,
     ],

@@ -2,7 +2,7 @@
  * main.ts as users run it: ROSTER_FILE, exit codes, messages, and the promise that a bad roster
  * writes nothing (an earlier cdktf.out stays exactly as it was).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { PROJECT_ROOT } from "./helpers/fleet";
@@ -121,6 +121,19 @@ describe("main.ts", () => {
     // The exported HCL shares the project's local state file, whatever directory it lands in.
     const statePath = /backend "local" \{\s*path = "([^"]+)"/.exec(readFileSync(join(deployment, "terraform", "main.tf"), "utf8"))![1];
     expect(resolve(deployment, "terraform", statePath)).toBe(join(PROJECT_ROOT, "terraform.code-server-dev.tfstate"));
+  });
+
+  it("writes nothing that points at notes outside the repository (the spec, the design notes)", () => {
+    const deployment = join(work, "deployment");
+    const files = [
+      join(work, "export.out", "stacks", "code-server-dev", "cdk.tf.json"),
+      ...readdirSync(deployment, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name)),
+    ];
+    expect(files.length).toBeGreaterThan(30);
+    const pointing = files.filter((file) => /SPEC\.md|DESIGN\.md|\bSPEC \d|\bthe spec\b/i.test(readFileSync(file, "utf8")));
+    expect(pointing).toEqual([]);
   });
 });
 

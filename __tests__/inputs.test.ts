@@ -37,7 +37,7 @@ describe("variables", () => {
     expect(required.map(([name]) => name).sort()).toEqual(["alarm_emails", "hosted_zone_id"]);
   });
 
-  it("default to the spec's sizes and to protection switched on", () => {
+  it("default to the documented sizes and to protection switched on", () => {
     expect(Object.fromEntries(Object.entries(variables).map(([name, v]) => [name, v.default]))).toEqual({
       hosted_zone_id: undefined,
       alarm_emails: undefined,

@@ -1,5 +1,5 @@
 /**
- * MonitoringLayer: the spec's log groups, alarms on host, ALB, target groups and containers, a
+ * MonitoringLayer: the log groups, alarms on host, ALB, target groups and containers, a
  * dashboard, the monthly budget and the rotation reminder, all notifying the one alarm topic.
  */
 import { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget";
@@ -52,7 +52,7 @@ const targetGroupSuffix = (developer: string) => {
 };
 
 describe("log groups", () => {
-  it("are the spec's groups, encrypted with the fleet key, kept 30 days, never destroyed with a departing developer", () => {
+  it("are the documented groups, encrypted with the fleet key, kept 30 days, never destroyed with a departing developer", () => {
     const names = resources(config, "aws_cloudwatch_log_group").map(([, g]) => g.name as string);
     expect(names.sort()).toEqual(
       [

@@ -112,7 +112,7 @@ describe("docker-compose.yml", () => {
     expect(compose.services["code-server-bob"].cpu_shares).toBe(512);
   });
 
-  it("uses the spec's health check against /healthz", () => {
+  it("uses the health check against /healthz", () => {
     const { healthcheck } = compose.services["code-server-alice"];
     expect(healthcheck.test.join(" ")).toContain(`curl -fsS -o /dev/null http://localhost:${CONTAINER_PORT}${HEALTH_PATH}`);
     expect(healthcheck).toMatchObject({ interval: "30s", timeout: "10s", retries: 3, start_period: "60s" });

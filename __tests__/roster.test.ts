@@ -32,7 +32,7 @@ const reject = (roster: object) => problemsOf(stringify(roster));
 describe("the default roster", () => {
   const fleet = parseRoster(DEFAULT_ROSTER);
 
-  it("is the spec's team: dev1..dev8 on ports 8443..8450 under dev.example.com", () => {
+  it("is the default team: dev1..dev8 on ports 8443..8450 under dev.example.com", () => {
     expect(fleet.developers.map((d) => d.name)).toEqual(["dev1", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8"]);
     expect(fleet.developers.map((d) => d.port)).toEqual([8443, 8444, 8445, 8446, 8447, 8448, 8449, 8450]);
     expect(fleet.developers[0].hostname).toBe("dev1.dev.example.com");

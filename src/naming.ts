@@ -4,15 +4,15 @@
  */
 import type { Developer, Fleet } from "./roster";
 
-/** Mount point of the data volume on the host (SPEC 3.3). */
+/** Mount point of the data volume on the host. */
 export const DATA_MOUNT = "/mnt/ebs-data";
 /** uid:gid of the `coder` user inside the code-server image; workspace directories are owned by it. */
 export const CODER_UID = 1000;
 /** Device name the data volume is attached as; on Nitro it appears as NVMe and the host finds it by volume id. */
 export const DATA_DEVICE_NAME = "/dev/sdf";
-/** Port code-server listens on inside every container (SPEC 4.1). */
+/** Port code-server listens on inside every container. */
 export const CONTAINER_PORT = 8080;
-/** Health endpoint: answers 200 without auth (DESIGN.md). */
+/** Health endpoint: answers 200 without auth. */
 export const HEALTH_PATH = "/healthz";
 
 /** Where the host keeps the rendered host files, the per-deploy environment and the secret files. */
@@ -59,7 +59,7 @@ export function isolationChains(fleet: Pick<Fleet, "project">) {
   return { forward: `${fleet.project}-isolate-fwd`, input: `${fleet.project}-isolate-in` } as const;
 }
 
-/** CloudWatch Logs groups (SPEC 6.2); their names carry the project, as the spec's do. */
+/** CloudWatch Logs groups; their names carry the project. */
 export function logGroupNames(fleet: Fleet) {
   const base = `/aws/ec2/${fleet.project}`;
   return {
@@ -128,7 +128,7 @@ export function targetGroupName(fleet: Pick<Fleet, "namePrefix">, developer: Pic
   return `${fleet.namePrefix}-${developer.name}`;
 }
 
-/** Compose service and container name of a developer (SPEC 12.1 uses `code-server-devX`). */
+/** Compose service and container name of a developer (`code-server-<name>`). */
 export function containerName(developer: Pick<Developer, "name">): string {
   return `code-server-${developer.name}`;
 }

@@ -4,7 +4,7 @@
  * where removed developers' workspaces (and on-demand workspace copies) are kept for good.
  *
  * AWS Backup rather than DLM: one vault with its own key and access policy, restore jobs and
- * a console view of every recovery point, and retention rules that read like the spec. The
+ * a console view of every recovery point, and retention rules that read as daily, weekly and monthly. The
  * plan selects the data volume by its tag, not its ARN, so a volume swapped in by restore.sh is
  * backed up without a deploy; the vault is locked in governance mode within the rules' retention.
  */

@@ -157,7 +157,7 @@ export const VARIABLES = {
     type: "string",
     default: DEFAULT_SSL_POLICY,
     description:
-      "TLS policy of the HTTPS listener. The spec's ELBSecurityPolicy-TLS-1-2-2017-01 is legacy; only TLS 1.3 policies are accepted.",
+      "TLS policy of the HTTPS listener. The older ELBSecurityPolicy-TLS-1-2-2017-01 is legacy; only TLS 1.3 policies are accepted.",
     validation: [
       {
         condition: `\${contains(${JSON.stringify(ALLOWED_SSL_POLICIES)}, var.ssl_policy)}`,

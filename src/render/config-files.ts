@@ -9,7 +9,7 @@ import { DOCKERD_LOG_FILE, NOFILE_LIMIT, SYSLOG_FILE, fleetView } from "./view-m
 
 export const toJson = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
-/** `config/alb-rules.json`: the routing table the ALB layer is built from, serialized (SPEC 8.3). */
+/** `config/alb-rules.json`: the routing table the ALB layer is built from, serialized. */
 export function albRules(fleet: Fleet) {
   return { targetGroup: TARGET_GROUP_SETTINGS, rules: routingTable(fleet) };
 }
@@ -97,7 +97,7 @@ export const DOCKER_ADDRESS_POOL = { base: "172.17.0.0/16", size: 24 } as const;
 export const DOCKER_BRIDGE_IP = "172.17.0.1/24";
 
 /**
- * `config/daemon.json`: SPEC 11.1 plus three additions: `default-address-pools` (one network per
+ * `config/daemon.json`: logging and ulimits plus three additions: `default-address-pools` (one network per
  * developer), `bip` (docker0 inside the pool's first /24, see DOCKER_BRIDGE_IP) and
  * `live-restore` (containers keep running while dockerd restarts for a config change).
  */

@@ -14,7 +14,7 @@ import { fleetView, powerView } from "./view-model";
 
 export type { RenderedFile } from "../rendered-file";
 
-/** Everything the host needs, sorted by path (SPEC 8.3 layout under `deployment/`). */
+/** Everything the host needs, sorted by path (the layout under `deployment/`). */
 export function renderHostFiles(fleet: Fleet): RenderedFile[] {
   const view = fleetView(fleet);
   const file = (path: string, content: string, mode: FileMode = FILE_MODES.regular) => renderedFile(path, content, mode);

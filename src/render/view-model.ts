@@ -30,7 +30,7 @@ import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 
 /**
- * Paths inside the code-server container (SPEC 4.1). The whole home is the developer's directory
+ * Paths inside the code-server container. The whole home is the developer's directory
  * on the data volume; the workspace and code-server's user-data dir (settings, extensions) are
  * inside it, where code-server keeps them by default.
  */
@@ -51,11 +51,11 @@ export const HOME_USER_DATA_DIR = ".local/share/code-server";
  */
 export const PIDS_LIMIT = 4096;
 
-/** SPEC 11.1: open files per container. */
+/** Open files per container. */
 export const NOFILE_LIMIT = 64000;
-/** SPEC 11.2: cpu_shares weight of one reserved vCPU. */
+/** cpu_shares weight of one reserved vCPU. */
 export const CPU_SHARES_PER_VCPU = 1024;
-/** Generated passwords: longer than SPEC 5.1's minimum of 16; letters, digits and symbols. */
+/** Generated passwords: longer than the minimum of 16; letters, digits and symbols. */
 export const PASSWORD_LENGTH = 32;
 /** Symbols in generated passwords: none that need quoting in a shell, YAML or a URL form. */
 export const PASSWORD_ALPHABET = "A-Za-z0-9!#%*+,.:=?@^_~-";
