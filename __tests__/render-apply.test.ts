@@ -8,28 +8,16 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { DATA_MOUNT, containerName, hostPaths, metricNames, secretName } from "../src/naming";
-import type { Fleet } from "../src/roster";
-import { HostSandbox, type RunResult } from "./fixtures/host-sandbox";
+import { callsOf, sandboxHosts, succeeded, type RunResult } from "./fixtures/host-sandbox";
 import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
 
 const fleet = fleetOf();
 const API_KEY = "sk-ant-api03-TESTKEY_0123456789-abcdef";
 /** A fleet-wide extension whose first download fails. */
 const FLAKY_EXTENSION = fleet.codeServer.extensions[0];
-const sandboxes: HostSandbox[] = [];
-afterAll(() => sandboxes.forEach((s) => s.dispose()));
-
-function host(f: Fleet = fleet): HostSandbox {
-  const s = new HostSandbox(f);
-  sandboxes.push(s);
-  s.attachBlankVolume();
-  return s;
-}
-const calls = (run: RunResult, prefix: string) => run.calls.filter((c) => c.startsWith(prefix));
-function ok(run: RunResult): RunResult {
-  if (run.status !== 0) throw new Error(`exit ${run.status}\n${run.stderr}`);
-  return run;
-}
+const host = sandboxHosts(fleet);
+const calls = callsOf;
+const ok = succeeded;
 
 describe("apply.sh on a new host", () => {
   const s = host();

@@ -22,24 +22,12 @@ import {
 } from "node:fs";
 import { join, relative } from "node:path";
 import { DATA_MOUNT, containerName, hostPaths, secretName } from "../src/naming";
-import type { Fleet } from "../src/roster";
-import { HostSandbox, type RunResult } from "./fixtures/host-sandbox";
+import { callsOf, HostSandbox, sandboxHosts, succeeded, type RunResult } from "./fixtures/host-sandbox";
 import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
 
-const sandboxes: HostSandbox[] = [];
-afterAll(() => sandboxes.forEach((s) => s.dispose()));
-
-function host(f: Fleet): HostSandbox {
-  const s = new HostSandbox(f);
-  sandboxes.push(s);
-  s.attachBlankVolume();
-  return s;
-}
-const calls = (run: RunResult, prefix: string) => run.calls.filter((c) => c.startsWith(prefix));
-function ok(run: RunResult): RunResult {
-  if (run.status !== 0) throw new Error(`exit ${run.status} ${run.stderr}`);
-  return run;
-}
+const host = sandboxHosts();
+const calls = callsOf;
+const ok = succeeded;
 
 /** Every entry below a directory: type, mode, size, modification time, content hash or link target. */
 function manifest(dir: string): Record<string, string> {
