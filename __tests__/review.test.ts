@@ -227,6 +227,19 @@ describe("the monthly cost section", () => {
     expect(costDeltaSection(reviewOf(DEFAULT_ROSTER_TEXT, edited(brazil)))).toBeUndefined();
   });
 
+  it("a resource of a type the cost model does not know, added by the change: the difference is a floor", () => {
+    const result = reviewOf(edited(inUsEast1(() => undefined)), edited(inUsEast1(() => undefined)));
+    const config = structuredClone(result.current.config) as { resource: Record<string, unknown> };
+    config.resource.aws_nat_gateway = { nat: {} };
+    const { lines } = rows({ ...result, current: { ...result.current, config: config as unknown as Review["current"]["config"] } });
+    expect(lines[1]).toMatch(/^Always on .* ≥ ±\$0\.00$/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^The change also moves lines with no sourced price \(aws_nat_gateway \(a type the cost model does not know\)\): /,
+      ),
+    );
+  });
+
   it("an instance type change where the host has no price: the difference is unknown, never ±$0", () => {
     const { lines } = rows(
       reviewOf(

@@ -56,6 +56,13 @@ function boundOf(base: Bill, current: Bill, scheduled: boolean): { bound: Bound;
     }
     moves.push({ direction, description });
   }
+  // Resources of a type the cost model does not know cost something it cannot say.
+  const countOf = (bill: Bill) => new Map(bill.unknownResources.map((u) => [u.type, u.count]));
+  const [wasUnknown, isUnknown] = [countOf(base), countOf(current)];
+  for (const type of new Set([...wasUnknown.keys(), ...isUnknown.keys()])) {
+    const direction = Math.sign((isUnknown.get(type) ?? 0) - (wasUnknown.get(type) ?? 0));
+    if (direction !== 0) moves.push({ direction, description: `${type} (a type the cost model does not know)` });
+  }
   const lines = moves.map((m) => m.description);
   if (moves.length === 0) return { bound: "exact", lines };
   if (moves.every((m) => m.direction === 1)) return { bound: "floor", lines };
