@@ -3,20 +3,10 @@
  * read as numbers, a "v" on the image tag, one extension spelled two ways, and a bad default
  * reported once at its own line. Each problem names its line, the field and what to write.
  */
-import { RosterError, parseRoster } from "../src/roster";
+import { parseRoster } from "../src/roster";
+import { problemsOf } from "./helpers/fleet";
 
 const HEAD = "domain: dev.example.com\nhost: { instanceType: t3.2xlarge }\n";
-
-/** `line|path|message` of every problem, or a failure when the roster is accepted. */
-function problemsOf(text: string): string[] {
-  try {
-    parseRoster(text, "roster.yaml");
-  } catch (err) {
-    expect(err).toBeInstanceOf(RosterError);
-    return (err as RosterError).problems.map((p) => `${p.line ?? "?"}|${p.path.join(".")}|${p.message}`);
-  }
-  throw new Error("expected the roster to be rejected");
-}
 
 /** The 1-based line of the first line of `text` that contains `needle`. */
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;

@@ -3,7 +3,8 @@
  * bad one is refused with its line, field, value and the fix (time zone, days, times).
  */
 import { stringify } from "yaml";
-import { RosterError, parseRoster, scheduledHoursPerWeek } from "../src/roster";
+import { parseRoster, scheduledHoursPerWeek } from "../src/roster";
+import { problemsOf } from "./helpers/fleet";
 import { timeZoneProblem } from "../src/roster/schedule";
 
 function roster(schedule: unknown): string {
@@ -16,16 +17,6 @@ function roster(schedule: unknown): string {
 }
 
 const WEEKDAYS_8_TO_8 = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
-
-function problemsOf(text: string): string[] {
-  try {
-    parseRoster(text, "roster.yaml");
-  } catch (err) {
-    expect(err).toBeInstanceOf(RosterError);
-    return (err as RosterError).problems.map((p) => `${p.line ?? "?"}|${p.path.join(".")}|${p.message}`);
-  }
-  throw new Error("expected the roster to be rejected");
-}
 
 /** The line of the first roster line starting with `prefix` (after indentation). */
 const lineOf = (text: string, prefix: string) => text.split("\n").findIndex((l) => l.trimStart().startsWith(prefix)) + 1;

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { INSTANCE_TYPES, MAX_DEVELOPERS, RosterError, parseRoster } from "../src/roster";
+import { INSTANCE_TYPES, MAX_DEVELOPERS, parseRoster } from "../src/roster";
+import { problemsOf } from "./helpers/fleet";
 
 const DEFAULT_ROSTER = readFileSync(join(__dirname, "..", "roster.yaml"), "utf8");
 
@@ -15,16 +16,6 @@ function base(): Record<string, unknown> {
       { name: "bob", port: 8444 },
     ],
   };
-}
-
-function problemsOf(text: string): string[] {
-  try {
-    parseRoster(text, "roster.yaml");
-  } catch (err) {
-    expect(err).toBeInstanceOf(RosterError);
-    return (err as RosterError).problems.map((p) => `${p.line ?? "?"}|${p.path.join(".")}|${p.message}`);
-  }
-  throw new Error("expected the roster to be rejected");
 }
 
 const reject = (roster: object) => problemsOf(stringify(roster));

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { type Fleet, parseRoster } from "../../src/roster";
+import { type Fleet, parseRoster, RosterError } from "../../src/roster";
 import type { Config } from "./synth";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
@@ -25,4 +25,15 @@ export function generatedRosterText(count: number, instanceType = "m5.16xlarge")
   roster.host = { instanceType };
   roster.developers = Array.from({ length: count }, (_, i) => ({ name: `dev${i + 1}`, port: 8443 + i }));
   return stringify(roster);
+}
+
+/** `line|path|message` of every problem the roster parser reports for `text`; fails the test when it accepts it. */
+export function problemsOf(text: string): string[] {
+  try {
+    parseRoster(text, "roster.yaml");
+  } catch (err) {
+    expect(err).toBeInstanceOf(RosterError);
+    return (err as RosterError).problems.map((p) => `${p.line ?? "?"}|${p.path.join(".")}|${p.message}`);
+  }
+  throw new Error("expected the roster to be rejected");
 }
