@@ -9,8 +9,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { synthAtomically } from "./src/app";
+import { parseCommandLine } from "./src/command-line";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "./src/roster";
 import { skipTokenStackTraces } from "./src/speed";
 import type { TerraformJson } from "./src/terraform/plan-json";
@@ -27,21 +27,13 @@ const USAGE = `usage: main.ts [--outdir <dir>] [--export <dir>]
   ROSTER_FILE      the roster to read (default: ${DEFAULT_ROSTER_FILE})`;
 
 async function main(argv: string[]): Promise<number> {
-  let options: { outdir?: string; export?: string; help?: boolean };
-  try {
-    options = parseArgs({
-      args: argv,
-      options: { outdir: { type: "string" }, export: { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine<{ outdir?: string; export?: string }>(
+    argv,
+    { outdir: { type: "string" }, export: { type: "string" } },
+    USAGE,
+  );
+  if ("exit" in parsed) return parsed.exit;
+  const options = parsed.values;
 
   const rosterFile = process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
   let fleet;

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../src/command-line";
 import { transformSync } from "esbuild";
 import { generatedRosterText } from "../__tests__/helpers/fleet";
 
@@ -55,17 +55,9 @@ const USAGE = `usage: npm run bench [-- --runs <n>]
   --runs <n>   runs of each case, whose median is printed (default: 9)
 Times the synthesis of the default roster, a 48-developer roster and the app as cdktf.json runs it,
 against a floor (one resource, plain node), and prints medians and ratios.`;
-let values: { runs: string; help?: boolean };
-try {
-  ({ values } = parseArgs({ options: { runs: { type: "string", default: "9" }, help: { type: "boolean", short: "h" } } }));
-} catch (err) {
-  console.error(`${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const parsed = parseCommandLine<{ runs: string }>(process.argv.slice(2), { runs: { type: "string", default: "9" } }, USAGE);
+if ("exit" in parsed) process.exit(parsed.exit);
+const { values } = parsed;
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) {
   console.error(`--runs must be a whole number >= 1 (got ${values.runs})`);

@@ -10,7 +10,7 @@
  *   --down          tear down what a kept (or interrupted) run left, and exit
  *   --only <regex>  run only the checks whose names match, besides the essential ones they build on
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../src/command-line";
 import { CONCESSIONS } from "./concessions";
 import { CHECKS } from "./checks";
 import { dockerCli, dockerHost, engineEnv, nofileHardLimit, stopEngine } from "./engine";
@@ -50,20 +50,13 @@ function fillAddresses(report: Report, r: Rehearsal): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let options: { keep?: boolean; down?: boolean; only?: string; help?: boolean };
-  try {
-    options = parseArgs({
-      args: argv,
-      options: { keep: { type: "boolean" }, down: { type: "boolean" }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine<{ keep?: boolean; down?: boolean; only?: string }>(
+    argv,
+    { keep: { type: "boolean" }, down: { type: "boolean" }, only: { type: "string" } },
+    USAGE,
+  );
+  if ("exit" in parsed) return parsed.exit;
+  const options = parsed.values;
   if (options.keep && options.down) {
     console.error(`--keep and --down exclude each other\n${USAGE}`);
     return 2;

@@ -3,7 +3,7 @@
  * synthesized, line by line, with the usage assumptions stated and overridable.
  */
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line";
 import { VARIABLES } from "../modules/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "../roster";
 import { cheaperChoices, readRawRoster } from "./choices";
@@ -87,28 +87,19 @@ function parseAssumptions(values: Record<string, unknown>): Partial<UsageAssumpt
 
 /** Runs the cost report; returns the exit code (0 ok, 1 roster or prices problem, 2 bad arguments). */
 export function runCostCli(argv: readonly string[], io: CliIo): number {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        json: { type: "boolean" },
-        region: { type: "string" },
-        "update-prices": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        ...Object.fromEntries(Object.keys(ASSUMPTION_FLAGS).map((f) => [f, { type: "string" as const }])),
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine<Record<string, unknown>>(
+    argv,
+    {
+      json: { type: "boolean" },
+      region: { type: "string" },
+      "update-prices": { type: "string" },
+      ...Object.fromEntries(Object.keys(ASSUMPTION_FLAGS).map((f) => [f, { type: "string" as const }])),
+    },
+    USAGE,
+    { out: (text) => io.stdout(`${text}\n`), err: (text) => io.stderr(`${text}\n`) },
+  );
+  if ("exit" in parsed) return parsed.exit;
+  const values = parsed.values;
   if (values["update-prices"] !== undefined) return runUpdatePrices(values, io);
   const rosterFile = io.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
   try {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line";
 import { VARIABLES } from "../modules/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, parseRoster, RosterError } from "../roster";
 import { skipTokenStackTraces } from "../speed";
@@ -43,25 +43,17 @@ function parseVars(specs: readonly string[]): Record<string, string> | string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let options: { base?: string; help?: boolean; var?: string[] };
-  try {
-    options = parseArgs({
-      args: argv,
-      options: { base: { type: "string" }, var: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine<{ base?: string; var?: string[] }>(
+    argv,
+    { base: { type: "string" }, var: { type: "string", multiple: true } },
+    USAGE,
+  );
+  if ("exit" in parsed) return parsed.exit;
+  const options = parsed.values;
   const vars = parseVars(options.var ?? []);
   if (typeof vars === "string") {
     console.error(`${vars}\n${USAGE}`);
     return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
   }
   if (!options.base) {
     console.error(`--base is required: the roster to compare with\n${USAGE}`);
