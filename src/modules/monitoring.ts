@@ -381,6 +381,9 @@ function dashboardBody(
       lbDimension.LoadBalancer,
       { label: developer, stat },
     ]);
+  // The metrics the host publishes per developer (publish-metrics.sh, the disk-usage timer).
+  const perContainer = (metricName: string) =>
+    fleet.developers.map((d) => [metrics.containerNamespace, metricName, metrics.developerDimension, d.name, { label: d.name }]);
   return {
     widgets: [
       widget(
@@ -413,48 +416,14 @@ function dashboardBody(
       ),
       widget("Healthy targets per developer", perDeveloper("HealthyHostCount", "Minimum"), 0, 6, { period: 60 }),
       widget("Target response time per developer (s)", perDeveloper("TargetResponseTime", "p90"), 12, 6),
-      widget(
-        "Container memory per developer (%)",
-        fleet.developers.map((d) => [
-          metrics.containerNamespace,
-          metrics.containerMemoryPercent,
-          metrics.developerDimension,
-          d.name,
-          { label: d.name },
-        ]),
-        0,
-        12,
-      ),
-      widget(
-        "Container CPU per developer (%)",
-        fleet.developers.map((d) => [
-          metrics.containerNamespace,
-          metrics.containerCpuPercent,
-          metrics.developerDimension,
-          d.name,
-          { label: d.name },
-        ]),
-        12,
-        12,
-      ),
-      widget(
-        "Data volume used per developer (% of the volume)",
-        fleet.developers.map((d) => [
-          metrics.containerNamespace,
-          metrics.dataVolumeSharePercent,
-          metrics.developerDimension,
-          d.name,
-          { label: d.name },
-        ]),
-        0,
-        18,
-        {
-          stat: "Maximum",
-          period: 900,
-          yAxis: { left: { min: 0 } },
-          annotations: { horizontal: [{ label: "alarm", value: THRESHOLDS.developerDataVolumeSharePercent }] },
-        },
-      ),
+      widget("Container memory per developer (%)", perContainer(metrics.containerMemoryPercent), 0, 12),
+      widget("Container CPU per developer (%)", perContainer(metrics.containerCpuPercent), 12, 12),
+      widget("Data volume used per developer (% of the volume)", perContainer(metrics.dataVolumeSharePercent), 0, 18, {
+        stat: "Maximum",
+        period: 900,
+        yAxis: { left: { min: 0 } },
+        annotations: { horizontal: [{ label: "alarm", value: THRESHOLDS.developerDataVolumeSharePercent }] },
+      }),
     ],
   };
 }
