@@ -1,15 +1,18 @@
 /**
  * The synthesized stack and its HCL export pass `terraform init`, `validate` and `plan` offline
  * (no AWS credentials), the plan only creates, and the HCL plans exactly like the JSON.
- * One synth and one export for the whole file.
+ * One synth and one export for the whole file. The first validate and plan run Terraform as an
+ * operator does; the others share one provider process per workdir (src/terraform/provider-server.ts),
+ * and the HCL's plan, equal to the JSON's, shows that this plans alike.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthInto } from "../src/app";
 import { exportDeployment } from "../src/export/deployment";
 import { defaultFleet, editedFleet, PROJECT_ROOT } from "./helpers/fleet";
-import { offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
+import { AWS_PROVIDER_VERSION, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
 
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
@@ -119,6 +122,8 @@ maybe("offline terraform", () => {
   });
 
   it("rejects SSH from 0.0.0.0/0 and an IPv6 source for the IPv4-only ALB at plan time, by variable validation", () => {
+    // The checks above ran Terraform as an operator does; the plans below share one provider process.
+    json.shareProvider();
     const { status, output } = json.run(
       [
         "plan",
@@ -136,8 +141,36 @@ maybe("offline terraform", () => {
     expect(output).toContain("allowed_cidrs must be IPv4 CIDR blocks");
   });
 
+  it("stops a shared provider when the process that started it is killed, leaving no provider behind", () => {
+    // A workdir of its own (the server's socket and log go there), with the installed providers.
+    const dir = mkdtempSync(join(tmpdir(), "provider-server-"));
+    try {
+      symlinkSync(join(json.dir, ".terraform"), join(dir, ".terraform"));
+      const starter = [
+        `const { ProviderServer } = require(${JSON.stringify(join(PROJECT_ROOT, "src", "terraform", "provider-server.ts"))});`,
+        `const server = ProviderServer.start(${JSON.stringify(dir)}, ${JSON.stringify(AWS_PROVIDER_VERSION)}, process.env);`,
+        `console.log(server.pid);`,
+        `process.kill(process.pid, "SIGKILL");`,
+      ].join("\n");
+      const run = spawnSync(process.execPath, ["--import", "tsx", "-e", starter], {
+        encoding: "utf8",
+        env: { ...process.env, TMPDIR: dir },
+      });
+      expect(run.signal).toBe("SIGKILL");
+      const pid = Number(run.stdout.trim());
+      expect(pid).toBeGreaterThan(1);
+      const deadline = Date.now() + 10_000;
+      while (existsSync(`/proc/${pid}`) && Date.now() < deadline) spawnSync("sleep", ["0.05"]);
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exports HCL that is terraform fmt-clean and validates offline", () => {
     hcl.run(["init", "-input=false", "-no-color"]);
+    // Its plan below, compared with the JSON's, also shows that a shared provider plans alike.
+    hcl.shareProvider();
     expect(hcl.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
     expect(hcl.run(["fmt", "-check", "-no-color", "main.tf", "variables.tf", "outputs.tf"]).status).toBe(0);
   });

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { ProviderServer } from "./provider-server";
 
 /** The hashicorp/aws release `@cdktf/provider-aws` 20.1.0 was generated from. */
 export const AWS_PROVIDER_VERSION = "5.100.0";
@@ -66,7 +67,12 @@ export interface Workdir {
   run(args: string[], options?: { allowFailure?: boolean }): { status: number; output: string };
   /** Parsed standard output of a terraform command that prints JSON (`show -json`, `providers schema -json`). */
   json<T = unknown>(args: string[]): T;
-  /** Removes the directory. */
+  /**
+   * From now on, every command is served by one aws provider process (provider-server.ts): a plan
+   * costs about 1.5 s of CPU less. Call it after `init`.
+   */
+  shareProvider(): void;
+  /** Removes the directory, after stopping a shared provider. */
   dispose(): void;
 }
 
@@ -103,9 +109,11 @@ export function offlineWorkdir(terraform: string, source: string | undefined, fi
     // instead of ~0.3 GB (a 1 GiB limit saved no more). A GOGC or GOMEMLIMIT of the caller's is kept.
     ...(process.env.GOGC || process.env.GOMEMLIMIT ? {} : { GOGC: "off", GOMEMLIMIT: "512MiB" }),
   };
+  let server: ProviderServer | undefined;
   const spawn = (args: string[]) => {
     const started = Date.now();
-    const result = spawnSync(terraform, args, { cwd: dir, env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+    const commandEnv = server ? { ...env, TF_REATTACH_PROVIDERS: server.reattach } : env;
+    const result = spawnSync(terraform, args, { cwd: dir, env: commandEnv, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
     if (process.env.TF_OFFLINE_TIMING) console.error(`terraform ${args.slice(0, 3).join(" ")}: ${Date.now() - started} ms`);
     return result;
   };
@@ -125,7 +133,11 @@ export function offlineWorkdir(terraform: string, source: string | undefined, fi
       if (result.status !== 0) throw new Error(`terraform ${args.join(" ")} failed (exit ${result.status}) in ${dir}:\n${result.stderr}`);
       return JSON.parse(result.stdout) as T;
     },
+    shareProvider() {
+      server ??= ProviderServer.start(dir, AWS_PROVIDER_VERSION, env);
+    },
     dispose() {
+      server?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

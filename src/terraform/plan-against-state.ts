@@ -190,6 +190,7 @@ export class OfflinePlanner {
     });
     try {
       this.workdir.run(["init", "-input=false", "-no-color"]);
+      this.workdir.shareProvider();
     } catch (err) {
       this.workdir.dispose();
       throw err;
