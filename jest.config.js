@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
+  // Terraform's plans of changes against a deployment: `npm run test:plans` (jest.plans.config.js).
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/plans/"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   // One scratch TMPDIR per run, checked for leftovers and removed at the end.

@@ -3,7 +3,7 @@
  * a recorded architecture it may not leave in place), its root volume, the separate data volume and
  * attachment at their pinned addresses, EC2 auto-recovery and the host role's least-privilege
  * policies (the SSM agent's own, the fleet key only through services), with ARNs from the stack's
- * AwsEnvironment. What Terraform does with the guards is planned in review-terraform.test.ts.
+ * AwsEnvironment. What Terraform does with the guards is planned in plans/review-terraform.test.ts.
  */
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";

@@ -2,7 +2,7 @@
  * The state fabricated from a plan that creates everything: unknown values faked in the shape AWS
  * gives them, values that plainly reference a faked one copied from it, and a settling plan's
  * known values taken in. Small hand-written plans and schemas; the real provider is exercised in
- * review-terraform.test.ts.
+ * plans/review-terraform.test.ts.
  */
 import { fabricateState, FAKE_ACCOUNT_ID, settleState } from "../src/terraform/fabricate-state";
 import type { JsonObject, PlanJson, ResourceSchema } from "../src/terraform/plan-json";

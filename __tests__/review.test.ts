@@ -2,7 +2,7 @@
  * `npm run review`: a roster change as resources added, removed and changed, grouped by
  * developer and by layer, the protected resources named, and the exit code (0: none of them
  * changes, 3: one does, 1: an error). Terraform is not needed for these cases; the plan-backed
- * verdicts are in review-terraform.test.ts.
+ * verdicts are in plans/review-terraform.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -6,8 +6,8 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest loads this CommonJS file as it is
 const Sequencer = require("@jest/test-sequencer").default;
 
-/** The files that take longest, by far: each runs terraform a dozen times. */
-const SLOWEST_FIRST = ["review-terraform.test.ts", "terraform-offline.test.ts"];
+/** The files that take longest, by far: each runs terraform several times. */
+const SLOWEST_FIRST = ["terraform-offline.test.ts", "review-terraform.test.ts", "terraform-variants.test.ts"];
 
 class SlowestFirstSequencer extends Sequencer {
   sort(tests) {
