@@ -9,7 +9,7 @@
  * CPU instead of 4, and a `show -json` about 1 s instead of 1.8. The plans are the same: the
  * offline tests plan the exported HCL this way and compare it with the JSON planned the usual way.
  *
- *   const server = ProviderServer.start(workdir, env);
+ *   const server = ProviderServer.start(workdir, AWS_PROVIDER_VERSION, env);
  *   spawnSync("terraform", ["plan"], { env: { ...env, TF_REATTACH_PROVIDERS: server.reattach } });
  *   server.stop();
  */
