@@ -212,4 +212,5 @@ export const README_SECTIONS = {
   architectureChange: "Change the host's architecture",
   hostReplacement: "Replace the host",
   retire: "Retire the environment",
+  regionMove: "Move to another region",
 } as const;

@@ -245,6 +245,11 @@ export class AlbLayer extends Construct {
         },
         stickiness: { enabled: true, type: "lb_cookie", cookieDuration: TARGET_GROUP_SETTINGS.stickinessSeconds },
         tags,
+        // A target group's port cannot change in place, and its name is fixed: a replacement would
+        // fail, its rule still pointing at it. The port is only the default for targets registered
+        // without one; the attachment below names the developer's port and the health check follows
+        // it (traffic-port), so a new port replaces the attachment alone.
+        lifecycle: { ignoreChanges: ["port"] },
       });
       new LbTargetGroupAttachment(this, `tg-${route.developer}-host`, {
         targetGroupArn: targetGroup.arn,

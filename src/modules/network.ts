@@ -19,10 +19,12 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
+import { README_SECTIONS } from "../naming";
 import type { Fleet } from "../roster";
-import { expression } from "./expressions";
+import { address, expression } from "./expressions";
 import { MAX_ALLOWED_CIDRS, VARIABLES } from "./inputs";
 import { MovedToInstance } from "./moved";
+import { TerraformData } from "./terraform-data";
 import { check, checkMinCount, checkPattern } from "./validation";
 
 /** Extra prefix bits of each subnet (`cidrsubnet(vpc, 4, i)`): at most 16 subnets, so 16 zones. */
@@ -68,8 +70,32 @@ const HOST_EGRESS = [
   { id: "ntp", protocol: "udp", port: 123, cidr: "169.254.169.123/32", description: "NTP: Amazon Time Sync Service" },
 ] as const;
 
+/**
+ * The VPC's precondition: the recorded region is the roster's. Terraform manages one region: after
+ * a region change it would find none of the environment's resources there, plan a second, empty
+ * environment, and leave the first (its data volume with every home among it) running, billed and
+ * unmanaged. So the plan stops, naming both regions and the way forward.
+ */
+export function regionPrecondition(record: TerraformData, fleet: Pick<Fleet, "region">) {
+  const recorded = `${address(record)}.output.region`;
+  return {
+    condition: expression(record, `${recorded} == "${fleet.region}"`),
+    errorMessage:
+      `This environment was deployed in \${${recorded}}, and the roster's region is ${fleet.region}. ` +
+      `Planned in ${fleet.region}, Terraform would find none of its resources there and build a second, empty environment, ` +
+      `while the one in \${${recorded}} kept running and billing, no longer managed, with the data volume and every developer's home. ` +
+      `To keep it, set region back to \${${recorded}}. ` +
+      `To move it, follow the README's "${README_SECTIONS.regionMove}".`,
+  };
+}
+
 export class NetworkLayer extends Construct {
   readonly vpc: Vpc;
+  /**
+   * The region the environment was deployed in, recorded when it was created and kept (changes to
+   * its input are ignored): the VPC's precondition compares it with the roster's (`regionPrecondition`).
+   */
+  readonly regionRecord: TerraformData;
   /** Public subnets, in the roster's zone order. */
   readonly publicSubnets: readonly Subnet[];
   /** The first public subnet: the host and its data volume live in its zone. */
@@ -118,11 +144,17 @@ export class NetworkLayer extends Construct {
       }
     }
 
+    this.regionRecord = new TerraformData(this, "deployed-region", {
+      input: { region: fleet.region },
+      // Recorded once: a later roster's region must not overwrite where the environment lives.
+      lifecycle: { ignoreChanges: ["input"] },
+    });
     this.vpc = new Vpc(this, "vpc", {
       cidrBlock: vpcCidr,
       enableDnsHostnames: true,
       enableDnsSupport: true,
       tags: { Name: name },
+      lifecycle: { precondition: [regionPrecondition(this.regionRecord, fleet)] },
     });
 
     // The default security group of a VPC allows all traffic between its members: manage it so it allows nothing.
