@@ -1,42 +1,45 @@
 /**
- * What the review says about an in-place change of the data volume (a tags-only change is not a
- * modification that needs resize2fs), and its summary when Terraform's plan replaces what the
- * configuration diff does not show (a `--var` such as a new vpc_cidr). No terraform needed: the
- * verdicts are built from real configuration diffs and from plans as Terraform prints them.
+ * How the review reads a plan, without running one: actions and symbols, attribute changes (unknown
+ * and sensitive values), what a developer notices of each replacement or destruction, the data
+ * volume's verdicts (a shrink refused), and the report's summary and settings. The plans here are
+ * fragments in Terraform's JSON format; whole plans of real roster changes are in
+ * plans/review-changes.test.ts.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
-import { verdictFromConfig, verdictFromPlan } from "../src/review/protected";
+import { impactsOf } from "../src/review/impacts";
+import { plannedAttributeChanges, planCounts, reviewAction, reviewedChanges, symbolOf, type ReviewedChange } from "../src/review/planned";
+import { impossibleChange, verdictFromPlan } from "../src/review/protected";
 import { renderReview } from "../src/review/report";
-import { review, synthesizeRoster, type Review } from "../src/review/review";
-import type { PlanAction, PlanJson, ResourceChange } from "../src/terraform/plan-json";
-import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+import { exitCodeOf, synthesizeRoster, type Review } from "../src/review/review";
+import type { JsonObject, PlanAction, PlanJson, ResourceChange } from "../src/terraform/plan-json";
+import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
 import type { Config } from "./helpers/synth";
 
-const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
 const edited = (edit: (roster: Config) => void): string => {
   const roster = parse(DEFAULT_ROSTER_TEXT) as Config;
   edit(roster);
   return stringify(roster);
 };
-function reviewOf(currentText: string, vars: Record<string, string> = {}): Review {
-  return review(
-    synthesizeRoster("base.yaml", parseRoster(DEFAULT_ROSTER_TEXT, "base.yaml")),
-    synthesizeRoster("roster.yaml", parseRoster(currentText, "roster.yaml")),
-    { terraform: undefined, tfvars: TFVARS, vars },
-  );
-}
-const change = (address: string, actions: PlanAction[], replacePaths: string[][] = []): ResourceChange => {
-  const [type, name] = address.split(".");
+const change = (
+  address: string,
+  actions: PlanAction[],
+  values: { before?: JsonObject | null; after?: JsonObject | null; replacePaths?: string[][]; unknown?: JsonObject } = {},
+): ResourceChange => {
+  const [type, name] = address.replace(/\[.*$/, "").split(".");
   return {
     address,
     mode: "managed",
     type,
     name,
     provider_name: "registry.terraform.io/hashicorp/aws",
-    change: { actions, before: {}, after: {}, after_unknown: {}, replace_paths: replacePaths },
+    change: {
+      actions,
+      before: values.before === undefined ? {} : values.before,
+      after: values.after === undefined ? {} : values.after,
+      after_unknown: values.unknown ?? {},
+      replace_paths: values.replacePaths ?? [],
+    },
   };
 };
 const planOf = (...changes: ResourceChange[]): PlanJson => ({
@@ -55,19 +58,188 @@ const dataVolumeVerdict = (...paths: string[]) =>
     paths.map((path) => ({ path, description: '"a" → "b"' })),
   );
 
+describe("actions and symbols, as Terraform prints them", () => {
+  it("reads Terraform's action lists; a no-op and a read are no change", () => {
+    expect(reviewAction(["create"])).toBe("create");
+    expect(reviewAction(["update"])).toBe("update");
+    expect(reviewAction(["delete", "create"])).toBe("replace");
+    expect(reviewAction(["create", "delete"])).toBe("replace");
+    expect(reviewAction(["delete"])).toBe("delete");
+    expect(reviewAction(["no-op"])).toBeUndefined();
+    expect(reviewAction(["read"])).toBeUndefined();
+  });
+
+  it("prints -/+ for a replacement that destroys first and +/- for one that creates first", () => {
+    const changes = reviewedChanges(
+      planOf(change("aws_a.destroy_first", ["delete", "create"]), change("aws_b.create_first", ["create", "delete"])),
+      new Map(),
+      new Map(),
+      new Set(),
+    );
+    expect(changes.map((c) => [c.address, symbolOf(c)])).toEqual([
+      ["aws_a.destroy_first", "-/+"],
+      ["aws_b.create_first", "+/-"],
+    ]);
+  });
+
+  it("counts as Terraform does: a replacement is one to add and one to destroy", () => {
+    const changes = reviewedChanges(
+      planOf(
+        change("aws_a.new", ["create"]),
+        change("aws_a.changed", ["update"]),
+        change("aws_a.replaced", ["delete", "create"]),
+        change("aws_a.gone", ["delete"]),
+        change("aws_a.same", ["no-op"]),
+      ),
+      new Map(),
+      new Map(),
+      new Set(),
+    );
+    expect(planCounts(changes)).toEqual({ add: 2, change: 1, destroy: 2, replace: 1 });
+  });
+
+  it("marks a change Terraform plans with no roster change too, when the roster left its configuration as it was", () => {
+    const plan = planOf(change("aws_acm_certificate.c[0]", ["update"]), change("aws_lb.l", ["update"]));
+    const self = new Map([
+      ["aws_acm_certificate.c[0]", { action: "update" }],
+      ["aws_lb.l", { action: "update" }],
+    ]);
+    const changes = reviewedChanges(plan, new Map(), self, new Set(["aws_lb.l"]));
+    expect(changes.map((c) => [c.address, c.alsoWithoutTheChange])).toEqual([
+      ["aws_acm_certificate.c[0]", true],
+      ["aws_lb.l", false],
+    ]);
+  });
+});
+
+describe("attribute changes read from a plan", () => {
+  it("says a value known only after apply, and never shows a sensitive one", () => {
+    expect(
+      plannedAttributeChanges(
+        { port: 8445, id: "tg-1", secret: "old" },
+        { port: 8460, id: null, secret: "new" },
+        { unknown: { id: true }, sensitive: { secret: true } },
+      ),
+    ).toEqual([
+      { path: "id", description: '"tg-1" → (known after apply)' },
+      { path: "port", description: "8445 → 8460" },
+      { path: "secret", description: "(sensitive value changes)" },
+    ]);
+  });
+
+  it("reads an unset value and its empty one as the same, as the provider does", () => {
+    expect(plannedAttributeChanges({ a: null, b: "", c: [], d: {} }, { a: "", b: null, c: null, d: null })).toEqual([]);
+  });
+
+  it("leaves out of a replacement the new object's computed values, but not what forces it", () => {
+    const [replaced] = reviewedChanges(
+      planOf(
+        change("aws_lb_target_group_attachment.a", ["delete", "create"], {
+          before: { id: "x", port: 8445 },
+          after: { id: null, port: 8460 },
+          unknown: { id: true },
+          replacePaths: [["port"]],
+        }),
+      ),
+      new Map(),
+      new Map(),
+      new Set(),
+    );
+    expect(replaced.attributes).toEqual([{ path: "port", description: "8445 → 8460" }]);
+    expect(replaced.forcedBy).toEqual(["port"]);
+  });
+});
+
+/** A reviewed change of `type` by `developer`, as reviewedChanges makes them. */
+const reviewed = (address: string, action: ReviewedChange["action"], developer?: string, forcedBy: string[] = []): ReviewedChange => ({
+  address,
+  resource: address.replace(/\[.*$/, ""),
+  type: address.split(".")[0],
+  layer: "alb",
+  developer,
+  action,
+  createFirst: false,
+  forcedBy,
+  attributes: [],
+  alsoWithoutTheChange: false,
+});
+
+describe("what developers will notice", () => {
+  it("a target-group attachment replaced for a new port: unreachable until the container is on the new port", () => {
+    const [impact] = impactsOf([reviewed("aws_lb_target_group_attachment.a", "replace", "dev3", ["port"])], undefined, []);
+    expect(impact).toEqual({
+      developer: "dev3",
+      addresses: ["aws_lb_target_group_attachment.a"],
+      notice: expect.stringMatching(
+        /^their editor is unreachable from the apply until the host has recreated their container on the new port/,
+      ),
+    });
+  });
+
+  it("a URL record renamed: the old and the new URL; the certificate's validation record: nothing of its own", () => {
+    const plan = planOf(
+      change("aws_route53_record.dns", ["delete", "create"], {
+        before: { name: "dev1.dev.example.com", alias: [{ name: "lb" }] },
+        after: { name: "dev1.code.example.org", alias: [{ name: "lb" }] },
+      }),
+      change("aws_route53_record.validation[0]", ["delete", "create"], { before: { name: "_abc.dev.example.com.", alias: [] } }),
+    );
+    const impacts = impactsOf(
+      [reviewed("aws_route53_record.dns", "replace", "dev1"), reviewed("aws_route53_record.validation[0]", "replace")],
+      plan,
+      [],
+    );
+    expect(impacts.map((i) => [i.developer, i.notice])).toEqual([
+      ["dev1", "the URL moves from https://dev1.dev.example.com to https://dev1.code.example.org; the old one stops resolving"],
+    ]);
+  });
+
+  it("a secret replaced: which one, kept for its recovery window, and what it takes to use it again", () => {
+    const plan = planOf(
+      change("aws_secretsmanager_secret.p", ["delete", "create"], {
+        before: { name: "code-server/dev/dev2/password", recovery_window_in_days: 30 },
+      }),
+      change("aws_secretsmanager_secret.k", ["delete", "create"], {
+        before: { name: "code-server/dev/dev2/anthropic-api-key", recovery_window_in_days: 30 },
+      }),
+    );
+    const impacts = impactsOf(
+      [reviewed("aws_secretsmanager_secret.p", "replace", "dev2"), reviewed("aws_secretsmanager_secret.k", "replace", "dev2")],
+      plan,
+      [],
+    );
+    expect(impacts.map((i) => i.notice)).toEqual([
+      "their password is scheduled for deletion (recoverable for 30 days) and a new, empty secret takes its place: the host generates a new password at its next apply, which they must be given again (show-password.sh)",
+      "their Anthropic API key is scheduled for deletion (recoverable for 30 days) and a new, empty secret takes its place: the key must be set again (set-api-key.sh)",
+    ]);
+  });
+
+  it("a removed developer: one sentence for all their resources; an update or a resource nobody depends on: nothing", () => {
+    const impacts = impactsOf(
+      [
+        reviewed("aws_lb_target_group.tg-dev5", "delete", "dev5"),
+        reviewed("aws_lb_listener_rule.rule-dev5", "delete", "dev5"),
+        reviewed("aws_cloudwatch_metric_alarm.a-dev5", "delete", "dev5"),
+        reviewed("aws_lb_listener_rule.rule-dev1", "update", "dev1"),
+        reviewed("aws_cloudwatch_dashboard.d", "replace"),
+      ],
+      undefined,
+      ["dev5"],
+    );
+    expect(impacts).toHaveLength(1);
+    expect(impacts[0].developer).toBe("dev5");
+    expect(impacts[0].notice).toMatch(/^removed: their URL stops answering \(listener rule, target group destroyed\), and the next apply/);
+  });
+});
+
 describe("the data volume changed in place", () => {
-  it("renaming the project changes only its tags: said so, with no modification and no resize2fs", () => {
-    const result = reviewOf(edited((roster) => (roster.project = "cs-team")));
-    const volume = result.protected.find((v) => v.role === "dataVolume")!;
-    expect(volume.changed).toEqual(["tags.Name", "tags.backup-plan"]);
+  it("its tags alone (a project rename): said so, with no modification and no resize2fs", () => {
+    const volume = dataVolumeVerdict("tags.Name", "tags.backup-plan");
     expect(volume.consequence).toMatch(/^only its tags change: the data and the host are untouched; /);
     expect(volume.consequence).toContain(
       "its backup-plan tag, by which AWS Backup selects it, changes with the backup plan's name (both come from the roster's project and environment)",
     );
     expect(volume.consequence).not.toMatch(/size|resize2fs|modified/);
-    expect(renderReview(result)).toContain(
-      "  ! data volume (aws_ebs_volume.data_volume): changed in place (tags.Name, tags.backup-plan): only its tags change: the data and the host are untouched;",
-    );
   });
 
   it("a tag that is not the backup tag: only the tags", () => {
@@ -82,6 +254,16 @@ describe("the data volume changed in place", () => {
     );
   });
 
+  it("a smaller size: impossible, with both sizes, and no advice to grow anything", () => {
+    const shrink = change(VOLUME, ["update"], { before: { size: 500 }, after: { size: 400 } });
+    expect(impossibleChange("dataVolume", shrink)).toMatch(/^EBS volumes cannot shrink \(500 → 400 GiB\): AWS refuses the modification/);
+    const verdict = verdictFromPlan("dataVolume", VOLUME, shrink, new Set([VOLUME]), [{ path: "size", description: "500 → 400" }]);
+    expect(verdict).toMatchObject({ action: "update", impossible: true });
+    expect(verdict.consequence).not.toMatch(/resize2fs/);
+    expect(impossibleChange("dataVolume", change(VOLUME, ["update"], { before: { size: 500 }, after: { size: 600 } }))).toBeUndefined();
+    expect(impossibleChange("host", shrink)).toBeUndefined();
+  });
+
   it("performance alone: modified while attached, nothing to grow", () => {
     for (const attribute of ["type", "iops", "throughput"]) {
       expect([attribute, dataVolumeVerdict(attribute).consequence]).toEqual([
@@ -91,83 +273,21 @@ describe("the data volume changed in place", () => {
     }
   });
 
-  it("size and tags together: the modification, and the backup tag's note", () => {
-    expect(dataVolumeVerdict("size", "tags.backup-plan").consequence).toBe(
-      "EBS modifies it while it stays attached, with no downtime; once that is done, grow the filesystem on the host (resize2fs); " +
-        "its backup-plan tag, by which AWS Backup selects it, changes with the backup plan's name (both come from the roster's project and environment)",
-    );
-  });
-
   it("another attribute: in place, without claiming a modification", () => {
     expect(dataVolumeVerdict("final_snapshot").consequence).toBe(
       "changed in place while it stays attached: the data and the host are untouched",
     );
   });
-
-  it("without a plan, the same sentence with its caveat", () => {
-    expect(verdictFromConfig("dataVolume", VOLUME, "changed", [{ path: "tags.Name", description: "" }]).consequence).toBe(
-      "only its tags change: the data and the host are untouched, or worse: without terraform this review cannot tell an update from a replacement",
-    );
-  });
 });
 
-describe("the summary", () => {
-  // A new vpc_cidr, as Terraform plans it against the deployed base: nothing differs in the
-  // configurations, the host and what it depends on are replaced.
-  const unchanged = reviewOf(DEFAULT_ROSTER_TEXT, { vpc_cidr: "10.50.0.0/16" });
-  const host = "aws_instance.host";
-  const attachment = "aws_volume_attachment.data_volume";
-  const plan = planOf(
-    change("aws_vpc.network_vpc", ["update"]),
-    change("aws_subnet.network_public-ap-southeast-7a", ["delete", "create"], [["cidr_block"]]),
-    change("aws_subnet.network_public-ap-southeast-7b", ["delete", "create"], [["cidr_block"]]),
-    change("aws_security_group.network_host-sg", ["create", "delete"], [["vpc_id"]]),
-    change(host, ["delete", "create"], [["subnet_id"]]),
-    change(attachment, ["delete", "create"], [["instance_id"]]),
-    change(VOLUME, ["no-op"]),
-  );
-  const withPlan: Review = {
-    ...unchanged,
-    plan,
-    verdictSource: "terraform plan",
-    protected: unchanged.protected.map((v) =>
-      verdictFromPlan(
-        v.role,
-        v.address,
-        plan.resource_changes!.find((c) => c.address === v.address),
-        new Set([host, VOLUME]),
-        [],
-      ),
-    ),
-  };
-  const summaryOf = (result: Review) =>
-    renderReview(result)
-      .split("\n")
-      .find((line) => line.startsWith("Summary:"));
+/** A review of two rosters with the given plan's changes and counts. */
+function reviewWith(currentText: string, changes: ReviewedChange[], summary = { add: 0, change: 0, remove: 0 }): Review {
+  const base = synthesizeRoster("base.yaml", parseRoster(DEFAULT_ROSTER_TEXT, "base.yaml"));
+  const current = synthesizeRoster("roster.yaml", parseRoster(currentText, "roster.yaml"));
+  return { base, current, diffs: [], changes, protected: [], impacts: [], refusals: [], vars: {}, summary };
+}
 
-  it("says the counts are the configurations' and what the plan replaces, protected resources first", () => {
-    expect(withPlan.protected.find((v) => v.role === "host")?.action).toBe("replace");
-    expect(summaryOf(withPlan)).toBe(
-      "Summary: the configurations differ by 0 to add, 0 to change, 0 to remove; " +
-        "Terraform's plan of the protected resources and what they depend on (limited with -target) replaces 5 " +
-        "(host instance, data volume attachment, aws_security_group.network_host-sg, aws_subnet.network_public-ap-southeast-7a and 1 more). " +
-        "Exit 3: a protected resource changes; read the lines marked ! before you approve.",
-    );
-  });
-
-  it("counts what the plan destroys apart from what it replaces", () => {
-    const destroying: Review = { ...withPlan, plan: planOf(change(host, ["delete", "create"]), change("aws_eip.host", ["delete"])) };
-    expect(summaryOf(destroying)).toContain("(limited with -target) replaces 1 (host instance) and destroys 1 (aws_eip.host).");
-  });
-
-  it("keeps the plain counts when the plan only updates in place, or there is no plan", () => {
-    const inPlace: Review = { ...withPlan, plan: planOf(change(host, ["update"]), change(VOLUME, ["no-op"])) };
-    expect(summaryOf(inPlace)).toMatch(/^Summary: 0 to add, 0 to change, 0 to remove\. /);
-    expect(summaryOf(unchanged)).toBe("Summary: 0 to add, 0 to change, 0 to remove. No protected resource changes.");
-  });
-});
-
-describe("a developer's own settings", () => {
+describe("the report", () => {
   type RosterDeveloper = { name: string; [field: string]: unknown };
   const withDev3 = (fields: Record<string, unknown>) =>
     edited((roster) => {
@@ -183,8 +303,8 @@ describe("a developer's own settings", () => {
     return start < 0 ? undefined : lines.slice(start, lines.indexOf("", start));
   };
 
-  it("limits and extensions, which only the host files carry, are listed under the developer", () => {
-    const text = renderReview(reviewOf(withDev3({ cpuLimit: 2, memoryLimitGiB: 6, extensions: ["redhat.vscode-yaml"] })));
+  it("lists the limits and extensions that only the host files carry under the developer", () => {
+    const text = renderReview(reviewWith(withDev3({ cpuLimit: 2, memoryLimitGiB: 6, extensions: ["redhat.vscode-yaml"] }), []));
     expect(sectionOf(text, "dev3 (changed)")).toEqual([
       "dev3 (changed)",
       "  settings (the next apply on the host recreates the container with them)",
@@ -192,18 +312,26 @@ describe("a developer's own settings", () => {
       "    ~ memoryLimitGiB: 4 → 6",
       "    ~ extensions: +redhat.vscode-yaml",
     ]);
-    // The developers whose settings did not change get no section.
     expect(sectionOf(text, "dev2 (changed)")).toBeUndefined();
   });
 
-  it("a new port is a setting and the ALB resources that follow it", () => {
-    const section = sectionOf(renderReview(reviewOf(withDev3({ port: 8460 }))), "dev3 (changed)")!;
-    expect(section.slice(0, 4)).toEqual([
-      "dev3 (changed)",
-      "  settings (the next apply on the host recreates the container with them)",
-      "    ~ port: 8445 → 8460",
-      "    ~ priority: 8445 → 8460",
-    ]);
-    expect(section).toContain("    ~ aws_lb_target_group.alb_tg-dev3");
+  it("prints Terraform's counts, its replacements, and what it plans with no roster change too", () => {
+    const certificate = { ...reviewed("aws_acm_certificate.c[0]", "update"), alsoWithoutTheChange: true };
+    const attachment = reviewed("aws_lb_target_group_attachment.a", "replace", "dev3", ["port"]);
+    const text = renderReview(reviewWith(withDev3({ port: 8460 }), [certificate, attachment], { add: 1, change: 1, remove: 1 }));
+    expect(text).toContain("    -/+ aws_lb_target_group_attachment.a   [replaced, forced by port]\n");
+    expect(text).toContain(
+      "    ~   aws_acm_certificate.c[0]   [planned with no roster change too]\n          (Terraform shows no attribute that changes)\n",
+    );
+    expect(text).toMatch(
+      /\nSummary: Terraform's plan: 1 to add, 1 to change, 1 to destroy \(1 replaced\), of which 1 planned with no roster change too\. /,
+    );
+  });
+
+  it("exits 3 for an impact alone, and for a region change alone", () => {
+    const quiet = reviewWith(DEFAULT_ROSTER_TEXT, []);
+    expect(exitCodeOf(quiet)).toBe(0);
+    expect(exitCodeOf({ ...quiet, impacts: [{ developer: "dev1", addresses: ["x"], notice: "n" }] })).toBe(3);
+    expect(exitCodeOf({ ...quiet, regionChange: { from: "ap-southeast-7", to: "us-east-1" } })).toBe(3);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * `npm run review`: a roster change as resources added, removed and changed, grouped by
- * developer and by layer, the protected resources named, and the exit code (0: none of them
- * changes, 3: one does, 1: an error). Terraform is not needed for these cases; the plan-backed
- * verdicts are in plans/review-terraform.test.ts.
+ * `npm run review` without a plan: its arguments and errors (exit 1 and 2), the base read from a
+ * file or a git revision, no review at all without terraform, and the monthly cost section, which
+ * reads the two rosters alone. Terraform's plans of roster changes, and the review's account of
+ * them, are in plans/review-changes.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,8 @@ import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
 import { costDeltaSection } from "../src/review/cost-section";
 import { renderReview } from "../src/review/report";
-import { exitCodeOf, review, synthesizeRoster, type Review } from "../src/review/review";
+import { readBaseRoster } from "../src/review/base";
+import { review, synthesizeRoster, type Review } from "../src/review/review";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
 import { launch } from "./helpers/launch";
 
@@ -31,7 +32,6 @@ const withDev9 = (roster: Roster) => {
   roomy(roster);
   roster.developers.push({ name: "dev9", port: 8451 });
 };
-const withoutDev5 = (roster: Roster) => (roster.developers = roster.developers.filter((d) => d.name !== "dev5"));
 
 /** Each roster is synthesized once for the file, however many reviews compare it. */
 const synthesizedRosters = new Map<string, ReturnType<typeof synthesizeRoster>>();
@@ -41,127 +41,14 @@ function synthesized(label: string, text: string) {
   return synthesizedRosters.get(key)!;
 }
 
+/**
+ * The two rosters as a review holds them, before any plan: all the cost section reads (it prices
+ * each roster's own configuration).
+ */
 function reviewOf(baseText: string, currentText: string): Review {
-  return review(synthesized("base.yaml", baseText), synthesized("roster.yaml", currentText), {
-    terraform: undefined,
-    tfvars: TFVARS,
-  });
+  const [base, current] = [synthesized("base.yaml", baseText), synthesized("roster.yaml", currentText)];
+  return { base, current, diffs: [], changes: [], protected: [], impacts: [], refusals: [], vars: {} };
 }
-
-/** The report's lines from `title` up to the next blank line. */
-function section(report: string, title: string): string[] {
-  const lines = report.split("\n");
-  const start = lines.indexOf(title);
-  if (start < 0) throw new Error(`no section "${title}" in:\n${report}`);
-  const end = lines.indexOf("", start);
-  return lines.slice(start + 1, end);
-}
-
-describe("adding a developer", () => {
-  const result = reviewOf(edited(roomy), edited(withDev9));
-  const report = renderReview(result);
-
-  it("lists only the new developer, with their resources grouped by layer, all added", () => {
-    const titles = report.split("\n").filter((l) => /^dev\d+ \(/.test(l));
-    expect(titles).toEqual(["dev9 (added)"]);
-    const dev9 = section(report, "dev9 (added)");
-    expect(dev9.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim())).toEqual(["alb", "artifacts", "monitoring", "secrets"]);
-    const resources = dev9.filter((l) => /^ {4}[-+~] /.test(l));
-    expect(resources.every((l) => l.startsWith("    + "))).toBe(true);
-    const types = resources.map((l) => l.slice(6).split(".")[0]).sort();
-    expect(types).toEqual(
-      [
-        "aws_cloudwatch_log_group",
-        "aws_cloudwatch_metric_alarm",
-        "aws_cloudwatch_metric_alarm",
-        "aws_cloudwatch_metric_alarm",
-        "aws_lb_listener_rule",
-        "aws_lb_target_group",
-        "aws_lb_target_group_attachment",
-        "aws_route53_record",
-        "aws_s3_object",
-        "aws_secretsmanager_secret",
-        "aws_secretsmanager_secret",
-      ].sort(),
-    );
-  });
-
-  it("puts the fleet-wide changes (host files, the apply association, the dashboard, the port range) under the shared heading", () => {
-    const shared = section(report, "Shared by the whole fleet");
-    const changed = shared.filter((l) => l.startsWith("    ~ ")).map((l) => l.slice(6).split(".")[0]);
-    expect(new Set(changed)).toEqual(
-      new Set([
-        "aws_s3_object",
-        "aws_ssm_association",
-        "aws_cloudwatch_dashboard",
-        "aws_vpc_security_group_egress_rule",
-        "aws_vpc_security_group_ingress_rule",
-      ]),
-    );
-    expect(shared.some((l) => l.startsWith("    + ") || l.startsWith("    - "))).toBe(false);
-  });
-
-  it("widens the one ALB-to-host rule of each direction to the new port instead of adding rules", () => {
-    const rules = result.diffs.filter((d) => d.entry.type.startsWith("aws_vpc_security_group_"));
-    expect(rules.map((d) => [d.kind, d.entry.address])).toEqual([
-      ["changed", "aws_vpc_security_group_egress_rule.network_alb-out-developers"],
-      ["changed", "aws_vpc_security_group_ingress_rule.network_host-in-developers"],
-    ]);
-    for (const rule of rules) expect(rule.attributes).toContainEqual({ path: "to_port", description: "8450 → 8451" });
-  });
-
-  it("summarizes a changed host file in one line instead of printing it", () => {
-    const compose = result.diffs.find((d) => d.kind === "changed" && String(d.entry.body.key).endsWith("docker/docker-compose.yml"))!;
-    expect(compose.attributes).toEqual([{ path: "content", description: expect.stringMatching(/^\d+ → \d+ lines \(\+\d+ −0\)$/) }]);
-    expect(report).not.toContain("services:");
-  });
-
-  it("leaves every protected resource unchanged and exits 0", () => {
-    expect(result.protected.map((v) => [v.role, v.action])).toEqual([
-      ["host", "unchanged"],
-      ["dataVolume", "unchanged"],
-      ["dataVolumeAttachment", "unchanged"],
-      ["archiveBucket", "unchanged"],
-    ]);
-    expect(result.verdictSource).toBe("configuration");
-    expect(exitCodeOf(result)).toBe(0);
-    expect(report).toMatch(/Summary: 11 to add, \d+ to change, 0 to remove\. No protected resource changes\./);
-  });
-});
-
-describe("removing a developer", () => {
-  const result = reviewOf(DEFAULT_ROSTER_TEXT, edited(withoutDev5));
-  const report = renderReview(result);
-
-  it("lists dev5 as removed with every one of their resources, and no other developer", () => {
-    expect(report.split("\n").filter((l) => /^dev\d+ \(/.test(l))).toEqual(["dev5 (removed)"]);
-    const removed = section(report, "dev5 (removed)").filter((l) => /^ {4}[-+~] /.test(l));
-    expect(removed).toHaveLength(11);
-    expect(removed.every((l) => l.startsWith("    - "))).toBe(true);
-    expect(result.diffs.filter((d) => d.kind === "removed").every((d) => d.entry.developer === "dev5")).toBe(true);
-  });
-
-  it("exits 0: the host, the data volume, its attachment and the archive bucket are untouched", () => {
-    expect(exitCodeOf(result)).toBe(0);
-    expect(result.protected.every((v) => v.action === "unchanged")).toBe(true);
-  });
-});
-
-describe("appended sections", () => {
-  it("follow the protected resources, before the summary, in the order given", () => {
-    const result = reviewOf(edited(roomy), edited(withDev9));
-    const report = renderReview(result, [
-      { title: "Monthly cost", lines: ["+ $31.40 (dev9)"] },
-      { title: "Second", lines: ["two"] },
-    ]);
-    const lines = report.split("\n");
-    const at = (text: string) => lines.findIndex((l) => l.startsWith(text));
-    expect(lines.slice(at("Monthly cost"), at("Monthly cost") + 2)).toEqual(["Monthly cost", "  + $31.40 (dev9)"]);
-    expect(at("Protected resources")).toBeLessThan(at("Monthly cost"));
-    expect(at("Monthly cost")).toBeLessThan(at("Second"));
-    expect(at("Second")).toBeLessThan(at("Summary:"));
-  });
-});
 
 describe("the monthly cost section", () => {
   /** The same edit, in us-east-1, whose price file prices every line a developer adds. */
@@ -263,15 +150,6 @@ describe("the monthly cost section", () => {
   });
 });
 
-describe("an unchanged roster", () => {
-  it('says "No changes" and exits 0', () => {
-    const result = reviewOf(DEFAULT_ROSTER_TEXT, DEFAULT_ROSTER_TEXT);
-    expect(result.diffs).toEqual([]);
-    expect(renderReview(result)).toContain("No changes: both rosters synthesize to the same Terraform configuration.");
-    expect(exitCodeOf(result)).toBe(0);
-  });
-});
-
 describe("npm run review, the command", () => {
   const file = (name: string, text: string) => {
     const path = join(work, name);
@@ -279,23 +157,23 @@ describe("npm run review, the command", () => {
     return path;
   };
 
-  it("exits 0 with no changes for the same roster", () => {
-    const run = launch("src/review/main.ts", ["--base", "roster.yaml"]);
-    expect([run.status, run.stderr]).toEqual([0, ""]);
-    expect(run.stdout).toContain("Roster review: roster.yaml against roster.yaml");
-    expect(run.stdout).toContain("No changes");
-  });
-
-  it("exits 3 when the host's type changes, and without terraform says it cannot tell an update from a replacement", () => {
+  it("exits 1 without terraform, saying it would only guess, and prints no review", () => {
     const current = file(
       "type.yaml",
       edited((r) => (r.host.instanceType = "t3a.2xlarge")),
     );
-    const run = launch("src/review/main.ts", ["--base=roster.yaml"], { env: { ROSTER_FILE: current, PATH: "/usr/bin:/bin" } });
-    expect(run.status).toBe(3);
-    expect(run.stdout).toContain('instance_type: "t3.2xlarge" → "t3a.2xlarge"');
-    expect(run.stdout).toMatch(/! host instance \(aws_instance\.\S+\): changed in place \(instance_type\): the host stops and starts/);
-    expect(run.stdout).toContain("without terraform this review cannot tell an update from a replacement");
+    for (const args of [["--base=roster.yaml"], ["--base", "roster.yaml", "--var", "vpc_cidr=10.50.0.0/16"]]) {
+      const run = launch("src/review/main.ts", args, { env: { ROSTER_FILE: current, PATH: "/usr/bin:/bin" } });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain("npm run review needs terraform on PATH: every verdict comes from Terraform's plan of the change");
+      expect(run.stdout).toBe("");
+    }
+    expect(() =>
+      review(reviewOf(DEFAULT_ROSTER_TEXT, DEFAULT_ROSTER_TEXT).base, reviewOf(DEFAULT_ROSTER_TEXT, DEFAULT_ROSTER_TEXT).current, {
+        terraform: undefined,
+        tfvars: TFVARS,
+      }),
+    ).toThrow(expect.objectContaining({ name: "ReviewError" }));
   });
 
   it("exits 1 with the roster's own message when the base roster is bad", () => {
@@ -335,18 +213,9 @@ describe("npm run review, the command", () => {
     expect(bare.stderr).toContain("--var vpc_cidr: write it as <name>=<value>, e.g. --var vpc_cidr=10.50.0.0/16");
   });
 
-  it("exits 1 for a --var without terraform, which alone could tell what it changes", () => {
-    const run = launch("src/review/main.ts", ["--base", "roster.yaml", "--var", "vpc_cidr=10.50.0.0/16"], {
-      env: { PATH: "/usr/bin:/bin" },
-    });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain("--var needs terraform on PATH to plan what the variables change");
-    expect(run.stdout).toBe("");
-  });
-
-  it("reads the base from a git revision", () => {
-    const run = launch("src/review/main.ts", ["--base", "HEAD"]);
-    expect(run.stdout).toContain("Roster review: roster.yaml against HEAD:roster.yaml");
-    expect([0, 3]).toContain(run.status);
+  it("reads the base from a git revision: the roster file as that commit has it", () => {
+    const base = readBaseRoster("HEAD", "roster.yaml", PROJECT_ROOT);
+    expect(base.label).toBe("HEAD:roster.yaml");
+    expect(parseRoster(base.text, base.label).developers.length).toBeGreaterThan(0);
   });
 });

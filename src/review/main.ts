@@ -1,7 +1,8 @@
 /**
  * Entry point of `npm run review -- --base <git revision or roster file>`: the reviewer's tool for
- * a roster pull request. Exit 0 when no protected resource changes, 3 when one does, 1 on an
- * error (a bad roster, an unknown revision, a missing file), 2 on bad arguments.
+ * a roster pull request. Exit 0 when Terraform's plan of the change is safe to approve, 3 when it
+ * needs a careful reader (see exitCodeOf), 1 on an error (a bad roster, an unknown revision, a
+ * missing file, no terraform, a plan that fails), 2 on bad arguments.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,12 +13,9 @@ import { skipTokenStackTraces } from "../speed";
 import { findTerraform } from "../terraform/offline";
 import { PlanFailedError } from "../terraform/plan-against-state";
 import { BaseError, readBaseRoster } from "./base";
-import { costDeltaSection } from "./cost-section";
 import { renderReview } from "./report";
-import { exitCodeOf, review, synthesizeRoster, type ReviewSectionProvider } from "./review";
-
-/** Sections appended to every review, in order (see ReviewSectionProvider). */
-export const REVIEW_SECTIONS: readonly ReviewSectionProvider[] = [costDeltaSection];
+import { exitCodeOf, review, ReviewError, synthesizeRoster } from "./review";
+import { reviewSections } from "./sections";
 
 const USAGE = `usage: npm run review -- --base <git revision or roster file> [--var <name>=<value>]...
   --base <base>   the roster before the change: a roster file, or else a git revision (HEAD,
@@ -25,9 +23,11 @@ const USAGE = `usage: npm run review -- --base <git revision or roster file> [--
   --var n=v       a plan-time variable the change sets (e.g. --var vpc_cidr=10.50.0.0/16): the
                   change is planned with it, the base with terraform.tfvars.example's values
   ROSTER_FILE     the roster after the change (default: ${DEFAULT_ROSTER_FILE})
-Prints what the change does to the infrastructure, without AWS credentials. Exit 0: no
-protected resource (host, data volume, its attachment, archive bucket) changes; 3: one does, or
-Terraform refuses the change; 1: an error; 2: bad arguments.`;
+Prints Terraform's plan of the change against a deployment of the base fabricated offline,
+without AWS credentials (terraform must be on PATH). Exit 0: nothing protected (host, data
+volume, its attachment, archive bucket) changes and nothing a developer depends on is replaced or
+destroyed; 3: something is, Terraform refuses the change, or the region changes; 1: an error (no
+plan could be made); 2: bad arguments.`;
 
 /** `name=value` arguments of --var, by name; an unknown name or a missing `=` is a usage error (a message). */
 function parseVars(specs: readonly string[]): Record<string, string> | string {
@@ -62,11 +62,6 @@ async function main(argv: string[]): Promise<number> {
 
   const rosterFile = process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
   const terraform = findTerraform();
-  if (Object.keys(vars).length > 0 && !terraform) {
-    // Without a plan a variable's effect is unknown, and "unchanged" would be a guess.
-    console.error("--var needs terraform on PATH to plan what the variables change: install Terraform >= 1.11, or review without --var");
-    return 1;
-  }
   try {
     const currentFleet = loadRoster(rosterFile);
     const baseSource = readBaseRoster(options.base, rosterFile);
@@ -78,11 +73,10 @@ async function main(argv: string[]): Promise<number> {
       cacheDir: join(".build", "terraform"),
       vars,
     });
-    const sections = (await Promise.all(REVIEW_SECTIONS.map((provide) => Promise.resolve(provide(result))))).filter((s) => s !== undefined);
-    process.stdout.write(renderReview(result, sections));
+    process.stdout.write(renderReview(result, await reviewSections(result)));
     return exitCodeOf(result);
   } catch (err) {
-    if (err instanceof RosterError || err instanceof BaseError || err instanceof PlanFailedError) {
+    if (err instanceof RosterError || err instanceof BaseError || err instanceof PlanFailedError || err instanceof ReviewError) {
       console.error(err.message);
       return 1;
     }

@@ -26,7 +26,7 @@ export interface ProtectedVerdict {
   readonly role: ProtectedRole;
   readonly address: string;
   readonly action: ProtectedAction;
-  /** Attributes that change (from the plan when there is one, else from the configurations). */
+  /** Attributes that change, from the plan. */
   readonly changed: readonly string[];
   /** For a replacement: the attributes that force it. */
   readonly forcedBy: readonly string[];
@@ -36,6 +36,8 @@ export interface ProtectedVerdict {
   readonly consequence: string;
   /** Terraform refused to plan the change, so nothing would be done to it (see the review's refusals). */
   readonly notPlanned?: boolean;
+  /** Terraform plans it, but AWS would refuse it (the consequence says why): the apply would fail. */
+  readonly impossible?: boolean;
 }
 
 /** `${aws_x.name.attr}` as an output's value: the address it points at. */
@@ -105,7 +107,7 @@ export const VOLUME_MODIFICATION_ATTRIBUTES = ["size", "type", "iops", "throughp
 const TAG_ATTRIBUTES = ["tags", "tags_all"];
 
 /** What an in-place update of the data volume means, by what it changes (the report lists the attributes). */
-function dataVolumeUpdate(changes: readonly { path: string }[]): string {
+function dataVolumeUpdate(changes: readonly { path: string; description: string }[]): string {
   const roots = new Set(changes.map((c) => rootOf(c.path)));
   const modified = [...roots].filter((root) => VOLUME_MODIFICATION_ATTRIBUTES.includes(root));
   const onlyTags = roots.size > 0 && [...roots].every((root) => TAG_ATTRIBUTES.includes(root));
@@ -144,13 +146,27 @@ function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: re
   }
 }
 
+/**
+ * Why AWS would refuse a planned change of a protected resource that Terraform itself accepts, or
+ * undefined: an EBS volume can grow, never shrink.
+ */
+export function impossibleChange(role: ProtectedRole, change: ResourceChange | undefined): string | undefined {
+  if (role !== "dataVolume" || !change?.change.actions.includes("update")) return undefined;
+  const [was, is] = [change.change.before?.size, change.change.after?.size];
+  if (typeof was !== "number" || typeof is !== "number" || is >= was) return undefined;
+  return (
+    `EBS volumes cannot shrink (${was} → ${is} GiB): AWS refuses the modification, and the apply fails with the rest of it half done. ` +
+    `Keep data_volume_size_gb at ${was} or more; a smaller volume means a new one and a copy of every home (README: Backups and restore)`
+  );
+}
+
 /** The verdict for a protected resource from Terraform's plan of it. */
 export function verdictFromPlan(
   role: ProtectedRole,
   address: string,
   change: ResourceChange | undefined,
   preventDestroy: ReadonlySet<string>,
-  configChanges: readonly { path: string; description: string }[],
+  attributes: readonly { path: string; description: string }[],
 ): ProtectedVerdict {
   const actions = change?.change.actions ?? ["no-op"];
   const action: ProtectedAction = isReplacement(actions)
@@ -165,9 +181,10 @@ export function verdictFromPlan(
   const planned = change
     ? attributeChanges(change.change.before ?? {}, change.change.after ?? {}).filter((c) => !c.description.startsWith("(none)"))
     : [];
-  // The configuration's own changes read better (and know values the plan leaves unknown).
-  const changes = configChanges.length > 0 ? configChanges : planned;
+  // The review's reading of the plan's changes, sensitive and unknown values said as such.
+  const changes = attributes.length > 0 ? attributes : planned;
   const forcedBy = (change?.change.replace_paths ?? []).map((p) => p.filter((part) => typeof part === "string").join("."));
+  const impossible = impossibleChange(role, change);
   return {
     role,
     address,
@@ -175,28 +192,7 @@ export function verdictFromPlan(
     changed: changes.map((c) => c.path),
     forcedBy,
     refused: (action === "replace" || action === "delete") && preventDestroy.has(address),
-    consequence: consequenceOf(role, action, changes),
-  };
-}
-
-/** The verdict from the configurations alone, for when no plan could be made. */
-export function verdictFromConfig(
-  role: ProtectedRole,
-  address: string,
-  kind: "added" | "removed" | "changed" | "dependency" | undefined,
-  configChanges: readonly { path: string; description: string }[],
-): ProtectedVerdict {
-  const action: ProtectedAction = kind === "added" ? "create" : kind === "removed" ? "delete" : kind ? "update" : "unchanged";
-  return {
-    role,
-    address,
-    action,
-    changed: configChanges.map((c) => c.path),
-    forcedBy: [],
-    refused: false,
-    consequence:
-      kind === "changed" || kind === "dependency"
-        ? `${consequenceOf(role, "update", configChanges)}, or worse: without terraform this review cannot tell an update from a replacement`
-        : consequenceOf(role, action, configChanges),
+    consequence: impossible ?? consequenceOf(role, action, changes),
+    ...(impossible ? { impossible: true } : {}),
   };
 }

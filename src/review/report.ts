@@ -1,16 +1,16 @@
 /**
- * The review as text: resources grouped by developer, then by layer, each with what changes;
- * then the protected resources, each named with what it means for the developers; then any
- * appended sections.
+ * The review as text: Terraform's plan grouped by developer, then by layer, each resource with
+ * Terraform's symbol and what changes; the protected resources; what developers will notice; any
+ * appended sections; and Terraform's own counts. Lines that need the reader's attention start with
+ * `!`, and the exit code (3) follows from them.
  */
-import { isReplacement } from "../terraform/plan-json";
-import type { ResourceDiff } from "./diff";
 import { README_SECTIONS } from "../naming";
-import { ROLE_NAMES, type ProtectedRole } from "./protected";
+import type { Impact } from "./impacts";
+import { planCounts, symbolOf, type ReviewedChange } from "./planned";
+import { ROLE_NAMES, type ProtectedRole, type ProtectedVerdict } from "./protected";
 import { RECREATED, settingChanges } from "./settings";
 import { exitCodeOf, type Review, type ReviewSection } from "./review";
 
-const MARK = { added: "+", removed: "-", changed: "~" } as const;
 const SHARED = "Shared by the whole fleet";
 
 /** What to do about a replacement prevent_destroy refuses, by protected resource. */
@@ -38,14 +38,29 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return groups;
 }
 
-function resourceLines(diffs: readonly ResourceDiff[], protectedAddresses: ReadonlySet<string>): string[] {
+/** How a change is said after its address: a replacement's order and cause, a move, an artefact. */
+function changeNote(change: ReviewedChange, protectedAddresses: ReadonlySet<string>): string {
+  const notes = [
+    ...(change.action === "replace"
+      ? [
+          `replaced${change.createFirst ? ", the new one first" : ""}${change.forcedBy.length > 0 ? `, forced by ${change.forcedBy.join(", ")}` : ""}`,
+        ]
+      : []),
+    ...(change.movedFrom ? [`moved from ${change.movedFrom}`] : []),
+    ...(protectedAddresses.has(change.resource) ? ["protected"] : []),
+    ...(change.alsoWithoutTheChange ? ["planned with no roster change too"] : []),
+  ];
+  return notes.length > 0 ? `   [${notes.join("; ")}]` : "";
+}
+
+function resourceLines(changes: readonly ReviewedChange[], protectedAddresses: ReadonlySet<string>): string[] {
   const lines: string[] = [];
-  for (const [layer, inLayer] of [...groupBy(diffs, (d) => d.entry.layer)].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [layer, inLayer] of [...groupBy(changes, (c) => c.layer)].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`  ${layer}`);
-    for (const diff of inLayer) {
-      const flag = protectedAddresses.has(diff.entry.address) ? "   [protected]" : "";
-      lines.push(`    ${MARK[diff.kind]} ${diff.entry.address}${flag}`);
-      for (const attribute of diff.attributes) lines.push(`        ${attribute.path}: ${attribute.description}`);
+    for (const change of inLayer) {
+      lines.push(`    ${symbolOf(change).padEnd(3)} ${change.address}${changeNote(change, protectedAddresses)}`);
+      if (change.action === "update" && change.attributes.length === 0) lines.push("          (Terraform shows no attribute that changes)");
+      for (const attribute of change.attributes) lines.push(`          ${attribute.path}: ${attribute.description}`);
     }
   }
   return lines;
@@ -57,120 +72,114 @@ function developerTitle(name: string, review: Review): string {
   return `${name} (${was && is ? "changed" : is ? "added" : "removed"})`;
 }
 
-/** At most this many addresses are named in the summary; the rest are counted. */
-const NAMED_IN_SUMMARY = 4;
-
-/**
- * What Terraform's plan destroys that the configuration diff does not show as removed: the
- * replacements (a changed attribute that forces one, or a `--var`), named, protected resources
- * first. Undefined when the plan replaces and destroys nothing, or there is no plan.
- */
-function plannedBeyondTheConfiguration(review: Review): string | undefined {
-  const changes = (review.plan?.resource_changes ?? []).filter((c) => c.mode === "managed" && c.change.actions.includes("delete"));
-  if (changes.length === 0) return undefined;
-  const roleOf = new Map(review.protected.map((v) => [v.address, ROLE_NAMES[v.role]]));
-  const replaced = changes.filter((c) => isReplacement(c.change.actions));
-  const destroyed = changes.filter((c) => !isReplacement(c.change.actions));
-  const named = (list: typeof changes) => {
-    const sorted = [...list].sort(
-      (a, b) => Number(roleOf.has(b.address)) - Number(roleOf.has(a.address)) || a.address.localeCompare(b.address),
+/** The plan's changes by developer, then the fleet's; developers whose settings alone change included. */
+function changeLines(review: Review): string[] {
+  const protectedAddresses = new Set(review.protected.map((v) => v.address));
+  const byDeveloper = groupBy(review.changes, (c) => c.developer ?? "");
+  const settings = settingChanges(review.base.fleet, review.current.fleet);
+  const developers = [...new Set([...byDeveloper.keys(), ...settings.keys()])].filter((name) => name !== "").sort();
+  const lines: string[] = [];
+  for (const name of developers) {
+    const changed = settings.get(name);
+    lines.push(
+      developerTitle(name, review),
+      ...(changed ? ["  settings (" + RECREATED + ")", ...changed.map((line) => `    ~ ${line}`)] : []),
+      ...resourceLines(byDeveloper.get(name) ?? [], protectedAddresses),
+      "",
     );
-    const shown = sorted.slice(0, NAMED_IN_SUMMARY).map((c) => roleOf.get(c.address) ?? c.address);
-    const more = sorted.length - shown.length;
-    return `${list.length} (${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
-  };
-  const parts = [
-    ...(replaced.length > 0 ? [`replaces ${named(replaced)}`] : []),
-    ...(destroyed.length > 0 ? [`destroys ${named(destroyed)}`] : []),
-  ];
-  return `Terraform's plan of the protected resources and what they depend on (limited with -target) ${parts.join(" and ")}`;
+  }
+  if (byDeveloper.has("")) lines.push(SHARED, ...resourceLines(byDeveloper.get("")!, protectedAddresses), "");
+  return lines;
 }
 
-/** The report, and the sections appended to it. */
-export function renderReview(review: Review, sections: readonly ReviewSection[] = []): string {
-  const { diffs } = review;
-  const lines = [
-    `Roster review: ${review.current.label} against ${review.base.label}`,
-    "Both rosters are synthesized with the current code: this shows what the roster change does, not what code changes do.",
-  ];
-  const vars = Object.entries(review.vars);
-  if (vars.length > 0) {
+function verdictLines(verdict: ProtectedVerdict): string[] {
+  const name = `${ROLE_NAMES[verdict.role]} (${verdict.address})`;
+  if (verdict.notPlanned) return [`  ! ${name}: not planned: Terraform refuses to plan the change (above).`];
+  if (verdict.action === "unchanged") return [`    ${name}: unchanged`];
+  const action = { replace: "REPLACED", delete: "DESTROYED", update: "changed in place", create: "created" }[verdict.action];
+  const forced = verdict.forcedBy.length > 0 ? `, forced by ${verdict.forcedBy.join(", ")}` : "";
+  const changed = verdict.action === "update" && verdict.changed.length > 0 ? ` (${verdict.changed.join(", ")})` : "";
+  const lines = [`  ! ${name}: ${action}${forced}${changed}: ${verdict.consequence}.`];
+  if (verdict.impossible) lines.push("    Terraform would plan it, and the apply would fail: the review refuses it.");
+  if (verdict.refused) {
+    const way = REFUSED_WAY_FORWARD[verdict.role];
     lines.push(
-      `Plan-time variables of the change: ${vars.map(([name, value]) => `${name} = ${JSON.stringify(value)}`).join(", ")} (the base is deployed with terraform.tfvars.example's values).`,
+      `    Terraform would refuse to apply this plan: the ${ROLE_NAMES[verdict.role]} has prevent_destroy.${way ? ` ${way}` : ""}`,
     );
   }
-  lines.push("");
-  if (diffs.length === 0) {
-    lines.push(
-      vars.length > 0
-        ? "Both rosters synthesize to the same Terraform configuration; what the variables change, the plan below says."
-        : "No changes: both rosters synthesize to the same Terraform configuration.",
-      ...(vars.length > 0 ? [""] : []),
-    );
-  } else {
-    const protectedAddresses = new Set(review.protected.map((v) => v.address));
-    const byDeveloper = groupBy(diffs, (d) => d.entry.developer ?? "");
-    const settings = settingChanges(review.base.fleet, review.current.fleet);
-    const developers = [...new Set([...byDeveloper.keys(), ...settings.keys()])].filter((name) => name !== "").sort();
-    for (const name of developers) {
-      const changed = settings.get(name);
-      lines.push(
-        developerTitle(name, review),
-        ...(changed ? ["  settings (" + RECREATED + ")", ...changed.map((line) => `    ~ ${line}`)] : []),
-        ...resourceLines(byDeveloper.get(name) ?? [], protectedAddresses),
-        "",
-      );
-    }
-    if (byDeveloper.has("")) lines.push(SHARED, ...resourceLines(byDeveloper.get("")!, protectedAddresses), "");
-  }
+  return lines;
+}
 
-  lines.push(`Protected resources (${review.verdictSource}):`);
+function protectedLines(review: Review): string[] {
+  const lines = ["Protected resources:"];
   for (const refusal of review.refusals) {
     lines.push(`  ! Terraform refuses this change: ${refusal.summary.toLowerCase()}${refusal.address ? ` on ${refusal.address}` : ""}:`);
     lines.push(...wrap(refusal.detail, 100).map((line) => `      ${line}`));
   }
-  for (const verdict of review.protected) {
-    const name = `${ROLE_NAMES[verdict.role]} (${verdict.address})`;
-    if (verdict.action === "unchanged") {
-      lines.push(`    ${name}: unchanged`);
-      continue;
-    }
-    if (verdict.notPlanned) {
-      lines.push(`  ! ${name}: not planned: ${verdict.consequence}.`);
-      continue;
-    }
-    const action =
-      verdict.action === "replace"
-        ? "REPLACED"
-        : verdict.action === "delete"
-          ? "DESTROYED"
-          : verdict.action === "update"
-            ? "changed in place"
-            : "created";
-    const forced = verdict.forcedBy.length > 0 ? `, forced by ${verdict.forcedBy.join(", ")}` : "";
-    const changed = verdict.action === "update" && verdict.changed.length > 0 ? ` (${verdict.changed.join(", ")})` : "";
-    lines.push(`  ! ${name}: ${action}${forced}${changed}: ${verdict.consequence}.`);
-    if (verdict.refused) {
-      lines.push(
-        `    Terraform would refuse to apply this plan: the ${ROLE_NAMES[verdict.role]} has prevent_destroy.${REFUSED_WAY_FORWARD[verdict.role] ? ` ${REFUSED_WAY_FORWARD[verdict.role]}` : ""}`,
-      );
-    }
+  for (const verdict of review.protected) lines.push(...verdictLines(verdict));
+  return [...lines, ""];
+}
+
+function impactLines(impacts: readonly Impact[]): string[] {
+  if (impacts.length === 0) return [];
+  const lines = ["What developers will notice:"];
+  for (const impact of impacts) {
+    const who = impact.developer ?? "everyone";
+    const from = impact.addresses.length === 1 ? ` (${impact.addresses[0]})` : "";
+    lines.push(...wrap(`${who}: ${impact.notice}${from}.`, 110).map((line, i) => (i === 0 ? `  ! ${line}` : `      ${line}`)));
   }
-  lines.push("");
+  return [...lines, ""];
+}
 
-  for (const section of sections) lines.push(section.title, ...section.lines.map((l) => `  ${l}`), "");
+function headerLines(review: Review): string[] {
+  const lines = [
+    `Roster review: ${review.current.label} against ${review.base.label}`,
+    "Both rosters are synthesized with the current code: this shows what the roster change does, not what code changes do.",
+    "Every action is Terraform's, from its plan of the new configuration against a deployment of the base fabricated offline with terraform.tfvars.example's values.",
+  ];
+  const vars = Object.entries(review.vars);
+  if (vars.length > 0) {
+    lines.push(`Plan-time variables of the change: ${vars.map(([name, value]) => `${name} = ${JSON.stringify(value)}`).join(", ")}.`);
+  }
+  if (review.regionChange) {
+    const { from, to } = review.regionChange;
+    lines.push(
+      ...wrap(
+        `! Region change: the roster moves the environment from ${from} to ${to}. Terraform manages one region and would leave the environment in ${from}, with the data volume and every home, running but unmanaged; the README says how to move under "${README_SECTIONS.regionMove}".`,
+        110,
+      ),
+    );
+  }
+  return [...lines, ""];
+}
 
-  const count = (kind: ResourceDiff["kind"]) => diffs.filter((d) => d.kind === kind).length;
-  const counts = `${count("added")} to add, ${count("changed")} to change, ${count("removed")} to remove`;
-  const planned = plannedBeyondTheConfiguration(review);
+function summaryLine(review: Review): string {
+  const { replace } = planCounts(review.changes);
+  const artefacts = review.changes.filter((c) => c.alsoWithoutTheChange).length;
+  const summary = review.summary;
+  const plan = !summary
+    ? "Terraform refuses to plan the change."
+    : `Terraform's plan: ${summary.add} to add, ${summary.change} to change, ${summary.remove} to destroy` +
+      `${replace > 0 ? ` (${replace} replaced)` : ""}` +
+      `${artefacts > 0 ? `, of which ${artefacts} planned with no roster change too` : ""}.`;
   const code = exitCodeOf(review);
-  lines.push(
-    (planned ? `Summary: the configurations differ by ${counts}; ${planned}. ` : `Summary: ${counts}. `) +
-      (review.refusals.length > 0
-        ? "Exit 3: Terraform refuses this change; read the lines marked ! before you go on."
-        : code === 3
-          ? "Exit 3: a protected resource changes; read the lines marked ! before you approve."
-          : "No protected resource changes."),
-  );
+  const verdict =
+    review.refusals.length > 0
+      ? "Exit 3: Terraform refuses this change; read the lines marked ! before you go on."
+      : code === 3
+        ? "Exit 3: read the lines marked ! before you approve."
+        : "Nothing protected changes and no developer loses anything they depend on.";
+  return `Summary: ${plan} ${verdict}`;
+}
+
+/** The report, and the sections appended to it. */
+export function renderReview(review: Review, sections: readonly ReviewSection[] = []): string {
+  const lines = headerLines(review);
+  const changes = changeLines(review);
+  if (changes.length > 0) lines.push(...changes);
+  else if (review.refusals.length === 0) lines.push("No changes: Terraform's plan of the new roster changes nothing.", "");
+  lines.push(...protectedLines(review), ...impactLines(review.impacts));
+  for (const section of sections) lines.push(section.title, ...section.lines.map((l) => `  ${l}`), "");
+  lines.push(summaryLine(review));
   return `${lines.join("\n")}\n`;
 }

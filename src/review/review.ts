@@ -1,20 +1,22 @@
 /**
- * `npm run review`: what a roster change does to the infrastructure. Both rosters are
- * synthesized in this process with the current code, so the review shows the effect of the
- * roster change alone, never of code changes between the two revisions.
+ * `npm run review`: what a roster change does to the infrastructure, as Terraform plans it. Both
+ * rosters are synthesized in this process with the current code, so the review shows the effect of
+ * the roster change alone, never of code changes between the two revisions.
  *
- * Resources are compared configuration by configuration. The four protected resources (host,
- * data volume, its attachment, archive bucket) get a verdict: unchanged when neither they nor
- * anything they reference changed; otherwise Terraform decides, by planning the current
- * configuration against a state fabricated from the base's plan (src/terraform), offline,
- * limited to the protected resources and what they depend on.
+ * Every action, symbol and count comes from `terraform plan -refresh=false` of the current
+ * configuration against a deployment of the base fabricated offline (src/terraform): what a diff of
+ * the configurations cannot see (a replacement, a resource that changes because something it
+ * references is replaced) it shows as Terraform would do it. The configuration diff only places
+ * and describes. When no plan can be made, the review fails rather than guess.
  */
 import { synthConfig, type TerraformConfig } from "../app";
 import type { Fleet } from "../roster";
-import { OfflinePlanner, PlanRefusedError, type Refusal } from "../terraform/plan-against-state";
+import { OfflinePlanner, PlanRefusedError, type ChangeSummary, type PlannedChange, type Refusal } from "../terraform/plan-against-state";
 import type { PlanJson } from "../terraform/plan-json";
-import { diffConfigs, referencesOf, resourceEntries, type ResourceDiff, type ResourceEntry } from "./diff";
-import { protectedResources, verdictFromConfig, verdictFromPlan, type ProtectedRole, type ProtectedVerdict } from "./protected";
+import { diffConfigs, resourceEntries, type ResourceDiff } from "./diff";
+import { impactsOf, type Impact } from "./impacts";
+import { reviewedChanges, type ReviewedChange } from "./planned";
+import { protectedResources, verdictFromPlan, type ProtectedRole, type ProtectedVerdict } from "./protected";
 
 export interface ReviewedRoster {
   /** How to name it: `roster.yaml`, `HEAD:roster.yaml`. */
@@ -23,21 +25,28 @@ export interface ReviewedRoster {
   readonly config: TerraformConfig;
 }
 
-/** How the protected resources' verdicts were reached. */
-export type VerdictSource = "configuration" | "terraform plan" | "configuration (terraform not found)";
-
 export interface Review {
   readonly base: ReviewedRoster;
   readonly current: ReviewedRoster;
+  /** The configurations' differences: where the plan's changes belong, and what the roster changed. */
   readonly diffs: readonly ResourceDiff[];
+  /** Terraform's plan, resource by resource (empty when Terraform refuses to plan). */
+  readonly changes: readonly ReviewedChange[];
   readonly protected: readonly ProtectedVerdict[];
-  readonly verdictSource: VerdictSource;
-  /** Terraform's plan of the current configuration against the base's deployment, when one was made. */
+  /** What developers will notice: replacements and destructions of what they depend on. */
+  readonly impacts: readonly Impact[];
+  /** Terraform's plan of the current configuration against the base's deployment; absent when it refused. */
   readonly plan?: PlanJson;
-  /** The checks that made Terraform refuse to plan the change (the host's architecture guard); empty when it planned. */
+  /** Terraform's own count of that plan. */
+  readonly summary?: ChangeSummary;
+  /** Terraform's streamed account of the same plan, change by change (what its plan output lists). */
+  readonly announced?: ReadonlyMap<string, PlannedChange>;
+  /** The checks that made Terraform refuse to plan the change (the host's architecture, the region); empty when it planned. */
   readonly refusals: readonly Refusal[];
   /** Plan-time variables the change sets (`--var`), planned against the base's deployment with terraform.tfvars.example's values. */
   readonly vars: Readonly<Record<string, string>>;
+  /** The roster moves the environment to another region. */
+  readonly regionChange?: { readonly from: string; readonly to: string };
 }
 
 /** A section appended to the report, such as a cost delta. */
@@ -47,14 +56,21 @@ export interface ReviewSection {
 }
 
 /**
- * Adds a section to the report from a finished review (`undefined`: nothing to say). The hook
- * for later additions such as the monthly cost delta of `npm run cost`: write one, add it to
- * REVIEW_SECTIONS in main.ts.
+ * Adds a section to the report from a finished review (`undefined`: nothing to say). Write one,
+ * add it to REVIEW_SECTIONS in sections.ts.
  */
 export type ReviewSectionProvider = (review: Review) => ReviewSection | undefined | Promise<ReviewSection | undefined>;
 
+/** The review cannot be made (no terraform to plan with): the message says what to do. */
+export class ReviewError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReviewError";
+  }
+}
+
 export interface ReviewOptions {
-  /** The terraform binary, to decide how protected resources change; undefined: none found. */
+  /** The terraform binary that plans the change; without one there is no review. */
   readonly terraform: string | undefined;
   /** terraform.tfvars text for the offline plans (terraform.tfvars.example). */
   readonly tfvars: string;
@@ -74,100 +90,72 @@ export interface ReviewOptions {
   readonly planner?: OfflinePlanner;
 }
 
-/** Whether a protected resource, or anything it references directly or not, differs. */
-function touched(address: string, entries: ReadonlyMap<string, ResourceEntry>, changed: ReadonlySet<string>): boolean {
-  const known = new Set(entries.keys());
-  const seen = new Set<string>();
-  const queue = [address];
-  while (queue.length > 0) {
-    const next = queue.pop()!;
-    if (seen.has(next)) continue;
-    seen.add(next);
-    if (changed.has(next)) return true;
-    const entry = entries.get(next);
-    if (entry) queue.push(...referencesOf(entry.body, known));
-  }
-  return false;
-}
-
 export function synthesizeRoster(label: string, fleet: Fleet): ReviewedRoster {
   return { label, fleet, config: synthConfig(fleet) };
 }
 
+/** Terraform's plan of the change, or the checks that refused it. */
+function planChange(planner: OfflinePlanner, base: ReviewedRoster, current: ReviewedRoster, vars: Readonly<Record<string, string>>) {
+  const deployment = planner.deployment(base.config);
+  try {
+    return { deployment, plan: planner.plan(current.config, deployment.state, { vars }) };
+  } catch (err) {
+    if (err instanceof PlanRefusedError) return { deployment, refusals: err.refusals };
+    throw err;
+  }
+}
+
 /** Compares `base` with `current`; see the module comment. */
 export function review(base: ReviewedRoster, current: ReviewedRoster, options: ReviewOptions): Review {
+  if (!options.terraform) {
+    throw new ReviewError(
+      "npm run review needs terraform on PATH: every verdict comes from Terraform's plan of the change, and without one it would be a guess. Install Terraform >= 1.11.",
+    );
+  }
   const developers = [...new Set([...base.fleet.developers, ...current.fleet.developers].map((d) => d.name))];
   const before = resourceEntries(base.config, developers);
   const after = resourceEntries(current.config, developers);
   const diffs = diffConfigs(before, after);
-  const changed = new Set(diffs.map((d) => d.entry.address));
-  const kindOf = new Map(diffs.map((d) => [d.entry.address, d]));
-
+  const configChanged = new Set(diffs.map((d) => d.entry.address));
   const vars = options.vars ?? {};
   const roles = new Map<ProtectedRole, string>([...protectedResources(base.config, before), ...protectedResources(current.config, after)]);
-  const isTouched = (address: string) => touched(address, after, changed) || touched(address, before, changed);
-  // A variable can change anything; only a plan tells what.
-  const needsPlan = [...roles.values()].some(isTouched) || Object.keys(vars).length > 0;
-  const configVerdicts = () =>
-    [...roles].map(([role, address]) => {
-      const diff = kindOf.get(address);
-      const kind = diff?.kind ?? (isTouched(address) ? "dependency" : undefined);
-      return verdictFromConfig(role, address, kind, diff?.attributes ?? []);
-    });
-
-  if (!needsPlan || !options.terraform) {
-    return {
-      base,
-      current,
-      diffs,
-      protected: configVerdicts(),
-      verdictSource: needsPlan ? "configuration (terraform not found)" : "configuration",
-      refusals: [],
-      vars,
-    };
-  }
+  const regionChange = base.fleet.region === current.fleet.region ? undefined : { from: base.fleet.region, to: current.fleet.region };
+  const common = { base, current, diffs, vars, ...(regionChange ? { regionChange } : {}) };
 
   const planner =
     options.planner ??
     new OfflinePlanner({ terraform: options.terraform, tfvars: options.tfvars, region: base.fleet.region, cacheDir: options.cacheDir });
   try {
-    // Only the protected resources' actions are read, and their configuration (and that of all
-    // they reference) is literals and plain references, which the fabricated state reproduces
-    // exactly: the extra plan that settles function-built values is not needed.
-    const state = planner.deployedState(base.config, { settle: false });
-    let planned;
-    try {
-      // The protected resources and what they depend on: all the verdicts read, at a fraction of the plan.
-      planned = planner.plan(current.config, state, { vars, target: [...roles.values()] });
-    } catch (err) {
-      if (!(err instanceof PlanRefusedError)) throw err;
-      // Nothing would be applied: the verdicts say what the configurations change, the refusal why it stops.
-      const refused = (verdict: ProtectedVerdict): ProtectedVerdict =>
-        verdict.action === "unchanged"
-          ? verdict
-          : { ...verdict, notPlanned: true, consequence: "Terraform refuses to plan the change (above)" };
-      return {
-        base,
-        current,
-        diffs,
-        protected: configVerdicts().map(refused),
-        verdictSource: "terraform plan",
-        refusals: err.refusals,
-        vars,
-      };
+    const planned = planChange(planner, base, current, vars);
+    if (planned.refusals) {
+      // Nothing would be applied: the refusal says why, and every protected resource stays as it is.
+      const protectedVerdicts = [...roles].map(([role, address]) => ({
+        ...verdictFromPlan(role, address, undefined, new Set(), []),
+        notPlanned: configChanged.has(address),
+      }));
+      return { ...common, changes: [], protected: protectedVerdicts, impacts: [], refusals: planned.refusals };
     }
-    const { plan, preventDestroy } = planned;
-    const changes = new Map((plan.resource_changes ?? []).map((c) => [`${c.type}.${c.name}`, c]));
-    const verdicts = [...roles].map(([role, address]) =>
-      verdictFromPlan(role, address, changes.get(address), preventDestroy, kindOf.get(address)?.attributes ?? []),
+    const { plan, summary, announced, preventDestroy } = planned.plan;
+    const entries = new Map([...before, ...after]);
+    const changes = reviewedChanges(plan, entries, planned.deployment.selfPlanned, configChanged);
+    const byAddress = new Map((plan.resource_changes ?? []).map((c) => [c.address, c]));
+    const attributesOf = (address: string) => changes.find((c) => c.address === address)?.attributes ?? [];
+    const protectedVerdicts = [...roles].map(([role, address]) =>
+      verdictFromPlan(role, address, byAddress.get(address), preventDestroy, attributesOf(address)),
     );
-    return { base, current, diffs, protected: verdicts, verdictSource: "terraform plan", plan, refusals: [], vars };
+    const removed = base.fleet.developers.map((d) => d.name).filter((name) => !current.fleet.developers.some((d) => d.name === name));
+    const impacts = impactsOf(changes, plan, removed);
+    return { ...common, changes, protected: protectedVerdicts, impacts, plan, summary, announced, refusals: [] };
   } finally {
     if (!options.planner) planner.dispose();
   }
 }
 
-/** 3 when a protected resource changes or Terraform refuses the change, else 0. */
+/**
+ * 3 when the change needs a careful reader: a protected resource changes, Terraform refuses the
+ * change, something a developer depends on is replaced or destroyed, or the region changes; else 0.
+ */
 export function exitCodeOf(result: Review): 0 | 3 {
-  return result.refusals.length > 0 || result.protected.some((v) => v.action !== "unchanged") ? 3 : 0;
+  const protectedChanges = result.protected.some((v) => v.action !== "unchanged");
+  return result.refusals.length > 0 || protectedChanges || result.impacts.length > 0 || result.regionChange ? 3 : 0;
 }

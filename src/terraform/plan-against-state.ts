@@ -151,9 +151,55 @@ export interface PlannedChange {
   readonly previousAddress?: string;
 }
 
+/** A deployment of a configuration, fabricated offline, and what Terraform plans for it as it is. */
+export interface Deployment {
+  /** The state an apply of the configuration would leave (settled: see DeployedStateOptions). */
+  readonly state: TerraformState;
+  /**
+   * What a plan of the same configuration against that state does, by address: changes no edit of
+   * the configuration causes (an update the provider plans on every run, or a value the fakes
+   * cannot round-trip). Empty when the deployment is exactly what the configuration describes.
+   */
+  readonly selfPlanned: ReadonlyMap<string, PlannedChange>;
+}
+
+/** Terraform's own count of a plan, as it prints "Plan: 1 to add, 2 to change, 0 to destroy." */
+export interface ChangeSummary {
+  readonly add: number;
+  readonly change: number;
+  readonly remove: number;
+}
+
+/** The `planned_change` messages of a streamed plan (`terraform plan -json`), by address. */
+export function plannedChangesOf(output: string): Map<string, PlannedChange> {
+  const changes = new Map<string, PlannedChange>();
+  for (const line of output.split("\n")) {
+    if (!line.includes('"planned_change"')) continue;
+    const { change } = JSON.parse(line) as {
+      change: { resource: { addr: string }; previous_resource?: { addr: string }; action: string };
+    };
+    changes.set(change.resource.addr, { action: change.action, previousAddress: change.previous_resource?.addr });
+  }
+  return changes;
+}
+
+/** The `change_summary` message of a streamed plan (`terraform plan -json`). */
+export function changeSummaryOf(output: string): ChangeSummary | undefined {
+  for (const line of output.split("\n")) {
+    if (!line.includes('"change_summary"')) continue;
+    const { changes } = JSON.parse(line) as { changes: ChangeSummary };
+    return { add: changes.add, change: changes.change, remove: changes.remove };
+  }
+  return undefined;
+}
+
 export interface PlanAgainstStateResult {
   /** `terraform show -json` of the target's plan. */
   readonly plan: PlanJson;
+  /** Terraform's own count of the plan, from its streamed output. */
+  readonly summary: ChangeSummary;
+  /** Each change as Terraform's streamed output announces it, by address: the same plan, told apart from `plan`. */
+  readonly announced: ReadonlyMap<string, PlannedChange>;
   /** Addresses of the target's resources whose `prevent_destroy` was lifted for the plan. */
   readonly preventDestroy: ReadonlySet<string>;
 }
@@ -180,6 +226,8 @@ export class OfflinePlanner {
   private schemas?: Map<string, ResourceSchema>;
   /** Deployed states already made, by configuration and options. */
   private readonly states = new Map<string, TerraformState>();
+  /** Deployments already made, by configuration. */
+  private readonly deployments = new Map<string, Deployment>();
 
   constructor(private readonly options: OfflinePlannerOptions) {
     // Init needs only the provider requirement; every plan then writes its own main.tf.json.
@@ -221,12 +269,30 @@ export class OfflinePlanner {
   }
 
   /**
+   * The settled deployment of `config` and what Terraform plans for it unchanged (one plan more
+   * than deployedState), kept for later calls with the same configuration.
+   */
+  deployment(config: TerraformJson): Deployment {
+    const key = JSON.stringify(config);
+    const known = this.deployments.get(key);
+    if (known) return known;
+    const state = this.deployedState(config);
+    const selfPlanned = this.plannedChanges(config, state);
+    const deployment = { state, selfPlanned };
+    this.deployments.set(key, deployment);
+    return deployment;
+  }
+
+  /**
    * The plan of `config` against `state`. Throws PlanRefusedError when a precondition refuses it,
    * as `terraform plan` would.
    */
   plan(config: TerraformJson, state: TerraformState, options: PlanOptions = {}): PlanAgainstStateResult {
     const { target, addresses, args } = this.prepare(config, state, options);
-    return this.withFiles(options, () => ({ plan: this.planJson(target, "target", args), preventDestroy: addresses }));
+    return this.withFiles(options, () => {
+      const { plan, summary, announced } = this.savedPlan(target, "target", args);
+      return { plan, summary, announced, preventDestroy: addresses };
+    });
   }
 
   /**
@@ -236,17 +302,7 @@ export class OfflinePlanner {
    */
   plannedChanges(config: TerraformJson, state: TerraformState, options: PlanOptions = {}): Map<string, PlannedChange> {
     const { target, args } = this.prepare(config, state, options);
-    return this.withFiles(options, () => {
-      const changes = new Map<string, PlannedChange>();
-      for (const line of this.runPlan(target, args).split("\n")) {
-        if (!line.includes('"planned_change"')) continue;
-        const { change } = JSON.parse(line) as {
-          change: { resource: { addr: string }; previous_resource?: { addr: string }; action: string };
-        };
-        changes.set(change.resource.addr, { action: change.action, previousAddress: change.previous_resource?.addr });
-      }
-      return changes;
-    });
+    return this.withFiles(options, () => plannedChangesOf(this.runPlan(target, args)));
   }
 
   private prepare(config: TerraformJson, state: TerraformState, options: PlanOptions) {
@@ -287,8 +343,15 @@ export class OfflinePlanner {
   }
 
   private planJson(config: TerraformJson, name: string, extra: readonly string[] = []): PlanJson {
-    this.runPlan(config, [...extra, `-out=${name}.tfplan`]);
-    return this.workdir.json<PlanJson>(["show", "-json", `${name}.tfplan`]);
+    return this.savedPlan(config, name, extra).plan;
+  }
+
+  /** A saved plan of `config`, decoded, and Terraform's count of it from the streamed output. */
+  private savedPlan(config: TerraformJson, name: string, extra: readonly string[] = []) {
+    const output = this.runPlan(config, [...extra, `-out=${name}.tfplan`]);
+    const summary = changeSummaryOf(output);
+    if (!summary) throw new PlanFailedError(`terraform plan printed no change summary:\n${output.slice(-2000)}`);
+    return { plan: this.workdir.json<PlanJson>(["show", "-json", `${name}.tfplan`]), summary, announced: plannedChangesOf(output) };
   }
 
   /** `terraform plan -json` of `config`; its streamed output, or the refusal or failure it ends in. */
