@@ -199,7 +199,9 @@ describe("the monthly cost section", () => {
     // Over 8 and then 9 developers a floor bounds nothing per developer.
     const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +at least \$(\d+\.\d\d) {3}/.exec(lines[2])!;
     expect(lines[2]).toMatch(/^Per developer \(8 → 9\)/);
-    expect(delta(lines[2])).toBe("unknown: more CloudWatch Logs storage (no price); and the sum is shared by 9 developers instead of 8");
+    expect(delta(lines[2])).toBe(
+      "unknown: more CloudWatch Logs storage (no price); and the lines with no price are shared by 9 developers instead of 8",
+    );
     expect([Number(perBefore), Number(perAfter)]).toEqual([
       Math.round((Number(before) / 8) * 100) / 100,
       Math.round((Number(after) / 9) * 100) / 100,

@@ -63,9 +63,11 @@ function row(label: string, base: Bill, current: Bill, [from, to]: [number, numb
 function rows(base: Bill, current: Bill, moves: Move[], scheduled: boolean, label: string): string[] {
   const bound = boundOf(moves);
   const why = reasonsOf(moves, bound);
-  // Per developer, a bound holds only over the same number of developers.
-  const shared = base.developers === current.developers || bound === "exact" || bound === "unknown";
-  const perDeveloperWhy = shared ? why : `${why}; and the sum is shared by ${current.developers} developers instead of ${base.developers}`;
+  // Per developer, a bound holds only over the same number of developers; so does an exact
+  // difference of incomplete sums, whose unpriced part is divided differently on each side.
+  const shared = base.developers === current.developers || (bound === "exact" && base.complete && current.complete) || bound === "unknown";
+  const spread = `the lines with no price are shared by ${current.developers} developers instead of ${base.developers}`;
+  const perDeveloperWhy = shared ? why : why ? `${why}; and ${spread}` : spread;
   const sums = (b: Bill) => (scheduled ? b.scheduled : b.monthly);
   const total: [number, number] = [sums(base).total, sums(current).total];
   const each: [number, number] = [sums(base).perDeveloper, sums(current).perDeveloper];
