@@ -62,12 +62,13 @@ describe("the default roster's bill", () => {
       "cloudwatch.alarms": (1 + 4 + 2 + 8 * 3) * p["cloudwatch.alarm-metric-month"].usd,
       "cloudwatch.dashboards": 1 * p["cloudwatch.dashboard-month"].usd, // 3
       "s3.storage": 4 * 5 * p["s3.standard.gb-month"].usd, // host files, ALB logs, S3 access logs, archive: 20 GB × 0.023 = 0.46
+      "route53.queries": 1 * p["route53.queries.million"].usd, // 1 million queries assumed × 0.40
     };
     for (const [id, usd] of Object.entries(expected)) {
       expect([id, line(bill, id).monthlyUsd]).toEqual([id, Math.round(usd * 100) / 100]);
     }
     const unpriced = bill.monthly.lines.filter((l) => l.monthlyUsd === null).map((l) => l.id);
-    expect(unpriced.sort()).toEqual(["budgets", "ec2.detailed-monitoring", "logs.storage", "route53.queries", "vpc.flow-logs"]);
+    expect(unpriced.sort()).toEqual(["budgets", "ec2.detailed-monitoring", "logs.storage", "vpc.flow-logs"]);
     expect(bill.monthly.lines).toHaveLength(Object.keys(expected).length + unpriced.length);
     const total = Object.values(expected).reduce((s, usd) => s + Math.round(usd * 100) / 100, 0);
     expect(bill.monthly.total).toBeCloseTo(total, 2);
@@ -82,7 +83,11 @@ describe("the default roster's bill", () => {
     expect(line(bill, "transfer.browsers").monthlyUsd).toBe(500 * p["data-transfer.internet-out.gb"].usd); // 500 × 0.108 = 54
     expect(line(bill, "transfer.api").monthlyUsd).toBeCloseTo(100 * 0.108, 2);
     expect(line(bill, "kms").monthlyUsd).toBe(1);
-    expect(bill.monthly.total).toBeCloseTo(54 + 10.8 + 1, 2);
+    // Public IPv4 ($0.005 an hour in every region) and Route 53 queries (a global service) have sources too.
+    expect(line(bill, "vpc.host-ipv4").monthlyUsd).toBe(730 * p["vpc.public-ipv4-hour"].usd); // 3.65
+    expect(line(bill, "vpc.alb-ipv4").monthlyUsd).toBe(2 * 730 * 0.005);
+    expect(line(bill, "route53.queries").monthlyUsd).toBe(p["route53.queries.million"].usd); // 1 million × 0.40
+    expect(bill.monthly.total).toBeCloseTo(54 + 10.8 + 1 + 3.65 + 7.3 + 0.4, 2);
     expect(line(bill, "ec2.host").monthlyUsd).toBeNull();
     expect(bill.unpriced).toEqual(
       expect.arrayContaining(["EC2 host t3.2xlarge", "EBS data volume (gp3)", "Application Load Balancer hours"]),
@@ -221,7 +226,7 @@ describe("price files", () => {
   test("a bill is complete only when every line is priced: then the report prints a total, otherwise floors", () => {
     const usEast1 = monthlyCost(fleet, { region: "us-east-1", config });
     expect(usEast1.complete).toBe(false);
-    expect(renderReport(usEast1, [], "Monthly cost")).toMatch(/\nTotal: incomplete, 5 unpriced +at least \$/);
+    expect(renderReport(usEast1, [], "Monthly cost")).toMatch(/\nTotal: incomplete, 4 unpriced +at least \$/);
     const dir = brokenFile((f) => {
       const source = Object.keys(f.sources)[0];
       for (const [id, entry] of Object.entries(f.prices as Record<string, object>))

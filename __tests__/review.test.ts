@@ -51,67 +51,99 @@ function reviewOf(baseText: string, currentText: string): Review {
 }
 
 describe("the monthly cost section", () => {
-  /** The same edit, in us-east-1, whose price file prices every line a developer adds. */
+  /** The same edit, in us-east-1, whose price file prices every line a developer adds but one. */
   const inUsEast1 = (edit: (roster: Roster) => void) => (roster: Roster) => {
     Object.assign(roster, { region: "us-east-1", availabilityZones: ["us-east-1a", "us-east-1b"] });
     edit(roster);
   };
+  const inRegion = (region: string) => (roster: Roster) =>
+    Object.assign(roster, { region, availabilityZones: [`${region}a`, `${region}b`] });
   const schedule = (roster: Roster) =>
     Object.assign(roster, {
       schedule: { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" },
     });
   const rows = (result: Review) => {
-    const section = costDeltaSection(result)!;
+    const section = costDeltaSection(result);
     const report = renderReview(result, [section]);
     return { title: section.title, lines: section.lines, report };
   };
+  /** The difference a row states, after the two sums. */
+  const delta = (line: string) => line.split(/ {3}/).at(-1);
 
   it("adding a developer: base → new and the difference, which is dev9's own lines computed by hand", () => {
     const { title, lines, report } = rows(reviewOf(edited(inUsEast1(roomy)), edited(inUsEast1(withDev9))));
     expect(title).toBe("Monthly cost (npm run cost)");
-    // us-east-1's file leaves 5 fleet-wide lines unpriced (README: Cost to run): the sums are floors.
-    expect(lines[0]).toBe("USD a month, sums of the priced lines (≥: the bill is higher), us-east-1 prices from prices/us-east-1.json:");
+    // us-east-1's file leaves 4 fleet-wide lines unpriced (README: Cost to run): the sums are floors.
+    expect(lines[0]).toBe(
+      'USD a month, us-east-1 prices from prices/us-east-1.json; "at least": a sum that leaves out lines with no price:',
+    );
     // dev9: 2 secrets × $0.40 + 3 alarms × $0.10 + 2 GB of logs × $0.50 + 5 metrics × $0.30 = $3.60;
-    // dev9's logs also add storage, which us-east-1's file leaves unpriced: the difference is a floor.
-    expect(lines[1]).toMatch(/^Always on +≥\$(\d+\.\d\d) → +≥\$(\d+\.\d\d) +≥ \+\$3\.60$/);
-    expect(lines.at(-2)).toMatch(/^The change also moves lines with no sourced price \(CloudWatch Logs storage\): /);
-    const [, before, after] = /\$(\d+\.\d\d) → +≥\$(\d+\.\d\d)/.exec(lines[1])!;
+    // dev9's logs also add storage, which us-east-1's file leaves unpriced: the difference is a floor, and says why.
+    expect(lines[1]).toMatch(/^Always on +at least \$(\d+\.\d\d) → +at least \$(\d+\.\d\d) {3}/);
+    expect(delta(lines[1])).toBe("at least $3.60 more: more CloudWatch Logs storage (no price)");
+    const [, before, after] = /\$(\d+\.\d\d) → +at least \$(\d+\.\d\d)/.exec(lines[1])!;
     expect(Math.round((Number(after) - Number(before)) * 100)).toBe(360);
     // Over 8 and then 9 developers a floor bounds nothing per developer.
-    const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +≥\$(\d+\.\d\d) +unknown$/.exec(lines[2])!;
+    const [, perBefore, perAfter] = /\$(\d+\.\d\d) → +at least \$(\d+\.\d\d) {3}/.exec(lines[2])!;
     expect(lines[2]).toMatch(/^Per developer \(8 → 9\)/);
+    expect(delta(lines[2])).toBe(
+      "unknown: more CloudWatch Logs storage (no price); and the lines with no price are shared by 9 developers instead of 8",
+    );
     expect([Number(perBefore), Number(perAfter)]).toEqual([
       Math.round((Number(before) / 8) * 100) / 100,
       Math.round((Number(after) / 9) * 100) / 100,
     ]);
     // No schedule on either side: no scheduled rows.
     expect(lines.some((l) => l.startsWith("Scheduled"))).toBe(false);
-    expect(report).toContain("\nMonthly cost (npm run cost)\n  USD a month, sums of the priced lines");
+    expect(lines.at(-1)).toBe(
+      "4 of 22 lines have no sourced price and are left out of the sums: EC2 detailed monitoring, CloudWatch Logs storage, VPC flow logs (vended log ingestion), AWS Budgets; npm run cost lists them.",
+    );
+    expect(report).toContain('\nMonthly cost (npm run cost)\n  USD a month, us-east-1 prices from prices/us-east-1.json; "at least"');
+    expect(report).not.toMatch(/[±≥≤]/);
   });
 
   it("adding a schedule: the scheduled rows, at most 70 % per developer, and always on only its failure alarm dearer", () => {
     const { lines } = rows(reviewOf(edited(inUsEast1(() => undefined)), edited(inUsEast1(schedule))));
     // The schedule's own alarm on dropped calls ($0.10); its invocations are $0.00 at $1 a million.
-    expect(lines[1]).toMatch(/^Always on .* \+\$0\.10$/);
+    expect(delta(lines[1])).toBe("$0.10 more");
+    expect(lines[2]).toMatch(/^Per developer \(8\) /);
     const scheduled = lines.find((l) => l.startsWith("Scheduled (168 → 60 h/week)"))!;
     const perDeveloper = lines.find((l) => l.startsWith("Scheduled, per developer"))!;
     const [, alwaysOn] = /\$(\d+\.\d\d) → /.exec(lines[2])!;
-    const [, , scheduledPerDeveloper] = /\$(\d+\.\d\d) → +≥\$(\d+\.\d\d)/.exec(perDeveloper)!;
+    const [, , scheduledPerDeveloper] = /\$(\d+\.\d\d) → +at least \$(\d+\.\d\d)/.exec(perDeveloper)!;
     // The unpriced lines that stop with the host (us-east-1: detailed monitoring, log storage) cost
-    // less too: the scheduled saving is at least the priced one.
-    expect(scheduled).toMatch(/ ≤ −\$\d+\.\d\d$/);
+    // less too: the scheduled saving is at least the priced one, and the row says which lines.
+    expect(delta(scheduled)).toMatch(
+      /^at least \$\d+\.\d\d less: fewer hours of EC2 detailed monitoring \(no price\); fewer hours of CloudWatch Logs storage \(no price\)$/,
+    );
     expect(Number(scheduledPerDeveloper)).toBeLessThanOrEqual(0.7 * Number(alwaysOn));
   });
 
-  it("says which lines it leaves out, and is absent when a roster's region has no price file", () => {
-    // ap-southeast-7's file prices data transfer (2 lines) and the KMS key; a line whose instance type changes is one line.
+  it("in ap-southeast-7, names the new host type with no price as what makes the difference unknown", () => {
     const { lines } = rows(reviewOf(DEFAULT_ROSTER_TEXT, edited(withDev9)));
-    expect(lines.at(-1)).toBe("19 of 22 lines have no sourced price and are left out of the sums; npm run cost lists them.");
-    // dev9's secrets, alarms and logs have no price in ap-southeast-7: the difference is not the priced lines' difference.
-    expect(lines[1]).toMatch(/^Always on +≥\$\d+\.\d\d → +≥\$\d+\.\d\d +unknown$/);
-    expect(lines.at(-2)).toMatch(/^The change also moves lines with no sourced price \(EC2 host c5\.4xlarge, Secrets Manager secrets, /);
-    const brazil = (roster: Roster) => Object.assign(roster, { region: "sa-east-1", availabilityZones: ["sa-east-1a", "sa-east-1b"] });
-    expect(costDeltaSection(reviewOf(DEFAULT_ROSTER_TEXT, edited(brazil)))).toBeUndefined();
+    expect(lines.at(-1)).toBe("16 of 22 lines have no sourced price and are left out of the sums; npm run cost lists them.");
+    expect(lines[1]).toMatch(/^Always on +at least \$\d+\.\d\d → +at least \$\d+\.\d\d {3}/);
+    expect(delta(lines[1])).toBe(
+      "unknown: the new host type c5.4xlarge has no price; more Secrets Manager secrets (no price); and 4 more lines with no price",
+    );
+    expect(lines.at(-2)).toMatch(/^Lines with no price that the change moves: EC2 host c5\.4xlarge, Secrets Manager secrets, /);
+  });
+
+  it("when a roster's region has no price file, says which region and how to create one", () => {
+    const prices = "(prices/ has ap-southeast-1, ap-southeast-7, eu-west-1, us-east-1)";
+    const howTo = (region: string) =>
+      `Create it with npm run cost -- --update-prices ${region} (it reads AWS's public price list), then review again.`;
+    const { title, lines, report } = rows(reviewOf(DEFAULT_ROSTER_TEXT, edited(inRegion("sa-east-1"))));
+    expect(title).toBe("Monthly cost (npm run cost)");
+    expect(lines).toEqual([`No cost figures: the new roster's region sa-east-1 has no price file ${prices}. ${howTo("sa-east-1")}`]);
+    expect(report).toMatch(/\nMonthly cost \(npm run cost\)\n {2}No cost figures: /);
+    expect(rows(reviewOf(edited(inRegion("sa-east-1")), DEFAULT_ROSTER_TEXT)).lines).toEqual([
+      `No cost figures: the base roster's region sa-east-1 has no price file ${prices}. ${howTo("sa-east-1")}`,
+    ]);
+    const inBrazil = edited(inRegion("sa-east-1"));
+    expect(rows(reviewOf(inBrazil, inBrazil)).lines).toEqual([
+      `No cost figures: both rosters' region sa-east-1 has no price file ${prices}. ${howTo("sa-east-1")}`,
+    ]);
   });
 
   it("a resource of a type the cost model does not know, added by the change: the difference is a floor", () => {
@@ -119,34 +151,21 @@ describe("the monthly cost section", () => {
     const config = structuredClone(result.current.config) as { resource: Record<string, unknown> };
     config.resource.aws_nat_gateway = { nat: {} };
     const { lines } = rows({ ...result, current: { ...result.current, config: config as unknown as Review["current"]["config"] } });
-    expect(lines[1]).toMatch(/^Always on .* ≥ ±\$0\.00$/);
-    expect(lines).toContainEqual(
-      expect.stringMatching(
-        /^The change also moves lines with no sourced price \(aws_nat_gateway \(a type the cost model does not know\)\): /,
-      ),
-    );
+    expect(delta(lines[1])).toBe("the same or more: aws_nat_gateway, a resource type the cost model does not know, is added");
+    expect(lines).toContain("Resource types the cost model does not know, left out: aws_nat_gateway.");
   });
 
-  it("an instance type change where the host has no price: the difference is unknown, never ±$0", () => {
+  it("an instance type change where the host has no price: the difference is unknown, never no change", () => {
     const { lines } = rows(
       reviewOf(
         DEFAULT_ROSTER_TEXT,
         edited((roster) => Object.assign(roster, { host: { instanceType: "t3a.2xlarge" } })),
       ),
     );
-    expect(lines.slice(1, 3).map((l) => l.split(/ {3}/).at(-1))).toEqual(["unknown", "unknown"]);
-    expect(lines[3]).toMatch(/^The change also moves lines with no sourced price \(EC2 host t3a\.2xlarge\): /);
-  });
-
-  it("is appended by npm run review, before the summary", () => {
-    const current = join(work, "scheduled.yaml");
-    writeFileSync(current, edited(schedule));
-    const run = launch("src/review/main.ts", ["--base", "roster.yaml"], { env: { ROSTER_FILE: current } });
-    expect([run.status, run.stderr]).toEqual([0, ""]);
-    expect(run.stdout).toMatch(
-      /\nMonthly cost \(npm run cost\)\n {2}USD a month, sums of the priced lines \(≥: the bill is higher\), ap-southeast-7 prices[^\n]*\n {2}Always on [^\n]*\n[\s\S]*\n\nSummary: /,
-    );
-    expect(run.stdout).toMatch(/\n {2}Scheduled \(168 → 60 h\/week\) /);
+    expect(lines.slice(1, 3).map(delta)).toEqual([
+      "unknown: the new host type t3a.2xlarge has no price",
+      "unknown: the new host type t3a.2xlarge has no price",
+    ]);
   });
 });
 

@@ -4,7 +4,8 @@
  * `planned_change` messages and `change_summary`), and each dangerous change exits 3 with what the
  * developers will notice. One deployment of the default roster, fabricated offline, serves them all.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { README_SECTIONS } from "../../src/naming";
@@ -15,6 +16,7 @@ import { reviewSections } from "../../src/review/sections";
 import { parseRoster } from "../../src/roster";
 import { OfflinePlanner } from "../../src/terraform/plan-against-state";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "../helpers/fleet";
+import { launch } from "../helpers/launch";
 import { terraformOrSkip } from "../helpers/terraform";
 
 const terraform = terraformOrSkip();
@@ -270,6 +272,29 @@ maybe("the review against a deployment of the default roster", () => {
         expect(printed).toBe(block[2]);
       }
       expect(exitCodeOf(result)).toBe(3);
+    });
+  });
+
+  describe("npm run review, the command", () => {
+    it("prints Terraform's account of adding a schedule, then the monthly cost section, and exits 0", () => {
+      const work = mkdtempSync(join(tmpdir(), "review-command-"));
+      try {
+        const current = join(work, "scheduled.yaml");
+        const schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+        writeFileSync(
+          current,
+          rosterText((r) => Object.assign(r, { schedule })),
+        );
+        const run = launch("src/review/main.ts", ["--base", "roster.yaml"], { env: { ROSTER_FILE: current } });
+        expect([run.status, run.stderr]).toEqual([0, ""]);
+        expect(run.stdout).toMatch(/\n {4}\+ {3}aws_scheduler_schedule\.schedule_start-host\n/);
+        expect(run.stdout).toMatch(
+          /\nMonthly cost \(npm run cost\)\n {2}USD a month, ap-southeast-7 prices[^\n]*\n {2}Always on [^\n]*\n[\s\S]*\n\nSummary: Terraform's plan: \d+ to add, /,
+        );
+        expect(run.stdout).toMatch(/\n {2}Scheduled \(168 → 60 h\/week\) /);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
     });
   });
 

@@ -11,7 +11,10 @@ import { billJson, monthlyCost } from "./engine";
 import { DEFAULT_ASSUMPTIONS, type UsageAssumptions } from "./inventory";
 import { loadPrices, PRICES_DIR, PriceError } from "./prices";
 import { renderReport } from "./report";
-import { awsCli, NOT_IN_THE_QUERY_API, pricingEndpointRegion, updatePrices } from "./update-prices";
+import { bulkOffersSource, DEFAULT_OFFERS_URL, type BulkOptions } from "./bulk-offers";
+import { NOT_IN_THE_PRICE_LIST } from "./price-list";
+import { awsCli, queryApiSource } from "./query-api";
+import { updatePrices, type PriceListSource } from "./update-prices";
 
 /** The flags that override a usage assumption, with what each means. */
 const ASSUMPTION_FLAGS: Record<string, { key: keyof UsageAssumptions; help: string; min?: number; integer?: boolean }> = {
@@ -40,12 +43,17 @@ function dataVolumeBounds(): { min: number; max: number } {
 }
 
 export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<assumption> <number> ...]
-       npm run cost -- --update-prices <region>
-  --json              print {currency, region, developers, monthly, scheduled} as JSON
+       npm run cost -- --update-prices <region> [--offers-url <url> | --query-api]
+  --json              print {currency, region, developers, complete, unpriced, monthly, scheduled}
+                      as JSON; complete is false when a line has no price (unpriced names them)
   --region <region>   price the roster with another region's price file (default: the roster's region)
   --update-prices <region>
-                      rewrite prices/<region>.json from the AWS Price List Query API (aws pricing
-                      get-products, your AWS credentials); a figure it does not find keeps its entry
+                      rewrite prices/<region>.json from the AWS Price List's public bulk offer
+                      files (no credentials); a figure it does not find keeps its entry
+  --offers-url <url>  where the bulk offer files are (default ${DEFAULT_OFFERS_URL}; a mirror,
+                      or file:///path for a local copy of the same tree)
+  --query-api         read the Price List Query API instead (aws pricing get-products, with your
+                      AWS credentials and the pricing:GetProducts permission)
 ${Object.entries(ASSUMPTION_FLAGS)
   .map(([flag, a]) => `  --${flag.padEnd(22)}${a.help}${a.key in DEFAULT_ASSUMPTIONS ? ` (default ${DEFAULT_ASSUMPTIONS[a.key]})` : ""}`)
   .join("\n")}
@@ -55,8 +63,10 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  /** Where `--update-prices` writes the price file. @default PRICES_DIR */
+  /** Where the price files are read from, and `--update-prices` writes. @default PRICES_DIR */
   readonly pricesDir?: string;
+  /** How `--update-prices` retries the bulk offer files. @default BulkOptions' defaults */
+  readonly bulk?: Pick<BulkOptions, "attempts" | "retryDelayMs" | "idleTimeoutMs">;
 }
 
 class UsageError extends Error {}
@@ -85,14 +95,19 @@ function parseAssumptions(values: Record<string, unknown>): Partial<UsageAssumpt
   return out;
 }
 
-/** Runs the cost report; returns the exit code (0 ok, 1 roster or prices problem, 2 bad arguments). */
-export function runCostCli(argv: readonly string[], io: CliIo): number {
+/** The options that only go with --update-prices. */
+const UPDATE_OPTIONS = ["offers-url", "query-api"];
+
+/** Runs the cost report; resolves to the exit code (0 ok, 1 roster or prices problem, 2 bad arguments). */
+export async function runCostCli(argv: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine<Record<string, unknown>>(
     argv,
     {
       json: { type: "boolean" },
       region: { type: "string" },
       "update-prices": { type: "string" },
+      "offers-url": { type: "string" },
+      "query-api": { type: "boolean" },
       ...Object.fromEntries(Object.keys(ASSUMPTION_FLAGS).map((f) => [f, { type: "string" as const }])),
     },
     USAGE,
@@ -103,13 +118,15 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
   if (values["update-prices"] !== undefined) return runUpdatePrices(values, io);
   const rosterFile = io.env.ROSTER_FILE || DEFAULT_ROSTER_FILE;
   try {
+    const stray = UPDATE_OPTIONS.filter((o) => values[o] !== undefined);
+    if (stray.length > 0) throw new UsageError(`--${stray[0]} goes with --update-prices <region> only`);
     const assumptions = parseAssumptions(values);
     if (values.region !== undefined && (typeof values.region !== "string" || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(values.region))) {
       throw new UsageError(`--region ${JSON.stringify(values.region)}: expected an AWS region code such as us-east-1`);
     }
     const fleet = loadRoster(rosterFile, io.env);
     const region = values.region ?? fleet.region;
-    const prices = loadPrices(region);
+    const prices = loadPrices(region, io.pricesDir);
     const bill = monthlyCost(fleet, { region, prices, assumptions, schedule: fleet.schedule });
     if (values.json) {
       io.stdout(`${JSON.stringify(billJson(bill), null, 2)}\n`);
@@ -136,39 +153,59 @@ export function runCostCli(argv: readonly string[], io: CliIo): number {
 
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
-/** `--update-prices <region>`, alone: rewrites that region's price file from the Price List Query API. */
-function runUpdatePrices(values: Record<string, unknown>, io: CliIo): number {
+/** The arguments of `--update-prices`, or the usage problem with them. */
+function updateArguments(values: Record<string, unknown>): { region: string; offersUrl?: string; queryApi: boolean } | string {
   const region = values["update-prices"];
-  const others = Object.keys(values).filter((k) => k !== "update-prices");
-  if (typeof region !== "string" || !REGION.test(region) || others.length > 0) {
-    const problem =
-      others.length > 0
-        ? `--update-prices takes no other option (got --${others.join(", --")})`
-        : `--update-prices ${JSON.stringify(region)}: expected an AWS region code such as ap-southeast-7`;
-    io.stderr(`${problem}\n${USAGE}\n`);
+  const others = Object.keys(values).filter((k) => k !== "update-prices" && !UPDATE_OPTIONS.includes(k));
+  const offersUrl = values["offers-url"] as string | undefined;
+  if (others.length > 0) return `--update-prices takes no other option than --offers-url or --query-api (got --${others.join(", --")})`;
+  if (typeof region !== "string" || !REGION.test(region))
+    return `--update-prices ${JSON.stringify(region)}: expected an AWS region code such as ap-southeast-7`;
+  if (offersUrl !== undefined && values["query-api"]) return "--offers-url and --query-api are two different sources: give one";
+  if (offersUrl !== undefined && !/^(https?|file):\/\/./.test(offersUrl)) {
+    return `--offers-url ${JSON.stringify(offersUrl)}: expected an http(s):// or file:// URL, such as ${DEFAULT_OFFERS_URL}`;
+  }
+  return { region, offersUrl, queryApi: values["query-api"] === true };
+}
+
+/** `--update-prices <region>`: rewrites that region's price file from the Price List. */
+async function runUpdatePrices(values: Record<string, unknown>, io: CliIo): Promise<number> {
+  const args = updateArguments(values);
+  if (typeof args === "string") {
+    io.stderr(`${args}\n${USAGE}\n`);
     return 2;
   }
+  const shown = relative(process.cwd(), join(io.pricesDir ?? PRICES_DIR, `${args.region}.json`));
   try {
-    const result = updatePrices(region, { aws: awsCli(io.env), dir: io.pricesDir });
-    const file = relative(process.cwd(), result.file) || result.file;
-    const lines = [
-      `Rewrote ${file} from the AWS Price List Query API (endpoint ${pricingEndpointRegion(region)}): ${result.found.length} prices found` +
-        (result.instanceTypes ? `, EC2 on-demand rates for ${result.instanceTypes} instance types` : "") +
-        ".",
-    ];
-    if (result.missing.length > 0) {
-      lines.push("Not found (the entry keeps its sourced figure, else it is unpriced):");
-      for (const m of result.missing) lines.push(`  - ${m.id}: ${m.reason}`);
+    let source: PriceListSource;
+    if (args.queryApi) source = queryApiSource(args.region, awsCli(io.env));
+    else {
+      io.stdout(`Reading the AWS Price List bulk offer files for ${args.region} (EC2's is hundreds of MB; this takes minutes):\n`);
+      source = await bulkOffersSource(args.region, { baseUrl: args.offersUrl, progress: (line) => io.stdout(`${line}\n`), ...io.bulk });
     }
-    lines.push(`Not in the Query API (entries kept): ${Object.keys(NOT_IN_THE_QUERY_API).join(", ")}.`);
-    lines.push(`Review the change (git diff ${file}) and commit it with the date it was read.`);
-    io.stdout(`${lines.join("\n")}\n`);
+    const result = updatePrices(args.region, source, { dir: io.pricesDir });
+    io.stdout(`${updateReport(result, source, relative(process.cwd(), result.file) || result.file).join("\n")}\n`);
     return 0;
   } catch (err) {
     if (err instanceof PriceError) {
-      io.stderr(`${err.message}\n${relative(process.cwd(), join(io.pricesDir ?? PRICES_DIR, `${region}.json`))} is unchanged.\n`);
+      io.stderr(`${err.message}\n${shown} is unchanged.\n`);
       return 1;
     }
     throw err;
   }
+}
+
+function updateReport(result: ReturnType<typeof updatePrices>, source: PriceListSource, file: string): string[] {
+  const lines = [
+    `Rewrote ${file} from ${source.name} (${source.where}): ${result.found.length} prices found` +
+      (result.instanceTypes ? `, EC2 on-demand rates for ${result.instanceTypes} instance types` : "") +
+      ".",
+  ];
+  if (result.missing.length > 0) {
+    lines.push("Not found (the entry keeps its sourced figure, else it is unpriced):");
+    for (const m of result.missing) lines.push(`  - ${m.id}: ${m.reason}`);
+  }
+  lines.push(`Not in the Price List's products (entries kept): ${Object.keys(NOT_IN_THE_PRICE_LIST).join(", ")}.`);
+  lines.push(`Review the change (git diff ${file}) and commit it with the date it was read.`);
+  return lines;
 }

@@ -141,15 +141,18 @@ export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
 }
 
 /**
- * The `--json` shape: exactly currency, region, developers, monthly and scheduled. The totals are
- * the sums of the priced lines, as in the text report; a line whose `monthlyUsd` is null is
- * unpriced, and then the totals are floors of the bill (README: Cost to run).
+ * The `--json` shape: exactly currency, region, developers, complete, unpriced, monthly and
+ * scheduled. The totals are the sums of the priced lines, as in the text report: with `complete`
+ * false they are floors of the bill, and `unpriced` names what they leave out (the lines whose
+ * `monthlyUsd` is null, and resource types the cost model does not know); empty when complete.
  */
 export function billJson(bill: Bill) {
   return {
     currency: bill.currency,
     region: bill.region,
     developers: bill.developers,
+    complete: bill.complete,
+    unpriced: bill.unpriced,
     monthly: { total: bill.monthly.total, perDeveloper: bill.monthly.perDeveloper, lines: bill.monthly.lines },
     scheduled: { total: bill.scheduled.total, perDeveloper: bill.scheduled.perDeveloper, hoursPerWeek: bill.scheduled.hoursPerWeek },
   };

@@ -144,7 +144,7 @@ export function loadPrices(region: string, dir = PRICES_DIR): PriceBook {
   if (!regions.includes(region)) {
     throw new PriceError(
       `no prices for region ${region}: ${relative(process.cwd(), dir) || dir}/ has ${regions.join(", ")}. ` +
-        `Price the roster in one of those (--region), or add ${region}.json with a source for each figure (README, "Cost to run").`,
+        `Create ${region}.json with npm run cost -- --update-prices ${region} (it reads AWS's public price list), or price the roster in one of those (--region).`,
     );
   }
   const file = join(dir, `${region}.json`);

@@ -1,139 +1,111 @@
 /**
  * The review's monthly cost section: both rosters priced by `npm run cost`'s engine (each with
  * its own region's price file, from the configurations the review already synthesized), base →
- * new and the difference, always on and, when either roster has a schedule, as scheduled.
+ * new and the difference in words, always on and, when either roster has a schedule, as
+ * scheduled. When a roster cannot be priced (its region has no price file), the section says so
+ * and how to make one: it is never silently left out.
  */
 import { relative } from "node:path";
-import { monthlyCost, type Bill, type CostLine } from "../cost/engine";
-import { loadPrices, PriceError } from "../cost/prices";
-import type { ReviewedRoster, Review, ReviewSection } from "./review";
+import { boundOf, deltaInWords, movesBetween, reasonsOf, type Bound, type Move } from "../cost/delta";
+import { monthlyCost, type Bill } from "../cost/engine";
+import { loadPrices, pricedRegions, PRICES_DIR, PriceError } from "../cost/prices";
+import type { Review, ReviewedRoster, ReviewSection } from "./review";
 
+const TITLE = "Monthly cost (npm run cost)";
 const usd = (n: number) => `$${n.toFixed(2)}`;
-const signed = (n: number) => {
-  const cents = Math.round(n * 100) / 100;
-  return cents === 0 ? "±$0.00" : `${cents > 0 ? "+" : "−"}${usd(Math.abs(cents))}`;
-};
-const percent = (from: number, to: number) => {
-  if (from === 0) return "";
-  const change = Math.round(((to - from) / from) * 1000) / 10;
-  return ` (${change > 0 ? "+" : change < 0 ? "−" : "±"}${Math.abs(change)} %)`;
-};
 
 function bill(roster: ReviewedRoster): Bill {
   const { fleet, config } = roster;
   return monthlyCost(fleet, { region: fleet.region, prices: loadPrices(fleet.region), config, schedule: fleet.schedule });
 }
 
-/** How far a difference of the priced lines' sums can be trusted. */
-type Bound = "exact" | "floor" | "ceiling" | "unknown";
+/** Why a roster in `region` cannot be priced, and what to do about it. */
+function whyNot(err: PriceError, region: string, whose: string): string {
+  const regions = pricedRegions();
+  if (regions.includes(region)) return `No cost figures: ${whose} price file cannot be read: ${err.message}`;
+  const dir = relative(process.cwd(), PRICES_DIR) || PRICES_DIR;
+  return (
+    `No cost figures: ${whose} region ${region} has no price file (${dir}/ has ${regions.join(", ")}). ` +
+    `Create it with npm run cost -- --update-prices ${region} (it reads AWS's public price list), then review again.`
+  );
+}
 
-/**
- * What the unpriced lines do to a difference of the priced lines' sums: nothing (exact), only add
- * (the difference is a floor), only take away (a ceiling), or either (unknown: lines moving both
- * ways, a line priced on one side only, another instance type, another region). `scheduled`: the
- * lines that stop with the host also move with the hours a week. Returns the bound and the lines.
- */
-function boundOf(base: Bill, current: Bill, scheduled: boolean): { bound: Bound; lines: string[] } {
-  const before = new Map(base.monthly.lines.map((l) => [l.id, l]));
-  const after = new Map(current.monthly.lines.map((l) => [l.id, l]));
-  const hours = Math.sign(current.scheduled.hoursPerWeek - base.scheduled.hoursPerWeek);
-  const moves: { direction: number; description: string }[] = [];
-  for (const id of new Set([...before.keys(), ...after.keys()])) {
-    const was = before.get(id);
-    const is = after.get(id);
-    const unpriced = (l: CostLine | undefined) => l !== undefined && l.monthlyUsd === null;
-    if (!unpriced(was) && !unpriced(is)) continue;
-    const description = (is ?? was)!.description;
-    let direction: number;
-    if (!was) direction = 1;
-    else if (!is) direction = -1;
-    else if (base.region !== current.region || unpriced(was) !== unpriced(is) || was.description !== is.description) direction = 0;
-    else {
-      const quantity = Math.sign(is.quantity - was.quantity);
-      const time = scheduled && is.scalesWithHost ? hours : 0;
-      if (quantity === 0 && time === 0) continue;
-      direction = quantity === 0 ? time : time === 0 || time === quantity ? quantity : 0;
+/** Both bills, or the section's lines saying why there are none. */
+function bothBills(review: Review): { base: Bill; current: Bill } | string[] {
+  const priced = [review.base, review.current].map((roster) => {
+    try {
+      return bill(roster);
+    } catch (err) {
+      if (err instanceof PriceError) return err;
+      throw err;
     }
-    moves.push({ direction, description });
+  });
+  const [base, current] = priced;
+  if (!(base instanceof PriceError) && !(current instanceof PriceError)) return { base, current };
+  const [baseRegion, currentRegion] = [review.base.fleet.region, review.current.fleet.region];
+  if (base instanceof PriceError && current instanceof PriceError && baseRegion === currentRegion) {
+    return [whyNot(current, currentRegion, "both rosters'")];
   }
-  // Resources of a type the cost model does not know cost something it cannot say.
-  const countOf = (bill: Bill) => new Map(bill.unknownResources.map((u) => [u.type, u.count]));
-  const [wasUnknown, isUnknown] = [countOf(base), countOf(current)];
-  for (const type of new Set([...wasUnknown.keys(), ...isUnknown.keys()])) {
-    const direction = Math.sign((isUnknown.get(type) ?? 0) - (wasUnknown.get(type) ?? 0));
-    if (direction !== 0) moves.push({ direction, description: `${type} (a type the cost model does not know)` });
-  }
-  const lines = moves.map((m) => m.description);
-  if (moves.length === 0) return { bound: "exact", lines };
-  if (moves.every((m) => m.direction === 1)) return { bound: "floor", lines };
-  if (moves.every((m) => m.direction === -1)) return { bound: "ceiling", lines };
-  return { bound: "unknown", lines };
-}
-
-/** One line of figures; sums of incomplete bills marked ≥; the difference as far as it is known. */
-function row(base: Bill, current: Bill, bound: Bound, label: string, from: number, to: number): string {
-  const floor = (bill: Bill, n: number) => `${bill.complete ? "" : "≥"}${usd(n)}`;
-  // A percentage of a floor says nothing: only complete bills get one.
-  const exact = `${signed(to - from)}${base.complete && current.complete ? percent(from, to) : ""}`;
-  const delta = { exact, floor: `≥ ${signed(to - from)}`, ceiling: `≤ ${signed(to - from)}`, unknown: "unknown" }[bound];
-  return `${label.padEnd(28)}${floor(base, from).padStart(11)} → ${floor(current, to).padStart(11)}   ${delta}`;
-}
-
-/**
- * The section, or undefined when the engine cannot price one of the rosters (a region without a
- * price file): a cost it cannot state is left out rather than guessed.
- */
-export function costDeltaSection(review: Review): ReviewSection | undefined {
-  let base: Bill;
-  let current: Bill;
-  try {
-    base = bill(review.base);
-    current = bill(review.current);
-  } catch (err) {
-    if (err instanceof PriceError) return undefined;
-    throw err;
-  }
-  const priced = (b: Bill) => `${b.region} prices from ${relative(process.cwd(), b.pricesFile)}`;
-  const alwaysOn = boundOf(base, current, false);
-  const scheduled = boundOf(base, current, true);
-  // Per developer, a bound holds only over the same number of developers.
-  const perDeveloper = (bound: Bound): Bound => (bound === "exact" || base.developers === current.developers ? bound : "unknown");
-  const complete = base.complete && current.complete;
-  const what = complete ? "USD a month" : "USD a month, sums of the priced lines (≥: the bill is higher)";
-  const lines = [
-    base.region === current.region ? `${what}, ${priced(current)}:` : `${what}: base with ${priced(base)}, new with ${priced(current)}:`,
-    row(base, current, alwaysOn.bound, "Always on", base.monthly.total, current.monthly.total),
-    row(
-      base,
-      current,
-      perDeveloper(alwaysOn.bound),
-      `Per developer (${base.developers} → ${current.developers})`,
-      base.monthly.perDeveloper,
-      current.monthly.perDeveloper,
-    ),
+  return [
+    ...(base instanceof PriceError ? [whyNot(base, baseRegion, "the base roster's")] : []),
+    ...(current instanceof PriceError ? [whyNot(current, currentRegion, "the new roster's")] : []),
   ];
+}
+
+/** One row: base → new sums (marked "at least" when a line has no price) and the difference in words. */
+function row(label: string, base: Bill, current: Bill, [from, to]: [number, number], bound: Bound, why: string): string {
+  const sum = (b: Bill, n: number) => (b.complete ? usd(n) : `at least ${usd(n)}`);
+  const delta = deltaInWords(from, to, bound, why, base.complete && current.complete);
+  return `${label.padEnd(28)}${sum(base, from).padStart(16)} → ${sum(current, to).padStart(16)}   ${delta}`;
+}
+
+/** The always-on (or scheduled) rows: the total, and per developer. */
+function rows(base: Bill, current: Bill, moves: Move[], scheduled: boolean, label: string): string[] {
+  const bound = boundOf(moves);
+  const why = reasonsOf(moves, bound);
+  // Per developer, a bound holds only over the same number of developers; so does an exact
+  // difference of incomplete sums, whose unpriced part is divided differently on each side.
+  const shared = base.developers === current.developers || (bound === "exact" && base.complete && current.complete) || bound === "unknown";
+  const spread = `the lines with no price are shared by ${current.developers} developers instead of ${base.developers}`;
+  const perDeveloperWhy = shared ? why : why ? `${why}; and ${spread}` : spread;
+  const sums = (b: Bill) => (scheduled ? b.scheduled : b.monthly);
+  const total: [number, number] = [sums(base).total, sums(current).total];
+  const each: [number, number] = [sums(base).perDeveloper, sums(current).perDeveloper];
+  const perDeveloper = scheduled
+    ? "Scheduled, per developer"
+    : `Per developer (${base.developers === current.developers ? base.developers : `${base.developers} → ${current.developers}`})`;
+  return [
+    row(label, base, current, total, bound, why),
+    row(perDeveloper, base, current, each, shared ? bound : "unknown", perDeveloperWhy),
+  ];
+}
+
+/** The section: both bills and their difference, or why there are none. */
+export function costDeltaSection(review: Review): ReviewSection {
+  const bills = bothBills(review);
+  if (Array.isArray(bills)) return { title: TITLE, lines: bills };
+  const { base, current } = bills;
+  const priced = (b: Bill) => `${b.region} prices from ${relative(process.cwd(), b.pricesFile)}`;
+  const where = base.region === current.region ? priced(current) : `base with ${priced(base)}, new with ${priced(current)}`;
+  const complete = base.complete && current.complete;
+  const lines = [`USD a month, ${where}${complete ? "" : `; "at least": a sum that leaves out lines with no price`}:`];
+  const alwaysOn = movesBetween(base, current, false);
+  lines.push(...rows(base, current, alwaysOn, false, "Always on"));
   const hasSchedule = review.base.fleet.schedule || review.current.fleet.schedule;
+  const scheduled = hasSchedule ? movesBetween(base, current, true) : [];
   if (hasSchedule) {
     const hours = `${base.scheduled.hoursPerWeek} → ${current.scheduled.hoursPerWeek} h/week`;
-    lines.push(
-      row(base, current, scheduled.bound, `Scheduled (${hours})`, base.scheduled.total, current.scheduled.total),
-      row(
-        base,
-        current,
-        perDeveloper(scheduled.bound),
-        "Scheduled, per developer",
-        base.scheduled.perDeveloper,
-        current.scheduled.perDeveloper,
-      ),
-    );
+    lines.push(...rows(base, current, scheduled, true, `Scheduled (${hours})`));
   }
-  const moved = [...new Set([...alwaysOn.lines, ...(hasSchedule ? scheduled.lines : [])])];
-  if (moved.length > 0) {
-    lines.push(
-      `The change also moves lines with no sourced price (${moved.slice(0, 4).join(", ")}${moved.length > 4 ? ` and ${moved.length - 4} more` : ""}): ` +
-        "a difference marked ≥ is a floor, ≤ a ceiling, and unknown where they move both ways or change their kind.",
-    );
-  }
+  lines.push(...notes(base, current, [...alwaysOn, ...scheduled]));
+  return { title: TITLE, lines };
+}
+
+/** The lines with no price: those the change moves, and how many the sums leave out. */
+function notes(base: Bill, current: Bill, moves: Move[]): string[] {
+  const lines: string[] = [];
+  const moved = [...new Set(moves.map((m) => m.line))];
+  if (moved.length > 2) lines.push(`Lines with no price that the change moves: ${moved.join(", ")}.`);
   const billLines = [...base.monthly.lines, ...current.monthly.lines];
   const unpriced = new Map(billLines.filter((l) => l.monthlyUsd === null).map((l) => [l.id, l.description]));
   if (unpriced.size > 0) {
@@ -143,5 +115,5 @@ export function costDeltaSection(review: Review): ReviewSection | undefined {
   }
   const unknown = new Set([...base.unknownResources, ...current.unknownResources].map((u) => u.type));
   if (unknown.size > 0) lines.push(`Resource types the cost model does not know, left out: ${[...unknown].join(", ")}.`);
-  return { title: "Monthly cost (npm run cost)", lines };
+  return lines;
 }
