@@ -137,3 +137,38 @@ describe("developerDefaults", () => {
     ]);
   });
 });
+
+describe('"did you mean" for an unknown key', () => {
+  const developer = (fields: string) => `${HEAD}developers:\n  - { name: dev1, port: 8443 }\n  - { name: dev2, port: 8444, ${fields} }\n`;
+
+  it("suggests from the keys allowed at that place, counting a swap of two letters as one edit", () => {
+    const text = `${HEAD}developers:\n  - { nmae: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "nmae")}|developers.0.name|name is required`,
+      `${lineOf(text, "nmae")}|developers.0.nmae|unknown key "nmae" (did you mean "name"?); remove it or fix its spelling`,
+    ]);
+  });
+
+  it("suggests every key a shortened one begins: memory, prio", () => {
+    const text = developer("memory: 6, prio: 7");
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "memory")}|developers.1.memory|unknown key "memory" (did you mean "memoryGiB" or "memoryLimitGiB"?); remove it or fix its spelling`,
+      `${lineOf(text, "prio")}|developers.1.prio|unknown key "prio" (did you mean "priority"?); remove it or fix its spelling`,
+    ]);
+  });
+
+  it("suggests a key that a longer one starts with, and keys in a nested section", () => {
+    const text = `${HEAD}codeServer: { tga: "4.102.2" }\ndevelopers:\n  - { name: dev1, portNumber: 8443, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "tga")}|codeServer.tga|unknown key "tga" (did you mean "tag"?); remove it or fix its spelling`,
+      `${lineOf(text, "portNumber")}|developers.0.portNumber|unknown key "portNumber" (did you mean "port"?); remove it or fix its spelling`,
+    ]);
+  });
+
+  it("lists the keys allowed at that place when none is close", () => {
+    const text = developer("colour: blue");
+    expect(problemsOf(text)).toEqual([
+      `${lineOf(text, "colour")}|developers.1.colour|unknown key "colour"; remove it, or use one of the keys allowed here: name, port, priority, cpus, cpuLimit, memoryGiB, memoryLimitGiB, extensions`,
+    ]);
+  });
+});

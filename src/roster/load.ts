@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
-import { rosterSchema, schemaKeys } from "./schema";
-import { editDistance } from "./suggest";
+import { keysAt, rosterSchema } from "./schema";
+import { suggestKeys } from "./suggest";
 
 export const DEFAULT_ROSTER_FILE = "roster.yaml";
 
@@ -37,12 +37,12 @@ function formatPath(path: readonly (string | number)[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("") + ": ";
 }
 
-/** Every key the schema knows, for "did you mean" hints on a misspelt key. */
-const KNOWN_KEYS = schemaKeys(rosterSchema);
-
-function suggestKey(key: string): string {
-  const best = KNOWN_KEYS.map((k) => [k, editDistance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
-  return best && best[1] <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best[0]}"?)` : "";
+/** "Did you mean" for an unknown key, from the keys allowed in the object at `path`. */
+function suggestKey(key: string, path: readonly (string | number)[]): string {
+  const allowed = keysAt(rosterSchema, path);
+  const found = suggestKeys(key, allowed);
+  if (found.length > 0) return ` (did you mean ${found.map((k) => `"${k}"`).join(" or ")}?); remove it or fix its spelling`;
+  return allowed.length > 0 ? `; remove it, or use one of the keys allowed here: ${allowed.join(", ")}` : "; remove it";
 }
 
 function lineOf(doc: Document, counter: LineCounter, path: readonly (string | number)[], key?: string): number | undefined {
@@ -111,7 +111,7 @@ function describeIssue(
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
       path: [...path, key],
-      message: `unknown key "${key}"${suggestKey(key)}; remove it or fix its spelling`,
+      message: `unknown key "${key}"${suggestKey(key, path)}`,
     }));
   }
   const value = valueAt(data, path);

@@ -174,25 +174,21 @@ export const rosterSchema = z.strictObject({
 export type RawRoster = z.infer<typeof rosterSchema>;
 
 /**
- * Every object key the schema knows, at any depth, in schema order: the vocabulary for "did
- * you mean" hints on a misspelt key. Derived, so a new field is suggested without more code.
+ * The keys the schema allows in the object at `path` (a list index steps into the list's items),
+ * in schema order: the vocabulary of "did you mean" for an unknown key there. Derived, so a new
+ * field is suggested without more code; a union (the state backends) offers every variant's keys.
  */
-export function schemaKeys(schema: z.ZodType): string[] {
-  const keys = new Set<string>();
-  const visit = (node: z.ZodType): void => {
-    if (node instanceof z.ZodObject) {
-      for (const [key, child] of Object.entries(node.shape)) {
-        keys.add(key);
-        visit(child);
-      }
-    } else if (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) {
-      visit(node.unwrap() as z.ZodType);
-    } else if (node instanceof z.ZodArray) {
-      visit(node.element as z.ZodType);
-    } else if (node instanceof z.ZodUnion) {
-      for (const option of node.options as readonly z.ZodType[]) visit(option);
-    }
-  };
-  visit(schema);
-  return [...keys];
+export function keysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+  return [...new Set(objectsAt(schema, path).flatMap((object) => Object.keys(object.shape)))];
+}
+
+function objectsAt(schema: z.ZodType, path: readonly (string | number)[]): z.ZodObject[] {
+  let node = schema;
+  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) node = node.unwrap() as z.ZodType;
+  if (node instanceof z.ZodUnion) return (node.options as readonly z.ZodType[]).flatMap((option) => objectsAt(option, path));
+  if (path.length === 0) return node instanceof z.ZodObject ? [node] : [];
+  const [head, ...rest] = path;
+  if (typeof head === "number") return node instanceof z.ZodArray ? objectsAt(node.element as z.ZodType, rest) : [];
+  const shape = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>) : {};
+  return Object.hasOwn(shape, head) ? objectsAt(shape[head], rest) : [];
 }
