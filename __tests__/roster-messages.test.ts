@@ -172,3 +172,20 @@ describe('"did you mean" for an unknown key', () => {
     ]);
   });
 });
+
+describe("a key written twice", () => {
+  it("is named, at the second one's line, with the line of the first", () => {
+    const text = `domain: dev.example.com\nhost:\n  instanceType: t3.2xlarge\n  instanceType: t3.xlarge\ndevelopers:\n  - { name: dev1, port: 8443 }\n`;
+    expect(problemsOf(text)).toEqual([
+      `4|host.instanceType|duplicate key "instanceType", already set on line 3: YAML keeps only one of the two values; remove one`,
+    ]);
+  });
+
+  it("is found in a developer's flow mapping and at the top level, every one at once", () => {
+    const text = `domain: dev.example.com\nhost: { instanceType: t3.2xlarge }\ndevelopers:\n  - { name: dev1, port: 8443, name: dev2 }\ndomain: example.com\n`;
+    expect(problemsOf(text)).toEqual([
+      `4|developers.0.name|duplicate key "name", already set on line 4: YAML keeps only one of the two values; remove one`,
+      `5|domain|duplicate key "domain", already set on line 1: YAML keeps only one of the two values; remove one`,
+    ]);
+  });
+});

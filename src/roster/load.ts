@@ -4,11 +4,12 @@
  * bad value and what to change.
  */
 import { readFileSync } from "node:fs";
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from "yaml";
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
 import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
 import { keysAt, rosterSchema } from "./schema";
 import { suggestKeys } from "./suggest";
+import { mergeProblems, yamlErrorProblems } from "./yaml-problems";
 
 export const DEFAULT_ROSTER_FILE = "roster.yaml";
 
@@ -124,52 +125,6 @@ function describeIssue(
   return [{ path, message: `${issue.message}${shown}` }];
 }
 
-/** A YAML syntax error in our words; the line is reported beside it, so the message drops yaml's own "at line, column" tail. */
-function describeYamlError(error: YAMLError): string {
-  if (error.code === "TAB_AS_INDENT")
-    return "YAML syntax error: a tab is used for indentation; YAML allows only spaces: indent with spaces";
-  const first = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-  const column = error.linePos?.[0].col;
-  return `YAML syntax error${column ? ` (column ${column})` : ""}: ${first}`;
-}
-
-/**
- * YAML merge keys (`<<: *defaults`) are supported; when one cannot be merged (its value is not a
- * mapping, or an alias names no anchor) toJS throws. This finds the node and says what to write.
- */
-function mergeProblems(doc: Document, counter: LineCounter): LocatedProblem[] {
-  const problems: LocatedProblem[] = [];
-  const line = (node: { range?: [number, number, number] | null }) => (node.range ? counter.linePos(node.range[0]).line : undefined);
-  visit(doc, {
-    Pair(_, pair) {
-      const key = pair.key;
-      if (!isScalar(key) || (typeof key.value !== "symbol" && key.value !== "<<")) return;
-      const value = pair.value;
-      const sources = isSeq(value) ? value.items : [value];
-      // An alias that names no anchor is reported once, below.
-      const mergeable = sources.every((v) => isMap(v) || (isAlias(v) && (v.resolve(doc) === undefined || isMap(v.resolve(doc)))));
-      if (!mergeable) {
-        problems.push({
-          path: [],
-          line: line(key),
-          message:
-            "a merge key (<<) takes a mapping, or an alias of a mapping defined earlier with an anchor: e.g. <<: *defaults after &defaults { cpus: 2 }",
-        });
-      }
-    },
-    Alias(_, alias) {
-      if (alias.resolve(doc) === undefined) {
-        problems.push({
-          path: [],
-          line: line(alias),
-          message: `the alias *${alias.source} names no anchor: define &${alias.source} on an earlier value`,
-        });
-      }
-    },
-  });
-  return problems;
-}
-
 /** The S3 state backend chosen by STATE_BUCKET (with optional STATE_KEY, STATE_REGION), if any. */
 export function stateFromEnvironment(env: NodeJS.ProcessEnv, defaults: { key: string; region: string }): StateBackend | undefined {
   if (!env.STATE_BUCKET) return undefined;
@@ -186,10 +141,7 @@ export function parseRoster(text: string, file = DEFAULT_ROSTER_FILE, env: NodeJ
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
-    throw new RosterError(
-      file,
-      doc.errors.map((e) => ({ path: [], line: e.linePos?.[0].line, message: describeYamlError(e) })),
-    );
+    throw new RosterError(file, yamlErrorProblems(doc, counter));
   }
   let data: unknown;
   try {
