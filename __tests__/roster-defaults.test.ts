@@ -66,6 +66,8 @@ describe("roster keys", () => {
       "extensions",
     ]);
     expect(keysAt(rosterSchema, ["state"])).toEqual(["backend", "bucket", "key", "region"]);
+    expect(keysAt(rosterSchema, ["state"], { state: { backend: "local" } })).toEqual(["backend"]);
+    expect(keysAt(rosterSchema, ["state"], { state: { backend: "s3" } })).toEqual(["backend", "bucket", "key", "region"]);
     expect(keysAt(rosterSchema, [])).toEqual(expect.arrayContaining(["project", "host", "developers", "schedule", "state"]));
     expect(keysAt(rosterSchema, [])).not.toContain("name");
     expect(keysAt(rosterSchema, ["developers", 0, "name"])).toEqual([]);

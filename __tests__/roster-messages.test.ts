@@ -171,6 +171,16 @@ describe('"did you mean" for an unknown key', () => {
     ]);
   });
 
+  it("suggests from the keys of the state backend written, and says when a key belongs to another backend", () => {
+    const text = (state: string) => `${HEAD}developers:\n  - { name: dev1, port: 8443 }\nstate: ${state}\n`;
+    expect(problemsOf(text("{ backend: s3, bucket: acme-tfstate, regoin: eu-west-1 }"))).toEqual([
+      `5|state.regoin|unknown key "regoin" (did you mean "region"?); remove it or fix its spelling`,
+    ]);
+    expect(problemsOf(text("{ backend: local, bucket: acme-tfstate }"))).toEqual([
+      `5|state.bucket|unknown key "bucket" for this backend; remove it, or use one of the keys allowed here: backend`,
+    ]);
+  });
+
   it("lists the keys allowed at that place when none is close", () => {
     const text = developer("colour: blue");
     expect(problemsOf(text)).toEqual([

@@ -4,15 +4,20 @@
  */
 import type { z } from "zod";
 import type { Problem } from "./fleet";
-import { keysAt, rosterSchema } from "./schema";
+import { keysAt, rosterSchema, variantFieldsAt } from "./schema";
 import { suggestKeys } from "./suggest";
 
-/** "Did you mean" for an unknown key, from the keys allowed in the object at `path`. */
-function suggestKey(key: string, path: readonly (string | number)[]): string {
-  const allowed = keysAt(rosterSchema, path);
+/**
+ * "Did you mean" for an unknown key, from the keys allowed in the object at `path` of `data`; a
+ * key of another variant of a union (`bucket` with `backend: local`) is said to be one.
+ */
+function suggestKey(key: string, path: readonly (string | number)[], data: unknown): string {
+  const allowed = keysAt(rosterSchema, path, data);
   const found = suggestKeys(key, allowed);
   if (found.length > 0) return ` (did you mean ${found.map((k) => `"${k}"`).join(" or ")}?); remove it or fix its spelling`;
-  return allowed.length > 0 ? `; remove it, or use one of the keys allowed here: ${allowed.join(", ")}` : "; remove it";
+  const variant = variantFieldsAt(rosterSchema, path);
+  const otherVariant = variant.length > 0 && keysAt(rosterSchema, path).includes(key) ? ` for this ${variant.join(" and ")}` : "";
+  return allowed.length > 0 ? `${otherVariant}; remove it, or use one of the keys allowed here: ${allowed.join(", ")}` : "; remove it";
 }
 
 /** The roster's value at `path`, or undefined. */
@@ -83,7 +88,7 @@ export function describeIssue(
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
       path: [...path, key],
-      message: `unknown key "${key}"${suggestKey(key, path)}`,
+      message: `unknown key "${key}"${suggestKey(key, path, data)}`,
     }));
   }
   const value = valueAt(data, path);

@@ -213,19 +213,42 @@ export type RawRoster = z.infer<typeof rosterSchema>;
 /**
  * The keys the schema allows in the object at `path` (a list index steps into the list's items),
  * in schema order: the vocabulary of "did you mean" for an unknown key there. Derived, so a new
- * field is suggested without more code; a union (the state backends) offers every variant's keys.
+ * field is suggested without more code. In a union (the state backends) they are the keys of the
+ * variants whose literal fields (`backend: s3`) `data`, the roster as read, matches; without
+ * `data`, or when it matches none, of every variant.
  */
-export function keysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
-  return [...new Set(objectsAt(schema, path).flatMap((object) => Object.keys(object.shape)))];
+export function keysAt(schema: z.ZodType, path: readonly (string | number)[], data?: unknown): string[] {
+  return [...new Set(objectsAt(schema, path, data).flatMap((object) => Object.keys(object.shape)))];
 }
 
-function objectsAt(schema: z.ZodType, path: readonly (string | number)[]): z.ZodObject[] {
+const field = (value: unknown, key: string | number): unknown =>
+  value !== null && typeof value === "object" && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+
+function objectsAt(schema: z.ZodType, path: readonly (string | number)[], data: unknown): z.ZodObject[] {
   let node = schema;
   while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) node = node.unwrap() as z.ZodType;
-  if (node instanceof z.ZodUnion) return (node.options as readonly z.ZodType[]).flatMap((option) => objectsAt(option, path));
+  if (node instanceof z.ZodUnion) {
+    const options = node.options as readonly z.ZodType[];
+    const matching = options.filter((option) => literalsMatch(option, data));
+    return (matching.length > 0 ? matching : options).flatMap((option) => objectsAt(option, path, data));
+  }
   if (path.length === 0) return node instanceof z.ZodObject ? [node] : [];
   const [head, ...rest] = path;
-  if (typeof head === "number") return node instanceof z.ZodArray ? objectsAt(node.element as z.ZodType, rest) : [];
+  if (typeof head === "number") return node instanceof z.ZodArray ? objectsAt(node.element as z.ZodType, rest, field(data, head)) : [];
   const shape = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>) : {};
-  return Object.hasOwn(shape, head) ? objectsAt(shape[head], rest) : [];
+  return Object.hasOwn(shape, head) ? objectsAt(shape[head], rest, field(data, head)) : [];
+}
+
+/** The fields that tell a union's variants apart at `path` (`backend` for `state`), if it holds a union. */
+export function variantFieldsAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+  const objects = objectsAt(schema, path, undefined);
+  const literal = (object: z.ZodObject, key: string) => (object.shape as Record<string, z.ZodType>)[key] instanceof z.ZodLiteral;
+  return objects.length < 2 ? [] : Object.keys(objects[0].shape).filter((key) => objects.every((object) => literal(object, key)));
+}
+
+/** Whether `data` has the value of every literal field of `option` (a variant of a union). */
+function literalsMatch(option: z.ZodType, data: unknown): boolean {
+  if (!(option instanceof z.ZodObject) || data === undefined) return false;
+  const literals = Object.entries(option.shape as Record<string, z.ZodType>).filter(([, schema]) => schema instanceof z.ZodLiteral);
+  return literals.every(([key, schema]) => schema.safeParse(field(data, key)).success);
 }
