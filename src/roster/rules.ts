@@ -22,7 +22,7 @@ export const MAX_TARGET_GROUP_NAME = 32;
 /** The official image, whose tags carry no "v" (4.102.2, never v4.102.2). */
 export const OFFICIAL_CODE_SERVER_IMAGE = "codercom/code-server";
 
-export const gib = (n: number) => `${+n.toFixed(2)} GiB`;
+const gib = (n: number) => `${+n.toFixed(2)} GiB`;
 
 /** The zones of `region` a roster without `availabilityZones` gets. */
 export function defaultZones(region: string): string[] {
