@@ -1,11 +1,11 @@
 /**
  * Each roster default and key has one source, the schema: an absent section gets the same
- * defaults as an empty one, and the "did you mean" vocabulary is read from the schema itself.
+ * defaults as an empty one, and the "did you mean" vocabulary of each place is read from the schema itself.
  */
 import { stringify } from "yaml";
 import { RosterError, parseRoster } from "../src/roster";
 import { INSTANCE_FAMILIES, INSTANCE_TYPES } from "../src/roster/instance-types";
-import { rosterSchema, schemaKeys } from "../src/roster/schema";
+import { keysAt, rosterSchema } from "../src/roster/schema";
 
 const minimal = { domain: "dev.example.com", host: { instanceType: "t3.2xlarge" }, developers: [{ name: "alice", port: 8443 }] };
 
@@ -53,11 +53,24 @@ describe("roster defaults", () => {
 });
 
 describe("roster keys", () => {
-  it("are read from the schema at every depth: sections, nested fields, list items and state variants", () => {
-    expect(schemaKeys(rosterSchema)).toEqual(
-      expect.arrayContaining(["project", "host", "osHeadroomGiB", "claudeExtensionVersion", "memoryLimitGiB", "priority", "bucket"]),
-    );
-    expect(new Set(schemaKeys(rosterSchema)).size).toBe(schemaKeys(rosterSchema).length);
+  it("are read from the schema for each place: a section, a list's items, every state backend", () => {
+    expect(keysAt(rosterSchema, ["host"])).toEqual(["instanceType", "vcpus", "memoryGiB", "osHeadroomGiB"]);
+    expect(keysAt(rosterSchema, ["developers", 3])).toEqual([
+      "name",
+      "port",
+      "priority",
+      "cpus",
+      "cpuLimit",
+      "memoryGiB",
+      "memoryLimitGiB",
+      "extensions",
+    ]);
+    expect(keysAt(rosterSchema, ["state"])).toEqual(["backend", "bucket", "key", "region"]);
+    expect(keysAt(rosterSchema, ["state"], { state: { backend: "local" } })).toEqual(["backend"]);
+    expect(keysAt(rosterSchema, ["state"], { state: { backend: "s3" } })).toEqual(["backend", "bucket", "key", "region"]);
+    expect(keysAt(rosterSchema, [])).toEqual(expect.arrayContaining(["project", "host", "developers", "schedule", "state"]));
+    expect(keysAt(rosterSchema, [])).not.toContain("name");
+    expect(keysAt(rosterSchema, ["developers", 0, "name"])).toEqual([]);
   });
 
   it("give a misspelt nested key a suggestion", () => {

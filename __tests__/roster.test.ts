@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { INSTANCE_TYPES, MAX_DEVELOPERS, parseRoster } from "../src/roster";
+import { SYSTEM_PROJECT_NAMES } from "../src/roster/project-names";
 import { problemsOf } from "./helpers/fleet";
 
 const DEFAULT_ROSTER = readFileSync(join(__dirname, "..", "roster.yaml"), "utf8");
@@ -268,6 +269,117 @@ describe("roster options", () => {
       STATE_REGION: "eu-west-1",
     });
     expect(fleet.state).toEqual({ backend: "s3", bucket: "ops-state", key: "cs.tfstate", region: "eu-west-1" });
+  });
+});
+
+describe("state, project and extension ids that would reach AWS or the host unchecked", () => {
+  const s3 = (state: object) => reject({ ...base(), state: { backend: "s3", bucket: "acme-tfstate", ...state } });
+  /** The line of the first line of `text` that contains `needle`. */
+  const lineIn = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
+
+  it.each([
+    ["My_Bucket", "must be an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"],
+    ["ab", "must be an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"],
+    ["a".repeat(64), "must be an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"],
+    ["acme..tfstate", "must not contain two '.' in a row (S3's bucket naming rules)"],
+    ["192.168.5.4", "must not be written like an IP address (S3's bucket naming rules)"],
+    ["xn--acme", 'must not start with "xn--", which S3 reserves'],
+    ["acme-s3alias", 'must not end with "-s3alias", which S3 reserves'],
+  ])("refuses state.bucket %j with the rule it breaks", (bucket, rule) => {
+    const text = stringify({ ...base(), state: { backend: "s3", bucket } });
+    expect(problemsOf(text)).toEqual([`${lineIn(text, "bucket:")}|state.bucket|state.bucket ${rule} (found ${JSON.stringify(bucket)})`]);
+  });
+
+  it.each([
+    [
+      "/code-server/dev/terraform.tfstate",
+      "must not start with '/': it is a path inside the bucket, e.g. code-server/dev/terraform.tfstate",
+    ],
+    [
+      "code-server/../other/terraform.tfstate",
+      "must not have a '.' or '..' part: write the path in the bucket as it is, e.g. code-server/dev/terraform.tfstate",
+    ],
+    [
+      "code-server//terraform.tfstate",
+      "must not end with '/' or hold '//': every part of the path needs a name, e.g. code-server/dev/terraform.tfstate",
+    ],
+    ["code-server/", "must not end with '/' or hold '//': every part of the path needs a name, e.g. code-server/dev/terraform.tfstate"],
+    ["my state.tfstate", "must be a path in the bucket of letters, digits, '/' and !-_.*'() only, e.g. code-server/dev/terraform.tfstate"],
+  ])("refuses state.key %j with the rule it breaks", (key, rule) => {
+    expect(s3({ key })).toEqual([expect.stringMatching(/^\d+\|state\.key\|/)]);
+    expect(s3({ key })[0].split("|")[2]).toBe(`state.key ${rule} (found ${JSON.stringify(key)})`);
+  });
+
+  it("refuses a state.key longer than S3 allows, showing the start of it rather than all of it", () => {
+    const key = `${"k".repeat(1022)}.tf`;
+    expect(s3({ key })[0].split("|")[2]).toBe(
+      `state.key must be at most 1024 bytes (S3's limit on a key) (found 1025 characters: "${"k".repeat(40)}"...)`,
+    );
+    expect(
+      parseRoster(stringify({ ...base(), state: { backend: "s3", bucket: "acme-tfstate", key: "k".repeat(1024) } })).state,
+    ).toMatchObject({
+      key: "k".repeat(1024),
+    });
+  });
+
+  it("refuses a state.region that is no region code", () => {
+    expect(s3({ region: "eu-west" })).toEqual([
+      expect.stringMatching(/\|state\.region\|state\.region must be an AWS region code such as ap-southeast-7 \(found "eu-west"\)$/),
+    ]);
+  });
+
+  it("holds STATE_BUCKET, STATE_KEY and STATE_REGION to the same rules, naming the variable", () => {
+    const env = { STATE_BUCKET: "Ops_State", STATE_KEY: "/cs.tfstate", STATE_REGION: "eu-west" };
+    let message = "";
+    try {
+      parseRoster(stringify(base()), "roster.yaml", env);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message.split("\n").slice(1)).toEqual([
+      `  roster.yaml: the environment variable STATE_BUCKET must be an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit (found "Ops_State")`,
+      `  roster.yaml: the environment variable STATE_KEY must not start with '/': it is a path inside the bucket, e.g. code-server/dev/terraform.tfstate (found "/cs.tfstate")`,
+      `  roster.yaml: the environment variable STATE_REGION must be an AWS region code such as ap-southeast-7 (found "eu-west")`,
+    ]);
+  });
+
+  it("refuses project: docker, which would put the host's files among Docker's own, with the reason and what to do", () => {
+    expect(reject({ project: "docker", ...base() })).toEqual([
+      `1|project|project "docker" names directories of Docker and containerd on the host: the host keeps this fleet's files in /etc/docker, /var/lib/docker and /opt/docker (replacing /opt/docker on every apply), which would mix them with that software's own. Choose another project name (e.g. docker-ide)`,
+    ]);
+  });
+
+  it.each(["aws", "amazon", "containerd", "snap", "systemd", "cloud", "apt", "ssh"])(
+    "refuses project: %s, a directory of the host's own software",
+    (project) => {
+      expect(reject({ project, ...base() })).toEqual([
+        expect.stringMatching(new RegExp(`^1\\|project\\|project "${project}" names directories of `)),
+      ]);
+    },
+  );
+
+  it("refuses only names a project could have, and accepts others that merely contain one", () => {
+    for (const name of SYSTEM_PROJECT_NAMES)
+      expect([name, /^[a-z][a-z0-9-]*[a-z0-9]$/.test(name) && name.length <= 16]).toEqual([name, true]);
+    expect(parseRoster(stringify({ project: "docker-ide", ...base() })).project).toBe("docker-ide");
+  });
+
+  it("refuses a 5,000-character extension id in one message, showing only its start", () => {
+    const id = `${"a".repeat(4995)}.long`;
+    const text = stringify({ ...base(), codeServer: { extensions: [id] } });
+    expect(problemsOf(text)).toEqual([
+      `${lineIn(text, "aaaa")}|codeServer.extensions.0|extension ids are at most 767 characters: publisher, name and version at most 255 each (Open VSX's limit) (found 5000 characters: "${"a".repeat(40)}"...)`,
+    ]);
+  });
+
+  it("accepts a 255-character publisher and refuses a 256-character one", () => {
+    const developers = (publisher: string) => [{ name: "alice", port: 8443, extensions: [`${publisher}.tool@1.0.0`] }];
+    expect(parseRoster(stringify({ ...base(), developers: developers("p".repeat(255)) })).developers[0].extensions).toHaveLength(5);
+    expect(reject({ ...base(), developers: developers("p".repeat(256)) })).toEqual([
+      expect.stringMatching(
+        /\|developers\.0\.extensions\.0\|an extension id's publisher, name and version are at most 255 characters each \(Open VSX's limit\) \(found 267 characters: "p{40}"\.\.\.\)$/,
+      ),
+    ]);
   });
 });
 

@@ -191,16 +191,73 @@ export function terraformAddress(resource: { readonly type: string; readonly nam
 }
 
 /**
+ * A path or name as a construct id, which may hold only letters, digits and `-`: every run of
+ * other characters becomes one `-`. Lossy (`ab-1` and `ab--1` give the same id), which is why the
+ * roster refuses two developers whose ids would meet (`developerConstructIds`).
+ */
+export function constructIdOf(text: string): string {
+  return text.replace(/[^A-Za-z0-9]+/g, "-");
+}
+
+/** Construct id of a rendered host file's S3 object (its Terraform address follows from it). */
+export function hostFileId(path: string): string {
+  return `file-${constructIdOf(path)}`;
+}
+
+/** Path of a developer's code-server config template among the host files. */
+export function developerConfigTemplate(developer: Pick<Developer, "name">): string {
+  return `config/${developer.name}/config.yaml.tmpl`;
+}
+
+/** Construct id of a CloudWatch alarm, from its name without the fleet's prefix. */
+export function alarmConstructId(name: string): string {
+  return `alarm-${name}`;
+}
+
+/** A developer's alarms, named without the fleet's prefix (`<project>-<environment>-` goes before each). */
+export function developerAlarmNames(developer: Pick<Developer, "name">) {
+  return {
+    unhealthy: `${developer.name}-unhealthy`,
+    restarts: `${developer.name}-restarts`,
+    diskShare: `${developer.name}-disk-share`,
+  } as const;
+}
+
+/**
+ * Construct ids of every resource a developer has, by the layer that creates it. The layers
+ * create them under these ids and the roster refuses two developers whose ids would meet in one
+ * layer, so the check and the stack cannot drift apart. Resource names in AWS (target group,
+ * secrets, log group, alarms) carry the developer's name verbatim, so only the ids can meet.
+ */
+export function developerConstructIds(developer: Pick<Developer, "name">) {
+  const name = developer.name;
+  const alarms = developerAlarmNames(developer);
+  const secrets: Record<SecretKind, string> = { password: `${name}-password`, "anthropic-api-key": `${name}-anthropic-api-key` };
+  return {
+    alb: { targetGroup: `tg-${name}`, targetGroupAttachment: `tg-${name}-host`, listenerRule: `rule-${name}`, dnsRecord: `dns-${name}` },
+    artifacts: { configTemplate: hostFileId(developerConfigTemplate(developer)) },
+    monitoring: {
+      logGroup: `log-container-${name}`,
+      unhealthyAlarm: alarmConstructId(alarms.unhealthy),
+      restartsAlarm: alarmConstructId(alarms.restarts),
+      diskShareAlarm: alarmConstructId(alarms.diskShare),
+    },
+    secrets,
+  } as const;
+}
+
+/**
  * Terraform addresses of a developer's resources that outlive the developer's removal: the two
  * secrets stay restorable for their recovery window, the log group is kept (skip_destroy). Adding
  * the developer back imports them (scripts/readd-developer.sh prints the commands). They follow
  * from the construct ids in the secrets and monitoring layers; a test holds them to the stack.
  */
 export function developerKeptAddresses(developer: Pick<Developer, "name">) {
+  const ids = developerConstructIds(developer);
   return {
-    passwordSecret: `aws_secretsmanager_secret.secrets_${developer.name}-password`,
-    apiKeySecret: `aws_secretsmanager_secret.secrets_${developer.name}-anthropic-api-key`,
-    logGroup: `aws_cloudwatch_log_group.monitoring_log-container-${developer.name}`,
+    passwordSecret: `aws_secretsmanager_secret.secrets_${ids.secrets.password}`,
+    apiKeySecret: `aws_secretsmanager_secret.secrets_${ids.secrets["anthropic-api-key"]}`,
+    logGroup: `aws_cloudwatch_log_group.monitoring_${ids.monitoring.logGroup}`,
   } as const;
 }
 

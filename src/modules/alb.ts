@@ -18,6 +18,7 @@ import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
+import { developerConstructIds } from "../naming";
 import { MAX_PRIORITY, MAX_TARGET_GROUP_NAME, type Fleet } from "../roster";
 import { type Route, TARGET_GROUP_SETTINGS, routingTable } from "../routing";
 import { AwsEnvironment, formatArn, partitionOf } from "./aws-environment";
@@ -225,7 +226,8 @@ export class AlbLayer extends Construct {
     const healthCheck = TARGET_GROUP_SETTINGS.healthCheck;
     for (const route of routes) {
       const tags = { developer: route.developer };
-      const targetGroup = new LbTargetGroup(this, `tg-${route.developer}`, {
+      const ids = developerConstructIds({ name: route.developer }).alb;
+      const targetGroup = new LbTargetGroup(this, ids.targetGroup, {
         name: route.targetGroup,
         port: route.port,
         protocol: TARGET_GROUP_SETTINGS.protocol,
@@ -251,19 +253,19 @@ export class AlbLayer extends Construct {
         // it (traffic-port), so a new port replaces the attachment alone.
         lifecycle: { ignoreChanges: ["port"] },
       });
-      new LbTargetGroupAttachment(this, `tg-${route.developer}-host`, {
+      new LbTargetGroupAttachment(this, ids.targetGroupAttachment, {
         targetGroupArn: targetGroup.arn,
         targetId: props.instance.id,
         port: route.port,
       });
-      new LbListenerRule(this, `rule-${route.developer}`, {
+      new LbListenerRule(this, ids.listenerRule, {
         listenerArn: this.httpsListener.arn,
         priority: route.priority,
         condition: [{ hostHeader: { values: [route.host] } }],
         action: [{ type: "forward", targetGroupArn: targetGroup.arn }],
         tags,
       });
-      new Route53Record(this, `dns-${route.developer}`, {
+      new Route53Record(this, ids.dnsRecord, {
         zoneId: props.hostedZoneId,
         name: route.host,
         type: "A",

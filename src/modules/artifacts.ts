@@ -26,6 +26,7 @@ import {
   HOST_FILES_MODES,
   HOST_FILES_PREFIX,
   applyDocumentName,
+  hostFileId,
 } from "../naming";
 import { FILE_MODES, type RenderedFile, byPath, octal, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
@@ -74,11 +75,6 @@ export function hostFileObjects(files: readonly RenderedFile[]): HostFileObjects
   const listed = [...sorted, modes].sort(byPath);
   const manifest = renderedFile(HOST_FILES_MANIFEST, listed.map((f) => `${sha256(f.content)}  ${f.path}\n`).join(""), FILE_MODES.regular);
   return { objects: [...listed, manifest], contentHash: sha256(manifest.content) };
-}
-
-/** Construct id of a host file's S3 object: its path with every run of other characters as one `-`. */
-export function hostFileId(path: string): string {
-  return `file-${path.replace(/[^A-Za-z0-9]+/g, "-")}`;
 }
 
 /** SSM document parameter markers, `{{ name }}`, as they appear in a script. */

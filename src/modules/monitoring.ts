@@ -20,8 +20,8 @@ import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn, type ITerraformDependable, TerraformResource, Token } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
-import { DATA_MOUNT, logGroupNames, metricNames } from "../naming";
-import type { Fleet } from "../roster";
+import { DATA_MOUNT, alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames, metricNames } from "../naming";
+import type { Developer, Fleet } from "../roster";
 import { THRESHOLDS } from "../thresholds";
 import { LOG_RETENTION_DAYS, VARIABLES } from "./inputs";
 import { check, checkOneOf, entryOf } from "./validation";
@@ -150,29 +150,29 @@ export class MonitoringLayer extends Construct {
     const metrics = metricNames(fleet);
 
     const logGroups = new Map<string, CloudwatchLogGroup>();
-    const logGroup = (key: string, name: string, developer?: string) => {
+    const logGroup = (key: string, name: string, developer?: Developer) => {
       logGroups.set(
         key,
-        new CloudwatchLogGroup(this, `log-${key.replace(":", "-")}`, {
+        new CloudwatchLogGroup(this, developer ? developerConstructIds(developer).monitoring.logGroup : `log-${key}`, {
           name,
           retentionInDays: logRetentionDays,
           kmsKeyId: props.key.arn,
           // Removing a developer keeps their logs until retention expires them (no data lost on deploy).
           skipDestroy: true,
-          tags: developer ? { developer } : undefined,
+          tags: developer ? { developer: developer.name } : undefined,
           dependsOn: [props.keyPolicy],
         }),
       );
     };
     logGroup("system", names.system);
     logGroup("docker", names.docker);
-    for (const developer of fleet.developers) logGroup(`container:${developer.name}`, names.container(developer), developer.name);
+    for (const developer of fleet.developers) logGroup(`container:${developer.name}`, names.container(developer), developer);
     this.logGroups = logGroups;
 
     const alarms = new Map<string, CloudwatchMetricAlarm>();
     const alarm = ({ name, sleepsWithHost, ...spec }: AlarmSpec) => {
       const alarmName = `${fleet.namePrefix}-${name}`;
-      const created = new CloudwatchMetricAlarm(this, `alarm-${name}`, {
+      const created = new CloudwatchMetricAlarm(this, alarmConstructId(name), {
         alarmName,
         alarmActions: [topic.arn],
         okActions: [topic.arn],
@@ -264,8 +264,9 @@ export class MonitoringLayer extends Construct {
 
     for (const developer of fleet.developers) {
       const targetGroup = entryOf(this, "targetGroups", targetGroups, developer.name);
+      const alarmNames = developerAlarmNames(developer);
       alarm({
-        name: `${developer.name}-unhealthy`,
+        name: alarmNames.unhealthy,
         // The target is unhealthy while the host boots, until the container passes its health checks.
         sleepsWithHost: true,
         alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
@@ -280,7 +281,7 @@ export class MonitoringLayer extends Construct {
         tags: { developer: developer.name },
       });
       alarm({
-        name: `${developer.name}-restarts`,
+        name: alarmNames.restarts,
         // Published by the host's metrics timer, from the containers the host runs.
         sleepsWithHost: true,
         alarmDescription: `${developer.name}'s container restarted (crash or out of memory at its limit): docker logs ${developer.name}.`,
@@ -296,7 +297,7 @@ export class MonitoringLayer extends Construct {
         tags: { developer: developer.name },
       });
       alarm({
-        name: `${developer.name}-disk-share`,
+        name: alarmNames.diskShare,
         // Published by the host's disk-usage timer: no samples while it sleeps.
         sleepsWithHost: true,
         alarmDescription: `${developer.name}'s directory ${DATA_MOUNT}/${developer.name} uses more than ${THRESHOLDS.developerDataVolumeSharePercent}% of the data volume: ask them to clean up, or grow data_volume_size_gb.`,

@@ -8,7 +8,7 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { Construct } from "constructs";
-import { type SecretKind, secretName } from "../naming";
+import { type SecretKind, developerConstructIds, secretName } from "../naming";
 import type { Fleet } from "../roster";
 import { checkWholeRange } from "./validation";
 
@@ -62,7 +62,7 @@ export class SecretsLayer extends Construct {
     const secrets = new Map<string, DeveloperSecrets>();
     for (const developer of fleet.developers) {
       const secret = (kind: SecretKind, description: string) =>
-        new SecretsmanagerSecret(this, `${developer.name}-${kind}`, {
+        new SecretsmanagerSecret(this, developerConstructIds(developer).secrets[kind], {
           name: secretName(fleet, developer, kind),
           description,
           kmsKeyId: this.key.arn,

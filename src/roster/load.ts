@@ -4,11 +4,13 @@
  * bad value and what to change.
  */
 import { readFileSync } from "node:fs";
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from "yaml";
-import type { z } from "zod";
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLMap } from "yaml";
 import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
-import { rosterSchema, schemaKeys } from "./schema";
-import { editDistance } from "./suggest";
+import { crossFieldProblems, rosterParts } from "./rules";
+import { rosterSchema } from "./schema";
+import { describeIssue, shownValue, valueAt } from "./schema-problems";
+import { AWS_REGION, REGION_MESSAGE, bucketNameProblem, stateKeyProblem } from "./state-backend";
+import { mergeProblems, yamlErrorProblems } from "./yaml-problems";
 
 export const DEFAULT_ROSTER_FILE = "roster.yaml";
 
@@ -37,137 +39,34 @@ function formatPath(path: readonly (string | number)[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("") + ": ";
 }
 
-/** Every key the schema knows, for "did you mean" hints on a misspelt key. */
-const KNOWN_KEYS = schemaKeys(rosterSchema);
+/** The pair of `key` in a mapping: the last one, whose value YAML keeps when a key is written twice. */
+function pairOf(map: YAMLMap, key: string | number) {
+  return [...map.items].reverse().find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
+}
 
-function suggestKey(key: string): string {
-  const best = KNOWN_KEYS.map((k) => [k, editDistance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
-  return best && best[1] <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best[0]}"?)` : "";
+/** The node at `path` as the roster's data reads it (the later of two equal keys). */
+function nodeAt(doc: Document, path: readonly (string | number)[]): unknown {
+  let node: unknown = doc.contents;
+  for (const step of path) {
+    if (isMap(node)) node = pairOf(node, step)?.value;
+    else if (isSeq(node) && typeof step === "number") node = node.items[step];
+    else return undefined;
+  }
+  return node;
 }
 
 function lineOf(doc: Document, counter: LineCounter, path: readonly (string | number)[], key?: string): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true);
+    const node = nodeAt(doc, path.slice(0, depth));
     if (!isNode(node) || !node.range) continue;
     if (key !== undefined && depth === path.length && isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
+      const pair = pairOf(node, key);
       const keyNode = pair && isScalar(pair.key) ? pair.key : undefined;
       if (keyNode?.range) return counter.linePos(keyNode.range[0]).line;
     }
     return counter.linePos(node.range[0]).line;
   }
   return undefined;
-}
-
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), data);
-}
-
-/** The field a path names, for messages: `port`, or `extensions[2]` for a list item. */
-function fieldName(path: readonly (string | number)[]): string {
-  const last = path[path.length - 1];
-  return typeof last === "number" ? `${String(path[path.length - 2] ?? "item")}[${last}]` : String(last);
-}
-
-const TYPE_NAMES: Record<string, string> = {
-  number: "a number",
-  int: "a whole number",
-  string: "text",
-  boolean: "true or false",
-  array: "a list",
-  object: "a mapping (key: value lines)",
-};
-
-/**
- * A wrong type, said the way YAML caused it: a quoted number is text, an unquoted version
- * such as 4.110 is a number (4.11). `source` is the value as written in the file.
- */
-function describeWrongType(issue: z.core.$ZodIssueInvalidType, field: string, value: unknown, source: string | undefined): string {
-  const written = source ?? JSON.stringify(value);
-  const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
-  if (value === null) return `${field} is empty (YAML reads a key with nothing after it as null): give it a value`;
-  if (
-    (issue.expected === "number" || issue.expected === "int") &&
-    typeof value === "string" &&
-    value.trim() !== "" &&
-    Number.isFinite(Number(value))
-  ) {
-    return `${field} must be a number, but ${JSON.stringify(value)} is in quotes, so YAML reads it as text: drop the quotes (${field}: ${value.trim()})`;
-  }
-  if (issue.expected === "string" && (typeof value === "number" || typeof value === "boolean")) {
-    const as = typeof value === "number" ? `the number ${value}` : `the boolean ${value}`;
-    return `${field} must be text, but YAML reads ${written} as ${as}: put it in quotes (${field}: "${written}")`;
-  }
-  const found = Array.isArray(value) ? "a list" : typeof value === "object" ? "a mapping" : written;
-  return `${field} must be ${expected} (found ${found})`;
-}
-
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  data: unknown,
-  sourceAt: (path: readonly (string | number)[]) => string | undefined,
-): Problem[] {
-  const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({
-      path: [...path, key],
-      message: `unknown key "${key}"${suggestKey(key)}; remove it or fix its spelling`,
-    }));
-  }
-  const value = valueAt(data, path);
-  if (value === undefined && issue.code === "invalid_type") {
-    const message = /required/.test(issue.message) ? issue.message : `${fieldName(path)} is required`;
-    return [{ path, message }];
-  }
-  if (issue.code === "invalid_type") return [{ path, message: describeWrongType(issue, fieldName(path), value, sourceAt(path)) }];
-  const shown = value !== null && typeof value === "object" ? "" : ` (found ${JSON.stringify(value)})`;
-  return [{ path, message: `${issue.message}${shown}` }];
-}
-
-/** A YAML syntax error in our words; the line is reported beside it, so the message drops yaml's own "at line, column" tail. */
-function describeYamlError(error: YAMLError): string {
-  if (error.code === "TAB_AS_INDENT")
-    return "YAML syntax error: a tab is used for indentation; YAML allows only spaces: indent with spaces";
-  const first = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-  const column = error.linePos?.[0].col;
-  return `YAML syntax error${column ? ` (column ${column})` : ""}: ${first}`;
-}
-
-/**
- * YAML merge keys (`<<: *defaults`) are supported; when one cannot be merged (its value is not a
- * mapping, or an alias names no anchor) toJS throws. This finds the node and says what to write.
- */
-function mergeProblems(doc: Document, counter: LineCounter): LocatedProblem[] {
-  const problems: LocatedProblem[] = [];
-  const line = (node: { range?: [number, number, number] | null }) => (node.range ? counter.linePos(node.range[0]).line : undefined);
-  visit(doc, {
-    Pair(_, pair) {
-      const key = pair.key;
-      if (!isScalar(key) || (typeof key.value !== "symbol" && key.value !== "<<")) return;
-      const value = pair.value;
-      const sources = isSeq(value) ? value.items : [value];
-      // An alias that names no anchor is reported once, below.
-      const mergeable = sources.every((v) => isMap(v) || (isAlias(v) && (v.resolve(doc) === undefined || isMap(v.resolve(doc)))));
-      if (!mergeable) {
-        problems.push({
-          path: [],
-          line: line(key),
-          message:
-            "a merge key (<<) takes a mapping, or an alias of a mapping defined earlier with an anchor: e.g. <<: *defaults after &defaults { cpus: 2 }",
-        });
-      }
-    },
-    Alias(_, alias) {
-      if (alias.resolve(doc) === undefined) {
-        problems.push({
-          path: [],
-          line: line(alias),
-          message: `the alias *${alias.source} names no anchor: define &${alias.source} on an earlier value`,
-        });
-      }
-    },
-  });
-  return problems;
 }
 
 /** The S3 state backend chosen by STATE_BUCKET (with optional STATE_KEY, STATE_REGION), if any. */
@@ -181,22 +80,43 @@ export function stateFromEnvironment(env: NodeJS.ProcessEnv, defaults: { key: st
   };
 }
 
+/**
+ * STATE_BUCKET, STATE_KEY and STATE_REGION, which choose the S3 backend over the roster's, held
+ * to the roster's rules for `state`. The other two count only beside STATE_BUCKET.
+ */
+function environmentProblems(env: NodeJS.ProcessEnv): LocatedProblem[] {
+  if (!env.STATE_BUCKET) return [];
+  const rules: [name: string, problem: (value: string) => string | undefined][] = [
+    ["STATE_BUCKET", bucketNameProblem],
+    ["STATE_KEY", stateKeyProblem],
+    ["STATE_REGION", (region) => (AWS_REGION.test(region) ? undefined : REGION_MESSAGE)],
+  ];
+  return rules.flatMap(([name, problem]) => {
+    const value = env[name];
+    const found = value ? problem(value) : undefined;
+    return found ? [{ path: [], message: `the environment variable ${name} ${found}${shownValue(value, "")}` }] : [];
+  });
+}
+
+/** Problems by line, those of no line (the environment, the file as a whole) first; the order found within a line. */
+function inFileOrder(problems: readonly LocatedProblem[]): LocatedProblem[] {
+  return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
 /** Parses roster text into a Fleet, or throws a RosterError listing every problem. */
 export function parseRoster(text: string, file = DEFAULT_ROSTER_FILE, env: NodeJS.ProcessEnv = {}): Fleet {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true, merge: true });
-  if (doc.errors.length > 0) {
-    throw new RosterError(
-      file,
-      doc.errors.map((e) => ({ path: [], line: e.linePos?.[0].line, message: describeYamlError(e) })),
-    );
-  }
+  // A duplicate key leaves a readable document (the later value wins), so the rest is checked too.
+  const yamlProblems = yamlErrorProblems(doc, counter);
+  if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) throw new RosterError(file, yamlProblems);
   let data: unknown;
   try {
     data = doc.toJS();
   } catch (err) {
     const problems = mergeProblems(doc, counter);
-    throw new RosterError(file, problems.length > 0 ? problems : [{ path: [], message: `YAML error: ${(err as Error).message}` }]);
+    const found = problems.length > 0 ? problems : [{ path: [], message: `YAML error: ${(err as Error).message}` }];
+    throw new RosterError(file, inFileOrder([...yamlProblems, ...found]));
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new RosterError(file, [
@@ -211,19 +131,23 @@ export function parseRoster(text: string, file = DEFAULT_ROSTER_FILE, env: NodeJ
     });
 
   const sourceAt = (path: readonly (string | number)[]) => {
-    const node = doc.getIn(path, true);
+    const node = nodeAt(doc, path);
     return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
   };
   const parsed = rosterSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new RosterError(file, locate(parsed.error.issues.flatMap((issue) => describeIssue(issue, data, sourceAt))));
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(issue, data, sourceAt))),
+    // The rules that look across fields run on every part the schema accepted, failed or not.
+    ...crossFieldProblems(rosterParts(data)),
+  ];
+  const located = [...environmentProblems(env), ...yamlProblems, ...locate(problems)];
+  if (!parsed.success || located.length > 0) throw new RosterError(file, inFileOrder(located));
   const override = stateFromEnvironment(env, {
     key: defaultStateKey(parsed.data),
     region: parsed.data.region,
   });
-  const { fleet, problems } = buildFleet(parsed.data, override);
-  if (!fleet) throw new RosterError(file, locate(problems));
+  const { fleet, problems: more } = buildFleet(parsed.data, override);
+  if (!fleet) throw new RosterError(file, inFileOrder(locate(more)));
   return fleet;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The roster's working-hours `schedule`: when the host runs. Its cross-field rules (a known time
- * zone, day names, stop after start) live here; `buildFleet` reports them like every other roster
+ * zone, day names, stop after start) live here; the roster reports them like every other roster
  * problem, and the result is `Fleet.schedule`.
  */
+import { INVALID, type ScheduleParts } from "./parts";
 import type { RawRoster } from "./schema";
 import { closest } from "./suggest";
 
@@ -80,16 +81,19 @@ export function timeZoneProblem(zone: string): string | undefined {
 
 type ScheduleProblem = { readonly path: readonly (string | number)[]; readonly message: string };
 
-/** The roster's schedule as a `Schedule`, or the problems that keep it from being one. */
-export function resolveSchedule(raw: NonNullable<RawRoster["schedule"]>): { schedule?: Schedule; problems: ScheduleProblem[] } {
+/**
+ * What keeps the roster's schedule from being a `Schedule`: each rule runs on the fields it reads
+ * that the schema accepted, so a malformed `start` does not hide a misspelt time zone or day.
+ */
+export function scheduleProblems(parts: ScheduleParts): ScheduleProblem[] {
   const problems: ScheduleProblem[] = [];
   const at = (...path: (string | number)[]) => ["schedule", ...path];
 
-  const zoneProblem = timeZoneProblem(raw.timezone);
+  const zoneProblem = parts.timezone === INVALID ? undefined : timeZoneProblem(parts.timezone);
   if (zoneProblem) problems.push({ path: at("timezone"), message: zoneProblem });
 
-  const days: Weekday[] = [];
-  raw.days.forEach((day, i) => {
+  const seen = new Set<string>();
+  (parts.days === INVALID ? [] : parts.days).forEach((day, i) => {
     if (!(WEEKDAYS as readonly string[]).includes(day)) {
       const lower = day.toLowerCase();
       const guess = WEEKDAYS.find((w) => lower.startsWith(w)) ?? closest(lower, WEEKDAYS, 1);
@@ -97,35 +101,44 @@ export function resolveSchedule(raw: NonNullable<RawRoster["schedule"]>): { sche
         path: at("days", i),
         message: `"${day}" is not a day: write days as ${WEEKDAYS.join(", ")}${guess ? ` (did you mean "${guess}"?)` : ""}`,
       });
-    } else if (days.includes(day as Weekday)) {
+    } else if (seen.has(day)) {
       problems.push({ path: at("days", i), message: `"${day}" is listed twice in schedule.days: list each day once` });
-    } else {
-      days.push(day as Weekday);
     }
+    seen.add(day);
   });
 
-  const start = minutesOfDay(raw.start);
-  const stop = minutesOfDay(raw.stop);
-  if (stop <= start) {
-    problems.push({
-      path: at("stop"),
-      message: `stop ${raw.stop} is not after start ${raw.start}: the host starts and stops on the same day, so stop must be later than start (overnight schedules are not supported)`,
-    });
-  } else if (stop - start < MIN_RUN_MINUTES) {
-    problems.push({
-      path: at("stop"),
-      message: `stop ${raw.stop} is only ${stop - start} minutes after start ${raw.start}: run the host at least ${MIN_RUN_MINUTES} minutes a day (it boots, starts every container and lets the alarms settle before they watch again), e.g. stop ${timeOfDay(Math.min(start + MIN_RUN_MINUTES, 23 * 60 + 59))}`,
-    });
-  }
+  if (parts.start !== INVALID && parts.stop !== INVALID) problems.push(...runTimeProblems(parts.start, parts.stop));
+  return problems;
+}
 
-  if (problems.length > 0) return { problems };
+function runTimeProblems(startTime: string, stopTime: string): ScheduleProblem[] {
+  const start = minutesOfDay(startTime);
+  const stop = minutesOfDay(stopTime);
+  if (stop <= start) {
+    return [
+      {
+        path: ["schedule", "stop"],
+        message: `stop ${stopTime} is not after start ${startTime}: the host starts and stops on the same day, so stop must be later than start (overnight schedules are not supported)`,
+      },
+    ];
+  }
+  if (stop - start < MIN_RUN_MINUTES) {
+    return [
+      {
+        path: ["schedule", "stop"],
+        message: `stop ${stopTime} is only ${stop - start} minutes after start ${startTime}: run the host at least ${MIN_RUN_MINUTES} minutes a day (it boots, starts every container and lets the alarms settle before they watch again), e.g. stop ${timeOfDay(Math.min(start + MIN_RUN_MINUTES, 23 * 60 + 59))}`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** The roster's schedule as a `Schedule`, its days in week order; `scheduleProblems` found nothing wrong with it. */
+export function resolveSchedule(raw: NonNullable<RawRoster["schedule"]>): Schedule {
   return {
-    schedule: {
-      timezone: raw.timezone,
-      days: WEEKDAYS.filter((d) => days.includes(d)),
-      start: raw.start,
-      stop: raw.stop,
-    },
-    problems,
+    timezone: raw.timezone,
+    days: WEEKDAYS.filter((d) => raw.days.includes(d)),
+    start: raw.start,
+    stop: raw.stop,
   };
 }

@@ -4,7 +4,9 @@
  * `fleet.ts`. Every field is documented in the README's "Roster reference".
  */
 import { z } from "zod";
+import { systemProjectNameProblem } from "./project-names";
 import { TIME_OF_DAY } from "./schedule";
+import { AWS_REGION, REGION_MESSAGE, bucketNameProblem, stateKeyProblem } from "./state-backend";
 
 /** A DNS label in lower case: it becomes a subdomain, a container name and part of AWS names. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -12,6 +14,14 @@ export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** An Open VSX extension id, `publisher.name`, optionally pinned with `@version`. */
 export const EXTENSION_ID = /^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*(@[0-9][0-9A-Za-z.+-]*)?$/i;
+/**
+ * Open VSX refuses a namespace (publisher) or an extension name longer than 255 characters; the
+ * version is held to the same. So no id is longer than three such parts and their separators.
+ */
+export const MAX_EXTENSION_PART = 255;
+const MAX_EXTENSION_SPEC = 3 * MAX_EXTENSION_PART + 2;
+/** Longest project name: it prefixes AWS names with tight length limits. */
+const MAX_PROJECT = 16;
 /** A docker image tag (docker's own grammar). */
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** A docker repository name such as `codercom/code-server` or `ghcr.io/coder/code-server`. */
@@ -37,8 +47,25 @@ const resources = {
   memoryLimitGiB: z.number().positive().max(1024),
 };
 
+/** A refinement by a rule that says why a value breaks it; `field`, if given, starts the message. */
+const rule =
+  (problem: (value: string) => string | undefined, field?: string) =>
+  (value: string, ctx: z.RefinementCtx<string>): void => {
+    const found = problem(value);
+    if (found) ctx.addIssue({ code: "custom", message: field ? `${field} ${found}` : found });
+  };
+
 const extensionList = z.array(
-  z.string().regex(EXTENSION_ID, { message: "extension ids are 'publisher.name' or 'publisher.name@version'" }),
+  z
+    .string()
+    .max(MAX_EXTENSION_SPEC, {
+      message: `extension ids are at most ${MAX_EXTENSION_SPEC} characters: publisher, name and version at most ${MAX_EXTENSION_PART} each (Open VSX's limit)`,
+      abort: true,
+    })
+    .regex(EXTENSION_ID, { message: "extension ids are 'publisher.name' or 'publisher.name@version'" })
+    .refine((spec) => !EXTENSION_ID.test(spec) || spec.split(/[.@]/).every((part) => part.length <= MAX_EXTENSION_PART), {
+      message: `an extension id's publisher, name and version are at most ${MAX_EXTENSION_PART} characters each (Open VSX's limit)`,
+    }),
 );
 
 export const developerSchema = z.strictObject({
@@ -60,11 +87,69 @@ export const developerSchema = z.strictObject({
 
 export type RawDeveloper = z.infer<typeof developerSchema>;
 
+/** The EC2 host: its type, and its size when the type is missing from the built-in table. */
+export const hostSchema = z.strictObject(
+  {
+    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+      message: "instanceType must look like t3.2xlarge",
+    }),
+    /** vCPUs of an instance type missing from the built-in table. */
+    vcpus: z.number().int().positive().optional(),
+    /** Memory in GiB of an instance type missing from the built-in table. */
+    memoryGiB: z.number().positive().optional(),
+    /** Memory kept free for the OS, Docker and agents when checking that reservations fit. */
+    osHeadroomGiB: z.number().min(0).default(2),
+  },
+  { message: "host is required, with at least instanceType (e.g. t3.2xlarge)" },
+);
+
+/** The code-server image every developer runs and the extensions installed for everyone. */
+export const codeServerSchema = z.strictObject({
+  image: z.string().regex(IMAGE_REPOSITORY, { message: "image must be a docker repository name" }).default("codercom/code-server"),
+  // Pinned, never `latest`; change it to roll the fleet to a new release.
+  tag: z
+    .string()
+    .regex(IMAGE_TAG, { message: "tag must be a docker image tag" })
+    .refine((t) => t !== "latest", { message: "tag must be pinned to a release (e.g. 4.102.2), never 'latest'" })
+    .default("4.102.2"),
+  claudeExtensionVersion: z
+    .string()
+    .regex(SEMVER_LIKE, { message: "claudeExtensionVersion must be an exact version such as 2.1.121" })
+    .default("2.1.121"),
+  extensions: extensionList.default(() => ["ms-python.python", "golang.go", "dbaeumer.vscode-eslint"]),
+});
+
+/** Each developer's CPU and memory, unless the developer sets their own. */
+export const developerDefaultsSchema = z.strictObject({
+  cpus: resources.cpus.default(1),
+  cpuLimit: resources.cpuLimit.default(1.5),
+  memoryGiB: resources.memoryGiB.default(3),
+  memoryLimitGiB: resources.memoryLimitGiB.default(4),
+});
+
+/**
+ * When the host runs; without it the host runs around the clock. Time zone, day names and
+ * stop-after-start are checked in `schedule.ts`, where the messages can suggest the fix.
+ */
+export const scheduleSchema = z.strictObject({
+  timezone: z.string({ message: "schedule.timezone is required: the IANA time zone of start and stop, e.g. Asia/Bangkok" }),
+  days: z
+    .array(z.string(), { message: "schedule.days is required: the days the host runs, e.g. [mon, tue, wed, thu, fri]" })
+    .min(1, { message: "schedule.days is empty: list the days the host runs, e.g. [mon, tue, wed, thu, fri]" }),
+  start: z
+    .string({ message: 'schedule.start is required: when the host starts, HH:MM, e.g. "08:00"' })
+    .regex(TIME_OF_DAY, { message: 'schedule.start must be a time of day HH:MM from 00:00 to 23:59, e.g. "08:00"' }),
+  stop: z
+    .string({ message: 'schedule.stop is required: when the host stops, HH:MM, e.g. "20:00"' })
+    .regex(TIME_OF_DAY, { message: 'schedule.stop must be a time of day HH:MM from 00:00 to 23:59, e.g. "20:00"' }),
+});
+
 export const rosterSchema = z.strictObject({
   project: z
     .string()
     .regex(SHORT_NAME, { message: "project must be lower-case letters, digits and '-', starting with a letter" })
-    .max(16, { message: "project must be at most 16 characters (it prefixes AWS names with tight length limits)" })
+    .max(MAX_PROJECT, { message: `project must be at most ${MAX_PROJECT} characters (it prefixes AWS names with tight length limits)` })
+    .superRefine(rule((project) => systemProjectNameProblem(project, MAX_PROJECT)))
     .default("code-server"),
   environment: z
     .string()
@@ -73,73 +158,22 @@ export const rosterSchema = z.strictObject({
     .default("dev"),
   region: z
     .string()
-    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: "region must be an AWS region code such as ap-southeast-7" })
+    .regex(AWS_REGION, { message: `region ${REGION_MESSAGE}` })
     .default("ap-southeast-7"),
   /** Two or more zones of `region`; the host lives in the first, the ALB spans all. */
   availabilityZones: z.array(z.string()).optional(),
   domain: z.string({ message: "domain is required: the DNS zone developers are reached under, e.g. dev.example.com" }).regex(DNS_NAME, {
     message: "domain must be a DNS name: lower-case labels of a-z, 0-9 and '-' separated by dots, e.g. dev.example.com",
   }),
-  host: z.strictObject(
-    {
-      instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
-        message: "instanceType must look like t3.2xlarge",
-      }),
-      /** vCPUs of an instance type missing from the built-in table. */
-      vcpus: z.number().int().positive().optional(),
-      /** Memory in GiB of an instance type missing from the built-in table. */
-      memoryGiB: z.number().positive().optional(),
-      /** Memory kept free for the OS, Docker and agents when checking that reservations fit. */
-      osHeadroomGiB: z.number().min(0).default(2),
-    },
-    { message: "host is required, with at least instanceType (e.g. t3.2xlarge)" },
-  ),
-  codeServer: z
-    .strictObject({
-      image: z.string().regex(IMAGE_REPOSITORY, { message: "image must be a docker repository name" }).default("codercom/code-server"),
-      // Pinned, never `latest`; change it to roll the fleet to a new release.
-      tag: z
-        .string()
-        .regex(IMAGE_TAG, { message: "tag must be a docker image tag" })
-        .refine((t) => t !== "latest", { message: "tag must be pinned to a release (e.g. 4.102.2), never 'latest'" })
-        .default("4.102.2"),
-      claudeExtensionVersion: z
-        .string()
-        .regex(SEMVER_LIKE, { message: "claudeExtensionVersion must be an exact version such as 2.1.121" })
-        .default("2.1.121"),
-      extensions: extensionList.default(() => ["ms-python.python", "golang.go", "dbaeumer.vscode-eslint"]),
-    })
-    // An absent section is parsed as `{}`, so the field defaults above are its defaults.
-    .prefault({}),
-  developerDefaults: z
-    .strictObject({
-      cpus: resources.cpus.default(1),
-      cpuLimit: resources.cpuLimit.default(1.5),
-      memoryGiB: resources.memoryGiB.default(3),
-      memoryLimitGiB: resources.memoryLimitGiB.default(4),
-    })
-    .prefault({}),
+  host: hostSchema,
+  // An absent section is parsed as `{}`, so the field defaults are its defaults.
+  codeServer: codeServerSchema.prefault({}),
+  developerDefaults: developerDefaultsSchema.prefault({}),
   developers: z.array(developerSchema, { message: "developers is required: a list of {name, port} entries" }).min(1, {
     message: "developers is empty: list at least one developer ({name, port})",
   }),
-  /**
-   * When the host runs; without it the host runs around the clock. Time zone, day names and
-   * stop-after-start are checked in `schedule.ts`, where the messages can suggest the fix.
-   */
-  schedule: z
-    .strictObject({
-      timezone: z.string({ message: "schedule.timezone is required: the IANA time zone of start and stop, e.g. Asia/Bangkok" }),
-      days: z
-        .array(z.string(), { message: "schedule.days is required: the days the host runs, e.g. [mon, tue, wed, thu, fri]" })
-        .min(1, { message: "schedule.days is empty: list the days the host runs, e.g. [mon, tue, wed, thu, fri]" }),
-      start: z
-        .string({ message: 'schedule.start is required: when the host starts, HH:MM, e.g. "08:00"' })
-        .regex(TIME_OF_DAY, { message: 'schedule.start must be a time of day HH:MM from 00:00 to 23:59, e.g. "08:00"' }),
-      stop: z
-        .string({ message: 'schedule.stop is required: when the host stops, HH:MM, e.g. "20:00"' })
-        .regex(TIME_OF_DAY, { message: 'schedule.stop must be a time of day HH:MM from 00:00 to 23:59, e.g. "20:00"' }),
-    })
-    .optional(),
+  /** When the host runs (`scheduleSchema`); absent, it runs around the clock. */
+  schedule: scheduleSchema.optional(),
   /** An AWS WAF web ACL in front of the ALB: AWS's common rule set and a per-IP rate limit. */
   waf: z
     .strictObject({
@@ -161,9 +195,12 @@ export const rosterSchema = z.strictObject({
         z.strictObject({ backend: z.literal("local") }),
         z.strictObject({
           backend: z.literal("s3"),
-          bucket: z.string().min(3),
-          key: z.string().min(1).optional(),
-          region: z.string().optional(),
+          bucket: z.string().superRefine(rule(bucketNameProblem, "state.bucket")),
+          key: z.string().superRefine(rule(stateKeyProblem, "state.key")).optional(),
+          region: z
+            .string()
+            .regex(AWS_REGION, { message: `state.region ${REGION_MESSAGE}` })
+            .optional(),
         }),
       ],
       { message: "state.backend must be 'local' or 's3'" },
@@ -174,25 +211,44 @@ export const rosterSchema = z.strictObject({
 export type RawRoster = z.infer<typeof rosterSchema>;
 
 /**
- * Every object key the schema knows, at any depth, in schema order: the vocabulary for "did
- * you mean" hints on a misspelt key. Derived, so a new field is suggested without more code.
+ * The keys the schema allows in the object at `path` (a list index steps into the list's items),
+ * in schema order: the vocabulary of "did you mean" for an unknown key there. Derived, so a new
+ * field is suggested without more code. In a union (the state backends) they are the keys of the
+ * variants whose literal fields (`backend: s3`) `data`, the roster as read, matches; without
+ * `data`, or when it matches none, of every variant.
  */
-export function schemaKeys(schema: z.ZodType): string[] {
-  const keys = new Set<string>();
-  const visit = (node: z.ZodType): void => {
-    if (node instanceof z.ZodObject) {
-      for (const [key, child] of Object.entries(node.shape)) {
-        keys.add(key);
-        visit(child);
-      }
-    } else if (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) {
-      visit(node.unwrap() as z.ZodType);
-    } else if (node instanceof z.ZodArray) {
-      visit(node.element as z.ZodType);
-    } else if (node instanceof z.ZodUnion) {
-      for (const option of node.options as readonly z.ZodType[]) visit(option);
-    }
-  };
-  visit(schema);
-  return [...keys];
+export function keysAt(schema: z.ZodType, path: readonly (string | number)[], data?: unknown): string[] {
+  return [...new Set(objectsAt(schema, path, data).flatMap((object) => Object.keys(object.shape)))];
+}
+
+const field = (value: unknown, key: string | number): unknown =>
+  value !== null && typeof value === "object" && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+
+function objectsAt(schema: z.ZodType, path: readonly (string | number)[], data: unknown): z.ZodObject[] {
+  let node = schema;
+  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) node = node.unwrap() as z.ZodType;
+  if (node instanceof z.ZodUnion) {
+    const options = node.options as readonly z.ZodType[];
+    const matching = options.filter((option) => literalsMatch(option, data));
+    return (matching.length > 0 ? matching : options).flatMap((option) => objectsAt(option, path, data));
+  }
+  if (path.length === 0) return node instanceof z.ZodObject ? [node] : [];
+  const [head, ...rest] = path;
+  if (typeof head === "number") return node instanceof z.ZodArray ? objectsAt(node.element as z.ZodType, rest, field(data, head)) : [];
+  const shape = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>) : {};
+  return Object.hasOwn(shape, head) ? objectsAt(shape[head], rest, field(data, head)) : [];
+}
+
+/** The fields that tell a union's variants apart at `path` (`backend` for `state`), if it holds a union. */
+export function variantFieldsAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+  const objects = objectsAt(schema, path, undefined);
+  const literal = (object: z.ZodObject, key: string) => (object.shape as Record<string, z.ZodType>)[key] instanceof z.ZodLiteral;
+  return objects.length < 2 ? [] : Object.keys(objects[0].shape).filter((key) => objects.every((object) => literal(object, key)));
+}
+
+/** Whether `data` has the value of every literal field of `option` (a variant of a union). */
+function literalsMatch(option: z.ZodType, data: unknown): boolean {
+  if (!(option instanceof z.ZodObject) || data === undefined) return false;
+  const literals = Object.entries(option.shape as Record<string, z.ZodType>).filter(([, schema]) => schema instanceof z.ZodLiteral);
+  return literals.every(([key, schema]) => schema.safeParse(field(data, key)).success);
 }
