@@ -2,7 +2,23 @@
  * Names and paths that both the Terraform layers and the host-side files must agree on.
  * One source of truth: layers and templates import these instead of spelling them again.
  */
-import type { Developer, Fleet } from "./roster";
+
+/**
+ * The names of a fleet that every other name derives from; a roster's Fleet has them. Declared
+ * here, not taken from the roster, so that the roster can use these names without a circle.
+ */
+export interface FleetNames {
+  readonly project: string;
+  readonly environment: string;
+  /** `<project>-<environment>`. */
+  readonly namePrefix: string;
+}
+
+/** What names a developer's resources: their name and their port (a slot); a roster's Developer has them. */
+export interface DeveloperSlot {
+  readonly name: string;
+  readonly port: number;
+}
 
 /** Mount point of the data volume on the host. */
 export const DATA_MOUNT = "/mnt/ebs-data";
@@ -16,7 +32,7 @@ export const CONTAINER_PORT = 8080;
 export const HEALTH_PATH = "/healthz";
 
 /** Where the host keeps the rendered host files, the per-deploy environment and the secret files. */
-export function hostPaths(fleet: Fleet) {
+export function hostPaths(fleet: FleetNames) {
   const etc = `/etc/${fleet.project}`;
   const state = `/var/lib/${fleet.project}`;
   return {
@@ -45,7 +61,7 @@ export function hostPaths(fleet: Fleet) {
  * bridge by the prefix (`devnet-+`), which no other interface on the host carries.
  */
 export const DEVELOPER_BRIDGE_PREFIX = "devnet-";
-export function developerBridgeName(developer: Pick<Developer, "port">): string {
+export function developerBridgeName(developer: Pick<DeveloperSlot, "port">): string {
   return `${DEVELOPER_BRIDGE_PREFIX}${developer.port}`;
 }
 
@@ -55,12 +71,12 @@ export function developerBridgeName(developer: Pick<Developer, "port">): string 
  * traffic it sends to the host itself. At most 28 characters, iptables' limit: the project name
  * has at most 16.
  */
-export function isolationChains(fleet: Pick<Fleet, "project">) {
+export function isolationChains(fleet: Pick<FleetNames, "project">) {
   return { forward: `${fleet.project}-isolate-fwd`, input: `${fleet.project}-isolate-in` } as const;
 }
 
 /** CloudWatch Logs groups; their names carry the project. */
-export function logGroupNames(fleet: Fleet) {
+export function logGroupNames(fleet: FleetNames) {
   const base = `/aws/ec2/${fleet.project}`;
   return {
     base,
@@ -68,7 +84,7 @@ export function logGroupNames(fleet: Fleet) {
     all: `${base}/*`,
     system: `${base}/system`,
     docker: `${base}/docker`,
-    container: (developer: Pick<Developer, "name">) => `${base}/containers/${developer.name}`,
+    container: (developer: Pick<DeveloperSlot, "name">) => `${base}/containers/${developer.name}`,
     /** Session Manager transcripts: the SSM agent writes them with the host's role. */
     sessions: `${base}/sessions`,
     /**
@@ -80,7 +96,7 @@ export function logGroupNames(fleet: Fleet) {
 }
 
 /** The SSM Command document the apply association runs. */
-export function applyDocumentName(fleet: Pick<Fleet, "namePrefix">): string {
+export function applyDocumentName(fleet: Pick<FleetNames, "namePrefix">): string {
   return `${fleet.namePrefix}-apply-host-files`;
 }
 
@@ -88,23 +104,23 @@ export function applyDocumentName(fleet: Pick<Fleet, "namePrefix">): string {
  * The fleet's Session Manager document (preferences: logging and KMS encryption). Operators open
  * sessions with it: `aws ssm start-session --document-name <this>`.
  */
-export function sessionDocumentName(fleet: Pick<Fleet, "namePrefix">): string {
+export function sessionDocumentName(fleet: Pick<FleetNames, "namePrefix">): string {
   return `${fleet.namePrefix}-session`;
 }
 
 export type SecretKind = "password" | "anthropic-api-key";
 
 /** `<project>/<environment>/<developer>/<kind>`: predictable, so scripts can find a developer's secrets. */
-export function secretName(fleet: Fleet, developer: Pick<Developer, "name">, kind: SecretKind): string {
+export function secretName(fleet: FleetNames, developer: Pick<DeveloperSlot, "name">, kind: SecretKind): string {
   return `${secretPrefix(fleet)}${developer.name}/${kind}`;
 }
 
-export function secretPrefix(fleet: Fleet): string {
+export function secretPrefix(fleet: FleetNames): string {
   return `${fleet.project}/${fleet.environment}/`;
 }
 
 /** Custom metrics: the CloudWatch agent's host metrics and the per-container metrics timer. */
-export function metricNames(fleet: Fleet) {
+export function metricNames(fleet: FleetNames) {
   const namespace = `${fleet.project}/${fleet.environment}`;
   return {
     /** Host metrics from the CloudWatch agent, dimensioned by InstanceId (and path for disk). */
@@ -124,12 +140,12 @@ export function metricNames(fleet: Fleet) {
 }
 
 /** Target group name `<project>-<environment>-<developer>`; the roster keeps it within 32 characters. */
-export function targetGroupName(fleet: Pick<Fleet, "namePrefix">, developer: Pick<Developer, "name">): string {
+export function targetGroupName(fleet: Pick<FleetNames, "namePrefix">, developer: Pick<DeveloperSlot, "name">): string {
   return `${fleet.namePrefix}-${developer.name}`;
 }
 
 /** Compose service and container name of a developer (`code-server-<name>`). */
-export function containerName(developer: Pick<Developer, "name">): string {
+export function containerName(developer: Pick<DeveloperSlot, "name">): string {
   return `code-server-${developer.name}`;
 }
 
@@ -160,12 +176,12 @@ export type ApplyDocumentParameter = keyof typeof FLEET_ENV_KEYS;
 export const APPLY_DOCUMENT_PARAMETERS = Object.keys(FLEET_ENV_KEYS) as readonly ApplyDocumentParameter[];
 
 /** `Name` tag of the EC2 host; operator scripts find the instance by it. */
-export function hostInstanceName(fleet: Fleet): string {
+export function hostInstanceName(fleet: FleetNames): string {
   return `${fleet.namePrefix}-host`;
 }
 
 /** Name of the AWS Backup plan of the data volume; the volume carries it as its `BACKUP_SELECTION_TAG`. */
-export function backupPlanName(fleet: Pick<Fleet, "namePrefix">): string {
+export function backupPlanName(fleet: Pick<FleetNames, "namePrefix">): string {
   return `${fleet.namePrefix}-data-volume`;
 }
 
@@ -205,7 +221,7 @@ export function hostFileId(path: string): string {
 }
 
 /** Path of a developer's code-server config template among the host files. */
-export function developerConfigTemplate(developer: Pick<Developer, "name">): string {
+export function developerConfigTemplate(developer: Pick<DeveloperSlot, "name">): string {
   return `config/${developer.name}/config.yaml.tmpl`;
 }
 
@@ -215,7 +231,7 @@ export function alarmConstructId(name: string): string {
 }
 
 /** A developer's alarms, named without the fleet's prefix (`<project>-<environment>-` goes before each). */
-export function developerAlarmNames(developer: Pick<Developer, "name">) {
+export function developerAlarmNames(developer: Pick<DeveloperSlot, "name">) {
   return {
     unhealthy: `${developer.name}-unhealthy`,
     restarts: `${developer.name}-restarts`,
@@ -229,7 +245,7 @@ export function developerAlarmNames(developer: Pick<Developer, "name">) {
  * layer, so the check and the stack cannot drift apart. Resource names in AWS (target group,
  * secrets, log group, alarms) carry the developer's name verbatim, so only the ids can meet.
  */
-export function developerConstructIds(developer: Pick<Developer, "name">) {
+export function developerConstructIds(developer: Pick<DeveloperSlot, "name">) {
   const name = developer.name;
   const alarms = developerAlarmNames(developer);
   const secrets: Record<SecretKind, string> = { password: `${name}-password`, "anthropic-api-key": `${name}-anthropic-api-key` };
@@ -252,7 +268,7 @@ export function developerConstructIds(developer: Pick<Developer, "name">) {
  * the developer back imports them (scripts/readd-developer.sh prints the commands). They follow
  * from the construct ids in the secrets and monitoring layers; a test holds them to the stack.
  */
-export function developerKeptAddresses(developer: Pick<Developer, "name">) {
+export function developerKeptAddresses(developer: Pick<DeveloperSlot, "name">) {
   const ids = developerConstructIds(developer);
   return {
     passwordSecret: `aws_secretsmanager_secret.secrets_${ids.secrets.password}`,

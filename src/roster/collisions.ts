@@ -6,7 +6,7 @@
  * would stop with a stack trace; the roster refuses the pair in its own words instead.
  */
 import { developerConstructIds } from "../naming";
-import type { Problem } from "./fleet";
+import type { Problem } from "./model";
 
 type Ids = ReturnType<typeof developerConstructIds>;
 type Resource = { [Layer in keyof Ids]: `${Layer}.${keyof Ids[Layer] & string}` }[keyof Ids];

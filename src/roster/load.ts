@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLMap } from "yaml";
-import { buildFleet, defaultStateKey, type Fleet, type Problem, type StateBackend } from "./fleet";
+import { buildFleet, defaultStateKey } from "./fleet";
+import type { Fleet, LocatedProblem, Problem, StateBackend } from "./model";
 import { crossFieldProblems, rosterParts } from "./rules";
 import { rosterSchema } from "./schema";
 import { describeIssue, shownValue, valueAt } from "./schema-problems";
@@ -13,11 +14,6 @@ import { AWS_REGION, REGION_MESSAGE, bucketNameProblem, stateKeyProblem } from "
 import { mergeProblems, yamlErrorProblems } from "./yaml-problems";
 
 export const DEFAULT_ROSTER_FILE = "roster.yaml";
-
-/** A problem placed in the file. */
-export interface LocatedProblem extends Problem {
-  readonly line?: number;
-}
 
 export class RosterError extends Error {
   constructor(

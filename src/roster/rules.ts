@@ -6,7 +6,7 @@
  */
 import { targetGroupName } from "../naming";
 import { collisionProblems } from "./collisions";
-import type { HostSpec, Problem } from "./fleet";
+import type { HostSpec, Problem } from "./model";
 import { INSTANCE_FAMILIES, INSTANCE_TYPES, architectureOf, isBurstable } from "./instance-types";
 import { INVALID, partsOf, type DeveloperParts, type Part, type RosterParts } from "./parts";
 import { scheduleProblems } from "./schedule";

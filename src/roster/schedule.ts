@@ -4,15 +4,12 @@
  * problem, and the result is `Fleet.schedule`.
  */
 import { INVALID, type ScheduleParts } from "./parts";
-import type { RawRoster } from "./schema";
+import { TIME_OF_DAY, type RawRoster } from "./schema";
 import { closest } from "./suggest";
 
 /** Days of the week as the roster writes them, in week order (Monday first, as ISO 8601 numbers them). */
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
-
-/** A time of day, 00:00 to 23:59. */
-export const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 /**
  * The shortest working day the schedule accepts, in minutes. The host needs a few minutes to boot

@@ -3,7 +3,7 @@
  * unknown key with the keys meant at that place, a bad value quoted (shortened when long).
  */
 import type { z } from "zod";
-import type { Problem } from "./fleet";
+import type { Problem } from "./model";
 import { keysAt, rosterSchema, variantFieldsAt } from "./schema";
 import { suggestKeys } from "./suggest";
 

@@ -5,9 +5,10 @@
  */
 import { z } from "zod";
 import { systemProjectNameProblem } from "./project-names";
-import { TIME_OF_DAY } from "./schedule";
 import { AWS_REGION, REGION_MESSAGE, bucketNameProblem, stateKeyProblem } from "./state-backend";
 
+/** A time of day, 00:00 to 23:59. */
+export const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
 /** A DNS label in lower case: it becomes a subdomain, a container name and part of AWS names. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A DNS name of two or more lower-case labels, the last (the TLD) starting with a letter. */

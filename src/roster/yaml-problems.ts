@@ -3,7 +3,7 @@
  * (named, with the lines of both), merge keys that cannot be merged and aliases without anchors.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type YAMLError } from "yaml";
-import type { LocatedProblem } from "./load";
+import type { LocatedProblem } from "./model";
 
 /** The 1-based line a node starts on. */
 function lineOf(counter: LineCounter, node: { range?: [number, number, number] | null }): number | undefined {

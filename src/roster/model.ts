@@ -1,0 +1,71 @@
+/**
+ * The roster's model: the typed, frozen Fleet that every layer and template reads, and the
+ * problems that keep a roster from becoming one. Types only; `fleet.ts` builds a Fleet.
+ */
+import type { Architecture } from "./instance-types";
+import type { Schedule } from "./schedule";
+
+export interface Developer {
+  /** DNS label: subdomain, container name, key of every per-developer resource. */
+  readonly name: string;
+  /** Host port of the developer's container: a stable slot, never renumbered. */
+  readonly port: number;
+  /** ALB listener-rule priority, the port unless the roster sets it. */
+  readonly priority: number;
+  /** `<name>.<domain>`. */
+  readonly hostname: string;
+  readonly cpus: number;
+  readonly cpuLimit: number;
+  readonly memoryMiB: number;
+  readonly memoryLimitMiB: number;
+  /** Every extension to install, the pinned Claude extension first. */
+  readonly extensions: readonly string[];
+}
+
+export type StateBackend =
+  { readonly backend: "local" } | { readonly backend: "s3"; readonly bucket: string; readonly key: string; readonly region: string };
+
+export interface HostSpec {
+  readonly instanceType: string;
+  readonly vcpus: number;
+  readonly memoryGiB: number;
+  readonly architecture: Architecture;
+  /** t3/t3a/t4g: run with unlimited CPU credits so reservations are real. */
+  readonly burstable: boolean;
+  readonly osHeadroomGiB: number;
+}
+
+export interface Fleet {
+  readonly project: string;
+  readonly environment: string;
+  /** `<project>-<environment>`: the prefix of AWS resource names. */
+  readonly namePrefix: string;
+  readonly region: string;
+  /** The host and its data volume live in the first zone; the ALB spans all. */
+  readonly availabilityZones: readonly string[];
+  readonly domain: string;
+  readonly host: HostSpec;
+  readonly codeServer: {
+    readonly image: string;
+    readonly tag: string;
+    readonly claudeExtensionVersion: string;
+    readonly extensions: readonly string[];
+  };
+  readonly developers: readonly Developer[];
+  readonly state: StateBackend;
+  /** When the host runs (`schedule.ts`); absent: always. */
+  readonly schedule?: Schedule;
+  /** The optional WAF web ACL on the ALB; off unless the roster switches it on. */
+  readonly waf: { readonly enabled: boolean; readonly rateLimitPer5Minutes: number };
+}
+
+/** One thing wrong with the roster: where (a path into the YAML) and what to do about it. */
+export interface Problem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** A problem placed in the file. */
+export interface LocatedProblem extends Problem {
+  readonly line?: number;
+}
