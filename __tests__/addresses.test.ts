@@ -17,7 +17,8 @@ import { TERRAFORM_ADDRESSES, developerKeptAddresses, terraformAddress } from ".
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import { ReadableAddressStack } from "../src/stacks/readable-addresses";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { type Config, synthesize } from "./helpers/synth";
+import { synthesize } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const ADDRESS_LIST = join(__dirname, "fixtures", "terraform-addresses.txt");
 /** What cdktf's default naming appends: `_` and 8 upper-case hex digits of a path hash. */
@@ -27,18 +28,18 @@ const { stack, config } = synthesize(defaultFleet());
 const hcl: HclFiles = renderHcl(stack);
 
 /** `[address, construct path]` of every resource and data source, and the variables and outputs, of Terraform JSON. */
-function jsonAddresses(json: Config): [string, string | undefined][] {
+function jsonAddresses(json: ProviderBlock): [string, string | undefined][] {
   const named = (kind: string, prefix: (type: string) => string) =>
-    Object.entries((json[kind] as Config | undefined) ?? {}).flatMap(([type, byName]) =>
-      Object.entries(byName as Config).map(
-        ([name, body]) => [`${prefix(type)}${name}`, (body as Config)["//"]?.metadata?.path] as [string, string],
+    Object.entries((json[kind] as ProviderBlock | undefined) ?? {}).flatMap(([type, byName]) =>
+      Object.entries(byName as ProviderBlock).map(
+        ([name, body]) => [`${prefix(type)}${name}`, (body as ProviderBlock)["//"]?.metadata?.path] as [string, string],
       ),
     );
   return [
     ...named("resource", (type) => `${type}.`),
     ...named("data", (type) => `data.${type}.`),
-    ...Object.keys((json.variable as Config | undefined) ?? {}).map((name) => [`var.${name}`, undefined] as [string, undefined]),
-    ...Object.keys((json.output as Config | undefined) ?? {}).map((name) => [`output.${name}`, undefined] as [string, undefined]),
+    ...Object.keys((json.variable as ProviderBlock | undefined) ?? {}).map((name) => [`var.${name}`, undefined] as [string, undefined]),
+    ...Object.keys((json.output as ProviderBlock | undefined) ?? {}).map((name) => [`output.${name}`, undefined] as [string, undefined]),
   ];
 }
 
@@ -94,7 +95,7 @@ describe("addresses of the default roster", () => {
  * the working-hours schedule, the WAF and the S3 state backend. Its address list pins the
  * addresses the default roster does not have (`aws_scheduler_schedule.schedule_start-host`, ...).
  */
-const FULL_ROSTER = (roster: Config) => {
+const FULL_ROSTER = (roster: ProviderBlock) => {
   roster.schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
   roster.waf = { enabled: true };
   roster.state = { backend: "s3", bucket: "example-terraform-state" };

@@ -24,7 +24,8 @@ import { routingTable } from "../src/routing";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only, resources } from "./helpers/synth";
+import { only, resources } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const ZONE = "Z0123456789ABCDEFGHIJ";
@@ -53,7 +54,7 @@ const listenerRef = (port: number, attribute: string) => {
   const [name] = resources(config, "aws_lb_listener").find(([, l]) => l.port === port) ?? [];
   return `\${aws_lb_listener.${name}.${attribute}}`;
 };
-const logBucketPolicy = () => parseJsonencode(only(config, "aws_s3_bucket_policy").policy as string).Statement as Config[];
+const logBucketPolicy = () => parseJsonencode(only(config, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[];
 
 describe("load balancer", () => {
   it("is internet-facing over the given subnets, drops invalid headers, is deletion-protected and logs to its bucket", () => {
@@ -76,7 +77,7 @@ describe("load balancer", () => {
     expect(json).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
       rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
     });
-    const [rule, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as Config[];
+    const [rule, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as ProviderBlock[];
     expect(rule).toMatchObject({
       filter: [{ prefix: "alb/" }],
       expiration: [{ days: 90 }],
@@ -102,7 +103,7 @@ describe("load balancer", () => {
       r.availabilityZones = ["ap-southeast-1a", "ap-southeast-1b"];
     });
     const { config: older } = synthLayer((scope) => alb(scope, { fleet: singapore }, "ap-southeast-1"));
-    const statement = (parseJsonencode(only(older, "aws_s3_bucket_policy").policy as string).Statement as Config[])[1];
+    const statement = (parseJsonencode(only(older, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[])[1];
     expect(statement.Principal).toEqual({ AWS: "arn:aws:iam::114774131450:root" });
     expect(accessLogPrincipal("us-gov-west-1")).toEqual({ AWS: "arn:aws-us-gov:iam::048591011584:root" });
   });

@@ -24,7 +24,7 @@ import { DATA_VOLUME_ID, HostSandbox, type RunResult } from "./fixtures/host-san
 import { fleetOf } from "./fixtures/rosters";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
-import type { Config } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = fleetOf();
 const files = renderHostFiles(fleet);
@@ -50,13 +50,13 @@ const { json, config } = synthLayer((scope) => {
   layer = artifacts(scope);
 });
 const delivered = hostFileObjects(files);
-const documentContent = (Object.values(config.resource.aws_ssm_document)[0] as Config).content as string;
+const documentContent = Object.values(config.resource.aws_ssm_document)[0].content as string;
 /** The document as SSM receives it: Terraform turns `$${` and `%%{` back into `${` and `%{`. */
-const document = JSON.parse(documentContent.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{")) as Config;
+const document = JSON.parse(documentContent.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{")) as ProviderBlock;
 
 describe("host files in S3", () => {
   it("uploads every rendered file, the modes list and the manifest under host-files/", () => {
-    const keys = Object.values<Config>(config.resource.aws_s3_object).map((o) => o.key as string);
+    const keys = Object.values<ProviderBlock>(config.resource.aws_s3_object).map((o) => o.key as string);
     expect(keys.sort()).toEqual([...files.map((f) => f.path), HOST_FILES_MODES, HOST_FILES_MANIFEST].map((p) => `host-files/${p}`).sort());
     const compose = files.find((f) => f.path === "docker/docker-compose.yml")!;
     expect(json).toHaveResourceWithProperties(S3Object, {
@@ -92,7 +92,7 @@ describe("host files in S3", () => {
 
   it("keeps host files in a KMS-encrypted bucket, old versions for 90 days, SSM output for 30", () => {
     expect(json).toHaveResourceWithProperties(S3Object, { key: `host-files/${HOST_FILES_MANIFEST}` });
-    const lifecycle = Object.values<Config>(config.resource.aws_s3_bucket_lifecycle_configuration)[0].rule as Config[];
+    const lifecycle = Object.values<ProviderBlock>(config.resource.aws_s3_bucket_lifecycle_configuration)[0].rule as ProviderBlock[];
     expect(
       lifecycle.map((r) => [r.id, r.filter, r.noncurrent_version_expiration ?? r.expiration ?? r.abort_incomplete_multipart_upload]),
     ).toEqual([
@@ -100,7 +100,7 @@ describe("host files in S3", () => {
       ["ssm-output", [{ prefix: "ssm-output/" }], [{ days: 30 }]],
       ["abort-incomplete-multipart-uploads", [{ prefix: "" }], [{ days_after_initiation: 7 }]],
     ]);
-    const encryption = Object.values<Config>(config.resource.aws_s3_bucket_server_side_encryption_configuration)[0];
+    const encryption = Object.values<ProviderBlock>(config.resource.aws_s3_bucket_server_side_encryption_configuration)[0];
     expect(encryption.rule[0].apply_server_side_encryption_by_default).toEqual({
       sse_algorithm: "aws:kms",
       kms_master_key_id: refToOnly(config, "aws_kms_key", "arn"),
@@ -108,7 +108,7 @@ describe("host files in S3", () => {
   });
 
   it("lets the host role read only the host files and write only the apply output", () => {
-    const policy = parseJsonencode(Object.values<Config>(config.resource.aws_iam_role_policy)[0].policy as string);
+    const policy = parseJsonencode(Object.values<ProviderBlock>(config.resource.aws_iam_role_policy)[0].policy as string);
     const bucketArn = refToOnly(config, "aws_s3_bucket", "arn");
     expect(policy.Statement).toEqual([
       { Sid: "ReadHostFiles", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/host-files/*` },
@@ -127,8 +127,8 @@ describe("host files in S3", () => {
 
 describe("apply document and association", () => {
   it("declares each deploy-time value as a parameter checked by pattern", () => {
-    expect(Object.keys(document.parameters as Config)).toEqual([...APPLY_DOCUMENT_PARAMETERS]);
-    for (const parameter of Object.values<Config>(document.parameters)) {
+    expect(Object.keys(document.parameters as ProviderBlock)).toEqual([...APPLY_DOCUMENT_PARAMETERS]);
+    for (const parameter of Object.values<ProviderBlock>(document.parameters)) {
       expect(parameter).toMatchObject({ type: "String", allowedPattern: expect.stringMatching(/^\^.*\$$/) });
     }
     expect(json).toHaveResourceWithProperties(SsmDocument, { document_type: "Command", document_format: "JSON" });
@@ -165,7 +165,7 @@ describe("apply document and association", () => {
     const { config: withDependency } = synthLayer((scope) => {
       artifacts(scope, { applyDependsOn: [new SnsTopic(scope, "dependency")] });
     });
-    const dependsOn = (Object.values(withDependency.resource.aws_ssm_association)[0] as Config).depends_on as string[];
+    const dependsOn = Object.values(withDependency.resource.aws_ssm_association)[0].depends_on as string[];
     expect(dependsOn.filter((d) => d.startsWith("aws_s3_object."))).toHaveLength(delivered.objects.length);
     expect(dependsOn).toContain(refToOnly(withDependency, "aws_sns_topic", "id").slice(2, -4));
   });
@@ -178,7 +178,7 @@ describe("failed applies", () => {
   const associationId = refToOnly(alertingConfig, "aws_ssm_association", "association_id");
 
   it("are matched by an EventBridge rule on this association's Failed runs on the host", () => {
-    const rule = Object.values<Config>(alertingConfig.resource.aws_cloudwatch_event_rule)[0];
+    const rule = Object.values<ProviderBlock>(alertingConfig.resource.aws_cloudwatch_event_rule)[0];
     expect(rule.name).toBe("code-server-dev-apply-failed");
     expect(JSON.parse(rule.event_pattern as string)).toEqual({
       source: ["aws.ssm"],

@@ -18,7 +18,8 @@ import { logGroupNames, sessionDocumentName } from "../src/naming";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only, resources } from "./helpers/synth";
+import { only, resources } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 let layer!: AuditLayer;
@@ -46,7 +47,7 @@ describe("S3 server access logs", () => {
     expect(json).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
       rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
     });
-    const [expire, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as Config[];
+    const [expire, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as ProviderBlock[];
     expect(expire).toMatchObject({
       filter: [{ prefix: "s3/" }],
       expiration: [{ days: 90 }],
@@ -56,7 +57,7 @@ describe("S3 server access logs", () => {
   });
 
   it("are written by S3's log delivery of this account's fleet buckets only, under s3/", () => {
-    const statements = parseJsonencode(only(config, "aws_s3_bucket_policy").policy as string).Statement as Config[];
+    const statements = parseJsonencode(only(config, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[];
     expect(statements.find((s) => s.Sid === "S3WritesFleetAccessLogs")).toEqual({
       Sid: "S3WritesFleetAccessLogs",
       Effect: "Allow",
@@ -105,7 +106,7 @@ describe("VPC flow logs", () => {
       },
     ]);
     const groupArn = only(config, "aws_flow_log").log_destination as string;
-    const statements = parseJsonencode(only(config, "aws_iam_role_policy").policy as string).Statement as Config[];
+    const statements = parseJsonencode(only(config, "aws_iam_role_policy").policy as string).Statement as ProviderBlock[];
     expect(statements).toEqual([
       {
         Sid: "WriteFlowLogGroup",
@@ -120,7 +121,7 @@ describe("VPC flow logs", () => {
 
 describe("Session Manager", () => {
   const document = only(config, "aws_ssm_document");
-  const preferences = JSON.parse(document.content as string) as Config;
+  const preferences = JSON.parse(document.content as string) as ProviderBlock;
 
   it("has the fleet's own Session document, not the account's SSM-SessionManagerRunShell", () => {
     expect(json).toHaveResourceWithProperties(SsmDocument, {

@@ -46,7 +46,7 @@ describe("account", () => {
       const aws = new AwsEnvironment(TerraformStack.of(scope), { region: "ap-southeast-7", accountOf: key.arn });
       new TerraformOutput(scope, "account", { value: aws.account });
     });
-    const [keyName] = Object.keys(config.resource.aws_kms_key as object);
+    const [keyName] = Object.keys(config.resource.aws_kms_key);
     expect(Object.values<{ value: string }>(config.output)[0].value).toBe(`\${element(split(":", aws_kms_key.${keyName}.arn), 4)}`);
     expect(config.data).toBeUndefined();
   });

@@ -13,7 +13,8 @@ import { notifyOnEvent, type EventNotificationProps } from "../src/modules/event
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, synthStack } from "./helpers/synth";
+import { synthStack } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 function backup(scope: Construct, failureTopic?: SnsTopic): BackupLayer {
@@ -22,27 +23,29 @@ function backup(scope: Construct, failureTopic?: SnsTopic): BackupLayer {
 }
 
 /** Whether `event` matches `pattern`, for the exact-value patterns these rules use (EventBridge's matching, reduced to that). */
-function matches(pattern: Config, event: Config): boolean {
+function matches(pattern: ProviderBlock, event: ProviderBlock): boolean {
   return Object.entries(pattern).every(([key, wanted]) =>
-    Array.isArray(wanted) ? wanted.includes(event[key]) : typeof event[key] === "object" && matches(wanted as Config, event[key] as Config),
+    Array.isArray(wanted)
+      ? wanted.includes(event[key])
+      : typeof event[key] === "object" && matches(wanted as ProviderBlock, event[key] as ProviderBlock),
   );
 }
 
 /** What EventBridge sends the topic: the template with each `<name>` replaced by the value at its path. */
-function transform(transformer: Config, event: Config): string {
+function transform(transformer: ProviderBlock, event: ProviderBlock): string {
   // Every value these rules quote is a string in the event.
   const valueAt = (path: string): string =>
     path
       .replace(/^\$\.?/, "")
       .split(".")
       .filter(Boolean)
-      .reduce<Config>((v, k) => v?.[k], event) as unknown as string;
+      .reduce<ProviderBlock>((v, k) => v?.[k], event) as unknown as string;
   const text = (transformer.input_template as string).replace(/<([^>]+)>/g, (_, name: string) => valueAt(transformer.input_paths[name]));
   return JSON.parse(text) as string;
 }
 
 /** A Backup Job State Change event as AWS Backup sends it (the fields the rule and message read). */
-function backupJobEvent(state: string, vault: string): Config {
+function backupJobEvent(state: string, vault: string): ProviderBlock {
   return {
     version: "0",
     "detail-type": "Backup Job State Change",
@@ -63,8 +66,8 @@ function backupJobEvent(state: string, vault: string): Config {
 
 describe("the backup layer, with a failure topic", () => {
   const { json, config } = synthLayer((scope) => backup(scope, new SnsTopic(scope, "alarms")));
-  const rule = Object.values<Config>(config.resource.aws_cloudwatch_event_rule)[0];
-  const target = Object.values<Config>(config.resource.aws_cloudwatch_event_target)[0];
+  const rule = Object.values<ProviderBlock>(config.resource.aws_cloudwatch_event_rule)[0];
+  const target = Object.values<ProviderBlock>(config.resource.aws_cloudwatch_event_target)[0];
   const vaultName = refToOnly(config, "aws_backup_vault", "name");
 
   it("matches the backup jobs of its own vault that end FAILED, ABORTED or EXPIRED", () => {
@@ -90,24 +93,24 @@ describe("the backup layer, with a failure topic", () => {
 describe("in the stack", () => {
   const config = synthStack(fleet);
   const at = (type: string, name: string) => {
-    const found = (config.resource[type] as Config | undefined)?.[name] as Config | undefined;
+    const found = (config.resource[type] as ProviderBlock | undefined)?.[name] as ProviderBlock | undefined;
     if (!found) throw new Error(`no ${type}.${name}`);
     return found;
   };
   const rule = at("aws_cloudwatch_event_rule", "backup_job-failed");
   const target = at("aws_cloudwatch_event_target", "backup_job-failed-alarm");
-  const pattern = JSON.parse(rule.event_pattern as string) as Config;
+  const pattern = JSON.parse(rule.event_pattern as string) as ProviderBlock;
   const vault = at("aws_backup_vault", "backup_vault").name as string;
 
   it("watches the vault the plan's rules back up to", () => {
     expect(pattern.detail.backupVaultName).toEqual(["${aws_backup_vault.backup_vault.name}"]);
-    for (const backupRule of at("aws_backup_plan", "backup_plan").rule as Config[]) {
+    for (const backupRule of at("aws_backup_plan", "backup_plan").rule as ProviderBlock[]) {
       expect(backupRule.target_vault_name).toBe("${aws_backup_vault.backup_vault.name}");
     }
   });
 
   it("matches a failed, aborted or expired job of the fleet's vault, and nothing else", () => {
-    const resolved = backupJobFailedEventPattern(vault) as Config;
+    const resolved = backupJobFailedEventPattern(vault) as ProviderBlock;
     expect({ ...pattern, detail: { ...pattern.detail, backupVaultName: [vault] } }).toEqual(resolved);
     for (const state of ["FAILED", "ABORTED", "EXPIRED"])
       expect([state, matches(resolved, backupJobEvent(state, vault))]).toEqual([state, true]);
@@ -119,7 +122,7 @@ describe("in the stack", () => {
 
   it("sends the alarm topic a sentence that says what failed, when, why, and what to do", () => {
     expect(target.arn).toBe("${aws_sns_topic.notifications_alarms.arn}");
-    expect(transform(target.input_transformer as Config, backupJobEvent("EXPIRED", vault))).toBe(
+    expect(transform(target.input_transformer as ProviderBlock, backupJobEvent("EXPIRED", vault))).toBe(
       "code-server-dev: the backup of the data volume ended EXPIRED at 2026-12-01T02:41:07Z: Insufficient privileges to perform this action. " +
         "(job 4a1b2c3d-0000-4000-8000-123456789abc, volume arn:aws:ec2:ap-southeast-7:123456789012:volume/vol-0123456789abcdef0). " +
         "That run left no recovery point in the vault code-server-dev. Look at the job in the AWS Backup console; " +
@@ -129,7 +132,7 @@ describe("in the stack", () => {
 
   it("may publish to the encrypted topic: the topic policy and the key policy let EventBridge do it", () => {
     const topicPolicy = parseJsonencode(at("aws_sns_topic_policy", "notifications_policy").policy as string);
-    expect(topicPolicy.Statement as Config[]).toContainEqual(
+    expect(topicPolicy.Statement as ProviderBlock[]).toContainEqual(
       expect.objectContaining({
         Effect: "Allow",
         Principal: { Service: expect.arrayContaining(["events.amazonaws.com"]) },
@@ -138,7 +141,7 @@ describe("in the stack", () => {
       }),
     );
     const keyPolicy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
-    expect(keyPolicy.Statement as Config[]).toContainEqual(
+    expect(keyPolicy.Statement as ProviderBlock[]).toContainEqual(
       expect.objectContaining({
         Effect: "Allow",
         Principal: { Service: expect.arrayContaining(["events.amazonaws.com"]) },
@@ -163,9 +166,9 @@ describe("notifyOnEvent, the helper of both event rules", () => {
 
   it("builds the rule <id> and its target <id>-alarm", () => {
     const { config } = synthLayer(props({}));
-    expect(Object.keys(config.resource.aws_cloudwatch_event_rule as Config)).toEqual(["thing-failed"]);
-    expect(Object.keys(config.resource.aws_cloudwatch_event_target as Config)).toEqual(["thing-failed-alarm"]);
-    expect((config.resource.aws_cloudwatch_event_target as Config)["thing-failed-alarm"].input_transformer).toEqual({
+    expect(Object.keys(config.resource.aws_cloudwatch_event_rule as ProviderBlock)).toEqual(["thing-failed"]);
+    expect(Object.keys(config.resource.aws_cloudwatch_event_target as ProviderBlock)).toEqual(["thing-failed-alarm"]);
+    expect((config.resource.aws_cloudwatch_event_target as ProviderBlock)["thing-failed-alarm"].input_transformer).toEqual({
       input_paths: { what: "$.detail.what" },
       input_template: '"fleet: <what> failed."',
     });

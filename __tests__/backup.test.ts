@@ -20,7 +20,8 @@ import type { Fleet } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only } from "./helpers/synth";
+import { only } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 function backup(scope: Construct, layerFleet: Fleet = fleet): BackupLayer {
@@ -40,14 +41,14 @@ describe("snapshots", () => {
   it("run daily at 02:00 UTC, keeping 7 daily, 4 weekly (Sunday) and 3 monthly (the 1st) recovery points", () => {
     const plan = only(config, "aws_backup_plan");
     expect(plan.name).toBe(backupPlanName(fleet));
-    expect((plan.rule as Config[]).map((r) => [r.rule_name, r.schedule, r.schedule_expression_timezone, r.lifecycle.delete_after])).toEqual(
-      [
-        ["daily", "cron(0 2 * * ? *)", "Etc/UTC", 7],
-        ["weekly", "cron(0 2 ? * SUN *)", "Etc/UTC", 28],
-        ["monthly", "cron(0 2 1 * ? *)", "Etc/UTC", 90],
-      ],
-    );
-    for (const rule of plan.rule as Config[]) expect(rule.target_vault_name).toBe(refToOnly(config, "aws_backup_vault", "name"));
+    expect(
+      (plan.rule as ProviderBlock[]).map((r) => [r.rule_name, r.schedule, r.schedule_expression_timezone, r.lifecycle.delete_after]),
+    ).toEqual([
+      ["daily", "cron(0 2 * * ? *)", "Etc/UTC", 7],
+      ["weekly", "cron(0 2 ? * SUN *)", "Etc/UTC", 28],
+      ["monthly", "cron(0 2 1 * ? *)", "Etc/UTC", 90],
+    ]);
+    for (const rule of plan.rule as ProviderBlock[]) expect(rule.target_vault_name).toBe(refToOnly(config, "aws_backup_vault", "name"));
   });
 
   it("go to a vault encrypted with the fleet key that no destroy empties", () => {
@@ -102,7 +103,7 @@ describe("archive bucket", () => {
         { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: keyArn }, bucket_key_enabled: true },
       ],
     });
-    const [rule, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as Config[];
+    const [rule, abort] = only(config, "aws_s3_bucket_lifecycle_configuration").rule as ProviderBlock[];
     expect(rule.transition).toEqual([{ days: 30, storage_class: "GLACIER" }]);
     expect(rule.expiration).toBeUndefined();
     expect(abort.abort_incomplete_multipart_upload).toEqual([{ days_after_initiation: 7 }]);

@@ -22,7 +22,8 @@ import type { Fleet } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, resources } from "./helpers/synth";
+import { resources } from "./helpers/synth";
+import type { ProviderBlock, TerraformJson } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const TOPIC = `arn:aws:sns:ap-southeast-7:${ACCOUNT}:alarms`;
@@ -41,7 +42,7 @@ function compute(scope: Construct, overrides: Partial<ComputeLayerProps> = {}, l
 }
 
 const { json, config } = synthLayer((scope) => compute(scope));
-const instance = Object.values<Config>(config.resource.aws_instance)[0];
+const instance = Object.values<ProviderBlock>(config.resource.aws_instance)[0];
 const keyArn = refToOnly(config, "aws_kms_key", "arn");
 const instanceId = `\${aws_instance.${TERRAFORM_ADDRESSES.instance.name}.id}`;
 
@@ -116,7 +117,7 @@ describe("host", () => {
     });
     const { json: arm, config: armConfig } = synthLayer((scope) => compute(scope, {}, graviton));
     expect(arm).toHaveDataSourceWithProperties(DataAwsSsmParameter, { name: expect.stringContaining("/current/arm64/hvm/") });
-    expect(Object.values<Config>(armConfig.resource.aws_instance)[0].credit_specification).toBeUndefined();
+    expect(Object.values<ProviderBlock>(armConfig.resource.aws_instance)[0].credit_specification).toBeUndefined();
   });
 
   it("recovers the host on a failed system status check and tells the alarm topic", () => {
@@ -131,7 +132,7 @@ describe("host", () => {
   });
 
   it("keeps recovery armed while a scheduled host sleeps: no status check while stopped reads as passing", () => {
-    const recovery = (c: Config) => resources(c, "aws_cloudwatch_metric_alarm")[0][1];
+    const recovery = (c: TerraformJson) => resources(c, "aws_cloudwatch_metric_alarm")[0][1];
     expect("treat_missing_data" in recovery(config)).toBe(false);
     const scheduled = editedFleet((roster) => {
       roster.schedule = { timezone: "Asia/Bangkok", days: ["mon"], start: "08:00", stop: "20:00" };
@@ -148,7 +149,7 @@ describe("host", () => {
 });
 
 describe("architecture guard", () => {
-  const recordName = Object.keys(config.resource.terraform_data as Config)[0];
+  const recordName = Object.keys(config.resource.terraform_data)[0];
   const recorded = `terraform_data.${recordName}.output.architecture`;
 
   it("records the architecture the host is built for, once: later changes to the record's input are ignored", () => {
@@ -159,7 +160,7 @@ describe("architecture guard", () => {
   });
 
   it("refuses, as a precondition of the host, a roster of another architecture, naming both and the way forward", () => {
-    const [precondition] = instance.lifecycle.precondition as Config[];
+    const [precondition] = instance.lifecycle.precondition as ProviderBlock[];
     expect(precondition.condition).toBe(`\${${recorded} == "x86_64"}`);
     expect(precondition.error_message).toContain(`The host was built for \${${recorded}}, and the roster's host.instanceType is x86_64.`);
     expect(precondition.error_message).toContain(
@@ -177,7 +178,7 @@ describe("architecture guard", () => {
       r.host = { instanceType: "m7g.2xlarge" };
     });
     const { config: arm } = synthLayer((scope) => compute(scope, {}, graviton));
-    const [precondition] = (Object.values<Config>(arm.resource.aws_instance)[0].lifecycle.precondition as Config[]) ?? [];
+    const [precondition] = (Object.values<ProviderBlock>(arm.resource.aws_instance)[0].lifecycle.precondition as ProviderBlock[]) ?? [];
     expect(precondition.condition).toMatch(/ == "arm64"\}$/);
     expect(precondition.error_message).toContain("(x86_64: t3, t3a, m5, m6i, m7i, c5, c6i, r5, r6i)");
   });
@@ -206,7 +207,8 @@ describe("data volume", () => {
   });
 
   it("keeps the addresses the restore runbook prints, in any stack", () => {
-    for (const { type, name } of Object.values(TERRAFORM_ADDRESSES)) expect(Object.keys(config.resource[type] as Config)).toEqual([name]);
+    for (const { type, name } of Object.values(TERRAFORM_ADDRESSES))
+      expect(Object.keys(config.resource[type] as ProviderBlock)).toEqual([name]);
   });
 });
 
@@ -214,11 +216,11 @@ describe("host role", () => {
   const policies = new Map(
     resources(config, "aws_iam_role_policy").map(([, p]) => [p.name as string, parseJsonencode(p.policy as string)]),
   );
-  const statements = [...policies.values()].flatMap((p) => p.Statement as Config[]);
+  const statements = [...policies.values()].flatMap((p) => p.Statement as ProviderBlock[]);
   const sid = (name: string) => statements.find((s) => s.Sid === name);
 
   it("is assumed by EC2 and attached to the host through its profile", () => {
-    expect(JSON.parse(Object.values<Config>(config.resource.aws_iam_role)[0].assume_role_policy as string).Statement).toEqual([
+    expect(JSON.parse(Object.values<ProviderBlock>(config.resource.aws_iam_role)[0].assume_role_policy as string).Statement).toEqual([
       { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
     expect(instance.iam_instance_profile).toBe(refToOnly(config, "aws_iam_instance_profile", "name"));
@@ -232,7 +234,7 @@ describe("host role", () => {
   });
 
   it("lets the SSM agent register, run the apply association's document, Run Command and sessions, and nothing else of SSM", () => {
-    const agent = policies.get("ssm-agent")!.Statement as Config[];
+    const agent = policies.get("ssm-agent")!.Statement as ProviderBlock[];
     expect(agent.map((st) => [st.Sid, st.Action, st.Resource])).toEqual([
       [
         "AgentReportsItsOwnState",
@@ -257,7 +259,7 @@ describe("host role", () => {
   });
 
   it("uses the fleet key only through Secrets Manager and S3, and directly only for its own sessions' data keys", () => {
-    const key = policies.get("fleet-key")!.Statement as Config[];
+    const key = policies.get("fleet-key")!.Statement as ProviderBlock[];
     expect(key).toEqual([
       {
         Sid: "HostUsesFleetKeyThroughServices",

@@ -5,18 +5,20 @@ import { parse } from "yaml";
 import { cheaperChoices, siblingTypes } from "../src/cost/choices";
 import { monthlyCost, type Bill } from "../src/cost/engine";
 import { renderReport } from "../src/cost/report";
-import { agentMetricSeries, synthesizeStack, type StackConfig } from "../src/cost/inventory";
+import { synthConfig } from "../src/app";
+import { agentMetricSeries } from "../src/cost/inventory";
+import type { TerraformJson } from "../src/terraform/plan-json";
 import { loadPrices, PRICES_DIR, PriceError } from "../src/cost/prices";
 import { hoursPerWeek, type CostSchedule } from "../src/cost/schedule";
 import { parseRoster } from "../src/roster";
 import { rosterSchema } from "../src/roster/schema";
 import { DEFAULT_ROSTER_TEXT, defaultFleet, editedFleet } from "./helpers/fleet";
-import type { Config } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
-let config: StackConfig;
+let config: TerraformJson;
 beforeAll(() => {
-  config = synthesizeStack(fleet);
+  config = synthConfig(fleet);
 });
 
 const priceFile = (region: string) => JSON.parse(readFileSync(join(PRICES_DIR, `${region}.json`), "utf8")).prices;
@@ -147,7 +149,7 @@ describe("the default roster's bill", () => {
 });
 
 describe("resource counting", () => {
-  const withExtra = (extra: Record<string, Record<string, Config>>): StackConfig => ({
+  const withExtra = (extra: Record<string, Record<string, ProviderBlock>>): TerraformJson => ({
     ...config,
     resource: { ...config.resource, ...extra },
   });
@@ -214,7 +216,7 @@ describe("price files", () => {
 
   const scratch: string[] = [];
   afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-  const brokenFile = (edit: (file: Config) => void) => {
+  const brokenFile = (edit: (file: ProviderBlock) => void) => {
     const dir = mkdtempSync(join(tmpdir(), "prices-"));
     scratch.push(dir);
     const file = JSON.parse(readFileSync(join(PRICES_DIR, "us-east-1.json"), "utf8"));

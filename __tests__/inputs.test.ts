@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { TerraformOutput } from "cdktf";
 import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY, EnvironmentInputs, VARIABLES } from "../src/modules/inputs";
 import { synthLayer } from "./helpers/layer";
-import type { Config } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 import { PROJECT_ROOT } from "./helpers/fleet";
 
 const { config } = synthLayer((scope) => new EnvironmentInputs(scope, "inputs"));
-const variables = config.variable as Record<string, Config>;
+const variables = config.variable as Record<string, ProviderBlock>;
 
 describe("variables", () => {
   it("are every plan-time value, under its plain Terraform name, with a type, a description and no null", () => {
@@ -76,7 +76,7 @@ describe("variables", () => {
         },
       });
     });
-    expect((probed.output as Config).probe.value).toEqual({
+    expect((probed.output as ProviderBlock).probe.value).toEqual({
       zone: "${var.hosted_zone_id}",
       certificate: "${var.certificate_arn}",
       admins: "${var.admin_cidrs}",
@@ -95,7 +95,7 @@ describe("variables", () => {
 });
 
 describe("validation", () => {
-  const conditions = (name: string) => (variables[name].validation as Config[]).map((v) => v.condition as string);
+  const conditions = (name: string) => (variables[name].validation as ProviderBlock[]).map((v) => v.condition as string);
 
   it("never lets SSH open to the whole internet", () => {
     expect(conditions("admin_cidrs")).toContain('${alltrue([for c in var.admin_cidrs : !endswith(c, "/0")])}');

@@ -11,7 +11,8 @@ import { KeyPolicy, type KeyPolicyProps } from "../src/modules/key-policy";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only } from "./helpers/synth";
+import { only } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/code-server-dev-host`;
@@ -23,7 +24,7 @@ const { json, config } = synthLayer((scope) => {
   standIns.aws(scope);
   keyPolicy(scope);
 });
-const statements = parseJsonencode(only(config, "aws_kms_key_policy").policy as string).Statement as Config[];
+const statements = parseJsonencode(only(config, "aws_kms_key_policy").policy as string).Statement as ProviderBlock[];
 const sid = (name: string) => statements.find((s) => s.Sid === name);
 
 describe("key policy", () => {

@@ -17,7 +17,8 @@ import { THRESHOLDS } from "../src/thresholds";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only, resources } from "./helpers/synth";
+import { only, resources } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 
@@ -137,7 +138,7 @@ describe("alarms", () => {
   it("watch more than 10 ALB 5xx (ELB and targets together) in 5 minutes", () => {
     const alb5xx = alarm("alb-5xx");
     expect(alb5xx.threshold).toBe(10);
-    expect((alb5xx.metric_query as Config[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual([
+    expect((alb5xx.metric_query as ProviderBlock[]).map((q) => q.metric?.metric_name ?? q.expression)).toEqual([
       "HTTPCode_ELB_5XX_Count",
       "HTTPCode_Target_5XX_Count",
       "FILL(elb, 0) + FILL(target, 0)",
@@ -207,7 +208,7 @@ describe("what each alarm does while the host sleeps", () => {
 describe("dashboard, budget and reminder", () => {
   it("has a dashboard of host, ALB, target health, response times and containers, one line per developer", () => {
     const body = parseJsonencode(only(config, "aws_cloudwatch_dashboard").dashboard_body as string);
-    expect((body.widgets as Config[]).map((w) => w.properties.title)).toEqual([
+    expect((body.widgets as ProviderBlock[]).map((w) => w.properties.title)).toEqual([
       "Host CPU / memory / data and root disk (%)",
       "ALB requests and 5xx",
       "Healthy targets per developer",
@@ -240,7 +241,7 @@ describe("dashboard, budget and reminder", () => {
       limit_amount: "400",
       limit_unit: "USD",
     });
-    const notifications = only(config, "aws_budgets_budget").notification as Config[];
+    const notifications = only(config, "aws_budgets_budget").notification as ProviderBlock[];
     expect(notifications.map((n) => [n.threshold, n.subscriber_email_addresses])).toEqual([
       [80, ["ops@example.com"]],
       [100, ["ops@example.com"]],

@@ -10,7 +10,8 @@ import { Notifications, type NotificationsProps } from "../src/modules/notificat
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only } from "./helpers/synth";
+import { only } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const notifications = (scope: Construct, overrides: Partial<NotificationsProps> = {}) =>
@@ -40,7 +41,7 @@ describe("alarm topic", () => {
   });
 
   it("lets only this account manage it, and only its alarms and reminder publish", () => {
-    const statements = parseJsonencode(only(config, "aws_sns_topic_policy").policy as string).Statement as Config[];
+    const statements = parseJsonencode(only(config, "aws_sns_topic_policy").policy as string).Statement as ProviderBlock[];
     expect(statements).toEqual([
       expect.objectContaining({
         Sid: "AccountManagesTopic",

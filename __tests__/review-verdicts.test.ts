@@ -14,10 +14,10 @@ import { renderReview } from "../src/review/report";
 import { exitCodeOf, synthesizeRoster, type Review } from "../src/review/review";
 import type { JsonObject, PlanAction, PlanJson, ResourceChange } from "../src/terraform/plan-json";
 import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
-import type { Config } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
-const edited = (edit: (roster: Config) => void): string => {
-  const roster = parse(DEFAULT_ROSTER_TEXT) as Config;
+const edited = (edit: (roster: ProviderBlock) => void): string => {
+  const roster = parse(DEFAULT_ROSTER_TEXT) as ProviderBlock;
   edit(roster);
   return stringify(roster);
 };

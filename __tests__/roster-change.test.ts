@@ -4,16 +4,17 @@
  * are byte-identical and whose other developers' resources are unchanged.
  */
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { type Config, only, synthStack } from "./helpers/synth";
+import { only, synthStack } from "./helpers/synth";
+import type { ProviderBlock, TerraformJson } from "../src/terraform/plan-json";
 
 const before = synthStack(defaultFleet());
 const after = synthStack(editedFleet((r) => (r.developers = r.developers.filter((d: { name: string }) => d.name !== "dev5"))));
 
 /** Every resource as `type.logicalId` → config without cdktf's metadata. */
-function index(config: Config): Map<string, Config> {
-  const out = new Map<string, Config>();
-  for (const [type, named] of Object.entries<Config>(config.resource)) {
-    for (const [id, { "//": _meta, ...body }] of Object.entries<Config>(named)) out.set(`${type}.${id}`, body);
+function index(config: ProviderBlock): Map<string, ProviderBlock> {
+  const out = new Map<string, ProviderBlock>();
+  for (const [type, named] of Object.entries<ProviderBlock>(config.resource)) {
+    for (const [id, { "//": _meta, ...body }] of Object.entries<ProviderBlock>(named)) out.set(`${type}.${id}`, body);
   }
   return out;
 }
@@ -46,7 +47,7 @@ describe("removing a developer from the roster", () => {
   it("changes only shared host files, the association's hash and the dashboard", () => {
     const kinds = changed.map((k) => k.split(".")[0]);
     expect(new Set(kinds)).toEqual(new Set(["aws_s3_object", "aws_ssm_association", "aws_cloudwatch_dashboard"]));
-    const association = (c: Config) => only(c, "aws_ssm_association");
+    const association = (c: TerraformJson) => only(c, "aws_ssm_association");
     const { hostFilesHash: h1, ...rest1 } = association(before).parameters;
     const { hostFilesHash: h2, ...rest2 } = association(after).parameters;
     expect(h1).not.toBe(h2);
@@ -58,7 +59,8 @@ describe("removing a developer from the roster", () => {
       if (!b.has(key) || body.tags?.developer === undefined || body.tags.developer === "dev5") continue;
       expect([key, JSON.stringify(b.get(key))]).toEqual([key, JSON.stringify(body)]);
     }
-    const priorities = (c: Config) => Object.values<Config>(c.resource.aws_lb_listener_rule).map((r) => [r.tags.developer, r.priority]);
+    const priorities = (c: ProviderBlock) =>
+      Object.values<ProviderBlock>(c.resource.aws_lb_listener_rule).map((r) => [r.tags.developer, r.priority]);
     expect(priorities(after)).toEqual(priorities(before).filter(([name]) => name !== "dev5"));
   });
 });

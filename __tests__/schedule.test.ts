@@ -15,7 +15,8 @@ import type { Schedule } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
-import { type Config, only, resources } from "./helpers/synth";
+import { only, resources } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const WEEKDAYS_8_TO_8: Schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
@@ -112,7 +113,7 @@ describe("the schedules", () => {
       "code-server-dev-stop-host",
     ]);
     const policy = parseJsonencode(only(bare, "aws_iam_role_policy").policy as string);
-    expect((policy.Statement as Config[]).map((s) => s.Sid)).toEqual(["StartAndStopTheHost", "StartTheHostWithItsEncryptedVolumes"]);
+    expect((policy.Statement as ProviderBlock[]).map((s) => s.Sid)).toEqual(["StartAndStopTheHost", "StartTheHostWithItsEncryptedVolumes"]);
   });
 
   it("split more than 100 alarms into calls of at most 100, each pair off and on with the same names", () => {
@@ -176,7 +177,7 @@ describe("the role", () => {
     const many = Array.from({ length: MAX_LISTED_ALARM_ARNS + 1 }, (_, i) => `code-server-dev-alarm-${i}`);
     const { config: big } = synthLayer((scope) => hostSchedule(scope, { sleepingAlarmNames: many }));
     const policy = parseJsonencode(only(big, "aws_iam_role_policy").policy as string);
-    expect((policy.Statement as Config[]).find((s) => s.Sid === "SilenceTheAlarmsThatSleepWithTheHost")?.Resource).toEqual([
+    expect((policy.Statement as ProviderBlock[]).find((s) => s.Sid === "SilenceTheAlarmsThatSleepWithTheHost")?.Resource).toEqual([
       `arn:aws:cloudwatch:ap-southeast-7:${ACCOUNT}:alarm:code-server-dev-*`,
     ]);
   });

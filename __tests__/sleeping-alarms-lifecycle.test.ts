@@ -10,7 +10,8 @@ import { ACTIONS_ENABLED, declareSleepsWithHost } from "../src/modules/monitorin
 import { renderHcl } from "../src/export/hcl";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { synthLayer } from "./helpers/layer";
-import { type Config, synthesize } from "./helpers/synth";
+import { synthesize } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const plain = synthesize(defaultFleet());
 const scheduled = synthesize(
@@ -20,8 +21,8 @@ const scheduled = synthesize(
 );
 
 /** `[alarm name, its ignore_changes]` of every metric alarm in `config`. */
-function ignoredChanges(config: Config): [string, unknown][] {
-  return Object.values<Config>(config.resource.aws_cloudwatch_metric_alarm).map((alarm) => [
+function ignoredChanges(config: ProviderBlock): [string, unknown][] {
+  return Object.values<ProviderBlock>(config.resource.aws_cloudwatch_metric_alarm).map((alarm) => [
     alarm.alarm_name as string,
     alarm.lifecycle?.ignore_changes,
   ]);
@@ -77,7 +78,8 @@ describe("declareSleepsWithHost, for alarms created outside the monitoring layer
     declareSleepsWithHost(declaredTwice, true);
     declareSleepsWithHost(declaredTwice, true);
   });
-  const lifecycleOf = (id: string) => (config.resource.aws_cloudwatch_metric_alarm as Config)[id].lifecycle as Config | undefined;
+  const lifecycleOf = (id: string) =>
+    (config.resource.aws_cloudwatch_metric_alarm as ProviderBlock)[id].lifecycle as ProviderBlock | undefined;
 
   it("adds actions_enabled to the ignored changes of an alarm that sleeps with the host", () => {
     expect(lifecycleOf("sleeps")).toEqual({ ignore_changes: [ACTIONS_ENABLED] });

@@ -13,7 +13,8 @@ import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import type { Schedule } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
-import { type Config, synthesize } from "./helpers/synth";
+import { synthesize } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const WEEKDAYS_8_TO_8: Schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
 const plain = synthesize(defaultFleet());
@@ -93,7 +94,9 @@ describe("every alarm of the stack declares what it does while the host sleeps",
 });
 
 describe("a roster with a schedule", () => {
-  const schedules = new Map(Object.entries<Config>(scheduled.config.resource.aws_scheduler_schedule).map(([, s]) => [s.name as string, s]));
+  const schedules = new Map(
+    Object.entries<ProviderBlock>(scheduled.config.resource.aws_scheduler_schedule).map(([, s]) => [s.name as string, s]),
+  );
 
   it("turns off and on the actions of exactly the alarms that sleep with the host", () => {
     const sleeping = declarations(scheduled.stack)
@@ -115,13 +118,13 @@ describe("a roster with a schedule", () => {
       expect(parseJsonencode(schedules.get(name)!.target.input as string)).toEqual({ InstanceIds: [hostId] });
     }
     const policy = parseJsonencode(scheduled.config.resource.aws_iam_role_policy["schedule_role-policy"].policy as string);
-    expect((policy.Statement as Config[]).find((s) => s.Sid === "StartTheHostWithItsEncryptedVolumes")?.Resource).toBe(
+    expect((policy.Statement as ProviderBlock[]).find((s) => s.Sid === "StartTheHostWithItsEncryptedVolumes")?.Resource).toBe(
       "${aws_kms_key.secrets_key.arn}",
     );
     // The key policy lets IAM decide for the account (kms:* for the account root), so the role's
     // own policy is all the start needs; the volumes are encrypted with exactly that key.
     const keyPolicy = parseJsonencode(scheduled.config.resource.aws_kms_key_policy["key-policy_fleet-key"].policy as string);
-    expect((keyPolicy.Statement as Config[]).find((s) => s.Sid === "AccountAdministersKeyThroughIam")).toMatchObject({
+    expect((keyPolicy.Statement as ProviderBlock[]).find((s) => s.Sid === "AccountAdministersKeyThroughIam")).toMatchObject({
       Action: "kms:*",
       Principal: { AWS: expect.stringMatching(/^arn:aws:iam::\$\{element\(split\(":", aws_kms_key\.secrets_key\.arn\), 4\)\}:root$/) },
     });
@@ -130,7 +133,9 @@ describe("a roster with a schedule", () => {
   });
 
   it("has readable addresses under schedule_", () => {
-    const addresses = SCHEDULE_TYPES.flatMap((type) => Object.keys(scheduled.config.resource[type] as Config).map((n) => `${type}.${n}`));
+    const addresses = SCHEDULE_TYPES.flatMap((type) =>
+      Object.keys(scheduled.config.resource[type] as ProviderBlock).map((n) => `${type}.${n}`),
+    );
     expect(addresses.sort()).toEqual([
       "aws_scheduler_schedule.schedule_alarms-off",
       "aws_scheduler_schedule.schedule_alarms-on",
@@ -144,7 +149,7 @@ describe("a roster with a schedule", () => {
 describe("a roster without a schedule", () => {
   it("has nothing of it: byte for byte, the scheduled roster's JSON without the schedule's own additions", () => {
     for (const type of SCHEDULE_TYPES) expect([type, plain.config.resource[type]]).toEqual([type, undefined]);
-    const stripped = JSON.parse(JSON.stringify(scheduled.config)) as Config;
+    const stripped = JSON.parse(JSON.stringify(scheduled.config)) as ProviderBlock;
     for (const type of SCHEDULE_TYPES) delete stripped.resource[type];
     for (const [type, name] of [
       ["aws_iam_role", "schedule_role"],

@@ -9,19 +9,20 @@ import { stackProps } from "../src/app";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
-import { type Config, synthStack } from "./helpers/synth";
+import { synthStack } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const config = synthStack(fleet);
 const everything = JSON.stringify(config);
 /** The resource at `type.name`. */
-const at = (type: string, name: string): Config => {
-  const found = (config.resource[type] as Config | undefined)?.[name] as Config | undefined;
-  if (!found) throw new Error(`no ${type}.${name}; have ${Object.keys((config.resource[type] as Config | undefined) ?? {}).join(", ")}`);
+const at = (type: string, name: string): ProviderBlock => {
+  const found = (config.resource[type] as ProviderBlock | undefined)?.[name] as ProviderBlock | undefined;
+  if (!found) throw new Error(`no ${type}.${name}; have ${Object.keys(config.resource[type] ?? {}).join(", ")}`);
   return found;
 };
 const ref = (type: string, name: string, attribute: string) => `\${${type}.${name}.${attribute}}`;
-const all = (type: string) => Object.values((config.resource[type] as Config | undefined) ?? {}) as Config[];
+const all = (type: string) => Object.values((config.resource[type] as ProviderBlock | undefined) ?? {}) as ProviderBlock[];
 const keyArn = ref("aws_kms_key", "secrets_key", "arn");
 /** The stack's one account id: read from the fleet key's ARN, never looked up. */
 const account = `\${element(split(":", aws_kms_key.secrets_key.arn), 4)}`;
@@ -59,7 +60,7 @@ describe("wiring", () => {
     expect(at("aws_route53_record", "alb_dns-dev1").zone_id).toBe("${var.hosted_zone_id}");
     for (const group of all("aws_cloudwatch_log_group")) expect(group.retention_in_days).toBe("${var.log_retention_days}");
     expect(at("aws_budgets_budget", "monitoring_budget")).toMatchObject({ limit_amount: "${var.budget_amount_usd}" });
-    for (const notification of at("aws_budgets_budget", "monitoring_budget").notification as Config[]) {
+    for (const notification of at("aws_budgets_budget", "monitoring_budget").notification as ProviderBlock[]) {
       expect(notification.subscriber_email_addresses).toBe("${var.alarm_emails}");
     }
   });
@@ -72,14 +73,14 @@ describe("wiring", () => {
     expect(at("aws_sns_topic", "notifications_alarms").kms_master_key_id).toBe(keyArn);
     expect(at("aws_backup_vault", "backup_vault").kms_key_arn).toBe(keyArn);
     for (const bucket of ["backup_archive", "artifacts_host-files"]) {
-      const [rule] = at("aws_s3_bucket_server_side_encryption_configuration", `${bucket}_encryption`).rule as Config[];
+      const [rule] = at("aws_s3_bucket_server_side_encryption_configuration", `${bucket}_encryption`).rule as ProviderBlock[];
       expect([bucket, rule.apply_server_side_encryption_by_default.kms_master_key_id]).toEqual([bucket, keyArn]);
     }
   });
 
   it("lets the host role use the fleet key only after the key policy names it and the host, and creates log groups after that", () => {
     const policy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
-    const statement = (sid: string) => (policy.Statement as Config[]).find((s) => s.Sid === sid);
+    const statement = (sid: string) => (policy.Statement as ProviderBlock[]).find((s) => s.Sid === sid);
     for (const sid of ["HostUsesFleetKeyThroughServices", "HostDecryptsItsSessionKeys"]) {
       expect(statement(sid)?.Principal).toEqual({ AWS: ref("aws_iam_role", "compute_role", "arn") });
     }
@@ -115,7 +116,7 @@ describe("wiring", () => {
     ]);
     expect(Object.keys(config.resource).filter((type) => type.startsWith("aws_wafv2"))).toEqual([]);
     const waf = synthStack(editedFleet((r) => (r.waf = { enabled: true, rateLimitPer5Minutes: 1000 })));
-    expect(Object.values(waf.resource.aws_wafv2_web_acl_association as Config)[0]).toMatchObject({
+    expect(Object.values(waf.resource.aws_wafv2_web_acl_association as ProviderBlock)[0]).toMatchObject({
       resource_arn: ref("aws_lb", "alb_load-balancer", "arn"),
       web_acl_arn: ref("aws_wafv2_web_acl", "waf_web-acl", "arn"),
     });
@@ -154,7 +155,7 @@ describe("wiring", () => {
   it("applies the host files only once the data volume is attached and the log groups exist", () => {
     const dependsOn = at("aws_ssm_association", "artifacts_apply").depends_on as string[];
     expect(dependsOn).toContain("aws_volume_attachment.data_volume");
-    const logGroups = Object.keys(config.resource.aws_cloudwatch_log_group as Config)
+    const logGroups = Object.keys(config.resource.aws_cloudwatch_log_group as ProviderBlock)
       .filter((name) => name.startsWith("monitoring_"))
       .map((name) => `aws_cloudwatch_log_group.${name}`);
     expect(logGroups).toHaveLength(2 + fleet.developers.length);
@@ -180,7 +181,7 @@ describe("across the stack", () => {
   });
 
   it('grants Resource "*" only for actions that have no resource scope, and no delete, s3:* or IAM action', () => {
-    const statements = all("aws_iam_role_policy").flatMap((p) => parseJsonencode(p.policy as string).Statement as Config[]);
+    const statements = all("aws_iam_role_policy").flatMap((p) => parseJsonencode(p.policy as string).Statement as ProviderBlock[]);
     expect(
       statements
         .filter((s) => s.Resource === "*")
@@ -207,7 +208,7 @@ describe("across the stack", () => {
   });
 
   it("tags every resource with project, environment and managed-by through the provider", () => {
-    expect((config.provider as Config).aws[0].default_tags).toEqual([
+    expect((config.provider as ProviderBlock).aws[0].default_tags).toEqual([
       { tags: { project: "code-server", environment: "dev", "managed-by": "cdktf" } },
     ]);
   });
@@ -222,7 +223,7 @@ describe("across the stack", () => {
 
 describe("outputs", () => {
   it("describes every output and gives each developer's URL and secret names", () => {
-    for (const [name, output] of Object.entries(config.output as Record<string, Config>)) {
+    for (const [name, output] of Object.entries(config.output as Record<string, ProviderBlock>)) {
       expect([name, typeof output.description]).toEqual([name, "string"]);
     }
     expect(config.output.developer_urls.value.dev1).toBe("https://dev1.dev.example.com");

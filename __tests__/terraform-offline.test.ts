@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { synthInto } from "../src/app";
 import { exportDeployment } from "../src/export/deployment";
 import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
-import { DEFAULT_PLAN_TYPES, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
+import { DEFAULT_PLAN_TYPES, offlineWorkdir, changesOf, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
 
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
@@ -45,11 +45,11 @@ maybe("offline terraform", () => {
   it("plans offline with terraform.tfvars.example, only creating, the expected resource types", () => {
     json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
     jsonPlan = json.json<PlanJson>(["show", "-json", "plan.bin"]);
-    const actions = new Set(jsonPlan.resource_changes.map((r) => r.change.actions.join(",")));
+    const actions = new Set(changesOf(jsonPlan).map((r) => r.change.actions.join(",")));
     expect(actions).toEqual(new Set(["create"]));
-    expect([...new Set(jsonPlan.resource_changes.map((r) => r.type))].sort()).toEqual([...DEFAULT_PLAN_TYPES].sort());
+    expect([...new Set(changesOf(jsonPlan).map((r) => r.type))].sort()).toEqual([...DEFAULT_PLAN_TYPES].sort());
     // No data source is read at plan time in the default configuration (ami_id is set).
-    expect(jsonPlan.planned_values.root_module.resources.filter((r) => r.mode === "data")).toEqual([]);
+    expect((jsonPlan.planned_values.root_module.resources ?? []).filter((r) => r.mode === "data")).toEqual([]);
   });
 
   it("rejects SSH from 0.0.0.0/0 and an IPv6 source for the IPv4-only ALB at plan time, by variable validation", () => {
@@ -84,9 +84,9 @@ maybe("offline terraform", () => {
     hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
     hclPlan = hcl.json<PlanJson>(["show", "-json", "plan.bin"]);
     const byAddress = (plan: PlanJson) =>
-      Object.fromEntries(plan.resource_changes.map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
+      Object.fromEntries(changesOf(plan).map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
     expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
-    expect(hclPlan.configuration.root_module.variables).toEqual(jsonPlan.configuration.root_module.variables);
+    expect(hclPlan.configuration?.root_module.variables).toEqual(jsonPlan.configuration?.root_module.variables);
     expect(hclPlan.planned_values.outputs).toEqual(jsonPlan.planned_values.outputs);
   });
 });

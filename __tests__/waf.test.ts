@@ -10,14 +10,15 @@ import type { Construct } from "constructs";
 import { WebAcl, type WebAclProps } from "../src/modules/waf";
 import { defaultFleet } from "./helpers/fleet";
 import { refToOnly, synthLayer } from "./helpers/layer";
-import { type Config, only } from "./helpers/synth";
+import { only } from "./helpers/synth";
+import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 const webAcl = (scope: Construct, overrides: Partial<WebAclProps> = {}) =>
   new WebAcl(scope, "waf", { fleet, loadBalancer: new Lb(scope, "alb", {}), ...overrides });
 
 const { json, config } = synthLayer((scope) => webAcl(scope));
-const rules = JSON.parse(only(config, "aws_wafv2_web_acl").rule_json as string) as Config[];
+const rules = JSON.parse(only(config, "aws_wafv2_web_acl").rule_json as string) as ProviderBlock[];
 
 describe("web ACL", () => {
   it("is regional, named after the fleet, allows by default and reports metrics and samples", () => {

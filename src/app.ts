@@ -27,12 +27,22 @@ export function stackProps(fleet: Fleet, hostFiles: readonly RenderedFile[] = re
   return { fleet, hostFiles, applyScript: renderApplyDocumentScript(fleet), userData: renderBootstrap(fleet) };
 }
 
-/** Synthesizes into `outdir` directly, writing over what is there. */
-export function synthInto(fleet: Fleet, outdir: string): SynthResult {
-  const app = new App({ outdir });
+/**
+ * The one way a Fleet becomes a stack: `DevEnvironmentStack` under its id (`stackId`) in `app`,
+ * and the host files rendered for it. Every synth path (the app, the review, the cost, the tests)
+ * builds its stack here.
+ */
+export function buildStack(fleet: Fleet, app: App = new App()): { stack: DevEnvironmentStack; hostFiles: readonly RenderedFile[] } {
   const hostFiles = renderHostFiles(fleet);
   const stack = new DevEnvironmentStack(app, stackId(fleet), stackProps(fleet, hostFiles));
   skipCrossStackPreparation(stack);
+  return { stack, hostFiles };
+}
+
+/** Synthesizes into `outdir` directly, writing over what is there. */
+export function synthInto(fleet: Fleet, outdir: string): SynthResult {
+  const app = new App({ outdir });
+  const { stack, hostFiles } = buildStack(fleet, app);
   app.synth();
   return { stack, stackDir: join(outdir, "stacks", stackId(fleet)), hostFiles };
 }
@@ -50,21 +60,24 @@ export async function synthAtomically(fleet: Fleet, outdir: string): Promise<Syn
   return { ...synthesized!, stackDir: join(outdir, "stacks", stackId(fleet)) };
 }
 
-/** A synthesized Terraform JSON configuration, with cdktf's `//` metadata (construct paths). */
-export type TerraformConfig = TerraformJson;
-
 /**
- * The Terraform JSON of `fleet`, synthesized in memory (aspects and validations included), as
- * `cdk.tf.json` would hold it; nothing is written but cdktf's own empty scratch directory.
+ * The stack of `fleet` and its Terraform JSON, synthesized in memory (aspects and validations
+ * included), as `cdk.tf.json` would hold it; nothing is written but cdktf's own empty scratch
+ * directory.
  */
-export function synthConfig(fleet: Fleet): TerraformConfig {
+export function synthesizeInMemory(fleet: Fleet): { stack: DevEnvironmentStack; config: TerraformJson } {
   const scratch = mkdtempSync(join(tmpdir(), "synth-config-"));
   try {
-    const stack = new DevEnvironmentStack(new App({ outdir: scratch }), stackId(fleet), stackProps(fleet));
+    const { stack } = buildStack(fleet, new App({ outdir: scratch }));
     invokeAspects(stack);
     stack.runAllValidations();
-    return JSON.parse(JSON.stringify(stack.toTerraform())) as TerraformConfig;
+    return { stack, config: JSON.parse(JSON.stringify(stack.toTerraform())) as TerraformJson };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The Terraform JSON of `fleet` (`synthesizeInMemory`). */
+export function synthConfig(fleet: Fleet): TerraformJson {
+  return synthesizeInMemory(fleet).config;
 }

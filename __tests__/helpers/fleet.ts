@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { type Fleet, parseRoster, RosterError } from "../../src/roster";
-import type { Config } from "./synth";
+import type { ProviderBlock } from "../../src/terraform/plan-json";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
 export const DEFAULT_ROSTER_TEXT = readFileSync(join(PROJECT_ROOT, "roster.yaml"), "utf8");
@@ -13,7 +13,7 @@ export function defaultFleet(): Fleet {
 }
 
 /** The default roster with `edit` applied to its parsed YAML. */
-export function editedFleet(edit: (roster: Config) => void): Fleet {
+export function editedFleet(edit: (roster: ProviderBlock) => void): Fleet {
   const roster = parse(DEFAULT_ROSTER_TEXT);
   edit(roster);
   return parseRoster(stringify(roster));

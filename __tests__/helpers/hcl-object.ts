@@ -3,9 +3,9 @@
  * policies, dashboards) back into plain data, so tests can assert on their statements.
  * References stay as `${...}` strings.
  */
-import type { Config, ConfigValue } from "./synth";
+import type { ProviderBlock } from "../../src/terraform/plan-json";
 
-export function parseJsonencode(expression: string): Config {
+export function parseJsonencode(expression: string): ProviderBlock {
   const match = /^\$\{jsonencode\(([\s\S]*)\)\}$/.exec(expression);
   if (!match) throw new Error(`not a jsonencode expression: ${expression.slice(0, 80)}`);
   const parser = new Parser(match[1]);
@@ -18,7 +18,7 @@ class Parser {
   private i = 0;
   constructor(private readonly text: string) {}
 
-  value(): ConfigValue {
+  value(): ProviderBlock[string] {
     this.space();
     const c = this.text[this.i];
     if (c === "{") return this.object();
@@ -38,8 +38,8 @@ class Parser {
     if (this.i !== this.text.length) throw new Error(`trailing text: ${this.text.slice(this.i, this.i + 40)}`);
   }
 
-  private object(): Config {
-    const out: Config = {};
+  private object(): ProviderBlock {
+    const out: ProviderBlock = {};
     this.i++;
     for (;;) {
       this.space();
@@ -57,8 +57,8 @@ class Parser {
     }
   }
 
-  private array(): ConfigValue[] {
-    const out: ConfigValue[] = [];
+  private array(): ProviderBlock[string][] {
+    const out: ProviderBlock[string][] = [];
     this.i++;
     for (;;) {
       this.space();

@@ -7,7 +7,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Testing, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { AwsEnvironment } from "../../src/modules/aws-environment";
-import type { Config } from "./synth";
+import type { ProviderBlock, TerraformJson } from "../../src/terraform/plan-json";
 
 /** The account id construct tests give their stack's AwsEnvironment. */
 export const ACCOUNT = "123456789012";
@@ -16,12 +16,12 @@ export interface Synthesized {
   /** Terraform JSON as a string, for `expect(json).toHaveResourceWithProperties(...)`. */
   readonly json: string;
   /** The same, parsed. */
-  readonly config: Config;
+  readonly config: TerraformJson;
 }
 
 export function synthLayer(build: (scope: Construct) => void): Synthesized {
   const json = Testing.synthScope(build);
-  return { json, config: JSON.parse(json) as Config };
+  return { json, config: JSON.parse(json) as TerraformJson };
 }
 
 /** Stand-ins for the stack's other layers. */
@@ -33,8 +33,8 @@ export const standIns = {
 };
 
 /** `${type.<name>.attribute}` for the one element of `type` in `config`, whatever its name. */
-export function refToOnly(config: Config, type: string, attribute: string, mode: "resource" | "data" = "resource"): string {
-  const names = Object.keys((config[mode] as Config | undefined)?.[type] ?? {});
+export function refToOnly(config: TerraformJson, type: string, attribute: string, mode: "resource" | "data" = "resource"): string {
+  const names = Object.keys((config[mode] as ProviderBlock | undefined)?.[type] ?? {});
   if (names.length !== 1) throw new Error(`expected one ${type}, found ${names.length}`);
   return `\${${mode === "data" ? "data." : ""}${type}.${names[0]}.${attribute}}`;
 }

@@ -2,9 +2,16 @@
  * Offline Terraform for the tests: src/terraform/offline.ts (shared with `npm run review`), and
  * what only tests need.
  */
-import type { Config } from "./synth";
 import { findTerraform } from "../../src/terraform/offline";
 
+import type { PlanJson, ResourceChange } from "../../src/terraform/plan-json";
+
+export type { PlanJson } from "../../src/terraform/plan-json";
+
+/** Every resource change of a plan (none when it changes nothing). */
+export function changesOf(plan: PlanJson): readonly ResourceChange[] {
+  return plan.resource_changes ?? [];
+}
 export { AWS_PROVIDER_VERSION, findProviderMirror, findTerraform, offlineWorkdir, type Workdir } from "../../src/terraform/offline";
 
 /** Whether the offline Terraform tests can run; with CI=true a missing terraform is a failure. */
@@ -15,18 +22,6 @@ export function terraformOrSkip(): string | undefined {
     console.warn("\n*** SKIPPED: terraform is not on PATH; the offline init/validate/plan checks did not run ***\n");
   }
   return terraform;
-}
-
-/** The parts of `terraform show -json <plan>` the tests read (Terraform's JSON output format). */
-export interface PlanJson {
-  readonly resource_changes: readonly {
-    readonly address: string;
-    readonly mode: "managed" | "data";
-    readonly type: string;
-    readonly change: { readonly actions: readonly string[]; readonly after: Config; readonly after_unknown: Config };
-  }[];
-  readonly planned_values: { readonly outputs: Config; readonly root_module: { readonly resources: readonly { readonly mode: string }[] } };
-  readonly configuration: { readonly root_module: { readonly variables: Config } };
 }
 
 /** Resource types the default plan creates: the architecture the README describes, nothing else. */

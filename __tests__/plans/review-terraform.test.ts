@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { type TerraformConfig } from "../../src/app";
+import type { TerraformJson } from "../../src/terraform/plan-json";
 import { diffConfigs, referencesOf, resourceEntries } from "../../src/review/diff";
 import { README_SECTIONS } from "../../src/naming";
 import { protectedResources } from "../../src/review/protected";
@@ -389,7 +389,7 @@ maybe("planned against a deployment of the default roster", () => {
 
 /** Sanity of the test's own inputs: the two rosters differ only where the tests say. */
 describe("the rosters reviewed above", () => {
-  const config = (r: ReturnType<typeof edited>): TerraformConfig => r.config;
+  const config = (r: ReturnType<typeof edited>): TerraformJson => r.config;
   it("differ from the default roster in the host alone for the instance-type change", () => {
     const names: string[] = [];
     const before = resourceEntries(config(base), names);

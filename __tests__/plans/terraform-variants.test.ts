@@ -14,6 +14,7 @@ import {
   AWS_PROVIDER_VERSION,
   DEFAULT_PLAN_TYPES,
   offlineWorkdir,
+  changesOf,
   type PlanJson,
   terraformOrSkip,
   type Workdir,
@@ -73,23 +74,23 @@ maybe("a roster with a schedule, planned offline with every optional variable", 
   it("opens SSH for an explicit admin CIDR, and uses an existing certificate instead of requesting one", () => {
     const plan = variant();
     const ingress = (port: number) =>
-      plan.resource_changes.filter((r) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after.from_port === port);
-    expect(ingress(22).map((r) => r.change.after.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
+      changesOf(plan).filter((r) => r.type === "aws_vpc_security_group_ingress_rule" && r.change.after!.from_port === port);
+    expect(ingress(22).map((r) => r.change.after!.cidr_ipv4)).toEqual(["203.0.113.10/32"]);
     // The ALB answers the allowed blocks only, one rule per block and port, keyed by the block.
     for (const port of [443, 80]) {
-      expect(ingress(port).map((r) => [r.address.replace(/^.*\[/, "["), r.change.after.cidr_ipv4])).toEqual([
+      expect(ingress(port).map((r) => [r.address.replace(/^.*\[/, "["), r.change.after!.cidr_ipv4])).toEqual([
         ['["192.0.2.7/32"]', "192.0.2.7/32"],
         ['["198.51.100.0/24"]', "198.51.100.0/24"],
       ]);
     }
-    expect(plan.resource_changes.filter((r) => r.type.startsWith("aws_acm_"))).toEqual([]);
+    expect(changesOf(plan).filter((r) => r.type.startsWith("aws_acm_"))).toEqual([]);
   });
 
   it("plans a roster with a schedule: the schedules, their group, role and failure alarm, only creating", () => {
     const plan = variant();
-    expect(new Set(plan.resource_changes.map((r) => r.change.actions.join(",")))).toEqual(new Set(["create"]));
+    expect(new Set(changesOf(plan).map((r) => r.change.actions.join(",")))).toEqual(new Set(["create"]));
     // The certificate's two types are left out by certificate_arn (the test above).
-    expect([...new Set(plan.resource_changes.map((r) => r.type))].sort()).toEqual(
+    expect([...new Set(changesOf(plan).map((r) => r.type))].sort()).toEqual(
       [
         ...DEFAULT_PLAN_TYPES.filter((type) => !type.startsWith("aws_acm_")),
         "aws_scheduler_schedule",
@@ -97,7 +98,7 @@ maybe("a roster with a schedule, planned offline with every optional variable", 
       ].sort(),
     );
     // The ALB's and SSH's rules are keyed by the variables' blocks (the test above), so they are new addresses too.
-    const added = plan.resource_changes
+    const added = changesOf(plan)
       .map((r) => r.address)
       .filter((address) => !defaultAddresses.has(address.replace(/\[.*$/, "")))
       .filter((address) => !address.startsWith("aws_vpc_security_group_ingress_rule."));
@@ -111,7 +112,7 @@ maybe("a roster with a schedule, planned offline with every optional variable", 
       "aws_scheduler_schedule.schedule_stop-host",
       "aws_scheduler_schedule_group.schedule_group",
     ]);
-    const startHost = plan.resource_changes.find((r) => r.address === "aws_scheduler_schedule.schedule_start-host")!.change.after;
+    const startHost = changesOf(plan).find((r) => r.address === "aws_scheduler_schedule.schedule_start-host")!.change.after!;
     expect([startHost.schedule_expression, startHost.schedule_expression_timezone]).toEqual([
       "cron(0 8 ? * MON,TUE,WED,THU,FRI *)",
       "Asia/Bangkok",

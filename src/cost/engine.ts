@@ -3,7 +3,9 @@
  * unit prices from the region's price file (`prices.ts`), always on and under a schedule.
  */
 import type { Fleet } from "../roster";
-import { inventory, synthesizeStack, type StackConfig, type UnknownResource, type UsageAssumptions } from "./inventory";
+import { synthConfig } from "../app";
+import type { TerraformJson } from "../terraform/plan-json";
+import { inventory, type UnknownResource, type UsageAssumptions } from "./inventory";
 import { loadPrices, type PriceBook, type PriceSource } from "./prices";
 import { HOURS_PER_WEEK, hoursPerWeek, type CostSchedule } from "./schedule";
 
@@ -15,7 +17,7 @@ export interface CostOptions {
   /** Usage the stack does not say. @default DEFAULT_ASSUMPTIONS */
   readonly assumptions?: Partial<UsageAssumptions>;
   /** The stack's Terraform JSON, when already synthesized. @default - synthesized from `fleet` */
-  readonly config?: StackConfig;
+  readonly config?: TerraformJson;
   /** Price files to use. @default - `loadPrices(region)` */
   readonly prices?: PriceBook;
 }
@@ -95,7 +97,7 @@ const rank = (id: string) => (LINE_ORDER.includes(id) ? LINE_ORDER.indexOf(id) :
 export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
   const region = options.region ?? fleet.region;
   const prices = options.prices ?? loadPrices(region);
-  const config = options.config ?? synthesizeStack(fleet);
+  const config = options.config ?? synthConfig(fleet);
   const weekHours = hoursPerWeek(options.schedule);
   const share = weekHours / HOURS_PER_WEEK;
   const { usage, unknown, assumptions } = inventory(config, fleet, options.assumptions);

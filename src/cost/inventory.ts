@@ -4,31 +4,10 @@
  * resource type in it is either priced here, known to carry no charge of its own, or reported as
  * an unknown billable type, so a resource added later is never silently left out of the bill.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { synthInto } from "../app";
+import type { ProviderBlock, TerraformJson } from "../terraform/plan-json";
 import { VARIABLES } from "../modules/inputs";
 import type { Fleet } from "../roster";
 import type { PriceId } from "./prices";
-
-/** One block of Terraform JSON (a resource's or variable's body): untyped data, read field by field. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
-export type TfBlock = Record<string, any>;
-
-/** Terraform JSON of one synthesized stack. */
-export type StackConfig = { readonly resource?: Record<string, Record<string, TfBlock>>; readonly variable?: Record<string, TfBlock> };
-
-/** Synthesizes `fleet` exactly as `npm run synth` does, into a scratch directory, and returns its Terraform JSON. */
-export function synthesizeStack(fleet: Fleet): StackConfig {
-  const outdir = mkdtempSync(join(tmpdir(), "cost-synth-"));
-  try {
-    const { stackDir } = synthInto(fleet, outdir);
-    return JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
-}
 
 /** Usage the bill cannot read from the stack, each stated in the report and overridable by a flag. */
 export interface UsageAssumptions {
@@ -163,7 +142,7 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** A number from the stack, or the variable it references resolved to `override` or its default. */
-function resolveNumber(config: StackConfig, value: unknown, override?: number): number {
+function resolveNumber(config: TerraformJson, value: unknown, override?: number): number {
   if (typeof value === "number") return value;
   const variable = typeof value === "string" ? /^\$\{var\.([a-z0-9_]+)\}$/.exec(value)?.[1] : undefined;
   if (!variable) throw new Error(`cannot read a number from ${JSON.stringify(value)}`);
@@ -174,9 +153,9 @@ function resolveNumber(config: StackConfig, value: unknown, override?: number): 
 }
 
 /** Host files the stack uploads, by path under the host-files prefix. */
-function hostFile(config: StackConfig, suffix: string): string | undefined {
+function hostFile(config: TerraformJson, suffix: string): string | undefined {
   const object = Object.values(config.resource?.aws_s3_object ?? {}).find(
-    (o: TfBlock) => typeof o.key === "string" && o.key.endsWith(suffix),
+    (o: ProviderBlock) => typeof o.key === "string" && o.key.endsWith(suffix),
   );
   // The stack escapes "${" as "$${" so Terraform does not read it as an interpolation.
   return object ? String(object.content).replace(/\$\$\{/g, "${") : undefined;
@@ -188,7 +167,7 @@ export function agentMetricSeries(agentConfigText: string): number {
   const appended = Object.keys(metrics.append_dimensions ?? {});
   const aggregations: string[][] = metrics.aggregation_dimensions ?? [];
   let series = 0;
-  for (const [section, spec] of Object.entries<TfBlock>(metrics.metrics_collected ?? {})) {
+  for (const [section, spec] of Object.entries<ProviderBlock>(metrics.metrics_collected ?? {})) {
     const perResource = (spec.measurement ?? []).length * Math.max(1, (spec.resources ?? []).length);
     // The disk plugin tags each series with its mount path (and fstype); other plugins only carry the appended dimensions.
     const dimensions = new Set([...appended, ...(section === "disk" ? ["path", "fstype"] : [])]);
@@ -207,7 +186,7 @@ export function containerMetricNames(publishScript: string): string[] {
 export const PER_DEVELOPER_METRIC_SCRIPTS = ["publish-metrics.sh", "publish-disk-usage.sh"] as const;
 
 /** Counts what the synthesized stack bills, given the usage assumptions. */
-export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<UsageAssumptions> = {}): Inventory {
+export function inventory(config: TerraformJson, fleet: Fleet, overrides: Partial<UsageAssumptions> = {}): Inventory {
   const resources = config.resource ?? {};
   const assumptions = { ...DEFAULT_ASSUMPTIONS, ...overrides };
   const usage: Usage[] = [];
@@ -301,7 +280,9 @@ export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<
         const plans = resources.aws_backup_plan ?? {};
         const longestRetention = Math.max(
           0,
-          ...Object.values(plans).flatMap((plan: TfBlock) => (plan.rule ?? []).map((r: TfBlock) => Number(r.lifecycle?.delete_after ?? 0))),
+          ...Object.values(plans).flatMap((plan: ProviderBlock) =>
+            (plan.rule ?? []).map((r: ProviderBlock) => Number(r.lifecycle?.delete_after ?? 0)),
+          ),
         );
         const protectedVolumes = all.reduce((s, sel) => s + (sel.resources ?? []).length, 0);
         const retained = assumptions.usedGb + assumptions.changedGbPerDay * longestRetention;
@@ -413,7 +394,7 @@ export function inventory(config: StackConfig, fleet: Fleet, overrides: Partial<
       }
       case "aws_cloudwatch_metric_alarm": {
         // A metric-math alarm is billed for each metric it reads.
-        const metrics = all.reduce((s, a) => s + (a.metric_query ? a.metric_query.filter((q: TfBlock) => q.metric).length : 1), 0);
+        const metrics = all.reduce((s, a) => s + (a.metric_query ? a.metric_query.filter((q: ProviderBlock) => q.metric).length : 1), 0);
         add({
           id: "cloudwatch.alarms",
           label: "CloudWatch alarms",

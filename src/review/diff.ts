@@ -4,7 +4,7 @@
  * and, when the path or its `developer` tag names one, its developer. Addresses are only keys:
  * nothing here reads meaning into how they are spelled.
  */
-import type { TerraformConfig } from "../app";
+import type { TerraformJson } from "../terraform/plan-json";
 
 export interface ResourceEntry {
   /** Terraform address, `type.name`. */
@@ -47,7 +47,7 @@ function developerOf(body: Record<string, unknown>, path: string, developers: re
 }
 
 /** Every managed resource of `config` by address, placed by construct path. */
-export function resourceEntries(config: TerraformConfig, developers: readonly string[]): Map<string, ResourceEntry> {
+export function resourceEntries(config: TerraformJson, developers: readonly string[]): Map<string, ResourceEntry> {
   const entries = new Map<string, ResourceEntry>();
   for (const [type, resources] of Object.entries<Record<string, Record<string, unknown>>>(config.resource ?? {})) {
     for (const [name, { "//": meta, ...body }] of Object.entries(resources)) {

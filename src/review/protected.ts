@@ -4,7 +4,7 @@
  * point at them), not by how their addresses are spelled, and each change is named with what it
  * means for the developers.
  */
-import type { TerraformConfig } from "../app";
+import type { TerraformJson } from "../terraform/plan-json";
 import { BACKUP_SELECTION_TAG } from "../naming";
 import type { ResourceChange } from "../terraform/plan-json";
 import { isReplacement } from "../terraform/plan-json";
@@ -41,7 +41,7 @@ export interface ProtectedVerdict {
 }
 
 /** `${aws_x.name.attr}` as an output's value: the address it points at. */
-function outputTarget(config: TerraformConfig, output: string, type: string): string | undefined {
+function outputTarget(config: TerraformJson, output: string, type: string): string | undefined {
   const value = config.output?.[output]?.value;
   const match = typeof value === "string" ? new RegExp(`^\\$\\{(${type}\\.[A-Za-z0-9_-]+)\\.`).exec(value) : null;
   return match?.[1];
@@ -54,7 +54,7 @@ function sole(entries: ReadonlyMap<string, ResourceEntry>, type: string): string
 }
 
 /** Address of each protected resource of `config`. */
-export function protectedResources(config: TerraformConfig, entries: ReadonlyMap<string, ResourceEntry>): Map<ProtectedRole, string> {
+export function protectedResources(config: TerraformJson, entries: ReadonlyMap<string, ResourceEntry>): Map<ProtectedRole, string> {
   const found = new Map<ProtectedRole, string>();
   const host = outputTarget(config, "instance_id", "aws_instance") ?? sole(entries, "aws_instance");
   const volume = outputTarget(config, "data_volume_id", "aws_ebs_volume") ?? sole(entries, "aws_ebs_volume");

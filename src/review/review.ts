@@ -9,10 +9,10 @@
  * references is replaced) it shows as Terraform would do it. The configuration diff only places
  * and describes. When no plan can be made, the review fails rather than guess.
  */
-import { synthConfig, type TerraformConfig } from "../app";
+import { synthConfig } from "../app";
 import type { Fleet } from "../roster";
 import { OfflinePlanner, PlanRefusedError, type ChangeSummary, type PlannedChange, type Refusal } from "../terraform/plan-against-state";
-import type { PlanJson } from "../terraform/plan-json";
+import type { PlanJson, TerraformJson } from "../terraform/plan-json";
 import { diffConfigs, resourceEntries, type ResourceDiff } from "./diff";
 import { impactsOf, type Impact } from "./impacts";
 import { reviewedChanges, type ReviewedChange } from "./planned";
@@ -22,7 +22,7 @@ export interface ReviewedRoster {
   /** How to name it: `roster.yaml`, `HEAD:roster.yaml`. */
   readonly label: string;
   readonly fleet: Fleet;
-  readonly config: TerraformConfig;
+  readonly config: TerraformJson;
 }
 
 export interface Review {

@@ -9,13 +9,20 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
- * A Terraform JSON configuration (cdk.tf.json, with cdktf's `//` metadata). The provider decides
- * the shape of each resource body, so readers narrow what they use.
+ * One block of a Terraform configuration (a resource's, variable's or nested block's body). Its
+ * shape is the provider's, not ours: the one loosely typed value of the project, read field by
+ * field where it is used.
  */
-export interface TerraformJson {
-  readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
-  readonly output?: Record<string, { readonly value?: unknown }>;
-  readonly [section: string]: unknown;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type ProviderBlock = Record<string, any>;
+
+/**
+ * A synthesized Terraform JSON configuration (cdk.tf.json, with cdktf's `//` metadata): the one
+ * type of it, for the app, the review, the cost and the tests.
+ */
+export interface TerraformJson extends ProviderBlock {
+  /** Resources by type, then by name. */
+  readonly resource: Record<string, Record<string, ProviderBlock>>;
 }
 
 /** `create`, `delete`, `update`, `no-op`, `read`; a replacement is `["delete","create"]` or `["create","delete"]`. */
@@ -62,6 +69,8 @@ export interface PlanJson {
     readonly outputs?: JsonObject;
     readonly root_module: { readonly resources?: readonly PlannedResource[] };
   };
+  /** The configuration as Terraform read it: its variables with their validations, ... */
+  readonly configuration?: { readonly root_module: { readonly variables?: ProviderBlock } };
 }
 
 /** Whether a change replaces the resource (destroys it and creates a new one, in either order). */
