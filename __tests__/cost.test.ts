@@ -6,7 +6,7 @@ import { cheaperChoices, siblingTypes } from "../src/cost/choices";
 import { monthlyCost, type Bill } from "../src/cost/engine";
 import { renderReport } from "../src/cost/report";
 import { synthConfig } from "../src/app";
-import { agentMetricSeries } from "../src/cost/inventory";
+import { agentMetricSeries } from "../src/cost/pricers";
 import type { TerraformJson } from "../src/terraform/plan-json";
 import { loadPrices, PRICES_DIR, PriceError } from "../src/cost/prices";
 import { hoursPerWeek, type CostSchedule } from "../src/cost/schedule";
