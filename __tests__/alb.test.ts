@@ -19,7 +19,6 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { AlbLayer, type AlbLayerProps, accessLogPrincipal } from "../src/modules/alb";
-import type { Fleet } from "../src/roster";
 import { routingTable } from "../src/routing";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -238,10 +237,6 @@ describe("per-developer routing", () => {
 });
 
 describe("props validation", () => {
-  const withDeveloper = (name: string, port: number, priority = port): Fleet => ({
-    ...fleet,
-    developers: [...fleet.developers, { ...fleet.developers[0], name, port, priority, hostname: `${name}.${fleet.domain}` }],
-  });
   test.each<[string, Partial<AlbLayerProps>, RegExp]>([
     [
       "a name longer than 32 characters",
@@ -252,21 +247,6 @@ describe("props validation", () => {
       "a name ELB reserves",
       { fleet: { ...fleet, namePrefix: "internal-dev" } },
       /^AlbLayer stack\/alb: load balancer name \(fleet\.namePrefix\) "internal-dev" is not letters, digits and inner '-', not starting with 'internal-' \(ELB naming\)$/,
-    ],
-    [
-      "a target group name longer than 32 characters",
-      { fleet: withDeveloper("developer-with-a-long-name", 9000) },
-      /^AlbLayer stack\/alb: target group name of developer-with-a-long-name "code-server-dev-developer-with-a-long-name" is 42 characters; the limit is 32 \(ELB's limit\)$/,
-    ],
-    [
-      "a priority outside 1..50000",
-      { fleet: withDeveloper("dev9", 60000) },
-      /^AlbLayer stack\/alb: listener-rule priority of dev9 60000 must be a whole number of priority slots from 1 to 50000$/,
-    ],
-    [
-      "two rules with one priority",
-      { fleet: withDeveloper("dev9", 9000, 8443) },
-      /^AlbLayer stack\/alb: listener-rule priority 8443 is used twice; each rule needs its own$/,
     ],
     [
       "fewer than two subnets",

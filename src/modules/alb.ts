@@ -19,13 +19,13 @@ import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
 import { developerConstructIds } from "../naming";
-import { MAX_PRIORITY, MAX_TARGET_GROUP_NAME, type Fleet } from "../roster";
-import { type Route, TARGET_GROUP_SETTINGS, routingTable } from "../routing";
+import type { Fleet } from "../roster";
+import { TARGET_GROUP_SETTINGS, routingTable } from "../routing";
 import { AwsEnvironment, formatArn, partitionOf } from "./aws-environment";
 import { address, choose, countWhen, expression, first, isEmptyString, oneOf } from "./expressions";
-import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY } from "./inputs";
+import { ACM_CERTIFICATE_ARN, ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY } from "./inputs";
 import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
-import { check, checkMaxLength, checkMinCount, checkOneOf, checkPattern, checkWholeRange } from "./validation";
+import { checkMaxLength, checkMinCount, checkOneOf, checkPattern, checkWholeRange } from "./validation";
 
 /**
  * Seconds an idle connection stays open. code-server keeps one websocket per browser tab, and a
@@ -148,7 +148,7 @@ export class AlbLayer extends Construct {
     const sslPolicy = props.sslPolicy ?? DEFAULT_SSL_POLICY;
     const idleTimeoutSeconds = props.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS;
     const routes = routingTable(fleet);
-    this.validate(props, { certificateArn, sslPolicy, idleTimeoutSeconds, routes });
+    this.validate(props, { certificateArn, sslPolicy, idleTimeoutSeconds });
     const aws = AwsEnvironment.of(this);
 
     this.accessLogs = new PrivateBucket(this, "access-logs", {
@@ -309,10 +309,7 @@ export class AlbLayer extends Construct {
     return count === undefined ? validation.certificateArn : oneOf(validation, "certificate_arn");
   }
 
-  private validate(
-    props: AlbLayerProps,
-    resolved: { certificateArn: string; sslPolicy: string; idleTimeoutSeconds: number; routes: readonly Route[] },
-  ): void {
+  private validate(props: AlbLayerProps, resolved: { certificateArn: string; sslPolicy: string; idleTimeoutSeconds: number }): void {
     const name = props.fleet.namePrefix;
     checkMaxLength(this, "load balancer name (fleet.namePrefix)", name, MAX_LOAD_BALANCER_NAME, "ELB's limit");
     checkPattern(
@@ -328,18 +325,12 @@ export class AlbLayer extends Construct {
         this,
         "certificateArn",
         resolved.certificateArn,
-        /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/\S+$/,
+        new RegExp(ACM_CERTIFICATE_ARN),
         'an ACM certificate ARN, or "" to request one',
       );
     }
     checkOneOf(this, "sslPolicy", resolved.sslPolicy, ALLOWED_SSL_POLICIES as readonly string[]);
     checkWholeRange(this, "idleTimeoutSeconds", resolved.idleTimeoutSeconds, IDLE_TIMEOUT_RANGE.min, IDLE_TIMEOUT_RANGE.max, "seconds");
-    for (const route of resolved.routes) {
-      checkMaxLength(this, `target group name of ${route.developer}`, route.targetGroup, MAX_TARGET_GROUP_NAME, "ELB's limit");
-      checkWholeRange(this, `listener-rule priority of ${route.developer}`, route.priority, 1, MAX_PRIORITY, "priority slots");
-    }
-    const priorities = resolved.routes.map((route) => route.priority);
-    const repeated = resolved.routes.find((route, index) => priorities.indexOf(route.priority) !== index);
-    check(this, repeated === undefined, () => `listener-rule priority ${repeated?.priority} is used twice; each rule needs its own`);
+    // Each route's target-group name and priority are the Fleet's to guarantee: buildFleet checks them.
   }
 }

@@ -31,6 +31,9 @@ interface VariableSpec {
 }
 
 /** Every plan-time variable, by its Terraform name. */
+/** What an ACM certificate's ARN looks like: the certificate_arn variable and the ALB layer check it by this one pattern. */
+export const ACM_CERTIFICATE_ARN = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/";
+
 export const VARIABLES = {
   hosted_zone_id: {
     type: "string",
@@ -49,8 +52,7 @@ export const VARIABLES = {
       "ARN of an existing ACM certificate covering *.<domain>. Empty (the default): the stack requests one and validates it through DNS.",
     validation: [
       {
-        condition:
-          '${var.certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/", var.certificate_arn))}',
+        condition: `\${var.certificate_arn == "" || can(regex("${ACM_CERTIFICATE_ARN}", var.certificate_arn))}`,
         errorMessage: "certificate_arn must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
       },
     ],

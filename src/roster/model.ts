@@ -35,6 +35,12 @@ export interface HostSpec {
   readonly osHeadroomGiB: number;
 }
 
+/**
+ * The validated roster. A Fleet comes from `buildFleet` alone, which guarantees what the layers
+ * rely on without checking again: developer names, ports and listener-rule priorities unique,
+ * priorities within 1..50000, target-group names within ELB's 32 characters, reservations that fit
+ * the host, names that no normalisation makes collide.
+ */
 export interface Fleet {
   readonly project: string;
   readonly environment: string;
