@@ -179,7 +179,7 @@ export class ComputeLayer extends Construct {
       kmsKeyId: key.arn,
       // The backup plan selects the volume by this tag (restore.sh moves it to a restored volume).
       tags: { Name: `${fleet.namePrefix}-data`, [BACKUP_SELECTION_TAG]: backupPlanName(fleet) },
-      // Every workspace lives here: a deploy must never destroy it (invariant 2).
+      // Every workspace lives here: a deploy must never destroy it.
       lifecycle: { preventDestroy: true },
     });
     this.dataVolume.overrideLogicalId(TERRAFORM_ADDRESSES.dataVolume.name);
@@ -201,7 +201,7 @@ export class ComputeLayer extends Construct {
     policies["ssm-agent"] = ssmAgentStatements(aws.arn({ service: "ssm", resource: `document/${applyDocumentName(fleet)}` }));
     const profile = new IamInstanceProfile(this, "profile", { name: `${fleet.namePrefix}-host`, role: this.role.name });
 
-    // Canonical's public parameter: read at plan time, so only when no AMI is given (invariant 4).
+    // Canonical's public parameter: read at plan time, so only when no AMI is given (the plan stays offline otherwise).
     const ubuntuAmi = (count?: number) =>
       new DataAwsSsmParameter(this, "ubuntu-ami", {
         count,

@@ -86,8 +86,6 @@ export const developerSchema = z.strictObject({
   extensions: extensionList.optional(),
 });
 
-export type RawDeveloper = z.infer<typeof developerSchema>;
-
 /** The EC2 host: its type, and its size when the type is missing from the built-in table. */
 export const hostSchema = z.strictObject(
   {

@@ -5,10 +5,10 @@
  * configurations cannot: which changes replace a resource rather than update it, and which
  * resources change only because something they reference is replaced.
  *
- *   const { plan } = planAgainstState({ terraform, base: configA, target: configB, tfvars, region });
+ *   const planner = new OfflinePlanner({ terraform, tfvars, region });
+ *   const { plan } = planner.plan(configB, planner.deployment(configA).state);
  *   plan.resource_changes?.find((c) => c.type === "aws_instance")?.change.actions  // ["update"]
- *
- * or, to plan several targets against one deployment, `OfflinePlanner`.
+ *   planner.dispose();
  *
  * Resources with `prevent_destroy` are planned without it, so that a replacement shows in the
  * plan (and can be reported as one Terraform would refuse) instead of failing it.
@@ -397,22 +397,5 @@ export class OfflinePlanner {
       renameSync(`${cacheFile}.${process.pid}`, cacheFile);
     }
     return this.schemas;
-  }
-}
-
-export interface PlanAgainstStateOptions extends OfflinePlannerOptions, DeployedStateOptions {
-  /** The deployed configuration: its plan becomes the state. */
-  readonly base: TerraformJson;
-  /** The configuration to plan against that state. */
-  readonly target: TerraformJson;
-}
-
-/** The plan of `target` against a deployment of `base`; see the module comment. */
-export function planAgainstState(options: PlanAgainstStateOptions): PlanAgainstStateResult {
-  const planner = new OfflinePlanner(options);
-  try {
-    return planner.plan(options.target, planner.deployedState(options.base, options));
-  } finally {
-    planner.dispose();
   }
 }
