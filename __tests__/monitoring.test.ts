@@ -12,6 +12,7 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
+import { hostMonitoring } from "../src/modules/host-monitoring";
 import { classifiedAlarms, declareSleepsWithHost, MonitoringLayer, type MonitoringLayerProps } from "../src/modules/monitoring";
 import { THRESHOLDS } from "../src/thresholds";
 import { defaultFleet } from "./helpers/fleet";
@@ -29,7 +30,7 @@ function monitoring(scope: Construct, overrides: Partial<MonitoringLayerProps> =
     key,
     keyPolicy: new KmsKeyPolicy(scope, "key-policy", { keyId: key.keyId, policy: "{}" }),
     topic: new SnsTopic(scope, "topic", {}),
-    instance: standIns.instance(scope),
+    platform: hostMonitoring(fleet, standIns.instance(scope)),
     loadBalancer: new Lb(scope, "lb", {}),
     targetGroups: new Map(fleet.developers.map((d) => [d.name, new LbTargetGroup(scope, `tg-${d.name}`, {})])),
     alarmEmails: ["ops@example.com"],

@@ -1,7 +1,8 @@
 /**
- * Monitoring layer: log groups, alarms on host, ALB, target groups and containers,
- * a dashboard, the monthly cost budget and the API-key rotation reminder.
- * Alarms and the reminder go to the one alarm topic; thresholds come from `THRESHOLDS`.
+ * Monitoring layer: log groups, alarms on the platform (`PlatformMonitoring`: the host's CPU,
+ * memory, disks and containers), the ALB, and each developer's target group, a dashboard, the
+ * monthly cost budget and the API-key rotation reminder. Alarms and the reminder go to the one
+ * alarm topic; thresholds come from `THRESHOLDS`.
  *
  * Every alarm of the stack, here or in another layer, declares whether it sleeps with the host
  * (`sleepsWithHost`, `declareSleepsWithHost`): the roster's schedule and sleep.sh / wake.sh turn
@@ -13,14 +14,13 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import type { Instance } from "@cdktf/provider-aws/lib/instance";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { Lb } from "@cdktf/provider-aws/lib/lb";
 import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn, type ITerraformDependable, TerraformResource, Token } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
-import { DATA_MOUNT, alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames, metricNames } from "../naming";
+import { alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames } from "../naming";
 import type { Developer, Fleet } from "../roster";
 import { THRESHOLDS } from "../thresholds";
 import { LOG_RETENTION_DAYS, VARIABLES } from "./inputs";
@@ -35,8 +35,8 @@ export interface MonitoringLayerProps {
   readonly keyPolicy: ITerraformDependable;
   /** The topic every alarm notifies. */
   readonly topic: SnsTopic;
-  /** The host whose CPU, memory and data disk are watched. */
-  readonly instance: Instance;
+  /** What the platform the developers run on adds: its log groups, alarms and dashboard widgets (`hostMonitoring`). */
+  readonly platform: PlatformMonitoring;
   /** The ALB whose 5xx responses are watched. */
   readonly loadBalancer: Lb;
   /** Each developer's target group, keyed by developer name: one for every developer of the roster. */
@@ -55,11 +55,36 @@ export interface MonitoringLayerProps {
   readonly alarmEmails: readonly string[];
 }
 
-type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & {
+/** An alarm of the layer: its name after the fleet's prefix, and whether it sleeps with the host. */
+export type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions" | "alarmName"> & {
   readonly name: string;
   /** See `declareSleepsWithHost`: required, so no alarm of this layer is left unclassified. */
   readonly sleepsWithHost: boolean;
 };
+
+/** A dashboard widget's metric lines and placement (the layer adds the region, view and defaults). */
+export interface WidgetSpec {
+  readonly title: string;
+  readonly metrics: unknown[][];
+  readonly x: number;
+  readonly y: number;
+  /** Properties over the defaults (`stat`, `period`, `yAxis`, ...). */
+  readonly extra?: object;
+}
+
+/** What the platform the developers run on watches of itself, beside the ALB and target groups. */
+export interface PlatformMonitoring {
+  /** Log groups of the platform itself, by key and name, before the developers' (the host's system and docker logs). */
+  readonly logGroups: readonly { readonly key: string; readonly name: string }[];
+  /** Alarms on the platform itself (the host's CPU, memory and disks). */
+  readonly alarms: readonly AlarmSpec[];
+  /** Alarms on one developer's environment from metrics the platform publishes (restarts, disk share). */
+  developerAlarms(developer: Developer): readonly AlarmSpec[];
+  /** The dashboard's first widget: the platform at a glance. */
+  readonly overviewWidget: WidgetSpec;
+  /** The dashboard's widgets below the per-developer target widgets. */
+  readonly developerWidgets: readonly WidgetSpec[];
+}
 
 /** Terraform types that are CloudWatch alarms: each must declare whether it sleeps with the host. */
 export const ALARM_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"]);
@@ -135,10 +160,15 @@ export class MonitoringLayer extends Construct {
   readonly logGroups: ReadonlyMap<string, CloudwatchLogGroup>;
   /** Keyed by alarm name. */
   readonly alarms: ReadonlyMap<string, CloudwatchMetricAlarm>;
+  private readonly alarmsByName = new Map<string, CloudwatchMetricAlarm>();
 
-  constructor(scope: Construct, id: string, props: MonitoringLayerProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: MonitoringLayerProps,
+  ) {
     super(scope, id);
-    const { fleet, topic } = props;
+    const { fleet } = props;
     const logRetentionDays = props.logRetentionDays ?? VARIABLES.log_retention_days.default;
     const budgetAmountUsd = props.budgetAmountUsd ?? VARIABLES.budget_amount_usd.default;
     checkOneOf(this, "logRetentionDays", logRetentionDays, LOG_RETENTION_DAYS);
@@ -146,182 +176,64 @@ export class MonitoringLayer extends Construct {
       check(this, budgetAmountUsd > 0, () => `budgetAmountUsd ${budgetAmountUsd} must be above 0 (USD per month)`);
     }
     const targetGroups = new Map(fleet.developers.map((d) => [d.name, entryOf(this, "targetGroups", props.targetGroups, d.name)]));
-    const names = logGroupNames(fleet);
-    const metrics = metricNames(fleet);
-
-    const logGroups = new Map<string, CloudwatchLogGroup>();
-    const logGroup = (key: string, name: string, developer?: Developer) => {
-      logGroups.set(
-        key,
-        new CloudwatchLogGroup(this, developer ? developerConstructIds(developer).monitoring.logGroup : `log-${key}`, {
-          name,
-          retentionInDays: logRetentionDays,
-          kmsKeyId: props.key.arn,
-          // Removing a developer keeps their logs until retention expires them (no data lost on deploy).
-          skipDestroy: true,
-          tags: developer ? { developer: developer.name } : undefined,
-          dependsOn: [props.keyPolicy],
-        }),
-      );
-    };
-    logGroup("system", names.system);
-    logGroup("docker", names.docker);
-    for (const developer of fleet.developers) logGroup(`container:${developer.name}`, names.container(developer), developer);
-    this.logGroups = logGroups;
-
-    const alarms = new Map<string, CloudwatchMetricAlarm>();
-    const alarm = ({ name, sleepsWithHost, ...spec }: AlarmSpec) => {
-      const alarmName = `${fleet.namePrefix}-${name}`;
-      const created = new CloudwatchMetricAlarm(this, alarmConstructId(name), {
-        alarmName,
-        alarmActions: [topic.arn],
-        okActions: [topic.arn],
-        ...spec,
-      });
-      declareSleepsWithHost(created, sleepsWithHost);
-      alarms.set(alarmName, created);
-    };
-    const instanceId = { InstanceId: props.instance.id };
-
-    alarm({
-      name: "host-cpu",
-      // EC2 publishes CPUUtilization only for a running instance: INSUFFICIENT_DATA while stopped.
-      sleepsWithHost: true,
-      alarmDescription: `Host CPU above ${THRESHOLDS.hostCpuPercent}% for 15 minutes: check docker stats, consider a larger instance type.`,
-      namespace: "AWS/EC2",
-      metricName: "CPUUtilization",
-      dimensions: instanceId,
-      statistic: "Average",
-      period: 300,
-      evaluationPeriods: 3,
-      threshold: THRESHOLDS.hostCpuPercent,
-      comparisonOperator: "GreaterThanThreshold",
-    });
-    alarm({
-      name: "host-memory",
-      // Published by the CloudWatch agent on the host.
-      sleepsWithHost: true,
-      alarmDescription: `Host memory above ${THRESHOLDS.hostMemoryPercent}% for 15 minutes (CloudWatch agent).`,
-      namespace: metrics.hostNamespace,
-      metricName: metrics.memoryUsedPercent,
-      dimensions: instanceId,
-      statistic: "Average",
-      period: 300,
-      evaluationPeriods: 3,
-      threshold: THRESHOLDS.hostMemoryPercent,
-      comparisonOperator: "GreaterThanThreshold",
-      // No data means the agent is down, which the dashboard shows; it is not itself a memory problem.
-      treatMissingData: "missing",
-    });
-    alarm({
-      name: "data-disk",
-      // Published by the CloudWatch agent on the host; the volume itself is safe while it sleeps.
-      sleepsWithHost: true,
-      alarmDescription: `Data volume ${DATA_MOUNT} above ${THRESHOLDS.dataDiskPercent}% full: grow data_volume_size_gb.`,
-      namespace: metrics.hostNamespace,
-      metricName: metrics.diskUsedPercent,
-      dimensions: { ...instanceId, path: DATA_MOUNT },
-      statistic: "Maximum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: THRESHOLDS.dataDiskPercent,
-      comparisonOperator: "GreaterThanThreshold",
-    });
-    alarm({
-      name: "root-disk",
-      // The agent's disk metric stops with the host, like the data disk's.
-      sleepsWithHost: true,
-      alarmDescription: `Root disk above ${THRESHOLDS.rootDiskPercent}% full: Docker images and container logs live there; prune old images (docker image prune) or grow the root volume.`,
-      namespace: metrics.hostNamespace,
-      metricName: metrics.diskUsedPercent,
-      dimensions: { ...instanceId, path: "/" },
-      statistic: "Maximum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: THRESHOLDS.rootDiskPercent,
-      comparisonOperator: "GreaterThanThreshold",
-    });
     const lbDimension = { LoadBalancer: props.loadBalancer.arnSuffix };
-    const alb5xx = (id: string, metricName: string) => ({
-      id,
-      metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lbDimension, period: 300, stat: "Sum" },
-    });
-    alarm({
-      name: "alb-5xx",
-      // With the host stopped the ALB answers every request 503 (no target to route to).
-      sleepsWithHost: true,
-      alarmDescription: `More than ${THRESHOLDS.alb5xxPer5Minutes} HTTP 5xx responses (ALB and targets) in 5 minutes.`,
-      metricQuery: [
-        alb5xx("elb", "HTTPCode_ELB_5XX_Count"),
-        alb5xx("target", "HTTPCode_Target_5XX_Count"),
-        { id: "total", expression: "FILL(elb, 0) + FILL(target, 0)", label: "5xx responses", returnData: true },
-      ],
-      evaluationPeriods: 1,
-      threshold: THRESHOLDS.alb5xxPer5Minutes,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-    });
 
+    this.logGroups = this.createLogGroups(logRetentionDays);
+    for (const spec of props.platform.alarms) this.alarm(spec);
+    this.alarm(alb5xxAlarm(lbDimension));
     for (const developer of fleet.developers) {
-      const targetGroup = entryOf(this, "targetGroups", targetGroups, developer.name);
-      const alarmNames = developerAlarmNames(developer);
-      alarm({
-        name: alarmNames.unhealthy,
-        // The target is unhealthy while the host boots, until the container passes its health checks.
-        sleepsWithHost: true,
-        alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
-        namespace: "AWS/ApplicationELB",
-        metricName: "UnHealthyHostCount",
-        dimensions: { ...lbDimension, TargetGroup: targetGroup.arnSuffix },
-        statistic: "Maximum",
-        period: 60,
-        evaluationPeriods: 2,
-        threshold: THRESHOLDS.unhealthyTargets,
-        comparisonOperator: "GreaterThanThreshold",
-        tags: { developer: developer.name },
-      });
-      alarm({
-        name: alarmNames.restarts,
-        // Published by the host's metrics timer, from the containers the host runs.
-        sleepsWithHost: true,
-        alarmDescription: `${developer.name}'s container restarted (crash or out of memory at its limit): docker logs ${developer.name}.`,
-        namespace: metrics.containerNamespace,
-        metricName: metrics.containerRestarts,
-        dimensions: { [metrics.developerDimension]: developer.name },
-        statistic: "Sum",
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: THRESHOLDS.containerRestartsPer5Minutes,
-        comparisonOperator: "GreaterThanThreshold",
-        treatMissingData: "notBreaching",
-        tags: { developer: developer.name },
-      });
-      alarm({
-        name: alarmNames.diskShare,
-        // Published by the host's disk-usage timer: no samples while it sleeps.
-        sleepsWithHost: true,
-        alarmDescription: `${developer.name}'s directory ${DATA_MOUNT}/${developer.name} uses more than ${THRESHOLDS.developerDataVolumeSharePercent}% of the data volume: ask them to clean up, or grow data_volume_size_gb.`,
-        namespace: metrics.containerNamespace,
-        metricName: metrics.dataVolumeSharePercent,
-        dimensions: { [metrics.developerDimension]: developer.name },
-        statistic: "Maximum",
-        // Published every 15 minutes: two samples per period, so one late sample is no gap.
-        period: 1800,
-        evaluationPeriods: 1,
-        threshold: THRESHOLDS.developerDataVolumeSharePercent,
-        comparisonOperator: "GreaterThanThreshold",
-        // No sample (host stopped, volume unmounted for a restore) says nothing about disk usage.
-        treatMissingData: "notBreaching",
-        tags: { developer: developer.name },
-      });
+      this.alarm(unhealthyAlarm(developer, lbDimension, entryOf(this, "targetGroups", targetGroups, developer.name)));
+      for (const spec of props.platform.developerAlarms(developer)) this.alarm(spec);
     }
-    this.alarms = alarms;
+    this.alarms = this.alarmsByName;
 
     new CloudwatchDashboard(this, "dashboard", {
       dashboardName: fleet.namePrefix,
-      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props.instance, targetGroups, lbDimension)),
+      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props.platform, targetGroups, lbDimension)),
     });
+    this.budget(budgetAmountUsd);
+    this.rotationReminder();
+  }
 
+  /** The platform's log groups, then one per developer's container, encrypted and kept after a removal. */
+  private createLogGroups(retentionInDays: number): Map<string, CloudwatchLogGroup> {
+    const { fleet, key, keyPolicy, platform } = this.props;
+    const logGroups = new Map<string, CloudwatchLogGroup>();
+    const logGroup = (groupKey: string, name: string, developer?: Developer) => {
+      const id = developer ? developerConstructIds(developer).monitoring.logGroup : `log-${groupKey}`;
+      const group = new CloudwatchLogGroup(this, id, {
+        name,
+        retentionInDays,
+        kmsKeyId: key.arn,
+        // Removing a developer keeps their logs until retention expires them (no data lost on deploy).
+        skipDestroy: true,
+        tags: developer ? { developer: developer.name } : undefined,
+        dependsOn: [keyPolicy],
+      });
+      logGroups.set(groupKey, group);
+    };
+    for (const group of platform.logGroups) logGroup(group.key, group.name);
+    for (const developer of fleet.developers) logGroup(`container:${developer.name}`, logGroupNames(fleet).container(developer), developer);
+    return logGroups;
+  }
+
+  /** One alarm on the topic, with whether it sleeps with the host declared. */
+  private alarm({ name, sleepsWithHost, ...spec }: AlarmSpec): void {
+    const alarmName = `${this.props.fleet.namePrefix}-${name}`;
+    const topicArn = this.props.topic.arn;
+    const created = new CloudwatchMetricAlarm(this, alarmConstructId(name), {
+      alarmName,
+      alarmActions: [topicArn],
+      okActions: [topicArn],
+      ...spec,
+    });
+    declareSleepsWithHost(created, sleepsWithHost);
+    this.alarmsByName.set(alarmName, created);
+  }
+
+  /** The monthly cost budget, e-mailing at each of THRESHOLDS.budgetPercents. */
+  private budget(budgetAmountUsd: number): void {
+    const { fleet, alarmEmails } = this.props;
     new BudgetsBudget(this, "budget", {
       name: `${fleet.namePrefix}-monthly`,
       budgetType: "COST",
@@ -334,11 +246,14 @@ export class MonitoringLayer extends Construct {
         threshold: percent,
         thresholdType: "PERCENTAGE",
         notificationType: "ACTUAL",
-        subscriberEmailAddresses: [...props.alarmEmails],
+        subscriberEmailAddresses: [...alarmEmails],
       })),
     });
+  }
 
-    // API keys are rotated every 90 days; keys are the operators' to issue, so remind them.
+  /** API keys are rotated every 90 days; keys are the operators' to issue, so remind them. */
+  private rotationReminder(): void {
+    const { fleet, topic } = this.props;
     const reminder = new CloudwatchEventRule(this, "api-key-rotation-reminder", {
       name: `${fleet.namePrefix}-api-key-rotation`,
       description: `Every ${THRESHOLDS.apiKeyRotationDays} days: rotate the developers' Anthropic API keys and code-server passwords.`,
@@ -354,22 +269,63 @@ export class MonitoringLayer extends Construct {
   }
 }
 
+/** More 5xx responses from the ALB and its targets than THRESHOLDS allows in 5 minutes. */
+function alb5xxAlarm(lbDimension: { LoadBalancer: string }): AlarmSpec {
+  const count = (id: string, metricName: string) => ({
+    id,
+    metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lbDimension, period: 300, stat: "Sum" },
+  });
+  return {
+    name: "alb-5xx",
+    // With the host stopped the ALB answers every request 503 (no target to route to).
+    sleepsWithHost: true,
+    alarmDescription: `More than ${THRESHOLDS.alb5xxPer5Minutes} HTTP 5xx responses (ALB and targets) in 5 minutes.`,
+    metricQuery: [
+      count("elb", "HTTPCode_ELB_5XX_Count"),
+      count("target", "HTTPCode_Target_5XX_Count"),
+      { id: "total", expression: "FILL(elb, 0) + FILL(target, 0)", label: "5xx responses", returnData: true },
+    ],
+    evaluationPeriods: 1,
+    threshold: THRESHOLDS.alb5xxPer5Minutes,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+  };
+}
+
+/** A developer's target group with no healthy target. */
+function unhealthyAlarm(developer: Developer, lbDimension: { LoadBalancer: string }, targetGroup: LbTargetGroup): AlarmSpec {
+  return {
+    name: developerAlarmNames(developer).unhealthy,
+    // The target is unhealthy while the host boots, until the container passes its health checks.
+    sleepsWithHost: true,
+    alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
+    namespace: "AWS/ApplicationELB",
+    metricName: "UnHealthyHostCount",
+    dimensions: { ...lbDimension, TargetGroup: targetGroup.arnSuffix },
+    statistic: "Maximum",
+    period: 60,
+    evaluationPeriods: 2,
+    threshold: THRESHOLDS.unhealthyTargets,
+    comparisonOperator: "GreaterThanThreshold",
+    tags: { developer: developer.name },
+  };
+}
+
+/** The dashboard: the platform at a glance, the ALB, each developer's targets, then the platform's per-developer widgets. */
 function dashboardBody(
   fleet: Fleet,
-  instance: Instance,
+  platform: PlatformMonitoring,
   targetGroups: ReadonlyMap<string, LbTargetGroup>,
   lbDimension: { LoadBalancer: string },
 ) {
-  const metrics = metricNames(fleet);
   const region = fleet.region;
-  const instanceId = instance.id;
-  const widget = (title: string, metricLines: unknown[][], x: number, y: number, extra: object = {}) => ({
+  const widget = ({ title, metrics, x, y, extra = {} }: WidgetSpec) => ({
     type: "metric",
     x,
     y,
     width: 12,
     height: 6,
-    properties: { title, region, metrics: metricLines, view: "timeSeries", stat: "Average", period: 300, ...extra },
+    properties: { title, region, metrics, view: "timeSeries", stat: "Average", period: 300, ...extra },
   });
   // In roster order: the map was built from the roster's developers.
   const perDeveloper = (metricName: string, stat: string) =>
@@ -382,49 +338,35 @@ function dashboardBody(
       lbDimension.LoadBalancer,
       { label: developer, stat },
     ]);
-  // The metrics the host publishes per developer (publish-metrics.sh, the disk-usage timer).
-  const perContainer = (metricName: string) =>
-    fleet.developers.map((d) => [metrics.containerNamespace, metricName, metrics.developerDimension, d.name, { label: d.name }]);
+  const lbMetric = (metricName: string, label: string) => [
+    "AWS/ApplicationELB",
+    metricName,
+    "LoadBalancer",
+    lbDimension.LoadBalancer,
+    { stat: "Sum", label },
+  ];
   return {
     widgets: [
-      widget(
-        "Host CPU / memory / data and root disk (%)",
-        [
-          ["AWS/EC2", "CPUUtilization", "InstanceId", instanceId, { label: "CPU" }],
-          [metrics.hostNamespace, metrics.memoryUsedPercent, "InstanceId", instanceId, { label: "memory" }],
-          [metrics.hostNamespace, metrics.diskUsedPercent, "InstanceId", instanceId, "path", DATA_MOUNT, { label: "data disk" }],
-          [metrics.hostNamespace, metrics.diskUsedPercent, "InstanceId", instanceId, "path", "/", { label: "root disk" }],
+      widget(platform.overviewWidget),
+      widget({
+        title: "ALB requests and 5xx",
+        metrics: [
+          lbMetric("RequestCount", "requests"),
+          lbMetric("HTTPCode_ELB_5XX_Count", "ELB 5xx"),
+          lbMetric("HTTPCode_Target_5XX_Count", "target 5xx"),
         ],
-        0,
-        0,
-        { yAxis: { left: { min: 0, max: 100 } } },
-      ),
-      widget(
-        "ALB requests and 5xx",
-        [
-          ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "requests" }],
-          ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lbDimension.LoadBalancer, { stat: "Sum", label: "ELB 5xx" }],
-          [
-            "AWS/ApplicationELB",
-            "HTTPCode_Target_5XX_Count",
-            "LoadBalancer",
-            lbDimension.LoadBalancer,
-            { stat: "Sum", label: "target 5xx" },
-          ],
-        ],
-        12,
-        0,
-      ),
-      widget("Healthy targets per developer", perDeveloper("HealthyHostCount", "Minimum"), 0, 6, { period: 60 }),
-      widget("Target response time per developer (s)", perDeveloper("TargetResponseTime", "p90"), 12, 6),
-      widget("Container memory per developer (%)", perContainer(metrics.containerMemoryPercent), 0, 12),
-      widget("Container CPU per developer (%)", perContainer(metrics.containerCpuPercent), 12, 12),
-      widget("Data volume used per developer (% of the volume)", perContainer(metrics.dataVolumeSharePercent), 0, 18, {
-        stat: "Maximum",
-        period: 900,
-        yAxis: { left: { min: 0 } },
-        annotations: { horizontal: [{ label: "alarm", value: THRESHOLDS.developerDataVolumeSharePercent }] },
+        x: 12,
+        y: 0,
       }),
+      widget({
+        title: "Healthy targets per developer",
+        metrics: perDeveloper("HealthyHostCount", "Minimum"),
+        x: 0,
+        y: 6,
+        extra: { period: 60 },
+      }),
+      widget({ title: "Target response time per developer (s)", metrics: perDeveloper("TargetResponseTime", "p90"), x: 12, y: 6 }),
+      ...platform.developerWidgets.map(widget),
     ],
   };
 }

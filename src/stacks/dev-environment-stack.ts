@@ -14,6 +14,7 @@ import { BackupLayer } from "../modules/backup";
 import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
 import { KeyPolicy } from "../modules/key-policy";
+import { hostMonitoring } from "../modules/host-monitoring";
 import { classifiedAlarms, MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
@@ -156,7 +157,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       key,
       keyPolicy: keyPolicy.policy,
       topic: this.notifications.topic,
-      instance: this.compute.instance,
+      platform: hostMonitoring(fleet, this.compute.instance),
       loadBalancer: this.alb.loadBalancer,
       targetGroups: this.alb.targetGroups,
       logRetentionDays: inputs.logRetentionDays,
