@@ -20,7 +20,7 @@ import { type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
 import { developerConstructIds } from "../naming";
 import type { Fleet } from "../roster";
-import { TARGET_GROUP_SETTINGS, routingTable } from "../routing";
+import { type Route, TARGET_GROUP_SETTINGS, routingTable } from "../routing";
 import { AwsEnvironment, formatArn, partitionOf } from "./aws-environment";
 import { address, choose, countWhen, expression, first, isEmptyString, oneOf } from "./expressions";
 import { ACM_CERTIFICATE_ARN, ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY } from "./inputs";
@@ -141,17 +141,28 @@ export class AlbLayer extends Construct {
   /** Keyed by developer name. */
   readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
 
-  constructor(scope: Construct, id: string, props: AlbLayerProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: AlbLayerProps,
+  ) {
     super(scope, id);
-    const { fleet } = props;
     const certificateArn = props.certificateArn ?? "";
     const sslPolicy = props.sslPolicy ?? DEFAULT_SSL_POLICY;
     const idleTimeoutSeconds = props.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS;
-    const routes = routingTable(fleet);
     this.validate(props, { certificateArn, sslPolicy, idleTimeoutSeconds });
-    const aws = AwsEnvironment.of(this);
 
-    this.accessLogs = new PrivateBucket(this, "access-logs", {
+    this.accessLogs = this.accessLogBucket();
+    this.loadBalancer = this.createLoadBalancer(idleTimeoutSeconds);
+    this.httpsListener = this.listeners(this.listenerCertificate(certificateArn), sslPolicy);
+    this.targetGroups = new Map(routingTable(props.fleet).map((route) => [route.developer, this.route(route)]));
+  }
+
+  /** The private bucket the ALB writes its access logs to, kept ACCESS_LOG_RETENTION_DAYS. */
+  private accessLogBucket(): PrivateBucket {
+    const { fleet } = this.props;
+    const aws = AwsEnvironment.of(this);
+    return new PrivateBucket(this, "access-logs", {
       namePrefix: `${fleet.namePrefix}-alb-logs-`,
       lifecycleRules: [
         {
@@ -163,7 +174,7 @@ export class AlbLayer extends Construct {
         },
       ],
       abortIncompleteUploadsAfterDays: 1,
-      serverAccessLogs: props.serverAccessLogs,
+      serverAccessLogs: this.props.serverAccessLogs,
       extraStatements: (bucketArn) => [
         {
           Sid: "AlbWritesAccessLogs",
@@ -174,9 +185,12 @@ export class AlbLayer extends Construct {
         },
       ],
     });
+  }
 
-    this.loadBalancer = new Lb(this, "load-balancer", {
-      name: fleet.namePrefix,
+  private createLoadBalancer(idleTimeoutSeconds: number): Lb {
+    const { props } = this;
+    return new Lb(this, "load-balancer", {
+      name: props.fleet.namePrefix,
       internal: false,
       loadBalancerType: "application",
       ipAddressType: "ipv4",
@@ -189,23 +203,28 @@ export class AlbLayer extends Construct {
       // ELB checks it may write to the bucket when logging is switched on.
       dependsOn: [this.accessLogs.policy],
     });
+  }
 
-    let listenerCertificateArn: string;
+  /** The HTTPS listener's certificate: `certificateArn`, or one requested and validated when it is empty. */
+  private listenerCertificate(certificateArn: string): string {
+    const { fleet, hostedZoneId } = this.props;
     if (!Token.isUnresolved(certificateArn)) {
       // Known at synth time: create exactly what it needs, no conditional resources.
-      listenerCertificateArn = certificateArn === "" ? this.requestCertificate(fleet, props.hostedZoneId) : certificateArn;
-    } else {
-      // A plan-time variable: the certificate resources exist only when it is empty.
-      const request = isEmptyString(certificateArn);
-      listenerCertificateArn = choose(request, this.requestCertificate(fleet, props.hostedZoneId, countWhen(request)), certificateArn);
+      return certificateArn === "" ? this.requestCertificate(fleet, hostedZoneId) : certificateArn;
     }
+    // A plan-time variable: the certificate resources exist only when it is empty.
+    const request = isEmptyString(certificateArn);
+    return choose(request, this.requestCertificate(fleet, hostedZoneId, countWhen(request)), certificateArn);
+  }
 
-    this.httpsListener = new LbListener(this, "https", {
+  /** HTTPS with the security headers and a fixed 404 for unknown hosts, and HTTP that only redirects; the HTTPS one. */
+  private listeners(certificateArn: string, sslPolicy: string): LbListener {
+    const https = new LbListener(this, "https", {
       loadBalancerArn: this.loadBalancer.arn,
       port: 443,
       protocol: "HTTPS",
       sslPolicy,
-      certificateArn: listenerCertificateArn,
+      certificateArn,
       routingHttpResponseStrictTransportSecurityHeaderValue: SECURITY_HEADERS.strictTransportSecurity,
       routingHttpResponseXContentTypeOptionsHeaderValue: SECURITY_HEADERS.contentTypeOptions,
       defaultAction: [
@@ -221,59 +240,49 @@ export class AlbLayer extends Construct {
       protocol: "HTTP",
       defaultAction: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
     });
+    return https;
+  }
 
-    const targetGroups = new Map<string, LbTargetGroup>();
-    const healthCheck = TARGET_GROUP_SETTINGS.healthCheck;
-    for (const route of routes) {
-      const tags = { developer: route.developer };
-      const ids = developerConstructIds({ name: route.developer }).alb;
-      const targetGroup = new LbTargetGroup(this, ids.targetGroup, {
-        name: route.targetGroup,
-        port: route.port,
-        protocol: TARGET_GROUP_SETTINGS.protocol,
-        targetType: "instance",
-        vpcId: props.vpc.id,
-        deregistrationDelay: String(TARGET_GROUP_SETTINGS.deregistrationDelaySeconds),
-        healthCheck: {
-          enabled: true,
-          protocol: TARGET_GROUP_SETTINGS.protocol,
-          port: "traffic-port",
-          path: healthCheck.path,
-          matcher: healthCheck.matcher,
-          interval: healthCheck.intervalSeconds,
-          timeout: healthCheck.timeoutSeconds,
-          healthyThreshold: healthCheck.healthyThreshold,
-          unhealthyThreshold: healthCheck.unhealthyThreshold,
-        },
-        stickiness: { enabled: true, type: "lb_cookie", cookieDuration: TARGET_GROUP_SETTINGS.stickinessSeconds },
-        tags,
-        // A target group's port cannot change in place, and its name is fixed: a replacement would
-        // fail, its rule still pointing at it. The port is only the default for targets registered
-        // without one; the attachment below names the developer's port and the health check follows
-        // it (traffic-port), so a new port replaces the attachment alone.
-        lifecycle: { ignoreChanges: ["port"] },
-      });
-      new LbTargetGroupAttachment(this, ids.targetGroupAttachment, {
-        targetGroupArn: targetGroup.arn,
-        targetId: props.instance.id,
-        port: route.port,
-      });
-      new LbListenerRule(this, ids.listenerRule, {
-        listenerArn: this.httpsListener.arn,
-        priority: route.priority,
-        condition: [{ hostHeader: { values: [route.host] } }],
-        action: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-        tags,
-      });
-      new Route53Record(this, ids.dnsRecord, {
-        zoneId: props.hostedZoneId,
-        name: route.host,
-        type: "A",
-        alias: { name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true },
-      });
-      targetGroups.set(route.developer, targetGroup);
-    }
-    this.targetGroups = targetGroups;
+  /** One developer's route: a target group on the host, its attachment, a host-header rule and a DNS alias. */
+  private route(route: Route): LbTargetGroup {
+    const { props } = this;
+    const tags = { developer: route.developer };
+    const ids = developerConstructIds({ name: route.developer }).alb;
+    const targetGroup = new LbTargetGroup(this, ids.targetGroup, {
+      name: route.targetGroup,
+      port: route.port,
+      protocol: TARGET_GROUP_SETTINGS.protocol,
+      targetType: "instance",
+      vpcId: props.vpc.id,
+      deregistrationDelay: String(TARGET_GROUP_SETTINGS.deregistrationDelaySeconds),
+      healthCheck: targetGroupHealthCheck(),
+      stickiness: { enabled: true, type: "lb_cookie", cookieDuration: TARGET_GROUP_SETTINGS.stickinessSeconds },
+      tags,
+      // A target group's port cannot change in place, and its name is fixed: a replacement would
+      // fail, its rule still pointing at it. The port is only the default for targets registered
+      // without one; the attachment below names the developer's port and the health check follows
+      // it (traffic-port), so a new port replaces the attachment alone.
+      lifecycle: { ignoreChanges: ["port"] },
+    });
+    new LbTargetGroupAttachment(this, ids.targetGroupAttachment, {
+      targetGroupArn: targetGroup.arn,
+      targetId: props.instance.id,
+      port: route.port,
+    });
+    new LbListenerRule(this, ids.listenerRule, {
+      listenerArn: this.httpsListener.arn,
+      priority: route.priority,
+      condition: [{ hostHeader: { values: [route.host] } }],
+      action: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+      tags,
+    });
+    new Route53Record(this, ids.dnsRecord, {
+      zoneId: props.hostedZoneId,
+      name: route.host,
+      type: "A",
+      alias: { name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true },
+    });
+    return targetGroup;
   }
 
   /**
@@ -333,4 +342,20 @@ export class AlbLayer extends Construct {
     checkWholeRange(this, "idleTimeoutSeconds", resolved.idleTimeoutSeconds, IDLE_TIMEOUT_RANGE.min, IDLE_TIMEOUT_RANGE.max, "seconds");
     // Each route's target-group name and priority are the Fleet's to guarantee: buildFleet checks them.
   }
+}
+
+/** Every target group's health check: `/healthz` on the port the target is registered with. */
+function targetGroupHealthCheck() {
+  const healthCheck = TARGET_GROUP_SETTINGS.healthCheck;
+  return {
+    enabled: true,
+    protocol: TARGET_GROUP_SETTINGS.protocol,
+    port: "traffic-port",
+    path: healthCheck.path,
+    matcher: healthCheck.matcher,
+    interval: healthCheck.intervalSeconds,
+    timeout: healthCheck.timeoutSeconds,
+    healthyThreshold: healthCheck.healthyThreshold,
+    unhealthyThreshold: healthCheck.unhealthyThreshold,
+  };
 }
