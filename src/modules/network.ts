@@ -106,11 +106,25 @@ export class NetworkLayer extends Construct {
   constructor(scope: Construct, id: string, props: NetworkLayerProps) {
     super(scope, id);
     const { fleet } = props;
-    const name = fleet.namePrefix;
     const vpcCidr = props.vpcCidr ?? VARIABLES.vpc_cidr.default;
     const adminCidrs = props.adminCidrs ?? [];
     const allowedCidrs = props.allowedCidrs ?? VARIABLES.allowed_cidrs.default;
+    this.validate(fleet, vpcCidr, adminCidrs, allowedCidrs);
 
+    const { regionRecord, vpc, publicSubnets } = this.vpcAndSubnets(fleet, vpcCidr);
+    this.regionRecord = regionRecord;
+    this.vpc = vpc;
+    this.publicSubnets = publicSubnets;
+    this.hostSubnet = this.publicSubnets[0];
+    const { alb, host } = this.securityGroups(fleet.namePrefix);
+    this.albSecurityGroup = alb;
+    this.hostSecurityGroup = host;
+    this.albIngress(allowedCidrs);
+    this.developerRules(fleet);
+    this.hostRules(adminCidrs, vpcCidr);
+  }
+
+  private validate(fleet: Fleet, vpcCidr: string, adminCidrs: string[], allowedCidrs: string[]): void {
     checkPattern(this, "vpcCidr", vpcCidr, VPC_CIDR, "an IPv4 CIDR block from /16 to /22");
     checkMinCount(this, "fleet.availabilityZones", fleet.availabilityZones, 1, "the host needs a subnet");
     check(
@@ -143,30 +157,34 @@ export class NetworkLayer extends Construct {
         );
       }
     }
+  }
 
-    this.regionRecord = new TerraformData(this, "deployed-region", {
+  /** The VPC (its region recorded and checked) with a public subnet per zone, the internet gateway and the routes. */
+  private vpcAndSubnets(fleet: Fleet, vpcCidr: string): { regionRecord: TerraformData; vpc: Vpc; publicSubnets: Subnet[] } {
+    const name = fleet.namePrefix;
+    const regionRecord = new TerraformData(this, "deployed-region", {
       input: { region: fleet.region },
       // Recorded once: a later roster's region must not overwrite where the environment lives.
       lifecycle: { ignoreChanges: ["input"] },
     });
-    this.vpc = new Vpc(this, "vpc", {
+    const vpc = new Vpc(this, "vpc", {
       cidrBlock: vpcCidr,
       enableDnsHostnames: true,
       enableDnsSupport: true,
       tags: { Name: name },
-      lifecycle: { precondition: [regionPrecondition(this.regionRecord, fleet)] },
+      lifecycle: { precondition: [regionPrecondition(regionRecord, fleet)] },
     });
 
     // The default security group of a VPC allows all traffic between its members: manage it so it allows nothing.
-    new DefaultSecurityGroup(this, "default-sg", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-deny` } });
+    new DefaultSecurityGroup(this, "default-sg", { vpcId: vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-deny` } });
 
-    const internetGateway = new InternetGateway(this, "internet-gateway", { vpcId: this.vpc.id, tags: { Name: name } });
-    const routes = new RouteTable(this, "public-routes", { vpcId: this.vpc.id, tags: { Name: `${name}-public` } });
+    const internetGateway = new InternetGateway(this, "internet-gateway", { vpcId: vpc.id, tags: { Name: name } });
+    const routes = new RouteTable(this, "public-routes", { vpcId: vpc.id, tags: { Name: `${name}-public` } });
     new Route(this, "default-route", { routeTableId: routes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id });
 
-    this.publicSubnets = fleet.availabilityZones.map((zone, index) => {
+    const publicSubnets = fleet.availabilityZones.map((zone, index) => {
       const subnet = new Subnet(this, `public-${zone}`, {
-        vpcId: this.vpc.id,
+        vpcId: vpc.id,
         availabilityZone: zone,
         cidrBlock: Fn.cidrsubnet(vpcCidr, SUBNET_NEWBITS, index),
         // The host asks for its public IP explicitly; nothing else launches here.
@@ -176,21 +194,28 @@ export class NetworkLayer extends Construct {
       new RouteTableAssociation(this, `public-${zone}-routes`, { subnetId: subnet.id, routeTableId: routes.id });
       return subnet;
     });
-    this.hostSubnet = this.publicSubnets[0];
+    return { regionRecord, vpc, publicSubnets };
+  }
 
-    this.albSecurityGroup = new SecurityGroup(this, "alb-sg", {
+  /** The ALB's and the host's security groups, empty: the rules below say what each allows. */
+  private securityGroups(name: string): { alb: SecurityGroup; host: SecurityGroup } {
+    const alb = new SecurityGroup(this, "alb-sg", {
       name: `${name}-alb`,
       description: `ALB of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the host on developer ports`,
       vpcId: this.vpc.id,
       tags: { Name: `${name}-alb` },
     });
-    this.hostSecurityGroup = new SecurityGroup(this, "host-sg", {
+    const host = new SecurityGroup(this, "host-sg", {
       name: `${name}-host`,
       description: `code-server host of ${name}: developer ports from the ALB only, SSH only from admin CIDRs`,
       vpcId: this.vpc.id,
       tags: { Name: `${name}-host` },
     });
+    return { alb, host };
+  }
 
+  /** HTTPS and HTTP into the ALB from each allowed block. */
+  private albIngress(allowedCidrs: string[]): void {
     const allowed = TerraformIterator.fromList(allowedCidrs);
     for (const port of [443, 80]) {
       const rule = new VpcSecurityGroupIngressRule(this, `alb-in-${port}`, {
@@ -208,7 +233,10 @@ export class NetworkLayer extends Construct {
       // Before allowed_cidrs, the rule was one object open to 0.0.0.0/0: keep it rather than re-create it.
       new MovedToInstance(this, `alb-in-${port}-moved`, `${rule.terraformResourceType}.${rule.friendlyUniqueId}`, rule, "0.0.0.0/0");
     }
+  }
 
+  /** The ALB to the developers' ports on the host, one rule per direction over the roster's port range. */
+  private developerRules(fleet: Fleet): void {
     // One rule per direction over the roster's port range: their number does not grow with the
     // team. Ports in the range that no developer uses are open to the ALB's group only, and the
     // ALB sends only to its target groups, each on its developer's port.
@@ -230,7 +258,10 @@ export class NetworkLayer extends Construct {
       toPort: ports.to,
       referencedSecurityGroupId: this.albSecurityGroup.id,
     });
+  }
 
+  /** SSH from the admin blocks, and the host's own way out. */
+  private hostRules(adminCidrs: string[], vpcCidr: string): void {
     const admin = TerraformIterator.fromList(adminCidrs);
     // each.value is an IPv4 or an IPv6 block; the rule takes it in the matching field.
     const isIpv6 = 'strcontains(each.value, ":")';
