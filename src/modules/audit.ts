@@ -65,19 +65,31 @@ export class AuditLayer extends Construct {
   /** The Session document operators pass to `aws ssm start-session --document-name`. */
   readonly sessionDocument: SsmDocument;
 
-  constructor(scope: Construct, id: string, props: AuditLayerProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: AuditLayerProps,
+  ) {
     super(scope, id);
-    const { fleet, key } = props;
+    const { fleet } = props;
     const logRetentionDays = props.logRetentionDays ?? VARIABLES.log_retention_days.default;
     const idleMinutes = props.sessionIdleTimeoutMinutes ?? SESSION_IDLE_TIMEOUT_MINUTES;
     checkOneOf(this, "logRetentionDays", logRetentionDays, LOG_RETENTION_DAYS);
     checkWholeRange(this, "sessionIdleTimeoutMinutes", idleMinutes, 1, 60, "minutes");
-    const roleName = `${fleet.namePrefix}-flow-logs`;
-    checkMaxLength(this, "flow-log role name", roleName, 64, "IAM's limit on role names");
-    const aws = AwsEnvironment.of(this);
     const names = logGroupNames(fleet);
 
-    this.accessLogs = new PrivateBucket(this, "access-logs", {
+    this.accessLogs = this.accessLogBucket();
+    this.flowLogGroup = this.logGroup("flow-log-group", names.flowLogs, logRetentionDays);
+    this.flowLog = this.flowLogs();
+    this.sessionLogGroup = this.logGroup("session-log-group", names.sessions, logRetentionDays);
+    this.sessionDocument = this.sessionPreferences(idleMinutes);
+  }
+
+  /** The bucket that receives the S3 server access logs of the fleet's other buckets. */
+  private accessLogBucket(): PrivateBucket {
+    const { fleet } = this.props;
+    const aws = AwsEnvironment.of(this);
+    return new PrivateBucket(this, "access-logs", {
       namePrefix: `${fleet.namePrefix}-s3-logs-`,
       lifecycleRules: [
         {
@@ -104,18 +116,26 @@ export class AuditLayer extends Construct {
         },
       ],
     });
+  }
 
-    const logGroup = (groupId: string, name: string) =>
-      new CloudwatchLogGroup(this, groupId, {
-        name,
-        retentionInDays: logRetentionDays,
-        kmsKeyId: key.arn,
-        // Records outlive the environment until their retention ends (no data lost on deploy).
-        skipDestroy: true,
-        dependsOn: [props.keyPolicy],
-      });
+  /** A log group encrypted with the fleet key whose records outlive the environment until their retention ends. */
+  private logGroup(groupId: string, name: string, retentionInDays: number): CloudwatchLogGroup {
+    return new CloudwatchLogGroup(this, groupId, {
+      name,
+      retentionInDays,
+      kmsKeyId: this.props.key.arn,
+      // Records outlive the environment until their retention ends (no data lost on deploy).
+      skipDestroy: true,
+      dependsOn: [this.props.keyPolicy],
+    });
+  }
 
-    this.flowLogGroup = logGroup("flow-log-group", names.flowLogs);
+  /** The VPC's flow logs, delivered to their group by a role of their own. */
+  private flowLogs(): FlowLog {
+    const { fleet } = this.props;
+    const aws = AwsEnvironment.of(this);
+    const roleName = `${fleet.namePrefix}-flow-logs`;
+    checkMaxLength(this, "flow-log role name", roleName, 64, "IAM's limit on role names");
     const flowLogRole = new IamRole(this, "flow-log-role", {
       name: roleName,
       description: `VPC flow logs of ${fleet.namePrefix} deliver to CloudWatch Logs`,
@@ -151,8 +171,8 @@ export class AuditLayer extends Construct {
         ],
       }),
     });
-    this.flowLog = new FlowLog(this, "flow-log", {
-      vpcId: props.vpc.id,
+    return new FlowLog(this, "flow-log", {
+      vpcId: this.props.vpc.id,
       trafficType: "ALL",
       logDestinationType: "cloud-watch-logs",
       logDestination: this.flowLogGroup.arn,
@@ -160,9 +180,13 @@ export class AuditLayer extends Construct {
       maxAggregationInterval: FLOW_LOG_AGGREGATION_SECONDS,
       tags: { Name: `${fleet.namePrefix}-vpc` },
     });
+  }
 
-    this.sessionLogGroup = logGroup("session-log-group", names.sessions);
-    this.sessionDocument = new SsmDocument(this, "session-preferences", {
+  /** The Session Manager preferences: sessions logged to their group and encrypted with the fleet key. */
+  private sessionPreferences(idleMinutes: number): SsmDocument {
+    const { fleet, key } = this.props;
+    const names = logGroupNames(fleet);
+    return new SsmDocument(this, "session-preferences", {
       name: sessionDocumentName(fleet),
       documentType: "Session",
       documentFormat: "JSON",
