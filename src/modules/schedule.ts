@@ -102,25 +102,73 @@ export class HostSchedule extends Construct {
   /** In ALARM when EventBridge Scheduler gave up a call after its retries. */
   readonly failedCallAlarm: CloudwatchMetricAlarm;
 
-  constructor(scope: Construct, id: string, props: HostScheduleProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: HostScheduleProps,
+  ) {
     super(scope, id);
-    const { fleet, schedule } = props;
-    const prefix = fleet.namePrefix;
+    const { schedule, instance } = props;
+    const prefix = props.fleet.namePrefix;
     const warmUpMinutes = props.warmUpMinutes ?? DEFAULT_WARM_UP_MINUTES;
     const quietBeforeStopMinutes = props.quietBeforeStopMinutes ?? DEFAULT_QUIET_BEFORE_STOP_MINUTES;
     this.validate(props, warmUpMinutes, quietBeforeStopMinutes);
-    const aws = AwsEnvironment.of(this);
     const times = scheduledTimes(schedule, warmUpMinutes, quietBeforeStopMinutes);
     const when = `${schedule.days.join(", ")} (${schedule.timezone})`;
 
     this.group = new SchedulerScheduleGroup(this, "group", { name: prefix });
+    this.role = this.schedulerRole();
+    const hostIds = Fn.jsonencode({ InstanceIds: [instance.id] });
+    this.startHost = this.call(
+      "start-host",
+      times.start,
+      "ec2:startInstances",
+      hostIds,
+      `Starts the ${prefix} host at ${schedule.start} on ${when}.`,
+    );
+    this.stopHost = this.call(
+      "stop-host",
+      times.stop,
+      "ec2:stopInstances",
+      hostIds,
+      `Stops the ${prefix} host at ${schedule.stop} on ${when}.`,
+    );
+    const chunks: string[][] = [];
+    const alarmNames = [...props.sleepingAlarmNames];
+    for (let i = 0; i < alarmNames.length; i += MAX_ALARMS_PER_CALL) chunks.push(alarmNames.slice(i, i + MAX_ALARMS_PER_CALL));
+    const suffix = (i: number) => (i === 0 ? "" : `-${i + 1}`);
+    this.alarmsOff = chunks.map((names, i) =>
+      this.call(
+        `alarms-off${suffix(i)}`,
+        times.alarmsOff,
+        "cloudwatch:disableAlarmActions",
+        JSON.stringify({ AlarmNames: names }),
+        `Turns off the actions of ${names.length} alarms that sleep with the host, at ${timeOfDay(times.alarmsOff)} on ${when}, before the host stops.`,
+      ),
+    );
+    this.alarmsOn = chunks.map((names, i) =>
+      this.call(
+        `alarms-on${suffix(i)}`,
+        times.alarmsOn,
+        "cloudwatch:enableAlarmActions",
+        JSON.stringify({ AlarmNames: names }),
+        `Turns the actions of ${names.length} alarms that sleep with the host back on at ${timeOfDay(times.alarmsOn)} on ${when}, ${warmUpMinutes} minutes after the host starts.`,
+      ),
+    );
+    this.failedCallAlarm = this.failedCall();
+  }
 
+  /** The role the schedules call AWS with: start and stop the host, and switch the sleeping alarms' actions. */
+  private schedulerRole(): IamRole {
+    const { props } = this;
+    const prefix = props.fleet.namePrefix;
+    const aws = AwsEnvironment.of(this);
     const alarmNames = [...props.sleepingAlarmNames];
     const alarmArns =
       alarmNames.length <= MAX_LISTED_ALARM_ARNS
         ? alarmNames.map((name) => aws.arn({ service: "cloudwatch", resource: `alarm:${name}` }))
         : [aws.arn({ service: "cloudwatch", resource: `alarm:${prefix}-*` })];
-    this.role = new IamRole(this, "role", {
+    const role = new IamRole(this, "role", {
       name: `${prefix}-scheduler`,
       description: `EventBridge Scheduler: starts and stops the ${prefix} host and silences its alarms while it sleeps`,
       assumeRolePolicy: Fn.jsonencode({
@@ -163,64 +211,37 @@ export class HostSchedule extends Construct {
     }
     new IamRolePolicy(this, "role-policy", {
       name: "start-stop-host",
-      role: this.role.id,
+      role: role.id,
       policy: Fn.jsonencode({ Version: "2012-10-17", Statement: statements }),
     });
+    return role;
+  }
 
-    // `input` is the API request as JSON (the SDK's parameter names).
-    const call = (scheduleId: string, minutes: number, api: string, input: string, description: string) =>
-      new SchedulerSchedule(this, scheduleId, {
-        name: `${prefix}-${scheduleId}`,
-        groupName: this.group.name,
-        description,
-        scheduleExpression: cronAt(minutes, schedule.days),
-        scheduleExpressionTimezone: schedule.timezone,
-        flexibleTimeWindow: { mode: "OFF" },
-        target: {
-          arn: aws.arn({ service: "scheduler", region: "", account: "", resource: `aws-sdk:${api}` }),
-          roleArn: this.role.arn,
-          input,
-          retryPolicy: { maximumEventAgeInSeconds: RETRY_WINDOW_SECONDS, maximumRetryAttempts: 10 },
-        },
-      });
+  /** A schedule that calls `api` (service:action) with `input`, the API request as JSON (the SDK's parameter names). */
+  private call(scheduleId: string, minutes: number, api: string, input: string, description: string): SchedulerSchedule {
+    const { fleet, schedule } = this.props;
+    const aws = AwsEnvironment.of(this);
+    return new SchedulerSchedule(this, scheduleId, {
+      name: `${fleet.namePrefix}-${scheduleId}`,
+      groupName: this.group.name,
+      description,
+      scheduleExpression: cronAt(minutes, schedule.days),
+      scheduleExpressionTimezone: schedule.timezone,
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: aws.arn({ service: "scheduler", region: "", account: "", resource: `aws-sdk:${api}` }),
+        roleArn: this.role.arn,
+        input,
+        retryPolicy: { maximumEventAgeInSeconds: RETRY_WINDOW_SECONDS, maximumRetryAttempts: 10 },
+      },
+    });
+  }
 
-    this.startHost = call(
-      "start-host",
-      times.start,
-      "ec2:startInstances",
-      Fn.jsonencode({ InstanceIds: [props.instance.id] }),
-      `Starts the ${prefix} host at ${schedule.start} on ${when}.`,
-    );
-    this.stopHost = call(
-      "stop-host",
-      times.stop,
-      "ec2:stopInstances",
-      Fn.jsonencode({ InstanceIds: [props.instance.id] }),
-      `Stops the ${prefix} host at ${schedule.stop} on ${when}.`,
-    );
-    const chunks: string[][] = [];
-    for (let i = 0; i < alarmNames.length; i += MAX_ALARMS_PER_CALL) chunks.push(alarmNames.slice(i, i + MAX_ALARMS_PER_CALL));
-    const suffix = (i: number) => (i === 0 ? "" : `-${i + 1}`);
-    this.alarmsOff = chunks.map((names, i) =>
-      call(
-        `alarms-off${suffix(i)}`,
-        times.alarmsOff,
-        "cloudwatch:disableAlarmActions",
-        JSON.stringify({ AlarmNames: names }),
-        `Turns off the actions of ${names.length} alarms that sleep with the host, at ${timeOfDay(times.alarmsOff)} on ${when}, before the host stops.`,
-      ),
-    );
-    this.alarmsOn = chunks.map((names, i) =>
-      call(
-        `alarms-on${suffix(i)}`,
-        times.alarmsOn,
-        "cloudwatch:enableAlarmActions",
-        JSON.stringify({ AlarmNames: names }),
-        `Turns the actions of ${names.length} alarms that sleep with the host back on at ${timeOfDay(times.alarmsOn)} on ${when}, ${warmUpMinutes} minutes after the host starts.`,
-      ),
-    );
-
-    this.failedCallAlarm = new CloudwatchMetricAlarm(this, "failed-call", {
+  /** In ALARM when EventBridge Scheduler gave up a call after its retries; it never sleeps. */
+  private failedCall(): CloudwatchMetricAlarm {
+    const { props } = this;
+    const prefix = props.fleet.namePrefix;
+    const alarm = new CloudwatchMetricAlarm(this, "failed-call", {
       alarmName: `${prefix}-schedule-failed`,
       alarmDescription: `EventBridge Scheduler gave up a scheduled call (start, stop or alarm actions of the ${prefix} host) after ${RETRY_WINDOW_SECONDS / 60} minutes of retries: check the host's state and run wake.sh or sleep.sh.`,
       namespace: "AWS/Scheduler",
@@ -237,7 +258,8 @@ export class HostSchedule extends Construct {
       okActions: [props.alarmTopicArn],
     });
     // A start that never happened is exactly what must reach the operators while the host sleeps.
-    declareSleepsWithHost(this.failedCallAlarm, false);
+    declareSleepsWithHost(alarm, false);
+    return alarm;
   }
 
   private validate(props: HostScheduleProps, warmUpMinutes: number, quietBeforeStopMinutes: number): void {
