@@ -141,7 +141,11 @@ export class ArtifactsLayer extends Construct {
   /** sha256 of the manifest: changes exactly when a host file or its mode changes. */
   readonly contentHash: string;
 
-  constructor(scope: Construct, id: string, props: ArtifactsLayerProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: ArtifactsLayerProps,
+  ) {
     super(scope, id);
     const { fleet } = props;
     this.validate(props);
@@ -160,11 +164,24 @@ export class ArtifactsLayer extends Construct {
       ],
       serverAccessLogs: props.serverAccessLogs,
     });
-    const bucket = this.bucket.bucket;
-
     const { objects, contentHash } = hostFileObjects(props.files);
     this.contentHash = contentHash;
-    const uploads = objects.map(
+    const uploads = this.upload(objects);
+    this.hostReadsFiles();
+    this.document = new SsmDocument(this, "apply-document", {
+      name: applyDocumentName(fleet),
+      documentType: "Command",
+      documentFormat: "JSON",
+      content: escapeTemplate(JSON.stringify(applyDocument(fleet, props.applyScript))),
+    });
+    this.association = this.applyAssociation(uploads);
+    this.applyFailedRule = this.notifyFailedApplies();
+  }
+
+  /** Each host file and the manifests as an S3 object under HOST_FILES_PREFIX. */
+  private upload(objects: ReturnType<typeof hostFileObjects>["objects"]): S3Object[] {
+    const bucket = this.bucket.bucket;
+    return objects.map(
       (file) =>
         new S3Object(this, hostFileId(file.path), {
           bucket: bucket.id,
@@ -173,7 +190,12 @@ export class ArtifactsLayer extends Construct {
           contentType: "text/plain; charset=utf-8",
         }),
     );
+  }
 
+  /** The host role reads the host files and writes the apply's output, nothing else of the bucket. */
+  private hostReadsFiles(): void {
+    const { props } = this;
+    const bucket = this.bucket.bucket;
     new IamRolePolicy(this, "host-read-files", {
       name: "host-files",
       role: props.hostRoleName,
@@ -192,14 +214,13 @@ export class ArtifactsLayer extends Construct {
         ],
       }),
     });
+  }
 
-    this.document = new SsmDocument(this, "apply-document", {
-      name: applyDocumentName(fleet),
-      documentType: "Command",
-      documentFormat: "JSON",
-      content: escapeTemplate(JSON.stringify(applyDocument(fleet, props.applyScript))),
-    });
-
+  /** The association that runs the apply document on the host when the files' hash changes, and hourly. */
+  private applyAssociation(uploads: readonly S3Object[]): SsmAssociation {
+    const { props } = this;
+    const { fleet } = props;
+    const bucket = this.bucket.bucket;
     const parameters: Record<ApplyDocumentParameter, string> = {
       region: fleet.region,
       dataVolumeId: props.dataVolumeId,
@@ -207,7 +228,7 @@ export class ArtifactsLayer extends Construct {
       archiveBucket: props.archiveBucketName,
       hostFilesHash: this.contentHash,
     };
-    this.association = new SsmAssociation(this, "apply", {
+    return new SsmAssociation(this, "apply", {
       associationName: `${fleet.namePrefix}-apply-host-files`,
       name: this.document.name,
       targets: [{ key: "InstanceIds", values: [props.instance.id] }],
@@ -221,21 +242,26 @@ export class ArtifactsLayer extends Construct {
       outputLocation: { s3BucketName: bucket.id, s3KeyPrefix: SSM_OUTPUT_PREFIX.replace(/\/$/, "") },
       dependsOn: [...uploads, ...(props.applyDependsOn ?? [])],
     });
+  }
 
-    if (props.applyFailureTopic) {
-      // An event rule, not a metric alarm: State Manager publishes no metric of association runs.
-      this.applyFailedRule = notifyOnEvent(this, "apply-failed", {
-        name: `${fleet.namePrefix}-apply-failed`,
-        description: `A run of ${applyDocumentName(fleet)} on the host failed: the host is not at the rendered state.`,
-        eventPattern: applyFailedEventPattern(this.association.associationId),
-        topic: props.applyFailureTopic,
-        inputPaths: { instance: "$.detail.instance-id", status: "$.detail.status", detail: "$.detail.detailed-status", time: "$.time" },
-        message:
-          `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
-          `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
-          `the next hourly run retries. See README, "Troubleshooting".`,
-      }).rule;
-    }
+  /** A failed run of the association reaches the alarm topic, when there is one. */
+  private notifyFailedApplies(): CloudwatchEventRule | undefined {
+    const { props } = this;
+    const { fleet } = props;
+    const bucket = this.bucket.bucket;
+    if (!props.applyFailureTopic) return undefined;
+    // An event rule, not a metric alarm: State Manager publishes no metric of association runs.
+    return notifyOnEvent(this, "apply-failed", {
+      name: `${fleet.namePrefix}-apply-failed`,
+      description: `A run of ${applyDocumentName(fleet)} on the host failed: the host is not at the rendered state.`,
+      eventPattern: applyFailedEventPattern(this.association.associationId),
+      topic: props.applyFailureTopic,
+      inputPaths: { instance: "$.detail.instance-id", status: "$.detail.status", detail: "$.detail.detailed-status", time: "$.time" },
+      message:
+        `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
+        `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
+        `the next hourly run retries. See README, "Troubleshooting".`,
+    }).rule;
   }
 
   private validate(props: ArtifactsLayerProps): void {
