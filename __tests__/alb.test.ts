@@ -38,7 +38,7 @@ function alb(scope: Construct, overrides: Partial<AlbLayerProps> = {}, region = 
     vpc,
     subnets: ["a", "b"].map((zone) => new Subnet(scope, `subnet-${zone}`, { vpcId: vpc.id, cidrBlock: "10.0.0.0/24" })),
     securityGroup: new SecurityGroup(scope, "sg", {}),
-    instance: standIns.instance(scope),
+    host: standIns.instance(scope),
     hostedZoneId: ZONE,
     ...overrides,
   });

@@ -23,6 +23,15 @@ import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
 
+/** One load balancer, as the host has, and a target group on it for each developer. */
+function routesOf(scope: Construct): Pick<MonitoringLayerProps, "loadBalancers" | "routes"> {
+  const loadBalancer = new Lb(scope, "lb", {});
+  return {
+    loadBalancers: new Map([["", loadBalancer]]),
+    routes: new Map(fleet.developers.map((d) => [d.name, { targetGroup: new LbTargetGroup(scope, `tg-${d.name}`, {}), loadBalancer }])),
+  };
+}
+
 function monitoring(scope: Construct, overrides: Partial<MonitoringLayerProps> = {}): MonitoringLayer {
   const key = standIns.key(scope);
   return new MonitoringLayer(scope, "monitoring", {
@@ -31,8 +40,7 @@ function monitoring(scope: Construct, overrides: Partial<MonitoringLayerProps> =
     keyPolicy: new KmsKeyPolicy(scope, "key-policy", { keyId: key.keyId, policy: "{}" }),
     topic: new SnsTopic(scope, "topic", {}),
     platform: hostMonitoring(fleet, standIns.instance(scope)),
-    loadBalancer: new Lb(scope, "lb", {}),
-    targetGroups: new Map(fleet.developers.map((d) => [d.name, new LbTargetGroup(scope, `tg-${d.name}`, {})])),
+    ...routesOf(scope),
     alarmEmails: ["ops@example.com"],
     ...overrides,
   });
@@ -262,8 +270,10 @@ describe("props validation", () => {
   test.each<[string, (scope: Construct) => Partial<MonitoringLayerProps>, RegExp]>([
     [
       "a developer without a target group",
-      (scope) => ({ targetGroups: new Map([["dev1", new LbTargetGroup(scope, "only-one", {})]]) }),
-      /^MonitoringLayer stack\/monitoring: targetGroups has no entry for "dev2" \(it has "dev1"\)$/,
+      (scope) => ({
+        routes: new Map([["dev1", { targetGroup: new LbTargetGroup(scope, "only-one", {}), loadBalancer: new Lb(scope, "other-lb", {}) }]]),
+      }),
+      /^MonitoringLayer stack\/monitoring: routes has no entry for "dev2" \(it has "dev1"\)$/,
     ],
     [
       "a retention CloudWatch does not offer",

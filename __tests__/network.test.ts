@@ -27,7 +27,7 @@ const rules = (type: string) => resources(config, type).map(([, rule]) => rule);
 const refTo = (type: string, name: string, attribute: string) => `\${${type}.${name}.${attribute}}`;
 /** The logical id synthScope gave a construct (hashed there; the stack's are readable). */
 const idOf = (construct: { friendlyUniqueId: string }) => construct.friendlyUniqueId;
-const hostSg = refTo("aws_security_group", idOf(network.hostSecurityGroup), "id");
+const hostSg = refTo("aws_security_group", idOf(network.hostSecurityGroup!), "id");
 const albSg = refTo("aws_security_group", idOf(network.albSecurityGroup), "id");
 
 describe("subnets and routes", () => {

@@ -10,7 +10,7 @@ import { parseRoster } from "../src/roster";
 import { editDistance } from "../src/roster/suggest";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import { fleetOf } from "./fixtures/rosters";
-import { problemsOf } from "./helpers/fleet";
+import { editedFleet, problemsOf } from "./helpers/fleet";
 
 const HEAD = "domain: dev.example.com\nhost: { instanceType: t3.2xlarge }\n";
 
@@ -288,22 +288,31 @@ describe("two names whose resources would meet", () => {
     expect(parseRoster(team("ab-1", "ab1", "a-b-1", "ab-hosts", "host")).developers).toHaveLength(5);
   });
 
-  it("checks the construct ids the stack really creates: every construct named after a developer is one the roster checks", () => {
-    const fleet = fleetOf([
+  it("checks the construct ids the stacks of both platforms really create: every construct named after a developer is one the roster checks", () => {
+    const developers = [
       { name: "alice", port: 8443 },
       { name: "bob", port: 8444 },
-    ]);
-    const stack = new DevEnvironmentStack(Testing.app(), "code-server-dev", stackProps(fleet));
-    const below = (path: string) => path.slice(stack.node.path.length + 1);
+    ];
+    const onHost = fleetOf(developers);
+    const onEcs = editedFleet((roster) => {
+      roster.developers = developers;
+      roster.platform = "ecs";
+      delete roster.host;
+    });
+    const stacks = [onHost, onEcs].map((fleet) => new DevEnvironmentStack(Testing.app(), "code-server-dev", stackProps(fleet)));
+    // A layer's ids are unique in its scope: an ECS shard of the ALB holds the ALB's ids, the homes the access points.
+    const layerOf = (path: string) => path.replace(/^alb\/shard-\d+\//, "alb/").replace(/^ecs\/homes\//, "ecsHomes/");
     for (const name of ["alice", "bob"]) {
-      const named = stack.node
-        .findAll()
-        .filter((c) => c.node.id.includes(name))
-        .map((c) => below(c.node.path));
+      const named = stacks.flatMap((stack) =>
+        stack.node
+          .findAll()
+          .filter((c) => c.node.id.includes(name))
+          .map((c) => layerOf(c.node.path.slice(stack.node.path.length + 1))),
+      );
       const checked = Object.entries(developerConstructIds({ name })).flatMap(([layer, ids]) =>
         Object.values(ids as Record<string, string>).map((id) => `${layer}/${id}`),
       );
-      expect(named.sort()).toEqual(checked.sort());
+      expect([...new Set(named)].sort()).toEqual(checked.sort());
     }
   });
 });

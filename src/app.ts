@@ -22,8 +22,14 @@ export interface SynthResult {
   readonly hostFiles: readonly RenderedFile[];
 }
 
-/** Everything the stack needs for `fleet`: the Fleet and the files rendered from it. */
-export function stackProps(fleet: Fleet, hostFiles: readonly RenderedFile[] = renderHostFiles(fleet)): DevEnvironmentStackProps {
+/** The host files of `fleet`: none when no host runs. */
+export function hostFilesOf(fleet: Fleet): readonly RenderedFile[] {
+  return fleet.host ? renderHostFiles(fleet) : [];
+}
+
+/** Everything the stack needs for `fleet`: the Fleet and, when the host runs, the files rendered from it. */
+export function stackProps(fleet: Fleet, hostFiles: readonly RenderedFile[] = hostFilesOf(fleet)): DevEnvironmentStackProps {
+  if (!fleet.host) return { fleet, hostFiles: [] };
   return { fleet, hostFiles, applyScript: renderApplyDocumentScript(fleet), userData: renderBootstrap(fleet) };
 }
 
@@ -33,7 +39,7 @@ export function stackProps(fleet: Fleet, hostFiles: readonly RenderedFile[] = re
  * builds its stack here.
  */
 export function buildStack(fleet: Fleet, app: App = new App()): { stack: DevEnvironmentStack; hostFiles: readonly RenderedFile[] } {
-  const hostFiles = renderHostFiles(fleet);
+  const hostFiles = hostFilesOf(fleet);
   const stack = new DevEnvironmentStack(app, stackId(fleet), stackProps(fleet, hostFiles));
   skipCrossStackPreparation(stack);
   return { stack, hostFiles };

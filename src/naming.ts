@@ -236,6 +236,9 @@ export function developerAlarmNames(developer: Pick<DeveloperSlot, "name">) {
     unhealthy: `${developer.name}-unhealthy`,
     restarts: `${developer.name}-restarts`,
     diskShare: `${developer.name}-disk-share`,
+    notRunning: `${developer.name}-not-running`,
+    taskCpu: `${developer.name}-task-cpu`,
+    taskMemory: `${developer.name}-task-memory`,
   } as const;
 }
 
@@ -257,8 +260,19 @@ export function developerConstructIds(developer: Pick<DeveloperSlot, "name">) {
       unhealthyAlarm: alarmConstructId(alarms.unhealthy),
       restartsAlarm: alarmConstructId(alarms.restarts),
       diskShareAlarm: alarmConstructId(alarms.diskShare),
+      notRunningAlarm: alarmConstructId(alarms.notRunning),
+      taskCpuAlarm: alarmConstructId(alarms.taskCpu),
+      taskMemoryAlarm: alarmConstructId(alarms.taskMemory),
     },
     secrets,
+    /** The ECS platform's resources of the developer (the access point in its homes, the rest beside them). */
+    ecsHomes: { accessPoint: `home-${name}` },
+    ecs: {
+      taskRole: `task-role-${name}`,
+      taskRolePolicy: `task-role-${name}-policy`,
+      taskDefinition: `task-${name}`,
+      service: `service-${name}`,
+    },
   } as const;
 }
 

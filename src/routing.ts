@@ -43,3 +43,25 @@ export function routingTable(fleet: Fleet): readonly Route[] {
     targetGroup: targetGroupName(fleet, d),
   }));
 }
+
+/**
+ * Listener-rule priorities per ECS load balancer. A developer's balancer follows from their own
+ * priority alone (`shardOf`), so adding or removing others never moves them to another; 50 leaves
+ * room under ELB's 100 rules and 100 target groups per load balancer for a second rule each.
+ */
+export const ALB_SHARD_SIZE = 50;
+
+/** The shard of a priority: priorities 1-50 are shard 0, 51-100 shard 1, ... */
+export function shardOf(priority: number): number {
+  return Math.floor((priority - 1) / ALB_SHARD_SIZE);
+}
+
+/** The routes by shard, in shard order; in each, in the roster's order. */
+export function routesByShard(routes: readonly Route[]): Map<number, Route[]> {
+  const shards = new Map<number, Route[]>();
+  for (const route of routes) {
+    const shard = shardOf(route.priority);
+    shards.set(shard, [...(shards.get(shard) ?? []), route]);
+  }
+  return new Map([...shards].sort(([a], [b]) => a - b));
+}

@@ -20,6 +20,13 @@ export const THRESHOLDS = {
   unhealthyTargets: 0,
   /** Restarts of a developer's container per 5 minutes. */
   containerRestartsPer5Minutes: 0,
+  /** A developer's ECS task: CPU or memory used, percent of its Fargate size, average over 3 × 5 minutes. */
+  taskCpuPercent: 90,
+  taskMemoryPercent: 90,
+  /** The homes' EFS file system: GiB stored, over an hour; past it, someone is filling it (EFS itself does not fill). */
+  homesStorageGiB: 500,
+  /** The homes' file system: percent of its throughput limit used, average over 3 × 5 minutes. */
+  homesThroughputPercent: 80,
   /** Monthly budget notifications, percent of the budget (actual spend). */
   budgetPercents: [80, 100, 120],
   /** Days between reminders to rotate the Anthropic API keys (90-day rotation). */

@@ -39,6 +39,7 @@ export function siblingTypes(raw: RawRoster, current: string): { amd: string[]; 
   const [family, size] = current.split(".");
   const parts = familyParts(family);
   const accepted = (type: string) =>
+    raw.host !== undefined &&
     buildFleet({ ...raw, host: { ...raw.host, instanceType: type, vcpus: undefined, memoryGiB: undefined } }).fleet !== undefined;
   const candidates = [...INSTANCE_TYPES.keys()].filter((t) => {
     const [f, s] = t.split(".");
@@ -52,7 +53,10 @@ export function siblingTypes(raw: RawRoster, current: string): { amd: string[]; 
 }
 
 export function cheaperChoices(raw: RawRoster, fleet: Fleet, bill: Bill, prices: PriceBook = loadPrices(bill.region)): CheaperChoice[] {
-  const current = fleet.host.instanceType;
+  // Another instance type or a Savings Plan for it: choices of a host, when one runs.
+  if (!fleet.host) return [];
+  const host = fleet.host;
+  const current = host.instanceType;
   const currentPrice = prices.get("ec2.instance-hour", current);
   const share = bill.scheduled.hoursPerWeek / HOURS_PER_WEEK;
   const choices: CheaperChoice[] = [];
@@ -81,7 +85,7 @@ export function cheaperChoices(raw: RawRoster, fleet: Fleet, bill: Bill, prices:
       description: `${vendor} sibling ${best.type} ($${best.price.usd}/h instead of $${currentPrice.usd}/h)`,
       monthlySavingUsd: cents(saving),
       scheduledSavingUsd: cents(saving * share),
-      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && fleet.host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (README, "${README_SECTIONS.architectureChange}")` : ""}`,
+      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (README, "${README_SECTIONS.architectureChange}")` : ""}`,
     });
   }
   const plan = prices.get("ec2.savings-plan-compute-1y-hour", current);

@@ -43,7 +43,8 @@ export interface Bill {
   readonly currency: "USD";
   readonly region: string;
   readonly developers: number;
-  readonly instanceType: string;
+  /** The host's instance type, when a host runs. */
+  readonly instanceType?: string;
   readonly monthly: { readonly total: number; readonly perDeveloper: number; readonly lines: readonly CostLine[] };
   readonly scheduled: { readonly total: number; readonly perDeveloper: number; readonly hoursPerWeek: number };
   /** Lines and resource types the totals leave out because no price is known. */
@@ -127,7 +128,7 @@ export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
     currency: "USD",
     region,
     developers,
-    instanceType: fleet.host.instanceType,
+    instanceType: fleet.host?.instanceType,
     monthly: { total, perDeveloper: cents(total / developers), lines },
     scheduled: { total: scheduledTotal, perDeveloper: cents(scheduledTotal / developers), hoursPerWeek: weekHours },
     unpriced: [

@@ -58,8 +58,13 @@ export function deploymentFiles(stack: DevEnvironmentStack, target: string, opti
   return [
     ...Object.entries(hcl).map(([name, content]) => renderedFile(`terraform/${name}`, content, FILE_MODES.regular)),
     renderedFile("terraform/terraform.tfvars.example", tfvars, FILE_MODES.regular),
-    ...(options.hostFiles ?? renderHostFiles(fleet)),
-    ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
+    // The host's files and its operators' scripts, when the host runs.
+    ...(fleet.host
+      ? [
+          ...(options.hostFiles ?? renderHostFiles(fleet)),
+          ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
+        ]
+      : []),
   ];
 }
 

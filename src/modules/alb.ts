@@ -1,17 +1,15 @@
 /**
- * ALB layer: the internet-facing load balancer and its access-log bucket, the TLS certificate
- * (requested and DNS-validated, or an existing one by ARN), HTTPS with a fixed 404 default,
- * HTTP that only redirects, and per developer a target group, its attachment to the host, a
- * host-header listener rule and a DNS alias — all built from `routingTable(fleet)`.
+ * ALB layer, the fleet's edge: the access-log bucket and the TLS certificate every load balancer
+ * shares, the load balancers of each platform that runs (`Balancer`: the host's one, ECS's one per
+ * shard of developers), and each developer's DNS alias to the balancer that serves them — all
+ * built from `routingTable(fleet)`.
  */
 import { AcmCertificate } from "@cdktf/provider-aws/lib/acm-certificate";
 import { AcmCertificateValidation } from "@cdktf/provider-aws/lib/acm-certificate-validation";
 import type { Instance } from "@cdktf/provider-aws/lib/instance";
-import { Lb } from "@cdktf/provider-aws/lib/lb";
-import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
-import { LbListenerRule } from "@cdktf/provider-aws/lib/lb-listener-rule";
-import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
-import { LbTargetGroupAttachment } from "@cdktf/provider-aws/lib/lb-target-group-attachment";
+import type { Lb } from "@cdktf/provider-aws/lib/lb";
+import type { LbListenerRule } from "@cdktf/provider-aws/lib/lb-listener-rule";
+import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
@@ -19,13 +17,14 @@ import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
 import { developerConstructIds } from "../naming";
-import type { Fleet } from "../roster";
-import { type Route, TARGET_GROUP_SETTINGS, routingTable } from "../routing";
+import type { Fleet, PlatformKind } from "../roster";
+import { type Route, routesByShard, routingTable } from "../routing";
 import { AwsEnvironment, formatArn, partitionOf } from "./aws-environment";
 import { address, choose, countWhen, expression, first, isEmptyString, oneOf } from "./expressions";
+import { Balancer, type BalancerSettings } from "./balancer";
 import { ACM_CERTIFICATE_ARN, ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY } from "./inputs";
 import { PrivateBucket, type ServerAccessLogTarget } from "./private-bucket";
-import { checkMaxLength, checkMinCount, checkOneOf, checkPattern, checkWholeRange } from "./validation";
+import { check, checkMaxLength, checkMinCount, checkOneOf, checkPattern, checkWholeRange } from "./validation";
 
 /**
  * Seconds an idle connection stays open. code-server keeps one websocket per browser tab, and a
@@ -84,16 +83,26 @@ export function accessLogPrincipal(region: string): { AWS: string } | { Service:
 }
 
 export interface AlbLayerProps {
-  /** The roster: the ALB is named `<project>-<environment>`; one route per developer (`routingTable`). */
+  /** The roster: one route per developer (`routingTable`), DNS for each to the platform that serves them. */
   readonly fleet: Fleet;
   /** The VPC of the target groups. */
   readonly vpc: Vpc;
-  /** Public subnets the ALB spans, in two zones at least. */
+  /** Public subnets the load balancers span, in two zones at least. */
   readonly subnets: readonly Subnet[];
-  /** The ALB's security group. */
+  /** The load balancers' security group. */
   readonly securityGroup: SecurityGroup;
-  /** The host every target group sends to. */
-  readonly instance: Instance;
+  /**
+   * The host, when it runs: one load balancer (`<project>-<environment>`) for every developer,
+   * registering the instance on each developer's port.
+   * @default - no host balancer
+   */
+  readonly host?: Instance;
+  /**
+   * Whether ECS runs: load balancers of task addresses, one per shard of ALB_SHARD_SIZE priorities
+   * (`<project>-<environment>-<shard>`), each developer's service registering its task.
+   * @default false
+   */
+  readonly ecs?: boolean;
   /** Route53 hosted zone id of the roster's domain: certificate validation and developer records. */
   readonly hostedZoneId: string;
   /**
@@ -103,12 +112,12 @@ export interface AlbLayerProps {
    */
   readonly certificateArn?: string;
   /**
-   * TLS policy of the HTTPS listener, one of `ALLOWED_SSL_POLICIES` (TLS 1.3 policies only).
+   * TLS policy of the HTTPS listeners, one of `ALLOWED_SSL_POLICIES` (TLS 1.3 policies only).
    * @default "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
    */
   readonly sslPolicy?: string;
   /**
-   * Deletion protection on the ALB.
+   * Deletion protection on the load balancers.
    * @default true
    */
   readonly deletionProtection?: IResolvable | boolean;
@@ -125,21 +134,19 @@ export interface AlbLayerProps {
 }
 
 /**
- * Response headers the HTTPS listener adds. HSTS: browsers use HTTPS only for a year, for each
- * developer's host and any name below it (not its siblings). nosniff: browsers never guess a
- * response's type, so a file served as text is never run as script.
+ * The fleet's edge: the access-log bucket, the TLS certificate (requested and DNS-validated, or an
+ * existing one by ARN), the load balancers of each platform that runs (`Balancer`), and per
+ * developer a DNS alias to the balancer of the platform that serves them.
  */
-export const SECURITY_HEADERS = {
-  strictTransportSecurity: "max-age=31536000; includeSubDomains",
-  contentTypeOptions: "nosniff",
-} as const;
-
 export class AlbLayer extends Construct {
-  readonly loadBalancer: Lb;
-  readonly httpsListener: LbListener;
   readonly accessLogs: PrivateBucket;
-  /** Keyed by developer name. */
-  readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
+  /** The host's load balancer, when the host runs. */
+  readonly hostBalancer?: Balancer;
+  /** ECS's load balancers by shard, when ECS runs. */
+  readonly ecsBalancers: ReadonlyMap<number, Balancer>;
+  /** Each developer's balancer on the platform that serves them, by developer name. */
+  readonly servingBalancers: ReadonlyMap<string, Balancer>;
+  private certificate?: string;
 
   constructor(
     scope: Construct,
@@ -153,12 +160,98 @@ export class AlbLayer extends Construct {
     this.validate(props, { certificateArn, sslPolicy, idleTimeoutSeconds });
 
     this.accessLogs = this.accessLogBucket();
-    this.loadBalancer = this.createLoadBalancer(idleTimeoutSeconds);
-    this.httpsListener = this.listeners(this.listenerCertificate(certificateArn), sslPolicy);
-    this.targetGroups = new Map(routingTable(props.fleet).map((route) => [route.developer, this.route(route)]));
+    const settings: BalancerSettings = {
+      vpc: props.vpc,
+      subnets: props.subnets,
+      securityGroup: props.securityGroup,
+      sslPolicy,
+      idleTimeoutSeconds,
+      deletionProtection: props.deletionProtection ?? true,
+      accessLogs: { bucket: this.accessLogs.bucket.id, prefix: ACCESS_LOG_PREFIX, policy: this.accessLogs.policy },
+      certificateArn: () => (this.certificate ??= this.listenerCertificate(certificateArn)),
+    };
+    const routes = routingTable(props.fleet);
+    const { namePrefix, platform } = props.fleet;
+    const serving = new Map<string, Balancer>();
+    // Each developer's DNS record follows their route on the balancer that serves them.
+    const servingRoute = (route: Route, balancer: Balancer) => {
+      serving.set(route.developer, balancer);
+      this.dnsRecord(route, balancer);
+    };
+    const afterRoute = (kind: PlatformKind) => (platform === kind ? servingRoute : undefined);
+    // The host's balancer keeps the ids it has had since it was the only one: its addresses are a contract.
+    if (props.host) {
+      const targets = { kind: "instance", instance: props.host } as const;
+      this.hostBalancer = new Balancer(this, settings, { name: namePrefix, routes, targets, afterRoute: afterRoute("host") });
+    }
+    this.ecsBalancers = new Map(
+      [...(props.ecs ? routesByShard(routes) : [])].map(([shard, shardRoutes]) => {
+        const scope = new Construct(this, `shard-${shard}`);
+        const balancer = new Balancer(scope, settings, {
+          name: `${namePrefix}-${shard}`,
+          routes: shardRoutes,
+          targets: { kind: "ip" },
+          afterRoute: afterRoute("ecs"),
+        });
+        return [shard, balancer];
+      }),
+    );
+    check(
+      this,
+      serving.size === routes.length,
+      () => `the ${platform} platform serves the developers, but no load balancer of it was made`,
+    );
+    this.servingBalancers = serving;
   }
 
-  /** The private bucket the ALB writes its access logs to, kept ACCESS_LOG_RETENTION_DAYS. */
+  /** The host's load balancer, or ECS's first when no host runs: what `alb_dns_name` names. */
+  get loadBalancer(): Lb {
+    return (this.hostBalancer ?? [...this.ecsBalancers.values()][0]).loadBalancer;
+  }
+
+  /** Each developer's target group on the platform that serves them, by developer name. */
+  get targetGroups(): ReadonlyMap<string, LbTargetGroup> {
+    return new Map([...this.servingBalancers].map(([developer, balancer]) => [developer, balancer.targetGroups.get(developer)!]));
+  }
+
+  /** The load balancers the alarms watch, by alarm suffix: the host's as "", each ECS shard's by its number. */
+  watchedLoadBalancers(): Map<string, Lb> {
+    return new Map([
+      ...(this.hostBalancer ? [["", this.hostBalancer.loadBalancer] as const] : []),
+      ...[...this.ecsBalancers].map(([shard, b]) => [String(shard), b.loadBalancer] as const),
+    ]);
+  }
+
+  /** Each developer's target group and load balancer on the platform that serves them, by developer name. */
+  servingRoutes(): Map<string, { targetGroup: LbTargetGroup; loadBalancer: Lb }> {
+    return new Map(
+      [...this.servingBalancers].map(([developer, b]) => [
+        developer,
+        { targetGroup: b.targetGroups.get(developer)!, loadBalancer: b.loadBalancer },
+      ]),
+    );
+  }
+
+  /** Each developer's ECS target group and listener rule, by developer name (empty when ECS does not run). */
+  ecsRoutes(): { targetGroups: Map<string, LbTargetGroup>; listenerRules: Map<string, LbListenerRule> } {
+    const balancers = [...this.ecsBalancers.values()];
+    return {
+      targetGroups: new Map(balancers.flatMap((b) => [...b.targetGroups])),
+      listenerRules: new Map(balancers.flatMap((b) => [...b.listenerRules])),
+    };
+  }
+
+  /** The developer's DNS alias, to the balancer that serves them. */
+  private dnsRecord(route: Route, balancer: Balancer): void {
+    new Route53Record(this, developerConstructIds({ name: route.developer }).alb.dnsRecord, {
+      zoneId: this.props.hostedZoneId,
+      name: route.host,
+      type: "A",
+      alias: { name: balancer.loadBalancer.dnsName, zoneId: balancer.loadBalancer.zoneId, evaluateTargetHealth: true },
+    });
+  }
+
+  /** The private bucket the load balancers write their access logs to, kept ACCESS_LOG_RETENTION_DAYS. */
   private accessLogBucket(): PrivateBucket {
     const { fleet } = this.props;
     const aws = AwsEnvironment.of(this);
@@ -187,25 +280,7 @@ export class AlbLayer extends Construct {
     });
   }
 
-  private createLoadBalancer(idleTimeoutSeconds: number): Lb {
-    const { props } = this;
-    return new Lb(this, "load-balancer", {
-      name: props.fleet.namePrefix,
-      internal: false,
-      loadBalancerType: "application",
-      ipAddressType: "ipv4",
-      securityGroups: [props.securityGroup.id],
-      subnets: props.subnets.map((s) => s.id),
-      dropInvalidHeaderFields: true,
-      enableDeletionProtection: props.deletionProtection ?? true,
-      idleTimeout: idleTimeoutSeconds,
-      accessLogs: { bucket: this.accessLogs.bucket.id, prefix: ACCESS_LOG_PREFIX, enabled: true },
-      // ELB checks it may write to the bucket when logging is switched on.
-      dependsOn: [this.accessLogs.policy],
-    });
-  }
-
-  /** The HTTPS listener's certificate: `certificateArn`, or one requested and validated when it is empty. */
+  /** The HTTPS listeners' certificate: `certificateArn`, or one requested and validated when it is empty. */
   private listenerCertificate(certificateArn: string): string {
     const { fleet, hostedZoneId } = this.props;
     if (!Token.isUnresolved(certificateArn)) {
@@ -215,74 +290,6 @@ export class AlbLayer extends Construct {
     // A plan-time variable: the certificate resources exist only when it is empty.
     const request = isEmptyString(certificateArn);
     return choose(request, this.requestCertificate(fleet, hostedZoneId, countWhen(request)), certificateArn);
-  }
-
-  /** HTTPS with the security headers and a fixed 404 for unknown hosts, and HTTP that only redirects; the HTTPS one. */
-  private listeners(certificateArn: string, sslPolicy: string): LbListener {
-    const https = new LbListener(this, "https", {
-      loadBalancerArn: this.loadBalancer.arn,
-      port: 443,
-      protocol: "HTTPS",
-      sslPolicy,
-      certificateArn,
-      routingHttpResponseStrictTransportSecurityHeaderValue: SECURITY_HEADERS.strictTransportSecurity,
-      routingHttpResponseXContentTypeOptionsHeaderValue: SECURITY_HEADERS.contentTypeOptions,
-      defaultAction: [
-        {
-          type: "fixed-response",
-          fixedResponse: { statusCode: "404", contentType: "text/plain", messageBody: "No developer environment at this address." },
-        },
-      ],
-    });
-    new LbListener(this, "http-redirect", {
-      loadBalancerArn: this.loadBalancer.arn,
-      port: 80,
-      protocol: "HTTP",
-      defaultAction: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-    });
-    return https;
-  }
-
-  /** One developer's route: a target group on the host, its attachment, a host-header rule and a DNS alias. */
-  private route(route: Route): LbTargetGroup {
-    const { props } = this;
-    const tags = { developer: route.developer };
-    const ids = developerConstructIds({ name: route.developer }).alb;
-    const targetGroup = new LbTargetGroup(this, ids.targetGroup, {
-      name: route.targetGroup,
-      port: route.port,
-      protocol: TARGET_GROUP_SETTINGS.protocol,
-      targetType: "instance",
-      vpcId: props.vpc.id,
-      deregistrationDelay: String(TARGET_GROUP_SETTINGS.deregistrationDelaySeconds),
-      healthCheck: targetGroupHealthCheck(),
-      stickiness: { enabled: true, type: "lb_cookie", cookieDuration: TARGET_GROUP_SETTINGS.stickinessSeconds },
-      tags,
-      // A target group's port cannot change in place, and its name is fixed: a replacement would
-      // fail, its rule still pointing at it. The port is only the default for targets registered
-      // without one; the attachment below names the developer's port and the health check follows
-      // it (traffic-port), so a new port replaces the attachment alone.
-      lifecycle: { ignoreChanges: ["port"] },
-    });
-    new LbTargetGroupAttachment(this, ids.targetGroupAttachment, {
-      targetGroupArn: targetGroup.arn,
-      targetId: props.instance.id,
-      port: route.port,
-    });
-    new LbListenerRule(this, ids.listenerRule, {
-      listenerArn: this.httpsListener.arn,
-      priority: route.priority,
-      condition: [{ hostHeader: { values: [route.host] } }],
-      action: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-      tags,
-    });
-    new Route53Record(this, ids.dnsRecord, {
-      zoneId: props.hostedZoneId,
-      name: route.host,
-      type: "A",
-      alias: { name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true },
-    });
-    return targetGroup;
   }
 
   /**
@@ -319,7 +326,8 @@ export class AlbLayer extends Construct {
   }
 
   private validate(props: AlbLayerProps, resolved: { certificateArn: string; sslPolicy: string; idleTimeoutSeconds: number }): void {
-    const name = props.fleet.namePrefix;
+    // An ECS shard's balancer adds "-<shard>" (up to 999) to the prefix.
+    const name = props.ecs ? `${props.fleet.namePrefix}-999` : props.fleet.namePrefix;
     checkMaxLength(this, "load balancer name (fleet.namePrefix)", name, MAX_LOAD_BALANCER_NAME, "ELB's limit");
     checkPattern(
       this,
@@ -342,20 +350,4 @@ export class AlbLayer extends Construct {
     checkWholeRange(this, "idleTimeoutSeconds", resolved.idleTimeoutSeconds, IDLE_TIMEOUT_RANGE.min, IDLE_TIMEOUT_RANGE.max, "seconds");
     // Each route's target-group name and priority are the Fleet's to guarantee: buildFleet checks them.
   }
-}
-
-/** Every target group's health check: `/healthz` on the port the target is registered with. */
-function targetGroupHealthCheck() {
-  const healthCheck = TARGET_GROUP_SETTINGS.healthCheck;
-  return {
-    enabled: true,
-    protocol: TARGET_GROUP_SETTINGS.protocol,
-    port: "traffic-port",
-    path: healthCheck.path,
-    matcher: healthCheck.matcher,
-    interval: healthCheck.intervalSeconds,
-    timeout: healthCheck.timeoutSeconds,
-    healthyThreshold: healthCheck.healthyThreshold,
-    unhealthyThreshold: healthCheck.unhealthyThreshold,
-  };
 }

@@ -45,8 +45,17 @@ export interface BackupLayerProps {
   readonly fleet: Fleet;
   /** Encrypts the recovery points and the archive bucket. */
   readonly key: KmsKey;
-  /** Name of the host's IAM role: it uploads removed developers' workspaces to the archive bucket. */
-  readonly hostRoleName: string;
+  /**
+   * Name of the host's IAM role: it uploads removed developers' workspaces to the archive bucket.
+   * @default - no host runs
+   */
+  readonly hostRoleName?: string;
+  /**
+   * Whether the homes are on EFS (ECS runs): the plan then backs up the file system that carries its
+   * tag, as it backs up the host's data volume.
+   * @default false
+   */
+  readonly homesOnEfs?: boolean;
   /**
    * Where the archive bucket's S3 server access logs go.
    * @default - none
@@ -90,7 +99,11 @@ export class BackupLayer extends Construct {
   /** Tells the topic about a failed backup job; present when `failureTopic` is given. */
   readonly jobFailed?: EventNotification;
 
-  constructor(scope: Construct, id: string, props: BackupLayerProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: BackupLayerProps,
+  ) {
     super(scope, id);
     const { fleet } = props;
     const planName = backupPlanName(fleet);
@@ -180,6 +193,17 @@ export class BackupLayer extends Construct {
       condition: [{ stringEquals: [{ key: `aws:ResourceTag/${BACKUP_SELECTION_TAG}`, value: planName }] }],
     });
 
+    if (props.homesOnEfs) {
+      // The homes' file system, selected by the same tag: whichever file system carries it is backed up.
+      new BackupSelection(this, "homes", {
+        name: `${fleet.namePrefix}-homes`,
+        planId: this.plan.id,
+        iamRoleArn: role.arn,
+        resources: [aws.arn({ service: "elasticfilesystem", resource: "file-system/*" })],
+        condition: [{ stringEquals: [{ key: `aws:ResourceTag/${BACKUP_SELECTION_TAG}`, value: planName }] }],
+      });
+    }
+
     this.archive = new PrivateBucket(this, "archive", {
       namePrefix: `${fleet.namePrefix}-archive-`,
       kmsKeyArn: props.key.arn,
@@ -195,9 +219,15 @@ export class BackupLayer extends Construct {
       serverAccessLogs: props.serverAccessLogs,
     });
     // The host writes archives and never deletes them.
+    if (props.hostRoleName) this.hostWritesArchives(props.hostRoleName);
+  }
+
+  private hostWritesArchives(hostRoleName: string): void {
+    const { props } = this;
+    const aws = AwsEnvironment.of(this);
     new IamRolePolicy(this, "host-archive-access", {
       name: "archive",
-      role: props.hostRoleName,
+      role: hostRoleName,
       policy: Fn.jsonencode({
         Version: "2012-10-17",
         Statement: [

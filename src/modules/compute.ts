@@ -34,7 +34,7 @@ import {
   metricNames,
   secretPrefix,
 } from "../naming";
-import type { Fleet } from "../roster";
+import { runningHost, type Fleet } from "../roster";
 import { type Architecture, DEBIAN_ARCHITECTURE, familiesOf } from "../roster/instance-types";
 import { AwsEnvironment } from "./aws-environment";
 import { address, choose, countWhen, escapeTemplate, expression, isEmptyString, oneOf } from "./expressions";
@@ -89,7 +89,7 @@ export interface ComputeLayerProps {
  */
 export function architecturePrecondition(record: TerraformData, fleet: Fleet) {
   const recorded = `${address(record)}.output.architecture`;
-  const wanted: Architecture = fleet.host.architecture;
+  const wanted: Architecture = runningHost(fleet).architecture;
   const other: Architecture = wanted === "x86_64" ? "arm64" : "x86_64";
   return {
     condition: expression(record, `${recorded} == "${wanted}"`),
@@ -205,7 +205,7 @@ export class ComputeLayer extends Construct {
     const ubuntuAmi = (count?: number) =>
       new DataAwsSsmParameter(this, "ubuntu-ami", {
         count,
-        name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${DEBIAN_ARCHITECTURE[fleet.host.architecture]}/hvm/ebs-gp2/ami-id`,
+        name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${DEBIAN_ARCHITECTURE[runningHost(fleet).architecture]}/hvm/ebs-gp2/ami-id`,
       });
     let ami: string;
     if (!Token.isUnresolved(amiId)) {
@@ -217,14 +217,14 @@ export class ComputeLayer extends Construct {
     }
 
     this.architectureRecord = new TerraformData(this, "host-architecture", {
-      input: { architecture: fleet.host.architecture },
+      input: { architecture: runningHost(fleet).architecture },
       // Recorded once: a later roster's architecture must not overwrite what the host was built for.
       lifecycle: { ignoreChanges: ["input"] },
     });
 
     this.instance = new Instance(this, "host", {
       ami,
-      instanceType: fleet.host.instanceType,
+      instanceType: runningHost(fleet).instanceType,
       subnetId: props.subnet.id,
       vpcSecurityGroupIds: [props.securityGroup.id],
       associatePublicIpAddress: true,
@@ -232,7 +232,7 @@ export class ComputeLayer extends Construct {
       monitoring: true,
       ebsOptimized: true,
       disableApiTermination: props.terminationProtection ?? true,
-      creditSpecification: fleet.host.burstable ? { cpuCredits: "unlimited" } : undefined,
+      creditSpecification: runningHost(fleet).burstable ? { cpuCredits: "unlimited" } : undefined,
       metadataOptions: {
         httpEndpoint: "enabled",
         httpTokens: "required",

@@ -18,10 +18,14 @@ export interface KeyPolicyProps {
   readonly fleet: Fleet;
   /** The fleet key the policy is attached to. */
   readonly key: KmsKey;
-  /** ARN of the host's instance role: it decrypts secrets and encrypts what it writes, through the services that store them. */
-  readonly hostRoleArn: string;
-  /** The host's instance id: the role may decrypt the data keys of Session Manager sessions on it. */
-  readonly hostInstanceId: string;
+  /**
+   * ARN of the host's instance role: it decrypts secrets and encrypts what it writes, through the
+   * services that store them.
+   * @default - no host runs: the key policy names none
+   */
+  readonly hostRoleArn?: string;
+  /** The host's instance id: the role may decrypt the data keys of Session Manager sessions on it. Given with hostRoleArn. */
+  readonly hostInstanceId?: string;
 }
 
 export class KeyPolicy extends Construct {
@@ -31,7 +35,9 @@ export class KeyPolicy extends Construct {
   constructor(scope: Construct, id: string, props: KeyPolicyProps) {
     super(scope, id);
     const { fleet, key } = props;
-    checkPattern(this, "hostRoleArn", props.hostRoleArn, /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "an IAM role ARN");
+    if (props.hostRoleArn !== undefined) {
+      checkPattern(this, "hostRoleArn", props.hostRoleArn, /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "an IAM role ARN");
+    }
     const aws = AwsEnvironment.of(this);
     const use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 
@@ -48,7 +54,9 @@ export class KeyPolicy extends Construct {
             Resource: "*",
           },
           // The same conditions as the role's own policy: the key policy must not grant more.
-          ...hostKeyStatements({ aws, resource: "*", instanceId: props.hostInstanceId, principal: { AWS: props.hostRoleArn } }),
+          ...(props.hostRoleArn && props.hostInstanceId
+            ? hostKeyStatements({ aws, resource: "*", instanceId: props.hostInstanceId, principal: { AWS: props.hostRoleArn } })
+            : []),
           {
             Sid: "CloudWatchLogsEncryptsFleetLogGroups",
             Effect: "Allow",

@@ -37,10 +37,13 @@ export interface MonitoringLayerProps {
   readonly topic: SnsTopic;
   /** What the platform the developers run on adds: its log groups, alarms and dashboard widgets (`hostMonitoring`). */
   readonly platform: PlatformMonitoring;
-  /** The ALB whose 5xx responses are watched. */
-  readonly loadBalancer: Lb;
-  /** Each developer's target group, keyed by developer name: one for every developer of the roster. */
-  readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
+  /**
+   * The load balancers whose 5xx responses are watched, by the suffix of their alarm's name
+   * (`alb-5xx`, or `alb-5xx-<suffix>` for each but the one keyed "").
+   */
+  readonly loadBalancers: ReadonlyMap<string, Lb>;
+  /** Each developer's target group and the load balancer it serves on, keyed by developer name: one for every developer. */
+  readonly routes: ReadonlyMap<string, DeveloperRoute>;
   /**
    * Days the log groups keep events, one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ...).
    * @default 30
@@ -61,6 +64,12 @@ export type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okAc
   /** See `declareSleepsWithHost`: required, so no alarm of this layer is left unclassified. */
   readonly sleepsWithHost: boolean;
 };
+
+/** A developer's target group and its load balancer, as the alarms and the dashboard name them. */
+export interface DeveloperRoute {
+  readonly targetGroup: LbTargetGroup;
+  readonly loadBalancer: Lb;
+}
 
 /** A dashboard widget's metric lines and placement (the layer adds the region, view and defaults). */
 export interface WidgetSpec {
@@ -175,21 +184,20 @@ export class MonitoringLayer extends Construct {
     if (!Token.isUnresolved(budgetAmountUsd)) {
       check(this, budgetAmountUsd > 0, () => `budgetAmountUsd ${budgetAmountUsd} must be above 0 (USD per month)`);
     }
-    const targetGroups = new Map(fleet.developers.map((d) => [d.name, entryOf(this, "targetGroups", props.targetGroups, d.name)]));
-    const lbDimension = { LoadBalancer: props.loadBalancer.arnSuffix };
+    const routes = new Map(fleet.developers.map((d) => [d.name, entryOf(this, "routes", props.routes, d.name)]));
 
     this.logGroups = this.createLogGroups(logRetentionDays);
     for (const spec of props.platform.alarms) this.alarm(spec);
-    this.alarm(alb5xxAlarm(lbDimension));
+    for (const [suffix, lb] of props.loadBalancers) this.alarm(alb5xxAlarm(suffix, { LoadBalancer: lb.arnSuffix }));
     for (const developer of fleet.developers) {
-      this.alarm(unhealthyAlarm(developer, lbDimension, entryOf(this, "targetGroups", targetGroups, developer.name)));
+      this.alarm(unhealthyAlarm(developer, entryOf(this, "routes", routes, developer.name)));
       for (const spec of props.platform.developerAlarms(developer)) this.alarm(spec);
     }
     this.alarms = this.alarmsByName;
 
     new CloudwatchDashboard(this, "dashboard", {
       dashboardName: fleet.namePrefix,
-      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props.platform, targetGroups, lbDimension)),
+      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props.platform, routes, [...props.loadBalancers.values()])),
     });
     this.budget(budgetAmountUsd);
     this.rotationReminder();
@@ -269,14 +277,14 @@ export class MonitoringLayer extends Construct {
   }
 }
 
-/** More 5xx responses from the ALB and its targets than THRESHOLDS allows in 5 minutes. */
-function alb5xxAlarm(lbDimension: { LoadBalancer: string }): AlarmSpec {
+/** More 5xx responses from a load balancer and its targets than THRESHOLDS allows in 5 minutes. */
+function alb5xxAlarm(suffix: string, lbDimension: { LoadBalancer: string }): AlarmSpec {
   const count = (id: string, metricName: string) => ({
     id,
     metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lbDimension, period: 300, stat: "Sum" },
   });
   return {
-    name: "alb-5xx",
+    name: suffix === "" ? "alb-5xx" : `alb-5xx-${suffix}`,
     // With the host stopped the ALB answers every request 503 (no target to route to).
     sleepsWithHost: true,
     alarmDescription: `More than ${THRESHOLDS.alb5xxPer5Minutes} HTTP 5xx responses (ALB and targets) in 5 minutes.`,
@@ -293,7 +301,7 @@ function alb5xxAlarm(lbDimension: { LoadBalancer: string }): AlarmSpec {
 }
 
 /** A developer's target group with no healthy target. */
-function unhealthyAlarm(developer: Developer, lbDimension: { LoadBalancer: string }, targetGroup: LbTargetGroup): AlarmSpec {
+function unhealthyAlarm(developer: Developer, { targetGroup, loadBalancer }: DeveloperRoute): AlarmSpec {
   return {
     name: developerAlarmNames(developer).unhealthy,
     // The target is unhealthy while the host boots, until the container passes its health checks.
@@ -301,7 +309,7 @@ function unhealthyAlarm(developer: Developer, lbDimension: { LoadBalancer: strin
     alarmDescription: `${developer.hostname} has no healthy target: its container is down or failing /healthz.`,
     namespace: "AWS/ApplicationELB",
     metricName: "UnHealthyHostCount",
-    dimensions: { ...lbDimension, TargetGroup: targetGroup.arnSuffix },
+    dimensions: { LoadBalancer: loadBalancer.arnSuffix, TargetGroup: targetGroup.arnSuffix },
     statistic: "Maximum",
     period: 60,
     evaluationPeriods: 2,
@@ -311,12 +319,12 @@ function unhealthyAlarm(developer: Developer, lbDimension: { LoadBalancer: strin
   };
 }
 
-/** The dashboard: the platform at a glance, the ALB, each developer's targets, then the platform's per-developer widgets. */
+/** The dashboard: the platform at a glance, the load balancers, each developer's targets, then the platform's per-developer widgets. */
 function dashboardBody(
   fleet: Fleet,
   platform: PlatformMonitoring,
-  targetGroups: ReadonlyMap<string, LbTargetGroup>,
-  lbDimension: { LoadBalancer: string },
+  routes: ReadonlyMap<string, DeveloperRoute>,
+  loadBalancers: readonly Lb[],
 ) {
   const region = fleet.region;
   const widget = ({ title, metrics, x, y, extra = {} }: WidgetSpec) => ({
@@ -329,35 +337,32 @@ function dashboardBody(
   });
   // In roster order: the map was built from the roster's developers.
   const perDeveloper = (metricName: string, stat: string) =>
-    [...targetGroups].map(([developer, targetGroup]) => [
+    [...routes].map(([developer, { targetGroup, loadBalancer }]) => [
       "AWS/ApplicationELB",
       metricName,
       "TargetGroup",
       targetGroup.arnSuffix,
       "LoadBalancer",
-      lbDimension.LoadBalancer,
+      loadBalancer.arnSuffix,
       { label: developer, stat },
     ]);
-  const lbMetric = (metricName: string, label: string) => [
+  // One balancer's lines are labelled as they always were; several are told apart by number.
+  const lbMetric = (lb: Lb, index: number, metricName: string, label: string) => [
     "AWS/ApplicationELB",
     metricName,
     "LoadBalancer",
-    lbDimension.LoadBalancer,
-    { stat: "Sum", label },
+    lb.arnSuffix,
+    { stat: "Sum", label: loadBalancers.length === 1 ? label : `${label} (${index + 1})` },
   ];
+  const lbMetrics = loadBalancers.flatMap((lb, i) => [
+    lbMetric(lb, i, "RequestCount", "requests"),
+    lbMetric(lb, i, "HTTPCode_ELB_5XX_Count", "ELB 5xx"),
+    lbMetric(lb, i, "HTTPCode_Target_5XX_Count", "target 5xx"),
+  ]);
   return {
     widgets: [
       widget(platform.overviewWidget),
-      widget({
-        title: "ALB requests and 5xx",
-        metrics: [
-          lbMetric("RequestCount", "requests"),
-          lbMetric("HTTPCode_ELB_5XX_Count", "ELB 5xx"),
-          lbMetric("HTTPCode_Target_5XX_Count", "target 5xx"),
-        ],
-        x: 12,
-        y: 0,
-      }),
+      widget({ title: "ALB requests and 5xx", metrics: lbMetrics, x: 12, y: 0 }),
       widget({
         title: "Healthy targets per developer",
         metrics: perDeveloper("HealthyHostCount", "Minimum"),

@@ -55,6 +55,12 @@ export interface NetworkLayerProps {
    * @default ["0.0.0.0/0"] (anywhere)
    */
   readonly allowedCidrs?: string[];
+  /**
+   * Whether the host runs: its security group and its rules (the developers' ports from the ALB,
+   * SSH from admin CIDRs, its own way out) exist only then.
+   * @default true
+   */
+  readonly hostRuns?: boolean;
 }
 
 /** The lowest and the highest developer port: the range the ALB-to-host rules open. */
@@ -101,7 +107,8 @@ export class NetworkLayer extends Construct {
   /** The first public subnet: the host and its data volume live in its zone. */
   readonly hostSubnet: Subnet;
   readonly albSecurityGroup: SecurityGroup;
-  readonly hostSecurityGroup: SecurityGroup;
+  /** The host's security group, when the host runs. */
+  readonly hostSecurityGroup?: SecurityGroup;
 
   constructor(scope: Construct, id: string, props: NetworkLayerProps) {
     super(scope, id);
@@ -116,12 +123,14 @@ export class NetworkLayer extends Construct {
     this.vpc = vpc;
     this.publicSubnets = publicSubnets;
     this.hostSubnet = this.publicSubnets[0];
-    const { alb, host } = this.securityGroups(fleet.namePrefix);
+    const { alb, host } = this.securityGroups(fleet.namePrefix, props.hostRuns ?? true);
     this.albSecurityGroup = alb;
     this.hostSecurityGroup = host;
     this.albIngress(allowedCidrs);
-    this.developerRules(fleet);
-    this.hostRules(adminCidrs, vpcCidr);
+    if (host) {
+      this.developerRules(fleet, host);
+      this.hostRules(adminCidrs, vpcCidr, host);
+    }
   }
 
   private validate(fleet: Fleet, vpcCidr: string, adminCidrs: string[], allowedCidrs: string[]): void {
@@ -198,13 +207,16 @@ export class NetworkLayer extends Construct {
   }
 
   /** The ALB's and the host's security groups, empty: the rules below say what each allows. */
-  private securityGroups(name: string): { alb: SecurityGroup; host: SecurityGroup } {
+  private securityGroups(name: string, hostRuns: boolean): { alb: SecurityGroup; host?: SecurityGroup } {
     const alb = new SecurityGroup(this, "alb-sg", {
       name: `${name}-alb`,
-      description: `ALB of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the host on developer ports`,
+      description: hostRuns
+        ? `ALB of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the host on developer ports`
+        : `ALBs of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the developers' tasks`,
       vpcId: this.vpc.id,
       tags: { Name: `${name}-alb` },
     });
+    if (!hostRuns) return { alb };
     const host = new SecurityGroup(this, "host-sg", {
       name: `${name}-host`,
       description: `code-server host of ${name}: developer ports from the ALB only, SSH only from admin CIDRs`,
@@ -236,7 +248,7 @@ export class NetworkLayer extends Construct {
   }
 
   /** The ALB to the developers' ports on the host, one rule per direction over the roster's port range. */
-  private developerRules(fleet: Fleet): void {
+  private developerRules(fleet: Fleet, host: SecurityGroup): void {
     // One rule per direction over the roster's port range: their number does not grow with the
     // team. Ports in the range that no developer uses are open to the ALB's group only, and the
     // ALB sends only to its target groups, each on its developer's port.
@@ -248,10 +260,10 @@ export class NetworkLayer extends Construct {
       ipProtocol: "tcp",
       fromPort: ports.from,
       toPort: ports.to,
-      referencedSecurityGroupId: this.hostSecurityGroup.id,
+      referencedSecurityGroupId: host.id,
     });
     new VpcSecurityGroupIngressRule(this, "host-in-developers", {
-      securityGroupId: this.hostSecurityGroup.id,
+      securityGroupId: host.id,
       description: `The developers' code-server (${portsText}), from the ALB only`,
       ipProtocol: "tcp",
       fromPort: ports.from,
@@ -261,13 +273,13 @@ export class NetworkLayer extends Construct {
   }
 
   /** SSH from the admin blocks, and the host's own way out. */
-  private hostRules(adminCidrs: string[], vpcCidr: string): void {
+  private hostRules(adminCidrs: string[], vpcCidr: string, host: SecurityGroup): void {
     const admin = TerraformIterator.fromList(adminCidrs);
     // each.value is an IPv4 or an IPv6 block; the rule takes it in the matching field.
     const isIpv6 = 'strcontains(each.value, ":")';
     new VpcSecurityGroupIngressRule(this, "host-in-ssh", {
       forEach: admin,
-      securityGroupId: this.hostSecurityGroup.id,
+      securityGroupId: host.id,
       description: "SSH from an admin CIDR (admin_cidrs); SSM Session Manager needs no inbound rule",
       ipProtocol: "tcp",
       fromPort: 22,
@@ -278,7 +290,7 @@ export class NetworkLayer extends Construct {
 
     for (const rule of HOST_EGRESS) {
       new VpcSecurityGroupEgressRule(this, `host-out-${rule.id}`, {
-        securityGroupId: this.hostSecurityGroup.id,
+        securityGroupId: host.id,
         description: rule.description,
         ipProtocol: rule.protocol,
         fromPort: rule.port,
@@ -289,7 +301,7 @@ export class NetworkLayer extends Construct {
     // DNS to the VPC resolver (VPC base + 2), over UDP and TCP.
     for (const protocol of ["udp", "tcp"]) {
       new VpcSecurityGroupEgressRule(this, `host-out-dns-${protocol}`, {
-        securityGroupId: this.hostSecurityGroup.id,
+        securityGroupId: host.id,
         description: `DNS (${protocol.toUpperCase()}) to the VPC resolver`,
         ipProtocol: protocol,
         fromPort: 53,

@@ -26,7 +26,7 @@ import {
   secretName,
   terraformAddress,
 } from "../naming";
-import { minutesOfDay, WEEKDAYS, type Developer, type Fleet } from "../roster";
+import { minutesOfDay, runningHost, WEEKDAYS, type Developer, type Fleet } from "../roster";
 import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 
@@ -219,8 +219,8 @@ export function fleetView(fleet: Fleet): FleetView {
     region: fleet.region,
     domain: fleet.domain,
     image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
-    debArch: DEBIAN_ARCHITECTURE[fleet.host.architecture],
-    awsCliArch: AWS_CLI_ARCH[fleet.host.architecture],
+    debArch: DEBIAN_ARCHITECTURE[runningHost(fleet).architecture],
+    awsCliArch: AWS_CLI_ARCH[runningHost(fleet).architecture],
     hostInstanceName: hostInstanceName(fleet),
     terraform: {
       dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),

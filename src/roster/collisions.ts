@@ -22,8 +22,16 @@ const WHAT: Readonly<Record<Resource, string>> = {
   "monitoring.unhealthyAlarm": "unhealthy-target alarm",
   "monitoring.restartsAlarm": "restarts alarm",
   "monitoring.diskShareAlarm": "disk-share alarm",
+  "monitoring.notRunningAlarm": "not-running alarm",
+  "monitoring.taskCpuAlarm": "task CPU alarm",
+  "monitoring.taskMemoryAlarm": "task memory alarm",
   "secrets.password": "password secret",
   "secrets.anthropic-api-key": "API key secret",
+  "ecsHomes.accessPoint": "EFS access point of the home",
+  "ecs.taskRole": "ECS task role",
+  "ecs.taskRolePolicy": "ECS task role policy",
+  "ecs.taskDefinition": "ECS task definition",
+  "ecs.service": "ECS service",
 };
 
 /** Each resource of a developer: what it is and its id, unique within its layer. */

@@ -2,6 +2,7 @@
  * The roster's model: the typed, frozen Fleet that every layer and template reads, and the
  * problems that keep a roster from becoming one. Types only; `fleet.ts` builds a Fleet.
  */
+import type { FargateSize } from "./fargate";
 import type { Architecture } from "./instance-types";
 import type { Schedule } from "./schedule";
 
@@ -20,7 +21,24 @@ export interface Developer {
   readonly memoryLimitMiB: number;
   /** Every extension to install, the pinned Claude extension first. */
   readonly extensions: readonly string[];
+  /** The developer's task size when the ECS platform runs: the smallest that holds their limits. */
+  readonly fargate?: FargateSize;
 }
+
+/** Where developers are served. */
+export type PlatformKind = "host" | "ecs";
+
+/** The ECS platform's settings. */
+export interface EcsSpec {
+  readonly architecture: Architecture;
+  /** public: a public IPv4 address per task in the public subnets; private: private subnets behind a NAT gateway. */
+  readonly network: "public" | "private";
+  /** ECS Exec into a developer's task. */
+  readonly exec: boolean;
+}
+
+/** A move between platforms: the other platform, kept up beside the serving one. */
+export type Migration = { readonly prepare: "ecs" } | { readonly keep: "host" };
 
 export type StateBackend =
   { readonly backend: "local" } | { readonly backend: "s3"; readonly bucket: string; readonly key: string; readonly region: string };
@@ -50,7 +68,14 @@ export interface Fleet {
   /** The host and its data volume live in the first zone; the ALB spans all. */
   readonly availabilityZones: readonly string[];
   readonly domain: string;
-  readonly host: HostSpec;
+  /** Where developers are served. */
+  readonly platform: PlatformKind;
+  /** The EC2 host, when the host platform runs (it serves, or a migration keeps or prepares beside it). */
+  readonly host?: HostSpec;
+  /** The ECS platform's settings, when it runs (it serves, or a migration prepares it). */
+  readonly ecs?: EcsSpec;
+  /** A move between platforms under way; absent otherwise. */
+  readonly migration?: Migration;
   readonly codeServer: {
     readonly image: string;
     readonly tag: string;

@@ -9,12 +9,15 @@ import { collisionProblems } from "./collisions";
 import type { HostSpec, Problem } from "./model";
 import { INSTANCE_FAMILIES, INSTANCE_TYPES, architectureOf, isBurstable } from "./instance-types";
 import { INVALID, partsOf, type DeveloperParts, type Part, type RosterParts } from "./parts";
+import { fargateProblems, platformProblems, type RunningPlatforms } from "./platforms";
 import { scheduleProblems } from "./schedule";
 import { codeServerSchema, developerDefaultsSchema, developerSchema, rosterSchema, scheduleSchema, type RawRoster } from "./schema";
 
 export const CLAUDE_EXTENSION_ID = "anthropic.claude-code";
-/** ALB quota: rules per listener (the default action is not a rule). */
+/** ALB quota: rules per listener (the default action is not a rule); the host has one ALB. */
 export const MAX_DEVELOPERS = 100;
+/** The most developers one environment runs on ECS (its ALBs are sharded). */
+export const MAX_ECS_DEVELOPERS = 1000;
 /** ALB listener-rule priorities run 1..50000. */
 export const MAX_PRIORITY = 50000;
 /** AWS limit on target group names, which are `<project>-<environment>-<developer>`. */
@@ -50,22 +53,40 @@ export function rosterParts(data: unknown): RosterParts {
 export function crossFieldProblems(parts: RosterParts): Problem[] {
   const problems: Problem[] = [];
   checkZones(parts, problems);
-  const host = parts.top.host === INVALID ? undefined : resolveHost(parts.top.host, problems);
+  const { running, problems: platform } = platformProblems(parts);
+  problems.push(...platform);
+  const hostSection = parts.top.host;
+  const host = running?.host && hostSection !== INVALID && hostSection !== undefined ? resolveHost(hostSection, problems) : undefined;
   checkImageTag(parts, problems);
   checkExtensionSpelling(parts, problems);
-  if (parts.developers.length > MAX_DEVELOPERS) {
-    problems.push({
-      path: ["developers"],
-      message: `${parts.developers.length} developers is more than one ALB listener can route (${MAX_DEVELOPERS} rules): split the team into two environments`,
-    });
-  }
+  checkTeamSize(parts, running, problems);
   const reportDefault = defaultReporter(problems);
   parts.developers.forEach((d, i) => checkDeveloper(parts, d, i, reportDefault, problems));
   checkUnique(parts, problems);
   problems.push(...collisionProblems(parts.developers.map((d) => (d.name === INVALID ? undefined : d.name))));
   if (host) checkCapacity(parts, host, reportDefault, problems);
+  if (running?.ecs) problems.push(...fargateProblems(parts, (d, field) => effective(parts, d, field), reportDefault));
   if (parts.schedule) problems.push(...scheduleProblems(parts.schedule));
   return problems;
+}
+
+/**
+ * The host serves at most one ALB's worth of developers; ECS shards them over several ALBs, up to
+ * MAX_ECS_DEVELOPERS (beyond it a plan and an apply take too long to review and run as one).
+ */
+function checkTeamSize(parts: RosterParts, running: RunningPlatforms | undefined, problems: Problem[]): void {
+  const count = parts.developers.length;
+  if (running?.host && count > MAX_DEVELOPERS) {
+    problems.push({
+      path: ["developers"],
+      message: `${count} developers is more than one ALB listener can route (${MAX_DEVELOPERS} rules) for the host: run them on platform: ecs, which spreads them over several load balancers, or split the team into two environments`,
+    });
+  } else if (running?.ecs && count > MAX_ECS_DEVELOPERS) {
+    problems.push({
+      path: ["developers"],
+      message: `${count} developers is more than one environment holds (${MAX_ECS_DEVELOPERS} on ECS): split the team into two environments`,
+    });
+  }
 }
 
 function checkZones(parts: RosterParts, problems: Problem[]): void {
@@ -86,7 +107,7 @@ function checkZones(parts: RosterParts, problems: Problem[]): void {
 }
 
 /** The host of a schema-valid `host` section, or undefined with the problem that keeps it from being one. */
-export function resolveHost(host: RawRoster["host"], problems: Problem[]): HostSpec | undefined {
+export function resolveHost(host: NonNullable<RawRoster["host"]>, problems: Problem[]): HostSpec | undefined {
   const { instanceType, vcpus, memoryGiB, osHeadroomGiB } = host;
   const known = INSTANCE_TYPES.get(instanceType);
   if (known && (vcpus !== undefined || memoryGiB !== undefined)) {

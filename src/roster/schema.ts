@@ -99,8 +99,33 @@ export const hostSchema = z.strictObject(
     /** Memory kept free for the OS, Docker and agents when checking that reservations fit. */
     osHeadroomGiB: z.number().min(0).default(2),
   },
-  { message: "host is required, with at least instanceType (e.g. t3.2xlarge)" },
+  { message: "host must be a mapping with at least instanceType (e.g. t3.2xlarge)" },
 );
+
+/** Where developers are served: one EC2 host running a container each, or an ECS Fargate service each. */
+export const PLATFORMS = ["host", "ecs"] as const;
+
+/** The ECS platform's settings (they matter only when it runs). */
+export const ecsSchema = z.strictObject({
+  /** The CPU architecture of the developers' tasks (Graviton is arm64). */
+  architecture: z.enum(["x86_64", "arm64"], { message: "ecs.architecture must be x86_64 or arm64" }).default("x86_64"),
+  /**
+   * public: each task gets a public IPv4 address in a public subnet; private: tasks in private
+   * subnets reach the internet through one NAT gateway.
+   */
+  network: z.enum(["public", "private"], { message: "ecs.network must be public or private" }).default("public"),
+  /** ECS Exec into a developer's task (a logged shell), off unless switched on. */
+  exec: z.boolean({ message: "ecs.exec must be true or false (unquoted)" }).default(false),
+});
+
+/**
+ * A move between platforms, for as long as it takes: `prepare: ecs` builds ECS beside the serving
+ * host; `keep: host` keeps the host beside the serving ECS, until a later edit retires it on purpose.
+ */
+export const migrationSchema = z.strictObject({
+  prepare: z.literal("ecs", { message: "migration.prepare can only be ecs (with platform: host)" }).optional(),
+  keep: z.literal("host", { message: "migration.keep can only be host (with platform: ecs)" }).optional(),
+});
 
 /** The code-server image every developer runs and the extensions installed for everyone. */
 export const codeServerSchema = z.strictObject({
@@ -164,7 +189,12 @@ export const rosterSchema = z.strictObject({
   domain: z.string({ message: "domain is required: the DNS zone developers are reached under, e.g. dev.example.com" }).regex(DNS_NAME, {
     message: "domain must be a DNS name: lower-case labels of a-z, 0-9 and '-' separated by dots, e.g. dev.example.com",
   }),
-  host: hostSchema,
+  /** Where developers are served (`PLATFORMS`). */
+  platform: z.enum(PLATFORMS, { message: "platform must be host or ecs" }).default("host"),
+  /** Required when the host runs: platform host, or a migration that keeps or prepares beside it. */
+  host: hostSchema.optional(),
+  ecs: ecsSchema.prefault({}),
+  migration: migrationSchema.optional(),
   // An absent section is parsed as `{}`, so the field defaults are its defaults.
   codeServer: codeServerSchema.prefault({}),
   developerDefaults: developerDefaultsSchema.prefault({}),

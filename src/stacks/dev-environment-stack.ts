@@ -15,6 +15,8 @@ import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
 import { KeyPolicy } from "../modules/key-policy";
 import { hostMonitoring } from "../modules/host-monitoring";
+import { ecsMonitoring } from "../platforms/ecs/ecs-monitoring";
+import { EcsPlatform } from "../platforms/ecs/ecs-platform";
 import { classifiedAlarms, MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
@@ -22,7 +24,7 @@ import { HostSchedule } from "../modules/schedule";
 import { SecretsLayer } from "../modules/secrets";
 import { WebAcl } from "../modules/waf";
 import type { RenderedFile } from "../rendered-file";
-import type { Fleet } from "../roster";
+import type { EcsSpec, Fleet } from "../roster";
 import { ReadableAddressStack } from "./readable-addresses";
 
 /** Tag every resource carries (provider default_tags). */
@@ -34,9 +36,9 @@ export interface DevEnvironmentStackProps {
   /** The rendered host files (`renderHostFiles`), delivered to the host through S3 and SSM with their modes. */
   readonly hostFiles: readonly RenderedFile[];
   /** The script of the SSM document that delivers them (`renderApplyDocumentScript`). */
-  readonly applyScript: string;
+  readonly applyScript?: string;
   /** The roster-independent EC2 user_data (`renderBootstrap`). */
-  readonly userData: string;
+  readonly userData?: string;
 }
 
 /** The stack id of a fleet: `<project>-<environment>`, also the directory under cdktf.out/stacks. */
@@ -62,14 +64,18 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   readonly network: NetworkLayer;
   readonly secrets: SecretsLayer;
   readonly notifications: Notifications;
-  readonly compute: ComputeLayer;
+  /** The host's machine, when the host runs. */
+  readonly compute?: ComputeLayer;
   readonly audit: AuditLayer;
   readonly alb: AlbLayer;
   /** The WAF web ACL on the ALB, when the roster switches it on. */
   readonly waf?: WebAcl;
   readonly monitoring: MonitoringLayer;
   readonly backup: BackupLayer;
-  readonly artifacts: ArtifactsLayer;
+  /** The host files' delivery, when the host runs. */
+  readonly artifacts?: ArtifactsLayer;
+  /** The ECS platform, when it runs. */
+  readonly ecs?: EcsPlatform;
   /** Names of the alarms whose actions are off while the host sleeps (the schedule's, and sleep.sh's and wake.sh's). */
   readonly sleepingAlarmNames: readonly string[];
   /** The roster's working hours; absent when the roster has no schedule. */
@@ -79,7 +85,87 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     super(scope, id);
     const { fleet } = props;
     this.fleet = fleet;
+    this.providerAndState();
 
+    const inputs = (this.inputs = new EnvironmentInputs(this, "inputs"));
+    this.network = new NetworkLayer(this, "network", {
+      fleet,
+      vpcCidr: inputs.vpcCidr,
+      adminCidrs: inputs.adminCidrs,
+      allowedCidrs: inputs.allowedCidrs,
+      hostRuns: fleet.host !== undefined,
+    });
+    this.secrets = new SecretsLayer(this, "secrets", { fleet });
+    const key = this.secrets.key;
+    this.aws = new AwsEnvironment(this, { region: fleet.region, accountOf: key.arn });
+    this.notifications = new Notifications(this, "notifications", { fleet, key, alarmEmails: inputs.alarmEmails });
+    if (fleet.host) this.compute = this.hostCompute(props);
+    const keyPolicy = new KeyPolicy(this, "key-policy", {
+      fleet,
+      key,
+      ...(this.compute ? { hostRoleArn: this.compute.role.arn, hostInstanceId: this.compute.instance.id } : {}),
+    });
+    this.audit = new AuditLayer(this, "audit", {
+      fleet,
+      key,
+      keyPolicy: keyPolicy.policy,
+      vpc: this.network.vpc,
+      logRetentionDays: inputs.logRetentionDays,
+    });
+    this.alb = new AlbLayer(this, "alb", {
+      fleet,
+      vpc: this.network.vpc,
+      subnets: this.network.publicSubnets,
+      securityGroup: this.network.albSecurityGroup,
+      host: this.compute?.instance,
+      ecs: fleet.ecs !== undefined,
+      hostedZoneId: inputs.hostedZoneId,
+      certificateArn: inputs.certificateArn,
+      sslPolicy: inputs.sslPolicy,
+      deletionProtection: inputs.albDeletionProtection,
+      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
+    });
+    if (fleet.waf.enabled) {
+      this.waf = new WebAcl(this, "waf", {
+        fleet,
+        loadBalancer: this.alb.loadBalancer,
+        rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
+      });
+    }
+    // ECS's services wait for their log groups, which the monitoring layer makes for every platform.
+    if (fleet.ecs) this.ecs = this.ecsPlatform(fleet.ecs, inputs);
+    this.monitoring = new MonitoringLayer(this, "monitoring", {
+      fleet,
+      key,
+      keyPolicy: keyPolicy.policy,
+      topic: this.notifications.topic,
+      platform: this.compute ? hostMonitoring(fleet, this.compute.instance) : ecsMonitoring(fleet, this.ecs!.homes.fileSystem.id),
+      loadBalancers: this.alb.watchedLoadBalancers(),
+      routes: this.alb.servingRoutes(),
+      logRetentionDays: inputs.logRetentionDays,
+      budgetAmountUsd: inputs.budgetAmountUsd,
+      alarmEmails: inputs.alarmEmails,
+    });
+    this.backup = new BackupLayer(this, "backup", {
+      fleet,
+      key,
+      hostRoleName: this.compute?.role.name,
+      homesOnEfs: fleet.ecs !== undefined,
+      serverAccessLogs: this.audit.serverAccessLogsFor("archive"),
+      failureTopic: this.notifications.topic,
+    });
+    this.ecs?.waitFor([...this.monitoring.logGroups.values()]);
+    if (this.compute) this.artifacts = this.hostDelivery(props, this.compute);
+    this.sleepingAlarmNames = classifiedAlarms(this)
+      .filter((a) => a.sleepsWithHost)
+      .map((a) => a.alarmName);
+    this.schedule = this.workingHours();
+    this.outputs();
+  }
+
+  /** The provider, with the tags every resource carries, and where the state lives. */
+  private providerAndState(): void {
+    const { fleet } = this;
     new AwsProvider(this, "aws", {
       region: fleet.region,
       defaultTags: [{ tags: { project: fleet.project, environment: fleet.environment, "managed-by": MANAGED_BY } }],
@@ -97,109 +183,68 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       // Relative to cdktf.out/stacks/<id>, where Terraform runs: the project root.
       new LocalBackend(this, { path: `../../../${localStateFile(fleet)}` });
     }
+  }
 
-    const inputs = (this.inputs = new EnvironmentInputs(this, "inputs"));
-    this.network = new NetworkLayer(this, "network", {
+  /** The host platform's machine: its role, the instance and the data volume. */
+  private hostCompute(props: DevEnvironmentStackProps): ComputeLayer {
+    const { fleet, inputs, network } = this;
+    return new ComputeLayer(this, "compute", {
       fleet,
-      vpcCidr: inputs.vpcCidr,
-      adminCidrs: inputs.adminCidrs,
-      allowedCidrs: inputs.allowedCidrs,
-    });
-    this.secrets = new SecretsLayer(this, "secrets", { fleet });
-    const key = this.secrets.key;
-    this.aws = new AwsEnvironment(this, { region: fleet.region, accountOf: key.arn });
-    this.notifications = new Notifications(this, "notifications", { fleet, key, alarmEmails: inputs.alarmEmails });
-    this.compute = new ComputeLayer(this, "compute", {
-      fleet,
-      subnet: this.network.hostSubnet,
-      securityGroup: this.network.hostSecurityGroup,
-      key,
+      subnet: network.hostSubnet,
+      securityGroup: network.hostSecurityGroup!,
+      key: this.secrets.key,
       amiId: inputs.amiId,
       dataVolumeSizeGb: inputs.dataVolumeSizeGb,
       terminationProtection: inputs.terminationProtection,
-      userData: props.userData,
+      userData: required(props.userData, "userData"),
       alarmTopicArn: this.notifications.topic.arn,
     });
-    const keyPolicy = new KeyPolicy(this, "key-policy", {
+  }
+
+  /** The host files, delivered through S3 and applied on the host by the SSM association. */
+  private hostDelivery(props: DevEnvironmentStackProps, compute: ComputeLayer): ArtifactsLayer {
+    const { fleet } = this;
+    return new ArtifactsLayer(this, "artifacts", {
       fleet,
-      key,
-      hostRoleArn: this.compute.role.arn,
-      hostInstanceId: this.compute.instance.id,
-    });
-    this.audit = new AuditLayer(this, "audit", {
-      fleet,
-      key,
-      keyPolicy: keyPolicy.policy,
-      vpc: this.network.vpc,
-      logRetentionDays: inputs.logRetentionDays,
-    });
-    this.alb = new AlbLayer(this, "alb", {
-      fleet,
-      vpc: this.network.vpc,
-      subnets: this.network.publicSubnets,
-      securityGroup: this.network.albSecurityGroup,
-      instance: this.compute.instance,
-      hostedZoneId: inputs.hostedZoneId,
-      certificateArn: inputs.certificateArn,
-      sslPolicy: inputs.sslPolicy,
-      deletionProtection: inputs.albDeletionProtection,
-      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
-    });
-    if (fleet.waf.enabled) {
-      this.waf = new WebAcl(this, "waf", {
-        fleet,
-        loadBalancer: this.alb.loadBalancer,
-        rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
-      });
-    }
-    this.monitoring = new MonitoringLayer(this, "monitoring", {
-      fleet,
-      key,
-      keyPolicy: keyPolicy.policy,
-      topic: this.notifications.topic,
-      platform: hostMonitoring(fleet, this.compute.instance),
-      loadBalancer: this.alb.loadBalancer,
-      targetGroups: this.alb.targetGroups,
-      logRetentionDays: inputs.logRetentionDays,
-      budgetAmountUsd: inputs.budgetAmountUsd,
-      alarmEmails: inputs.alarmEmails,
-    });
-    this.backup = new BackupLayer(this, "backup", {
-      fleet,
-      key,
-      hostRoleName: this.compute.role.name,
-      serverAccessLogs: this.audit.serverAccessLogsFor("archive"),
-      failureTopic: this.notifications.topic,
-    });
-    this.artifacts = new ArtifactsLayer(this, "artifacts", {
-      fleet,
-      key,
+      key: this.secrets.key,
       files: props.hostFiles,
-      applyScript: props.applyScript,
-      instance: this.compute.instance,
-      hostRoleName: this.compute.role.name,
-      dataVolumeId: this.compute.dataVolume.id,
+      applyScript: required(props.applyScript, "applyScript"),
+      instance: compute.instance,
+      hostRoleName: compute.role.name,
+      dataVolumeId: compute.dataVolume.id,
       archiveBucketName: this.backup.archive.bucket.id,
-      applyDependsOn: [this.compute.dataVolumeAttachment, ...this.monitoring.logGroups.values()],
+      applyDependsOn: [compute.dataVolumeAttachment, ...this.monitoring.logGroups.values()],
       serverAccessLogs: this.audit.serverAccessLogsFor("host-files"),
       applyFailureTopic: this.notifications.topic,
     });
+  }
 
-    // Keep this last: it reads every alarm the layers above created, and refuses one that has not
-    // said whether it sleeps with the host.
-    this.sleepingAlarmNames = classifiedAlarms(this)
-      .filter((a) => a.sleepsWithHost)
-      .map((a) => a.alarmName);
-    if (fleet.schedule) {
-      this.schedule = new HostSchedule(this, "schedule", {
-        fleet,
-        schedule: fleet.schedule,
-        instance: this.compute.instance,
-        volumeKeyArn: key.arn,
-        sleepingAlarmNames: this.sleepingAlarmNames,
-        alarmTopicArn: this.notifications.topic.arn,
-      });
-    }
+  /** The ECS platform: the cluster, the homes on EFS, a service per developer on their target group. */
+  private ecsPlatform(ecs: EcsSpec, inputs: EnvironmentInputs): EcsPlatform {
+    const { fleet } = this;
+    const routes = this.alb.ecsRoutes();
+    return new EcsPlatform(this, "ecs", {
+      fleet,
+      ecs,
+      vpc: this.network.vpc,
+      vpcCidr: inputs.vpcCidr,
+      publicSubnets: this.network.publicSubnets,
+      albSecurityGroup: this.network.albSecurityGroup,
+      key: this.secrets.key,
+      secrets: this.secrets.developerSecrets,
+      targetGroups: routes.targetGroups,
+      listenerRules: routes.listenerRules,
+      sessionLogGroupName: this.audit.sessionLogGroup.name,
+      alarmTopic: this.notifications.topic,
+    });
+  }
+
+  /**
+   * The roster's working hours, when it has them. Keep this last among the layers: it reads every
+   * alarm the layers above created, and refuses one that has not said whether it sleeps with the host.
+   */
+  private workingHours(): HostSchedule | undefined {
+    const { fleet } = this;
     this.node.addValidation({
       validate: () => {
         const sleeping = classifiedAlarms(this).filter((a) => a.sleepsWithHost);
@@ -210,8 +255,15 @@ export class DevEnvironmentStack extends ReadableAddressStack {
         );
       },
     });
-
-    this.outputs();
+    if (!fleet.schedule || !this.compute) return undefined;
+    return new HostSchedule(this, "schedule", {
+      fleet,
+      schedule: fleet.schedule,
+      instance: this.compute.instance,
+      volumeKeyArn: this.secrets.key.arn,
+      sleepingAlarmNames: this.sleepingAlarmNames,
+      alarmTopicArn: this.notifications.topic.arn,
+    });
   }
 
   private outputs(): void {
@@ -235,9 +287,28 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       "Secrets Manager names of each developer's password and Anthropic API key (values are never in Terraform).",
     );
     output("alb_dns_name", this.alb.loadBalancer.dnsName, "DNS name of the ALB; the developer records alias to it.");
-    output("instance_id", this.compute.instance.id, "EC2 instance id of the code-server host (use it with SSM Session Manager).");
-    output("data_volume_id", this.compute.dataVolume.id, "EBS volume id of the data volume holding every workspace.");
-    output("artifact_bucket", this.artifacts.bucket.bucket.id, "S3 bucket holding the rendered host files and SSM apply output.");
+    if (this.compute && this.artifacts) {
+      output("instance_id", this.compute.instance.id, "EC2 instance id of the code-server host (use it with SSM Session Manager).");
+      output("data_volume_id", this.compute.dataVolume.id, "EBS volume id of the data volume holding every workspace.");
+      output("artifact_bucket", this.artifacts.bucket.bucket.id, "S3 bucket holding the rendered host files and SSM apply output.");
+    }
+    if (this.ecs) {
+      output(
+        "ecs_cluster_name",
+        this.ecs.cluster.name,
+        "ECS cluster of the developers' services (one service per developer, named after them).",
+      );
+      output(
+        "homes_file_system_id",
+        this.ecs.homes.fileSystem.id,
+        "EFS file system holding every developer's home, one access point each.",
+      );
+      output(
+        "ecs_load_balancers",
+        Object.fromEntries([...this.alb.ecsBalancers].map(([shard, b]) => [String(shard), b.loadBalancer.dnsName])),
+        "DNS name of each ECS load balancer, by shard (listener-rule priorities 50·shard+1 to 50·shard+50).",
+      );
+    }
     output("archive_bucket", this.backup.archive.bucket.id, "S3 bucket where removed developers' workspaces are archived.");
     output("alb_access_log_bucket", this.alb.accessLogs.bucket.id, "S3 bucket receiving the ALB access logs.");
     output("alarm_topic_arn", this.notifications.topic.arn, "SNS topic every alarm notifies.");
@@ -252,11 +323,17 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       this.audit.accessLogs.bucket.id,
       "S3 bucket receiving the S3 server access logs of the fleet's other buckets.",
     );
-    output("host_files_hash", this.artifacts.contentHash, "sha256 of the host files manifest the host is brought to.");
+    if (this.artifacts) output("host_files_hash", this.artifacts.contentHash, "sha256 of the host files manifest the host is brought to.");
     output(
       "dashboard_url",
       `https://${fleet.region}.console.aws.amazon.com/cloudwatch/home?region=${fleet.region}#dashboards:name=${fleet.namePrefix}`,
       "CloudWatch dashboard of the fleet.",
     );
   }
+}
+
+/** A prop the host platform needs, which a fleet with a host always gets (`stackProps`). */
+function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`DevEnvironmentStack: the host runs, but ${name} was not given`);
+  return value;
 }

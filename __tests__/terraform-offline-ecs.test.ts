@@ -1,0 +1,85 @@
+/**
+ * The ECS platform passes `terraform init`, `validate` and `plan` offline like the host: an `ecs`
+ * roster with every switch that adds resources (private network, ECS Exec), synthesized and
+ * exported once; the plan only creates, reads no data source, and its HCL export plans exactly
+ * like its JSON. Both working directories share one provider process each.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { synthInto } from "../src/app";
+import { exportDeployment } from "../src/export/deployment";
+import { parseRoster } from "../src/roster";
+import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
+
+const terraform = terraformOrSkip();
+const maybe = terraform ? describe : describe.skip;
+const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
+
+/** The default roster on ECS, in private subnets, with ECS Exec on. */
+function ecsRoster(): string {
+  const roster = parse(DEFAULT_ROSTER_TEXT) as Record<string, unknown>;
+  delete roster.host;
+  return stringify({ ...roster, platform: "ecs", ecs: { network: "private", exec: true } });
+}
+
+const ECS_TYPES = [
+  "aws_ecs_cluster",
+  "aws_ecs_cluster_capacity_providers",
+  "aws_ecs_service",
+  "aws_ecs_task_definition",
+  "aws_efs_access_point",
+  "aws_efs_file_system",
+  "aws_efs_file_system_policy",
+  "aws_efs_mount_target",
+  "aws_eip",
+  "aws_nat_gateway",
+];
+
+maybe("offline terraform of an ecs roster", () => {
+  const out = mkdtempSync(join(tmpdir(), "synth-ecs-"));
+  let json: Workdir;
+  let hcl: Workdir;
+  let jsonPlan: PlanJson;
+
+  afterAll(() => {
+    json?.dispose();
+    hcl?.dispose();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  beforeAll(async () => {
+    const { stack, stackDir } = synthInto(parseRoster(ecsRoster()), join(out, "cdktf.out"));
+    await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
+    json = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
+    hcl = offlineWorkdir(terraform!, join(out, "deployment", "terraform"), { "test.tfvars": TFVARS });
+  });
+
+  it("validates and plans the synthesized JSON offline, only creating, the ECS platform's types and no host", () => {
+    json.run(["init", "-input=false", "-no-color"]);
+    json.shareProvider();
+    expect(json.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
+    json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
+    jsonPlan = json.json<PlanJson>(["show", "-json", "plan.bin"]);
+    expect(new Set(changesOf(jsonPlan).map((r) => r.change.actions.join(",")))).toEqual(new Set(["create"]));
+    const types = new Set(changesOf(jsonPlan).map((r) => r.type));
+    expect([...types]).toEqual(expect.arrayContaining(ECS_TYPES));
+    for (const hostType of ["aws_instance", "aws_ebs_volume", "aws_ssm_association"]) expect(types.has(hostType)).toBe(false);
+    expect((jsonPlan.planned_values.root_module.resources ?? []).filter((r) => r.mode === "data")).toEqual([]);
+  });
+
+  it("exports HCL that is fmt-clean, validates, and plans exactly like the JSON", () => {
+    hcl.run(["init", "-input=false", "-no-color"]);
+    hcl.shareProvider();
+    expect(hcl.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
+    expect(hcl.run(["fmt", "-check", "-no-color", "main.tf", "variables.tf", "outputs.tf"]).status).toBe(0);
+    hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
+    const hclPlan = hcl.json<PlanJson>(["show", "-json", "plan.bin"]);
+    const byAddress = (plan: PlanJson) =>
+      Object.fromEntries(changesOf(plan).map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
+    expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
+    expect(hclPlan.planned_values.outputs).toEqual(jsonPlan.planned_values.outputs);
+  });
+});
