@@ -19,8 +19,12 @@ let dir: string;
 let keyFile: string;
 let upstream: Upstream;
 let idp: Running;
+/** alice's gate: bound to her verified email. */
 let gate: Running;
 let gateUrl: string;
+/** bob's gate: bound to his subject, sessions of at most two minutes, the same cookie key as alice's. */
+let bobGate: Running;
+let bobUrl: string;
 let issuer: string;
 
 beforeAll(async () => {
@@ -32,26 +36,34 @@ beforeAll(async () => {
   upstream = new Upstream();
   const upstreamPort = await upstream.listen();
   gateUrl = `http://127.0.0.1:${await freePort()}`;
+  bobUrl = `http://127.0.0.1:${await freePort()}`;
   buildGate(join(dir, "gate.js"));
-  const fixture = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrls: [gateUrl] };
+  const fixture = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrls: [gateUrl, bobUrl] };
   idp = await start(["tools/launch.js", "__tests__/gate/fixtures/idp.ts"], { IDP_FIXTURE: JSON.stringify(fixture) }, /"issuer"/);
   issuer = (JSON.parse(idp.lines.find((line) => line.includes('"issuer"'))!) as { issuer: string }).issuer;
-  const config = {
-    issuer,
-    clientId: CLIENT_ID,
-    clientSecretFile: secretFile,
-    cookieKeyFile: keyFile,
-    publicUrl: gateUrl,
-    identity: { email: "alice@example.com" },
-    upstream: `http://127.0.0.1:${upstreamPort}`,
-    listenPort: Number(new URL(gateUrl).port),
+  const startGate = (name: string, publicUrl: string, fields: object) => {
+    const config = {
+      issuer,
+      clientId: CLIENT_ID,
+      clientSecretFile: secretFile,
+      cookieKeyFile: keyFile,
+      publicUrl,
+      upstream: `http://127.0.0.1:${upstreamPort}`,
+      listenPort: Number(new URL(publicUrl).port),
+      ...fields,
+    };
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(config));
+    return start([join(dir, "gate.js"), "--config", join(dir, `${name}.json`)], {}, /"event":"listening"/);
   };
-  writeFileSync(join(dir, "gate.json"), JSON.stringify(config));
-  gate = await start([join(dir, "gate.js"), "--config", join(dir, "gate.json")], {}, /"event":"listening"/);
+  [gate, bobGate] = await Promise.all([
+    startGate("alice", gateUrl, { identity: { email: "alice@example.com" } }),
+    startGate("bob", bobUrl, { identity: { sub: "bob" }, maxSessionSeconds: 120 }),
+  ]);
 });
 
 afterAll(async () => {
   await gate?.stop();
+  await bobGate?.stop();
   await idp?.stop();
   await upstream?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -86,25 +98,25 @@ interface SignIn {
   readonly jar: Jar;
 }
 
-/** A browser's sign-in as `user`, starting at `path`; `mutation` alters the ID token the provider returns. */
-async function signInAs(user: string, path = "/", mutation?: string): Promise<SignIn> {
+/** A browser's sign-in as `user` at the gate `at`, starting at `path`; `mutation` alters the ID token the provider returns. */
+async function signInAs(user: string, path = "/", mutation?: string, at = gateUrl): Promise<SignIn> {
   const jar = new Jar();
   const idpJar = new Jar();
-  const toProvider = location(jar.take(await send(gateUrl, path)));
+  const toProvider = location(jar.take(await send(at, path)));
   expect(toProvider.origin).toBe(issuer);
   const toInteraction = location(idpJar.take(await send(issuer, `${toProvider.pathname}${toProvider.search}`, idpJar.header())));
   const signedIn = location(idpJar.take(await send(issuer, `${toInteraction.pathname}?as=${user}`, idpJar.header())));
   const back = location(idpJar.take(await send(issuer, `${signedIn.pathname}${signedIn.search}`, idpJar.header())));
-  expect(back.origin).toBe(gateUrl);
+  expect(back.origin).toBe(at);
   if (mutation) expect((await send(issuer, "/__test/next-id-token", {}, "POST", mutation)).status).toBe(204);
   const callbackPath = `${back.pathname}${back.search}`;
   const before = jar.copy();
-  const callback = jar.take(await send(gateUrl, callbackPath, jar.header()));
+  const callback = jar.take(await send(at, callbackPath, jar.header()));
   return { callback, callbackPath, before, jar };
 }
 
-async function sessionOf(user: string): Promise<Jar> {
-  const { callback, jar } = await signInAs(user);
+async function sessionOf(user: string, at = gateUrl): Promise<Jar> {
+  const { callback, jar } = await signInAs(user, "/", undefined, at);
   expect(callback.status).toBe(302);
   expect(jar.cookies.has(SESSION)).toBe(true);
   return jar;
@@ -217,6 +229,29 @@ describe("another identity", () => {
     expect(reply.status).toBe(403);
     expect(reply.body).toContain("has not verified this email address");
     expect(reply.body).toContain("alice@example.com");
+  });
+});
+
+describe("a developer bound by subject, with sessions of at most two minutes", () => {
+  it("is admitted by subject, for no longer than the configured maximum", async () => {
+    const { callback, jar } = await signInAs("bob", "/", undefined, bobUrl);
+    const maxAge = Number(
+      setCookies(callback)
+        .find((c) => c.name === SESSION)!
+        .attributes.get("max-age"),
+    );
+    expect(maxAge).toBeGreaterThan(100);
+    expect(maxAge).toBeLessThanOrEqual(120);
+    expect((await send(bobUrl, "/", jar.header())).status).toBe(200);
+  });
+
+  it("turns away the other developer, signed in at this URL or carrying a session from their own", async () => {
+    const here = await send(bobUrl, "/", (await sessionOf("alice", bobUrl)).header());
+    expect(here.status).toBe(403);
+    expect(here.body).toContain("alice@example.com");
+    // Both gates share a cookie key here; the session names alice's origin as its audience.
+    const carried = await send(bobUrl, "/", (await sessionOf("alice")).header());
+    expect(carried.status).toBe(302);
   });
 });
 
@@ -336,8 +371,9 @@ describe("session cookies the gate did not issue, or no longer honours", () => {
 });
 
 describe("sign-out", () => {
-  it("clears the session and goes to the provider's end_session_endpoint, which returns to the signed-out page", async () => {
+  it("ends the session and goes to the provider's end_session_endpoint, which returns to the signed-out page", async () => {
     const jar = await sessionOf("alice");
+    const copied = jar.copy();
     const reply = jar.take(await send(gateUrl, "/oauth2/sign-out", jar.header()));
     expect(reply.status).toBe(302);
     const to = location(reply);
@@ -347,6 +383,8 @@ describe("sign-out", () => {
     expect(to.searchParams.get("id_token_hint")!.split(".")).toHaveLength(3);
     expect(jar.cookies.has(SESSION)).toBe(false);
     expect((await send(gateUrl, "/", jar.header())).status).toBe(302);
+    // A copy of the cookie taken before sign-out opens nothing either.
+    expect((await send(gateUrl, "/", copied.header())).status).toBe(302);
     const page = await send(gateUrl, "/oauth2/signed-out");
     expect(page.status).toBe(200);
     expect(page.body).toContain("You are signed out");
@@ -417,10 +455,15 @@ describe("logs", () => {
     ]) {
       expect([d, decisions.has(d)]).toEqual([d, true]);
     }
-    const text = gate.lines.join("\n") + gate.stderr();
+    const text = [...gate.lines, ...bobGate.lines, gate.stderr(), bobGate.stderr()].join("\n");
     expect(text).not.toContain(CLIENT_SECRET);
     expect(text).not.toMatch(/code=|state=|eyJ/); // no query string, no JOSE object
-    expect(entries.every((e) => !String(e.path ?? "").includes("?"))).toBe(true);
+    for (const entry of entries.filter((e) => !e.event)) {
+      expect(Object.keys(entry).slice(0, 2)).toEqual(["time", "decision"]);
+      expect(typeof entry.method === "string" && entry.path.startsWith("/") && !entry.path.includes("?")).toBe(true);
+      if (["allow", "wrong-identity", "unverified-email", "signed-in"].includes(entry.decision))
+        expect(entry.who).toMatch(/@example\.com$/);
+    }
   });
 });
 

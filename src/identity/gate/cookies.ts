@@ -26,6 +26,8 @@ export const LOGIN_SECONDS = 600;
 const MAX_COOKIE_BYTES = 4000;
 /** Sessions kept opened: one developer has a browser or two, each with one session cookie. */
 const OPENED_SESSIONS = 32;
+/** Signed-out sessions remembered (each until it would have expired). */
+const SIGNED_OUT_SESSIONS = 1000;
 
 export interface Session extends Identity {
   /** Seconds since the epoch. */
@@ -42,7 +44,7 @@ export interface Login {
 }
 
 /** A cookie that opened, or why none did (for the log line). */
-export type Opened<T> = { readonly value: T } | { readonly reason: "none" | "expired" | "invalid" | `wrong ${string}` };
+export type Opened<T> = { readonly value: T } | { readonly reason: "none" | "expired" | "invalid" | "signed out" | `wrong ${string}` };
 
 const ALGORITHMS = { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] };
 
@@ -65,6 +67,11 @@ export class CookieSealer {
    * opened is kept, so a hit needs that exact text; expiry is checked on every hit.
    */
   private readonly opened = new Map<string, Session>();
+  /**
+   * Sessions signed out before their end, by cookie text, until that end: a copy of the cookie
+   * taken before sign-out opens nothing afterwards (while this process runs).
+   */
+  private readonly signedOut = new Map<string, number>();
 
   private constructor(
     private readonly keys: { readonly session: webcrypto.CryptoKey; readonly login: webcrypto.CryptoKey },
@@ -113,6 +120,7 @@ export class CookieSealer {
 
   async openSession(cookieHeader: string | undefined): Promise<Opened<Session>> {
     const token = cookieHeader ? parseCookie(cookieHeader)[SESSION_COOKIE] : undefined;
+    if (token && this.signedOut.has(token)) return { reason: "signed out" };
     const known = token && this.opened.get(token);
     if (known) {
       if (known.expiresAt > Math.floor(Date.now() / 1000)) return { value: known };
@@ -127,6 +135,19 @@ export class CookieSealer {
     if (this.opened.size >= OPENED_SESSIONS) this.opened.delete(this.opened.keys().next().value!);
     this.opened.set(token!, session);
     return { value: session };
+  }
+
+  /** Ends the session in `cookieHeader` for this gate, whoever still holds its cookie. */
+  signOut(cookieHeader: string | undefined, session: Session): void {
+    const token = cookieHeader && parseCookie(cookieHeader)[SESSION_COOKIE];
+    if (!token) return;
+    this.opened.delete(token);
+    const now = Math.floor(Date.now() / 1000);
+    for (const [old, until] of this.signedOut) {
+      if (until > now && this.signedOut.size < SIGNED_OUT_SESSIONS) break;
+      this.signedOut.delete(old);
+    }
+    this.signedOut.set(token, session.expiresAt);
   }
 
   async loginCookie(login: Login): Promise<string> {

@@ -1,7 +1,8 @@
 /**
  * One JSON line on stdout per decision: what was decided, for whom, on which method and path. The
  * query string is never logged (the callback's carries the code and state), nor any header, cookie
- * or token; a path is cut at 200 characters.
+ * or token; a path is cut at 200 characters. JSON.stringify escapes control characters, so a
+ * request cannot forge a line.
  */
 import type { IncomingMessage } from "node:http";
 
@@ -16,17 +17,22 @@ export type Decision =
   | "sign-in-refused"
   | "signed-out"
   | "not-found"
-  | "upstream-error";
+  | "upstream-error"
+  | "error";
 
 export interface LogFields {
   readonly who?: string;
+  /** Whether a new session is the developer's (on `signed-in`). */
+  readonly verdict?: string;
   readonly reason?: string;
 }
 
 export type DecisionLog = (decision: Decision, req: IncomingMessage, fields?: LogFields) => void;
 
+/** The request target's path; of an absolute-form target (`http://host/path`), its path alone. */
 function pathOf(req: IncomingMessage): string {
   const target = req.url ?? "";
+  if (!target.startsWith("/") && URL.canParse(target)) return new URL(target).pathname.slice(0, 200);
   const query = target.indexOf("?");
   return (query < 0 ? target : target.slice(0, query)).slice(0, 200);
 }

@@ -12,10 +12,21 @@
  * the person and code-server trusts nobody but its loopback.
  *
  * What it does (server.ts has the routes): sign-in with the authorization code flow, PKCE, `state`
- * and `nonce` (oidc.ts, openid-client); a session in an encrypted cookie (cookies.ts, jose) that
- * ends when the provider's ID token does, or at `maxSessionSeconds` if that comes first, and cuts
- * the websockets it opened at that moment; the verdict on the identity (identity.ts); forwarding
- * of requests and websockets (proxy.ts); one log line per decision on stdout (log.ts).
+ * and `nonce` (oidc.ts, openid-client); a session in an encrypted cookie (cookies.ts, jose); the
+ * verdict on the identity (identity.ts); forwarding of requests and websockets (proxy.ts); one
+ * log line per decision on stdout (log.ts).
+ *
+ * A session ends when the provider's ID token does, or at `maxSessionSeconds` if that comes
+ * first, and the websockets it opened are cut at that moment: otherwise an open workbench tab
+ * would outlive an account the company has disabled. The gate never refreshes a session on its
+ * own (no refresh token is kept): with providers whose ID tokens live an hour, the workbench
+ * loses its connection hourly and a reload signs in again, silently while the provider's own
+ * session lasts.
+ *
+ * State is the two cookies, plus, in memory, the `state` values of completed sign-ins (for ten
+ * minutes, to refuse a replay), the sessions signed out before their end (so a copied cookie
+ * dies with its sign-out) and a few already-decrypted sessions. A restart forgets these: it loses
+ * sign-ins in flight, and a copy of a signed-out cookie works again until its session's end.
  *
  * Configuration (config.ts), a JSON file:
  *
@@ -29,9 +40,10 @@
  * URI `<publicUrl>/oauth2/callback` and, where it supports RP-initiated logout, the post-logout
  * URI `<publicUrl>/oauth2/signed-out`.
  *
- * Packaging (bundle.ts): `npm run build:gate -- --out <file>` writes the gate and its libraries
- * as one self-contained JavaScript file, run as it is by the pinned official Node image
- * (GATE_NODE_IMAGE): nothing to install or build on the host.
+ * Packaging (../gate-bundle.ts): `npm run build:gate -- --out <file>` writes the gate and its
+ * libraries as one self-contained JavaScript file, run as it is by the pinned official Node image
+ * (GATE_NODE_IMAGE): nothing to install or build on the host. `npm run bench:gate` measures the
+ * latency it adds.
  */
 import { parseCommandLine } from "../../command-line";
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type GateConfig } from "./config";

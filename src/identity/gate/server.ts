@@ -96,7 +96,7 @@ export class Gate {
   }
 
   private crash(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    this.parts.log("upstream-error", req, { reason: `gate error: ${errorReason(err)}` });
+    this.parts.log("error", req, { reason: errorReason(err) });
     if (!res.headersSent) sendPage(res, 500, "Gate error", "<p>Something went wrong in front of this workspace. Try again.</p>");
     else res.destroy();
   }
@@ -174,7 +174,7 @@ export class Gate {
     const limit = config.maxSessionSeconds === undefined ? Infinity : now + config.maxSessionSeconds;
     const session: Session = { ...signedIn, expiresAt: Math.min(signedIn.expiresAt, limit), idTokenHint: signedIn.idToken };
     const verdict: Verdict = decide(session, config.binding);
-    this.parts.log("signed-in", req, { who: nameOf(session), reason: verdict });
+    this.parts.log("signed-in", req, { who: nameOf(session), verdict });
     const cookies = [await sealer.sessionCookie(session), clearCookie(LOGIN_COOKIE)];
     res.writeHead(302, { ...NO_STORE, location: `${config.publicUrl.origin}${login.value.returnTo}`, "set-cookie": cookies }).end();
   }
@@ -182,6 +182,7 @@ export class Gate {
   private async signOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const opened = await this.parts.sealer.openSession(req.headers.cookie);
     const session = "value" in opened ? opened.value : undefined;
+    if (session) this.parts.sealer.signOut(req.headers.cookie, session);
     const location = await this.parts.relyingParty.signOutUrl(session?.idTokenHint);
     this.parts.log("signed-out", req, session ? { who: nameOf(session) } : {});
     const cookies = [clearCookie(SESSION_COOKIE), clearCookie(LOGIN_COOKIE)];
