@@ -296,6 +296,17 @@ describe("state", () => {
     expect(reply.headers["set-cookie"]?.some((c) => c.startsWith(SESSION))).toBeFalsy();
   });
 
+  it("ends a sign-in the provider refused with its error code, and no session", async () => {
+    const jar = new Jar();
+    const state = location(jar.take(await send(gateUrl, "/"))).searchParams.get("state")!;
+    const query = new URLSearchParams({ error: "access_denied", error_description: "<b>cancelled</b>", state, iss: issuer });
+    const reply = await send(gateUrl, `/oauth2/callback?${query.toString()}`, jar.header());
+    expect(reply.status).toBe(400);
+    expect(reply.body).toContain("(access_denied)");
+    expect(reply.body).not.toContain("<b>");
+    expect(reply.headers["set-cookie"]?.some((c) => c.startsWith(SESSION))).toBeFalsy();
+  });
+
   it("is refused when the browser started no sign-in here (a callback link from elsewhere)", async () => {
     const { callbackPath } = await signInAs("bob");
     const reply = await send(gateUrl, callbackPath);

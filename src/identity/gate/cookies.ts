@@ -13,6 +13,10 @@
  * with HKDF (so neither can be passed off as the other), and names the developer's origin as its
  * audience and the provider as its issuer, which jose checks with the expiry on every request.
  * `__Host-` makes the browser keep each cookie to the exact host that set it, over HTTPS, for `/`.
+ *
+ * jose draws a fresh random 96-bit IV for every cookie; a gate seals two per sign-in, far below
+ * the 2^32 messages one GCM key allows with random IVs. Rotating the key file (and restarting the
+ * gate) ends every session: each browser signs in again, silently while its provider session lasts.
  */
 import { hkdfSync, webcrypto } from "node:crypto";
 import { parseCookie, stringifySetCookie } from "cookie";
