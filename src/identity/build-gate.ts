@@ -1,0 +1,28 @@
+/**
+ * `npm run build:gate -- --out <file>`: writes the gate's bundle (gate-bundle.ts) to <file>.
+ */
+import { renameSync, writeFileSync } from "node:fs";
+import { parseCommandLine } from "../command-line";
+import { bundleGate, GATE_NODE_IMAGE } from "./gate-bundle";
+
+const USAGE = `usage: npm run build:gate -- --out <file>
+Writes the sign-in gate as one JavaScript file that ${GATE_NODE_IMAGE} runs as it is.`;
+
+async function main(): Promise<void> {
+  const parsed = parseCommandLine<{ out?: string }>(process.argv.slice(2), { out: { type: "string" } }, USAGE);
+  if ("exit" in parsed) process.exit(parsed.exit);
+  const out = parsed.values.out;
+  if (!out) {
+    console.error(`--out <file> is required\n${USAGE}`);
+    process.exit(2);
+  }
+  const staging = `${out}.${process.pid}.tmp`;
+  writeFileSync(staging, await bundleGate());
+  renameSync(staging, out);
+  console.log(`wrote ${out}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`build:gate: ${(err as Error).message}`);
+  process.exit(1);
+});
