@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { buildStack } from "../src/app";
 import { exportDeployment } from "../src/export/deployment";
-import { SecretInitializer } from "../src/modules/secret-initializer";
+import { lambdaLogGroupName } from "../src/modules/node-lambda";
+import { SecretInitializer, secretInitializerName } from "../src/modules/secret-initializer";
 import { changeSummaryOf, plannedChangesOf } from "../src/terraform/plan-against-state";
 import type { TerraformJson } from "../src/terraform/plan-json";
 import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
@@ -61,7 +62,11 @@ describe("the construct", () => {
     ]);
   });
 
-  it("runs the secret-initializer handler, named after the fleet", () => {
+  it("runs the secret-initializer handler, named after the fleet, logging where a key policy can name before it exists", () => {
+    expect(secretInitializerName({ namePrefix: "code-server-probe" })).toBe("code-server-probe-secret-initializer");
+    expect(lambdaLogGroupName(secretInitializerName({ namePrefix: "code-server-probe" }))).toBe(
+      only(config, "aws_cloudwatch_log_group").name,
+    );
     expect(only(config, "aws_lambda_function")).toMatchObject({
       function_name: "code-server-probe-secret-initializer",
       filename: CODE.path,

@@ -85,6 +85,14 @@ const RESERVED_VARIABLES = new Set([
   "LAMBDA_TASK_ROOT",
 ]);
 
+/**
+ * The log group of the function named `functionName`: where Lambda would put it, known before the
+ * group exists (a key policy that lets CloudWatch Logs encrypt it names it, and the group waits for that policy).
+ */
+export function lambdaLogGroupName(functionName: string): string {
+  return `/aws/lambda/${functionName}`;
+}
+
 /** The Sid of the statement every function gets. */
 const LOGS_SID = "WritesItsOwnLogGroup";
 
@@ -102,7 +110,7 @@ export class NodeLambda extends Construct {
     this.codeSha256 = code.sha256Base64;
 
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
-      name: `/aws/lambda/${props.functionName}`,
+      name: lambdaLogGroupName(props.functionName),
       retentionInDays: props.logRetentionDays,
       kmsKeyId: props.key.arn,
       // Removing the function keeps its logs until retention expires them (no data lost on deploy).

@@ -18,6 +18,11 @@ import { AwsEnvironment } from "./aws-environment";
 import { NodeLambda, type PolicyStatement } from "./node-lambda";
 import { checkMinCount } from "./validation";
 
+/** The function's name (also its role's); its log group is `lambdaLogGroupName` of it. */
+export function secretInitializerName(fleet: Pick<Fleet, "namePrefix">): string {
+  return `${fleet.namePrefix}-secret-initializer`;
+}
+
 export interface SecretInitializerProps {
   /** The roster: the function is named after its prefix. */
   readonly fleet: Pick<Fleet, "namePrefix">;
@@ -47,7 +52,7 @@ export class SecretInitializer extends Construct {
 
     this.lambda = new NodeLambda(this, "lambda", {
       handler: "secret-initializer",
-      functionName: `${props.fleet.namePrefix}-secret-initializer`,
+      functionName: secretInitializerName(props.fleet),
       description: "Gives each code-server password secret without a value a random one; leaves the others alone",
       statements: this.statements(secretArns, props.key),
       key: props.key,
