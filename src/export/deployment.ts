@@ -4,6 +4,8 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import type { TerraformStack } from "cdktf";
+import { lambdaPackagesOf } from "../modules/lambda-packages";
 import { renderHostFiles, renderOperatorScripts } from "../render";
 import { FILE_MODES, type RenderedFile, renderedFile } from "../rendered-file";
 import { type DevEnvironmentStack, localStateFile } from "../stacks/dev-environment-stack";
@@ -68,13 +70,26 @@ export function deploymentFiles(stack: DevEnvironmentStack, target: string, opti
   ];
 }
 
+/** A file of deployment/ that is not text: a Lambda function's ZIP. */
+export interface BinaryFile extends Omit<RenderedFile, "content"> {
+  readonly content: Uint8Array;
+}
+
+/**
+ * The Lambda functions' ZIPs, each at the path the HCL names relative to terraform/ (the same as in
+ * the synthesized stack directory), byte for byte what synth wrote there.
+ */
+export function deploymentPackages(stack: TerraformStack): BinaryFile[] {
+  return lambdaPackagesOf(stack).map((code) => ({ path: `terraform/${code.path}`, content: code.zip, mode: FILE_MODES.regular }));
+}
+
 export interface ExportResult extends ReplaceResult {
-  readonly files: readonly RenderedFile[];
+  readonly files: readonly (RenderedFile | BinaryFile)[];
 }
 
 /** Writes deployment/ (or `target`) atomically, keeping the operator's own files in it. */
 export async function exportDeployment(stack: DevEnvironmentStack, target: string, options: ExportOptions): Promise<ExportResult> {
-  const files = deploymentFiles(stack, target, options);
+  const files = [...deploymentFiles(stack, target, options), ...deploymentPackages(stack)];
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`two exported files claim ${file.path}`);

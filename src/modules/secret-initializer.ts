@@ -1,0 +1,96 @@
+/**
+ * Gives each password secret a first value at apply time, with no value ever in Terraform's
+ * configuration, plan or state, and no AWS call at plan time: a Lambda function
+ * (src/lambdas/secret-initializer) that fills every listed secret that has no value with a random
+ * password and leaves the others alone, run by `aws_lambda_invocation` once the secrets exist, and
+ * again whenever the list of secrets or the function's code changes.
+ *
+ * Whatever reads the passwords (a container that gets its password injected) must depend on
+ * `invocation`, so that it starts only once every password has a value.
+ */
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
+import type { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
+import { Fn, type ITerraformDependable } from "cdktf";
+import { Construct } from "constructs";
+import type { Fleet } from "../roster";
+import { AwsEnvironment } from "./aws-environment";
+import { NodeLambda, type PolicyStatement } from "./node-lambda";
+import { checkMinCount } from "./validation";
+
+/** The function's name (also its role's); its log group is `lambdaLogGroupName` of it. */
+export function secretInitializerName(fleet: Pick<Fleet, "namePrefix">): string {
+  return `${fleet.namePrefix}-secret-initializer`;
+}
+
+export interface SecretInitializerProps {
+  /** The roster: the function is named after its prefix. */
+  readonly fleet: Pick<Fleet, "namePrefix">;
+  /** The password secrets that must have a value before anything reads them. */
+  readonly secrets: readonly SecretsmanagerSecret[];
+  /** The key the secrets are encrypted with; it encrypts the function's log group too. */
+  readonly key: KmsKey;
+  /** Days the function's logs are kept (one of CloudWatch Logs' retention values, or a variable). */
+  readonly logRetentionDays: number;
+  /**
+   * What the function's log group must wait for: the key policy that lets CloudWatch Logs use the key for it.
+   * @default - nothing
+   */
+  readonly logGroupDependsOn?: readonly ITerraformDependable[];
+}
+
+export class SecretInitializer extends Construct {
+  readonly lambda: NodeLambda;
+  /** Done once every listed secret has a value: what reads the secrets depends on it. */
+  readonly invocation: LambdaInvocation;
+
+  constructor(scope: Construct, id: string, props: SecretInitializerProps) {
+    super(scope, id);
+    checkMinCount(this, "secrets", props.secrets, 1, "an initializer of no secrets would do nothing");
+    // In construct-path order: the function's input, and so its re-runs, do not follow the roster's order.
+    const secretArns = [...props.secrets].sort((a, b) => (a.node.path < b.node.path ? -1 : 1)).map((secret) => secret.arn);
+
+    this.lambda = new NodeLambda(this, "lambda", {
+      handler: "secret-initializer",
+      functionName: secretInitializerName(props.fleet),
+      description: "Gives each code-server password secret without a value a random one; leaves the others alone",
+      statements: this.statements(secretArns, props.key),
+      key: props.key,
+      logRetentionDays: props.logRetentionDays,
+      logGroupDependsOn: props.logGroupDependsOn,
+    });
+    this.invocation = new LambdaInvocation(this, "run", {
+      functionName: this.lambda.function.functionName,
+      input: Fn.jsonencode({ secretArns }),
+      // A change of input (the list of secrets) replaces the invocation, so runs it again; so does new code.
+      triggers: { code: this.lambda.codeSha256 },
+    });
+  }
+
+  /** Exactly what the handler calls, on exactly these secrets, and the key only as Secrets Manager uses it for them. */
+  private statements(secretArns: readonly string[], key: KmsKey): PolicyStatement[] {
+    return [
+      {
+        Sid: "ChecksAndFillsPasswordSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
+        Resource: secretArns,
+      },
+      {
+        // GenerateDataKey encrypts a new value. Decrypt is what Secrets Manager calls when a put
+        // repeats an existing version id (an SDK retry, or a second run racing the first), to
+        // compare the values; it cannot read a value with it, having no GetSecretValue.
+        Sid: "EncryptsPasswordsThroughSecretsManager",
+        Effect: "Allow",
+        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+        Resource: key.arn,
+        Condition: {
+          StringEquals: {
+            "kms:ViaService": AwsEnvironment.of(this).serviceEndpoint("secretsmanager"),
+            "kms:EncryptionContext:SecretARN": secretArns,
+          },
+        },
+      },
+    ];
+  }
+}
