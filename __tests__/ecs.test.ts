@@ -93,6 +93,16 @@ describe("a developer's service", () => {
     );
   });
 
+  it("starts its first task only once every secret it is given has a value: passwords generated, API keys a placeholder", () => {
+    expect(services.get("dev1")!.depends_on).toContain("aws_lambda_invocation.secret-initializer_run");
+    const input = only(config, "aws_lambda_invocation").input as string;
+    for (const developer of fleet.developers) {
+      expect(input).toContain(`aws_secretsmanager_secret.${secretId(developer.name, "password")}.arn`);
+      expect(input).toContain(`aws_secretsmanager_secret.${secretId(developer.name, "anthropic-api-key")}.arn`);
+    }
+    expect(input).toMatch(/"placeholderArns" = \[[^\]]*anthropic-api-key/);
+  });
+
   it("runs in the public subnets with a public address, in the developers' security group", () => {
     const { network_configuration: network } = services.get("dev1")!;
     expect(network.assign_public_ip).toBe(true);

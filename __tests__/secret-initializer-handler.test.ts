@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import {
+  API_KEY_PLACEHOLDER,
   generatePassword,
   handler,
   INITIAL_VERSION_ID,
@@ -166,8 +167,8 @@ describe("no secret value leaves it", () => {
 
 describe("the event", () => {
   it.each([
-    ["no event", null, 'the event must be {"secretArns": [<secret ARN>, ...]}'],
-    ["no list", { secrets: [EMPTY] }, 'the event must be {"secretArns": [<secret ARN>, ...]}'],
+    ["no event", null, 'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [<secret ARN>, ...]}'],
+    ["no list", { secrets: [EMPTY] }, 'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [<secret ARN>, ...]}'],
     [
       "a name instead of an ARN",
       { secretArns: [EMPTY, "code-server/dev/dev1-password"] },
@@ -209,5 +210,26 @@ describe("the passwords", () => {
 
   it("use every character of the alphabet", () => {
     expect(new Set(samples.join(""))).toEqual(new Set(PASSWORD_ALPHABET));
+  });
+});
+
+describe("secrets only an operator can fill", () => {
+  it("get the placeholder when they are empty, and keep their value when an operator set one", async () => {
+    const key = arn("dev1-anthropic-api-key");
+    const setKey = arn("dev2-anthropic-api-key");
+    described(key, undefined);
+    described(setKey, { "v-1": ["AWSCURRENT"] });
+    await expect(initializeSecrets(new SecretsManagerClient({}), { secretArns: [EMPTY], placeholderArns: [key, setKey] })).resolves.toEqual(
+      {
+        filled: 2,
+        alreadySet: 1,
+      },
+    );
+    const puts = new Map(
+      sm.commandCalls(PutSecretValueCommand).map((call) => [call.args[0].input.SecretId, call.args[0].input.SecretString]),
+    );
+    expect(puts.get(key)).toBe(API_KEY_PLACEHOLDER);
+    expect(puts.get(EMPTY)).toMatch(new RegExp(`^.{${PASSWORD_LENGTH}}$`));
+    expect(puts.has(setKey)).toBe(false);
   });
 });

@@ -26,6 +26,11 @@ export interface KeyPolicyProps {
   readonly hostRoleArn?: string;
   /** The host's instance id: the role may decrypt the data keys of Session Manager sessions on it. Given with hostRoleArn. */
   readonly hostInstanceId?: string;
+  /**
+   * Names of the fleet's Lambda functions' log groups, which CloudWatch Logs encrypts with the key too.
+   * @default - none
+   */
+  readonly lambdaLogGroupNames?: readonly string[];
 }
 
 export class KeyPolicy extends Construct {
@@ -65,9 +70,11 @@ export class KeyPolicy extends Construct {
             Resource: "*",
             Condition: {
               ArnLike: {
-                "kms:EncryptionContext:aws:logs:arn": [logGroupNames(fleet).all, logGroupNames(fleet).flowLogs].map((name) =>
-                  aws.arn({ service: "logs", resource: `log-group:${name}` }),
-                ),
+                "kms:EncryptionContext:aws:logs:arn": [
+                  logGroupNames(fleet).all,
+                  logGroupNames(fleet).flowLogs,
+                  ...(props.lambdaLogGroupNames ?? []),
+                ].map((name) => aws.arn({ service: "logs", resource: `log-group:${name}` })),
               },
             },
           },

@@ -26,8 +26,14 @@ export function secretInitializerName(fleet: Pick<Fleet, "namePrefix">): string 
 export interface SecretInitializerProps {
   /** The roster: the function is named after its prefix. */
   readonly fleet: Pick<Fleet, "namePrefix">;
-  /** The password secrets that must have a value before anything reads them. */
+  /** The password secrets that must have a value before anything reads them: a random password each. */
   readonly secrets: readonly SecretsmanagerSecret[];
+  /**
+   * Secrets only an operator can fill (the API keys) that must still have a value before a task
+   * reads them: the placeholder `not-set` until then.
+   * @default - none
+   */
+  readonly placeholders?: readonly SecretsmanagerSecret[];
   /** The key the secrets are encrypted with; it encrypts the function's log group too. */
   readonly key: KmsKey;
   /** Days the function's logs are kept (one of CloudWatch Logs' retention values, or a variable). */
@@ -48,20 +54,23 @@ export class SecretInitializer extends Construct {
     super(scope, id);
     checkMinCount(this, "secrets", props.secrets, 1, "an initializer of no secrets would do nothing");
     // In construct-path order: the function's input, and so its re-runs, do not follow the roster's order.
-    const secretArns = [...props.secrets].sort((a, b) => (a.node.path < b.node.path ? -1 : 1)).map((secret) => secret.arn);
+    const arnsOf = (secrets: readonly SecretsmanagerSecret[]) =>
+      [...secrets].sort((a, b) => (a.node.path < b.node.path ? -1 : 1)).map((secret) => secret.arn);
+    const secretArns = arnsOf(props.secrets);
+    const placeholderArns = arnsOf(props.placeholders ?? []);
 
     this.lambda = new NodeLambda(this, "lambda", {
       handler: "secret-initializer",
       functionName: secretInitializerName(props.fleet),
       description: "Gives each code-server password secret without a value a random one; leaves the others alone",
-      statements: this.statements(secretArns, props.key),
+      statements: this.statements([...secretArns, ...placeholderArns], props.key),
       key: props.key,
       logRetentionDays: props.logRetentionDays,
       logGroupDependsOn: props.logGroupDependsOn,
     });
     this.invocation = new LambdaInvocation(this, "run", {
       functionName: this.lambda.function.functionName,
-      input: Fn.jsonencode({ secretArns }),
+      input: Fn.jsonencode(placeholderArns.length > 0 ? { secretArns, placeholderArns } : { secretArns }),
       // A change of input (the list of secrets) replaces the invocation, so runs it again; so does new code.
       triggers: { code: this.lambda.codeSha256 },
     });

@@ -15,6 +15,8 @@ import { ComputeLayer } from "../modules/compute";
 import { EnvironmentInputs } from "../modules/inputs";
 import { KeyPolicy } from "../modules/key-policy";
 import { hostMonitoring } from "../modules/host-monitoring";
+import { lambdaLogGroupName } from "../modules/node-lambda";
+import { SecretInitializer, secretInitializerName } from "../modules/secret-initializer";
 import { ecsMonitoring } from "../platforms/ecs/ecs-monitoring";
 import { EcsPlatform } from "../platforms/ecs/ecs-platform";
 import { classifiedAlarms, MonitoringLayer } from "../modules/monitoring";
@@ -104,6 +106,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       fleet,
       key,
       ...(this.compute ? { hostRoleArn: this.compute.role.arn, hostInstanceId: this.compute.instance.id } : {}),
+      ...(fleet.ecs ? { lambdaLogGroupNames: [lambdaLogGroupName(secretInitializerName(fleet))] } : {}),
     });
     this.audit = new AuditLayer(this, "audit", {
       fleet,
@@ -132,7 +135,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
         rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
       });
     }
-    // ECS's services wait for their log groups, which the monitoring layer makes for every platform.
+    // On ECS the tasks get their secrets injected: each must have a value before the first task starts.
+    const initializer = fleet.ecs ? this.secretInitializer(keyPolicy, inputs) : undefined;
     if (fleet.ecs) this.ecs = this.ecsPlatform(fleet.ecs, inputs);
     this.monitoring = new MonitoringLayer(this, "monitoring", {
       fleet,
@@ -154,7 +158,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       serverAccessLogs: this.audit.serverAccessLogsFor("archive"),
       failureTopic: this.notifications.topic,
     });
-    this.ecs?.waitFor([...this.monitoring.logGroups.values()]);
+    // ECS's services wait for their log groups, which the monitoring layer makes for every platform, and their secrets.
+    this.ecs?.waitFor([...this.monitoring.logGroups.values(), ...(initializer ? [initializer.invocation] : [])]);
     if (this.compute) this.artifacts = this.hostDelivery(props, this.compute);
     this.sleepingAlarmNames = classifiedAlarms(this)
       .filter((a) => a.sleepsWithHost)
@@ -216,6 +221,19 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       applyDependsOn: [compute.dataVolumeAttachment, ...this.monitoring.logGroups.values()],
       serverAccessLogs: this.audit.serverAccessLogsFor("host-files"),
       applyFailureTopic: this.notifications.topic,
+    });
+  }
+
+  /** Fills each empty password secret with a random password, and each empty API key secret with a placeholder. */
+  private secretInitializer(keyPolicy: KeyPolicy, inputs: EnvironmentInputs): SecretInitializer {
+    const secrets = [...this.secrets.developerSecrets.values()];
+    return new SecretInitializer(this, "secret-initializer", {
+      fleet: this.fleet,
+      secrets: secrets.map((s) => s.password),
+      placeholders: secrets.map((s) => s.apiKey),
+      key: this.secrets.key,
+      logRetentionDays: inputs.logRetentionDays,
+      logGroupDependsOn: [keyPolicy.policy],
     });
   }
 

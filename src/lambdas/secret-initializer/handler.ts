@@ -37,9 +37,17 @@ const CONCURRENCY = 5;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
 export interface InitializerEvent {
-  /** ARNs of the secrets that must have a value. */
+  /** ARNs of the secrets that must have a value: a random password each. */
   readonly secretArns: readonly string[];
+  /**
+   * ARNs of secrets that must have a value before a task can start, which only an operator can
+   * give (the Anthropic API keys): until then they hold API_KEY_PLACEHOLDER.
+   */
+  readonly placeholderArns?: readonly string[];
 }
+
+/** What an API key secret holds until an operator sets the key (set-api-key.sh): no key, and no secret. */
+export const API_KEY_PLACEHOLDER = "not-set";
 
 export interface InitializerResult {
   /** Secrets that had no value and now have a generated one. */
@@ -58,15 +66,23 @@ export function generatePassword(): string {
   }
 }
 
-/** The event's ARNs, or an error that says what is wrong with it. */
-export function secretArnsOf(event: unknown): readonly string[] {
-  const arns = (event as Partial<InitializerEvent> | null)?.secretArns;
-  if (!Array.isArray(arns)) throw new Error('the event must be {"secretArns": [<secret ARN>, ...]}');
+/** The event's ARNs, each with what fills it when empty, or an error that says what is wrong with the event. */
+export function secretArnsOf(event: unknown): readonly { arn: string; value: () => string }[] {
+  const given = event as Partial<InitializerEvent> | null;
+  const passwords = given?.secretArns;
+  const placeholders = given?.placeholderArns ?? [];
+  if (!Array.isArray(passwords) || !Array.isArray(placeholders)) {
+    throw new Error('the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [<secret ARN>, ...]}');
+  }
+  const arns = [...passwords, ...placeholders] as unknown[];
   const bad = arns.filter((arn) => typeof arn !== "string" || !SECRET_ARN.test(arn));
   if (bad.length > 0) throw new Error(`not Secrets Manager secret ARNs: ${bad.map((arn) => JSON.stringify(arn)).join(", ")}`);
   const repeated = arns.filter((arn, i) => arns.indexOf(arn) !== i);
   if (repeated.length > 0) throw new Error(`secret ARNs given more than once: ${[...new Set(repeated)].join(", ")}`);
-  return arns as string[];
+  return [
+    ...(passwords as string[]).map((arn) => ({ arn, value: generatePassword })),
+    ...(placeholders as string[]).map((arn) => ({ arn, value: () => API_KEY_PLACEHOLDER })),
+  ];
 }
 
 /** What went wrong with one secret: its ARN and the error's name and message (AWS messages carry no secret values). */
@@ -77,7 +93,7 @@ function problem(arn: string, err: unknown): Error {
   return new Error(`${arn}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
 }
 
-async function initializeOne(client: SecretsManagerClient, arn: string): Promise<Outcome> {
+async function initializeOne(client: SecretsManagerClient, { arn, value }: { arn: string; value: () => string }): Promise<Outcome> {
   const described = await client.send(new DescribeSecretCommand({ SecretId: arn })).catch((err: unknown) => {
     throw problem(arn, err);
   });
@@ -87,9 +103,7 @@ async function initializeOne(client: SecretsManagerClient, arn: string): Promise
   const stages = Object.values(described.VersionIdsToStages ?? {}).flat();
   if (stages.includes("AWSCURRENT")) return "alreadySet";
   try {
-    await client.send(
-      new PutSecretValueCommand({ SecretId: arn, SecretString: generatePassword(), ClientRequestToken: INITIAL_VERSION_ID }),
-    );
+    await client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value(), ClientRequestToken: INITIAL_VERSION_ID }));
   } catch (err) {
     // Another run filled it between our two calls (see INITIAL_VERSION_ID): its value stands.
     if (err instanceof Error && err.name === "ResourceExistsException") return "alreadySet";
@@ -104,11 +118,11 @@ async function initializeOne(client: SecretsManagerClient, arn: string): Promise
  * secret it could not check or fill.
  */
 export async function initializeSecrets(client: SecretsManagerClient, event: unknown): Promise<InitializerResult> {
-  const arns = secretArnsOf(event);
+  const secrets = secretArnsOf(event);
   const result = { filled: 0, alreadySet: 0 };
   const problems: string[] = [];
-  for (let start = 0; start < arns.length; start += CONCURRENCY) {
-    const outcomes = await Promise.allSettled(arns.slice(start, start + CONCURRENCY).map((arn) => initializeOne(client, arn)));
+  for (let start = 0; start < secrets.length; start += CONCURRENCY) {
+    const outcomes = await Promise.allSettled(secrets.slice(start, start + CONCURRENCY).map((secret) => initializeOne(client, secret)));
     for (const outcome of outcomes) {
       if (outcome.status === "fulfilled") result[outcome.value]++;
       else problems.push(outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
@@ -116,7 +130,7 @@ export async function initializeSecrets(client: SecretsManagerClient, event: unk
   }
   console.log(`${result.filled} secrets filled, ${result.alreadySet} already had a value, ${problems.length} failed`);
   if (problems.length > 0)
-    throw new Error(`${problems.length} of ${arns.length} secrets could not be initialized:\n${problems.join("\n")}`);
+    throw new Error(`${problems.length} of ${secrets.length} secrets could not be initialized:\n${problems.join("\n")}`);
   return result;
 }
 
