@@ -9,7 +9,7 @@ import { parseRoster, type Fleet } from "../src/roster";
 import { ALB_SHARD_SIZE, shardOf } from "../src/routing";
 import type { ProviderBlock, TerraformJson } from "../src/terraform/plan-json";
 import { DEFAULT_ROSTER_TEXT, generatedRosterText } from "./helpers/fleet";
-import { only, resources, synthStack } from "./helpers/synth";
+import { only, parseJsonencode, resources, synthStack } from "./helpers/synth";
 
 type Roster = Record<string, unknown> & { developers: Record<string, unknown>[] };
 function ecsFleet(edit: (roster: Roster) => void = () => undefined, from = DEFAULT_ROSTER_TEXT): Fleet {
@@ -318,5 +318,37 @@ describe("the private network", () => {
     }
     const route = resources(privateConfig, "aws_route").find(([id]) => id.startsWith("ecs_private"))![1];
     expect(route).toMatchObject({ destination_cidr_block: "0.0.0.0/0", nat_gateway_id: ref("aws_nat_gateway", gateways[0][0], "id") });
+  });
+});
+
+describe("working hours on ECS", () => {
+  const schedule = { timezone: "Europe/Berlin", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "19:00" };
+  const scheduled: TerraformJson = synthStack(ecsFleet((r) => (r.schedule = schedule)));
+  const schedules = new Map(resources(scheduled, "aws_scheduler_schedule").map(([, s]) => [s.name as string, s]));
+  const input = (name: string) => JSON.parse(schedules.get(name)!.target.input as string) as Record<string, unknown>;
+
+  it("start each developer's service with one task at the start and stop it to none at the stop, in the roster's time zone", () => {
+    for (const developer of fleet.developers.map((d) => d.name)) {
+      const start = schedules.get(`code-server-dev-${developer}-start`)!;
+      const stop = schedules.get(`code-server-dev-${developer}-stop`)!;
+      expect(start.target.arn).toMatch(/:scheduler:::aws-sdk:ecs:updateService$/);
+      expect(input(start.name as string)).toEqual({ Cluster: "code-server-dev", Service: developer, DesiredCount: 1 });
+      expect(input(stop.name as string)).toEqual({ Cluster: "code-server-dev", Service: developer, DesiredCount: 0 });
+      expect([start.schedule_expression, stop.schedule_expression]).toEqual(["cron(0 8 ? * MON,TUE,WED,THU,FRI *)", "cron(0 19 ? * MON,TUE,WED,THU,FRI *)"]);
+      expect(start.schedule_expression_timezone).toBe("Europe/Berlin");
+    }
+    expect([...schedules.keys()].filter((n) => n.endsWith("-host"))).toEqual([]);
+  });
+
+  it("may update the cluster's services and nothing of a host", () => {
+    const policy = resources(scheduled, "aws_iam_role_policy").find(([, p]) => p.name === "start-stop-host")![1];
+    const statements = (parseJsonencode(policy.policy as string) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] }).Statement;
+    expect(statements.map((s) => s.Sid)).toEqual(["StartAndStopTheDevelopersServices", "SilenceTheAlarmsThatSleepWithTheHost"]);
+    expect(statements[0]).toMatchObject({ Action: "ecs:UpdateService" });
+    expect(String(statements[0].Resource)).toMatch(/:service\/code-server-dev\/\*$/);
+  });
+
+  it("leaves the services' task counts to the schedule: the next apply does not undo a stop", () => {
+    for (const [, service] of resources(scheduled, "aws_ecs_service")) expect(service.lifecycle.ignore_changes).toEqual(["desired_count"]);
   });
 });

@@ -297,6 +297,7 @@ describe("two names whose resources would meet", () => {
     const onEcs = editedFleet((roster) => {
       roster.developers = developers;
       roster.platform = "ecs";
+      roster.schedule = { timezone: "UTC", days: ["mon"], start: "08:00", stop: "18:00" };
       delete roster.host;
     });
     const stacks = [onHost, onEcs].map((fleet) => new DevEnvironmentStack(Testing.app(), "code-server-dev", stackProps(fleet)));

@@ -1,5 +1,5 @@
 /**
- * HostSchedule: EventBridge Scheduler schedules in the roster's time zone that start and stop the
+ * WorkingHours: EventBridge Scheduler schedules in the roster's time zone that start and stop the
  * host and turn the sleeping alarms' actions off before the stop and on after the warm-up, through
  * universal targets and a role that can do only that; an alarm on calls the scheduler gave up.
  */
@@ -10,7 +10,7 @@ import { SchedulerScheduleGroup } from "@cdktf/provider-aws/lib/scheduler-schedu
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { classifiedAlarms } from "../src/modules/monitoring";
-import { cronAt, HostSchedule, type HostScheduleProps, MAX_ALARMS_PER_CALL, MAX_LISTED_ALARM_ARNS } from "../src/modules/schedule";
+import { cronAt, WorkingHours, type WorkingHoursProps, MAX_ALARMS_PER_CALL, MAX_LISTED_ALARM_ARNS } from "../src/modules/schedule";
 import type { Schedule } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -22,9 +22,9 @@ const fleet = defaultFleet();
 const WEEKDAYS_8_TO_8: Schedule = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
 const SLEEPING = ["code-server-dev-host-cpu", "code-server-dev-dev1-unhealthy"];
 
-function hostSchedule(scope: Construct, overrides: Partial<HostScheduleProps> = {}): HostSchedule {
+function hostSchedule(scope: Construct, overrides: Partial<WorkingHoursProps> = {}): WorkingHours {
   standIns.aws(scope);
-  return new HostSchedule(scope, "schedule", {
+  return new WorkingHours(scope, "schedule", {
     fleet,
     schedule: WEEKDAYS_8_TO_8,
     instance: standIns.instance(scope),
@@ -185,7 +185,7 @@ describe("the role", () => {
   it("uses the partition of the region in every ARN it builds", () => {
     const { config: china } = synthLayer((scope) => {
       standIns.aws(scope, "cn-north-1");
-      new HostSchedule(scope, "schedule", {
+      new WorkingHours(scope, "schedule", {
         fleet,
         schedule: WEEKDAYS_8_TO_8,
         instance: standIns.instance(scope),
@@ -231,17 +231,17 @@ describe("the alarm on failed calls", () => {
 });
 
 describe("props validation", () => {
-  test.each<[string, Partial<HostScheduleProps>, RegExp]>([
+  test.each<[string, Partial<WorkingHoursProps>, RegExp]>([
     [
       "an unknown time zone",
       { schedule: { ...WEEKDAYS_8_TO_8, timezone: "Asia/Bankok" } },
-      /^HostSchedule stack\/schedule: schedule\.timezone: "Asia\/Bankok" is not an IANA time zone: did you mean "Asia\/Bangkok"\?/,
+      /^WorkingHours stack\/schedule: schedule\.timezone: "Asia\/Bankok" is not an IANA time zone: did you mean "Asia\/Bangkok"\?/,
     ],
-    ["no days", { schedule: { ...WEEKDAYS_8_TO_8, days: [] } }, /^HostSchedule stack\/schedule: schedule\.days has 0 entries; at least 1/],
+    ["no days", { schedule: { ...WEEKDAYS_8_TO_8, days: [] } }, /^WorkingHours stack\/schedule: schedule\.days has 0 entries; at least 1/],
     [
       "a day twice",
       { schedule: { ...WEEKDAYS_8_TO_8, days: ["mon", "mon"] } },
-      /^HostSchedule stack\/schedule: schedule\.days lists a day twice \(mon, mon\)$/,
+      /^WorkingHours stack\/schedule: schedule\.days lists a day twice \(mon, mon\)$/,
     ],
     ["a time that is not HH:MM", { schedule: { ...WEEKDAYS_8_TO_8, stop: "8pm" } }, /schedule\.stop "8pm" is not a time of day HH:MM$/],
     [

@@ -18,11 +18,12 @@ const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
 const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
 
-/** The default roster on ECS, in private subnets, with ECS Exec on. */
+/** The default roster on ECS, in private subnets, with ECS Exec on and working hours. */
 function ecsRoster(): string {
   const roster = parse(DEFAULT_ROSTER_TEXT) as Record<string, unknown>;
   delete roster.host;
-  return stringify({ ...roster, platform: "ecs", ecs: { network: "private", exec: true } });
+  const schedule = { timezone: "Europe/Berlin", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "19:00" };
+  return stringify({ ...roster, platform: "ecs", ecs: { network: "private", exec: true }, schedule });
 }
 
 const ECS_TYPES = [
@@ -36,6 +37,7 @@ const ECS_TYPES = [
   "aws_efs_mount_target",
   "aws_eip",
   "aws_nat_gateway",
+  "aws_scheduler_schedule",
 ];
 
 maybe("offline terraform of an ecs roster", () => {

@@ -273,6 +273,8 @@ export function developerConstructIds(developer: Pick<DeveloperSlot, "name">) {
       taskDefinition: `task-${name}`,
       service: `service-${name}`,
     },
+    /** The working hours' schedules of the developer's ECS service. */
+    schedule: { start: `${name}-start`, stop: `${name}-stop` },
   } as const;
 }
 

@@ -1,9 +1,10 @@
 /**
- * The host's working hours (the roster's `schedule`): EventBridge Scheduler schedules in the
- * roster's time zone that start and stop the host, and turn off the actions of the alarms that
- * sleep with it before it stops and on again after it has started and warmed up. Universal
- * targets call the EC2 and CloudWatch APIs directly, with a role that can do exactly that: no
- * Lambda. An alarm reports a scheduled call that EventBridge Scheduler gave up on.
+ * The fleet's working hours (the roster's `schedule`): EventBridge Scheduler schedules in the
+ * roster's time zone that start and stop what runs the developers (the host; on ECS each
+ * developer's service, from none to one task and back), and turn off the actions of the alarms
+ * that sleep with it before it stops and on again after it has started and warmed up. Universal
+ * targets call the EC2, ECS and CloudWatch APIs directly, with a role that can do exactly that:
+ * no Lambda. An alarm reports a scheduled call that EventBridge Scheduler gave up on.
  */
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -13,6 +14,7 @@ import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
 import { SchedulerScheduleGroup } from "@cdktf/provider-aws/lib/scheduler-schedule-group";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
+import { developerConstructIds } from "../naming";
 import { type Fleet, minutesOfDay, timeOfDay, WEEKDAYS, type Schedule, type Weekday } from "../roster";
 import { timeZoneProblem } from "../roster/schedule";
 import { AwsEnvironment } from "./aws-environment";
@@ -61,15 +63,24 @@ export function scheduledTimes(
   return { start, alarmsOn: start + warmUpMinutes, alarmsOff: stop - quietBeforeStopMinutes, stop };
 }
 
-export interface HostScheduleProps {
+export interface WorkingHoursProps {
   /** The roster: the fleet's name prefix names the schedules, their group, role and alarm. */
   readonly fleet: Fleet;
   /** When the host runs: days, start and stop in a time zone (`Fleet.schedule`). */
   readonly schedule: Schedule;
-  /** The host the schedules start and stop. */
-  readonly instance: Instance;
+  /**
+   * The host the schedules start and stop, when the host runs.
+   * @default - no host
+   */
+  readonly instance?: Instance;
   /** ARN of the customer-managed key of the host's EBS volumes: starting it makes EC2 create a grant on it for the caller. */
   readonly volumeKeyArn: string;
+  /**
+   * The names of the ECS services the schedules start (one task) and stop (none), in the cluster
+   * named `<project>-<environment>`, when ECS runs.
+   * @default - none
+   */
+  readonly ecsServices?: readonly string[];
   /**
    * Names of the alarms whose actions are off while the host sleeps (`classifiedAlarms`, those
    * that sleep with the host). Empty: the schedules only start and stop the host.
@@ -89,12 +100,15 @@ export interface HostScheduleProps {
   readonly quietBeforeStopMinutes?: number;
 }
 
-export class HostSchedule extends Construct {
+export class WorkingHours extends Construct {
   readonly group: SchedulerScheduleGroup;
   /** The role EventBridge Scheduler assumes for every schedule of the group. */
   readonly role: IamRole;
-  readonly startHost: SchedulerSchedule;
-  readonly stopHost: SchedulerSchedule;
+  /** Start and stop the host, when it runs. */
+  readonly startHost?: SchedulerSchedule;
+  readonly stopHost?: SchedulerSchedule;
+  /** Start and stop each developer's ECS service, by developer name, when ECS runs. */
+  readonly services: ReadonlyMap<string, { readonly start: SchedulerSchedule; readonly stop: SchedulerSchedule }>;
   /** Turn the sleeping alarms' actions off before the stop, one schedule per 100 alarms. */
   readonly alarmsOff: readonly SchedulerSchedule[];
   /** Turn them back on after the start and the warm-up. */
@@ -105,11 +119,12 @@ export class HostSchedule extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    private readonly props: HostScheduleProps,
+    private readonly props: WorkingHoursProps,
   ) {
     super(scope, id);
     const { schedule, instance } = props;
     const prefix = props.fleet.namePrefix;
+    check(this, instance !== undefined || (props.ecsServices ?? []).length > 0, () => "working hours with nothing to start and stop: give the instance or the ECS services");
     const warmUpMinutes = props.warmUpMinutes ?? DEFAULT_WARM_UP_MINUTES;
     const quietBeforeStopMinutes = props.quietBeforeStopMinutes ?? DEFAULT_QUIET_BEFORE_STOP_MINUTES;
     this.validate(props, warmUpMinutes, quietBeforeStopMinutes);
@@ -118,21 +133,12 @@ export class HostSchedule extends Construct {
 
     this.group = new SchedulerScheduleGroup(this, "group", { name: prefix });
     this.role = this.schedulerRole();
-    const hostIds = Fn.jsonencode({ InstanceIds: [instance.id] });
-    this.startHost = this.call(
-      "start-host",
-      times.start,
-      "ec2:startInstances",
-      hostIds,
-      `Starts the ${prefix} host at ${schedule.start} on ${when}.`,
-    );
-    this.stopHost = this.call(
-      "stop-host",
-      times.stop,
-      "ec2:stopInstances",
-      hostIds,
-      `Stops the ${prefix} host at ${schedule.stop} on ${when}.`,
-    );
+    if (instance) {
+      const hostIds = Fn.jsonencode({ InstanceIds: [instance.id] });
+      this.startHost = this.call("start-host", times.start, "ec2:startInstances", hostIds, `Starts the ${prefix} host at ${schedule.start} on ${when}.`);
+      this.stopHost = this.call("stop-host", times.stop, "ec2:stopInstances", hostIds, `Stops the ${prefix} host at ${schedule.stop} on ${when}.`);
+    }
+    this.services = new Map((props.ecsServices ?? []).map((name) => [name, this.serviceCalls(name, times, when)]));
     const chunks: string[][] = [];
     const alarmNames = [...props.sleepingAlarmNames];
     for (let i = 0; i < alarmNames.length; i += MAX_ALARMS_PER_CALL) chunks.push(alarmNames.slice(i, i + MAX_ALARMS_PER_CALL));
@@ -156,6 +162,17 @@ export class HostSchedule extends Construct {
       ),
     );
     this.failedCallAlarm = this.failedCall();
+  }
+
+  /** One developer's ECS service: one task at the start, none at the stop. */
+  private serviceCalls(name: string, times: ReturnType<typeof scheduledTimes>, when: string) {
+    const { fleet, schedule } = this.props;
+    const ids = developerConstructIds({ name }).schedule;
+    const count = (desiredCount: number) => JSON.stringify({ Cluster: fleet.namePrefix, Service: name, DesiredCount: desiredCount });
+    return {
+      start: this.call(ids.start, times.start, "ecs:updateService", count(1), `Starts ${name}'s task at ${schedule.start} on ${when}.`),
+      stop: this.call(ids.stop, times.stop, "ecs:updateService", count(0), `Stops ${name}'s task at ${schedule.stop} on ${when}.`),
+    };
   }
 
   /** The role the schedules call AWS with: start and stop the host, and switch the sleeping alarms' actions. */
@@ -184,23 +201,34 @@ export class HostSchedule extends Construct {
         ],
       }),
     });
-    const statements: object[] = [
-      {
-        Sid: "StartAndStopTheHost",
+    const statements: object[] = [];
+    if (props.instance) {
+      statements.push(
+        {
+          Sid: "StartAndStopTheHost",
+          Effect: "Allow",
+          Action: ["ec2:StartInstances", "ec2:StopInstances"],
+          Resource: aws.arn({ service: "ec2", resource: `instance/${props.instance.id}` }),
+        },
+        {
+          // The host's volumes are encrypted with a customer-managed key: EC2 attaches them at start
+          // only if the caller may have it create a grant on the key. The key policy lets IAM decide.
+          Sid: "StartTheHostWithItsEncryptedVolumes",
+          Effect: "Allow",
+          Action: "kms:CreateGrant",
+          Resource: props.volumeKeyArn,
+          Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+        },
+      );
+    }
+    if ((props.ecsServices ?? []).length > 0) {
+      statements.push({
+        Sid: "StartAndStopTheDevelopersServices",
         Effect: "Allow",
-        Action: ["ec2:StartInstances", "ec2:StopInstances"],
-        Resource: aws.arn({ service: "ec2", resource: `instance/${props.instance.id}` }),
-      },
-      {
-        // The host's volumes are encrypted with a customer-managed key: EC2 attaches them at start
-        // only if the caller may have it create a grant on the key. The key policy lets IAM decide.
-        Sid: "StartTheHostWithItsEncryptedVolumes",
-        Effect: "Allow",
-        Action: "kms:CreateGrant",
-        Resource: props.volumeKeyArn,
-        Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
-      },
-    ];
+        Action: "ecs:UpdateService",
+        Resource: aws.arn({ service: "ecs", resource: `service/${prefix}/*` }),
+      });
+    }
     if (alarmNames.length > 0) {
       statements.push({
         Sid: "SilenceTheAlarmsThatSleepWithTheHost",
@@ -262,7 +290,7 @@ export class HostSchedule extends Construct {
     return alarm;
   }
 
-  private validate(props: HostScheduleProps, warmUpMinutes: number, quietBeforeStopMinutes: number): void {
+  private validate(props: WorkingHoursProps, warmUpMinutes: number, quietBeforeStopMinutes: number): void {
     const { schedule } = props;
     const prefix = props.fleet.namePrefix;
     checkWholeRange(this, "warmUpMinutes", warmUpMinutes, 5, 120, "minutes");

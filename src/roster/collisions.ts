@@ -32,6 +32,8 @@ const WHAT: Readonly<Record<Resource, string>> = {
   "ecs.taskRolePolicy": "ECS task role policy",
   "ecs.taskDefinition": "ECS task definition",
   "ecs.service": "ECS service",
+  "schedule.start": "schedule that starts the ECS service",
+  "schedule.stop": "schedule that stops the ECS service",
 };
 
 /** Each resource of a developer: what it is and its id, unique within its layer. */

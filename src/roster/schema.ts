@@ -152,8 +152,9 @@ export const developerDefaultsSchema = z.strictObject({
 });
 
 /**
- * When the host runs; without it the host runs around the clock. Time zone, day names and
- * stop-after-start are checked in `schedule.ts`, where the messages can suggest the fix.
+ * When the developers' environments run (the host, or each developer's ECS service); without it
+ * they run around the clock. Time zone, day names and stop-after-start are checked in
+ * `schedule.ts`, where the messages can suggest the fix.
  */
 export const scheduleSchema = z.strictObject({
   timezone: z.string({ message: "schedule.timezone is required: the IANA time zone of start and stop, e.g. Asia/Bangkok" }),

@@ -22,7 +22,7 @@ import { EcsPlatform } from "../platforms/ecs/ecs-platform";
 import { classifiedAlarms, MonitoringLayer } from "../modules/monitoring";
 import { NetworkLayer } from "../modules/network";
 import { Notifications } from "../modules/notifications";
-import { HostSchedule } from "../modules/schedule";
+import { WorkingHours } from "../modules/schedule";
 import { SecretsLayer } from "../modules/secrets";
 import { WebAcl } from "../modules/waf";
 import type { RenderedFile } from "../rendered-file";
@@ -81,7 +81,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   /** Names of the alarms whose actions are off while the host sleeps (the schedule's, and sleep.sh's and wake.sh's). */
   readonly sleepingAlarmNames: readonly string[];
   /** The roster's working hours; absent when the roster has no schedule. */
-  readonly schedule?: HostSchedule;
+  readonly schedule?: WorkingHours;
 
   constructor(scope: Construct, id: string, props: DevEnvironmentStackProps) {
     super(scope, id);
@@ -261,7 +261,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
    * The roster's working hours, when it has them. Keep this last among the layers: it reads every
    * alarm the layers above created, and refuses one that has not said whether it sleeps with the host.
    */
-  private workingHours(): HostSchedule | undefined {
+  private workingHours(): WorkingHours | undefined {
     const { fleet } = this;
     this.node.addValidation({
       validate: () => {
@@ -273,11 +273,12 @@ export class DevEnvironmentStack extends ReadableAddressStack {
         );
       },
     });
-    if (!fleet.schedule || !this.compute) return undefined;
-    return new HostSchedule(this, "schedule", {
+    if (!fleet.schedule) return undefined;
+    return new WorkingHours(this, "schedule", {
       fleet,
       schedule: fleet.schedule,
-      instance: this.compute.instance,
+      instance: this.compute?.instance,
+      ecsServices: this.ecs ? [...this.ecs.services.keys()] : undefined,
       volumeKeyArn: this.secrets.key.arn,
       sleepingAlarmNames: this.sleepingAlarmNames,
       alarmTopicArn: this.notifications.topic.arn,
