@@ -64,6 +64,7 @@ describe("roster keys", () => {
       "memoryGiB",
       "memoryLimitGiB",
       "extensions",
+      "idleMinutes",
     ]);
     expect(keysAt(rosterSchema, ["state"])).toEqual(["backend", "bucket", "key", "region"]);
     expect(keysAt(rosterSchema, ["state"], { state: { backend: "local" } })).toEqual(["backend"]);

@@ -10,7 +10,18 @@ import { runningPlatforms } from "./platforms";
 import { resolveSchedule } from "./schedule";
 import type { RawRoster } from "./schema";
 
-export type { Developer, EcsSpec, Fleet, HostSpec, LocatedProblem, Migration, PlatformKind, Problem, StateBackend } from "./model";
+export type {
+  Developer,
+  EcsSpec,
+  Fleet,
+  HostSpec,
+  LocatedProblem,
+  Migration,
+  PlatformKind,
+  Problem,
+  SleepSpec,
+  StateBackend,
+} from "./model";
 export { CLAUDE_EXTENSION_ID, MAX_DEVELOPERS, MAX_PRIORITY, MAX_TARGET_GROUP_NAME, OFFICIAL_CODE_SERVER_IMAGE } from "./rules";
 
 /** Later entries win over earlier ones with the same id (a developer may re-pin a fleet extension). */
@@ -63,6 +74,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     state: stateOverride ?? stateOf(raw),
     // Absent rather than undefined, so a fleet without one is exactly what it was before schedules existed.
     ...(raw.schedule ? { schedule: resolveSchedule(raw.schedule) } : {}),
+    ...(raw.sleep ? { sleep: { idleMinutes: raw.sleep.idleMinutes, wakeOutsideHours: raw.sleep.wakeOutsideHours } } : {}),
     waf: { enabled: raw.waf.enabled, rateLimitPer5Minutes: raw.waf.rateLimitPer5Minutes },
   };
   return { fleet: deepFreeze(fleet), problems };
@@ -89,6 +101,8 @@ function developerOf(raw: RawRoster, d: RawRoster["developers"][number], onEcs: 
       d.extensions ?? [],
     ),
     ...(fargate ? { fargate } : {}),
+    // The rules above have refused a developer's own idle time without the team's sleep settings.
+    idleMinutes: raw.sleep ? (d.idleMinutes ?? raw.sleep.idleMinutes) : 0,
   };
 }
 

@@ -23,6 +23,11 @@ export interface Developer {
   readonly extensions: readonly string[];
   /** The developer's task size when the ECS platform runs: the smallest that holds their limits. */
   readonly fargate?: FargateSize;
+  /**
+   * Minutes without activity before the developer's environment sleeps: their own, else the
+   * team's (`Fleet.sleep`); 0 when they never sleep, and always 0 without `Fleet.sleep`.
+   */
+  readonly idleMinutes: number;
 }
 
 /** Where developers are served. */
@@ -86,8 +91,18 @@ export interface Fleet {
   readonly state: StateBackend;
   /** When the host runs (`schedule.ts`); absent: always. */
   readonly schedule?: Schedule;
+  /** Sleep when idle; absent: nothing sleeps. */
+  readonly sleep?: SleepSpec;
   /** The optional WAF web ACL on the ALB; off unless the roster switches it on. */
   readonly waf: { readonly enabled: boolean; readonly rateLimitPer5Minutes: number };
+}
+
+/** The team's sleep-when-idle settings. */
+export interface SleepSpec {
+  /** The team's idle time in minutes, 0 (never) or 5 to 1440; each developer's resolved value is `Developer.idleMinutes`. */
+  readonly idleMinutes: number;
+  /** Whether a visit outside the schedule's hours wakes a sleeping developer; meaningful only with a schedule. */
+  readonly wakeOutsideHours: boolean;
 }
 
 /** One thing wrong with the roster: where (a path into the YAML) and what to do about it. */

@@ -67,7 +67,32 @@ export function crossFieldProblems(parts: RosterParts): Problem[] {
   if (host) checkCapacity(parts, host, reportDefault, problems);
   if (running?.ecs) problems.push(...fargateProblems(parts, (d, field) => effective(parts, d, field), reportDefault));
   if (parts.schedule) problems.push(...scheduleProblems(parts.schedule));
+  checkSleep(parts, problems);
   return problems;
+}
+
+/**
+ * A developer's own idle time overrides the team's, so it needs the team's `sleep` section; and
+ * waking outside working hours needs working hours.
+ */
+function checkSleep(parts: RosterParts, problems: Problem[]): void {
+  const { sleep, schedule } = parts.top;
+  if (sleep === INVALID) return;
+  if (sleep === undefined) {
+    parts.developers.forEach((d, i) => {
+      if (d.idleMinutes === undefined || d.idleMinutes === INVALID) return;
+      problems.push({
+        path: ["developers", i, "idleMinutes"],
+        message: `${who(d, i)}: idleMinutes takes effect only when the team sleeps when idle: add a top-level sleep section (e.g. sleep: { idleMinutes: 120 }), or remove idleMinutes`,
+      });
+    });
+  } else if (sleep.wakeOutsideHours && schedule === undefined) {
+    problems.push({
+      path: ["sleep", "wakeOutsideHours"],
+      message:
+        "sleep.wakeOutsideHours: true means nothing without a schedule (without one, every hour is a working hour): remove it, or add a schedule",
+    });
+  }
 }
 
 /**

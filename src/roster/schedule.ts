@@ -4,8 +4,11 @@
  * problem, and the result is `Fleet.schedule`.
  */
 import { INVALID, type ScheduleParts } from "./parts";
-import { TIME_OF_DAY, type RawRoster } from "./schema";
+import type { RawRoster } from "./schema";
 import { closest } from "./suggest";
+
+/** A time of day, 00:00 to 23:59. */
+export const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 /** Days of the week as the roster writes them, in week order (Monday first, as ISO 8601 numbers them). */
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;

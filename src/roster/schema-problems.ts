@@ -71,7 +71,10 @@ const MAX_SHOWN = 80;
 export function shownValue(value: unknown, message: string): string {
   if (value !== null && typeof value === "object") return "";
   const json = JSON.stringify(value);
-  if (message.includes(json)) return "";
+  // A number is quoted only as a whole token: 4 is not in "from 5 to 1440".
+  const token = new RegExp(`(?<![\\w.])${json.replace(/[.+]/g, "\\$&")}(?![\\w]|\\.\\d)`);
+  const quoted = typeof value === "string" ? message.includes(json) : token.test(message);
+  if (quoted) return "";
   if (typeof value === "string" && json.length > MAX_SHOWN) {
     return ` (found ${value.length} characters: ${JSON.stringify(value.slice(0, MAX_SHOWN / 2))}...)`;
   }

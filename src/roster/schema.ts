@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { systemProjectNameProblem } from "./project-names";
+import { TIME_OF_DAY } from "./schedule";
 import { AWS_REGION, REGION_MESSAGE, bucketNameProblem, stateKeyProblem } from "./state-backend";
 
-/** A time of day, 00:00 to 23:59. */
-export const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
+// Defined beside the time maths that reads it, which the sleep Lambdas bundle without zod.
+export { TIME_OF_DAY };
 /** A DNS label in lower case: it becomes a subdomain, a container name and part of AWS names. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A DNS name of two or more lower-case labels, the last (the TLD) starting with a letter. */
@@ -31,6 +32,21 @@ const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-
 export const WAF_RATE_LIMIT = { min: 100, max: 2_000_000_000, default: 3000 } as const;
 const SEMVER_LIKE = /^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/;
 const SHORT_NAME = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+
+/**
+ * Minutes without activity before a developer's environment sleeps: 0 never, else 5 to 1440. The
+ * idle alarm counts one-minute periods, and CloudWatch evaluates at most a day of them.
+ */
+export const IDLE_MINUTES = { min: 5, max: 1440, default: 120 } as const;
+
+/** `field`'s idle time: 0 (never), or whole minutes in IDLE_MINUTES' range (a wrong type is described in schema-problems.ts). */
+const idleMinutes = (field: string, never: string) =>
+  z
+    .number()
+    .int()
+    .refine((minutes) => minutes === 0 || (minutes >= IDLE_MINUTES.min && minutes <= IDLE_MINUTES.max), {
+      message: `${field} must be 0 (${never}) or a whole number of minutes from ${IDLE_MINUTES.min} to ${IDLE_MINUTES.max} (a day, the longest CloudWatch evaluates)`,
+    });
 
 const label = (what: string) =>
   z.string().regex(DNS_LABEL, {
@@ -84,6 +100,8 @@ export const developerSchema = z.strictObject({
   memoryLimitGiB: resources.memoryLimitGiB.optional(),
   /** Extensions installed for this developer in addition to `codeServer.extensions`. */
   extensions: extensionList.optional(),
+  /** This developer's idle time before sleeping (`sleepSchema`), instead of the team's. */
+  idleMinutes: idleMinutes("idleMinutes", "this developer never sleeps").optional(),
 });
 
 /** The EC2 host: its type, and its size when the type is missing from the built-in table. */
@@ -169,6 +187,17 @@ export const scheduleSchema = z.strictObject({
     .regex(TIME_OF_DAY, { message: 'schedule.stop must be a time of day HH:MM from 00:00 to 23:59, e.g. "20:00"' }),
 });
 
+/**
+ * Sleep when idle: each developer's environment stops after `idleMinutes` without activity and
+ * starts again when they open their URL. Absent, nothing sleeps.
+ */
+export const sleepSchema = z.strictObject({
+  /** The team's idle time; a developer's own `idleMinutes` wins. */
+  idleMinutes: idleMinutes("sleep.idleMinutes", "nobody sleeps unless their own idleMinutes says so").default(IDLE_MINUTES.default),
+  /** Whether opening a sleeping developer's URL outside the schedule's hours wakes them. */
+  wakeOutsideHours: z.boolean().default(false),
+});
+
 export const rosterSchema = z.strictObject({
   project: z
     .string()
@@ -204,6 +233,8 @@ export const rosterSchema = z.strictObject({
   }),
   /** When the host runs (`scheduleSchema`); absent, it runs around the clock. */
   schedule: scheduleSchema.optional(),
+  /** Sleep when idle (`sleepSchema`); absent, every environment runs while its host or schedule does. */
+  sleep: sleepSchema.optional(),
   /** An AWS WAF web ACL in front of the ALB: AWS's common rule set and a per-IP rate limit. */
   waf: z
     .strictObject({
