@@ -184,7 +184,7 @@ describe('"did you mean" for an unknown key', () => {
   it("lists the keys allowed at that place when none is close", () => {
     const text = developer("colour: blue");
     expect(problemsOf(text)).toEqual([
-      `${lineOf(text, "colour")}|developers.1.colour|unknown key "colour"; remove it, or use one of the keys allowed here: name, port, priority, cpus, cpuLimit, memoryGiB, memoryLimitGiB, extensions`,
+      `${lineOf(text, "colour")}|developers.1.colour|unknown key "colour"; remove it, or use one of the keys allowed here: name, port, priority, cpus, cpuLimit, memoryGiB, memoryLimitGiB, extensions, email, sub`,
     ]);
   });
 });
