@@ -295,7 +295,8 @@ describe("two names whose resources would meet", () => {
     ];
     const onHost = fleetOf(developers);
     const onEcs = editedFleet((roster) => {
-      roster.developers = developers;
+      roster.developers = developers.map((d) => ({ ...d, email: `${d.name}@example.com` }));
+      roster.auth = { type: "oidc", issuer: "https://login.example.com", clientId: "fleet" };
       roster.platform = "ecs";
       roster.schedule = { timezone: "UTC", days: ["mon"], start: "08:00", stop: "18:00" };
       delete roster.host;

@@ -230,7 +230,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     return new SecretInitializer(this, "secret-initializer", {
       fleet: this.fleet,
       secrets: secrets.map((s) => s.password),
-      placeholders: secrets.map((s) => s.apiKey),
+      placeholders: [...secrets.map((s) => s.apiKey), ...(this.secrets.oidcClientSecret ? [this.secrets.oidcClientSecret] : [])],
+      keys: secrets.flatMap((s) => (s.gateCookieKey ? [s.gateCookieKey] : [])),
       key: this.secrets.key,
       logRetentionDays: inputs.logRetentionDays,
       logGroupDependsOn: [keyPolicy.policy],
@@ -254,6 +255,9 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       listenerRules: routes.listenerRules,
       sessionLogGroupName: this.audit.sessionLogGroup.name,
       alarmTopic: this.notifications.topic,
+      ...(this.secrets.oidcClientSecret
+        ? { oidcClientSecret: this.secrets.oidcClientSecret, serverAccessLogs: this.audit.serverAccessLogsFor("ecs-files") }
+        : {}),
     });
   }
 

@@ -11,6 +11,7 @@ import { readFileSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { isAbsolute } from "node:path";
 import { z } from "zod";
+import { SECRET_PLACEHOLDER } from "../../secret-placeholder";
 
 /** Whom the gate admits: the provider's `sub` when given (it never changes), else the verified `email`. */
 export interface Binding {
@@ -22,7 +23,7 @@ export interface Binding {
  * What the client secret holds until an operator stores the provider's (the deployment creates it
  * with this value so that a task can start): the gate then says that sign-in is not set up yet.
  */
-export const CLIENT_SECRET_PLACEHOLDER = "not-set";
+export const CLIENT_SECRET_PLACEHOLDER = SECRET_PLACEHOLDER;
 
 export interface GateConfig {
   /** The provider's issuer identifier (discovery starts at `<issuer>/.well-known/openid-configuration`). */
