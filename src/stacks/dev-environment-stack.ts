@@ -149,6 +149,9 @@ export class DevEnvironmentStack extends ReadableAddressStack {
         fleet,
         loadBalancer: this.alb.loadBalancer,
         rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
+        key,
+        keyPolicy: keyPolicy.policy,
+        logRetentionDays: inputs.logRetentionDays,
       });
     }
     this.monitoring = new MonitoringLayer(this, "monitoring", {
