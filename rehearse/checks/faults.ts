@@ -313,7 +313,7 @@ export const FAULTS = [
         );
         expect(changed.join() === rotated.name, `recreated by the apply: [${changed.join(", ")}], expected only ${rotated.name}`);
         expect((await r.login(rotated.name, password)).accepted, `${rotated.name}'s rotated password is refused`);
-        return `${service} restarted ${looped} times in the loop; publish-metrics.sh published its ContainerRestarts ${value(metrics.containerRestarts, looping.name)} and ContainerHealthy 0 (the <name>-restarts alarm's data), the others 0 and 1; the apply rotated ${rotated.name}'s password (accepted) without waiting on the loop and failed, saying: "${errorLine(apply).replace(/^\S+ /, "")}"; no other container was touched; with the hook gone ${service} is healthy again`;
+        return `${service} restarted ${looped} times in the loop; publish-metrics.sh published its ContainerRestarts ${value(metrics.containerRestarts, looping.name)} and ContainerHealthy 0 (the <name>-restarts alarm's data), the others 0 and 1; the apply rotated ${rotated.name}'s password (accepted) without waiting on the loop, said "${(apply.stderr.split("\n").find((l) => l.includes(`${service} is not healthy`)) ?? "").replace(/^\S+ apply\.sh: /, "")}" and failed ("${errorLine(apply).replace(/^\S+ apply\.sh: /, "")}"); no other container was touched; with the hook gone ${service} is healthy again`;
       } finally {
         await removeCrashHook(r, looping.name);
       }
