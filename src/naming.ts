@@ -92,6 +92,8 @@ export function logGroupNames(fleet: FleetNames) {
      * not be able to write records of its own traffic.
      */
     flowLogs: `/aws/vpc/${fleet.project}/flow-logs`,
+    /** The WAF's request log (roster waf.enabled): WAF delivers only to groups named aws-waf-logs-*. */
+    waf: `aws-waf-logs-${fleet.namePrefix}`,
   } as const;
 }
 

@@ -133,6 +133,9 @@ export class DevEnvironmentStack extends ReadableAddressStack {
         fleet,
         loadBalancer: this.alb.loadBalancer,
         rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
+        key,
+        keyPolicy: keyPolicy.policy,
+        logRetentionDays: inputs.logRetentionDays,
       });
     }
     // On ECS the tasks get their secrets injected: each must have a value before the first task starts.
