@@ -65,7 +65,10 @@ describe("roster keys", () => {
       "memoryLimitGiB",
       "extensions",
       "idleMinutes",
+      "email",
+      "sub",
     ]);
+    expect(keysAt(rosterSchema, ["auth"], { auth: { type: "oidc" } })).toEqual(["type", "issuer", "clientId", "maxSessionHours"]);
     expect(keysAt(rosterSchema, ["state"])).toEqual(["backend", "bucket", "key", "region"]);
     expect(keysAt(rosterSchema, ["state"], { state: { backend: "local" } })).toEqual(["backend"]);
     expect(keysAt(rosterSchema, ["state"], { state: { backend: "s3" } })).toEqual(["backend", "bucket", "key", "region"]);

@@ -3,6 +3,7 @@
  * `buildFleet` turns a schema-valid roster into a Fleet, applying defaults, once the rules that
  * look across fields (`rules.ts`: uniqueness, ALB limits, AWS name lengths, host capacity) pass.
  */
+import { authOf, identityOf } from "./auth";
 import type { Developer, Fleet, HostSpec, Problem, StateBackend } from "./model";
 import { CLAUDE_EXTENSION_ID, crossFieldProblems, defaultZones, extensionId, mib, resolveHost, rosterParts } from "./rules";
 import { smallestFargateSize } from "./fargate";
@@ -11,9 +12,11 @@ import { resolveSchedule } from "./schedule";
 import type { RawRoster } from "./schema";
 
 export type {
+  Auth,
   Developer,
   EcsSpec,
   Fleet,
+  Identity,
   HostSpec,
   LocatedProblem,
   Migration,
@@ -76,6 +79,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     ...(raw.schedule ? { schedule: resolveSchedule(raw.schedule) } : {}),
     ...(raw.sleep ? { sleep: { idleMinutes: raw.sleep.idleMinutes, wakeOutsideHours: raw.sleep.wakeOutsideHours } } : {}),
     waf: { enabled: raw.waf.enabled, rateLimitPer5Minutes: raw.waf.rateLimitPer5Minutes },
+    auth: authOf(raw.auth),
   };
   return { fleet: deepFreeze(fleet), problems };
 }
@@ -86,6 +90,8 @@ function developerOf(raw: RawRoster, d: RawRoster["developers"][number], onEcs: 
   const memoryLimitMiB = mib(d.memoryLimitGiB ?? raw.developerDefaults.memoryLimitGiB);
   // The rules above have refused a developer no Fargate size holds.
   const fargate = onEcs ? smallestFargateSize(cpuLimit, memoryLimitMiB) : undefined;
+  // The gate needs it only with OpenID Connect; a password roster keeps it for a switch back and forth.
+  const identity = raw.auth.type === "oidc" ? identityOf(d) : undefined;
   return {
     name: d.name,
     port: d.port,
@@ -103,6 +109,7 @@ function developerOf(raw: RawRoster, d: RawRoster["developers"][number], onEcs: 
     ...(fargate ? { fargate } : {}),
     // The rules above have refused a developer's own idle time without the team's sleep settings.
     idleMinutes: raw.sleep ? (d.idleMinutes ?? raw.sleep.idleMinutes) : 0,
+    ...(identity ? { identity } : {}),
   };
 }
 
