@@ -1,0 +1,78 @@
+/**
+ * What the wake function answers: ALB Lambda-target responses, and the one small page a visitor
+ * sees while a developer sleeps or starts. The page is self-contained (no script, no external
+ * resource; it reloads itself) and names only the developer, whose host name DNS already shows.
+ */
+import { escapeHtml } from "../../identity/gate/pages";
+
+/** An ALB Lambda target's response (multi-value headers off). */
+export interface AlbResponse {
+  readonly statusCode: number;
+  readonly statusDescription: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly isBase64Encoded: false;
+}
+
+/** Seconds between the page's reloads, and what a refused request is told to wait. */
+export const RELOAD_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 10;
+
+const REASONS: Record<number, string> = {
+  200: "OK",
+  302: "Found",
+  404: "Not Found",
+  503: "Service Unavailable",
+};
+
+function respond(statusCode: number, headers: Record<string, string>, body: string): AlbResponse {
+  return {
+    statusCode,
+    statusDescription: `${statusCode} ${REASONS[statusCode]}`,
+    headers: { "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/** The answer for a host that is no developer's, and for anything else not ours: no detail. */
+export function notFound(): AlbResponse {
+  return respond(404, { "content-type": "text/plain; charset=utf-8" }, "Not found");
+}
+
+/** Sends the browser to the same path and query, which the developer's own target now serves. */
+export function redirect(location: string): AlbResponse {
+  return respond(302, { location, "content-type": "text/plain; charset=utf-8" }, "Your environment is ready");
+}
+
+export interface PageOptions {
+  /** The developer's name. */
+  readonly developer: string;
+  /** One line: what is happening. */
+  readonly message: string;
+  /** Whether the page reloads itself (while something starts). */
+  readonly reload: boolean;
+  /** 200, or 503 for a request that was not served (not a GET or HEAD, or a failed start). @default 200 */
+  readonly status?: 200 | 503;
+}
+
+/** The wake page. */
+export function page({ developer, message, reload, status = 200 }: PageOptions): AlbResponse {
+  const refresh = reload ? `<meta http-equiv="refresh" content="${RELOAD_SECONDS}">` : "";
+  const body = [
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    refresh,
+    `<title>${escapeHtml(developer)}: ${escapeHtml(message)}</title>`,
+    "<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:20vh auto;padding:0 1em;color:#222}</style>",
+    `</head><body><h1>${escapeHtml(developer)}</h1><p>${escapeHtml(message)}</p></body></html>`,
+  ].join("\n");
+  const headers: Record<string, string> = {
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+  };
+  if (status === 503) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  return respond(status, headers, body);
+}

@@ -1,0 +1,95 @@
+/**
+ * What the wake function reads before it decides: the developer's rule (from a per-instance cache
+ * of every listener's rules, at most a minute old), then only what the decision needs: nothing
+ * more for a stranger or outside the working hours; the target's health; then the compute.
+ */
+import { alarmsWithActionsOff } from "../sleep-wake/alarms";
+import type { Clients } from "../sleep-wake/aws";
+import type { SleepConfig } from "../sleep-wake/config";
+import { agentOnline, describeHost, recentScripts } from "../sleep-wake/host";
+import { withinHours } from "../sleep-wake/hours";
+import { readRoutes, rereadRoute, type Route } from "../sleep-wake/routes";
+import { desiredCounts, targetState } from "../sleep-wake/services";
+import type { Compute, WakeState } from "./decide";
+import type { WakeRequest } from "./request";
+
+/** How long the listener rules are believed. */
+export const ROUTES_TTL_MS = 60_000;
+/** A container start sent this recently is still under way (the start script waits for the container's health). */
+export const CONTAINER_START_MINUTES = 3;
+const FAILED_COMMAND = new Set(["Failed", "TimedOut", "Cancelled", "Cancelling", "DeliveryTimedOut", "ExecutionTimedOut", "Undeliverable"]);
+
+/** Every developer's route, read again once `ROUTES_TTL_MS` has passed. */
+export class RouteCache {
+  private routes?: Map<string, Route>;
+  private readAt = 0;
+
+  async get(clients: Pick<Clients, "elb">, config: SleepConfig, now: number): Promise<Map<string, Route>> {
+    if (!this.routes || now - this.readAt >= ROUTES_TTL_MS) {
+      this.routes = await readRoutes(clients.elb, config);
+      this.readAt = now;
+    }
+    return this.routes;
+  }
+
+  update(route: Route): void {
+    this.routes?.set(route.name, route);
+  }
+}
+
+interface StateDeps {
+  readonly config: SleepConfig;
+  readonly clients: Clients;
+  readonly routes: RouteCache;
+  readonly starts: ReadonlyMap<string, number>;
+}
+
+async function computeOf(deps: StateDeps, route: Route, now: Date): Promise<Compute> {
+  const { clients, config } = deps;
+  if (config.platform === "ecs") {
+    const counts = await desiredCounts(clients.ecs, config.namePrefix, [route.name]);
+    return { platform: "ecs", desiredCount: counts.get(route.name) ?? 0 };
+  }
+  const host = config.host!;
+  const { state } = await describeHost(clients.ec2, host.instanceId);
+  const online = state === "running" && (await agentOnline(clients.ssm, host.instanceId));
+  let sent = false;
+  if (online) {
+    const since = new Date(now.getTime() - CONTAINER_START_MINUTES * 60_000);
+    const scripts = await recentScripts(clients.ssm, host, since);
+    sent = scripts.some(
+      (s) => s.script === "start-containers" && (s.developer ?? route.name) === route.name && !FAILED_COMMAND.has(s.status),
+    );
+  }
+  return { platform: "host", host: state, agentOnline: online, containerStartSent: sent };
+}
+
+/** The state `decide` needs for the developer's request at `now`. */
+export async function readState(deps: StateDeps, developer: string, request: WakeRequest, now: Date): Promise<WakeState> {
+  const { clients, config } = deps;
+  const base = {
+    developer,
+    visit: request.visit,
+    location: request.location,
+    ...(config.schedule && !config.wakeOutsideHours ? { closedOutside: config.schedule } : {}),
+    ...(deps.starts.has(developer) ? { lastStartAt: deps.starts.get(developer)! } : {}),
+  };
+  let route = (await deps.routes.get(clients, config, now.getTime())).get(developer);
+  if (!route) return base;
+  // The request came through the wake group: a rule cached as the developer's has since been flipped.
+  if (route.to === "developer") route = (await rereadRoute(clients.elb, route, config.domain)) ?? route;
+  const withRoute = { ...base, route };
+  if (base.closedOutside) {
+    if (!withinHours(base.closedOutside, now)) return withRoute;
+  }
+  const target = await targetState(clients.elb, route.developerTargetGroupArn);
+  if (target === "healthy") {
+    const hostAlarmsOff =
+      config.platform === "host" &&
+      route.to === "wake" &&
+      (await alarmsWithActionsOff(clients.cloudwatch, config.host!.alarmNames)).length > 0;
+    return { ...withRoute, target, hostAlarmsOff };
+  }
+  if (!request.visit) return { ...withRoute, target };
+  return { ...withRoute, target, compute: await computeOf(deps, route, now) };
+}
