@@ -14,9 +14,11 @@ const edited = (edit: (roster: Roster) => void) => {
   edit(roster);
   return stringify(roster);
 };
-/** The default roster on OIDC, each developer bound to `<name>@example.com`, then `edit`. */
+/** The default roster on ECS and OIDC, each developer bound to `<name>@example.com`, then `edit`. */
 const onOidc = (edit: (roster: Roster) => void = () => undefined, auth: object = OIDC) =>
   edited((r) => {
+    r.platform = "ecs";
+    delete r.host;
     r.auth = auth;
     r.developers = r.developers.map((d) => ({ ...d, email: `${String(d.name)}@example.com` }));
     edit(r);
@@ -52,6 +54,19 @@ describe("sign-in", () => {
     const back = parseRoster(onOidc((r) => (r.auth = { type: "password" })));
     expect(back.auth).toEqual({ type: "password" });
     expect(back.developers.map((d) => d.identity)).toEqual(back.developers.map(() => undefined));
+  });
+
+  it("runs on ECS, and leaves a host kept during the migration on code-server's password", () => {
+    const onHost = edited((r) => {
+      r.auth = OIDC;
+      r.developers = r.developers.map((d) => ({ ...d, email: `${String(d.name)}@example.com` }));
+    });
+    expect(messages(onHost)).toEqual([
+      "auth.type|auth.type oidc runs on platform: ecs only for now (the host does not deploy the sign-in gate yet): keep auth.type password on the host, or set platform: ecs",
+    ]);
+    const keptHost = parse(DEFAULT_ROSTER_TEXT) as Roster;
+    const fleet = parseRoster(onOidc((r) => Object.assign(r, { host: keptHost.host, migration: { keep: "host" } })));
+    expect([fleet.auth.type, fleet.host !== undefined]).toEqual(["oidc", true]);
   });
 
   it("needs an identity for every developer, and a different one for each", () => {
