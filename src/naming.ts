@@ -317,3 +317,6 @@ export const README_SECTIONS = {
   retire: "Retire the environment",
   regionMove: "Move to another region",
 } as const;
+
+/** The operator script that stores the identity provider's client secret (read from stdin, never argv). */
+export const SET_OIDC_CLIENT_SECRET_SCRIPT = "set-oidc-client-secret.sh";

@@ -4,6 +4,7 @@
  * appended sections; and Terraform's own counts. Lines that need the reader's attention start with
  * `!`, and the exit code (3) follows from them.
  */
+import { signInChangeNotice } from "./sign-in";
 import { README_SECTIONS } from "../naming";
 import type { Impact } from "./impacts";
 import { planCounts, symbolOf, type ReviewedChange } from "./planned";
@@ -150,6 +151,7 @@ function headerLines(review: Review): string[] {
       ),
     );
   }
+  if (review.signInChange) lines.push(...wrap(signInChangeNotice(review.signInChange), 110));
   return [...lines, ""];
 }
 
