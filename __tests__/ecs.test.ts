@@ -48,6 +48,11 @@ describe("an ecs roster", () => {
     expect(resources(config, "aws_security_group").map(([, g]) => g.name)).not.toContain("code-server-dev-host");
   });
 
+  it("forgets a retired host's data volume instead of destroying it: out of the configuration, prevent_destroy guards nothing", () => {
+    expect(config.removed).toEqual([{ from: "aws_ebs_volume.data_volume", lifecycle: { destroy: false } }]);
+    expect(synthStack(parseRoster(DEFAULT_ROSTER_TEXT)).removed).toBeUndefined();
+  });
+
   it("runs one cluster on Fargate with Container Insights, ECS Exec's sessions logged and encrypted", () => {
     const cluster = only(config, "aws_ecs_cluster");
     expect(cluster.setting).toEqual([{ name: "containerInsights", value: "enabled" }]);

@@ -68,6 +68,8 @@ describe("actions and symbols, as Terraform prints them", () => {
     expect(reviewAction(["delete"])).toBe("delete");
     expect(reviewAction(["no-op"])).toBeUndefined();
     expect(reviewAction(["read"])).toBeUndefined();
+    expect(reviewAction(["forget"])).toBe("forget");
+    expect(symbolOf({ action: "forget", createFirst: false })).toBe(".");
   });
 
   it("prints -/+ for a replacement that destroys first and +/- for one that creates first", () => {

@@ -39,7 +39,7 @@ const synthesized = (text: string) => synthesizeRoster("roster.yaml", parseRoste
 const base = synthesizeRoster("HEAD:roster.yaml", parseRoster(DEFAULT_ROSTER_TEXT));
 
 /** Terraform's streamed word for each of the review's actions. */
-const ANNOUNCED = { create: "create", update: "update", replace: "replace", delete: "delete" } as const;
+const ANNOUNCED = { create: "create", update: "update", replace: "replace", delete: "delete", forget: "remove" } as const;
 
 maybe("the review against a deployment of the default roster", () => {
   let planner: OfflinePlanner;
@@ -74,7 +74,7 @@ maybe("the review against a deployment of the default roster", () => {
       `Summary: Terraform's plan: ${result.summary!.add} to add, ${result.summary!.change} to change, ${result.summary!.remove} to destroy`,
     );
     for (const change of result.changes) {
-      const symbol = { create: "+", update: "~", delete: "-", replace: change.createFirst ? "+/-" : "-/+" }[change.action];
+      const symbol = { create: "+", update: "~", delete: "-", forget: ".", replace: change.createFirst ? "+/-" : "-/+" }[change.action];
       expect(report).toContain(`    ${symbol.padEnd(3)} ${change.address}`);
     }
   }
@@ -126,6 +126,55 @@ maybe("the review against a deployment of the default roster", () => {
       expect(result.impacts.filter((i) => i.developer === undefined).map((i) => i.notice)).toEqual([
         "HTTPS switches to a new certificate, requested and validated through DNS before the old one is removed",
       ]);
+    });
+  });
+
+  describe("the migration from the host to ECS, step by step", () => {
+    const step = (platform: string, migration?: object) =>
+      synthesized(
+        rosterText((r) => {
+          const roster = r as Roster & Record<string, unknown>;
+          roster.platform = platform;
+          if (migration) roster.migration = migration;
+          if (platform === "ecs" && !migration) delete (roster as Partial<Roster>).host;
+        }),
+      );
+    const prepared = step("host", { prepare: "ecs" });
+    const switched = step("ecs", { keep: "host" });
+    const retired = step("ecs");
+    const verdict = (result: Review, role: string) => result.protected.find((v) => v.role === role);
+
+    it("prepares ECS beside the serving host: the homes' file system is created, the host and its data untouched", () => {
+      const { result } = reviewed("migration-prepare", prepared);
+      expectTerraformsAccount("migration-prepare");
+      expect(verdict(result, "host")?.action).toBe("unchanged");
+      expect(verdict(result, "dataVolume")?.action).toBe("unchanged");
+      expect(verdict(result, "homes")).toMatchObject({
+        action: "create",
+        consequence: expect.stringContaining("scripts/migrate-homes.sh"),
+      });
+      expect(exitCodeOf(result)).toBe(3);
+    });
+
+    it("switches serving to ECS while the host is kept: the host, its data volume and the homes untouched", () => {
+      const { result } = reviewed("migration-switch", switched, {}, prepared);
+      expectTerraformsAccount("migration-switch");
+      for (const role of ["host", "dataVolume", "dataVolumeAttachment", "homes"]) {
+        expect([role, verdict(result, role)?.action]).toEqual([role, "unchanged"]);
+      }
+    });
+
+    it("retires the host only on purpose, and even then Terraform forgets the data volume instead of destroying it", () => {
+      const { result } = reviewed("migration-retire", retired, {}, switched);
+      expectTerraformsAccount("migration-retire");
+      expect(verdict(result, "host")?.action).toBe("delete");
+      expect(verdict(result, "dataVolume")).toMatchObject({ action: "forget", refused: false });
+      expect(result.changes.filter((c) => c.action === "delete").map((c) => c.type)).not.toContain("aws_ebs_volume");
+      expect(verdict(result, "homes")?.action).toBe("unchanged");
+      expect(renderReview(result)).toMatch(
+        /! data volume \(aws_ebs_volume\.[^)]+\): no longer managed by Terraform: Terraform forgets it and does not destroy it/,
+      );
+      expect(exitCodeOf(result)).toBe(3);
     });
   });
 

@@ -21,7 +21,7 @@ export const ROLE_NAMES: Record<ProtectedRole, string> = {
 };
 
 /** What Terraform would do to a protected resource. */
-export type ProtectedAction = "unchanged" | "update" | "replace" | "create" | "delete";
+export type ProtectedAction = "unchanged" | "update" | "replace" | "create" | "delete" | "forget";
 
 export interface ProtectedVerdict {
   readonly role: ProtectedRole;
@@ -94,6 +94,8 @@ function hostConsequence(action: ProtectedAction, changes: readonly { path: stri
       return "the host is destroyed: no developer can work until it is created again";
     case "create":
       return "a new host is created";
+    case "forget":
+      return "Terraform stops managing it and leaves it running";
     case "unchanged":
       return "unchanged";
   }
@@ -132,6 +134,11 @@ function dataVolumeUpdate(changes: readonly { path: string; description: string 
 function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: readonly { path: string; description: string }[]): string {
   if (role === "host") return hostConsequence(action, changes);
   if (action === "unchanged") return "unchanged";
+  if (action === "forget") {
+    return role === "dataVolume"
+      ? "Terraform forgets it and does not destroy it: the volume, with every home the host had, stays in AWS (its backup tag keeps it in the backup plan) until you delete it yourself"
+      : `Terraform forgets the ${ROLE_NAMES[role]} and does not destroy it: it stays in AWS until you delete it yourself`;
+  }
   if (action === "create") {
     return role === "homes"
       ? "a new, empty file system for the homes is created: each developer's home is created empty at their task's first start, or filled from the host by scripts/migrate-homes.sh"
@@ -188,7 +195,9 @@ export function verdictFromPlan(
         ? "create"
         : actions.includes("update")
           ? "update"
-          : "unchanged";
+          : actions.includes("forget")
+            ? "forget"
+            : "unchanged";
   const planned = change
     ? attributeChanges(change.change.before ?? {}, change.change.after ?? {}).filter((c) => !c.description.startsWith("(none)"))
     : [];

@@ -97,7 +97,13 @@ function verdictLines(verdict: ProtectedVerdict): string[] {
   const name = `${ROLE_NAMES[verdict.role]} (${verdict.address})`;
   if (verdict.notPlanned) return [`  ! ${name}: not planned: Terraform refuses to plan the change (above).`];
   if (verdict.action === "unchanged") return [`    ${name}: unchanged`];
-  const action = { replace: "REPLACED", delete: "DESTROYED", update: "changed in place", create: "created" }[verdict.action];
+  const action = {
+    replace: "REPLACED",
+    delete: "DESTROYED",
+    update: "changed in place",
+    create: "created",
+    forget: "no longer managed by Terraform",
+  }[verdict.action];
   const forced = verdict.forcedBy.length > 0 ? `, forced by ${verdict.forcedBy.join(", ")}` : "";
   const changed = verdict.action === "update" && verdict.changed.length > 0 ? ` (${verdict.changed.join(", ")})` : "";
   const lines = [`  ! ${name}: ${action}${forced}${changed}: ${verdict.consequence}.`];

@@ -3,6 +3,8 @@
  * src/modules, driven by a validated Fleet and the host files rendered from it (no file IO here). Everything that changes the shape of the plan comes
  * from the Fleet (synth time); per-environment values are Terraform variables (plan time).
  */
+import { TERRAFORM_ADDRESSES, terraformAddress } from "../naming";
+import { RemovedBlock } from "../terraform/removed-block";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
@@ -102,6 +104,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     this.aws = new AwsEnvironment(this, { region: fleet.region, accountOf: key.arn });
     this.notifications = new Notifications(this, "notifications", { fleet, key, alarmEmails: inputs.alarmEmails });
     if (fleet.host) this.compute = this.hostCompute(props);
+    else this.keepRetiredDataVolume();
     const keyPolicy = new KeyPolicy(this, "key-policy", {
       fleet,
       key,
@@ -194,6 +197,16 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   }
 
   /** The host platform's machine: its role, the instance and the data volume. */
+  /**
+   * Without a host, the data volume is out of the configuration, where prevent_destroy no longer
+   * guards it: a deployment that had a host (a migration to ECS that retires it) would destroy the
+   * volume and every home on it. A `removed` block makes Terraform forget it instead and leave it
+   * in AWS; where there never was one, the block changes nothing.
+   */
+  private keepRetiredDataVolume(): void {
+    new RemovedBlock(this, "retired-data-volume", terraformAddress(TERRAFORM_ADDRESSES.dataVolume));
+  }
+
   private hostCompute(props: DevEnvironmentStackProps): ComputeLayer {
     const { fleet, inputs, network } = this;
     return new ComputeLayer(this, "compute", {
