@@ -334,7 +334,10 @@ describe("working hours on ECS", () => {
       expect(start.target.arn).toMatch(/:scheduler:::aws-sdk:ecs:updateService$/);
       expect(input(start.name as string)).toEqual({ Cluster: "code-server-dev", Service: developer, DesiredCount: 1 });
       expect(input(stop.name as string)).toEqual({ Cluster: "code-server-dev", Service: developer, DesiredCount: 0 });
-      expect([start.schedule_expression, stop.schedule_expression]).toEqual(["cron(0 8 ? * MON,TUE,WED,THU,FRI *)", "cron(0 19 ? * MON,TUE,WED,THU,FRI *)"]);
+      expect([start.schedule_expression, stop.schedule_expression]).toEqual([
+        "cron(0 8 ? * MON,TUE,WED,THU,FRI *)",
+        "cron(0 19 ? * MON,TUE,WED,THU,FRI *)",
+      ]);
       expect(start.schedule_expression_timezone).toBe("Europe/Berlin");
     }
     expect([...schedules.keys()].filter((n) => n.endsWith("-host"))).toEqual([]);
@@ -342,7 +345,8 @@ describe("working hours on ECS", () => {
 
   it("may update the cluster's services and nothing of a host", () => {
     const policy = resources(scheduled, "aws_iam_role_policy").find(([, p]) => p.name === "start-stop-host")![1];
-    const statements = (parseJsonencode(policy.policy as string) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] }).Statement;
+    const statements = (parseJsonencode(policy.policy as string) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] })
+      .Statement;
     expect(statements.map((s) => s.Sid)).toEqual(["StartAndStopTheDevelopersServices", "SilenceTheAlarmsThatSleepWithTheHost"]);
     expect(statements[0]).toMatchObject({ Action: "ecs:UpdateService" });
     expect(String(statements[0].Resource)).toMatch(/:service\/code-server-dev\/\*$/);
