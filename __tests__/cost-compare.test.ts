@@ -10,6 +10,7 @@ import { monthlyCost } from "../src/cost/engine";
 import { loadPrices } from "../src/cost/prices";
 import { cheapestHostRoster, ecsRoster, fleetOf, type RosterDocument } from "../src/cost/team-rosters";
 import { RosterError } from "../src/roster";
+import { routesByShard, routingTable } from "../src/routing";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
 
 async function run(argv: string[]) {
@@ -44,18 +45,19 @@ describe("npm run cost -- --compare", () => {
   test("prints a row for each platform and size, the host on the roster's own type when it holds the team, else the cheapest that does", () => {
     expect(result.code).toBe(0);
     const rows = rowsOf(result.stdout);
-    expect([...rows.keys()]).toEqual(["host 2", "host 12", "ecs 2", "ecs 12"]);
+    expect([...rows.keys()]).toEqual(["host 2", "host 12", "ecs (public) 2", "ecs (public) 12", "ecs (private) 2", "ecs (private) 12"]);
     expect(rows.get("host 2")!.runsOn).toBe("EC2 t3.2xlarge");
     // 12 developers reserve 12 vCPU and 36 GiB + 2 GiB headroom: no 2xlarge holds them; m5.4xlarge is the cheapest x86_64 type that does
     // (m6i.4xlarge costs the same).
     expect(rows.get("host 12")!.runsOn).toBe("EC2 m5.4xlarge");
-    expect(rows.get("ecs 12")!.runsOn).toBe("Fargate 2 vCPU / 4 GiB x86_64, public, 1 ALB");
+    expect(rows.get("ecs (public) 12")!.runsOn).toBe("Fargate 2 vCPU / 4 GiB x86_64, 1 ALB");
+    expect(rows.get("ecs (private) 12")!.runsOn).toBe("Fargate 2 vCPU / 4 GiB x86_64, 1 ALB");
     expect(result.stderr).toContain("pricing host, 12 developers on m5.4xlarge\n");
   });
 
   test("gives each sum per developer, and the weekday schedule costs less than always on", () => {
     for (const [key, row] of rowsOf(result.stdout)) {
-      const size = Number(key.split(" ")[1]);
+      const size = Number(key.split(" ").at(-1));
       expect([key, row.perDeveloper]).toEqual([key, Math.round((row.always / size) * 100) / 100]);
       expect([key, row.weekdaysEach]).toEqual([key, Math.round((row.weekdays / size) * 100) / 100]);
       expect(row.weekdays).toBeLessThan(row.always);
@@ -63,15 +65,36 @@ describe("npm run cost -- --compare", () => {
   });
 
   test("is what npm run cost prints for the generated roster", () => {
-    const fleet = fleetOf(ecsRoster(parse(DEFAULT_ROSTER_TEXT) as RosterDocument, 2));
+    const fleet = fleetOf(ecsRoster(parse(DEFAULT_ROSTER_TEXT) as RosterDocument, 2, "private"));
     if (fleet instanceof RosterError) throw fleet;
     const bill = monthlyCost(fleet, { region: "us-east-1" });
-    expect(rowsOf(result.stdout).get("ecs 2")).toMatchObject({ always: bill.monthly.total, perDeveloper: bill.monthly.perDeveloper });
+    expect(rowsOf(result.stdout).get("ecs (private) 2")).toMatchObject({
+      always: bill.monthly.total,
+      perDeveloper: bill.monthly.perDeveloper,
+    });
     // The us-east-1 file prices neither log storage nor flow logs: the sums are floors and say so.
-    expect(result.stdout).toMatch(/\necs\s+2\s+Fargate[^\n]+at least \$/);
+    expect(result.stdout).toMatch(/\necs \(public\)\s+2\s+Fargate[^\n]+at least \$/);
     expect(result.stdout).toMatch(
       /Sums marked "at least" leave out the lines with no price here:\n {2}- host: [^\n]*AWS Budgets\n {2}- ecs: /,
     );
+  });
+
+  test("a private network costs one NAT gateway more whatever the team's size, less each task's public address", () => {
+    const rows = rowsOf(result.stdout);
+    const extra = (n: number) => rows.get(`ecs (private) ${n}`)!.always - rows.get(`ecs (public) ${n}`)!.always;
+    const prices = loadPrices("us-east-1");
+    const usd = (id: Parameters<typeof prices.get>[0]) => (prices.get(id) as { usd: number }).usd;
+    const [natHour, natGb, address] = [usd("vpc.nat-gateway-hour"), usd("vpc.nat-gateway.gb"), usd("vpc.public-ipv4-hour")];
+    // 730 h of the gateway and of its address; per developer 20 GB through it instead of an address's 730 h.
+    expect(extra(2)).toBeCloseTo(730 * natHour + 730 * address + 2 * (20 * natGb - 730 * address), 1);
+    expect(extra(2) - extra(12)).toBeCloseTo(10 * (730 * address - 20 * natGb), 1);
+  });
+
+  test("a generated ECS team fills the fewest load balancers: 60 developers on two, whatever their ports", () => {
+    const fleet = fleetOf(ecsRoster(parse(DEFAULT_ROSTER_TEXT) as RosterDocument, 60));
+    if (fleet instanceof RosterError) throw fleet;
+    expect(fleet.developers.map((d) => d.port).slice(-1)).toEqual([8502]);
+    expect(routesByShard(routingTable(fleet)).size).toBe(2);
   });
 
   test("a team no host can serve is not possible there, with the roster's reason that holds for every type", () => {

@@ -17,6 +17,7 @@ import { loadPrices, PRICES_DIR } from "../src/cost/prices";
 import { renderReport } from "../src/cost/report";
 import { parseRoster, type Fleet } from "../src/roster";
 import type { TerraformJson } from "../src/terraform/plan-json";
+import { ecsOidcRosterText } from "./helpers/ecs-oidc";
 import { DEFAULT_ROSTER_TEXT, generatedRosterText } from "./helpers/fleet";
 
 const p = JSON.parse(readFileSync(join(PRICES_DIR, "us-east-1.json"), "utf8")).prices;
@@ -46,6 +47,7 @@ const variants = {
   private: ecsFleet((r) => (r.ecs = { network: "private" })),
   "public, scheduled": ecsFleet((r) => (r.schedule = WEEKDAYS)),
   "private, scheduled": ecsFleet((r) => ((r.ecs = { network: "private" }), (r.schedule = WEEKDAYS))),
+  "public, oidc": parseRoster(ecsOidcRosterText()),
 };
 const configs = new Map<string, TerraformJson>();
 const bills = new Map<string, Bill>();

@@ -52,9 +52,9 @@ export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<as
   --json              print {currency, region, developers, complete, unpriced, monthly, scheduled}
                       as JSON; complete is false when a line has no price (unpriced names them)
   --region <region>   price the roster with another region's price file (default: the roster's region)
-  --compare <sizes>   a table of both platforms for teams of each size (e.g. 8,50,200), always on and
-                      on weekdays 08:00-20:00, from rosters generated from this one (a team of
-                      hundreds takes a minute to synthesize)
+  --compare <sizes>   a table of both platforms (ECS with public addresses and behind a NAT gateway)
+                      for teams of each size (e.g. 8,50,200), always on and on weekdays 08:00-20:00,
+                      from rosters generated from this one (a team of hundreds takes a while to synthesize)
   --update-prices <region>
                       rewrite prices/<region>.json from the AWS Price List's public bulk offer
                       files (no credentials); a figure it does not find keeps its entry

@@ -11,7 +11,15 @@ import { monthlyCost, type Bill } from "./engine";
 import { dataVolumeGbLimits, DEFAULT_ASSUMPTIONS, HOURS_PER_MONTH, type UsageAssumptions } from "./inventory";
 import type { PriceBook } from "./prices";
 import { HOURS_PER_WEEK } from "./schedule";
-import { cheapestHostRoster, ecsRoster, fleetOf, WEEKDAY_SCHEDULE, withWeekdaySchedule, type RosterDocument } from "./team-rosters";
+import {
+  cheapestHostRoster,
+  ecsRoster,
+  fleetOf,
+  WEEKDAY_SCHEDULE,
+  withWeekdaySchedule,
+  type EcsNetwork,
+  type RosterDocument,
+} from "./team-rosters";
 
 export interface CompareOptions {
   /** Team sizes, in the order the table lists them. */
@@ -26,6 +34,8 @@ export interface CompareOptions {
 /** One platform and team size: its two bills, or why the roster refuses the team there. */
 export interface ComparisonRow {
   readonly platform: PlatformKind;
+  /** On ECS, the tasks' way out to the internet. */
+  readonly network?: EcsNetwork;
   readonly developers: number;
   /** What the team runs on: the host's type, or the tasks' size, architecture and network. */
   readonly runsOn: string;
@@ -48,11 +58,11 @@ function hostAssumptions(count: number, given: Partial<UsageAssumptions>): Parti
   return { usedGb: homes, dataVolumeGb: volume, ...given };
 }
 
-/** The tasks' size(s), architecture and network, as the fleet gives them. */
+/** The tasks' size(s) and architecture, as the fleet gives them, and the load balancers they need. */
 function tasksOf(fleet: Fleet, bill: Bill): string {
   const sizes = [...new Set(fleet.developers.flatMap((d) => (d.fargate ? [describeFargateSize(d.fargate)] : [])))];
   const albs = Math.round((bill.monthly.lines.find((l) => l.id === "elb.alb-hours")?.quantity ?? 0) / HOURS_PER_MONTH);
-  return `Fargate ${sizes.join(", ")} ${fleet.ecs!.architecture}, ${fleet.ecs!.network}, ${albs} ALB${albs === 1 ? "" : "s"}`;
+  return `Fargate ${sizes.join(", ")} ${fleet.ecs!.architecture}, ${albs} ALB${albs === 1 ? "" : "s"}`;
 }
 
 /** Both bills of one generated roster, or the roster's problems with it. */
@@ -79,18 +89,21 @@ function hostRow(base: RosterDocument, count: number, options: CompareOptions): 
   return { platform: "host", developers: count, runsOn: `EC2 ${generated.fleet.host!.instanceType}`, ...bills };
 }
 
-function ecsRow(base: RosterDocument, count: number, options: CompareOptions): ComparisonRow {
-  const doc = ecsRoster(base, count);
+function ecsRow(base: RosterDocument, count: number, network: EcsNetwork, options: CompareOptions): ComparisonRow {
+  const doc = ecsRoster(base, count, network);
   const fleet = fleetOf(doc);
-  if (fleet instanceof RosterError) return { platform: "ecs", developers: count, runsOn: "—", refused: problemsOf(fleet) };
-  options.progress?.(`ecs, ${count} developers`);
+  if (fleet instanceof RosterError) return { platform: "ecs", network, developers: count, runsOn: "—", refused: problemsOf(fleet) };
+  options.progress?.(`ecs (${network}), ${count} developers`);
   const bills = priced(doc, fleet, options, options.assumptions ?? {});
-  return { platform: "ecs", developers: count, runsOn: tasksOf(fleet, bills.always), ...bills };
+  return { platform: "ecs", network, developers: count, runsOn: tasksOf(fleet, bills.always), ...bills };
 }
 
-/** Every size on the host, then every size on ECS. */
+/** Every size on the host, then every size on ECS with public addresses, then behind a NAT gateway. */
 export function compareCosts(base: RosterDocument, options: CompareOptions): ComparisonRow[] {
-  return [...options.sizes.map((n) => hostRow(base, n, options)), ...options.sizes.map((n) => ecsRow(base, n, options))];
+  return [
+    ...options.sizes.map((n) => hostRow(base, n, options)),
+    ...(["public", "private"] as const).flatMap((network) => options.sizes.map((n) => ecsRow(base, n, network, options))),
+  ];
 }
 
 const money = (usd: number, complete: boolean) => `${complete ? "" : "at least "}$${usd.toFixed(2)}`;
@@ -107,12 +120,14 @@ function figures(row: ComparisonRow): string[] {
   ];
 }
 
+const label = (row: ComparisonRow) => (row.network ? `${row.platform} (${row.network})` : row.platform);
+
 /** The table: one row per platform and size, columns padded, figures right-aligned. */
 export function comparisonTable(rows: readonly ComparisonRow[]): string[] {
   const weekdays = `Weekdays ${WEEKDAY_SCHEDULE.start}-${WEEKDAY_SCHEDULE.stop}`;
   const cells = [
     ["Platform", "Developers", "Runs on", "Always on", "Per developer", weekdays, "Per developer"],
-    ...rows.map((r) => [r.platform, String(r.developers), r.runsOn, ...figures(r)]),
+    ...rows.map((r) => [label(r), String(r.developers), r.runsOn, ...figures(r)]),
   ];
   const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => r[c].length)));
   const right = new Set([1, 3, 4, 5, 6]);
@@ -150,11 +165,11 @@ export function renderComparison(
     `Each row is a roster generated from ${rosterFile}: its developers replaced by dev1 to devN (ports from 8443; on ECS listener-rule priorities 1 to N, 50 to an ALB), synthesized and priced as npm run cost prices it.`,
     `Always on: the roster without a schedule. Weekdays: the same roster with ${WEEKDAY_SCHEDULE.days.join(" ")} ${WEEKDAY_SCHEDULE.start}-${WEEKDAY_SCHEDULE.stop}${hours === undefined ? "" : ` (${hours} of ${HOURS_PER_WEEK} hours a week)`}, the scheduled column of its bill.`,
     `host: the roster's instance type when it holds the team, else the cheapest built-in type of its architecture that synth's capacity check accepts; the homes on its data volume, sized twice their ${home} GB each, at least the data_volume_size_gb default.`,
-    `ecs: one Fargate task per developer, the smallest size holding the roster's limits, with the roster's ecs settings; homes of ${home} GB each on EFS (--home-gb-per-developer).`,
+    `ecs: one Fargate task per developer, the smallest size holding the roster's limits, with the roster's ecs settings but ecs.network public (a public address per task), then private (one NAT gateway, ${assumptions.natGbPerDeveloper ?? DEFAULT_ASSUMPTIONS.natGbPerDeveloper} GB per developer through it, --nat-gb-per-developer); homes of ${home} GB each on EFS (--home-gb-per-developer).`,
     "Other usage: npm run cost's assumptions (npm run cost -- --help), the same on both platforms.",
   ];
   const refused = rows.filter((r) => r.refused);
-  if (refused.length) lines.push("Not possible:", ...refused.map((r) => `  - ${r.platform}, ${r.developers} developers: ${r.refused}`));
+  if (refused.length) lines.push("Not possible:", ...refused.map((r) => `  - ${label(r)}, ${r.developers} developers: ${r.refused}`));
   const unpriced = unpricedByPlatform(rows);
   if (unpriced.length) lines.push('Sums marked "at least" leave out the lines with no price here:', ...unpriced);
   return `${lines.join("\n")}\n`;

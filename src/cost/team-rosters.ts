@@ -7,6 +7,9 @@ import { stringify } from "yaml";
 import { INSTANCE_TYPES, parseRoster, RosterError, type Fleet } from "../roster";
 import type { PriceBook } from "./prices";
 
+/** The ECS platform's two ways out to the internet (the roster's ecs.network). */
+export type EcsNetwork = "public" | "private";
+
 /** A roster as its YAML parses: the generator edits it before the roster's own checks read it. */
 export type RosterDocument = Record<string, unknown>;
 
@@ -28,14 +31,16 @@ export function withWeekdaySchedule(doc: RosterDocument): RosterDocument {
 }
 
 /**
- * `base`'s team of `count` serving on ECS: no host, the roster's ECS settings, no migration. Its
+ * `base`'s team of `count` serving on ECS: no host, the roster's ECS settings (its network replaced
+ * by `network` when given), no migration. Its
  * listener-rule priorities are 1 to N, so the team fills the fewest load balancers it can (priorities
  * from the ports would split even a small team over two when they straddle a block of 50).
  */
-export function ecsRoster(base: RosterDocument, count: number): RosterDocument {
+export function ecsRoster(base: RosterDocument, count: number, network?: EcsNetwork): RosterDocument {
   const { host: _host, migration: _migration, schedule: _schedule, ...rest } = withDevelopers(base, count);
   const developers = (rest.developers as Record<string, unknown>[]).map((d, i) => ({ ...d, priority: i + 1 }));
-  return { ...rest, developers, platform: "ecs" };
+  const ecs = network ? { ecs: { ...((rest.ecs as object | undefined) ?? {}), network } } : {};
+  return { ...rest, ...ecs, developers, platform: "ecs" };
 }
 
 /** `base`'s team of `count` on a host of `instanceType`: no ECS settings, no migration. */
