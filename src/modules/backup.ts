@@ -22,7 +22,7 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { BACKUP_SELECTION_TAG, backupPlanName } from "../naming";
+import { BACKUP_SELECTION_TAG, GUIDE_LINKS, backupPlanName } from "../naming";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
 import { type EventNotification, notifyOnEvent } from "./event-notification";
@@ -200,7 +200,7 @@ export class BackupLayer extends Construct {
           `${fleet.namePrefix}: the backup of the data volume ended <state> at <time>: <reason> ` +
           `(job <job>, volume <resource>). That run left no recovery point in the vault ${fleet.namePrefix}. ` +
           `Look at the job in the AWS Backup console; for a snapshot now, run scripts/backup.sh on the host. ` +
-          `See README, "Backups and restore".`,
+          `See ${GUIDE_LINKS.backups}.`,
       });
     }
 

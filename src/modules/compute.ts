@@ -25,7 +25,7 @@ import { Construct } from "constructs";
 import {
   BACKUP_SELECTION_TAG,
   DATA_DEVICE_NAME,
-  README_SECTIONS,
+  GUIDE_LINKS,
   TERRAFORM_ADDRESSES,
   applyDocumentName,
   backupPlanName,
@@ -97,7 +97,7 @@ export function architecturePrecondition(record: TerraformData, fleet: Fleet) {
       `The host was built for \${${recorded}}, and the roster's host.instanceType is ${wanted}. ` +
       `Changing the type in place would stop the host, and AWS would not start it again with its \${${recorded}} image: every developer would be down. ` +
       `To keep the host, choose a type of its architecture (${other}: ${familiesOf(other).join(", ")}). ` +
-      `To move it to ${wanted}, replace it on purpose as the README says under "${README_SECTIONS.architectureChange}".`,
+      `To move it to ${wanted}, replace it on purpose as ${GUIDE_LINKS.architectureChange} says.`,
   };
 }
 
@@ -261,7 +261,7 @@ export class ComputeLayer extends Construct {
         // Termination protection does not stop Terraform (the provider lifts it to terminate).
         preventDestroy: true,
         precondition: [architecturePrecondition(this.architectureRecord, fleet)],
-        // Replacing the record on purpose (the README's architecture change) replaces the host with it.
+        // Replacing the record on purpose (the operator guide's architecture change) replaces the host with it.
         // A plain address: Terraform JSON takes references here without ${}.
         replaceTriggeredBy: [address(this.architectureRecord)],
       },
