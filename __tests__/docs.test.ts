@@ -140,6 +140,6 @@ describe("README.md", () => {
       const found = existsSync(join(PROJECT_ROOT, file)) || existsSync(join(PROJECT_ROOT, dirname(doc), file));
       expect([file, found]).toEqual([file, true]);
     }
-    expect(text).not.toMatch(/SPEC\.md|DESIGN\.md|\bSPEC \d|\bthe spec\b|specification/i);
+    expect(text).not.toMatch(/SPEC\.md|DESIGN\.md|\bSPEC \d|\bthe spec\b|\bthe specification/i);
   });
 });
