@@ -73,7 +73,7 @@ describe("the monthly cost section", () => {
   it("adding a developer: base → new and the difference, which is dev9's own lines computed by hand", () => {
     const { title, lines, report } = rows(reviewOf(edited(inUsEast1(roomy)), edited(inUsEast1(withDev9))));
     expect(title).toBe("Monthly cost (npm run cost)");
-    // us-east-1's file leaves 4 fleet-wide lines unpriced (README: Cost to run): the sums are floors.
+    // us-east-1's file leaves 4 fleet-wide lines unpriced (docs/cost.md): the sums are floors.
     expect(lines[0]).toBe(
       'USD a month, us-east-1 prices from prices/us-east-1.json; "at least": a sum that leaves out lines with no price:',
     );

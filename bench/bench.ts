@@ -2,7 +2,7 @@
  * `npm run bench`: the cdktf app step (what `cdktf synth` runs) for the default roster, a generated
  * 48-developer roster, the default roster on ECS and a 250-developer ECS roster, against the floor: a one-resource cdktf app with deep provider
  * imports, compiled to JavaScript and run by plain `node`. Medians of interleaved runs after a
- * warm-up, wall and CPU time, peak memory from /usr/bin/time. Prints both ratios the README
+ * warm-up, wall and CPU time, peak memory from /usr/bin/time. Prints both ratios docs/contributing.md#benchmark
  * quotes.
  *
  *   npm run bench [-- --runs 9]

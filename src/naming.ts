@@ -308,14 +308,19 @@ export function developerKeptAddresses(developer: Pick<DeveloperSlot, "name">) {
 }
 
 /**
- * README sections that messages send the operator to (Terraform's refusals, the review, the cost
- * report). A test holds the README to them.
+ * Procedures of the operator guide that messages send the operator to (Terraform's refusals and
+ * notifications, the review, the cost report), as the guide's path and the heading's anchor. A test
+ * holds the guide to them, and to every other link into docs/ that a message names.
  */
-export const README_SECTIONS = {
-  architectureChange: "Change the host's architecture",
-  hostReplacement: "Replace the host",
-  retire: "Retire the environment",
-  regionMove: "Move to another region",
+export const GUIDE_LINKS = {
+  architectureChange: "docs/operator-guide.md#change-the-hosts-architecture",
+  hostReplacement: "docs/operator-guide.md#replace-the-host",
+  retire: "docs/operator-guide.md#retire-the-environment",
+  regionMove: "docs/operator-guide.md#move-to-another-region",
+  readdDeveloper: "docs/operator-guide.md#add-a-removed-developer-back",
+  secretsRotation: "docs/operator-guide.md#secrets-and-rotation",
+  backups: "docs/operator-guide.md#backups-and-restore",
+  troubleshooting: "docs/operator-guide.md#troubleshooting",
 } as const;
 
 /** The operator script that stores the identity provider's client secret (read from stdin, never argv). */

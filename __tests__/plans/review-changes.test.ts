@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { README_SECTIONS } from "../../src/naming";
+import { GUIDE_LINKS } from "../../src/naming";
+import { sectionAt } from "../helpers/docs";
 import { planCounts, type ReviewedChange } from "../../src/review/planned";
 import { renderReview } from "../../src/review/report";
 import { exitCodeOf, review, synthesizeRoster, type Review } from "../../src/review/review";
@@ -191,7 +192,7 @@ maybe("the review against a deployment of the default roster", () => {
           detail: expect.stringMatching(/^This environment was deployed in ap-southeast-7, and the roster's region is us-east-1\. /),
         }),
       ]);
-      expect(result.refusals[0].detail).toContain(`"${README_SECTIONS.regionMove}"`);
+      expect(result.refusals[0].detail).toContain(GUIDE_LINKS.regionMove);
       expect(result.changes).toEqual([]);
       expect(exitCodeOf(result)).toBe(3);
       const report = renderReview(result);
@@ -293,11 +294,11 @@ maybe("the review against a deployment of the default roster", () => {
     });
   });
 
-  describe("the README's add-a-developer example", () => {
-    const README = join(PROJECT_ROOT, "README.md");
-    it("is what npm run review prints for the README's edit (UPDATE_README=1 rewrites it)", async () => {
-      const text = readFileSync(README, "utf8");
-      const start = text.indexOf("**Add a developer**");
+  describe("the operator guide's add-a-developer example", () => {
+    const GUIDE = join(PROJECT_ROOT, "docs/operator-guide.md");
+    it("is what npm run review prints for the guide's edit (UPDATE_DOCS=1 rewrites it)", async () => {
+      const text = readFileSync(GUIDE, "utf8");
+      const start = text.indexOf(sectionAt("docs/operator-guide.md#add-a-developer"));
       const edit = parse(/```yaml\n([\s\S]*?)\n```/.exec(text.slice(start))![1]) as { host: object; developers: object[] };
       const roster = parse(DEFAULT_ROSTER_TEXT) as { host: object; developers: object[] };
       Object.assign(roster.host, edit.host);
@@ -314,9 +315,9 @@ maybe("the review against a deployment of the default roster", () => {
       );
       const printed = renderReview(result, await reviewSections(result)).replace(/\n$/, "");
       const block = /(```text\n)([\s\S]*?)(\n```)/.exec(text.slice(start))!;
-      if (process.env.UPDATE_README === "1") {
+      if (process.env.UPDATE_DOCS === "1") {
         const at = start + block.index;
-        writeFileSync(README, text.slice(0, at) + block[1] + printed + block[3] + text.slice(at + block[0].length));
+        writeFileSync(GUIDE, text.slice(0, at) + block[1] + printed + block[3] + text.slice(at + block[0].length));
       } else {
         expect(printed).toBe(block[2]);
       }

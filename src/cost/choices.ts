@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { README_SECTIONS } from "../naming";
+import { GUIDE_LINKS } from "../naming";
 import { buildFleet, INSTANCE_TYPES, type Fleet } from "../roster";
 import { rosterSchema, type RawRoster } from "../roster/schema";
 import type { Bill } from "./engine";
@@ -117,7 +117,7 @@ export function cheaperChoices(raw: RawRoster, fleet: Fleet, bill: Bill, prices:
       description: `${vendor} sibling ${best.type} ($${best.price.usd}/h instead of $${currentPrice.usd}/h)`,
       monthlySavingUsd: cents(saving),
       scheduledSavingUsd: cents(saving * share),
-      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (README, "${README_SECTIONS.architectureChange}")` : ""}`,
+      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (${GUIDE_LINKS.architectureChange})` : ""}`,
     });
   }
   const plan = prices.get("ec2.savings-plan-compute-1y-hour", current);

@@ -20,6 +20,7 @@ import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import {
+  GUIDE_LINKS,
   APPLY_DOCUMENT_PARAMETERS,
   type ApplyDocumentParameter,
   HOST_FILES_MANIFEST,
@@ -260,7 +261,7 @@ export class ArtifactsLayer extends Construct {
       message:
         `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
         `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
-        `the next hourly run retries. See README, "Troubleshooting".`,
+        `the next hourly run retries. See ${GUIDE_LINKS.troubleshooting}.`,
     }).rule;
   }
 

@@ -20,7 +20,7 @@ import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn, type ITerraformDependable, TerraformResource, Token } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
-import { alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames } from "../naming";
+import { GUIDE_LINKS, alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames } from "../naming";
 import type { Developer, Fleet } from "../roster";
 import { THRESHOLDS } from "../thresholds";
 import { LOG_RETENTION_DAYS, VARIABLES } from "./inputs";
@@ -271,7 +271,7 @@ export class MonitoringLayer extends Construct {
       rule: reminder.name,
       arn: topic.arn,
       input: JSON.stringify(
-        `${fleet.namePrefix}: ${THRESHOLDS.apiKeyRotationDays}-day rotation is due. For each developer: issue a new Anthropic API key and run scripts/set-api-key.sh --developer <name>; run scripts/rotate-password.sh --developer <name>. See README, "Secrets and rotation".`,
+        `${fleet.namePrefix}: ${THRESHOLDS.apiKeyRotationDays}-day rotation is due. For each developer: issue a new Anthropic API key and run scripts/set-api-key.sh --developer <name>; run scripts/rotate-password.sh --developer <name>. See ${GUIDE_LINKS.secretsRotation}.`,
       ),
     });
   }

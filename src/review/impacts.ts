@@ -6,6 +6,7 @@
  */
 import type { PlanJson, ResourceChange } from "../terraform/plan-json";
 import type { ReviewedChange } from "./planned";
+import { GUIDE_LINKS } from "../naming";
 
 export interface Impact {
   /** Who notices: a developer, or undefined for every developer. */
@@ -99,7 +100,7 @@ function removal(developer: string, changes: readonly ReviewedChange[]): Impact 
     types.has("aws_lb_target_group") ? "target group" : "",
   ].filter(Boolean);
   const secrets = types.has("aws_secretsmanager_secret")
-    ? ', their password and API key secrets are scheduled for deletion (recoverable for their recovery window: README, "Add a removed developer back")'
+    ? `, their password and API key secrets are scheduled for deletion (recoverable for their recovery window: ${GUIDE_LINKS.readdDeveloper})`
     : "";
   return {
     developer,

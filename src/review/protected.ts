@@ -5,7 +5,7 @@
  * means for the developers.
  */
 import type { TerraformJson } from "../terraform/plan-json";
-import { BACKUP_SELECTION_TAG } from "../naming";
+import { BACKUP_SELECTION_TAG, GUIDE_LINKS } from "../naming";
 import type { ResourceChange } from "../terraform/plan-json";
 import { isReplacement } from "../terraform/plan-json";
 import { attributeChanges, type ResourceEntry } from "./diff";
@@ -148,7 +148,7 @@ function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: re
     case "dataVolume":
       return action === "update"
         ? dataVolumeUpdate(changes)
-        : "a new, empty data volume would replace it: every developer's workspace would be lost. Restore from a snapshot instead (README: Backups and restore)";
+        : `a new, empty data volume would replace it: every developer's workspace would be lost. Restore from a snapshot instead (${GUIDE_LINKS.backups})`;
     case "dataVolumeAttachment":
       return action === "update"
         ? "changed in place: no effect on the host"
@@ -174,7 +174,7 @@ export function impossibleChange(role: ProtectedRole, change: ResourceChange | u
   if (typeof was !== "number" || typeof is !== "number" || is >= was) return undefined;
   return (
     `EBS volumes cannot shrink (${was} → ${is} GiB): AWS refuses the modification, and the apply fails with the rest of it half done. ` +
-    `Keep data_volume_size_gb at ${was} or more; a smaller volume means a new one and a copy of every home (README: Backups and restore)`
+    `Keep data_volume_size_gb at ${was} or more; a smaller volume means a new one and a copy of every home (${GUIDE_LINKS.backups})`
   );
 }
 

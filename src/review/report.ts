@@ -5,7 +5,7 @@
  * `!`, and the exit code (3) follows from them.
  */
 import { signInChangeNotice } from "./sign-in";
-import { README_SECTIONS } from "../naming";
+import { GUIDE_LINKS } from "../naming";
 import type { Impact } from "./impacts";
 import { planCounts, symbolOf, type ReviewedChange } from "./planned";
 import { ROLE_NAMES, type ProtectedRole, type ProtectedVerdict } from "./protected";
@@ -16,7 +16,7 @@ const SHARED = "Shared by the whole fleet";
 
 /** What to do about a replacement prevent_destroy refuses, by protected resource. */
 const REFUSED_WAY_FORWARD: Partial<Record<ProtectedRole, string>> = {
-  host: `If the host must be replaced (another architecture, another vpc_cidr), the README says how under "${README_SECTIONS.hostReplacement}".`,
+  host: `If the host must be replaced (another architecture, another vpc_cidr), ${GUIDE_LINKS.hostReplacement} says how.`,
 };
 
 /** `text` in lines of at most `width` characters, broken at spaces. */
@@ -152,7 +152,7 @@ function headerLines(review: Review): string[] {
     const { from, to } = review.regionChange;
     lines.push(
       ...wrap(
-        `! Region change: the roster moves the environment from ${from} to ${to}. Terraform manages one region and would leave the environment in ${from}, with the data volume and every home, running but unmanaged; the README says how to move under "${README_SECTIONS.regionMove}".`,
+        `! Region change: the roster moves the environment from ${from} to ${to}. Terraform manages one region and would leave the environment in ${from}, with the data volume and every home, running but unmanaged; ${GUIDE_LINKS.regionMove} says how to move.`,
         110,
       ),
     );

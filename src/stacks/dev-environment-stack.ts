@@ -118,19 +118,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       vpc: this.network.vpc,
       logRetentionDays: inputs.logRetentionDays,
     });
-    this.alb = new AlbLayer(this, "alb", {
-      fleet,
-      vpc: this.network.vpc,
-      subnets: this.network.publicSubnets,
-      securityGroup: this.network.albSecurityGroup,
-      host: this.compute?.instance,
-      ecs: fleet.ecs !== undefined,
-      hostedZoneId: inputs.hostedZoneId,
-      certificateArn: inputs.certificateArn,
-      sslPolicy: inputs.sslPolicy,
-      deletionProtection: inputs.albDeletionProtection,
-      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
-    });
+    this.alb = this.loadBalancer();
     if (fleet.waf.enabled) {
       this.waf = new WebAcl(this, "waf", {
         fleet,
@@ -172,6 +160,24 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       .map((a) => a.alarmName);
     this.schedule = this.workingHours();
     this.outputs();
+  }
+
+  /** The ALB in front of the developers, with its certificate, DNS records and routes. */
+  private loadBalancer(): AlbLayer {
+    const { fleet, inputs, network } = this;
+    return new AlbLayer(this, "alb", {
+      fleet,
+      vpc: network.vpc,
+      subnets: network.publicSubnets,
+      securityGroup: network.albSecurityGroup,
+      host: this.compute?.instance,
+      ecs: fleet.ecs !== undefined,
+      hostedZoneId: inputs.hostedZoneId,
+      certificateArn: inputs.certificateArn,
+      sslPolicy: inputs.sslPolicy,
+      deletionProtection: inputs.albDeletionProtection,
+      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
+    });
   }
 
   /** The provider, with the tags every resource carries, and where the state lives. */
