@@ -217,7 +217,12 @@ describe("the homes", () => {
     const text = only(config, "aws_efs_file_system_policy").policy as string;
     expect(text).toContain('"aws:SecureTransport" = "false"');
     expect(text).toContain('"elasticfilesystem:AccessPointArn" = "true"');
-    expect(text).not.toContain("ClientRootAccess");
+    // Root is the maintenance task's alone, through its own access point (ecs-maintenance.test.ts).
+    const statements = (parseJsonencode(text) as { Statement: { Sid: string; Action: unknown }[] }).Statement;
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes("ClientRootAccess")).map((s) => s.Sid)).toEqual([
+      "MaintenanceAccessPointAsRoot",
+      "RootOnlyThroughMaintenanceAccessPoint",
+    ]);
     for (const developer of fleet.developers) {
       const role = idOf("aws_iam_role", (r) => r.name === `code-server-dev-${developer.name}`);
       const accessPoint = idOf("aws_efs_access_point", (ap) => ap.tags?.developer === developer.name);
@@ -334,7 +339,10 @@ describe("working hours on ECS", () => {
       expect(start.target.arn).toMatch(/:scheduler:::aws-sdk:ecs:updateService$/);
       expect(input(start.name as string)).toEqual({ Cluster: "code-server-dev", Service: developer, DesiredCount: 1 });
       expect(input(stop.name as string)).toEqual({ Cluster: "code-server-dev", Service: developer, DesiredCount: 0 });
-      expect([start.schedule_expression, stop.schedule_expression]).toEqual(["cron(0 8 ? * MON,TUE,WED,THU,FRI *)", "cron(0 19 ? * MON,TUE,WED,THU,FRI *)"]);
+      expect([start.schedule_expression, stop.schedule_expression]).toEqual([
+        "cron(0 8 ? * MON,TUE,WED,THU,FRI *)",
+        "cron(0 19 ? * MON,TUE,WED,THU,FRI *)",
+      ]);
       expect(start.schedule_expression_timezone).toBe("Europe/Berlin");
     }
     expect([...schedules.keys()].filter((n) => n.endsWith("-host"))).toEqual([]);
@@ -342,7 +350,8 @@ describe("working hours on ECS", () => {
 
   it("may update the cluster's services and nothing of a host", () => {
     const policy = resources(scheduled, "aws_iam_role_policy").find(([, p]) => p.name === "start-stop-host")![1];
-    const statements = (parseJsonencode(policy.policy as string) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] }).Statement;
+    const statements = (parseJsonencode(policy.policy as string) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] })
+      .Statement;
     expect(statements.map((s) => s.Sid)).toEqual(["StartAndStopTheDevelopersServices", "SilenceTheAlarmsThatSleepWithTheHost"]);
     expect(statements[0]).toMatchObject({ Action: "ecs:UpdateService" });
     expect(String(statements[0].Resource)).toMatch(/:service\/code-server-dev\/\*$/);

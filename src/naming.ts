@@ -95,6 +95,22 @@ export function logGroupNames(fleet: FleetNames) {
   } as const;
 }
 
+/**
+ * The ECS platform's maintenance task, which operators run for one-off work on the homes' file
+ * system (restore-home.sh, migrate-homes.sh): names the stack and the operator scripts share. A
+ * developer named `maintenance` would share its family and role name; the platform refuses one.
+ */
+export function maintenanceNames(fleet: FleetNames) {
+  return {
+    family: `${fleet.namePrefix}-maintenance`,
+    role: `${fleet.namePrefix}-maintenance`,
+    container: "maintenance",
+    logGroup: `${logGroupNames(fleet).base}/maintenance`,
+    /** Key prefix in the archive bucket of the homes copied from the host. */
+    migrationPrefix: "migration/",
+  } as const;
+}
+
 /** The SSM Command document the apply association runs. */
 export function applyDocumentName(fleet: Pick<FleetNames, "namePrefix">): string {
   return `${fleet.namePrefix}-apply-host-files`;
