@@ -5,7 +5,7 @@
  * or file that does not match changes nothing.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
@@ -281,7 +281,14 @@ describe("the apply document's script on a host", () => {
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
     return new Map(walk(s.path(root)).map((f) => [relative(s.path(root), f), statSync(f).mode & 0o777]));
   };
-  const leftovers = (s: HostSandbox) => readdirSync(s.path("/opt")).filter((name) => name.includes(".staging."));
+  const releases = (s: HostSandbox) => (existsSync(s.path(`${root}.releases`)) ? readdirSync(s.path(`${root}.releases`)).sort() : []);
+  const leftovers = (s: HostSandbox) => [
+    ...readdirSync(s.path("/opt")).filter((name) => name.includes(".staging.")),
+    ...releases(s).filter((name) => name.startsWith("staging.")),
+  ];
+  /** The host root's files with their content and mode, through the link (what every host script sees). */
+  const tree = (s: HostSandbox) =>
+    new Map([...installed(s)].map(([path, mode]) => [path, `${mode} ${readFileSync(join(s.path(root), path), "utf8")}`]));
 
   describe("on a new host", () => {
     const s = host(false);
@@ -326,7 +333,19 @@ describe("the apply document's script on a host", () => {
       expect(before()).toEqual(original);
       expect(run.calls.filter((c) => !c.startsWith("aws s3 sync"))).toEqual([]);
       expect(leftovers(s)).toEqual([]);
-      expect(existsSync(s.path(`${root}.previous`))).toBe(false);
+      expect(releases(s)).toEqual([]);
+      expect(lstatSync(s.path(root)).isDirectory()).toBe(true);
+    });
+
+    it("stops when S3 fails, before anything is swapped in", () => {
+      const run = s.runFile(writeDocument(s), [], { STUB_S3_SYNC_FAILS: "1" });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `ERROR: cannot sync the host files from s3://${ARTIFACT_BUCKET}/host-files/ (aws exit 1); nothing on the host was changed`,
+      );
+      expect(before()).toEqual(original);
+      expect(run.calls.filter((c) => !c.startsWith("aws s3 sync"))).toEqual([]);
+      expect(releases(s)).toEqual([]);
     });
 
     it("stops on a file that does not match the manifest, before anything is swapped in", () => {
@@ -344,8 +363,70 @@ describe("the apply document's script on a host", () => {
       const run = runDocument(s);
       expect(run.status).toBe(0);
       expect([...installed(s).keys()].sort()).toEqual(delivered.objects.map((o) => o.path).sort());
-      expect(existsSync(s.path(`${root}.previous/scripts/apply.sh`))).toBe(true);
+      // The host of the layout before releases: its directory is now the release before this one.
+      expect(existsSync(s.path(`${root}.releases/release.before-links/scripts/apply.sh`))).toBe(true);
     });
+  });
+
+  describe("swapping the host files in", () => {
+    it("points the host root, a symbolic link, at the new release in one rename; keeps the one before; drops older ones", () => {
+      const s = host(false);
+      const targets: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        expect(runDocument(s).status).toBe(0);
+        expect(lstatSync(s.path(root)).isSymbolicLink()).toBe(true);
+        targets.push(readlinkSync(s.path(root)));
+      }
+      expect(new Set(targets).size).toBe(3);
+      for (const target of targets) expect(target).toMatch(/^code-server\.releases\/release\.[A-Za-z0-9]{6}$/);
+      expect(releases(s)).toEqual(
+        targets
+          .slice(1)
+          .map((t) => t.split("/")[1])
+          .sort(),
+      );
+      expect(leftovers(s)).toEqual([]);
+    });
+
+    /**
+     * A run of the document killed (SIGKILL) at one point, then the next run. `env` picks the point:
+     * the n-th rename under /opt, or the n-th file of the sync.
+     */
+    const killedRun = (point: string, env: (s: HostSandbox) => Record<string, string>, options: { rootMissing?: boolean } = {}) =>
+      it(`converges when a run is killed ${point}`, () => {
+        const s = host(true);
+        const old = tree(s);
+        const fresh = new Map(files.map((f) => [f.path, `${f.mode} ${f.content}`]));
+        const delivered = (m: Map<string, string>) => JSON.stringify([...m].filter(([path]) => fresh.has(path)));
+        const killed = s.runFile(writeDocument(s), [], env(s));
+        expect(killed.status).toBe(null);
+        if (options.rootMissing) {
+          expect(existsSync(s.path(root))).toBe(false);
+          expect(readFileSync(s.path(`${root}.releases/release.before-links/scripts/apply.sh`), "utf8")).toBe(
+            old.get("scripts/apply.sh")!.replace(/^\d+ /, ""),
+          );
+        } else {
+          // The host root holds the old files or the new ones, never a mix.
+          expect([old, fresh].map(delivered)).toContain(delivered(tree(s)));
+        }
+        const next = runDocument(s);
+        expect(next.status).toBe(0);
+        expect(delivered(tree(s))).toBe(delivered(fresh));
+        expect(leftovers(s)).toEqual([]);
+        expect(releases(s).length).toBeLessThanOrEqual(2);
+        expect(next.calls).toContainEqual(expect.stringMatching(/^docker compose .* up .*code-server-alice$/));
+      });
+    const renames = (n: number) => (s: HostSandbox) => ({ STUB_KILL_AFTER_MV: String(n), STUB_KILL_MV_UNDER: s.path("/opt") });
+    killedRun("half-way through the sync: the host root keeps the old files", () => ({
+      STUB_S3_SYNC_KILLED_AFTER: String(Math.floor(files.length / 2)),
+    }));
+    killedRun("right after the checked files became a release: the host root keeps the old files", renames(1));
+    killedRun(
+      "between moving the directory of the layout before releases aside and linking the new release (once per host): the next run links it back first",
+      renames(2),
+      { rootMissing: true },
+    );
+    killedRun("right after the swap, before apply.sh ran: the host root holds the new files", renames(3));
   });
 
   describe("under the apply lock", () => {

@@ -141,13 +141,14 @@ describe("in the stack", () => {
       }),
     );
     const keyPolicy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
-    expect(keyPolicy.Statement as ProviderBlock[]).toContainEqual(
-      expect.objectContaining({
-        Effect: "Allow",
-        Principal: { Service: expect.arrayContaining(["events.amazonaws.com"]) },
-        Action: expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKey*"]),
-      }),
-    );
+    // No source condition: EventBridge's delivery to an encrypted topic carries none to match.
+    expect(keyPolicy.Statement as ProviderBlock[]).toContainEqual({
+      Sid: "EventRulesPublishToEncryptedTopic",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+    });
     expect(at("aws_sns_topic", "notifications_alarms").kms_master_key_id).toBe("${aws_kms_key.secrets_key.arn}");
   });
 });

@@ -8,9 +8,11 @@ import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
 import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
 import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
 import { BackupVaultLockConfiguration } from "@cdktf/provider-aws/lib/backup-vault-lock-configuration";
+import { BackupVaultPolicy } from "@cdktf/provider-aws/lib/backup-vault-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
@@ -92,7 +94,43 @@ describe("snapshots", () => {
   });
 });
 
+describe("vault access policy", () => {
+  const statements = () => parseJsonencode(only(config, "aws_backup_vault_policy").policy as string).Statement as ProviderBlock[];
+
+  it("is attached to the vault", () => {
+    expect(json).toHaveResourceWithProperties(BackupVaultPolicy, { backup_vault_name: refToOnly(config, "aws_backup_vault", "name") });
+  });
+
+  it("denies deleting a recovery point, or shortening its retention, to every principal", () => {
+    expect(statements()).toEqual([
+      {
+        Sid: "NobodyDeletesRecoveryPoints",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+        Resource: "*",
+      },
+    ]);
+  });
+
+  it("allows nothing and does not deny Terraform the policy itself (a deny of that would lock it forever)", () => {
+    expect(statements().every((s) => s.Effect === "Deny")).toBe(true);
+    const denied = statements().flatMap((s) => [s.Action].flat());
+    expect(denied).not.toContainEqual(expect.stringMatching(/BackupVaultAccessPolicy|\*/));
+  });
+});
+
 describe("archive bucket", () => {
+  it("locks every archived version for a year (S3 Object Lock, governance mode), on a versioned bucket", () => {
+    expect(json).toHaveResourceWithProperties(S3BucketObjectLockConfigurationA, {
+      bucket: refToOnly(config, "aws_s3_bucket", "id"),
+      object_lock_enabled: "Enabled",
+      rule: { default_retention: { mode: "GOVERNANCE", days: 365 } },
+    });
+    const lock = only(config, "aws_s3_bucket_object_lock_configuration");
+    expect(lock.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_versioning\./)]);
+  });
+
   it("is KMS-encrypted, cannot be destroyed, and moves archives to Glacier after 30 days without ever expiring them", () => {
     expect(json).toHaveResourceWithProperties(S3Bucket, {
       bucket_prefix: "code-server-dev-archive-",

@@ -245,7 +245,11 @@ describe("host role", () => {
           "ssm:UpdateInstanceAssociationStatus",
           "ssm:PutComplianceItems",
         ],
-        "*",
+        [
+          `arn:aws:ec2:ap-southeast-7:${ACCOUNT}:instance/*`,
+          `arn:aws:ssm:ap-southeast-7:${ACCOUNT}:association/*`,
+          `arn:aws:ssm:ap-southeast-7:${ACCOUNT}:document/code-server-dev-apply-host-files`,
+        ],
       ],
       [
         "AgentReadsApplyDocument",
@@ -288,15 +292,29 @@ describe("host role", () => {
       "AgentChecksSessionLogGroup",
       "AgentOpensSessions",
       "AgentReceivesCommands",
-      "AgentReportsItsOwnState",
       "FindDataVolume",
       "PublishFleetMetrics",
     ]);
-    expect(sid("PublishFleetMetrics")?.Condition).toEqual({ StringLike: { "cloudwatch:namespace": "code-server/dev*" } });
     // ec2messages:DeleteMessage removes a delivered Run Command message from the agent's queue: no data.
     expect(statements.flatMap((s) => [s.Action].flat())).not.toContainEqual(
       expect.stringMatching(/^(s3|ec2|secretsmanager|logs|kms|ssm|backup):Delete|^s3:\*|^iam:/),
     );
+  });
+
+  it("grants no ssm: action on \"*\": the agent's calls are scoped to the account's instances, associations and the apply document", () => {
+    const onEverything = statements.filter((s) => [s.Resource].flat().includes("*"));
+    const ssmOnEverything = onEverything.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith("ssm:"));
+    expect(ssmOnEverything).toEqual([]);
+    const ssmActions = statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith("ssm:"));
+    expect(ssmActions.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it("publishes metrics only to the fleet's two namespaces, matched exactly (no prefix that another environment shares)", () => {
+    expect(sid("PublishFleetMetrics")?.Condition).toEqual({
+      StringEquals: { "cloudwatch:namespace": ["code-server/dev", "code-server/dev/containers"] },
+    });
+    const conditions = JSON.stringify(statements.map((s) => s.Condition ?? {}));
+    expect(conditions).not.toMatch(/StringLike[^}]*cloudwatch:namespace/);
   });
 
   it("reads this fleet's secrets and writes only password secrets", () => {

@@ -8,7 +8,7 @@ import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { KeyPolicy, type KeyPolicyProps } from "../src/modules/key-policy";
-import { defaultFleet } from "./helpers/fleet";
+import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
@@ -35,7 +35,8 @@ describe("key policy", () => {
       "HostUsesFleetKeyThroughServices",
       "HostDecryptsItsSessionKeys",
       "CloudWatchLogsEncryptsFleetLogGroups",
-      "AlarmsPublishToEncryptedTopic",
+      "FleetAlarmsPublishToEncryptedTopic",
+      "EventRulesPublishToEncryptedTopic",
     ]);
   });
 
@@ -87,11 +88,48 @@ describe("key policy", () => {
     });
   });
 
-  it("lets CloudWatch alarms and EventBridge publish to the encrypted topic", () => {
-    expect(sid("AlarmsPublishToEncryptedTopic")).toMatchObject({
-      Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
-      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+  it("adds the WAF's request log to the groups CloudWatch Logs may encrypt, when the roster turns the WAF on", () => {
+    const { config: withWaf } = synthLayer((scope) => {
+      standIns.aws(scope);
+      keyPolicy(scope, { fleet: editedFleet((r) => (r.waf = { enabled: true })) });
     });
+    const policy = parseJsonencode(only(withWaf, "aws_kms_key_policy").policy as string).Statement as ProviderBlock[];
+    expect(
+      policy.find((s) => s.Sid === "CloudWatchLogsEncryptsFleetLogGroups")?.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"],
+    ).toEqual([
+      `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:/aws/ec2/code-server/*`,
+      `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:/aws/vpc/code-server/flow-logs`,
+      `arn:aws:logs:ap-southeast-7:${ACCOUNT}:log-group:aws-waf-logs-code-server-dev`,
+    ]);
+  });
+
+  it("lets CloudWatch publish to the encrypted topic only for this fleet's alarms in this account", () => {
+    expect(sid("FleetAlarmsPublishToEncryptedTopic")).toEqual({
+      Sid: "FleetAlarmsPublishToEncryptedTopic",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+      Condition: {
+        StringEquals: { "aws:SourceAccount": ACCOUNT },
+        ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:ap-southeast-7:${ACCOUNT}:alarm:code-server-dev-*` },
+      },
+    });
+  });
+
+  it("lets EventBridge publish to the encrypted topic, with no source condition (EventBridge's KMS calls carry none)", () => {
+    expect(sid("EventRulesPublishToEncryptedTopic")).toEqual({
+      Sid: "EventRulesPublishToEncryptedTopic",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+    });
+  });
+
+  it("grants no service but EventBridge the key without a condition", () => {
+    const unconditional = statements.filter((s) => s.Condition === undefined).map((s) => s.Sid);
+    expect(unconditional).toEqual(["AccountAdministersKeyThroughIam", "EventRulesPublishToEncryptedTopic"]);
   });
 
   it("uses the partition of the stack's region", () => {

@@ -19,7 +19,9 @@ afterAll(() => rmSync(roots, { recursive: true, force: true }));
 /** A project root of its own holding `source` as the handler `name` (and the real handler beside it). */
 function projectCopy(dirName: string, name = HANDLER, source?: string): string {
   const root = join(roots, dirName);
-  cpSync(join(PROJECT_ROOT, HANDLERS_DIR, HANDLER), join(root, HANDLERS_DIR, name), { recursive: true });
+  // The whole source tree: a handler may import the project's shared modules.
+  cpSync(join(PROJECT_ROOT, "src"), join(root, "src"), { recursive: true });
+  if (name !== HANDLER) cpSync(join(PROJECT_ROOT, HANDLERS_DIR, HANDLER), join(root, HANDLERS_DIR, name), { recursive: true });
   if (source !== undefined) writeFileSync(join(root, HANDLERS_DIR, name, "handler.ts"), source);
   return root;
 }

@@ -13,7 +13,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { App, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { packageHandler } from "../src/lambdas/package";
-import { LambdaPackages, lambdaPackagesOf } from "../src/modules/lambda-packages";
+import { StackFiles, lambdaPackagesOf } from "../src/modules/stack-files";
 import { NodeLambda, type NodeLambdaProps, type PolicyStatement } from "../src/modules/node-lambda";
 import type { TerraformJson } from "../src/terraform/plan-json";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -117,8 +117,8 @@ describe("packages", () => {
     try {
       const stack = new TerraformStack(app, "probe");
       const make = jest.fn(() => CODE);
-      expect(LambdaPackages.of(stack).packageOf(HANDLER, make)).toBe(CODE);
-      expect(LambdaPackages.of(stack).packageOf(HANDLER, make)).toBe(CODE);
+      expect(StackFiles.of(stack).packageOf(HANDLER, make)).toBe(CODE);
+      expect(StackFiles.of(stack).packageOf(HANDLER, make)).toBe(CODE);
       expect(make).toHaveBeenCalledTimes(1);
       const first = new NodeLambda(stack, "one", props(stack, { functionName: "fleet-one" }));
       const second = new NodeLambda(stack, "two", props(stack, { functionName: "fleet-two" }));

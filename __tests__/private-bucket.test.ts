@@ -6,6 +6,7 @@
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
@@ -76,6 +77,11 @@ describe("defaults", () => {
     });
   });
 
+  it("has no Object Lock unless asked (it cannot be turned off again)", () => {
+    expect(config.resource.aws_s3_bucket_object_lock_configuration).toBeUndefined();
+    expect(json).not.toHaveResource(S3BucketObjectLockConfigurationA);
+  });
+
   it("sends no server access logs unless told where (a log bucket must not log itself)", () => {
     expect(json).not.toHaveResource(S3BucketLoggingA);
   });
@@ -91,6 +97,7 @@ describe("options", () => {
       lifecycleRules: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: 7 }] }],
       abortIncompleteUploadsAfterDays: 1,
       serverAccessLogs: { bucket: "fleet-s3-logs", prefix: "s3/archive/" },
+      objectLock: { mode: "COMPLIANCE", days: 30 },
       extraStatements: (arn) => [
         { Sid: "Extra", Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: `${arn}/*` },
       ],
@@ -123,6 +130,15 @@ describe("options", () => {
           abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
         },
       ],
+    });
+  });
+
+  it("turns on Object Lock with the given default retention once versioning is on", () => {
+    expect(custom).toHaveResourceWithProperties(S3BucketObjectLockConfigurationA, {
+      bucket: refToOnly(customConfig, "aws_s3_bucket", "id"),
+      object_lock_enabled: "Enabled",
+      rule: { default_retention: { mode: "COMPLIANCE", days: 30 } },
+      depends_on: [`aws_s3_bucket_versioning.${Object.keys(customConfig.resource.aws_s3_bucket_versioning)[0]}`],
     });
   });
 
@@ -189,6 +205,11 @@ describe("props validation", () => {
       "an access-log prefix without a trailing slash",
       { namePrefix: "fleet-", serverAccessLogs: { bucket: "logs", prefix: "s3/archive" } },
       /^PrivateBucket stack\/bucket: serverAccessLogs\.prefix "s3\/archive" is not a key prefix ending in \/$/,
+    ],
+    [
+      "an Object Lock of no days",
+      { namePrefix: "fleet-", objectLock: { mode: "GOVERNANCE", days: 0 } },
+      /^PrivateBucket stack\/bucket: objectLock\.days 0 must be a whole number of days from 1 to 36500$/,
     ],
   ])("refuses %s", (_, props, message) => {
     expect(() => Testing.synthScope((scope) => new PrivateBucket(scope, "bucket", props))).toThrow(message);

@@ -5,6 +5,8 @@
  */
 import { codeServerReleaseFor } from "../rehearse/image";
 import { nginxConfig } from "../rehearse/proxy";
+import { listenerResponseHeaders } from "../rehearse/rosters";
+import { synthStack } from "./helpers/synth";
 import { routingTable } from "../src/routing";
 import { fleetOf } from "./fixtures/rosters";
 
@@ -33,6 +35,30 @@ describe("the ALB stand-in's nginx.conf", () => {
     const defaults = servers(config).filter((s) => s.includes("default_server"));
     expect(defaults.find((s) => s.includes("listen 127.0.0.1:443 ssl default_server;"))).toContain("return 404");
     expect(defaults.find((s) => s.includes("listen 127.0.0.1:80 default_server;"))).toContain("return 301 https://$host$request_uri;");
+  });
+
+  it("adds the HTTPS listener's response headers to every developer's answers, replacing the target's, and nowhere else", () => {
+    const headers = { "Strict-Transport-Security": "max-age=31536000; includeSubDomains", "X-Frame-Options": "SAMEORIGIN" };
+    const withHeaders = nginxConfig(routes, { https: 443, http: 80 }, paths, headers);
+    for (const route of routes) {
+      const [server] = servers(withHeaders).filter((s) => s.includes(`server_name ${route.host};`));
+      expect(server).toContain("proxy_hide_header Strict-Transport-Security;");
+      expect(server).toContain('add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;');
+      expect(server).toContain('add_header X-Frame-Options "SAMEORIGIN" always;');
+    }
+    expect(servers(withHeaders).filter((s) => s.includes("add_header"))).toHaveLength(routes.length);
+    expect(config).not.toContain("add_header");
+  });
+
+  it("reads those headers from the synthesized HTTPS listener's routing.http.response attributes", () => {
+    const headers = listenerResponseHeaders(synthStack(fleet));
+    expect(headers["Strict-Transport-Security"]).toMatch(/^max-age=\d+/);
+    expect(headers["X-Content-Type-Options"]).toBe("nosniff");
+    expect(
+      Object.keys(headers).every((h) =>
+        ["Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"].includes(h),
+      ),
+    ).toBe(true);
   });
 
   it("keeps a non-standard HTTPS port in the redirect", () => {

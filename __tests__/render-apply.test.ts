@@ -85,14 +85,14 @@ describe("apply.sh on a new host", () => {
     expect(first.calls.join("\n")).not.toContain(API_KEY);
   });
 
-  it("seeds each home from the image's /home/coder with a container running as coder, without network or capabilities", () => {
+  it("seeds each home from the image's /home/coder with a container running as coder, without network, capabilities or a writable root", () => {
     const seeds = calls(first, "docker run");
     expect(seeds).toHaveLength(fleet.developers.length);
     for (const d of fleet.developers) {
       const dir = s.path(`${DATA_MOUNT}/${d.name}`);
       expect(seeds).toContainEqual(
         expect.stringContaining(
-          `docker run --rm --network none --user 1000:1000 --cap-drop ALL --security-opt no-new-privileges --entrypoint /bin/sh --volume ${dir}/.home-seeding:/seed ${fleet.codeServer.image}:${fleet.codeServer.tag} -c`,
+          `docker run --rm --network none --read-only --user 1000:1000 --cap-drop ALL --security-opt no-new-privileges --entrypoint /bin/sh --volume ${dir}/.home-seeding:/seed ${fleet.codeServer.image}:${fleet.codeServer.tag} -c`,
         ),
       );
       expect(readdirSync(dir)).toEqual(["home"]);
@@ -127,8 +127,17 @@ describe("apply.sh on a new host", () => {
     }
   });
 
-  it("installs the pinned Claude extension and the roster's extensions; a failed download only warns", () => {
-    expect(first.stderr).toContain(`installing ${FLAKY_EXTENSION} failed; the container keeps running and the next apply retries`);
+  it("installs the pinned Claude extension and the roster's extensions with one start of code-server's CLI each; a failed download only warns", () => {
+    expect(first.stderr).toMatch(
+      new RegExp(
+        `installing anthropic\\.claude-code@\\S+ ${FLAKY_EXTENSION.replace(".", "\\.")} .*did not succeed for all of them; the container keeps running and the next apply retries what is still missing`,
+      ),
+    );
+    for (const d of fleet.developers) {
+      expect(calls(first, "docker exec").filter((c) => c.includes(` ${containerName(d)} `) && c.includes("--install-extension"))).toEqual([
+        `docker exec --user 1000:1000 ${containerName(d)} code-server ${d.extensions.map((e) => `--install-extension ${e}`).join(" ")} --force`,
+      ]);
+    }
     expect(calls(first, "docker stop")).toEqual([]);
     expect(extensionsAfterFirst).toEqual(fleet.developers.map((d) => d.extensions.filter((e) => e !== FLAKY_EXTENSION)));
     for (const d of fleet.developers) expect(existsSync(s.stateFile("containers", containerName(d)))).toBe(true);
@@ -161,7 +170,9 @@ describe("apply.sh on a new host", () => {
         .filter((c) => c.includes("--install-extension"))
         .sort(),
     ).toEqual(
-      fleet.developers.map((d) => `docker exec ${containerName(d)} code-server --install-extension ${FLAKY_EXTENSION} --force`).sort(),
+      fleet.developers
+        .map((d) => `docker exec --user 1000:1000 ${containerName(d)} code-server --install-extension ${FLAKY_EXTENSION} --force`)
+        .sort(),
     );
   });
 
@@ -210,6 +221,67 @@ describe("apply.sh after a roll-out that stopped half-way through a password rot
 
   it("a run after that recreates nothing", () => {
     expect(recreated(ok(s.run("scripts/apply.sh")))).toEqual([]);
+  });
+});
+
+describe("apply.sh beside a developer's container that crash-loops on its own", () => {
+  const s = host();
+  const [alice, bob] = fleet.developers;
+  let run: RunResult;
+  beforeAll(() => {
+    ok(s.run("scripts/apply.sh"));
+    // bob's password rotates while alice's container, which this apply does not change, keeps failing.
+    s.setSecret(secretName(fleet, bob, "password"), "Rotated-Bob-Passw0rd!Rotated-Bob-Pw");
+    run = s.run("scripts/apply.sh", [], { STUB_UNHEALTHY: containerName(alice), UNCHANGED_HEALTH_TIMEOUT_SECONDS: "1" });
+  });
+
+  it("leaves alice's container as it is and goes on: bob's rotation is rolled out all the same", () => {
+    expect(calls(run, "docker compose").filter((c) => c.includes("--force-recreate"))).toEqual([
+      expect.stringMatching(/--force-recreate code-server-bob$/),
+    ]);
+    expect(run.stderr).toContain("code-server-alice is not healthy, and this apply did not change it: left as it is, the roll-out goes on");
+    expect(calls(run, "docker compose").filter((c) => c.endsWith(" code-server-carol"))).not.toEqual([]);
+  });
+
+  it("fails the run, so the failed-apply alarm tells the operators, naming the step count", () => {
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/ERROR: 1 step\(s\) failed \(see the warnings above\); the containers are running/);
+  });
+});
+
+describe("apply.sh on full disks", () => {
+  const s = host();
+  let dataFull: RunResult;
+  let rootFull: RunResult;
+  let freed: RunResult;
+  let daveSeeded: boolean;
+  beforeAll(() => {
+    ok(s.run("scripts/apply.sh"));
+    s.installHostFiles(fleetOf([...BASE_DEVELOPERS, { name: "dave", port: 8446 }]));
+    dataFull = s.run("scripts/apply.sh", [], { STUB_DF_DATA_AVAIL_MIB: "100" });
+    daveSeeded = existsSync(s.path(`${DATA_MOUNT}/dave`));
+    rootFull = s.run("scripts/apply.sh", [], { STUB_DF_AVAIL_MIB: "1000" });
+    freed = s.run("scripts/apply.sh");
+  });
+
+  it("refuses to start any work while the data volume is (nearly) full, changing nothing", () => {
+    expect(dataFull.status).toBe(1);
+    expect(dataFull.stderr).toContain(
+      "the data volume /mnt/ebs-data has 100 MiB free, less than the 512 MiB this apply needs to start or recreate a container or seed a home: nothing was changed and every running container keeps running",
+    );
+    expect(calls(dataFull, "docker").filter((c) => !c.startsWith("docker inspect"))).toEqual([]);
+    expect(daveSeeded).toBe(false);
+  });
+
+  it("refuses likewise while the root disk is (nearly) full", () => {
+    expect(rootFull.status).toBe(1);
+    expect(rootFull.stderr).toContain("the root disk has 1000 MiB free, less than the 2048 MiB this apply needs");
+    expect(calls(rootFull, "docker").filter((c) => !c.startsWith("docker inspect"))).toEqual([]);
+  });
+
+  it("goes on once there is room again", () => {
+    ok(freed);
+    expect(freed.stderr).toContain("code-server-dave: creating (new container)");
   });
 });
 
@@ -281,6 +353,35 @@ describe("apply.sh when a developer leaves the roster", () => {
     expect(existsSync(s.path(`${codeServerConfigDir}/carol.yaml`))).toBe(false);
     expect(existsSync(s.path(`${secretsDir}/alice.env`))).toBe(true);
     expect(existsSync(s.path(`${codeServerConfigDir}/alice.yaml`))).toBe(true);
+  });
+});
+
+describe("apply.sh archiving a departed developer who planted a terabyte of holes", () => {
+  const s = host();
+  let run: RunResult;
+  let seconds: number;
+  beforeAll(() => {
+    ok(s.run("scripts/apply.sh"));
+    s.write(`${DATA_MOUNT}/carol/home/workspace/notes.txt`, "carol's work\n");
+    // Apparent size 1 TiB, nothing allocated: read as zeros it would take tar hours.
+    const truncate = spawnSync("truncate", ["-s", "1T", s.path(`${DATA_MOUNT}/carol/home/holes.img`)]);
+    if (truncate.status !== 0) throw new Error(`cannot create a sparse file: ${String(truncate.stderr)}`);
+    s.installHostFiles(fleetOf(BASE_DEVELOPERS.filter((d) => d.name !== "carol")));
+    const started = Date.now();
+    run = s.run("scripts/apply.sh");
+    seconds = (Date.now() - started) / 1000;
+  });
+
+  it("archives the holes as holes (tar --sparse), in seconds, and moves the directory aside", () => {
+    ok(run);
+    expect(seconds).toBeLessThan(30);
+    const [archive] = readdirSync(s.stateFile("s3")).filter((f) => f.includes("removed_carol"));
+    const bytes = statSync(s.stateFile("s3", archive)).size;
+    expect(bytes).toBeLessThan(10 * 1024 * 1024);
+    const listing = spawnSync("tar", ["-tvzf", s.stateFile("s3", archive)], { encoding: "utf8" });
+    expect(listing.stdout).toMatch(/ 1099511627776 .*carol\/home\/holes\.img$/m);
+    expect(listing.stdout).toMatch(/carol\/home\/workspace\/notes\.txt$/m);
+    expect(readdirSync(s.path(`${DATA_MOUNT}/.removed`))).toEqual([expect.stringMatching(/^carol-/)]);
   });
 });
 
@@ -356,7 +457,7 @@ describe("on a running host", () => {
   it("start-containers.sh mounts the restored volume, records its id and ends maintenance", () => {
     s.recordFilesystem(restoredDevice, "0f3c6a4e-1111-2222-3333-444455556666");
     const start = ok(s.run("scripts/start-containers.sh", ["--data-volume-id", restored]));
-    expect(calls(start, "mount ")).toEqual([`mount -t ext4 ${s.path(restoredDevice)} ${s.path(DATA_MOUNT)}`]);
+    expect(calls(start, "mount ")).toEqual([`mount -t ext4 -o nosuid,nodev ${s.path(restoredDevice)} ${s.path(DATA_MOUNT)}`]);
     expect(s.read(hostPaths(fleet).fleetEnv)).toContain(`DATA_VOLUME_ID=${restored}\n`);
     // fstab now names the restored volume by its id: the old one, kept detached, would not be it.
     expect(
@@ -364,7 +465,7 @@ describe("on a running host", () => {
         .read("/etc/fstab")
         .split("\n")
         .filter((l) => l.includes(DATA_MOUNT)),
-    ).toEqual([`${restoredDevice} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`]);
+    ).toEqual([`${restoredDevice} ${DATA_MOUNT} ext4 defaults,nosuid,nodev,nofail,x-systemd.device-timeout=30s 0 2`]);
     expect(calls(start, "docker compose").map((c) => c.split(" ").pop())).toEqual(fleet.developers.map(containerName));
     expect(existsSync(s.path(`/var/lib/${fleet.project}/maintenance`))).toBe(false);
   });

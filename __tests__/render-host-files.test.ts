@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parse } from "yaml";
 import {
   CONTAINER_PORT,
@@ -38,6 +42,9 @@ interface ComposeService {
   mem_limit: string;
   mem_reservation: string;
   pids_limit: number;
+  user: string;
+  read_only: boolean;
+  tmpfs: string[];
   cap_drop: string[];
   security_opt: string[];
   ulimits: { nofile: { soft: number; hard: number } };
@@ -94,6 +101,14 @@ describe("docker-compose.yml", () => {
       // The auth mode on the command line, which wins over any config file.
       expect(service.command).toEqual(["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "--auth", "password", "/home/coder/workspace"]);
       expect(service.pids_limit).toBe(4096);
+      // The user is the compose file's, not the image's; nothing it runs writes the root disk.
+      expect(service.user).toBe("1000:1000");
+      expect(service.read_only).toBe(true);
+      const quarter = `${Math.floor(developer.memoryLimitMiB / 4)}m`;
+      expect(service.tmpfs).toEqual([
+        `/tmp:size=${quarter},mode=1777,exec,nosuid,nodev`,
+        `/var/tmp:size=${quarter},mode=1777,exec,nosuid,nodev`,
+      ]);
       expect(service.cap_drop).toEqual(["ALL"]);
       expect(service.security_opt).toEqual(["no-new-privileges:true"]);
       expect(service.logging).toEqual({
@@ -200,11 +215,52 @@ describe("isolation of the developer networks", () => {
     expect(lib).toContain(`DEVELOPER_BRIDGES='${DEVELOPER_BRIDGE_PREFIX}+'`);
   });
 
-  it("its unit runs it before dockerd at every boot, wanted by docker.service", () => {
+  it("its unit runs it once, before dockerd, and stays active", () => {
     expect(unit).toContain(`ExecStart=/bin/bash ${hostPaths(fleet).root}/scripts/isolate-developers.sh`);
     expect(unit).toMatch(/^Before=docker\.service$/m);
-    expect(unit).toMatch(/^WantedBy=docker\.service$/m);
     expect(unit).toMatch(/^Type=oneshot$/m);
+    expect(unit).toMatch(/^RemainAfterExit=yes$/m);
+  });
+
+  it("docker.service requires the unit (Requires= and After=, in a drop-in): dockerd does not start when the rules cannot be loaded", () => {
+    const dropIn = fileAt(`systemd/${fleet.project}-isolation.conf`).content;
+    expect(dropIn).toMatch(/^\[Unit\]$/m);
+    expect(dropIn).toMatch(new RegExp(`^Requires=${fleet.project}-isolation\\.service$`, "m"));
+    expect(dropIn).toMatch(new RegExp(`^After=${fleet.project}-isolation\\.service$`, "m"));
+  });
+
+  it("systemd itself loads the units, and cannot build docker.service's start job without the isolation unit", () => {
+    const which = spawnSync("sh", ["-c", "command -v systemd-analyze"], { encoding: "utf8" });
+    expect(which.status).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), "units-"));
+    try {
+      mkdirSync(join(dir, "docker.service.d"));
+      // docker.service as Docker's package has it, reduced to what systemd needs to build its start job.
+      writeFileSync(join(dir, "docker.service"), "[Unit]\nDescription=Docker\n[Service]\nExecStart=/bin/true\n");
+      for (const file of files.filter((f) => f.path.startsWith("systemd/"))) {
+        const name = file.path.slice("systemd/".length);
+        writeFileSync(join(dir, name.endsWith(".conf") ? `docker.service.d/${name}` : name), file.content);
+      }
+      const verify = (...units: string[]) =>
+        spawnSync("systemd-analyze", ["verify", ...units.map((u) => join(dir, u))], {
+          encoding: "utf8",
+          env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` },
+        });
+      const all = verify(
+        "docker.service",
+        `${fleet.project}-isolation.service`,
+        `${fleet.project}-metrics.timer`,
+        `${fleet.project}-disk-usage.timer`,
+      );
+      expect(all.stderr).toBe("");
+      expect(all.status).toBe(0);
+      rmSync(join(dir, `${fleet.project}-isolation.service`));
+      const without = verify("docker.service");
+      expect(without.status).not.toBe(0);
+      expect(without.stderr).toContain(`Unit ${fleet.project}-isolation.service not found`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,9 +1,12 @@
 /**
  * setup.sh against a scratch root with the system commands stubbed: it formats only a blank
  * device, never one with a filesystem, mounts the data volume by its EBS volume id (never a copy
- * of it), loads the isolation rules, and a second run changes nothing.
+ * of it) with nosuid and nodev, loads the isolation rules before dockerd can start (and starts no
+ * dockerd when they cannot be loaded), trusts only Docker's pinned key, installs the AWS CLI only
+ * from signed sources, and a second run changes nothing.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATA_MOUNT, DEVELOPER_BRIDGE_PREFIX, hostPaths, isolationChains } from "../src/naming";
 import { HostSandbox, NITRO_DEVICE, type RunResult } from "./fixtures/host-sandbox";
@@ -47,13 +50,13 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(first, "mkfs.ext4")).toEqual([`mkfs.ext4 -q -L ebs-data ${s.path(NITRO_DEVICE)}`]);
   });
 
-  it("mounts it by the device name that carries its EBS volume id, with nofail, recorded once in fstab", () => {
+  it("mounts it by the device name that carries its EBS volume id, with nosuid, nodev and nofail, recorded once in fstab", () => {
     const lines = s
       .read("/etc/fstab")
       .split("\n")
       .filter((l) => l.includes(DATA_MOUNT));
-    expect(lines).toEqual([`${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`]);
-    expect(calls(first, "mount")).toEqual([`mount -t ext4 ${s.path(NITRO_DEVICE)} ${s.path(DATA_MOUNT)}`]);
+    expect(lines).toEqual([`${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nosuid,nodev,nofail,x-systemd.device-timeout=30s 0 2`]);
+    expect(calls(first, "mount")).toEqual([`mount -t ext4 -o nosuid,nodev ${s.path(NITRO_DEVICE)} ${s.path(DATA_MOUNT)}`]);
   });
 
   it("installs Docker from Docker's repository, the CloudWatch agent, argon2 and jq", () => {
@@ -71,7 +74,7 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(first, "chown")).toEqual([]);
   });
 
-  it("loads the isolation rules, jumped to first from INPUT and DOCKER-USER, and enables their unit for every boot", () => {
+  it("loads the isolation rules, jumped to first from INPUT and DOCKER-USER, and installs their unit", () => {
     const chains = isolationChains(fleet);
     const rules = readFileSync(s.stateFile("iptables-restore.rules"), "utf8");
     expect(calls(first, "iptables-restore")).toEqual(["iptables-restore --wait 30 --noflush"]);
@@ -86,7 +89,17 @@ describe("setup.sh on a new, blank data volume", () => {
     expect(calls(first, "iptables")).toContain("iptables --wait 30 -N DOCKER-USER");
     const unit = `${fleet.project}-isolation.service`;
     expect(s.read(`/etc/systemd/system/${unit}`)).toContain(`ExecStart=/bin/bash ${hostPaths(fleet).root}/scripts/isolate-developers.sh`);
-    expect(calls(first, "systemctl")).toContain(`systemctl enable ${unit}`);
+  });
+
+  it("installs the drop-in by which docker.service requires the isolation unit, and loads the rules before installing Docker", () => {
+    const dropIn = s.read(`/etc/systemd/system/docker.service.d/${fleet.project}-isolation.conf`);
+    expect(dropIn).toMatch(new RegExp(`^Requires=${fleet.project}-isolation\\.service$`, "m"));
+    expect(dropIn).toMatch(new RegExp(`^After=${fleet.project}-isolation\\.service$`, "m"));
+    const order = first.calls;
+    const rules = order.indexOf("iptables-restore --wait 30 --noflush");
+    const dockerInstall = order.findIndex((c) => c.startsWith("apt-get") && c.includes(" docker-ce "));
+    expect(rules).toBeGreaterThanOrEqual(0);
+    expect(dockerInstall).toBeGreaterThan(rules);
   });
 
   it("installs the systemd units of both metrics timers and reloads systemd for them", () => {
@@ -119,7 +132,7 @@ describe("setup.sh on a volume that already holds a filesystem", () => {
     const run = s.run("scripts/setup.sh");
     expectSuccess(run);
     expect(calls(run, "mkfs.ext4")).toEqual([]);
-    expect(s.read("/etc/fstab")).toContain(`${NITRO_DEVICE} ${DATA_MOUNT} xfs defaults,nofail`);
+    expect(s.read("/etc/fstab")).toContain(`${NITRO_DEVICE} ${DATA_MOUNT} xfs defaults,nosuid,nodev,nofail`);
   });
 
   it("finds the Xen device name when there is no NVMe device for the volume id", () => {
@@ -130,7 +143,7 @@ describe("setup.sh on a volume that already holds a filesystem", () => {
     expectSuccess(run);
     expect(calls(run, "mkfs.ext4")).toEqual([]);
     expect(calls(run, "blkid")[0]).toBe(`blkid -p -o export ${s.path("/dev/xvdf")}`);
-    expect(s.read("/etc/fstab")).toContain(`/dev/xvdf ${DATA_MOUNT} ext4 defaults,nofail`);
+    expect(s.read("/etc/fstab")).toContain(`/dev/xvdf ${DATA_MOUNT} ext4 defaults,nosuid,nodev,nofail`);
   });
 });
 
@@ -152,13 +165,13 @@ describe("setup.sh beside a copy of the data volume (a restored snapshot: the sa
     const s = beside();
     const run = s.run("scripts/setup.sh");
     expectSuccess(run);
-    expect(calls(run, "mount")).toEqual([`mount -t ext4 ${s.path(NITRO_DEVICE)} ${s.path(DATA_MOUNT)}`]);
+    expect(calls(run, "mount")).toEqual([`mount -t ext4 -o nosuid,nodev ${s.path(NITRO_DEVICE)} ${s.path(DATA_MOUNT)}`]);
     expect(calls(run, "blkid").every((c) => !c.includes(copyId.replace("-", "")))).toBe(true);
     const line = s
       .read("/etc/fstab")
       .split("\n")
       .find((l) => l.includes(DATA_MOUNT));
-    expect(line).toBe(`${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2`);
+    expect(line).toBe(`${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nosuid,nodev,nofail,x-systemd.device-timeout=30s 0 2`);
     expect(s.read("/etc/fstab")).not.toMatch(/UUID=/);
   });
 
@@ -218,5 +231,124 @@ describe("setup.sh refuses to format when in doubt", () => {
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/data volume vol-0123456789abcdef0 did not appear within 1s/);
     expect(calls(run, "mkfs.ext4")).toEqual([]);
+  });
+});
+
+describe("setup.sh on a host mounted before nosuid,nodev", () => {
+  it("remounts the data volume with them in place, and rewrites its fstab line", () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    s.recordFilesystem(NITRO_DEVICE, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+    const key = s.path(DATA_MOUNT).replace(/[/:]/g, "_");
+    mkdirSync(s.stateFile("mounted"), { recursive: true });
+    mkdirSync(s.stateFile("mount-options"), { recursive: true });
+    writeFileSync(s.stateFile("mounted", key), `${s.path(NITRO_DEVICE)} ext4\n`);
+    writeFileSync(s.stateFile("mount-options", key), "rw,relatime\n");
+    s.write("/etc/fstab", `${NITRO_DEVICE} ${DATA_MOUNT} ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2\n`);
+    const run = s.run("scripts/setup.sh");
+    expectSuccess(run);
+    expect(calls(run, "mount")).toEqual([`mount -o remount,nosuid,nodev ${s.path(DATA_MOUNT)}`]);
+    expect(run.stderr).toContain(`remounted ${DATA_MOUNT} with nosuid,nodev (it had: rw,relatime)`);
+    expect(s.read("/etc/fstab")).toContain(`${DATA_MOUNT} ext4 defaults,nosuid,nodev,nofail`);
+    const again = s.run("scripts/setup.sh");
+    expectSuccess(again);
+    expect(calls(again, "mount")).toEqual([]);
+  });
+});
+
+describe("setup.sh where the isolation rules cannot be loaded", () => {
+  it("stops before dockerd starts, naming the rules: no developer container runs without them", () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    const run = s.run("scripts/setup.sh", [], { STUB_IPTABLES_RESTORE_FAILS: "1", STUB_DOCKER_INACTIVE: "1" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("iptables-restore refused the isolation rules of the developer networks");
+    expect(calls(run, "systemctl").filter((c) => / docker$/.test(c) && !c.includes("is-active"))).toEqual([]);
+    expect(calls(run, "apt-get").filter((c) => c.includes("docker-ce"))).toEqual([]);
+  });
+
+  it("starts dockerd only after loading them", () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    const run = s.run("scripts/setup.sh", [], { STUB_DOCKER_INACTIVE: "1" });
+    expectSuccess(run);
+    const rules = run.calls.indexOf("iptables-restore --wait 30 --noflush");
+    const start = run.calls.indexOf("systemctl enable --now docker");
+    expect(rules).toBeGreaterThanOrEqual(0);
+    expect(start).toBeGreaterThan(rules);
+  });
+
+  it("fails, naming the isolation unit, when dockerd (which requires that unit) does not start", () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    const run = s.run("scripts/setup.sh", [], { STUB_DOCKER_INACTIVE: "1", STUB_DOCKER_START_FAILS: "1" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      `dockerd did not start. It requires ${fleet.project}-isolation.service, which loads the isolation rules: until they load, no developer container runs`,
+    );
+  });
+});
+
+describe("setup.sh and Docker's signing key", () => {
+  const dockerless = () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    // A host without Docker yet: the sandbox's dpkg-query knows no docker-ce until apt-get installs it.
+    return s;
+  };
+
+  it("installs the key apt checks Docker's repository with only when its fingerprint is Docker's", () => {
+    const s = dockerless();
+    const run = s.run("scripts/setup.sh");
+    expectSuccess(run);
+    expect(calls(run, "curl").filter((c) => c.includes("download.docker.com"))).toHaveLength(1);
+    expect(s.read("/etc/apt/keyrings/docker.asc")).toContain("9DC858229FC7DD38854AE2D88D81803C0EBFCD88");
+    expect(s.read("/etc/apt/sources.list.d/docker.list")).toContain("signed-by=/etc/apt/keyrings/docker.asc");
+  });
+
+  it("refuses a key with another fingerprint, installing neither it nor Docker", () => {
+    const s = dockerless();
+    const run = s.run("scripts/setup.sh", [], {
+      STUB_DOCKER_KEY_FINGERPRINT: "0000000000000000000000000000000000000000",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      "is not Docker's release key (fingerprint 0000000000000000000000000000000000000000, expected 9DC858229FC7DD38854AE2D88D81803C0EBFCD88): refusing to trust it",
+    );
+    expect(existsSync(s.path("/etc/apt/keyrings/docker.asc"))).toBe(false);
+    expect(calls(run, "apt-get").filter((c) => c.includes("docker-ce"))).toEqual([]);
+  });
+
+  it("refuses a real OpenPGP key that is not Docker's, read by the real gpg", () => {
+    const s = dockerless();
+    const home = join(s.dir, "keygen");
+    mkdirSync(home, { mode: 0o700 });
+    const gpg = (args: string[]) => spawnSync("gpg", ["--batch", "--homedir", home, ...args], { encoding: "utf8" });
+    expect(gpg(["--passphrase", "", "--quick-gen-key", "Not Docker <not-docker@example.com>", "ed25519", "sign", "1d"]).status).toBe(0);
+    const exported = gpg(["--armor", "--export", "not-docker@example.com"]);
+    const keyFile = join(s.dir, "not-docker.asc");
+    writeFileSync(keyFile, exported.stdout);
+    const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(["--with-colons", "--list-keys", "not-docker@example.com"]).stdout)![1];
+    const run = s.run("scripts/setup.sh", [], { STUB_DOCKER_KEY_FILE: keyFile });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      `is not Docker's release key (fingerprint ${fingerprint}, expected 9DC858229FC7DD38854AE2D88D81803C0EBFCD88)`,
+    );
+    expect(existsSync(s.path("/etc/apt/keyrings/docker.asc"))).toBe(false);
+  });
+});
+
+describe("setup.sh on a host without the AWS CLI", () => {
+  it("installs it from the Snap Store (signed), never from an unsigned download", () => {
+    const s = sandbox();
+    s.attachBlankVolume();
+    // The sandbox's stubs without aws, and no aws of this machine's either.
+    const bin = join(s.dir, "bin-without-aws");
+    mkdirSync(bin);
+    for (const name of readdirSync(join(s.dir, "bin")).filter((n) => n !== "aws")) copyFileSync(join(s.dir, "bin", name), join(bin, name));
+    spawnSync("chmod", ["-R", "755", bin]);
+    const run = s.run("scripts/setup.sh", [], { PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin` });
+    expect(calls(run, "snap")).toEqual(["snap install aws-cli --classic"]);
+    expect(calls(run, "curl").filter((c) => /awscli|\.zip/.test(c))).toEqual([]);
   });
 });

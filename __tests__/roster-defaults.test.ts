@@ -64,7 +64,10 @@ describe("roster keys", () => {
       "memoryGiB",
       "memoryLimitGiB",
       "extensions",
+      "email",
+      "sub",
     ]);
+    expect(keysAt(rosterSchema, ["auth"], { auth: { type: "oidc" } })).toEqual(["type", "issuer", "clientId", "maxSessionHours"]);
     expect(keysAt(rosterSchema, ["state"])).toEqual(["backend", "bucket", "key", "region"]);
     expect(keysAt(rosterSchema, ["state"], { state: { backend: "local" } })).toEqual(["backend"]);
     expect(keysAt(rosterSchema, ["state"], { state: { backend: "s3" } })).toEqual(["backend", "bucket", "key", "region"]);

@@ -184,7 +184,7 @@ describe('"did you mean" for an unknown key', () => {
   it("lists the keys allowed at that place when none is close", () => {
     const text = developer("colour: blue");
     expect(problemsOf(text)).toEqual([
-      `${lineOf(text, "colour")}|developers.1.colour|unknown key "colour"; remove it, or use one of the keys allowed here: name, port, priority, cpus, cpuLimit, memoryGiB, memoryLimitGiB, extensions`,
+      `${lineOf(text, "colour")}|developers.1.colour|unknown key "colour"; remove it, or use one of the keys allowed here: name, port, priority, cpus, cpuLimit, memoryGiB, memoryLimitGiB, extensions, email, sub`,
     ]);
   });
 });
@@ -295,7 +295,8 @@ describe("two names whose resources would meet", () => {
     ];
     const onHost = fleetOf(developers);
     const onEcs = editedFleet((roster) => {
-      roster.developers = developers;
+      roster.developers = developers.map((d) => ({ ...d, email: `${d.name}@example.com` }));
+      roster.auth = { type: "oidc", issuer: "https://login.example.com", clientId: "fleet" };
       roster.platform = "ecs";
       roster.schedule = { timezone: "UTC", days: ["mon"], start: "08:00", stop: "18:00" };
       delete roster.host;

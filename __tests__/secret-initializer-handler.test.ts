@@ -22,6 +22,7 @@ import {
   initializeSecrets,
   PASSWORD_ALPHABET,
   PASSWORD_LENGTH,
+  KEY_BYTES,
 } from "../src/lambdas/secret-initializer/handler";
 import { PASSWORD_ALPHABET as HOST_ALPHABET, PASSWORD_LENGTH as HOST_LENGTH } from "../src/render/view-model";
 
@@ -167,8 +168,16 @@ describe("no secret value leaves it", () => {
 
 describe("the event", () => {
   it.each([
-    ["no event", null, 'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [<secret ARN>, ...]}'],
-    ["no list", { secrets: [EMPTY] }, 'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [<secret ARN>, ...]}'],
+    [
+      "no event",
+      null,
+      'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [...], "keyArns": [...]} (the last two optional)',
+    ],
+    [
+      "no list",
+      { secrets: [EMPTY] },
+      'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [...], "keyArns": [...]} (the last two optional)',
+    ],
     [
       "a name instead of an ARN",
       { secretArns: [EMPTY, "code-server/dev/dev1-password"] },
@@ -231,5 +240,24 @@ describe("secrets only an operator can fill", () => {
     expect(puts.get(key)).toBe(API_KEY_PLACEHOLDER);
     expect(puts.get(EMPTY)).toMatch(new RegExp(`^.{${PASSWORD_LENGTH}}$`));
     expect(puts.has(setKey)).toBe(false);
+  });
+});
+
+describe("keys", () => {
+  it("get 32 random bytes as base64 when empty, a different key each, and keep a key that is there", async () => {
+    const [first, second, kept] = ["dev1-gate-cookie-key", "dev2-gate-cookie-key", "dev3-gate-cookie-key"].map(arn);
+    described(first, undefined);
+    described(second, undefined);
+    described(kept, { "v-1": ["AWSCURRENT"] });
+    await expect(initializeSecrets(new SecretsManagerClient({}), { secretArns: [], keyArns: [first, second, kept] })).resolves.toEqual({
+      filled: 2,
+      alreadySet: 1,
+    });
+    const puts = new Map(
+      sm.commandCalls(PutSecretValueCommand).map((call) => [call.args[0].input.SecretId, call.args[0].input.SecretString!]),
+    );
+    for (const key of [first, second]) expect(Buffer.from(puts.get(key)!, "base64")).toHaveLength(KEY_BYTES);
+    expect(puts.get(first)).not.toBe(puts.get(second));
+    expect(puts.has(kept)).toBe(false);
   });
 });

@@ -191,7 +191,6 @@ describe("across the stack", () => {
       "AgentChecksSessionLogGroup",
       "AgentOpensSessions",
       "AgentReceivesCommands",
-      "AgentReportsItsOwnState",
       "FindDataVolume",
       "FindFlowLogGroup",
       "PublishFleetMetrics",
@@ -201,6 +200,18 @@ describe("across the stack", () => {
       expect.stringMatching(/^(s3|ec2|secretsmanager|logs|kms|ssm|backup):Delete|^s3:\*|^iam:/),
     );
     expect(config.resource.aws_iam_role_policy_attachment).not.toHaveProperty("compute_ssm-core");
+    const ssmOnEverything = statements.filter((s) => [s.Resource].flat().includes("*")).flatMap((s) => [s.Action].flat());
+    expect(ssmOnEverything.filter((a: string) => a.startsWith("ssm:"))).toEqual([]);
+  });
+
+  it("names every alarm <project>-<environment>-..., the pattern the fleet key lets CloudWatch publish for", () => {
+    const keyPolicy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
+    const alarms = keyPolicy.Statement.find((st: ProviderBlock) => st.Sid === "FleetAlarmsPublishToEncryptedTopic");
+    const pattern = alarms.Condition.ArnLike["aws:SourceArn"] as string;
+    expect(pattern.endsWith(":alarm:code-server-dev-*")).toBe(true);
+    const names = all("aws_cloudwatch_metric_alarm").map((a) => a.alarm_name as string);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !n.startsWith("code-server-dev-"))).toEqual([]);
   });
 
   it("opens SSH to no fixed address, let alone 0.0.0.0/0", () => {

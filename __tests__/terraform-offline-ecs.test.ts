@@ -11,6 +11,7 @@ import { parse, stringify } from "yaml";
 import { synthInto } from "../src/app";
 import { exportDeployment } from "../src/export/deployment";
 import { parseRoster } from "../src/roster";
+import { withOidc } from "./helpers/ecs-oidc";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
 import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
 
@@ -26,6 +27,12 @@ function ecsRoster(): string {
   return stringify({ ...roster, platform: "ecs", ecs: { network: "private", exec: true }, schedule });
 }
 
+/** Both ways of signing in: code-server's password (above), and the company's provider with its gate. */
+const ROSTERS: [string, string, string[]][] = [
+  ["password sign-in", ecsRoster(), []],
+  ["oidc sign-in", withOidc(ecsRoster()), ["aws_s3_object"]],
+];
+
 const ECS_TYPES = [
   "aws_ecs_cluster",
   "aws_ecs_cluster_capacity_providers",
@@ -40,7 +47,7 @@ const ECS_TYPES = [
   "aws_scheduler_schedule",
 ];
 
-maybe("offline terraform of an ecs roster", () => {
+maybe.each(ROSTERS)("offline terraform of an ecs roster with %s", (_auth, rosterText, extraTypes) => {
   const out = mkdtempSync(join(tmpdir(), "synth-ecs-"));
   let json: Workdir;
   let hcl: Workdir;
@@ -53,7 +60,7 @@ maybe("offline terraform of an ecs roster", () => {
   });
 
   beforeAll(async () => {
-    const { stack, stackDir } = synthInto(parseRoster(ecsRoster()), join(out, "cdktf.out"));
+    const { stack, stackDir } = synthInto(parseRoster(rosterText), join(out, "cdktf.out"));
     await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
     json = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
     hcl = offlineWorkdir(terraform!, join(out, "deployment", "terraform"), { "test.tfvars": TFVARS });
@@ -67,7 +74,7 @@ maybe("offline terraform of an ecs roster", () => {
     jsonPlan = json.json<PlanJson>(["show", "-json", "plan.bin"]);
     expect(new Set(changesOf(jsonPlan).map((r) => r.change.actions.join(",")))).toEqual(new Set(["create"]));
     const types = new Set(changesOf(jsonPlan).map((r) => r.type));
-    expect([...types]).toEqual(expect.arrayContaining(ECS_TYPES));
+    expect([...types]).toEqual(expect.arrayContaining([...ECS_TYPES, ...extraTypes]));
     for (const hostType of ["aws_instance", "aws_ebs_volume", "aws_ssm_association"]) expect(types.has(hostType)).toBe(false);
     expect((jsonPlan.planned_values.root_module.resources ?? []).filter((r) => r.mode === "data")).toEqual([]);
   });

@@ -2,20 +2,34 @@
  * WebAcl: the optional WAF web ACL in front of the ALB, AWS's managed common rule set (its body
  * size rule only counting) and a per-IP rate limit from the roster, associated with the ALB.
  */
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
+import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { WebAcl, type WebAclProps } from "../src/modules/waf";
 import { defaultFleet } from "./helpers/fleet";
-import { refToOnly, synthLayer } from "./helpers/layer";
+import { parseJsonencode } from "./helpers/hcl-object";
+import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 
 const fleet = defaultFleet();
-const webAcl = (scope: Construct, overrides: Partial<WebAclProps> = {}) =>
-  new WebAcl(scope, "waf", { fleet, loadBalancer: new Lb(scope, "alb", {}), ...overrides });
+const webAcl = (scope: Construct, overrides: Partial<WebAclProps> = {}) => {
+  standIns.aws(scope);
+  const key = standIns.key(scope);
+  return new WebAcl(scope, "waf", {
+    fleet,
+    loadBalancer: new Lb(scope, "alb", {}),
+    key,
+    keyPolicy: new KmsKeyPolicy(scope, "key-policy", { keyId: key.keyId, policy: "{}" }),
+    logRetentionDays: 30,
+    ...overrides,
+  });
+};
 
 const { json, config } = synthLayer((scope) => webAcl(scope));
 const rules = JSON.parse(only(config, "aws_wafv2_web_acl").rule_json as string) as ProviderBlock[];
@@ -62,6 +76,47 @@ describe("web ACL", () => {
       resource_arn: refToOnly(config, "aws_lb", "arn"),
       web_acl_arn: refToOnly(config, "aws_wafv2_web_acl", "arn"),
     });
+  });
+});
+
+describe("request log", () => {
+  it("goes to a log group WAF accepts (aws-waf-logs-<project>-<environment>), encrypted with the fleet key, once the key policy exists", () => {
+    expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, {
+      name: "aws-waf-logs-code-server-dev",
+      retention_in_days: 30,
+      kms_key_id: refToOnly(config, "aws_kms_key", "arn"),
+      depends_on: [`aws_kms_key_policy.${Object.keys(config.resource.aws_kms_key_policy)[0]}`],
+    });
+  });
+
+  it("logs every request the web ACL sees, without its Cookie and Authorization headers", () => {
+    expect(json).toHaveResourceWithProperties(Wafv2WebAclLoggingConfiguration, {
+      resource_arn: refToOnly(config, "aws_wafv2_web_acl", "arn"),
+      log_destination_configs: [refToOnly(config, "aws_cloudwatch_log_group", "arn")],
+      redacted_fields: [{ single_header: { name: "cookie" } }, { single_header: { name: "authorization" } }],
+    });
+    expect(only(config, "aws_wafv2_web_acl_logging_configuration").logging_filter).toBeUndefined();
+  });
+
+  it("lets only this account's log delivery write the group, with a resource policy of its own", () => {
+    const policy = only(config, "aws_cloudwatch_log_resource_policy");
+    expect(policy.policy_name).toBe("code-server-dev-waf-log-delivery");
+    expect(parseJsonencode(policy.policy_document as string).Statement).toEqual([
+      {
+        Sid: "WafDeliversRequestLog",
+        Effect: "Allow",
+        Principal: { Service: "delivery.logs.amazonaws.com" },
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: `${refToOnly(config, "aws_cloudwatch_log_group", "arn")}:log-stream:*`,
+        Condition: {
+          StringEquals: { "aws:SourceAccount": ACCOUNT },
+          ArnLike: { "aws:SourceArn": `arn:aws:logs:ap-southeast-7:${ACCOUNT}:*` },
+        },
+      },
+    ]);
+    expect(only(config, "aws_wafv2_web_acl_logging_configuration").depends_on).toEqual([
+      `aws_cloudwatch_log_resource_policy.${Object.keys(config.resource.aws_cloudwatch_log_resource_policy)[0]}`,
+    ]);
   });
 });
 

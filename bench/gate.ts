@@ -132,7 +132,7 @@ async function prepareGate(work: string, upstreamPort: number, gatePort: number)
     listenPort: gatePort,
   };
   writeFileSync(join(work, "gate.json"), JSON.stringify(config));
-  writeFileSync(join(work, "gate.js"), await bundleGate());
+  writeFileSync(join(work, "gate.js"), bundleGate());
   const sealer = await CookieSealer.create(key, new URL(config.publicUrl), new URL(config.issuer));
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   const setCookie = await sealer.sessionCookie({ sub: "alice", email: "alice@example.com", emailVerified: true, expiresAt });

@@ -141,6 +141,32 @@ export class RehearsalBrowser {
     throw new Error(`typed "${command}" into the editor's terminal 4 times without effect`);
   }
 
+  /**
+   * Whether a page of another origin (about:blank, as any site on the internet) can show `url` in
+   * an iframe: the page inside shows its password field, or Chromium refuses it (and says why).
+   */
+  async frameElsewhere(url: string): Promise<{ shown: boolean; refusal?: string }> {
+    const page = await this.context.newPage();
+    const refusals: string[] = [];
+    page.on("console", (message) => {
+      if (/Refused to (display|frame)/.test(message.text())) refusals.push(message.text());
+    });
+    try {
+      await page.setContent(`<iframe src="${url}" width="800" height="600"></iframe>`, { waitUntil: "load", timeout: 30_000 });
+      const frame = page.frames().find((f) => f !== page.mainFrame());
+      const field = frame?.locator("input[type=password]");
+      const shown = field
+        ? await field.waitFor({ state: "attached", timeout: 5000 }).then(
+            () => true,
+            () => false,
+          )
+        : false;
+      return { shown, refusal: refusals[0] };
+    } finally {
+      await page.close();
+    }
+  }
+
   async close(): Promise<void> {
     await this.context.close();
   }

@@ -32,7 +32,7 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "rehearse/host.ts apply() and scriptAsSsmRunsIt()",
   },
   {
-    what: "systemctl is a stand-in: 'docker' is the rehearsal's engine; starting it first runs the enabled units installed under ROOT_PREFIX that are wanted by and ordered before docker.service (the isolation unit), as systemd would; other units (rsyslog, the metrics timer) are only recorded",
+    what: "systemctl is a stand-in: 'docker' is the rehearsal's engine; starting it first runs the units that docker.service's drop-ins under ROOT_PREFIX require (Requires=/BindsTo=: the isolation unit), and when one fails it does not start dockerd, as systemd does; other units (rsyslog, the metrics timer) are only recorded",
     why: "the rehearsal must not install or start units on the machine it runs on",
     seam: "rehearse/standins/systemctl first on PATH",
   },

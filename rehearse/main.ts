@@ -18,7 +18,7 @@ import { RehearsalHost, removeHost } from "./host";
 import { stopInternet } from "./internet";
 import { layout } from "./lib/layout";
 import { elapsedSeconds, record, say } from "./lib/log";
-import { emptyReport, summaryLine, writeReport, type Report } from "./lib/report";
+import { emptyReport, faultResults, faultTable, summaryLine, writeReport, type Report } from "./lib/report";
 import { killRunning } from "./lib/run";
 import { proxyPorts, stopProxy } from "./proxy";
 import { Rehearsal } from "./rehearsal";
@@ -149,12 +149,18 @@ async function main(argv: string[]): Promise<number> {
     if (interrupted) break;
     const seconds = Number(((Date.now() - started) / 1000).toFixed(1));
     report.checks.push({ name: check.name, ok, detail, seconds });
+    report.faults = faultResults(report.checks);
     say(`${ok ? "PASS" : "FAIL"} ${check.name} (${seconds}s)\n        ${detail.split("\n").join("\n        ")}`);
     if (!ok && check.essential) blockedBy = check.name;
     writeReport(report);
   }
   if (interrupted) return new Promise(() => undefined);
   await finish();
+  const table = faultTable(report.faults);
+  if (table.length)
+    say(
+      `the faults leg, ${report.faults.filter((f) => f.outcome === "held").length} of ${report.faults.length} held:\n${table.join("\n")}`,
+    );
   record(`report: ${join(layout.report)}`);
   say(`report: ${layout.report}${report.kept ? " (engine, containers and proxy kept running: npm run rehearse -- --down ends them)" : ""}`);
   console.log(summaryLine(report));

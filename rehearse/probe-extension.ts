@@ -1,7 +1,10 @@
 /**
  * A VS Code extension that proves an extension host runs extensions in a developer's container:
  * on activation (once the workbench has started) it writes what its process is and may do
- * (argv, the capability sets and NoNewPrivs of /proc/self/status) to `~/<PROBE_FILE>`. Open VSX is
+ * (argv, the capability sets and NoNewPrivs of /proc/self/status) to `~/<PROBE_FILE>`. When
+ * `~/<WEBVIEW_REQUEST>` exists, it also opens a webview (the iframes code-server serves from the
+ * developer's own origin), whose script posts a message back; the extension writes it to
+ * `~/<WEBVIEW_FILE>`: the webview loaded and ran under whatever framing headers the page has. Open VSX is
  * unreachable here, so the extension is packed as a VSIX (a zip with a manifest) on this machine
  * and installed from a file, as `code-server --install-extension <file.vsix>` takes it.
  */
@@ -13,6 +16,10 @@ import { runOk } from "./lib/run";
 export const PROBE_ID = "rehearsal.probe";
 /** Written in the developer's home when the extension activates. */
 export const PROBE_FILE = ".rehearsal-probe.json";
+/** When this file is in the home at activation, the extension opens its webview. */
+export const WEBVIEW_REQUEST = ".rehearsal-probe-open-webview";
+/** Written when the webview's script has posted its message. */
+export const WEBVIEW_FILE = ".rehearsal-probe-webview.json";
 
 const VERSION = "0.0.1";
 const FILES: Readonly<Record<string, string>> = {
@@ -54,6 +61,14 @@ exports.activate = () => {
     fs.readFileSync("/proc/self/status", "utf8").split("\\n").map((line) => line.split(/:\\s*/)).filter((kv) => /^(Cap|NoNewPrivs)/.test(kv[0])),
   );
   fs.writeFileSync(path.join(os.homedir(), ${JSON.stringify(PROBE_FILE)}), JSON.stringify({ pid: process.pid, argv: process.argv, status }));
+  if (!fs.existsSync(path.join(os.homedir(), ${JSON.stringify(WEBVIEW_REQUEST)}))) return;
+  const vscode = require("vscode");
+  const panel = vscode.window.createWebviewPanel("rehearsalProbe", "Rehearsal probe", vscode.ViewColumn.One, { enableScripts: true });
+  panel.webview.onDidReceiveMessage((message) => {
+    fs.writeFileSync(path.join(os.homedir(), ${JSON.stringify(WEBVIEW_FILE)}), JSON.stringify({ ...message, at: Date.now() }));
+  });
+  panel.webview.html = '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src \\'none\\'; script-src \\'nonce-probe\\';"></head>' +
+    '<body><p>Rehearsal probe</p><script nonce="probe">acquireVsCodeApi().postMessage({ loaded: true, origin: location.origin, framed: window.top !== window });</script></body></html>';
 };
 exports.deactivate = () => undefined;
 `,

@@ -3,7 +3,8 @@
  * (the table the ALB layer is built from) as the ALB behaves: TLS on the HTTPS listener with a
  * certificate for `*.<domain>` (here self-signed), one host-header rule per developer forwarding
  * to the developer's host port with the Host header preserved and websockets upgraded, an
- * unknown host answered 404, and the HTTP listener redirecting everything to HTTPS with a 301.
+ * unknown host answered 404, the HTTP listener redirecting everything to HTTPS with a 301, and the
+ * response headers the HTTPS listener adds (HSTS, nosniff, ...) on every answer of a developer's rule.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -33,8 +34,16 @@ const pidFile = join(dir, "nginx.pid");
 export const certificateFile = join(dir, "tls.crt");
 const keyFile = join(dir, "tls.key");
 
+/** Header name to value: what the HTTPS listener sets on every response. */
+export type ResponseHeaders = Readonly<Record<string, string>>;
+
 /** nginx.conf for the routing table: pure, so the mapping from alb-rules.json is testable. */
-export function nginxConfig(routes: readonly Route[], ports: ProxyPorts, paths = { dir, pidFile, certificateFile, keyFile }): string {
+export function nginxConfig(
+  routes: readonly Route[],
+  ports: ProxyPorts,
+  paths = { dir, pidFile, certificateFile, keyFile },
+  headers: ResponseHeaders = {},
+): string {
   const httpsSuffix = ports.https === 443 ? "" : `:${ports.https}`;
   const listen = (port: number, tls: boolean, isDefault = false) =>
     `listen ${PROXY_ADDRESS}:${port}${tls ? " ssl" : ""}${isDefault ? " default_server" : ""};`;
@@ -61,6 +70,11 @@ export function nginxConfig(routes: readonly Route[], ports: ProxyPorts, paths =
     "      proxy_set_header X-Forwarded-Proto https;",
     `      proxy_set_header X-Forwarded-Port ${ports.https};`,
     "      proxy_buffering off;",
+    // The listener's header replaces one the target sent.
+    ...Object.entries(headers).flatMap(([name, value]) => [
+      `      proxy_hide_header ${name};`,
+      `      add_header ${name} ${JSON.stringify(value)} always;`,
+    ]),
     "    }",
     "  }",
   ]);
@@ -134,11 +148,16 @@ async function running(): Promise<boolean> {
   return (await run("kill", ["-0", readFileSync(pidFile, "utf8").trim()])).code === 0;
 }
 
-/** Starts the proxy for the routing table, or reloads it when it runs. */
-export async function startProxy(domain: string, routes: readonly Route[], ports: ProxyPorts): Promise<void> {
+/** Starts the proxy for the routing table and the listener's response headers, or reloads it when it runs. */
+export async function startProxy(
+  domain: string,
+  routes: readonly Route[],
+  ports: ProxyPorts,
+  headers: ResponseHeaders = {},
+): Promise<void> {
   for (const t of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, "tmp", t), { recursive: true });
   await ensureCertificate(domain);
-  writeFileSync(configFile, nginxConfig(routes, ports));
+  writeFileSync(configFile, nginxConfig(routes, ports, { dir, pidFile, certificateFile, keyFile }, headers));
   await runOk("nginx", ["-t", "-q", "-c", configFile, "-p", dir]);
   if (await running()) {
     await runOk("nginx", ["-s", "reload", "-c", configFile, "-p", dir]);

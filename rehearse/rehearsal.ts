@@ -72,7 +72,7 @@ export class Rehearsal {
   /** What a deploy does before the host applies: new host files and secrets, and the ALB's new rules. */
   async deploy(roster: RenderedRoster): Promise<void> {
     await this.host.deploy(roster);
-    await startProxy(roster.fleet.domain, roster.routes, this.ports);
+    await startProxy(roster.fleet.domain, roster.routes, this.ports, roster.responseHeaders);
   }
 
   async browser(): Promise<RehearsalBrowser> {

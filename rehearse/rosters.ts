@@ -42,6 +42,8 @@ export interface RenderedRoster {
   /** config/alb-rules.json, parsed: the ALB's routing table. */
   readonly routes: readonly Route[];
   readonly applyDocument: ApplyDocument;
+  /** Response headers the ALB's HTTPS listener adds (its routing.http.response.* attributes), by header name. */
+  readonly responseHeaders: Readonly<Record<string, string>>;
 }
 
 /** A roster edit: changes the parsed roster.yaml document in place. */
@@ -69,6 +71,26 @@ function only(config: StackConfig, type: string): Record<string, unknown> {
 }
 
 /** The apply document's script, its parameters' patterns and the association's values, as SSM receives them. */
+/** The listener attributes (`routing_http_response_<name>_header_value`) the proxy repeats, and their headers. */
+const LISTENER_HEADERS: Readonly<Record<string, string>> = {
+  strict_transport_security: "Strict-Transport-Security",
+  x_content_type_options: "X-Content-Type-Options",
+  x_frame_options: "X-Frame-Options",
+  content_security_policy: "Content-Security-Policy",
+};
+
+/** The response headers the stack's HTTPS listener adds to every response. */
+export function listenerResponseHeaders(config: StackConfig): Record<string, string> {
+  const listeners = Object.values(config.resource?.aws_lb_listener ?? {}).filter((l) => l.protocol === "HTTPS");
+  if (listeners.length !== 1) throw new Error(`expected one HTTPS listener in the synthesized stack, found ${listeners.length}`);
+  const headers: Record<string, string> = {};
+  for (const [attribute, header] of Object.entries(LISTENER_HEADERS)) {
+    const value = listeners[0][`routing_http_response_${attribute}_header_value`];
+    if (typeof value === "string" && value !== "") headers[header] = value;
+  }
+  return headers;
+}
+
 export function applyDocumentOf(config: StackConfig): ApplyDocument {
   const association = only(config, "aws_ssm_association") as { name: string; parameters: Record<string, string> };
   // The association names its document by reference: `${aws_ssm_document.<id>.name}`.
@@ -122,5 +144,13 @@ export async function renderRoster(variant: string, edit?: RosterEdit, projectRo
   });
   const hostFiles = hostFilesOf(outdir);
   const rules = JSON.parse(hostFiles.find((f) => f.path === "config/alb-rules.json")!.content) as { rules: Route[] };
-  return { variant, fleet: loadRoster(rosterFile), hostFiles, routes: rules.rules, applyDocument: applyDocumentOf(stackConfigOf(outdir)) };
+  const config = stackConfigOf(outdir);
+  return {
+    variant,
+    fleet: loadRoster(rosterFile),
+    hostFiles,
+    routes: rules.rules,
+    applyDocument: applyDocumentOf(config),
+    responseHeaders: listenerResponseHeaders(config),
+  };
 }

@@ -92,6 +92,8 @@ export function logGroupNames(fleet: FleetNames) {
      * not be able to write records of its own traffic.
      */
     flowLogs: `/aws/vpc/${fleet.project}/flow-logs`,
+    /** The WAF's request log (roster waf.enabled): WAF delivers only to groups named aws-waf-logs-*. */
+    waf: `aws-waf-logs-${fleet.namePrefix}`,
   } as const;
 }
 
@@ -124,11 +126,19 @@ export function sessionDocumentName(fleet: Pick<FleetNames, "namePrefix">): stri
   return `${fleet.namePrefix}-session`;
 }
 
-export type SecretKind = "password" | "anthropic-api-key";
+export type SecretKind = "password" | "anthropic-api-key" | "gate-cookie-key";
 
 /** `<project>/<environment>/<developer>/<kind>`: predictable, so scripts can find a developer's secrets. */
 export function secretName(fleet: FleetNames, developer: Pick<DeveloperSlot, "name">, kind: SecretKind): string {
   return `${secretPrefix(fleet)}${developer.name}/${kind}`;
+}
+
+/**
+ * `<project>/<environment>/oidc-client-secret`: the identity provider's client secret, one for the
+ * fleet. No developer's secret can have this name: theirs have a `/` after the developer's name.
+ */
+export function oidcClientSecretName(fleet: FleetNames): string {
+  return `${secretPrefix(fleet)}oidc-client-secret`;
 }
 
 export function secretPrefix(fleet: FleetNames): string {
@@ -267,7 +277,11 @@ export function developerAlarmNames(developer: Pick<DeveloperSlot, "name">) {
 export function developerConstructIds(developer: Pick<DeveloperSlot, "name">) {
   const name = developer.name;
   const alarms = developerAlarmNames(developer);
-  const secrets: Record<SecretKind, string> = { password: `${name}-password`, "anthropic-api-key": `${name}-anthropic-api-key` };
+  const secrets: Record<SecretKind, string> = {
+    password: `${name}-password`,
+    "anthropic-api-key": `${name}-anthropic-api-key`,
+    "gate-cookie-key": `${name}-gate-cookie-key`,
+  };
   return {
     alb: { targetGroup: `tg-${name}`, targetGroupAttachment: `tg-${name}-host`, listenerRule: `rule-${name}`, dnsRecord: `dns-${name}` },
     artifacts: { configTemplate: hostFileId(developerConfigTemplate(developer)) },

@@ -5,7 +5,15 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, isLoopback, loadConfig, parseConfig } from "../../src/identity/gate/config";
+import {
+  CLIENT_SECRET_PLACEHOLDER,
+  CONFIG_VARIABLE,
+  ConfigError,
+  configFromEnvironment,
+  isLoopback,
+  loadConfig,
+  parseConfig,
+} from "../../src/identity/gate/config";
 
 let dir: string;
 let secretFile: string;
@@ -30,6 +38,15 @@ const valid = () => ({
   identity: { email: "Alice@Example.com" },
   upstream: "http://127.0.0.1:8080",
   listenPort: 8443,
+});
+
+/** The valid configuration with its secrets named as ECS gives them: environment variables. */
+const fromVariables = () => ({
+  ...valid(),
+  clientSecretFile: undefined,
+  cookieKeyFile: undefined,
+  clientSecretEnv: "GATE_CLIENT_SECRET",
+  cookieKeyEnv: "GATE_COOKIE_KEY",
 });
 
 /** The problems parseConfig reports for `config`. */
@@ -68,6 +85,28 @@ describe("a valid configuration", () => {
     expect(config.issuer.protocol).toBe("http:");
   });
 
+  it("may take its secrets from variables (ECS), and removes them from the environment once read", () => {
+    const env: NodeJS.ProcessEnv = { GATE_CLIENT_SECRET: "from-ecs", GATE_COOKIE_KEY: KEY.toString("base64"), OTHER: "kept" };
+    const config = parseConfig(JSON.stringify(fromVariables()), "gate.json", env);
+    expect(config.clientSecret).toBe("from-ecs");
+    expect(config.cookieKey.equals(KEY)).toBe(true);
+    expect(env).toEqual({ OTHER: "kept" });
+  });
+
+  it("reads the whole configuration from GATE_CONFIG_JSON where no file can be written", () => {
+    const env: NodeJS.ProcessEnv = {
+      [CONFIG_VARIABLE]: JSON.stringify(fromVariables()),
+      GATE_CLIENT_SECRET: "from-ecs",
+      GATE_COOKIE_KEY: KEY.toString("base64"),
+    };
+    expect(configFromEnvironment(env).publicUrl.origin).toBe("https://dev1.example.com");
+  });
+
+  it("has no client secret while it holds the deployment's placeholder: sign-in is not set up yet", () => {
+    const env: NodeJS.ProcessEnv = { GATE_CLIENT_SECRET: CLIENT_SECRET_PLACEHOLDER, GATE_COOKIE_KEY: KEY.toString("base64") };
+    expect(parseConfig(JSON.stringify(fromVariables()), "gate.json", env).clientSecret).toBeUndefined();
+  });
+
   it("takes a base64url cookie key too", () => {
     const url = join(dir, "key-url");
     writeFileSync(url, KEY.toString("base64url"), { mode: 0o600 });
@@ -101,13 +140,29 @@ describe("a configuration the gate refuses", () => {
   it("lists every missing field", () => {
     expect(problems({ issuer: "https://login.example.com" }).map((p) => p.split(":")[0])).toEqual([
       "clientId",
-      "clientSecretFile",
-      "cookieKeyFile",
       "publicUrl",
       "identity",
       "upstream",
       "listenPort",
+      "clientSecretFile",
+      "cookieKeyFile",
     ]);
+  });
+
+  it("takes each secret from a file or from a variable, never both", () => {
+    expect(problems({ ...valid(), clientSecretEnv: "GATE_CLIENT_SECRET" })).toEqual([
+      "clientSecretFile: give exactly one of clientSecretFile (a path) and clientSecretEnv (a variable name)",
+    ]);
+    expect(problems({ ...valid(), cookieKeyFile: undefined, cookieKeyEnv: "gate key" })).toEqual([
+      "cookieKeyEnv: must be the name of an environment variable, e.g. GATE_CLIENT_SECRET",
+    ]);
+  });
+
+  it("refuses a variable that is not set", () => {
+    const env = {};
+    expect(() => parseConfig(JSON.stringify(fromVariables()), "gate.json", env)).toThrow(
+      /^clientSecretEnv: the environment variable GATE_CLIENT_SECRET is not set or empty: the task definition must give it$/,
+    );
   });
 
   it.each<[string, (file: string) => void, RegExp]>([

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -487,5 +488,38 @@ describe("a configuration the gate refuses", () => {
     await expect(run).rejects.toThrow(
       /exited with 2:\ngate: refusing to start, .*bad\.json is not usable:\n {2}- issuer: must use https:\/\//,
     );
+  });
+});
+
+describe("a gate configured from its environment, as ECS starts it, before the client secret is stored", () => {
+  it("takes its secrets from variables it then forgets, answers a sign-in with what is missing, and passes the health check", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const config = {
+      issuer,
+      clientId: CLIENT_ID,
+      clientSecretEnv: "GATE_CLIENT_SECRET",
+      cookieKeyEnv: "GATE_COOKIE_KEY",
+      publicUrl: url,
+      identity: { email: "alice@example.com" },
+      upstream: `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}`,
+      listenPort: Number(new URL(url).port),
+    };
+    const env = {
+      GATE_CONFIG_JSON: JSON.stringify(config),
+      GATE_CLIENT_SECRET: "not-set",
+      GATE_COOKIE_KEY: randomBytes(32).toString("base64"),
+    };
+    const pending = start([join(dir, "gate.js")], env, /"event":"listening"/);
+    const unset = await pending;
+    try {
+      const page = await send(url, "/", { accept: "text/html" });
+      expect(page.status).toBe(503);
+      expect(page.body).toContain("Sign-in not set up yet");
+      expect(page.body).toContain("set-oidc-client-secret.sh");
+      expect((await send(url, "/healthz")).status).toBe(200);
+      expect(unset.lines.some((line) => line.includes('"event":"not-configured"'))).toBe(true);
+    } finally {
+      await unset.stop();
+    }
   });
 });

@@ -42,13 +42,49 @@ const homeFiles: readonly { path: string; mode: string }[] = [
 /** A password of the generated kind (letters, digits, a symbol), for rotations. */
 const newPassword = () => `Rot-${randomBytes(12).toString("base64url").replace(/[-_]/g, "x")}9!`;
 
-type Snapshot = Map<string, ContainerInfo>;
+export type Snapshot = Map<string, ContainerInfo>;
 /** Names whose container id or start time changed between two snapshots. */
-function restarted(before: Snapshot, after: Snapshot, names: readonly string[]): string[] {
+export function restarted(before: Snapshot, after: Snapshot, names: readonly string[]): string[] {
   return names.filter((n) => before.get(n)?.id !== after.get(n)?.id || before.get(n)?.startedAt !== after.get(n)?.startedAt);
 }
 
-const names = (r: Rehearsal) => r.host.fleet.developers.map((d) => d.name);
+export const names = (r: Rehearsal) => r.host.fleet.developers.map((d) => d.name);
+
+/**
+ * What a power loss does to the host here: the kernel's iptables state goes (the isolation
+ * chains), systemd forgets which units ran, the engine's processes end, the data volume is
+ * unmounted. Returns the length of the stand-in's boot log before, to read what the boot did.
+ */
+export async function powerLoss(r: Rehearsal): Promise<number> {
+  const chains = isolationChains(r.host.fleet);
+  for (const [chain, target] of [
+    ["INPUT", chains.input],
+    ["DOCKER-USER", chains.forward],
+  ]) {
+    await run("iptables", ["-D", chain, "-j", target]);
+  }
+  for (const chain of [chains.input, chains.forward]) {
+    await run("iptables", ["-F", chain]);
+    await run("iptables", ["-X", chain]);
+  }
+  const units = join(r.host.state, "systemd");
+  for (const file of readdirSync(units).filter((f) => f.endsWith(".active"))) rmSync(join(units, file));
+  const bootLog = join(units, "boot.log");
+  const before = existsSync(bootLog) ? readFileSync(bootLog, "utf8").length : 0;
+  const poweroff = await engineCtl("poweroff", r.engineEnv);
+  expect(poweroff.code === 0, `stopping the engine failed: ${poweroff.stderr.trim()}`);
+  await runOk("umount", [r.host.path(DATA_MOUNT)]);
+  expect(!(await r.host.dataMounted()), "the data volume is still mounted");
+  return before;
+}
+
+/** The stand-in systemd's boot log from `from` on, one line a unit start. */
+export function bootLogSince(r: Rehearsal, from: number): string[] {
+  return readFileSync(join(r.host.state, "systemd", "boot.log"), "utf8")
+    .slice(from)
+    .trim()
+    .split("\n");
+}
 
 // The roster changes, cumulative: remove the last developer, add a new one, change the tag.
 const removedName = (r: Rehearsal) => r.base.fleet.developers[r.base.fleet.developers.length - 1].name;
@@ -337,26 +373,7 @@ export const DAY_TWO = [
   check(
     "host restart: after the engine and the data volume go down (and the isolation rules with them, as at a reboot), the isolation unit loads them before dockerd starts and start-containers.sh brings every container back healthy with its data",
     async (r) => {
-      // What a reboot loses besides the engine's processes: the kernel's iptables state.
-      const chains = isolationChains(r.host.fleet);
-      for (const [chain, target] of [
-        ["INPUT", chains.input],
-        ["DOCKER-USER", chains.forward],
-      ]) {
-        await run("iptables", ["-D", chain, "-j", target]);
-      }
-      for (const chain of [chains.input, chains.forward]) {
-        await run("iptables", ["-F", chain]);
-        await run("iptables", ["-X", chain]);
-      }
-      const units = join(r.host.state, "systemd");
-      for (const file of readdirSync(units).filter((f) => f.endsWith(".active"))) rmSync(join(units, file));
-      const bootLog = join(units, "boot.log");
-      const bootLogBefore = existsSync(bootLog) ? readFileSync(bootLog, "utf8").length : 0;
-      const poweroff = await engineCtl("poweroff", r.engineEnv);
-      expect(poweroff.code === 0, `stopping the engine failed: ${poweroff.stderr.trim()}`);
-      await runOk("umount", [r.host.path(DATA_MOUNT)]);
-      expect(!(await r.host.dataMounted()), "the data volume is still mounted");
+      const bootLogBefore = await powerLoss(r);
       const result = await r.host.runScript("scripts/start-containers.sh", [], {}, 600);
       r.report.timings.hostRestartSeconds = Number(result.seconds.toFixed(1));
       expect(result.code === 0, `start-containers.sh exited ${result.code}:\n${tail(result.stderr)}`);
@@ -369,7 +386,7 @@ export const DAY_TWO = [
       expect(read.stdout.trim() === persisted.content, `${developer.name}'s workspace lost ~/${persisted.workspace} over the restart`);
       const formats = (await run("grep", ["-c", "creating an ext4 filesystem", join(r.host.state, "syslog")])).stdout.trim();
       expect(formats === "1", `the data volume was formatted ${formats} times`);
-      const boot = readFileSync(bootLog, "utf8").slice(bootLogBefore).trim().split("\n");
+      const boot = bootLogSince(r, bootLogBefore);
       const unit = boot.findIndex((l) => l.includes(`${r.host.fleet.project}-isolation.service started (before docker.service)`));
       const docker = boot.findIndex((l) => / docker\.service start$/.test(l));
       expect(unit >= 0 && docker > unit, `the isolation unit did not run before dockerd started:\n${boot.join("\n")}`);

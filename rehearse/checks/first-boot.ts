@@ -3,7 +3,7 @@
  * document (its script as synthesized) syncs the host files and runs apply.sh, which runs
  * setup.sh (here with a cloud-init that never finishes) and brings every container up.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DATA_MOUNT, FLEET_ENV_KEYS, HOST_FILES_MODES, containerName, hostPaths } from "../../src/naming";
 import { ARCHIVE_BUCKET, ARTIFACT_BUCKET, DATA_VOLUME_ID } from "../host";
@@ -56,10 +56,12 @@ export const FIRST_BOOT = [
       ]) {
         expect(fleetEnv.includes(`${key}=${value}\n`), `${paths.fleetEnv} lacks ${key}=${value}:\n${fleetEnv}`);
       }
-      const leftovers = readdirSync(r.host.path("/opt")).filter((n) => n.includes(".staging."));
-      expect(leftovers.length === 0, `staging directories left in /opt: ${leftovers.join(", ")}`);
+      const releases = r.host.path(`${paths.root}.releases`);
+      const leftovers = readdirSync(releases).filter((n) => n.startsWith("staging."));
+      expect(leftovers.length === 0, `staging directories left in ${paths.root}.releases: ${leftovers.join(", ")}`);
+      expect(lstatSync(root).isSymbolicLink(), `${paths.root} is not the link to a release the swap renames`);
       expect(names.length > 0, "no developers");
-      return `${r.host.roster.hostFiles.length} files in ${paths.root} with their rendered modes; ${paths.fleetEnv} holds the stand-ins' volume id and buckets; apply.sh ran (${result.seconds.toFixed(1)}s)`;
+      return `${r.host.roster.hostFiles.length} files in ${paths.root} (a link to ${readlinkSync(root)}) with their rendered modes; ${paths.fleetEnv} holds the stand-ins' volume id and buckets; apply.sh ran (${result.seconds.toFixed(1)}s)`;
     },
     { essential: true },
   ),

@@ -25,7 +25,8 @@ import { PIDS_LIMIT } from "../../src/render/view-model";
 import { INTERNET_ADDRESS, INTERNET_GREETING, startInternet } from "../internet";
 import { layout } from "../lib/layout";
 import { run, runOk, sleep, type RunResult } from "../lib/run";
-import { PROBE_FILE, PROBE_ID, probeVsixBase64 } from "../probe-extension";
+import { PROBE_FILE, PROBE_ID, WEBVIEW_FILE, WEBVIEW_REQUEST, probeVsixBase64 } from "../probe-extension";
+import { startProxy } from "../proxy";
 import type { Rehearsal } from "../rehearsal";
 import { check, expect, tail } from "./check";
 
@@ -293,6 +294,59 @@ export const AFTER_LOGIN = [
         `the extension host runs with ${JSON.stringify(report.status)}`,
       );
       return `${PROBE_ID} activated in the extension host (pid ${report.pid}, ${report.argv.find((a) => a.includes("extensionHost"))}): CapEff ${report.status.CapEff}, NoNewPrivs ${report.status.NoNewPrivs}`;
+    },
+  ),
+
+  check(
+    "anti-framing: with X-Frame-Options SAMEORIGIN on every answer, the workbench loads and an extension's webview (code-server's own iframes) runs; a page of another origin can no longer frame the login",
+    async (r) => {
+      const [developer] = r.host.fleet.developers;
+      const listener = r.host.roster.responseHeaders;
+      const value = listener["X-Frame-Options"] ?? "SAMEORIGIN";
+      if (listener["X-Frame-Options"] === undefined) {
+        r.report.concessions.push({
+          what: "for the anti-framing check the proxy sends X-Frame-Options: SAMEORIGIN, which the synthesized HTTPS listener does not send",
+          why: "the header is the listener's to send (its routing.http.response.x_frame_options.header_value attribute); the check shows code-server's workbench and webviews work under it",
+          seam: "rehearse/checks/hardening.ts (startProxy with the header added)",
+        });
+      }
+      const browser = await r.browser();
+      const login = browser.url(developer.hostname, "/login");
+      // First with the listener's headers alone: is the login frameable from elsewhere?
+      const before = await browser.frameElsewhere(login);
+      await startProxy(r.domain, r.host.roster.routes, r.ports, { ...listener, "X-Frame-Options": value });
+      try {
+        const answer = await r.get(developer.name, "/login");
+        expect(
+          answer.headers["x-frame-options"] === value,
+          `the proxy's answer carries X-Frame-Options ${String(answer.headers["x-frame-options"])}`,
+        );
+        const requested = await r.host.exec(developer.name, `rm -f ~/${WEBVIEW_FILE} && touch ~/${WEBVIEW_REQUEST}`);
+        expect(requested.code === 0, `cannot ask the probe for its webview: ${requested.stderr}`);
+        const { page } = await browser.openWorkbench(developer.hostname, await r.host.password(developer.name));
+        let posted: RunResult | undefined;
+        try {
+          for (let i = 0; i < 90; i++) {
+            posted = await r.host.exec(developer.name, `cat ~/${WEBVIEW_FILE}`);
+            if (posted.code === 0) break;
+            await sleep(1000);
+          }
+        } finally {
+          await page.close();
+        }
+        expect(
+          posted?.code === 0,
+          `the probe's webview never posted its message under X-Frame-Options ${value}: its iframe did not load or run`,
+        );
+        const message = JSON.parse(posted.stdout) as { loaded: boolean; framed: boolean; origin: string };
+        expect(message.loaded && message.framed, `the webview reported ${posted.stdout}`);
+        const after = await browser.frameElsewhere(login);
+        expect(!after.shown && after.refusal, `with X-Frame-Options ${value}, a page of another origin still shows the login in a frame`);
+        return `${listener["X-Frame-Options"] ? "the HTTPS listener sends" : "the proxy added, as the HTTPS listener's routing.http.response.x_frame_options attribute would,"} X-Frame-Options: ${value}; the workbench loaded and the probe's webview ran in its iframe (origin ${message.origin}); a page of another origin could frame the login ${before.shown ? "before" : "not even before"} (without the header) and ${after.shown ? "still can" : "no longer can"}: "${after.refusal}"`;
+      } finally {
+        await r.host.exec(developer.name, `rm -f ~/${WEBVIEW_REQUEST}`);
+        await startProxy(r.domain, r.host.roster.routes, r.ports, listener);
+      }
     },
   ),
 

@@ -1,6 +1,7 @@
 /** Every check, in the order they run: each list builds on the state the previous ones left. */
 import type { Check } from "./check";
 import { DAY_TWO } from "./day-two";
+import { FAULTS } from "./faults";
 import { FIRST_BOOT } from "./first-boot";
 import { AFTER_LOGIN, BEFORE_LOGIN } from "./hardening";
 import { LOGIN } from "./login";
@@ -19,4 +20,6 @@ export const CHECKS: readonly Check[] = [
   ...LOGIN,
   ...AFTER_LOGIN,
   ...DAY_TWO,
+  // Last: each fault breaks something on purpose and checks what held, on the host day two left.
+  ...FAULTS,
 ];

@@ -109,9 +109,10 @@ export const HOST_AND_PROXY = [
   check(
     "proxy: nginx built from config/alb-rules.json serves TLS for *.<domain>",
     async (r) => {
-      await startProxy(r.base.fleet.domain, r.base.routes, r.ports);
+      await startProxy(r.base.fleet.domain, r.base.routes, r.ports, r.base.responseHeaders);
       expect(existsSync(`${r.host.root}`), "the host is missing");
-      return `https on 127.0.0.1:${r.ports.https}, http on 127.0.0.1:${r.ports.http}, ${r.base.routes.length} host rules`;
+      const headers = Object.entries(r.base.responseHeaders).map(([name, value]) => `${name}: ${value}`);
+      return `https on 127.0.0.1:${r.ports.https}, http on 127.0.0.1:${r.ports.http}, ${r.base.routes.length} host rules; the listener's response headers: ${headers.join("; ") || "none"}`;
     },
     { essential: true },
   ),

@@ -35,4 +35,6 @@ export const layout = {
   /** Shell pieces and stand-ins shipped with the rehearsal. */
   scripts: join(REHEARSE_DIR, "sh"),
   standins: join(REHEARSE_DIR, "standins"),
+  /** Fault-injection wrappers (mv, iptables-restore), first on PATH only in the faults leg's runs. */
+  faults: join(REHEARSE_DIR, "faults"),
 } as const;

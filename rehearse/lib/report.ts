@@ -30,8 +30,19 @@ export interface DeveloperEntry {
   readonly service: string;
 }
 
+/** One fault of the faults leg: what was broken on purpose, and what held afterwards. */
+export interface FaultResult {
+  readonly fault: string;
+  readonly outcome: "held" | "failed" | "not run";
+  /** What held afterwards (or what did not). */
+  readonly afterwards: string;
+  readonly seconds: number;
+}
+
 export interface Report {
   checks: CheckResult[];
+  /** The faults leg: each fault with its outcome (also among `checks`, named "fault: ..."). */
+  faults: FaultResult[];
   concessions: Concession[];
   domain: string;
   /** `host:port` of the ALB stand-in's listeners. */
@@ -53,6 +64,7 @@ export interface Report {
 export function emptyReport(): Report {
   return {
     checks: [],
+    faults: [],
     concessions: [],
     domain: "",
     proxy: { https: "", http: "" },
@@ -74,4 +86,47 @@ export function writeReport(report: Report): void {
 export function summaryLine(report: Report): string {
   const passed = report.checks.filter((c) => c.ok).length;
   return `${passed} passed, ${report.checks.length - passed} failed`;
+}
+
+/** The checks of the faults leg are named "fault: <what is broken>: <what must hold>". */
+export const FAULT_PREFIX = "fault: ";
+
+/** The faults leg's results, from its checks. */
+export function faultResults(checks: readonly CheckResult[]): FaultResult[] {
+  return checks
+    .filter((c) => c.name.startsWith(FAULT_PREFIX))
+    .map((c) => ({
+      fault: c.name.slice(FAULT_PREFIX.length).split(": ")[0],
+      outcome: c.ok ? "held" : /^not run/.test(c.detail) ? "not run" : "failed",
+      afterwards: c.detail,
+      seconds: c.seconds,
+    }));
+}
+
+/** The faults as a table for the report's end: fault, outcome, seconds, then what held, wrapped. */
+export function faultTable(faults: readonly FaultResult[]): string[] {
+  if (faults.length === 0) return [];
+  const width = Math.max(...faults.map((f) => f.fault.length), "Fault".length);
+  const rule = `${"-".repeat(width)}  -------  -------`;
+  const lines = [`${"Fault".padEnd(width)}  Outcome  Seconds`, rule];
+  for (const f of faults) {
+    lines.push(`${f.fault.padEnd(width)}  ${f.outcome.padEnd(7)}  ${f.seconds.toFixed(1).padStart(7)}`);
+    for (const part of wrap(f.afterwards, 110)) lines.push(`    ${part}`);
+  }
+  return lines;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const word of paragraph.split(" ")) {
+      if (line && line.length + word.length + 1 > width) {
+        out.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) out.push(line);
+  }
+  return out;
 }

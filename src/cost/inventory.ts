@@ -26,8 +26,10 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_backup_selection",
   "aws_backup_vault",
   "aws_backup_vault_lock_configuration",
+  "aws_backup_vault_policy",
   "aws_cloudwatch_event_rule",
   "aws_cloudwatch_event_target",
+  "aws_cloudwatch_log_resource_policy",
   "aws_default_security_group",
   "aws_iam_instance_profile",
   "aws_iam_policy",
@@ -46,6 +48,7 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_route_table_association",
   "aws_s3_bucket_lifecycle_configuration",
   "aws_s3_bucket_logging",
+  "aws_s3_bucket_object_lock_configuration",
   "aws_s3_bucket_ownership_controls",
   "aws_s3_bucket_policy",
   "aws_s3_bucket_public_access_block",
@@ -65,6 +68,8 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_vpc_security_group_egress_rule",
   "aws_vpc_security_group_ingress_rule",
   "aws_wafv2_web_acl_association",
+  // The web ACL's request log is billed as the log group's ingestion.
+  "aws_wafv2_web_acl_logging_configuration",
   // Terraform's own resource (the host's recorded architecture): no AWS resource at all.
   "terraform_data",
 ]);

@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type { TerraformStack } from "cdktf";
-import { lambdaPackagesOf } from "../modules/lambda-packages";
+import { stackFilesOf } from "../modules/stack-files";
 import { renderHostFiles, renderOperatorScripts } from "../render";
 import { FILE_MODES, type RenderedFile, renderedFile } from "../rendered-file";
 import { type DevEnvironmentStack, localStateFile } from "../stacks/dev-environment-stack";
@@ -72,11 +72,12 @@ export interface BinaryFile extends Omit<RenderedFile, "content"> {
 }
 
 /**
- * The Lambda functions' ZIPs, each at the path the HCL names relative to terraform/ (the same as in
- * the synthesized stack directory), byte for byte what synth wrote there.
+ * The files the configuration reads from beside it (Lambda ZIPs, the gate's bundle), each at the
+ * path the HCL names relative to terraform/ (as in the synthesized stack directory), byte for byte
+ * what synth wrote there.
  */
 export function deploymentPackages(stack: TerraformStack): BinaryFile[] {
-  return lambdaPackagesOf(stack).map((code) => ({ path: `terraform/${code.path}`, content: code.zip, mode: FILE_MODES.regular }));
+  return stackFilesOf(stack).map((file) => ({ path: `terraform/${file.path}`, content: file.content, mode: FILE_MODES.regular }));
 }
 
 export interface ExportResult extends ReplaceResult {

@@ -8,7 +8,7 @@ import { bundleGate, GATE_NODE_IMAGE } from "./gate-bundle";
 const USAGE = `usage: npm run build:gate -- --out <file>
 Writes the sign-in gate as one JavaScript file that ${GATE_NODE_IMAGE} runs as it is.`;
 
-async function main(): Promise<void> {
+function main(): void {
   const parsed = parseCommandLine<{ out?: string }>(process.argv.slice(2), { out: { type: "string" } }, USAGE);
   if ("exit" in parsed) process.exit(parsed.exit);
   const out = parsed.values.out;
@@ -17,12 +17,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const staging = `${out}.${process.pid}.tmp`;
-  writeFileSync(staging, await bundleGate());
+  writeFileSync(staging, bundleGate());
   renameSync(staging, out);
   console.log(`wrote ${out}`);
 }
 
-main().catch((err: unknown) => {
+try {
+  main();
+} catch (err: unknown) {
   console.error(`build:gate: ${(err as Error).message}`);
   process.exit(1);
-});
+}

@@ -6,12 +6,15 @@
  * AWS Backup rather than DLM: one vault with its own key and access policy, restore jobs and
  * a console view of every recovery point, and retention rules that read as daily, weekly and monthly. The
  * plan selects the data volume by its tag, not its ARN, so a volume swapped in by restore.sh is
- * backed up without a deploy; the vault is locked in governance mode within the rules' retention.
+ * backed up without a deploy; the vault is locked in governance mode within the rules' retention,
+ * and its access policy denies deleting a recovery point to everyone. Archived workspaces are
+ * kept under S3 Object Lock.
  */
 import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
 import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
 import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
 import { BackupVaultLockConfiguration } from "@cdktf/provider-aws/lib/backup-vault-lock-configuration";
+import { BackupVaultPolicy } from "@cdktf/provider-aws/lib/backup-vault-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
@@ -37,6 +40,17 @@ const START_WINDOW_MINUTES = 60;
 const COMPLETION_WINDOW_MINUTES = 24 * 60;
 /** Archived workspaces move to Glacier Flexible Retrieval after this many days; they are never expired. */
 export const ARCHIVE_TRANSITION_DAYS = 30;
+/**
+ * Every archived workspace version is locked (S3 Object Lock) this long after its upload: nobody
+ * deletes or overwrites it without s3:BypassGovernanceRetention. Governance, not compliance: a
+ * workspace may hold personal data someone has the right to have erased.
+ */
+export const ARCHIVE_LOCK = { mode: "GOVERNANCE", days: 365 } as const;
+/**
+ * What the vault's access policy denies to everyone: deleting a recovery point, and shortening its
+ * retention so that AWS Backup deletes it early. The plan's lifecycle still expires them.
+ */
+export const VAULT_DENIED_ACTIONS = ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"] as const;
 /** AWS Backup's rule for vault and plan names. */
 const BACKUP_NAME = /^[A-Za-z0-9_.-]{2,50}$/;
 
@@ -94,6 +108,8 @@ export const VAULT_LOCK_RETENTION_DAYS = {
 export class BackupLayer extends Construct {
   readonly vault: BackupVault;
   readonly vaultLock: BackupVaultLockConfiguration;
+  /** Denies deleting recovery points, or shortening their retention, to everyone. */
+  readonly vaultPolicy: BackupVaultPolicy;
   readonly plan: BackupPlan;
   readonly archive: PrivateBucket;
   /** Tells the topic about a failed backup job; present when `failureTopic` is given. */
@@ -127,10 +143,29 @@ export class BackupLayer extends Construct {
     });
     // Governance mode (no changeable_for_days): recovery points cannot be deleted early or kept
     // beyond the plan's rules, except by whoever may lift the lock (backup:DeleteBackupVaultLockConfiguration).
+    // Not compliance mode: after its grace days nobody, AWS included, can lift or change it, so the
+    // plan's retention could never change again and the vault never be deleted before the last point expires.
     this.vaultLock = new BackupVaultLockConfiguration(this, "vault-lock", {
       backupVaultName: this.vault.name,
       minRetentionDays: VAULT_LOCK_RETENTION_DAYS.min,
       maxRetentionDays: VAULT_LOCK_RETENTION_DAYS.max,
+    });
+    // Denied to every principal, the account's administrators included: only a change of this
+    // policy (backup:PutBackupVaultAccessPolicy, which Terraform needs and so stays allowed) lifts it.
+    this.vaultPolicy = new BackupVaultPolicy(this, "vault-policy", {
+      backupVaultName: this.vault.name,
+      policy: Fn.jsonencode({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "NobodyDeletesRecoveryPoints",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: [...VAULT_DENIED_ACTIONS],
+            Resource: "*",
+          },
+        ],
+      }),
     });
     this.plan = new BackupPlan(this, "plan", {
       name: planName,
@@ -208,6 +243,7 @@ export class BackupLayer extends Construct {
       namePrefix: `${fleet.namePrefix}-archive-`,
       kmsKeyArn: props.key.arn,
       preventDestroy: true,
+      objectLock: ARCHIVE_LOCK,
       lifecycleRules: [
         {
           id: "archive-workspaces",

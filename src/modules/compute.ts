@@ -161,12 +161,15 @@ export class ComputeLayer extends Construct {
           Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
         },
         {
-          // PutMetricData has no resource type; the namespace condition is the scope.
+          // PutMetricData has no resource type; the namespace condition is the scope, exactly the
+          // fleet's two namespaces (a prefix would also admit another environment's, dev2 for dev).
           Sid: "PublishFleetMetrics",
           Effect: "Allow",
           Action: "cloudwatch:PutMetricData",
           Resource: "*",
-          Condition: { StringLike: { "cloudwatch:namespace": `${metricNames(fleet).hostNamespace}*` } },
+          Condition: {
+            StringEquals: { "cloudwatch:namespace": [metricNames(fleet).hostNamespace, metricNames(fleet).containerNamespace] },
+          },
         },
       ],
     };
@@ -198,7 +201,11 @@ export class ComputeLayer extends Construct {
       // Describe calls cannot be scoped to resources.
       { Sid: "FindDataVolume", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"], Resource: "*" },
     ];
-    policies["ssm-agent"] = ssmAgentStatements(aws.arn({ service: "ssm", resource: `document/${applyDocumentName(fleet)}` }));
+    policies["ssm-agent"] = ssmAgentStatements({
+      applyDocumentArn: aws.arn({ service: "ssm", resource: `document/${applyDocumentName(fleet)}` }),
+      instancesArn: aws.arn({ service: "ec2", resource: "instance/*" }),
+      associationsArn: aws.arn({ service: "ssm", resource: "association/*" }),
+    });
     const profile = new IamInstanceProfile(this, "profile", { name: `${fleet.namePrefix}-host`, role: this.role.name });
 
     // Canonical's public parameter: read at plan time, so only when no AMI is given (the plan stays offline otherwise).
@@ -304,17 +311,30 @@ export class ComputeLayer extends Construct {
   }
 }
 
+/** The resources the SSM agent's own calls name. */
+export interface SsmAgentResources {
+  /** The one document an association makes the agent fetch: the apply document. */
+  readonly applyDocumentArn: string;
+  /** The account's instances in the region (`instance/*`): the agent's calls name the node it runs on. */
+  readonly instancesArn: string;
+  /** The account's associations in the region (`association/*`): the agent describes its own. */
+  readonly associationsArn: string;
+}
+
 /**
  * What the SSM agent needs, in place of AmazonSSMManagedInstanceCore (which also reads every SSM
  * parameter in the account, and serves Inventory, Patch Manager and Distributor, which this
- * fleet does not use). `applyDocumentArn` is the one document an association makes it fetch.
+ * fleet does not use). No ssm: action on "*".
  */
-export function ssmAgentStatements(applyDocumentArn: string): object[] {
+export function ssmAgentStatements(resources: SsmAgentResources): object[] {
+  const { applyDocumentArn, instancesArn, associationsArn } = resources;
   return [
     {
       // Registration and heartbeat (PingStatus, which the operator scripts check), the host's own
-      // associations and their status and compliance. These calls name the calling node's own id;
-      // scoping them to the instance's ARN would break them whenever the host is replaced.
+      // associations and their status and compliance. IAM authorizes these against the calling node
+      // (an instance), and the association and its document where the call names them. Scoped to the
+      // account's instances, not the host's own ARN: a replaced host would run with the old ARN's
+      // policy until Terraform updates it, and its agent could not register meanwhile.
       Sid: "AgentReportsItsOwnState",
       Effect: "Allow",
       Action: [
@@ -324,7 +344,7 @@ export function ssmAgentStatements(applyDocumentArn: string): object[] {
         "ssm:UpdateInstanceAssociationStatus",
         "ssm:PutComplianceItems",
       ],
-      Resource: "*",
+      Resource: [instancesArn, associationsArn, applyDocumentArn],
     },
     {
       // The apply association's document; Run Command and sessions deliver their documents in the message.

@@ -33,6 +33,12 @@ export interface KeyPolicyProps {
   readonly lambdaLogGroupNames?: readonly string[];
 }
 
+/** The log groups CloudWatch Logs encrypts with the fleet key: the fleet's, the flow logs, and the WAF's when it is on. */
+function encryptedLogGroups(fleet: Fleet): string[] {
+  const names = logGroupNames(fleet);
+  return [names.all, names.flowLogs, ...(fleet.waf.enabled ? [names.waf] : [])];
+}
+
 export class KeyPolicy extends Construct {
   /** Resources that services encrypt with the key at creation (log groups) depend on this. */
   readonly policy: KmsKeyPolicy;
@@ -70,22 +76,34 @@ export class KeyPolicy extends Construct {
             Resource: "*",
             Condition: {
               ArnLike: {
-                "kms:EncryptionContext:aws:logs:arn": [
-                  logGroupNames(fleet).all,
-                  logGroupNames(fleet).flowLogs,
-                  ...(props.lambdaLogGroupNames ?? []),
-                ].map((name) => aws.arn({ service: "logs", resource: `log-group:${name}` })),
+                "kms:EncryptionContext:aws:logs:arn": [...encryptedLogGroups(fleet), ...(props.lambdaLogGroupNames ?? [])].map((name) =>
+                  aws.arn({ service: "logs", resource: `log-group:${name}` }),
+                ),
               },
             },
           },
           {
-            // Alarms and the event rules (rotation reminder, failed apply, failed backup) publish to
-            // the encrypted SNS topic. No source condition: CloudWatch alarm actions do not reliably
-            // carry one, and an alarm that cannot encrypt is an alarm nobody receives; the topic
-            // policy limits who publishes.
-            Sid: "AlarmsPublishToEncryptedTopic",
+            // The alarms publish to the encrypted SNS topic. CloudWatch names the alarm and its
+            // account on the request, so only this fleet's alarms (all named <namePrefix>-...) of
+            // this account may use the key, and no other account's alarm through it.
+            Sid: "FleetAlarmsPublishToEncryptedTopic",
             Effect: "Allow",
-            Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+            Condition: {
+              StringEquals: { "aws:SourceAccount": aws.account },
+              ArnLike: { "aws:SourceArn": aws.arn({ service: "cloudwatch", resource: `alarm:${fleet.namePrefix}-*` }) },
+            },
+          },
+          {
+            // The event rules (rotation reminder, failed apply, failed backup) publish to the same
+            // topic. No source condition: EventBridge's delivery to an encrypted topic carries none
+            // of aws:SourceAccount, aws:SourceArn or aws:SourceOrgID, so a condition on them would drop
+            // every notification; the topic policy limits which rules may publish.
+            Sid: "EventRulesPublishToEncryptedTopic",
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
             Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
             Resource: "*",
           },

@@ -1,7 +1,7 @@
 /**
  * A Lambda function whose code is a TypeScript handler of this project (`src/lambdas/<name>/handler.ts`),
  * bundled and zipped at synth time (src/lambdas/package.ts) into the synthesized stack directory;
- * the HCL export writes the same ZIP beside its main.tf (lambda-packages.ts). The function has
+ * the HCL export writes the same ZIP beside its main.tf (stack-files.ts). The function has
  * its own role, allowed exactly what the caller lists plus writing to its own log group, which the
  * construct creates (encrypted, with a retention) so that Lambda never creates an unencrypted one.
  */
@@ -14,7 +14,7 @@ import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { BUNDLE_FILE, NODE_MAJOR, packageHandler } from "../lambdas/package";
 import { LOG_RETENTION_DAYS } from "./inputs";
-import { LambdaPackages } from "./lambda-packages";
+import { StackFiles } from "./stack-files";
 import { check, checkMaxLength, checkOneOf, checkPattern, checkWholeRange } from "./validation";
 
 /** One statement of an IAM policy, as IAM's JSON spells it. */
@@ -106,7 +106,7 @@ export class NodeLambda extends Construct {
   constructor(scope: Construct, id: string, props: NodeLambdaProps) {
     super(scope, id);
     this.checkProps(props);
-    const code = LambdaPackages.of(this).packageOf(props.handler, () => packageHandler({ handler: props.handler }));
+    const code = StackFiles.of(this).packageOf(props.handler, () => packageHandler({ handler: props.handler }));
     this.codeSha256 = code.sha256Base64;
 
     this.logGroup = new CloudwatchLogGroup(this, "logs", {

@@ -10,6 +10,7 @@ import {
   type S3BucketLifecycleConfigurationRule,
 } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
@@ -26,6 +27,17 @@ import { PropsError, checkMaxLength, checkPattern, checkWholeRange } from "./val
 export const MAX_BUCKET_NAME_PREFIX = 37;
 /** Id of the lifecycle rule every bucket gets: incomplete multipart uploads are aborted. */
 export const ABORT_UPLOADS_RULE_ID = "abort-incomplete-multipart-uploads";
+
+/** S3 Object Lock's default retention of every new object version (write once, read many). */
+export interface ObjectLockRetention {
+  /**
+   * GOVERNANCE: nobody deletes or overwrites a locked version early without
+   * s3:BypassGovernanceRetention; COMPLIANCE: nobody at all, and the retention cannot be shortened.
+   */
+  readonly mode: "GOVERNANCE" | "COMPLIANCE";
+  /** Days each new object version stays locked, 1 to 36500. */
+  readonly days: number;
+}
 
 /** Where a bucket's server access logs go. */
 export interface ServerAccessLogTarget {
@@ -72,6 +84,12 @@ export interface PrivateBucketProps {
    * @default false
    */
   readonly preventDestroy?: boolean;
+  /**
+   * Turn on S3 Object Lock with this default retention (for buckets holding data nobody may
+   * delete). It cannot be turned off again, and a bucket with it cannot receive server access logs.
+   * @default - no Object Lock
+   */
+  readonly objectLock?: ObjectLockRetention;
 }
 
 export class PrivateBucket extends Construct {
@@ -126,10 +144,20 @@ export class PrivateBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketVersioningA(this, "versioning", {
+    const versioning = new S3BucketVersioningA(this, "versioning", {
       bucket: this.bucket.id,
       versioningConfiguration: { status: "Enabled" },
     });
+    if (props.objectLock) {
+      checkWholeRange(this, "objectLock.days", props.objectLock.days, 1, 36500, "days");
+      // S3 turns Object Lock on for an existing bucket too, once versioning is on.
+      new S3BucketObjectLockConfigurationA(this, "object-lock", {
+        bucket: this.bucket.id,
+        objectLockEnabled: "Enabled",
+        rule: { defaultRetention: { mode: props.objectLock.mode, days: props.objectLock.days } },
+        dependsOn: [versioning],
+      });
+    }
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: this.bucket.id,
       rule: [

@@ -124,7 +124,11 @@ export class WorkingHours extends Construct {
     super(scope, id);
     const { schedule, instance } = props;
     const prefix = props.fleet.namePrefix;
-    check(this, instance !== undefined || (props.ecsServices ?? []).length > 0, () => "working hours with nothing to start and stop: give the instance or the ECS services");
+    check(
+      this,
+      instance !== undefined || (props.ecsServices ?? []).length > 0,
+      () => "working hours with nothing to start and stop: give the instance or the ECS services",
+    );
     const warmUpMinutes = props.warmUpMinutes ?? DEFAULT_WARM_UP_MINUTES;
     const quietBeforeStopMinutes = props.quietBeforeStopMinutes ?? DEFAULT_QUIET_BEFORE_STOP_MINUTES;
     this.validate(props, warmUpMinutes, quietBeforeStopMinutes);
@@ -135,8 +139,20 @@ export class WorkingHours extends Construct {
     this.role = this.schedulerRole();
     if (instance) {
       const hostIds = Fn.jsonencode({ InstanceIds: [instance.id] });
-      this.startHost = this.call("start-host", times.start, "ec2:startInstances", hostIds, `Starts the ${prefix} host at ${schedule.start} on ${when}.`);
-      this.stopHost = this.call("stop-host", times.stop, "ec2:stopInstances", hostIds, `Stops the ${prefix} host at ${schedule.stop} on ${when}.`);
+      this.startHost = this.call(
+        "start-host",
+        times.start,
+        "ec2:startInstances",
+        hostIds,
+        `Starts the ${prefix} host at ${schedule.start} on ${when}.`,
+      );
+      this.stopHost = this.call(
+        "stop-host",
+        times.stop,
+        "ec2:stopInstances",
+        hostIds,
+        `Stops the ${prefix} host at ${schedule.stop} on ${when}.`,
+      );
     }
     this.services = new Map((props.ecsServices ?? []).map((name) => [name, this.serviceCalls(name, times, when)]));
     const chunks: string[][] = [];

@@ -34,6 +34,11 @@ export interface SecretInitializerProps {
    * @default - none
    */
   readonly placeholders?: readonly SecretsmanagerSecret[];
+  /**
+   * Secrets that must hold a random key (the sign-in gate's cookie keys): 32 random bytes as base64 when empty.
+   * @default - none
+   */
+  readonly keys?: readonly SecretsmanagerSecret[];
   /** The key the secrets are encrypted with; it encrypts the function's log group too. */
   readonly key: KmsKey;
   /** Days the function's logs are kept (one of CloudWatch Logs' retention values, or a variable). */
@@ -58,19 +63,25 @@ export class SecretInitializer extends Construct {
       [...secrets].sort((a, b) => (a.node.path < b.node.path ? -1 : 1)).map((secret) => secret.arn);
     const secretArns = arnsOf(props.secrets);
     const placeholderArns = arnsOf(props.placeholders ?? []);
+    const keyArns = arnsOf(props.keys ?? []);
 
     this.lambda = new NodeLambda(this, "lambda", {
       handler: "secret-initializer",
       functionName: secretInitializerName(props.fleet),
       description: "Gives each code-server password secret without a value a random one; leaves the others alone",
-      statements: this.statements([...secretArns, ...placeholderArns], props.key),
+      statements: this.statements([...secretArns, ...placeholderArns, ...keyArns], props.key),
       key: props.key,
       logRetentionDays: props.logRetentionDays,
       logGroupDependsOn: props.logGroupDependsOn,
     });
     this.invocation = new LambdaInvocation(this, "run", {
       functionName: this.lambda.function.functionName,
-      input: Fn.jsonencode(placeholderArns.length > 0 ? { secretArns, placeholderArns } : { secretArns }),
+      // Lists that are empty are left out, so the input (and the run) of a fleet without them is what it was.
+      input: Fn.jsonencode({
+        secretArns,
+        ...(placeholderArns.length > 0 ? { placeholderArns } : {}),
+        ...(keyArns.length > 0 ? { keyArns } : {}),
+      }),
       // A change of input (the list of secrets) replaces the invocation, so runs it again; so does new code.
       triggers: { code: this.lambda.codeSha256 },
     });

@@ -8,7 +8,7 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { Construct } from "constructs";
-import { type SecretKind, developerConstructIds, secretName } from "../naming";
+import { type SecretKind, developerConstructIds, oidcClientSecretName, secretName } from "../naming";
 import type { Fleet } from "../roster";
 import { checkWholeRange } from "./validation";
 
@@ -20,6 +20,8 @@ const MIN_WINDOW_DAYS = 7;
 export interface DeveloperSecrets {
   readonly password: SecretsmanagerSecret;
   readonly apiKey: SecretsmanagerSecret;
+  /** The key the developer's sign-in gate seals its cookies with, when the fleet signs in with OpenID Connect. */
+  readonly gateCookieKey?: SecretsmanagerSecret;
 }
 
 export interface SecretsLayerProps {
@@ -42,6 +44,8 @@ export class SecretsLayer extends Construct {
   readonly key: KmsKey;
   /** Keyed by developer name. */
   readonly developerSecrets: ReadonlyMap<string, DeveloperSecrets>;
+  /** The identity provider's client secret, when the fleet signs in with OpenID Connect; set-oidc-client-secret.sh fills it. */
+  readonly oidcClientSecret?: SecretsmanagerSecret;
 
   constructor(scope: Construct, id: string, props: SecretsLayerProps) {
     super(scope, id);
@@ -59,6 +63,15 @@ export class SecretsLayer extends Construct {
     });
     new KmsAlias(this, "key-alias", { name: `alias/${fleet.namePrefix}`, targetKeyId: this.key.keyId });
 
+    const oidc = fleet.auth.type === "oidc";
+    if (oidc) {
+      this.oidcClientSecret = new SecretsmanagerSecret(this, "oidc-client-secret", {
+        name: oidcClientSecretName(fleet),
+        description: `Client secret of ${fleet.namePrefix} at the identity provider (${fleet.auth.issuer}). Set with scripts/set-oidc-client-secret.sh.`,
+        kmsKeyId: this.key.arn,
+        recoveryWindowInDays: secretRecoveryWindowDays,
+      });
+    }
     const secrets = new Map<string, DeveloperSecrets>();
     for (const developer of fleet.developers) {
       const secret = (kind: SecretKind, description: string) =>
@@ -78,6 +91,14 @@ export class SecretsLayer extends Construct {
           "anthropic-api-key",
           `Anthropic API key of ${developer.name}. Set with scripts/set-api-key.sh; rotate every 90 days.`,
         ),
+        ...(oidc
+          ? {
+              gateCookieKey: secret(
+                "gate-cookie-key",
+                `Key the sign-in gate of ${developer.name} seals its cookies with. Generated; a new value signs everyone out of this workspace.`,
+              ),
+            }
+          : {}),
       });
     }
     this.developerSecrets = secrets;

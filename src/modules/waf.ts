@@ -5,14 +5,28 @@
  *
  * The rules are given as `rule_json` (the WAF API's own form): the provider's nested `statement`
  * blocks have no typed binding in cdktf, and JSON keeps the exported HCL plain.
+ *
+ * Every request the web ACL sees is logged to a CloudWatch log group of its own, encrypted with the
+ * fleet key, without its Cookie and Authorization headers: code-server's session cookie is derived
+ * from the developer's password.
  */
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchLogResourcePolicy } from "@cdktf/provider-aws/lib/cloudwatch-log-resource-policy";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { Lb } from "@cdktf/provider-aws/lib/lb";
 import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
+import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
+import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { logGroupNames } from "../naming";
 import type { Fleet } from "../roster";
 import { WAF_RATE_LIMIT } from "../roster/schema";
+import { AwsEnvironment } from "./aws-environment";
 import { checkPattern, checkWholeRange } from "./validation";
+
+/** Request headers the WAF's log never holds: code-server's session cookie is derived from the password. */
+export const REDACTED_HEADERS = ["cookie", "authorization"] as const;
 
 /** Seconds over which the rate-based rule counts a client's requests. */
 export const RATE_WINDOW_SECONDS = 300;
@@ -32,10 +46,18 @@ export interface WebAclProps {
    * @default 3000
    */
   readonly rateLimitPer5Minutes?: number;
+  /** Encrypts the request log (the key policy lets CloudWatch Logs use it for the WAF's group). */
+  readonly key: KmsKey;
+  /** The key policy: the log group is created once CloudWatch Logs may use the key. */
+  readonly keyPolicy: ITerraformDependable;
+  /** Days CloudWatch keeps the request log (the log_retention_days variable). */
+  readonly logRetentionDays: number;
 }
 
 export class WebAcl extends Construct {
   readonly webAcl: Wafv2WebAcl;
+  /** Every request the web ACL inspected, without its cookies. */
+  readonly logGroup: CloudwatchLogGroup;
 
   constructor(scope: Construct, id: string, props: WebAclProps) {
     super(scope, id);
@@ -82,5 +104,45 @@ export class WebAcl extends Construct {
       visibilityConfig: { sampledRequestsEnabled: true, cloudwatchMetricsEnabled: true, metricName: fleet.namePrefix },
     });
     new Wafv2WebAclAssociation(this, "alb", { resourceArn: props.loadBalancer.arn, webAclArn: this.webAcl.arn });
+    this.logGroup = this.requestLog(props);
+  }
+
+  /** The request log: its group, the log delivery's write access to it, and the web ACL's logging. */
+  private requestLog(props: WebAclProps): CloudwatchLogGroup {
+    const aws = AwsEnvironment.of(this);
+    const group = new CloudwatchLogGroup(this, "log", {
+      name: logGroupNames(props.fleet).waf,
+      retentionInDays: props.logRetentionDays,
+      kmsKeyId: props.key.arn,
+      dependsOn: [props.keyPolicy],
+    });
+    // WAF's log delivery writes the group; without this policy WAF would add an account-wide one
+    // of its own (CloudWatch Logs holds at most 10 resource policies per region).
+    const delivery = new CloudwatchLogResourcePolicy(this, "log-delivery", {
+      policyName: `${props.fleet.namePrefix}-waf-log-delivery`,
+      policyDocument: Fn.jsonencode({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "WafDeliversRequestLog",
+            Effect: "Allow",
+            Principal: { Service: "delivery.logs.amazonaws.com" },
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: `${group.arn}:log-stream:*`,
+            Condition: {
+              StringEquals: { "aws:SourceAccount": aws.account },
+              ArnLike: { "aws:SourceArn": aws.arn({ service: "logs", resource: "*" }) },
+            },
+          },
+        ],
+      }),
+    });
+    new Wafv2WebAclLoggingConfiguration(this, "logging", {
+      resourceArn: this.webAcl.arn,
+      logDestinationConfigs: [group.arn],
+      redactedFields: REDACTED_HEADERS.map((name) => ({ singleHeader: { name } })),
+      dependsOn: [delivery],
+    });
+    return group;
   }
 }

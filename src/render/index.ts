@@ -42,6 +42,7 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
     file(`systemd/${view.systemd.diskUsageService}`, render("systemd/disk-usage.service", view)),
     file(`systemd/${view.systemd.diskUsageTimer}`, render("systemd/disk-usage.timer", view)),
     file(`systemd/${view.systemd.dockerDropIn}`, render("systemd/docker-data-mount.conf", view)),
+    file(`systemd/${view.systemd.dockerIsolationDropIn}`, render("systemd/docker-isolation.conf", view)),
     file(`systemd/${view.systemd.isolationService}`, render("systemd/isolation.service", view)),
     ...view.developers.map((developer) =>
       file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer })),

@@ -53,6 +53,23 @@ export const HOME_USER_DATA_DIR = ".local/share/code-server";
  */
 export const PIDS_LIMIT = 4096;
 
+/**
+ * The container's root file system is read-only: it would otherwise grow on the host's root disk,
+ * which dockerd, the SSM agent and the logs need. What code-server and the tools a developer runs
+ * write outside the home goes to these memory file systems, each limited to this share of the
+ * developer's memory limit and counted against it: a runaway /tmp fills that developer's own
+ * memory, never a disk.
+ */
+export const WRITABLE_TMPFS = ["/tmp", "/var/tmp"] as const;
+export const TMPFS_SHARE_OF_MEMORY_LIMIT = 1 / 4;
+
+/**
+ * Free space below which an apply starts no work (it changes nothing and leaves the containers
+ * running), MiB: on the data volume, room for a recreated container's code-server to start and a
+ * new home to be seeded; on the root disk, for an image pull, the scripts' state and the logs.
+ */
+export const MIN_FREE_MIB = { data: 512, root: 2048 } as const;
+
 /** Open files per container. */
 export const NOFILE_LIMIT = 64000;
 /** cpu_shares weight of one reserved vCPU. */
@@ -87,6 +104,8 @@ export interface DeveloperView {
   readonly cpuShares: number;
   readonly memLimit: string;
   readonly memReservation: string;
+  /** `<path>:<tmpfs options>` of each writable memory file system (the root file system is read-only). */
+  readonly tmpfs: readonly string[];
   /** Compose network key: one bridge network per developer. */
   readonly network: string;
   /** Linux name of the network's bridge, which the isolation rules match. */
@@ -122,7 +141,6 @@ export interface FleetView {
   readonly domain: string;
   readonly image: string;
   readonly debArch: string;
-  readonly awsCliArch: string;
   readonly hostInstanceName: string;
   /** Terraform addresses the restore runbook prints. */
   readonly terraform: { readonly dataVolume: string; readonly dataVolumeAttachment: string };
@@ -141,6 +159,8 @@ export interface FleetView {
   /** The legacy user-data dir's place in the home. */
   readonly homeUserDataDir: string;
   readonly pidsLimit: number;
+  /** An apply refuses to start below this much free space, MiB. */
+  readonly minFreeMiB: typeof MIN_FREE_MIB;
   /** Prefix of every developer bridge's name (iptables matches `<prefix>+`). */
   readonly bridgePrefix: string;
   readonly isolationChains: ReturnType<typeof isolationChains>;
@@ -161,6 +181,8 @@ export interface FleetView {
     readonly diskUsageService: string;
     readonly diskUsageTimer: string;
     readonly dockerDropIn: string;
+    /** docker.service's drop-in that requires the isolation unit: no dockerd without the rules. */
+    readonly dockerIsolationDropIn: string;
     readonly isolationService: string;
   };
   readonly sysctlFile: string;
@@ -189,6 +211,10 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     cpuShares: Math.max(2, Math.round(developer.cpus * CPU_SHARES_PER_VCPU)),
     memLimit: mib(developer.memoryLimitMiB),
     memReservation: mib(developer.memoryMiB),
+    // exec: builds run what they compile there (go test, node-gyp); nosuid and nodev are Docker's defaults.
+    tmpfs: WRITABLE_TMPFS.map(
+      (path) => `${path}:size=${mib(Math.floor(developer.memoryLimitMiB * TMPFS_SHARE_OF_MEMORY_LIMIT))},mode=1777,exec,nosuid,nodev`,
+    ),
     network: `net-${developer.name}`,
     bridgeName: developerBridgeName(developer),
     logGroup: logGroupNames(fleet).container(developer),
@@ -207,8 +233,6 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
   };
 }
 
-const AWS_CLI_ARCH = { x86_64: "x86_64", arm64: "aarch64" } as const;
-
 export function fleetView(fleet: Fleet): FleetView {
   const paths = hostPaths(fleet);
   const logs = logGroupNames(fleet);
@@ -221,7 +245,6 @@ export function fleetView(fleet: Fleet): FleetView {
     domain: fleet.domain,
     image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
     debArch: DEBIAN_ARCHITECTURE[runningHost(fleet).architecture],
-    awsCliArch: AWS_CLI_ARCH[runningHost(fleet).architecture],
     hostInstanceName: hostInstanceName(fleet),
     terraform: {
       dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),
@@ -241,6 +264,7 @@ export function fleetView(fleet: Fleet): FleetView {
     containerConfigFile: CONTAINER_CONFIG_FILE,
     homeUserDataDir: HOME_USER_DATA_DIR,
     pidsLimit: PIDS_LIMIT,
+    minFreeMiB: MIN_FREE_MIB,
     bridgePrefix: DEVELOPER_BRIDGE_PREFIX,
     isolationChains: isolationChains(fleet),
     composeRootPrefix: COMPOSE_ROOT_PREFIX,
@@ -258,6 +282,7 @@ export function fleetView(fleet: Fleet): FleetView {
       diskUsageService: `${fleet.project}-disk-usage.service`,
       diskUsageTimer: `${fleet.project}-disk-usage.timer`,
       dockerDropIn: `${fleet.project}-data-mount.conf`,
+      dockerIsolationDropIn: `${fleet.project}-isolation.conf`,
       isolationService: `${fleet.project}-isolation.service`,
     },
     sysctlFile: `90-${fleet.project}.conf`,

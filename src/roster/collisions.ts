@@ -27,6 +27,7 @@ const WHAT: Readonly<Record<Resource, string>> = {
   "monitoring.taskMemoryAlarm": "task memory alarm",
   "secrets.password": "password secret",
   "secrets.anthropic-api-key": "API key secret",
+  "secrets.gate-cookie-key": "sign-in gate's cookie key secret",
   "ecsHomes.accessPoint": "EFS access point of the home",
   "ecs.taskRole": "ECS task role",
   "ecs.taskRolePolicy": "ECS task role policy",

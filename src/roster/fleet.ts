@@ -3,6 +3,7 @@
  * `buildFleet` turns a schema-valid roster into a Fleet, applying defaults, once the rules that
  * look across fields (`rules.ts`: uniqueness, ALB limits, AWS name lengths, host capacity) pass.
  */
+import { authOf, identityOf } from "./auth";
 import type { Developer, Fleet, HostSpec, Problem, StateBackend } from "./model";
 import { CLAUDE_EXTENSION_ID, crossFieldProblems, defaultZones, extensionId, mib, resolveHost, rosterParts } from "./rules";
 import { smallestFargateSize } from "./fargate";
@@ -10,7 +11,19 @@ import { runningPlatforms } from "./platforms";
 import { resolveSchedule } from "./schedule";
 import type { RawRoster } from "./schema";
 
-export type { Developer, EcsSpec, Fleet, HostSpec, LocatedProblem, Migration, PlatformKind, Problem, StateBackend } from "./model";
+export type {
+  Auth,
+  Developer,
+  EcsSpec,
+  Fleet,
+  Identity,
+  HostSpec,
+  LocatedProblem,
+  Migration,
+  PlatformKind,
+  Problem,
+  StateBackend,
+} from "./model";
 export { CLAUDE_EXTENSION_ID, MAX_DEVELOPERS, MAX_PRIORITY, MAX_TARGET_GROUP_NAME, OFFICIAL_CODE_SERVER_IMAGE } from "./rules";
 
 /** Later entries win over earlier ones with the same id (a developer may re-pin a fleet extension). */
@@ -64,6 +77,7 @@ export function buildFleet(raw: RawRoster, stateOverride?: StateBackend): { flee
     // Absent rather than undefined, so a fleet without one is exactly what it was before schedules existed.
     ...(raw.schedule ? { schedule: resolveSchedule(raw.schedule) } : {}),
     waf: { enabled: raw.waf.enabled, rateLimitPer5Minutes: raw.waf.rateLimitPer5Minutes },
+    auth: authOf(raw.auth),
   };
   return { fleet: deepFreeze(fleet), problems };
 }
@@ -74,6 +88,8 @@ function developerOf(raw: RawRoster, d: RawRoster["developers"][number], onEcs: 
   const memoryLimitMiB = mib(d.memoryLimitGiB ?? raw.developerDefaults.memoryLimitGiB);
   // The rules above have refused a developer no Fargate size holds.
   const fargate = onEcs ? smallestFargateSize(cpuLimit, memoryLimitMiB) : undefined;
+  // The gate needs it only with OpenID Connect; a password roster keeps it for a switch back and forth.
+  const identity = raw.auth.type === "oidc" ? identityOf(d) : undefined;
   return {
     name: d.name,
     port: d.port,
@@ -89,6 +105,7 @@ function developerOf(raw: RawRoster, d: RawRoster["developers"][number], onEcs: 
       d.extensions ?? [],
     ),
     ...(fargate ? { fargate } : {}),
+    ...(identity ? { identity } : {}),
   };
 }
 

@@ -23,7 +23,24 @@ export interface Developer {
   readonly extensions: readonly string[];
   /** The developer's task size when the ECS platform runs: the smallest that holds their limits. */
   readonly fargate?: FargateSize;
+  /** Whom the sign-in gate admits at this developer's URL, when the fleet signs in with OpenID Connect. */
+  readonly identity?: Identity;
 }
+
+/** One person at the provider: their subject identifier when the roster gives it, else their verified email. */
+export type Identity = { readonly sub: string } | { readonly email: string };
+
+/** How developers sign in. */
+export type Auth =
+  | { readonly type: "password" }
+  | {
+      readonly type: "oidc";
+      /** The provider's issuer identifier, as its discovery document names it. */
+      readonly issuer: string;
+      readonly clientId: string;
+      /** The longest a session lasts, however long the provider's ID token would. @default - the token's own lifetime */
+      readonly maxSessionSeconds?: number;
+    };
 
 /** Where developers are served. */
 export type PlatformKind = "host" | "ecs";
@@ -84,6 +101,8 @@ export interface Fleet {
   };
   readonly developers: readonly Developer[];
   readonly state: StateBackend;
+  /** How developers sign in. */
+  readonly auth: Auth;
   /** When the host runs (`schedule.ts`); absent: always. */
   readonly schedule?: Schedule;
   /** The optional WAF web ACL on the ALB; off unless the roster switches it on. */

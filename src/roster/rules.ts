@@ -4,6 +4,7 @@
  * would meet, the schedule. Each rule runs when the parts it reads are valid (`parts.ts`), so a
  * roster the schema refuses still gets every other problem reported with the schema's.
  */
+import { authProblems } from "./auth";
 import { targetGroupName } from "../naming";
 import { collisionProblems } from "./collisions";
 import type { HostSpec, Problem } from "./model";
@@ -67,6 +68,7 @@ export function crossFieldProblems(parts: RosterParts): Problem[] {
   if (host) checkCapacity(parts, host, reportDefault, problems);
   if (running?.ecs) problems.push(...fargateProblems(parts, (d, field) => effective(parts, d, field), reportDefault));
   if (parts.schedule) problems.push(...scheduleProblems(parts.schedule));
+  problems.push(...authProblems(parts));
   return problems;
 }
 

@@ -84,6 +84,14 @@ export const developerSchema = z.strictObject({
   memoryLimitGiB: resources.memoryLimitGiB.optional(),
   /** Extensions installed for this developer in addition to `codeServer.extensions`. */
   extensions: extensionList.optional(),
+  /** With `auth.type: oidc`: the verified email address the provider reports for this developer. */
+  email: z.email({ message: "email must be an email address, e.g. alice@example.com" }).max(254).optional(),
+  /** With `auth.type: oidc`: the provider's subject identifier (`sub`) of this developer; it wins over email. */
+  sub: z
+    .string()
+    .min(1, { message: "sub must be the provider's subject identifier of the developer, not empty" })
+    .max(255, { message: "sub must be at most 255 characters (OpenID Connect's limit)" })
+    .optional(),
 });
 
 /** The EC2 host: its type, and its size when the type is missing from the built-in table. */
@@ -126,6 +134,41 @@ export const migrationSchema = z.strictObject({
   prepare: z.literal("ecs", { message: "migration.prepare can only be ecs (with platform: host)" }).optional(),
   keep: z.literal("host", { message: "migration.keep can only be host (with platform: ecs)" }).optional(),
 });
+
+/** The longest a sign-in session may last, in hours: 30 days. */
+export const MAX_SESSION_HOURS = 720;
+
+/**
+ * How developers sign in: code-server's own password (one per developer, in Secrets Manager), or
+ * the company's OpenID Connect provider through the sign-in gate in front of each code-server.
+ */
+export const authSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({ type: z.literal("password") }),
+    z.strictObject({
+      type: z.literal("oidc"),
+      issuer: z
+        .string({ message: "auth.issuer is required with type oidc: the provider's issuer URL, e.g. https://login.example.com" })
+        .refine((text) => URL.canParse(text) && new URL(text).protocol === "https:", {
+          message: "auth.issuer must be an https:// URL: the provider's issuer identifier, e.g. https://login.example.com",
+        })
+        .refine((text) => !URL.canParse(text) || (!new URL(text).search && !new URL(text).hash), {
+          message: "auth.issuer must have no query or fragment: write the issuer exactly as the provider's discovery document names it",
+        }),
+      clientId: z
+        .string({ message: "auth.clientId is required with type oidc: the client id registered at the provider" })
+        .trim()
+        .min(1, { message: "auth.clientId must not be empty: the client id registered at the provider" }),
+      maxSessionHours: z
+        .number({ message: "auth.maxSessionHours must be a number of hours, e.g. 12" })
+        .positive({ message: "auth.maxSessionHours must be more than 0" })
+        .max(MAX_SESSION_HOURS, { message: `auth.maxSessionHours must be at most ${MAX_SESSION_HOURS} (30 days)` })
+        .optional(),
+    }),
+  ],
+  { message: "auth.type must be password or oidc" },
+);
 
 /** The code-server image every developer runs and the extensions installed for everyone. */
 export const codeServerSchema = z.strictObject({
@@ -202,6 +245,8 @@ export const rosterSchema = z.strictObject({
   developers: z.array(developerSchema, { message: "developers is required: a list of {name, port} entries" }).min(1, {
     message: "developers is empty: list at least one developer ({name, port})",
   }),
+  /** How developers sign in (`authSchema`); code-server's password unless the roster says oidc. */
+  auth: authSchema.default({ type: "password" }),
   /** When the host runs (`scheduleSchema`); absent, it runs around the clock. */
   schedule: scheduleSchema.optional(),
   /** An AWS WAF web ACL in front of the ALB: AWS's common rule set and a per-IP rate limit. */

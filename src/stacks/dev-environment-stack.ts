@@ -133,6 +133,9 @@ export class DevEnvironmentStack extends ReadableAddressStack {
         fleet,
         loadBalancer: this.alb.loadBalancer,
         rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
+        key,
+        keyPolicy: keyPolicy.policy,
+        logRetentionDays: inputs.logRetentionDays,
       });
     }
     // On ECS the tasks get their secrets injected: each must have a value before the first task starts.
@@ -236,7 +239,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     return new SecretInitializer(this, "secret-initializer", {
       fleet: this.fleet,
       secrets: secrets.map((s) => s.password),
-      placeholders: secrets.map((s) => s.apiKey),
+      placeholders: [...secrets.map((s) => s.apiKey), ...(this.secrets.oidcClientSecret ? [this.secrets.oidcClientSecret] : [])],
+      keys: secrets.flatMap((s) => (s.gateCookieKey ? [s.gateCookieKey] : [])),
       key: this.secrets.key,
       logRetentionDays: inputs.logRetentionDays,
       logGroupDependsOn: [keyPolicy.policy],
@@ -260,6 +264,9 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       listenerRules: routes.listenerRules,
       sessionLogGroupName: this.audit.sessionLogGroup.name,
       alarmTopic: this.notifications.topic,
+      ...(this.secrets.oidcClientSecret
+        ? { oidcClientSecret: this.secrets.oidcClientSecret, serverAccessLogs: this.audit.serverAccessLogsFor("ecs-files") }
+        : {}),
     });
   }
 

@@ -46,13 +46,13 @@
  * latency it adds.
  */
 import { parseCommandLine } from "../../command-line";
-import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type GateConfig } from "./config";
+import { CONFIG_EXIT_CODE, CONFIG_VARIABLE, ConfigError, configFromEnvironment, loadConfig, type GateConfig } from "./config";
 import { CookieSealer } from "./cookies";
 import { decisionLog, eventLog } from "./log";
 import { RelyingParty } from "./oidc";
 import { Gate } from "./server";
 
-const USAGE = `usage: node gate.js --config <file>     (or set GATE_CONFIG=<file>)
+const USAGE = `usage: node gate.js --config <file>     (or set GATE_CONFIG=<file>, or GATE_CONFIG_JSON to the JSON itself)
 Runs the sign-in gate in front of one developer's code-server, as the JSON file <file> configures it.`;
 /** How long a stopping gate lets open requests finish before it exits. */
 const STOP_GRACE_MS = 3000;
@@ -61,15 +61,16 @@ function configuration(argv: readonly string[]): GateConfig {
   const parsed = parseCommandLine<{ config?: string }>(argv, { config: { type: "string" } }, USAGE);
   if ("exit" in parsed) process.exit(parsed.exit);
   const path = parsed.values.config ?? process.env.GATE_CONFIG;
-  if (!path) {
-    console.error(`gate: no configuration file: give --config <file> or set GATE_CONFIG\n${USAGE}`);
+  const inline = process.env[CONFIG_VARIABLE] !== undefined;
+  if (!path && !inline) {
+    console.error(`gate: no configuration: give --config <file>, or set GATE_CONFIG to a file or ${CONFIG_VARIABLE} to the JSON\n${USAGE}`);
     process.exit(CONFIG_EXIT_CODE);
   }
   try {
-    return loadConfig(path);
+    return path ? loadConfig(path) : configFromEnvironment();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(`gate: refusing to start, ${path} is not usable:\n${err.problems.map((p) => `  - ${p}`).join("\n")}`);
+    console.error(`gate: refusing to start, ${path ?? CONFIG_VARIABLE} is not usable:\n${err.problems.map((p) => `  - ${p}`).join("\n")}`);
     process.exit(CONFIG_EXIT_CODE);
   }
 }
@@ -95,10 +96,16 @@ async function main(): Promise<void> {
       maxSessionSeconds,
     });
   });
-  relyingParty.configuration().then(
-    () => eventLog("discovered", { issuer: config.issuer.href }),
-    (err: Error) => eventLog("discovery-failed", { issuer: config.issuer.href, reason: err.message, retry: "at the next sign-in" }),
-  );
+  if (relyingParty.configured) {
+    relyingParty.configuration().then(
+      () => eventLog("discovered", { issuer: config.issuer.href }),
+      (err: Error) => eventLog("discovery-failed", { issuer: config.issuer.href, reason: err.message, retry: "at the next sign-in" }),
+    );
+  } else {
+    eventLog("not-configured", {
+      reason: "the client secret is not set: sign-in answers 503 until an operator stores it and restarts the gate",
+    });
+  }
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       eventLog("stopping", { signal });

@@ -58,6 +58,11 @@ export class RelyingParty {
 
   constructor(private readonly config: GateConfig) {}
 
+  /** Whether the provider's client secret is there: until an operator stores it, nobody can sign in. */
+  get configured(): boolean {
+    return this.config.clientSecret !== undefined;
+  }
+
   /** The provider's configuration, discovered once; a failed discovery is retried on the next call. */
   configuration(): Promise<client.Configuration> {
     this.discovered ??= this.discover().catch((err: unknown) => {
@@ -69,6 +74,7 @@ export class RelyingParty {
 
   private async discover(): Promise<client.Configuration> {
     const { issuer, clientId, clientSecret } = this.config;
+    if (clientSecret === undefined) throw new Error("the client secret is not set");
     const execute = [client.enableNonRepudiationChecks];
     if (issuer.protocol === "http:" && isLoopback(issuer.hostname)) execute.push(client.allowInsecureRequests);
     const options = { execute, timeout: TIMEOUT_SECONDS };

@@ -60,3 +60,9 @@ export function signInFailedPage(res: ServerResponse, reason: string): void {
 export function signedOutPage(res: ServerResponse): void {
   sendPage(res, 200, "Signed out", `<p>You are signed out of this workspace.</p>\n<p><a href="/">Sign in again</a>.</p>`);
 }
+
+export function notSetUpPage(res: ServerResponse): void {
+  const body = `<p>Sign-in with the identity provider is not set up for this workspace yet: its client secret has not been stored.</p>
+<p>Ask an operator to store it (<code>set-oidc-client-secret.sh</code>) and restart the workspace.</p>`;
+  sendPage(res, 503, "Sign-in not set up yet", body);
+}

@@ -18,7 +18,7 @@ import { LOGIN_COOKIE, SESSION_COOKIE } from "./headers";
 import { decide, nameOf, returnPath, type Verdict } from "./identity";
 import type { DecisionLog } from "./log";
 import { CALLBACK_PATH, RelyingParty, SIGNED_OUT_PATH } from "./oidc";
-import { sendPage, SIGN_OUT_PATH, signedOutPage, signInFailedPage, unverifiedEmailPage, wrongIdentityPage } from "./pages";
+import { notSetUpPage, sendPage, SIGN_OUT_PATH, signedOutPage, signInFailedPage, unverifiedEmailPage, wrongIdentityPage } from "./pages";
 import { Forwarder } from "./proxy";
 
 export const HEALTH_PATH = "/healthz";
@@ -137,6 +137,10 @@ export class Gate {
         .writeHead(401, { ...NO_STORE, "content-type": "text/plain; charset=utf-8" })
         .end("Not signed in: open this workspace's address in a browser.\n");
       return;
+    }
+    if (!this.parts.relyingParty.configured) {
+      this.parts.log("sign-in-refused", req, { reason: "the client secret is not set" });
+      return notSetUpPage(res);
     }
     const challenge = RelyingParty.challenge();
     let location: URL;

@@ -13,7 +13,8 @@
  * sends the value over the network once more, and this way the password has exactly the length,
  * alphabet and rule of the ones the host generates and `rotate-password.sh` makes.
  */
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
+import { SECRET_PLACEHOLDER } from "../../secret-placeholder";
 import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** As the host's generator: longer than code-server's minimum of 16. */
@@ -44,10 +45,20 @@ export interface InitializerEvent {
    * give (the Anthropic API keys): until then they hold API_KEY_PLACEHOLDER.
    */
   readonly placeholderArns?: readonly string[];
+  /** ARNs of secrets that must hold a random key (the sign-in gate's cookie keys): KEY_BYTES random bytes as base64. */
+  readonly keyArns?: readonly string[];
 }
 
-/** What an API key secret holds until an operator sets the key (set-api-key.sh): no key, and no secret. */
-export const API_KEY_PLACEHOLDER = "not-set";
+/** Bytes of a generated key: what the gate needs at least for its cookies. */
+export const KEY_BYTES = 32;
+
+/** A random key as the gate reads it: base64 of KEY_BYTES bytes from Node's CSPRNG. */
+export function generateKey(): string {
+  return randomBytes(KEY_BYTES).toString("base64");
+}
+
+/** What an API key or client secret holds until an operator sets it (set-api-key.sh): no key, and no secret. */
+export const API_KEY_PLACEHOLDER = SECRET_PLACEHOLDER;
 
 export interface InitializerResult {
   /** Secrets that had no value and now have a generated one. */
@@ -71,10 +82,13 @@ export function secretArnsOf(event: unknown): readonly { arn: string; value: () 
   const given = event as Partial<InitializerEvent> | null;
   const passwords = given?.secretArns;
   const placeholders = given?.placeholderArns ?? [];
-  if (!Array.isArray(passwords) || !Array.isArray(placeholders)) {
-    throw new Error('the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [<secret ARN>, ...]}');
+  const keys = given?.keyArns ?? [];
+  if (!Array.isArray(passwords) || !Array.isArray(placeholders) || !Array.isArray(keys)) {
+    throw new Error(
+      'the event must be {"secretArns": [<secret ARN>, ...], "placeholderArns": [...], "keyArns": [...]} (the last two optional)',
+    );
   }
-  const arns = [...passwords, ...placeholders] as unknown[];
+  const arns = [...passwords, ...placeholders, ...keys] as unknown[];
   const bad = arns.filter((arn) => typeof arn !== "string" || !SECRET_ARN.test(arn));
   if (bad.length > 0) throw new Error(`not Secrets Manager secret ARNs: ${bad.map((arn) => JSON.stringify(arn)).join(", ")}`);
   const repeated = arns.filter((arn, i) => arns.indexOf(arn) !== i);
@@ -82,6 +96,7 @@ export function secretArnsOf(event: unknown): readonly { arn: string; value: () 
   return [
     ...(passwords as string[]).map((arn) => ({ arn, value: generatePassword })),
     ...(placeholders as string[]).map((arn) => ({ arn, value: () => API_KEY_PLACEHOLDER })),
+    ...(keys as string[]).map((arn) => ({ arn, value: generateKey })),
   ];
 }
 

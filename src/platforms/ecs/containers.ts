@@ -13,9 +13,11 @@
  * task's storage are the only writable places), and an init process that reaps what the
  * developer's terminals leave behind.
  */
+import { CODE_SERVER_PORT_BEHIND_GATE, codeServerListenArgs } from "../../identity/gate-deployment";
 import { CONTAINER_PORT, HEALTH_PATH } from "../../naming";
 import type { Developer, Fleet } from "../../roster";
 import { CONTAINER_HOME, CONTAINER_WORKSPACE, NOFILE_LIMIT } from "../../render/view-model";
+import { GATE_CONTAINER, GATE_SYSTEM_CONTROLS, gateContainers, type GateRefs, type LogSettings } from "./gate-containers";
 
 /** The container that serves the developer, and the one that prepares its home first. */
 export const CODE_SERVER_CONTAINER = "code-server";
@@ -35,6 +37,8 @@ export interface ContainerRefs {
   /** ARNs of the developer's password and Anthropic API key secrets. */
   readonly passwordSecretArn: string;
   readonly apiKeySecretArn: string;
+  /** The sign-in gate's bundle and secrets, when the fleet signs in with OpenID Connect. */
+  readonly gate?: GateRefs;
 }
 
 /** The task's mounts: the home, and a writable /tmp beside a read-only root. */
@@ -43,15 +47,9 @@ const MOUNT_POINTS = [
   { sourceVolume: TMP_VOLUME, containerPath: "/tmp", readOnly: false },
 ];
 
-/** What both containers share: image, user, mounts, no capabilities, a read-only root, the log group. */
-function commonSettings(fleet: Fleet, refs: ContainerRefs, streamPrefix: string) {
-  return {
-    image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
-    user: TASK_USER,
-    readonlyRootFilesystem: true,
-    mountPoints: MOUNT_POINTS,
-    linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
-    ulimits: [{ name: "nofile", softLimit: NOFILE_LIMIT, hardLimit: NOFILE_LIMIT }],
+/** Where each container of the task logs: the developer's log group, under the container's stream prefix. */
+function logSettings(fleet: Fleet, refs: ContainerRefs): LogSettings {
+  return (streamPrefix) => ({
     logConfiguration: {
       logDriver: "awslogs",
       options: {
@@ -63,6 +61,21 @@ function commonSettings(fleet: Fleet, refs: ContainerRefs, streamPrefix: string)
         "max-buffer-size": "4m",
       },
     },
+  });
+}
+
+/** What both code-server containers share: image, user, mounts, no capabilities, a read-only root, the log group. */
+function commonSettings(fleet: Fleet, refs: ContainerRefs, streamPrefix: string) {
+  return {
+    image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
+    user: TASK_USER,
+    readonlyRootFilesystem: true,
+    mountPoints: MOUNT_POINTS,
+    linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
+    ulimits: [{ name: "nofile", softLimit: NOFILE_LIMIT, hardLimit: NOFILE_LIMIT }],
+    // Behind the gate, every container sets the task's port rule alike (the last one started would win).
+    ...(fleet.auth.type === "oidc" ? { systemControls: GATE_SYSTEM_CONTROLS } : {}),
+    ...logSettings(fleet, refs)(streamPrefix),
   };
 }
 
@@ -84,8 +97,15 @@ export function prepareHomeScript(developer: Developer): string {
   ].join("\n");
 }
 
-/** The `prepare-home` and `code-server` containers of `developer`'s task. */
+/**
+ * The `prepare-home` and `code-server` containers of `developer`'s task; with OpenID Connect,
+ * code-server behind the sign-in gate's two containers.
+ */
 export function containerDefinitions(fleet: Fleet, developer: Developer, refs: ContainerRefs): object[] {
+  const behindGate = fleet.auth.type === "oidc";
+  if (behindGate && !refs.gate)
+    throw new Error(`the task of ${developer.name} signs in through the gate, but no gate bundle or secrets were given`);
+  const port = behindGate ? CODE_SERVER_PORT_BEHIND_GATE : CONTAINER_PORT;
   const environment = [{ name: "CODE_SERVER_CONFIG", value: NO_CONFIG_FILE }];
   const prepare = {
     name: PREPARE_CONTAINER,
@@ -102,19 +122,28 @@ export function containerDefinitions(fleet: Fleet, developer: Developer, refs: C
     essential: true,
     // code-server itself, without the image's entrypoint: its fixuid and sudo serve a root container.
     entryPoint: ["/usr/bin/code-server"],
-    command: ["--bind-addr", `0.0.0.0:${CONTAINER_PORT}`, "--auth", "password", CONTAINER_WORKSPACE],
-    portMappings: [{ containerPort: CONTAINER_PORT, hostPort: CONTAINER_PORT, protocol: "tcp" }],
+    command: [...codeServerListenArgs(fleet.auth), CONTAINER_WORKSPACE],
+    ...(behindGate ? {} : { portMappings: [{ containerPort: CONTAINER_PORT, hostPort: CONTAINER_PORT, protocol: "tcp" }] }),
     environment: [...environment, { name: "PROXY_DOMAIN", value: developer.hostname }],
     // The Claude extension reads ANTHROPIC_API_KEY; CLAUDE_API_KEY is kept for older tools.
-    secrets: [apiKey("ANTHROPIC_API_KEY"), apiKey("CLAUDE_API_KEY"), { name: "PASSWORD", valueFrom: refs.passwordSecretArn }],
+    secrets: [
+      apiKey("ANTHROPIC_API_KEY"),
+      apiKey("CLAUDE_API_KEY"),
+      ...(behindGate ? [] : [{ name: "PASSWORD", valueFrom: refs.passwordSecretArn }]),
+    ],
     dependsOn: [{ containerName: PREPARE_CONTAINER, condition: "COMPLETE" }],
     healthCheck: {
-      command: ["CMD-SHELL", `curl -fsS -o /dev/null http://localhost:${CONTAINER_PORT}${HEALTH_PATH} || exit 1`],
+      command: ["CMD-SHELL", `curl -fsS -o /dev/null http://localhost:${port}${HEALTH_PATH} || exit 1`],
       interval: 30,
       timeout: 10,
       retries: 3,
       startPeriod: 60,
     },
   };
-  return [prepare, codeServer];
+  return [prepare, codeServer, ...(refs.gate ? gateContainers(fleet, developer, refs.gate, logSettings(fleet, refs)) : [])];
+}
+
+/** The container the load balancer sends the developer's requests to: the gate when there is one. */
+export function servingContainer(fleet: Pick<Fleet, "auth">): string {
+  return fleet.auth.type === "oidc" ? GATE_CONTAINER : CODE_SERVER_CONTAINER;
 }

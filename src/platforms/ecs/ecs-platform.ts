@@ -30,10 +30,14 @@ import { dependable } from "cdktf/lib/tfExpression";
 import { Construct } from "constructs";
 import { AwsEnvironment } from "../../modules/aws-environment";
 import { notifyOnEvent } from "../../modules/event-notification";
-import { entryOf } from "../../modules/validation";
+import type { ServerAccessLogTarget } from "../../modules/private-bucket";
+import type { DeveloperSecrets } from "../../modules/secrets";
+import { entryOf, PropsError } from "../../modules/validation";
 import { CONTAINER_PORT, developerConstructIds, logGroupNames, secretPrefix } from "../../naming";
 import type { Developer, EcsSpec, Fleet } from "../../roster";
-import { CODE_SERVER_CONTAINER, containerDefinitions, HOME_VOLUME, TMP_VOLUME } from "./containers";
+import { containerDefinitions, HOME_VOLUME, servingContainer, TMP_VOLUME } from "./containers";
+import { GATE_VOLUME, type GateRefs } from "./gate-containers";
+import { GateFiles } from "./gate-files";
 import { Homes, NFS_PORT } from "./homes";
 import { Maintenance } from "./maintenance";
 import { taskAssumeRolePolicy } from "./task-trust";
@@ -59,8 +63,18 @@ export interface EcsPlatformProps {
   readonly albSecurityGroup: SecurityGroup;
   /** Encrypts the homes and the sessions of ECS Exec. */
   readonly key: KmsKey;
-  /** Each developer's password and API key secrets, by developer name. */
-  readonly secrets: ReadonlyMap<string, { readonly password: SecretsmanagerSecret; readonly apiKey: SecretsmanagerSecret }>;
+  /** Each developer's password and API key secrets (and the gate's cookie key with OpenID Connect), by developer name. */
+  readonly secrets: ReadonlyMap<string, DeveloperSecrets>;
+  /**
+   * The identity provider's client secret, when the fleet signs in with OpenID Connect.
+   * @default - none: code-server's own password
+   */
+  readonly oidcClientSecret?: SecretsmanagerSecret;
+  /**
+   * Where S3 delivers the access logs of the fleet's ECS files bucket (the gate's bundle), made with OpenID Connect.
+   * @default - none; required with OpenID Connect
+   */
+  readonly serverAccessLogs?: ServerAccessLogTarget;
   /** Each developer's target group (type ip), by developer name. */
   readonly targetGroups: ReadonlyMap<string, LbTargetGroup>;
   /** Each developer's listener rule: a service registers with its target group only once a rule uses it. */
@@ -82,6 +96,8 @@ export class EcsPlatform extends Construct {
   readonly services: ReadonlyMap<string, EcsService>;
   /** The task operators run for one-off work on the homes; the stack completes it (`Maintenance.complete`). */
   readonly maintenance: Maintenance;
+  /** The sign-in gate's bundle, when the fleet signs in with OpenID Connect. */
+  readonly gateFiles?: GateFiles;
 
   constructor(
     scope: Construct,
@@ -99,6 +115,12 @@ export class EcsPlatform extends Construct {
     this.taskSecurityGroup = this.taskRules();
     this.homes.allowFrom(this.taskSecurityGroup.id);
     this.executionRole = this.createExecutionRole();
+    if (fleet.auth.type === "oidc") {
+      if (!props.oidcClientSecret || !props.serverAccessLogs) {
+        throw new PropsError(this, "oidcClientSecret and serverAccessLogs are required when the fleet signs in with OpenID Connect");
+      }
+      this.gateFiles = new GateFiles(this, "gate-files", { fleet, key: props.key, serverAccessLogs: props.serverAccessLogs });
+    }
     const grants = fleet.developers.map((d) => ({ developer: d, role: this.taskRole(d) }));
     this.maintenance = new Maintenance(this, "maintenance", { fleet, ecs, fileSystem: this.homes.fileSystem, key: props.key });
     const policy = this.homes.grant(
@@ -276,12 +298,25 @@ export class EcsPlatform extends Construct {
       },
     ];
     if (ecs.exec) statements.push(...execStatements(key.arn, this.props.sessionLogGroupName, aws));
+    if (this.gateFiles) statements.push(...this.gateFiles.readStatements());
     new IamRolePolicy(this, ids.taskRolePolicy, {
       name: "own-home",
       role: role.id,
       policy: Fn.jsonencode({ Version: "2012-10-17", Statement: statements }),
     });
     return role;
+  }
+
+  /** The gate's bundle and secrets for `developer`'s task, when the fleet signs in with OpenID Connect. */
+  private gateRefs(developer: Developer, secrets: DeveloperSecrets): GateRefs | undefined {
+    if (!this.gateFiles) return undefined;
+    if (!secrets.gateCookieKey)
+      throw new PropsError(this, `secrets of ${developer.name} have no gate cookie key, which OpenID Connect needs`);
+    return {
+      bundleUrl: this.gateFiles.bundleUrl,
+      clientSecretArn: this.props.oidcClientSecret!.arn,
+      cookieKeyArn: secrets.gateCookieKey.arn,
+    };
   }
 
   /** The developer's task definition and the service that keeps one task of it running. */
@@ -307,6 +342,7 @@ export class EcsPlatform extends Construct {
           logGroup: logGroupNames(fleet).container(developer),
           passwordSecretArn: secrets.password.arn,
           apiKeySecretArn: secrets.apiKey.arn,
+          gate: this.gateRefs(developer, secrets),
         }),
       ),
       volume: [
@@ -322,6 +358,7 @@ export class EcsPlatform extends Construct {
           },
         },
         { name: TMP_VOLUME },
+        ...(this.gateFiles ? [{ name: GATE_VOLUME }] : []),
       ],
       tags: { developer: developer.name },
     });
@@ -344,7 +381,7 @@ export class EcsPlatform extends Construct {
       loadBalancer: [
         {
           targetGroupArn: entryOf(this, "targetGroups", props.targetGroups, developer.name).arn,
-          containerName: CODE_SERVER_CONTAINER,
+          containerName: servingContainer(fleet),
           containerPort: CONTAINER_PORT,
         },
       ],
