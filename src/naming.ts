@@ -324,6 +324,14 @@ export function developerKeptAddresses(developer: Pick<DeveloperSlot, "name">) {
 }
 
 /**
+ * Terraform address of the developer's sign-in gate's cookie key, which exists only when the fleet
+ * signs in with OpenID Connect and outlives a removal like the other secrets.
+ */
+export function developerGateKeyAddress(developer: Pick<DeveloperSlot, "name">): string {
+  return `aws_secretsmanager_secret.secrets_${developerConstructIds(developer).secrets["gate-cookie-key"]}`;
+}
+
+/**
  * README sections that messages send the operator to (Terraform's refusals, the review, the cost
  * report). A test holds the README to them.
  */

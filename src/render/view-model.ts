@@ -16,6 +16,7 @@ import {
   containerName,
   developerBridgeName,
   developerConfigTemplate,
+  developerGateKeyAddress,
   developerKeptAddresses,
   hostInstanceName,
   hostPaths,
@@ -129,6 +130,9 @@ export interface DeveloperView {
   readonly apiKeySecret: string;
   /** Terraform addresses of the resources that outlive a removal (readd-developer.sh imports them). */
   readonly keptAddresses: ReturnType<typeof developerKeptAddresses>;
+  /** The sign-in gate's cookie key (OpenID Connect fleets only), and its Terraform address. */
+  readonly gateCookieKeySecret: string;
+  readonly gateCookieKeyAddress: string;
   /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
   readonly extensionList: string;
 }
@@ -229,6 +233,8 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     passwordSecret: secretName(fleet, developer, "password"),
     apiKeySecret: secretName(fleet, developer, "anthropic-api-key"),
     keptAddresses: developerKeptAddresses(developer),
+    gateCookieKeySecret: secretName(fleet, developer, "gate-cookie-key"),
+    gateCookieKeyAddress: developerGateKeyAddress(developer),
     extensionList: developer.extensions.join(" "),
   };
 }
@@ -378,6 +384,13 @@ export interface OperatorView extends PowerView {
   readonly dnsLabelPattern: string;
   /** The ECS side, or false when ECS does not run. */
   readonly ecs: false | EcsOperatorView;
+  /** The identity provider developers sign in at (auth.type oidc), or false with code-server's password. */
+  readonly oidcIssuer: false | string;
+  /**
+   * Where code-server's password is in use: with OpenID Connect the gate signs developers in on
+   * ECS, and only a host kept beside ECS (a migration) still uses the password.
+   */
+  readonly passwords: { readonly host: boolean; readonly ecs: boolean; readonly inUse: boolean };
 }
 
 /** The operator scripts' view: none of it needs a running host, so an ECS-only roster renders too. */
@@ -405,6 +418,12 @@ export function operatorView(fleet: Fleet, sleepingAlarmNames: readonly string[]
     passwordAlphabet: PASSWORD_ALPHABET,
     apiKeyPattern: API_KEY_PATTERN,
     dnsLabelPattern: DNS_LABEL.source,
+    oidcIssuer: fleet.auth.type === "oidc" ? fleet.auth.issuer : false,
+    passwords: {
+      host: hostRuns,
+      ecs: ecsRuns && fleet.auth.type === "password",
+      inUse: hostRuns || fleet.auth.type === "password",
+    },
     ecs: fleet.ecs
       ? {
           // The names the ECS platform and the backup layer give them (a test holds them to the stack).
