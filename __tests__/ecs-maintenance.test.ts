@@ -48,7 +48,7 @@ describe("the maintenance task definition", () => {
       execution_role_arn: MAINTENANCE_ROLE,
     });
     const arm = synthStack(ecsFleet((r) => (r.ecs = { architecture: "arm64" })));
-    expect((arm.resource.aws_ecs_task_definition.ecs_maintenance_task).runtime_platform.cpu_architecture).toBe("ARM64");
+    expect(arm.resource.aws_ecs_task_definition.ecs_maintenance_task.runtime_platform.cpu_architecture).toBe("ARM64");
   });
 
   it("runs the AWS CLI's image pinned to a version tag, as root with fewer capabilities, and no port", () => {
