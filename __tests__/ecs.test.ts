@@ -222,7 +222,12 @@ describe("the homes", () => {
     const text = only(config, "aws_efs_file_system_policy").policy as string;
     expect(text).toContain('"aws:SecureTransport" = "false"');
     expect(text).toContain('"elasticfilesystem:AccessPointArn" = "true"');
-    expect(text).not.toContain("ClientRootAccess");
+    // Root is the maintenance task's alone, through its own access point (ecs-maintenance.test.ts).
+    const statements = (parseJsonencode(text) as { Statement: { Sid: string; Action: unknown }[] }).Statement;
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes("ClientRootAccess")).map((s) => s.Sid)).toEqual([
+      "MaintenanceAccessPointAsRoot",
+      "RootOnlyThroughMaintenanceAccessPoint",
+    ]);
     for (const developer of fleet.developers) {
       const role = idOf("aws_iam_role", (r) => r.name === `code-server-dev-${developer.name}`);
       const accessPoint = idOf("aws_efs_access_point", (ap) => ap.tags?.developer === developer.name);

@@ -97,6 +97,22 @@ export function logGroupNames(fleet: FleetNames) {
   } as const;
 }
 
+/**
+ * The ECS platform's maintenance task, which operators run for one-off work on the homes' file
+ * system (restore-home.sh, migrate-homes.sh): names the stack and the operator scripts share. A
+ * developer named `maintenance` would share its family and role name; the platform refuses one.
+ */
+export function maintenanceNames(fleet: FleetNames) {
+  return {
+    family: `${fleet.namePrefix}-maintenance`,
+    role: `${fleet.namePrefix}-maintenance`,
+    container: "maintenance",
+    logGroup: `${logGroupNames(fleet).base}/maintenance`,
+    /** Key prefix in the archive bucket of the homes copied from the host. */
+    migrationPrefix: "migration/",
+  } as const;
+}
+
 /** The SSM Command document the apply association runs. */
 export function applyDocumentName(fleet: Pick<FleetNames, "namePrefix">): string {
   return `${fleet.namePrefix}-apply-host-files`;
@@ -305,6 +321,14 @@ export function developerKeptAddresses(developer: Pick<DeveloperSlot, "name">) {
     apiKeySecret: `aws_secretsmanager_secret.secrets_${ids.secrets["anthropic-api-key"]}`,
     logGroup: `aws_cloudwatch_log_group.monitoring_${ids.monitoring.logGroup}`,
   } as const;
+}
+
+/**
+ * Terraform address of the developer's sign-in gate's cookie key, which exists only when the fleet
+ * signs in with OpenID Connect and outlives a removal like the other secrets.
+ */
+export function developerGateKeyAddress(developer: Pick<DeveloperSlot, "name">): string {
+  return `aws_secretsmanager_secret.secrets_${developerConstructIds(developer).secrets["gate-cookie-key"]}`;
 }
 
 /**

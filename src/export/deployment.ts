@@ -60,13 +60,9 @@ export function deploymentFiles(stack: DevEnvironmentStack, target: string, opti
   return [
     ...Object.entries(hcl).map(([name, content]) => renderedFile(`terraform/${name}`, content, FILE_MODES.regular)),
     renderedFile("terraform/terraform.tfvars.example", tfvars, FILE_MODES.regular),
-    // The host's files and its operators' scripts, when the host runs.
-    ...(fleet.host
-      ? [
-          ...(options.hostFiles ?? renderHostFiles(fleet)),
-          ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
-        ]
-      : []),
+    // The host's files when the host runs; the operators' scripts of every platform that runs.
+    ...(fleet.host ? (options.hostFiles ?? renderHostFiles(fleet)) : []),
+    ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
   ];
 }
 

@@ -16,12 +16,14 @@ import {
   containerName,
   developerBridgeName,
   developerConfigTemplate,
+  developerGateKeyAddress,
   developerKeptAddresses,
   hostInstanceName,
   hostPaths,
   isolationChains,
   DEVELOPER_BRIDGE_PREFIX,
   logGroupNames,
+  maintenanceNames,
   metricNames,
   secretName,
   terraformAddress,
@@ -128,6 +130,9 @@ export interface DeveloperView {
   readonly apiKeySecret: string;
   /** Terraform addresses of the resources that outlive a removal (readd-developer.sh imports them). */
   readonly keptAddresses: ReturnType<typeof developerKeptAddresses>;
+  /** The sign-in gate's cookie key (OpenID Connect fleets only), and its Terraform address. */
+  readonly gateCookieKeySecret: string;
+  readonly gateCookieKeyAddress: string;
   /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
   readonly extensionList: string;
 }
@@ -228,6 +233,8 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     passwordSecret: secretName(fleet, developer, "password"),
     apiKeySecret: secretName(fleet, developer, "anthropic-api-key"),
     keptAddresses: developerKeptAddresses(developer),
+    gateCookieKeySecret: secretName(fleet, developer, "gate-cookie-key"),
+    gateCookieKeyAddress: developerGateKeyAddress(developer),
     extensionList: developer.extensions.join(" "),
   };
 }
@@ -329,6 +336,104 @@ export function powerView(fleet: Fleet, sleepingAlarmNames: readonly string[]): 
           stop: schedule.stop,
           startMinute: minutesOfDay(schedule.start),
           stopMinute: minutesOfDay(schedule.stop),
+        }
+      : false,
+  };
+}
+
+/** What the ECS platform's operator scripts know: the cluster, the homes, their backups and the maintenance task. */
+export interface EcsOperatorView {
+  /** The cluster of the developers' services, each named after its developer. */
+  readonly cluster: string;
+  /** Whether the roster lets operators open a shell in a task (ECS Exec). */
+  readonly exec: boolean;
+  /** The container of a developer's task that serves code-server (shell.sh opens its shell there). */
+  readonly container: string;
+  /** The homes' file system's Name tag. */
+  readonly homesName: string;
+  /** The backup vault, and the role AWS Backup restores with. */
+  readonly backupVault: string;
+  readonly backupRole: string;
+  readonly maintenance: ReturnType<typeof maintenanceNames>;
+}
+
+/** What the operator scripts render from: the fleet's names, the platforms that run, the power view. */
+export interface OperatorView extends PowerView {
+  readonly project: string;
+  readonly environment: string;
+  readonly namePrefix: string;
+  readonly region: string;
+  readonly domain: string;
+  readonly developers: readonly DeveloperView[];
+  /** The platform that serves the developers, and which run (both, during a migration). */
+  readonly platform: {
+    readonly serving: "host" | "ecs";
+    readonly hostRuns: boolean;
+    readonly ecsRuns: boolean;
+    /** A migration runs both: the scripts act on both platforms. */
+    readonly both: boolean;
+  };
+  readonly hostInstanceName: string;
+  readonly paths: ReturnType<typeof hostPaths>;
+  readonly terraform: FleetView["terraform"];
+  readonly backupSelection: FleetView["backupSelection"];
+  readonly fleetEnvKeys: typeof FLEET_ENV_KEYS;
+  readonly passwordLength: number;
+  readonly passwordAlphabet: string;
+  readonly apiKeyPattern: string;
+  readonly dnsLabelPattern: string;
+  /** The ECS side, or false when ECS does not run. */
+  readonly ecs: false | EcsOperatorView;
+  /** The identity provider developers sign in at (auth.type oidc), or false with code-server's password. */
+  readonly oidcIssuer: false | string;
+  /**
+   * Where code-server's password is in use: with OpenID Connect the gate signs developers in on
+   * ECS, and only a host kept beside ECS (a migration) still uses the password.
+   */
+  readonly passwords: { readonly host: boolean; readonly ecs: boolean; readonly inUse: boolean };
+}
+
+/** The operator scripts' view: none of it needs a running host, so an ECS-only roster renders too. */
+export function operatorView(fleet: Fleet, sleepingAlarmNames: readonly string[]): OperatorView {
+  const hostRuns = fleet.host !== undefined;
+  const ecsRuns = fleet.ecs !== undefined;
+  return {
+    ...powerView(fleet, sleepingAlarmNames),
+    project: fleet.project,
+    environment: fleet.environment,
+    namePrefix: fleet.namePrefix,
+    region: fleet.region,
+    domain: fleet.domain,
+    developers: fleet.developers.map((d) => developerView(fleet, d)),
+    platform: { serving: fleet.platform, hostRuns, ecsRuns, both: hostRuns && ecsRuns },
+    hostInstanceName: hostInstanceName(fleet),
+    paths: hostPaths(fleet),
+    terraform: {
+      dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),
+      dataVolumeAttachment: terraformAddress(TERRAFORM_ADDRESSES.dataVolumeAttachment),
+    },
+    backupSelection: { tag: BACKUP_SELECTION_TAG, value: backupPlanName(fleet) },
+    fleetEnvKeys: FLEET_ENV_KEYS,
+    passwordLength: PASSWORD_LENGTH,
+    passwordAlphabet: PASSWORD_ALPHABET,
+    apiKeyPattern: API_KEY_PATTERN,
+    dnsLabelPattern: DNS_LABEL.source,
+    oidcIssuer: fleet.auth.type === "oidc" ? fleet.auth.issuer : false,
+    passwords: {
+      host: hostRuns,
+      ecs: ecsRuns && fleet.auth.type === "password",
+      inUse: hostRuns || fleet.auth.type === "password",
+    },
+    ecs: fleet.ecs
+      ? {
+          // The names the ECS platform and the backup layer give them (a test holds them to the stack).
+          cluster: fleet.namePrefix,
+          exec: fleet.ecs.exec,
+          container: "code-server",
+          homesName: `${fleet.namePrefix}-homes`,
+          backupVault: fleet.namePrefix,
+          backupRole: `${fleet.namePrefix}-backup`,
+          maintenance: maintenanceNames(fleet),
         }
       : false,
   };

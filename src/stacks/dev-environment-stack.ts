@@ -154,6 +154,12 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     });
     // ECS's services wait for their log groups, which the monitoring layer makes for every platform, and their secrets.
     this.ecs?.waitFor([...this.monitoring.logGroups.values(), ...(initializer ? [initializer.invocation] : [])]);
+    // The maintenance task uses the archive bucket and logs with the key, both made after the platform.
+    this.ecs?.maintenance.complete({
+      archiveBucket: this.backup.archive.bucket,
+      keyPolicy: keyPolicy.policy,
+      logRetentionDays: inputs.logRetentionDays,
+    });
     if (this.compute) this.artifacts = this.hostDelivery(props, this.compute);
     this.sleepingAlarmNames = classifiedAlarms(this)
       .filter((a) => a.sleepsWithHost)

@@ -39,6 +39,8 @@ import { containerDefinitions, HOME_VOLUME, servingContainer, TMP_VOLUME } from 
 import { GATE_VOLUME, type GateRefs } from "./gate-containers";
 import { GateFiles } from "./gate-files";
 import { Homes, NFS_PORT } from "./homes";
+import { Maintenance } from "./maintenance";
+import { taskAssumeRolePolicy } from "./task-trust";
 import { PrivateSubnets } from "./private-subnets";
 
 /**
@@ -92,6 +94,8 @@ export class EcsPlatform extends Construct {
   readonly executionRole: IamRole;
   /** Keyed by developer name. */
   readonly services: ReadonlyMap<string, EcsService>;
+  /** The task operators run for one-off work on the homes; the stack completes it (`Maintenance.complete`). */
+  readonly maintenance: Maintenance;
   /** The sign-in gate's bundle, when the fleet signs in with OpenID Connect. */
   readonly gateFiles?: GateFiles;
 
@@ -118,11 +122,13 @@ export class EcsPlatform extends Construct {
       this.gateFiles = new GateFiles(this, "gate-files", { fleet, key: props.key, serverAccessLogs: props.serverAccessLogs });
     }
     const grants = fleet.developers.map((d) => ({ developer: d, role: this.taskRole(d) }));
+    this.maintenance = new Maintenance(this, "maintenance", { fleet, ecs, fileSystem: this.homes.fileSystem, key: props.key });
     const policy = this.homes.grant(
       grants.map(({ developer, role }) => ({
         roleArn: role.arn,
         accessPoint: entryOf(this, "accessPoints", this.homes.accessPoints, developer.name),
       })),
+      (arn) => this.maintenance.fileSystemStatements(arn),
     );
     this.services = new Map(grants.map(({ developer, role }) => [developer.name, this.service(developer, role, subnets, policy)]));
     this.notifyFailedDeployments();
@@ -390,21 +396,6 @@ export class EcsPlatform extends Construct {
       lifecycle: { ignoreChanges: ["desired_count"] },
     });
   }
-}
-
-/** Tasks of this account's ECS assume the role (confused-deputy protection). */
-function taskAssumeRolePolicy(account: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Service: "ecs-tasks.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": account } },
-      },
-    ],
-  });
 }
 
 /** What ECS Exec needs in the task: its channels, the session log group, and the key that encrypts sessions. */
