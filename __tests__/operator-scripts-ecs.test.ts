@@ -473,6 +473,55 @@ describe("with OpenID Connect, code-server has no password in use on ECS", () =>
   });
 });
 
+describe("set-oidc-client-secret.sh", () => {
+  const SECRET = "s3cr3t-FROM-the-provider~0123456789";
+  const stored = secretName(oidcFleet, { name: "x" }, "password").replace(/x\/password$/, "oidc-client-secret");
+
+  it("is rendered only where developers sign in through a provider", () => {
+    expect(scriptsOf(oidcFleet)).toContain("set-oidc-client-secret.sh");
+    expect(scriptsOf(ecsFleet)).not.toContain("set-oidc-client-secret.sh");
+    expect(scriptsOf(hostFleet)).not.toContain("set-oidc-client-secret.sh");
+  });
+
+  it("stores the secret from standard input through a file, never argv, and starts nothing without --apply", () => {
+    const r = run("oidc", "set-oidc-client-secret.sh", [], { input: `${SECRET}\n` });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      expect.stringMatching(new RegExp(`^secretsmanager put-secret-value --secret-id ${stored} --secret-string file://`)),
+    ]);
+    expect(readFileSync(join(r.dir, "captured", "secret-value"), "utf8")).toBe(SECRET);
+    expect(r.calls.join("\n") + r.stdout + r.stderr).not.toContain(SECRET);
+    expect(r.stderr).toContain("each gate reads it when its task next starts");
+  });
+
+  it("with --apply starts a new deployment of every running developer's service, and leaves a stopped one to its next start", () => {
+    const r = run("oidc", "set-oidc-client-secret.sh", ["--apply"], { input: `${SECRET}\n` });
+    expect(r.status).toBe(0);
+    expect(callsOf(r, "ecs update-service").map((c) => c.split(" ")[5])).toEqual(oidcFleet.developers.map((d) => d.name));
+    const stopped = run("oidc", "set-oidc-client-secret.sh", ["--apply"], { input: `${SECRET}\n`, env: { STUB_DESIRED: "0" } });
+    expect(stopped.status).toBe(0);
+    expect(callsOf(stopped, "ecs update-service")).toEqual([]);
+  });
+
+  it.each([
+    ["nothing on standard input", [], "", "no client secret given; nothing stored"],
+    ["a secret with a space", [], "two words\n", "that is not a client secret (printable characters without spaces); nothing stored"],
+    [
+      "the secret as an argument, without repeating it",
+      [SECRET],
+      "",
+      "an argument that is not an option was given (not shown); the secret is read from standard input, never from arguments",
+    ],
+    ["an unknown option", ["--secret"], "", "unknown option: --secret"],
+  ])("refuses %s, storing nothing", (_what, args, input, message) => {
+    const r = run("oidc", "set-oidc-client-secret.sh", args, { input });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toContain(SECRET);
+    expect(callsOf(r, "secretsmanager ")).toEqual([]);
+  });
+});
+
 const hasShellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 (hasShellcheck || process.env.CI === "true" ? describe : describe.skip)("shellcheck", () => {
   it("passes every rendered script of ECS alone, with Exec, a migration and OpenID Connect, and the maintenance program", () => {

@@ -62,10 +62,11 @@ export interface OperatorScriptsOptions {
 
 /**
  * Where each operator script applies: on the platform named, on any (it acts on every platform
- * that runs), or during a migration that prepares ECS beside the serving host. A new template in
+ * that runs), during a migration that prepares ECS beside the serving host, or where developers
+ * sign in through an OpenID Connect provider (on ECS). A new template in
  * templates/operator needs its entry here.
  */
-export const OPERATOR_SCRIPT_PLATFORMS: Readonly<Record<string, "host" | "ecs" | "any" | "migration">> = {
+export const OPERATOR_SCRIPT_PLATFORMS: Readonly<Record<string, "host" | "ecs" | "any" | "migration" | "oidc">> = {
   "readd-developer.sh": "any",
   "restart.sh": "any",
   "rotate-password.sh": "any",
@@ -77,6 +78,7 @@ export const OPERATOR_SCRIPT_PLATFORMS: Readonly<Record<string, "host" | "ecs" |
   "restore-home.sh": "ecs",
   "shell.sh": "ecs",
   "migrate-homes.sh": "migration",
+  "set-oidc-client-secret.sh": "oidc",
 };
 
 function scriptApplies(name: string, view: OperatorView): boolean {
@@ -87,6 +89,7 @@ function scriptApplies(name: string, view: OperatorView): boolean {
   if (where === "host") return platform.hostRuns;
   if (where === "ecs") return platform.ecsRuns;
   if (where === "migration") return platform.serving === "host" && platform.ecsRuns;
+  if (where === "oidc") return view.oidcClientSecret !== false && platform.ecsRuns;
   return true;
 }
 

@@ -5,6 +5,7 @@
 import { posix } from "node:path";
 import {
   BACKUP_SELECTION_TAG,
+  oidcClientSecretName,
   CODER_UID,
   CONTAINER_PORT,
   DATA_DEVICE_NAME,
@@ -386,6 +387,8 @@ export interface OperatorView extends PowerView {
   readonly ecs: false | EcsOperatorView;
   /** The identity provider developers sign in at (auth.type oidc), or false with code-server's password. */
   readonly oidcIssuer: false | string;
+  /** The identity provider's client secret (set-oidc-client-secret.sh), or false with code-server's password. */
+  readonly oidcClientSecret: false | string;
   /**
    * Where code-server's password is in use: with OpenID Connect the gate signs developers in on
    * ECS, and only a host kept beside ECS (a migration) still uses the password.
@@ -419,6 +422,7 @@ export function operatorView(fleet: Fleet, sleepingAlarmNames: readonly string[]
     apiKeyPattern: API_KEY_PATTERN,
     dnsLabelPattern: DNS_LABEL.source,
     oidcIssuer: fleet.auth.type === "oidc" ? fleet.auth.issuer : false,
+    oidcClientSecret: fleet.auth.type === "oidc" ? oidcClientSecretName(fleet) : false,
     passwords: {
       host: hostRuns,
       ecs: ecsRuns && fleet.auth.type === "password",
