@@ -4,7 +4,7 @@
  * and its address, and the Container Insights metrics of the cluster.
  */
 import type { ProviderBlock, TerraformJson } from "../terraform/plan-json";
-import { line, nameOf, plural, refersTo, type Priced, type Pricer, type PricingContext } from "./lines";
+import { isHome, line, nameOf, plural, refersTo, type Priced, type Pricer, type PricingContext } from "./lines";
 import type { PriceId } from "./prices";
 import { HOURS_PER_MONTH, type UnknownResource, type Usage } from "./usage";
 
@@ -123,8 +123,9 @@ function fileSystemPricer(fileSystems: readonly ProviderBlock[], { config, assum
   let elasticHomes = 0;
   for (const fs of fileSystems) {
     const name = nameOf(config, "aws_efs_file_system", fs);
-    const mine = Object.values(config.resource.aws_efs_access_point ?? {}).filter((ap) =>
-      refersTo(ap.file_system_id, "aws_efs_file_system", name),
+    // A home is a developer's access point, rooted at /home/<name>; the maintenance task's, at /, holds none.
+    const mine = Object.values(config.resource.aws_efs_access_point ?? {}).filter(
+      (ap) => refersTo(ap.file_system_id, "aws_efs_file_system", name) && isHome(ap.root_directory),
     ).length;
     const mode = fs.throughput_mode ?? "bursting";
     if (fs.availability_zone_name !== undefined) unknown.push({ type: "aws_efs_file_system (One Zone)", count: 1 });

@@ -43,3 +43,9 @@ export function nameOf(config: TerraformJson, type: string, block: ProviderBlock
 /** Whether `value` is a Terraform reference to an attribute of `type.name`, e.g. `${aws_efs_file_system.homes.id}`. */
 export const refersTo = (value: unknown, type: string, name: string | undefined) =>
   name !== undefined && typeof value === "string" && value.includes(`${type}.${name}.`);
+
+/** Whether an access point's root directory (a block, as a list or an object) is a developer's home. */
+export function isHome(rootDirectory: unknown): boolean {
+  const block = (Array.isArray(rootDirectory) ? rootDirectory[0] : rootDirectory) as { path?: unknown } | undefined;
+  return typeof block?.path === "string" && /^\/home\/[^/]+$/.test(block.path);
+}

@@ -7,7 +7,7 @@
 import type { ProviderBlock, TerraformJson } from "../terraform/plan-json";
 import { ALB_SHARD_SIZE } from "../routing";
 import { ECS_PRICERS } from "./ecs-pricers";
-import { line, plural, resolveNumber, type Priced, type Pricer, type PricingContext } from "./lines";
+import { isHome, line, plural, resolveNumber, type Priced, type Pricer, type PricingContext } from "./lines";
 import { HOURS_PER_MONTH, type UnknownResource, type Usage, type UsageAssumptions } from "./usage";
 
 export type { Priced, Pricer, PricingContext } from "./lines";
@@ -149,7 +149,7 @@ function backupSelectionPricer(selections: readonly ProviderBlock[], context: Pr
 
 /** The homes' EFS backups: a full copy of the homes, then what changes each day, kept for the retention. */
 function efsBackupLine({ config, assumptions }: PricingContext, fileSystems: number, longestRetention: number): Usage {
-  const homes = Object.keys(config.resource.aws_efs_access_point ?? {}).length;
+  const homes = Object.values(config.resource.aws_efs_access_point ?? {}).filter((ap) => isHome(ap.root_directory)).length;
   const homesGb = homes * assumptions.homeGbPerDeveloper;
   return line({
     id: "efs.backups",
