@@ -36,7 +36,7 @@ import {
 } from "../naming";
 import { runningHost, type Fleet } from "../roster";
 import { type Architecture, DEBIAN_ARCHITECTURE, familiesOf } from "../roster/instance-types";
-import { AwsEnvironment } from "./aws-environment";
+import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "./aws-environment";
 import { address, choose, countWhen, escapeTemplate, expression, isEmptyString, oneOf } from "./expressions";
 import { hostKeyStatements } from "./host-key-use";
 import { TerraformData } from "./terraform-data";
@@ -398,12 +398,7 @@ export function ssmAgentStatements(resources: SsmAgentResources): object[] {
       // Session Manager's channels: no resource type either.
       Sid: "AgentOpensSessions",
       Effect: "Allow",
-      Action: [
-        "ssmmessages:CreateControlChannel",
-        "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-      ],
+      Action: SESSION_CHANNEL_ACTIONS,
       Resource: "*",
     },
     {

@@ -28,7 +28,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Fn, type ITerraformDependable } from "cdktf";
 import { dependable } from "cdktf/lib/tfExpression";
 import { Construct } from "constructs";
-import { AwsEnvironment } from "../../modules/aws-environment";
+import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "../../modules/aws-environment";
 import { notifyOnEvent } from "../../modules/event-notification";
 import type { ServerAccessLogTarget } from "../../modules/private-bucket";
 import type { DeveloperSecrets } from "../../modules/secrets";
@@ -406,12 +406,7 @@ function execStatements(keyArn: string, sessionLogGroupName: string, aws: AwsEnv
       // Session channels have no resource type.
       Sid: "ExecChannels",
       Effect: "Allow",
-      Action: [
-        "ssmmessages:CreateControlChannel",
-        "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-      ],
+      Action: SESSION_CHANNEL_ACTIONS,
       Resource: "*",
     },
     { Sid: "ExecLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${group}:log-stream:*` },
