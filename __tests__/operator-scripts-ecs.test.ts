@@ -380,6 +380,14 @@ function hostHome(dir: string): void {
 }
 
 describe("migrate-homes.sh", () => {
+  it("--developer repeats, each spelling adds one; without a --developer every developer is chosen", () => {
+    const two = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--developer=dev1"], { prepare: hostHome });
+    expect(two.status).toBe(0);
+    expect(two.stderr).toMatch(/developers +dev6 dev1\n/);
+    const all = run("migration", "migrate-homes.sh", [], { prepare: hostHome });
+    expect(all.stderr).toMatch(new RegExp(`developers +${migrationFleet.developers.map((d) => d.name).join(" ")}\n`));
+  });
+
   it("without --yes checks the host and the services, says what it would do and changes nothing", () => {
     const r = run("migration", "migrate-homes.sh", ["--developer", "dev6"], { prepare: hostHome });
     expect(r.status).toBe(0);
@@ -512,7 +520,7 @@ describe("set-oidc-client-secret.sh", () => {
       "",
       "an argument that is not an option was given (not shown); the secret is read from standard input, never from arguments",
     ],
-    ["an unknown option", ["--secret"], "", "unknown option: --secret"],
+    ["an unknown option", ["--secret"], "", "unknown argument: --secret"],
   ])("refuses %s, storing nothing", (_what, args, input, message) => {
     const r = run("oidc", "set-oidc-client-secret.sh", args, { input });
     expect(r.status).not.toBe(0);

@@ -170,12 +170,28 @@ describe("arguments", () => {
   it.each([
     ["show-password.sh", ["--developer="], /--developer needs a value/],
     ["show-password.sh", ["--developer", "--help"], /--developer needs a value/],
-    ["rotate-password.sh", ["--developer=carol", "--no-apply=yes"], /unknown argument: --no-apply=yes \(--no-apply takes no value/],
+    ["rotate-password.sh", ["--developer=carol", "--no-apply=yes"], /unknown argument: --no-apply=… \(--no-apply takes no value\)/],
+    ["rotate-password.sh", ["--developer", "carol", "-n"], /unknown argument: -n\n/],
     ["restore.sh", ["--snapshot-id="], /--snapshot-id needs a value/],
   ])("%s refuses %j with exit 2 before calling AWS", (script, args, message) => {
     const result = run(script, args);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.aws).toEqual([]);
+  });
+
+  // One parser serves every script: a value typed in the wrong place may be a secret, so no
+  // error repeats a value or a word that is not an option.
+  it.each([
+    ["set-api-key.sh", ["--developer", "bob", "--key=sk-ant-api03-typed-here"], /unknown argument: --key=…\n/],
+    ["set-api-key.sh", ["--developer", "bob", "sk-ant-api03-typed-here"], /\(not shown\); the key is read from standard input/],
+    ["show-password.sh", ["--developer=bob", "--apply=sk-ant-api03-typed-here"], /unknown argument: --apply=…\n/],
+    ["show-password.sh", ["sk-ant-api03-typed-here"], /an argument that is not an option was given \(not shown\)\n/],
+  ])("%s refuses %j without repeating the value", (script, args, message) => {
+    const result = run(script, args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain("typed-here");
     expect(result.aws).toEqual([]);
   });
 });

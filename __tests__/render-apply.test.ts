@@ -421,7 +421,7 @@ describe("on a running host", () => {
   });
 
   it.each([
-    [["--developer"], /--developer needs a name/],
+    [["--developer"], /--developer needs a value/],
     [["--developer", "mallory"], /unknown developer 'mallory'; the roster has: alice bob carol/],
     [["--bogus"], /unknown argument: --bogus/],
   ])("backup.sh exits 2 with usage on %j", (args, message) => {
