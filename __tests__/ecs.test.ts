@@ -98,6 +98,15 @@ describe("a developer's service", () => {
     );
   });
 
+  it("waits for no other developer's resources: the configuration grows linearly with the roster", () => {
+    for (const [name, service] of services) {
+      const others = (service.depends_on as string[]).filter((d) =>
+        fleet.developers.some((o) => o.name !== name && d.endsWith(`-${o.name}`)),
+      );
+      expect([name, others]).toEqual([name, []]);
+    }
+  });
+
   it("starts its first task only once every secret it is given has a value: passwords generated, API keys a placeholder", () => {
     expect(services.get("dev1")!.depends_on).toContain("aws_lambda_invocation.secret-initializer_run");
     const input = only(config, "aws_lambda_invocation").input as string;

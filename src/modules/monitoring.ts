@@ -18,7 +18,7 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { Lb } from "@cdktf/provider-aws/lib/lb";
 import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { Fn, type ITerraformDependable, TerraformResource, Token } from "cdktf";
+import { type ITerraformDependable, TerraformResource, Token } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
 import { GUIDE_LINKS, alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames } from "../naming";
 import type { Developer, Fleet } from "../roster";
@@ -164,6 +164,9 @@ export function classifiedAlarms(scope: IConstruct): ClassifiedAlarm[] {
   });
 }
 
+/** The key prefix of a developer's container log group in `MonitoringLayer.logGroups`. */
+const CONTAINER_LOG_KEY = "container:";
+
 export class MonitoringLayer extends Construct {
   /** Keyed by purpose: `system`, `docker`, `container:<developer>`. */
   readonly logGroups: ReadonlyMap<string, CloudwatchLogGroup>;
@@ -197,10 +200,23 @@ export class MonitoringLayer extends Construct {
 
     new CloudwatchDashboard(this, "dashboard", {
       dashboardName: fleet.namePrefix,
-      dashboardBody: Fn.jsonencode(dashboardBody(fleet, props.platform, routes, [...props.loadBalancers.values()])),
+      // JSON with Terraform references inside its strings, which Terraform interpolates: the
+      // provider compares dashboards as JSON, and cdktf resolves one string far faster than a
+      // jsonencode() of the whole object (half a second for 250 developers).
+      dashboardBody: JSON.stringify(dashboardBody(fleet, props.platform, routes, [...props.loadBalancers.values()])),
     });
     this.budget(budgetAmountUsd);
     this.rotationReminder();
+  }
+
+  /** The platform's own log groups (`system`, `docker`, ...), no developer's. */
+  get platformLogGroups(): readonly CloudwatchLogGroup[] {
+    return [...this.logGroups].filter(([key]) => !key.startsWith(CONTAINER_LOG_KEY)).map(([, group]) => group);
+  }
+
+  /** The log group of `developer`'s containers. */
+  containerLogGroup(developer: string): CloudwatchLogGroup {
+    return entryOf(this, "logGroups", this.logGroups, `${CONTAINER_LOG_KEY}${developer}`);
   }
 
   /** The platform's log groups, then one per developer's container, encrypted and kept after a removal. */
@@ -221,7 +237,8 @@ export class MonitoringLayer extends Construct {
       logGroups.set(groupKey, group);
     };
     for (const group of platform.logGroups) logGroup(group.key, group.name);
-    for (const developer of fleet.developers) logGroup(`container:${developer.name}`, logGroupNames(fleet).container(developer), developer);
+    for (const developer of fleet.developers)
+      logGroup(`${CONTAINER_LOG_KEY}${developer.name}`, logGroupNames(fleet).container(developer), developer);
     return logGroups;
   }
 

@@ -153,7 +153,9 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       failureTopic: this.notifications.topic,
     });
     // ECS's services wait for their log groups, which the monitoring layer makes for every platform, and their secrets.
-    this.ecs?.waitFor([...this.monitoring.logGroups.values(), ...(initializer ? [initializer.invocation] : [])]);
+    this.ecs?.waitFor([...this.monitoring.platformLogGroups, ...(initializer ? [initializer.invocation] : [])], (name) => [
+      this.monitoring.containerLogGroup(name),
+    ]);
     // The maintenance task uses the archive bucket and logs with the key, both made after the platform.
     this.ecs?.maintenance.complete({
       archiveBucket: this.backup.archive.bucket,

@@ -135,12 +135,15 @@ export class EcsPlatform extends Construct {
   }
 
   /**
-   * The services start their first tasks only after `dependables` exist (the log groups they write
-   * to, the passwords' initializer): made after the services, so added to them here.
+   * The services start their first tasks only after what they need exists: `shared` (the
+   * passwords' initializer, the platform's log groups) and each developer's `own` (their log
+   * group). Made after the services, so added to them here. Each service names only its own
+   * developer's resources: a dependency on every developer's would grow the configuration with
+   * the square of the roster.
    */
-  waitFor(dependables: readonly ITerraformDependable[]): void {
-    for (const service of this.services.values()) {
-      service.dependsOn = [...(service.dependsOn ?? []), ...dependables.map((d) => dependable(d))];
+  waitFor(shared: readonly ITerraformDependable[], own: (developer: string) => readonly ITerraformDependable[]): void {
+    for (const [name, service] of this.services) {
+      service.dependsOn = [...(service.dependsOn ?? []), ...[...shared, ...own(name)].map((d) => dependable(d))];
     }
   }
 
