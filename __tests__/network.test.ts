@@ -152,6 +152,11 @@ describe("security groups", () => {
     }
     expect(json).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, { description: "NTP: Amazon Time Sync Service" });
   });
+
+  it("keeps the load balancers' group when its description changes with the platform (a new group would be refused while they hold it)", () => {
+    const [, alb] = [...resources(config, "aws_security_group")].find(([, r]) => String(r.name).endsWith("-alb"))!;
+    expect(alb.lifecycle).toEqual({ ignore_changes: ["description"] });
+  });
 });
 
 describe("props validation", () => {

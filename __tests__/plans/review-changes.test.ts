@@ -172,6 +172,11 @@ maybe("the review against a deployment of the default roster", () => {
       expect(verdict(result, "dataVolume")).toMatchObject({ action: "forget", refused: false });
       expect(result.changes.filter((c) => c.action === "delete").map((c) => c.type)).not.toContain("aws_ebs_volume");
       expect(verdict(result, "homes")?.action).toBe("unchanged");
+      // ECS's load balancer serves every URL: the host's, which no DNS record points at, goes unnoticed,
+      // and the load balancers' security group stays (a replacement would fail while ECS's holds it).
+      expect(result.changes.filter((c) => c.action === "delete").map((c) => c.address)).toContain("aws_lb.alb_load-balancer");
+      expect(result.impacts).toEqual([]);
+      expect(result.changes.filter((c) => c.action === "replace").map((c) => c.address)).toEqual([]);
       expect(renderReview(result)).toMatch(
         /! data volume \(aws_ebs_volume\.[^)]+\): no longer managed by Terraform: Terraform forgets it and does not destroy it/,
       );

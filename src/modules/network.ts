@@ -215,6 +215,9 @@ export class NetworkLayer extends Construct {
         : `ALBs of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the developers' tasks`,
       vpcId: this.vpc.id,
       tags: { Name: `${name}-alb` },
+      // A new description forces a new group, which the load balancers in service hold: the
+      // move from the host to ECS keeps the group it was created with (and its words).
+      lifecycle: { ignoreChanges: ["description"] },
     });
     if (!hostRuns) return { alb };
     const host = new SecurityGroup(this, "host-sg", {
