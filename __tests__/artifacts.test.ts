@@ -16,7 +16,7 @@ import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
 import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { APPLY_SCRIPT, ArtifactsLayer, type ArtifactsLayerProps, hostFileObjects, sha256 } from "../src/modules/artifacts";
+import { APPLY_SCRIPT, ArtifactsLayer, type ArtifactsLayerProps, hostFileObjects, sha256 } from "../src/constructs/artifacts";
 import { APPLY_DOCUMENT_PARAMETERS, FLEET_ENV_KEYS, HOST_FILES_MANIFEST, HOST_FILES_MODES, hostPaths } from "../src/naming";
 import { renderApplyDocumentScript, renderHostFiles } from "../src/render";
 import { FILE_MODES, type RenderedFile } from "../src/rendered-file";

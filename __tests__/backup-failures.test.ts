@@ -8,8 +8,8 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { BackupLayer, backupJobFailedEventPattern } from "../src/modules/backup";
-import { notifyOnEvent, type EventNotificationProps } from "../src/modules/event-notification";
+import { BackupLayer, backupJobFailedEventPattern } from "../src/constructs/backup";
+import { notifyOnEvent, type EventNotificationProps } from "../src/constructs/event-notification";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";

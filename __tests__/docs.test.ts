@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { z } from "zod";
-import { VARIABLES } from "../src/modules/inputs";
+import { VARIABLES } from "../src/constructs/inputs";
 import { GUIDE_LINKS } from "../src/naming";
 import { rosterSchema } from "../src/roster/schema";
 import { DOCUMENTS, firstCells, headingsOf, readDoc, sectionAt } from "./helpers/docs";

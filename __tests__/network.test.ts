@@ -10,7 +10,7 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { TerraformVariable, Testing } from "cdktf";
-import { NetworkLayer, type NetworkLayerProps } from "../src/modules/network";
+import { NetworkLayer, type NetworkLayerProps } from "../src/constructs/network";
 import { defaultFleet, editedFleet, generatedRosterText } from "./helpers/fleet";
 import { parseRoster } from "../src/roster";
 import { refToOnly, synthLayer } from "./helpers/layer";

@@ -25,7 +25,7 @@ export const PROXY_ADDRESS = "127.0.0.1";
 export function proxyPorts(env: NodeJS.ProcessEnv = process.env): ProxyPorts {
   return { https: Number(env.REHEARSAL_HTTPS_PORT || 443), http: Number(env.REHEARSAL_HTTP_PORT || 80) };
 }
-/** The ALB's idle timeout (src/modules/alb.ts), so an idle editor websocket stays open. */
+/** The ALB's idle timeout (src/constructs/alb.ts), so an idle editor websocket stays open. */
 const IDLE_TIMEOUT_SECONDS = 3600;
 
 const dir = layout.proxy;

@@ -52,7 +52,7 @@ export type RosterEdit = (roster: { developers: { name: string; port: number }[]
 /** The roster `npm run synth` reads (ROSTER_FILE, as main.ts). */
 export const baseRosterFile = () => join(PROJECT_ROOT, process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE);
 
-// Terraform template syntax is escaped in S3 object contents (src/modules/expressions.ts).
+// Terraform template syntax is escaped in S3 object contents (src/constructs/expressions.ts).
 const unescapeTemplate = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
 type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };

@@ -4,7 +4,7 @@
  * resource type in it is either priced here, known to carry no charge of its own, or reported as
  * an unknown billable type, so a resource added later is never silently left out of the bill.
  */
-import { VARIABLES } from "../modules/inputs";
+import { VARIABLES } from "../constructs/inputs";
 import type { Fleet } from "../roster";
 import type { TerraformJson } from "../terraform/plan-json";
 import { hostMetrics, PRICERS, type PricingContext } from "./pricers";

@@ -28,11 +28,11 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Fn, type ITerraformDependable } from "cdktf";
 import { dependable } from "cdktf/lib/tfExpression";
 import { Construct } from "constructs";
-import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "../../modules/aws-environment";
-import { notifyOnEvent } from "../../modules/event-notification";
-import type { ServerAccessLogTarget } from "../../modules/private-bucket";
-import type { DeveloperSecrets } from "../../modules/secrets";
-import { entryOf, PropsError } from "../../modules/validation";
+import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "../../constructs/aws-environment";
+import { notifyOnEvent } from "../../constructs/event-notification";
+import type { ServerAccessLogTarget } from "../../constructs/private-bucket";
+import type { DeveloperSecrets } from "../../constructs/secrets";
+import { entryOf, PropsError } from "../../constructs/validation";
 import { CONTAINER_PORT, developerConstructIds, logGroupNames, secretPrefix } from "../../naming";
 import type { Developer, EcsSpec, Fleet } from "../../roster";
 import { containerDefinitions, HOME_VOLUME, servingContainer, TMP_VOLUME } from "./containers";

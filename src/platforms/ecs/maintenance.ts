@@ -24,11 +24,11 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { AwsEnvironment } from "../../modules/aws-environment";
+import { AwsEnvironment } from "../../constructs/aws-environment";
 import { maintenanceNames } from "../../naming";
 import { renderMaintenanceProgram } from "../../render";
 import type { EcsSpec, Fleet } from "../../roster";
-import { check } from "../../modules/validation";
+import { check } from "../../constructs/validation";
 import { HOME_MODE } from "./homes";
 import { taskAssumeRolePolicy } from "./task-trust";
 

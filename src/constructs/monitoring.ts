@@ -150,7 +150,7 @@ export function classifiedAlarms(scope: IConstruct): ClassifiedAlarm[] {
   if (undeclared.length > 0) {
     throw new Error(
       `${undeclared.length === 1 ? "an alarm does" : `${undeclared.length} alarms do`} not say whether ${undeclared.length === 1 ? "it sleeps" : "they sleep"} with the host: ${undeclared.join(", ")}. ` +
-        "Give each one sleepsWithHost in MonitoringLayer's alarm(), or call declareSleepsWithHost(alarm, true | false) from src/modules/monitoring.ts: " +
+        "Give each one sleepsWithHost in MonitoringLayer's alarm(), or call declareSleepsWithHost(alarm, true | false) from src/constructs/monitoring.ts: " +
         "true when the alarm watches the running host (its actions are turned off while the host sleeps), false when it must keep notifying while the host is stopped.",
     );
   }
