@@ -57,6 +57,16 @@ describe("servedBefore", () => {
     expect(servedBefore(undefined)("aws_lb.a")).toBe(true);
   });
 
+  it("counts a load-balancing resource whose state lacks the value that would tell as serving", () => {
+    const unknown = plan("a");
+    const lb = unknown.resource_changes!.find((c) => c.address === "aws_lb.b")!;
+    (lb.change.before as Record<string, unknown>).dns_name = "";
+    const attachment = unknown.resource_changes!.find((c) => c.address === "aws_lb_target_group_attachment.b")!;
+    (attachment.change.before as Record<string, unknown>).target_group_arn = "";
+    const serving = servedBefore(unknown);
+    expect([serving("aws_lb.b"), serving("aws_lb_target_group_attachment.b"), serving("aws_lb_listener.b")]).toEqual([true, true, false]);
+  });
+
   it("counts resources of other types, and addresses the plan does not hold, as serving", () => {
     const serving = servedBefore(plan("a"));
     expect([serving("aws_route53_record.dev1"), serving("aws_acm_certificate.cert"), serving("aws_lb.unknown")]).toEqual([

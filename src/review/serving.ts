@@ -51,12 +51,14 @@ export function servedBefore(plan: PlanJson | undefined): (address: string) => b
   const listenerArns = new Set(listeners.map((l) => text(l.arn)));
   const rules = ofType("aws_lb_listener_rule").filter((r) => listenerArns.has(text(r.listener_arn)));
   const groups = new Set([...rules.flatMap((r) => forwardedTo(r.action)), ...listeners.flatMap((l) => forwardedTo(l.default_action))]);
+  // A value the state does not hold (empty) cannot show that a resource serves nobody: it serves.
+  const within = (set: ReadonlySet<string>, value: unknown) => text(value) === "" || set.has(text(value));
   const serves: Readonly<Record<string, (values: JsonObject) => boolean>> = {
-    aws_lb: (v) => lbs.has(text(v.arn)),
-    aws_lb_listener: (v) => listenerArns.has(text(v.arn)),
-    aws_lb_listener_rule: (v) => listenerArns.has(text(v.listener_arn)),
-    aws_lb_target_group: (v) => groups.has(text(v.arn)),
-    aws_lb_target_group_attachment: (v) => groups.has(text(v.target_group_arn)),
+    aws_lb: (v) => text(v.dns_name) === "" || within(lbs, v.arn),
+    aws_lb_listener: (v) => within(listenerArns, v.arn),
+    aws_lb_listener_rule: (v) => within(listenerArns, v.listener_arn),
+    aws_lb_target_group: (v) => within(groups, v.arn),
+    aws_lb_target_group_attachment: (v) => within(groups, v.target_group_arn),
   };
   return (address) => {
     const resource = before.get(address);
