@@ -2,7 +2,6 @@
 // CloudWatch (alarms, metric data), CloudWatch Logs, EFS and AWS Backup, as far as the scripts use them.
 const { appendFileSync, cpSync, existsSync, mkdirSync } = require("node:fs");
 const { dirname, join } = require("node:path");
-const { randomUUID } = require("node:crypto");
 const { now } = require("./state.cjs");
 
 /**
@@ -76,7 +75,7 @@ function startRestoreJob(ctx) {
     cpSync(join(source, item), join(restored, item), { recursive: true, preserveTimestamps: true });
   }
   const job = {
-    RestoreJobId: randomUUID(),
+    RestoreJobId: require("node:crypto").randomUUID(),
     RecoveryPointArn: point.RecoveryPointArn,
     Status: "COMPLETED",
     StatusMessage: "",

@@ -4,7 +4,6 @@
 // call with an error, =lose reports uploads done and stores nothing;
 // AWS_STANDIN_FAULT_SYNC_KILL_AFTER=<n> kills the process that ran the sync (SIGKILL, as a power
 // loss) once n files have arrived.
-const { createHash } = require("node:crypto");
 const fs = require("node:fs");
 const { dirname, join, relative } = require("node:path");
 const { AwsError, CliError } = require("./cli.cjs");
@@ -115,7 +114,7 @@ function headObject(ctx) {
   const body = fs.readFileSync(object);
   return {
     ContentLength: body.length,
-    ETag: `"${createHash("md5").update(body).digest("hex")}"`,
+    ETag: `"${require("node:crypto").createHash("md5").update(body).digest("hex")}"`,
     ContentType: "binary/octet-stream",
     LastModified: fs.statSync(object).mtime.toUTCString(),
   };

@@ -5,7 +5,6 @@
 // is only recorded, answered as a success. AWS_STANDIN_FAULT_SSM_COMMAND=Failed (or another
 // status) ends every command so, whatever it did.
 const { spawnSync } = require("node:child_process");
-const { randomUUID } = require("node:crypto");
 const { shorthandFilter } = require("./ec2.cjs");
 
 const HOST_SCRIPT = /(^|[;&|]\s*)bash \/\S+\/scripts\/[\w.-]+\.sh\b/;
@@ -43,7 +42,7 @@ function sendCommand(ctx) {
   const parameters = JSON.parse(ctx.one("parameters", true));
   const outcome = execute(ctx, parameters.commands.join("\n"));
   const command = {
-    CommandId: randomUUID(),
+    CommandId: require("node:crypto").randomUUID(),
     InstanceId: instanceId,
     DocumentName: ctx.one("document-name", true),
     Comment: ctx.one("comment") ?? "",

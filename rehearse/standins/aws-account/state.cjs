@@ -2,7 +2,6 @@
 // The account, kept in a directory: account.json holds the resources (the collections below, each
 // a list of records in the API's own shape), secret values are files secrets/<name>/<version>, S3
 // objects are files s3/<bucket>/<key>, metric data is appended to cloudwatch/metric-data.jsonl.
-const { randomBytes } = require("node:crypto");
 const { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } = require("node:fs");
 const { join } = require("node:path");
 
@@ -71,7 +70,8 @@ class Account {
 
 /** A secret's name as a directory name. */
 const secretKey = (name) => name.replace(/[^A-Za-z0-9._-]/g, "_");
-const hex = (bytes) => randomBytes(bytes).toString("hex");
+// node:crypto is loaded only when an id is made: loading it costs more than most calls take.
+const hex = (bytes) => require("node:crypto").randomBytes(bytes).toString("hex");
 /** An id as AWS makes them: <prefix>-<17 hex digits>. */
 const newId = (prefix) => `${prefix}-0${hex(8)}`;
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "+00:00");
