@@ -38,4 +38,19 @@ export default tseslint.config(
     files: ["**/*.js"],
     languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly", __dirname: "readonly" } },
   },
+  // The AWS stand-in: plain CommonJS run by node (no build step: it starts on every call).
+  {
+    files: ["**/*.cjs", "rehearse/standins/aws"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { module: "writable", require: "readonly", __dirname: "readonly", process: "readonly" },
+    },
+    rules: {
+      "@typescript-eslint/no-require-imports": "off",
+      "no-unused-vars": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, varsIgnorePattern: "^_", argsIgnorePattern: "^_" }],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true }],
+      eqeqeq: ["error", "always"],
+    },
+  },
 );

@@ -1,6 +1,7 @@
 /**
  * The operator scripts of a roster that runs ECS (alone, or beside the host in a migration),
- * against the stub `aws` of fixtures/ecs-stubs: argument errors exit 2 and name the problem; the
+ * against the AWS stand-in (an account seeded with the fleet's services, secrets, file system and
+ * recovery point; during a migration the host): argument errors exit 2 and name the problem; the
  * AWS calls of each happy path in order; nothing stored when the developer's service does not
  * exist; restore-home changes nothing without --yes and swaps the restored home in with the real
  * maintenance program; migrate-homes copies a home from the host layout through the real host
@@ -10,7 +11,6 @@
  */
 import { spawnSync } from "node:child_process";
 import {
-  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -25,7 +25,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { DATA_MOUNT, hostInstanceName, hostPaths, secretName } from "../src/naming";
+import { AwsAccount } from "../rehearse/lib/aws-account";
+import { DATA_MOUNT, hostInstanceName, hostPaths, maintenanceNames, oidcClientSecretName, secretName } from "../src/naming";
 import { maintenanceProgram } from "../src/platforms/ecs/maintenance";
 import { renderOperatorScripts } from "../src/render";
 import type { Fleet } from "../src/roster";
@@ -46,7 +47,11 @@ const migrationFleet = editedFleet((r) => (r.migration = { prepare: "ecs" }));
 const oidcFleet = parseRoster(ecsOidcRosterText());
 const hostFleet = editedFleet(() => undefined);
 
-const STUB = join(__dirname, "fixtures", "ecs-stubs", "aws");
+const AWS_STANDIN = join(__dirname, "..", "rehearse", "standins", "aws");
+const BUCKET = "code-server-dev-archive-20260101";
+const HOST = "i-0123456789abcdef0";
+const FILE_SYSTEM = "fs-0123456789abcdef0";
+const RECOVERY_POINT = "arn:aws:backup:ap-southeast-7:111122223333:recovery-point:0a1b2c3d-4e5f-6789-abcd-ef0123456789";
 const root = mkdtempSync(join(tmpdir(), "operator-scripts-ecs-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -72,52 +77,99 @@ const scriptsOf = (fleet: Fleet) =>
     .map((f) => f.path.replace("scripts/", ""))
     .sort();
 
+/**
+ * The account as the fleet's deploy leaves it: a running service per developer (dev1's task
+ * 0123456789abcdef0123456789abcdef), their secrets, the maintenance task's definition, the archive
+ * bucket, the homes' file system and a completed recovery point of it; during a migration, the host.
+ */
+function seedAccount(account: AwsAccount, fleet: Fleet): void {
+  const cluster = fleet.namePrefix;
+  fleet.developers.forEach((developer, i) => {
+    account.addService({ cluster, name: developer.name, subnets: ["subnet-0aaa", "subnet-0bbb"], securityGroups: ["sg-0ccc"] });
+    account.addTask(cluster, developer.name, i === 0 ? "0123456789abcdef0123456789abcdef" : String(i).padStart(32, "0"));
+    for (const kind of ["password", "anthropic-api-key", "gate-cookie-key"] as const) account.addSecret(secretName(fleet, developer, kind));
+  });
+  if (fleet.auth.type === "oidc") account.addSecret(oidcClientSecretName(fleet));
+  const maintenance = maintenanceNames(fleet);
+  account.addTaskDefinition(maintenance.family, maintenance.container, { ARCHIVE_BUCKET: BUCKET });
+  account.addBucket(BUCKET);
+  account.addFileSystem(FILE_SYSTEM, `${fleet.namePrefix}-homes`, "arn:aws:kms:ap-southeast-7:111122223333:key/k");
+  account.addRecoveryPoint({
+    arn: RECOVERY_POINT,
+    vault: fleet.namePrefix,
+    resourceArn: account.arn("elasticfilesystem", `file-system/${FILE_SYSTEM}`),
+    creationDate: "2026-01-01T02:00:00+00:00",
+  });
+  if (fleet.host) account.addInstance({ id: HOST, name: hostInstanceName(fleet) });
+}
+const fleets = { ecs: ecsFleet, exec: execFleet, migration: migrationFleet, oidc: oidcFleet };
+
 interface Run {
   status: number | null;
   stdout: string;
   stderr: string;
-  /** The stub's argv, one call a line, without the region every call carries. */
+  /** The AWS calls' argv, one call a line, without the region every call carries. */
   calls: string[];
   dir: string;
+  account: AwsAccount;
 }
 
 let runs = 0;
-/** Runs a rendered script against the stub, in a fresh scratch directory `prepare` may fill. */
+/**
+ * Runs a rendered script against the AWS stand-in, with an account of its own (seeded, then
+ * changed by `seed`) in a fresh scratch directory. `maintenance` replaces the maintenance program
+ * the account's run-task runs.
+ */
 function run(
   which: keyof typeof rendered,
   script: string,
   args: string[],
-  options: { env?: Record<string, string>; input?: string; prepare?: (dir: string) => void; path?: string } = {},
+  options: { env?: Record<string, string>; input?: string; seed?: (account: AwsAccount) => void; path?: string; maintenance?: string } = {},
 ): Run {
   const dir = join(root, `run-${runs++}`);
   const bin = join(dir, "bin");
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, "aws"), readFileSync(STUB), { mode: 0o755 });
-  options.prepare?.(dir);
-  const log = join(dir, "aws.log");
-  writeFileSync(log, "");
+  symlinkSync(AWS_STANDIN, join(bin, "aws"));
+  const account = new AwsAccount(join(dir, "aws"), fleets[which].region);
+  seedAccount(account, fleets[which]);
+  options.seed?.(account);
   const result = spawnSync("bash", [join(rendered[which].scripts, script), ...args], {
     encoding: "utf8",
     input: options.input ?? "",
     timeout: 60_000,
     env: {
-      PATH: `${bin}:${options.path ?? ""}${options.path ? ":" : ""}/usr/bin:/bin`,
+      // node (which runs the AWS stand-in) wherever it is installed, besides the system directories.
+      PATH: `${bin}:${options.path ?? ""}${options.path ? ":" : ""}${dirname(process.execPath)}:/usr/bin:/bin`,
       HOME: dir,
       TMPDIR: dir,
       POLL_SECONDS: "0",
-      STUB_LOG: log,
-      STUB_DIR: dir,
-      STUB_MAINTENANCE: rendered[which].maintenance,
-      STUB_HOST_NAME: hostInstanceName(migrationFleet),
+      ...account.env,
+      AWS_STANDIN_MAINTENANCE: options.maintenance ?? rendered[which].maintenance,
       ...options.env,
     },
   });
-  const calls = readFileSync(log, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => line.replace(/^--region \S+ /, ""));
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, dir };
+  const calls = account.calls().map((line) => line.replace(/^aws (--region \S+ )?/, ""));
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, dir, account };
 }
+/** A maintenance program that exits `code`, having written `verification` where the real one writes its own. */
+function maintenanceThatExits(code: number, verification?: string): string {
+  const program = join(root, `maintenance-exits-${code}.sh`);
+  const upload = verification
+    ? `printf '%s\\n' ${JSON.stringify(verification)} | aws s3 cp --only-show-errors - "s3://$ARCHIVE_BUCKET/migration/$2/verification-$3.txt"\n`
+    : "";
+  writeFileSync(program, `#!/usr/bin/env bash\n${upload}exit ${code}\n`, { mode: 0o755 });
+  return program;
+}
+const withoutService =
+  (name: string) =>
+  (a: AwsAccount): void =>
+    a.remove("services", (s) => s.serviceName === name);
+const everyServiceStopped = (a: AwsAccount) =>
+  a.update(
+    "services",
+    () => true,
+    (s) => Object.assign(s, { desiredCount: 0, runningCount: 0 }),
+  );
 /** The calls that start with one of `prefixes`, in order. */
 const callsOf = (r: Run, ...prefixes: string[]) => r.calls.filter((c) => prefixes.some((p) => c.startsWith(p)));
 
@@ -185,21 +237,24 @@ describe("rotate-password.sh and set-api-key.sh on ECS", () => {
       "ecs update-service --cluster code-server-dev --service dev2 --force-new-deployment --query service.serviceName --output text",
       "ecs wait services-stable --cluster code-server-dev --services dev2",
     ]);
-    const password = readFileSync(join(r.dir, "captured", "secret-value"), "utf8");
+    const password = r.account.captured("secret-value");
+    expect(r.account.secretValue(secretName(ecsFleet, { name: "dev2" }, "password"))).toBe(password);
     expect(password).toMatch(/^\S{20,}$/);
     expect(r.calls.join("\n")).not.toContain(password);
     expect(r.stdout).not.toContain(password);
   });
 
   it("rotate-password: stores nothing when the developer's service does not exist", () => {
-    const r = run("ecs", "rotate-password.sh", ["--developer", "dev2"], { env: { STUB_MISSING_SERVICES: "dev2" } });
+    const r = run("ecs", "rotate-password.sh", ["--developer", "dev2"], { seed: withoutService("dev2") });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("the cluster code-server-dev has no active service dev2");
     expect(callsOf(r, "secretsmanager ", "ecs update-service")).toEqual([]);
   });
 
   it("rotate-password: a deployment that never settles fails with where to look, the password stored", () => {
-    const r = run("ecs", "rotate-password.sh", ["--developer", "dev1"], { env: { STUB_UNSTABLE: "1", STABLE_TIMEOUT_SECONDS: "0" } });
+    const r = run("ecs", "rotate-password.sh", ["--developer", "dev1"], {
+      env: { AWS_STANDIN_FAULT_ECS_NEVER_STABLE: "1", STABLE_TIMEOUT_SECONDS: "0" },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("the service dev1 was not stable after 0s");
     expect(r.stderr).toContain("aws ecs describe-services --region ap-southeast-7 --cluster code-server-dev --services dev1");
@@ -219,21 +274,22 @@ describe("rotate-password.sh and set-api-key.sh on ECS", () => {
       "ecs update-service --cluster code-server-dev --service dev3 --force-new-deployment --query service.serviceName --output text",
       "ecs wait services-stable --cluster code-server-dev --services dev3",
     ]);
-    expect(readFileSync(join(r.dir, "captured", "secret-value"), "utf8")).toBe(key);
+    expect(r.account.captured("secret-value")).toBe(key);
+    expect(r.account.secretValue(secretName(ecsFleet, { name: "dev3" }, "anthropic-api-key"))).toBe(key);
     expect(r.calls.join("\n") + r.stdout + r.stderr).not.toContain(key);
   });
 
   it("set-api-key --apply: stores nothing, and reads no key, when the service does not exist", () => {
     const r = run("ecs", "set-api-key.sh", ["--developer", "dev3", "--apply"], {
       input: "sk-ant-api03-abc\n",
-      env: { STUB_MISSING_SERVICES: "dev3" },
+      seed: withoutService("dev3"),
     });
     expect(r.status).toBe(1);
     expect(callsOf(r, "secretsmanager ")).toEqual([]);
   });
 
   it("a stopped service (the schedule's night) is not redeployed: its next task reads the value", () => {
-    const r = run("ecs", "rotate-password.sh", ["--developer", "dev1"], { env: { STUB_DESIRED: "0" } });
+    const r = run("ecs", "rotate-password.sh", ["--developer", "dev1"], { seed: everyServiceStopped });
     expect(r.status).toBe(0);
     expect(callsOf(r, "ecs update-service", "ecs wait")).toEqual([]);
     expect(r.stderr).toContain("the service dev1 is stopped");
@@ -281,13 +337,10 @@ describe("shell.sh", () => {
   });
 
   it("opens the shell in the code-server container of the developer's running task", () => {
-    const r = run("exec", "shell.sh", ["--developer", "dev1"], {
-      prepare: (dir) => {
-        mkdirSync(join(dir, "plugin"));
-        writeFileSync(join(dir, "plugin", "session-manager-plugin"), "#!/bin/sh\n", { mode: 0o755 });
-      },
-      path: join(root, `run-${runs}`, "plugin"),
-    });
+    const plugin = join(root, "plugin");
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(join(plugin, "session-manager-plugin"), "#!/bin/sh\n", { mode: 0o755 });
+    const r = run("exec", "shell.sh", ["--developer", "dev1"], { path: plugin });
     expect(r.status).toBe(0);
     expect(r.calls.slice(1)).toEqual([
       "ecs list-tasks --cluster code-server-dev --service-name dev1 --desired-status RUNNING --query taskArns[0] --output text",
@@ -296,18 +349,18 @@ describe("shell.sh", () => {
   });
 });
 
-const RECOVERY_POINT = "arn:aws:backup:ap-southeast-7:111122223333:recovery-point:0a1b2c3d-4e5f-6789-abcd-ef0123456789";
-/** A backed-up home and the current one on the file system. */
-function homes(dir: string): void {
-  mkdirSync(join(dir, "backup", "home", "dev5", "project"), { recursive: true });
-  writeFileSync(join(dir, "backup", "home", "dev5", "project", "main.go"), "package main // as backed up\n");
-  mkdirSync(join(dir, "fs", "home", "dev5"), { recursive: true });
-  writeFileSync(join(dir, "fs", "home", "dev5", "broken.go"), "package broken\n");
+/** A backed-up home in the recovery point and the current one on the file system. */
+function homes(account: AwsAccount): void {
+  const backedUp = join(account.recoveryPointDir(RECOVERY_POINT), "home", "dev5", "project");
+  mkdirSync(backedUp, { recursive: true });
+  writeFileSync(join(backedUp, "main.go"), "package main // as backed up\n");
+  mkdirSync(join(account.fileSystemRoot, "home", "dev5"), { recursive: true });
+  writeFileSync(join(account.fileSystemRoot, "home", "dev5", "broken.go"), "package broken\n");
 }
 
 describe("restore-home.sh", () => {
   it("without --yes checks the developer, the file system and the recovery point, says what it would do and changes nothing", () => {
-    const r = run("ecs", "restore-home.sh", ["--developer", "dev5", "--recovery-point", RECOVERY_POINT], { prepare: homes });
+    const r = run("ecs", "restore-home.sh", ["--developer", "dev5", "--recovery-point", RECOVERY_POINT], { seed: homes });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("Nothing was changed: run again with --yes to restore.");
     expect(r.calls.map((c) => c.split(" ").slice(0, 2).join(" "))).toEqual([
@@ -315,13 +368,20 @@ describe("restore-home.sh", () => {
       "efs describe-file-systems",
       "backup describe-recovery-point",
     ]);
-    expect(readdirSync(join(r.dir, "fs", "home", "dev5"))).toEqual(["broken.go"]);
+    expect(readdirSync(join(r.account.fileSystemRoot, "home", "dev5"))).toEqual(["broken.go"]);
+    expect(r.account.list("restoreJobs")).toEqual([]);
   });
 
   it("refuses a recovery point of another resource", () => {
     const r = run("ecs", "restore-home.sh", ["--developer", "dev5", "--recovery-point", RECOVERY_POINT, "--yes"], {
-      prepare: homes,
-      env: { STUB_RECOVERY_POINT_OF: "arn:aws:ec2:ap-southeast-7::snapshot/snap-1" },
+      seed: (a) => {
+        homes(a);
+        a.update(
+          "recoveryPoints",
+          () => true,
+          (p) => (p.ResourceArn = "arn:aws:ec2:ap-southeast-7::snapshot/snap-1"),
+        );
+      },
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("is of arn:aws:ec2:ap-southeast-7::snapshot/snap-1, not of the homes' file system");
@@ -329,7 +389,7 @@ describe("restore-home.sh", () => {
   });
 
   it("with --yes: item-level restore, service to 0, the maintenance task's swap, service to 1; the old home kept aside", () => {
-    const r = run("ecs", "restore-home.sh", ["--developer", "dev5", "--recovery-point", RECOVERY_POINT, "--yes"], { prepare: homes });
+    const r = run("ecs", "restore-home.sh", ["--developer", "dev5", "--recovery-point", RECOVERY_POINT, "--yes"], { seed: homes });
     expect(r.status).toBe(0);
     expect(callsOf(r, "backup start-restore-job", "ecs update-service", "ecs wait", "ecs run-task")).toEqual([
       expect.stringMatching(
@@ -343,60 +403,62 @@ describe("restore-home.sh", () => {
       "ecs update-service --cluster code-server-dev --service dev5 --desired-count 1 --query service.serviceName --output text",
       "ecs wait services-stable --cluster code-server-dev --services dev5",
     ]);
-    const metadata = JSON.parse(readFileSync(join(r.dir, "captured", "metadata.json"), "utf8")) as Record<string, string>;
+    const metadata = JSON.parse(r.account.captured("metadata.json")) as Record<string, string>;
     expect(metadata).toMatchObject({ "file-system-id": "fs-0123456789abcdef0", newFileSystem: "false" });
     expect(JSON.parse(metadata.ItemsToRestore)).toEqual(["/home/dev5"]);
-    const home = join(r.dir, "fs", "home");
+    const home = join(r.account.fileSystemRoot, "home");
     expect(readFileSync(join(home, "dev5", "project", "main.go"), "utf8")).toBe("package main // as backed up\n");
     const aside = readdirSync(home).filter((n) => n.startsWith("dev5.before-restore-"));
     expect(aside).toHaveLength(1);
     expect(readdirSync(join(home, aside[0]))).toEqual(["broken.go"]);
-    expect(existsSync(join(r.dir, "fs", "aws-backup-restore_2026-01-02T03-04-05-000Z"))).toBe(false);
+    expect(readdirSync(r.account.fileSystemRoot).filter((n) => n.startsWith("aws-backup-restore_"))).toEqual([]);
+    expect(r.account.list("services").find((x) => x.serviceName === "dev5")).toMatchObject({ desiredCount: 1, runningCount: 1 });
   });
 
   it("a failed maintenance task leaves the service at 0 and says how to start it", () => {
     const r = run("ecs", "restore-home.sh", ["--developer", "dev5", "--recovery-point", RECOVERY_POINT, "--yes"], {
-      prepare: homes,
-      env: { STUB_TASK_EXIT: "1" },
+      seed: homes,
+      maintenance: maintenanceThatExits(1),
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("The service dev5 stays at 0 tasks");
     expect(callsOf(r, "ecs update-service")).toEqual([expect.stringContaining("--desired-count 0")]);
+    expect(r.account.list("services").find((x) => x.serviceName === "dev5")).toMatchObject({ desiredCount: 0 });
   });
 });
 
-const HOME = (dir: string) => join(dir, "host", `${DATA_MOUNT.slice(1)}/dev6/home`);
-/** The host's layout under `dir`/host: its fleet.env, and dev6's home with a file, a symlink and a hard link. */
-function hostHome(dir: string): void {
-  const home = HOME(dir);
+const HOME = (account: AwsAccount) => join(account.hostRoot, `${DATA_MOUNT.slice(1)}/dev6/home`);
+/** The host's layout (where SSM's commands find it): its fleet.env, and dev6's home with a file, a symlink and a hard link. */
+function hostHome(account: AwsAccount): void {
+  const home = HOME(account);
   mkdirSync(join(home, "src"), { recursive: true });
   writeFileSync(join(home, "src", "app.py"), "print('hello')\n", { mode: 0o640 });
   linkSync(join(home, "src", "app.py"), join(home, "src", "app-hardlink.py"));
   symlinkSync("src/app.py", join(home, "current"));
   writeFileSync(join(home, ".bashrc"), "export EDITOR=vi\n");
-  const env = join(dir, "host", hostPaths(migrationFleet).fleetEnv.replace(/^\//, ""));
+  const env = join(account.hostRoot, hostPaths(migrationFleet).fleetEnv.replace(/^\//, ""));
   mkdirSync(dirname(env), { recursive: true });
   writeFileSync(env, "ARCHIVE_BUCKET=code-server-dev-archive-20260101\nAWS_REGION=ap-southeast-7\n");
 }
 
 describe("migrate-homes.sh", () => {
   it("--developer repeats, each spelling adds one; without a --developer every developer is chosen", () => {
-    const two = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--developer=dev1"], { prepare: hostHome });
+    const two = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--developer=dev1"], { seed: hostHome });
     expect(two.status).toBe(0);
     expect(two.stderr).toMatch(/developers +dev6 dev1\n/);
-    const all = run("migration", "migrate-homes.sh", [], { prepare: hostHome });
+    const all = run("migration", "migrate-homes.sh", [], { seed: hostHome });
     expect(all.stderr).toMatch(new RegExp(`developers +${migrationFleet.developers.map((d) => d.name).join(" ")}\n`));
   });
 
   it("without --yes checks the host and the services, says what it would do and changes nothing", () => {
-    const r = run("migration", "migrate-homes.sh", ["--developer", "dev6"], { prepare: hostHome });
+    const r = run("migration", "migrate-homes.sh", ["--developer", "dev6"], { seed: hostHome });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("Nothing was changed: run again with --yes to migrate.");
     expect(callsOf(r, "ssm send-command", "ecs update-service", "ecs run-task", "s3 ")).toEqual([]);
   });
 
   it("copies a home from the host layout to EFS, verified, keeping links; the service stopped during the copy", () => {
-    const r = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--yes"], { prepare: hostHome });
+    const r = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--yes"], { seed: hostHome });
     expect(r.stderr + r.stdout).toContain("verified: the copy holds every file, directory and link of the host's home, alike");
     expect(r.status).toBe(0);
     expect(
@@ -414,20 +476,20 @@ describe("migrate-homes.sh", () => {
       "ecs run-task --cluster code-server-dev --task-definition code-server-dev-maintenance",
       "ecs update-service --cluster code-server-dev --service dev6 --desired-count 1",
     ]);
-    const copy = join(r.dir, "fs", "home", "dev6");
+    const copy = join(r.account.fileSystemRoot, "home", "dev6");
     expect(readFileSync(join(copy, "src", "app.py"), "utf8")).toBe("print('hello')\n");
     expect(readlinkSync(join(copy, "current"))).toBe("src/app.py");
     expect(statSync(join(copy, "src", "app.py")).ino).toBe(statSync(join(copy, "src", "app-hardlink.py")).ino);
     expect(lstatSync(join(copy, "src", "app.py")).mode & 0o777).toBe(0o640);
     // The data volume is only read.
-    expect(readFileSync(join(HOME(r.dir), "src", "app.py"), "utf8")).toBe("print('hello')\n");
+    expect(readFileSync(join(HOME(r.account), "src", "app.py"), "utf8")).toBe("print('hello')\n");
   });
 
   it("exits non-zero on a checksum mismatch the maintenance task reports, prints it, and leaves the service at 0", () => {
     const verification = "checksums  3 files checked, 1 DIFFERENT or missing:\n  ./src/app.py: FAILED";
     const r = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--yes"], {
-      prepare: hostHome,
-      env: { STUB_TASK_EXIT: "3", STUB_TASK_VERIFICATION: verification },
+      seed: hostHome,
+      maintenance: maintenanceThatExits(3, verification),
     });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("./src/app.py: FAILED");
@@ -439,28 +501,39 @@ describe("migrate-homes.sh", () => {
 
   it("leaves a home on EFS that already has files alone without --replace", () => {
     const r = run("migration", "migrate-homes.sh", ["--developer", "dev6", "--yes"], {
-      prepare: (dir) => {
-        hostHome(dir);
-        mkdirSync(join(dir, "fs", "home", "dev6"), { recursive: true });
-        writeFileSync(join(dir, "fs", "home", "dev6", "seeded"), "x");
+      seed: (a) => {
+        hostHome(a);
+        mkdirSync(join(a.fileSystemRoot, "home", "dev6"), { recursive: true });
+        writeFileSync(join(a.fileSystemRoot, "home", "dev6", "seeded"), "x");
       },
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("dev6's home on EFS already has files: left alone");
-    expect(readdirSync(join(r.dir, "fs", "home", "dev6"))).toEqual(["seeded"]);
+    expect(readdirSync(join(r.account.fileSystemRoot, "home", "dev6"))).toEqual(["seeded"]);
   });
 });
 
 describe("readd-developer.sh on ECS", () => {
   it("refuses to go on while the old service still exists", () => {
-    const r = run("ecs", "readd-developer.sh", ["--developer", "dev7"], { env: { STUB_OLD_SERVICE: "ACTIVE" } });
+    const r = run("ecs", "readd-developer.sh", ["--developer", "dev7"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("the service dev7 still exists in code-server-dev");
   });
 
   it("with OpenID Connect restores the gate's cookie key too and prints its import", () => {
     const cookie = secretName(oidcFleet, { name: "dev7" }, "gate-cookie-key");
-    const r = run("oidc", "readd-developer.sh", ["--developer", "dev7"], { env: { STUB_DELETED_SECRETS: cookie } });
+    // dev7's service is gone; of their secrets only the cookie key is left, scheduled for deletion.
+    const r = run("oidc", "readd-developer.sh", ["--developer", "dev7"], {
+      seed: (a) => {
+        withoutService("dev7")(a);
+        a.remove("secrets", (x) => String(x.Name).includes("/dev7/") && x.Name !== cookie);
+        a.update(
+          "secrets",
+          (x) => x.Name === cookie,
+          (x) => (x.DeletedDate = "2026-11-20T10:00:00+00:00"),
+        );
+      },
+    });
     expect(r.status).toBe(0);
     expect(callsOf(r, "secretsmanager restore-secret")).toEqual([
       `secretsmanager restore-secret --secret-id arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:${cookie}-AbCdEf`,
@@ -468,6 +541,7 @@ describe("readd-developer.sh on ECS", () => {
     expect(r.stdout).toMatch(
       new RegExp(`import -var-file=\\S+ 'aws_secretsmanager_secret\\.secrets_\\S*gate-cookie-key\\S*' 'arn:\\S+${cookie}-AbCdEf'`),
     );
+    expect(r.account.list("secrets").find((x) => x.Name === cookie)).not.toHaveProperty("DeletedDate");
   });
 });
 
@@ -497,7 +571,8 @@ describe("set-oidc-client-secret.sh", () => {
     expect(r.calls).toEqual([
       expect.stringMatching(new RegExp(`^secretsmanager put-secret-value --secret-id ${stored} --secret-string file://`)),
     ]);
-    expect(readFileSync(join(r.dir, "captured", "secret-value"), "utf8")).toBe(SECRET);
+    expect(r.account.captured("secret-value")).toBe(SECRET);
+    expect(r.account.secretValue(stored)).toBe(SECRET);
     expect(r.calls.join("\n") + r.stdout + r.stderr).not.toContain(SECRET);
     expect(r.stderr).toContain("each gate reads it when its task next starts");
   });
@@ -506,7 +581,7 @@ describe("set-oidc-client-secret.sh", () => {
     const r = run("oidc", "set-oidc-client-secret.sh", ["--apply"], { input: `${SECRET}\n` });
     expect(r.status).toBe(0);
     expect(callsOf(r, "ecs update-service").map((c) => c.split(" ")[5])).toEqual(oidcFleet.developers.map((d) => d.name));
-    const stopped = run("oidc", "set-oidc-client-secret.sh", ["--apply"], { input: `${SECRET}\n`, env: { STUB_DESIRED: "0" } });
+    const stopped = run("oidc", "set-oidc-client-secret.sh", ["--apply"], { input: `${SECRET}\n`, seed: everyServiceStopped });
     expect(stopped.status).toBe(0);
     expect(callsOf(stopped, "ecs update-service")).toEqual([]);
   });

@@ -22,9 +22,9 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "the compose override (apply.sh's COMPOSE_OVERRIDE_FILE) replaces the logging section",
   },
   {
-    what: "the AWS CLI is a stateful local stand-in for the calls the scripts make (Secrets Manager create/describe/get/put, S3 sync/cp/ls/head-object, EC2 describe and snapshots, CloudWatch put-metric-data); a deploy puts the synthesized stack's S3 objects into it, as terraform apply uploads them",
+    what: "the AWS CLI is a local stand-in, an account kept in a directory, for the calls the scripts make (the one the unit tests use: Secrets Manager, S3, EC2 instances, volumes and snapshots, CloudWatch, with --query through JMESPath); it holds the host's instance, its volumes and the buckets, and a deploy puts the synthesized stack's S3 objects into it, as terraform apply uploads them",
     why: "AWS is unreachable; this is also why IAM policies, KMS, the ALB, Route53, ACM, AWS Backup and the SSM association themselves are not rehearsed",
-    seam: "rehearse/standins/aws first on PATH; state under .rehearsal/host/state/aws; secrets are created empty, as Terraform creates them",
+    seam: "rehearse/standins/aws first on PATH; its account under .rehearsal/host/state/aws (AWS_STANDIN_STATE); secrets are created empty, as Terraform creates them",
   },
   {
     what: "the SSM agent is not here: each run of the association is the apply document's runCommand, as synthesized, written to _script.sh in the agent's orchestration directory (under ROOT_PREFIX) and run with sh -c, each {{ parameter }} filled in after checking its allowedPattern; the parameters Terraform resolves at deploy time (the bucket names, the data volume's id) take the stand-ins' values",

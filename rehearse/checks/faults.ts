@@ -337,7 +337,7 @@ export const FAULTS = [
       });
       const original = await state();
       expect(original.files.ok, `the host files do not match their manifest before the fault: ${original.files.detail}`);
-      const failing = await r.host.apply({ REHEARSAL_FAULT_S3: "fail" });
+      const failing = await r.host.apply({ AWS_STANDIN_FAULT_S3: "fail" });
       expect(
         failing.code === 1 && /cannot sync the host files from s3:\/\/.*; nothing on the host was changed/.test(failing.stderr),
         `with S3 failing the apply ended ${failing.code}:\n${tail(failing.stderr)}`,
@@ -382,7 +382,7 @@ export const FAULTS = [
         return files.target;
       };
       const start = (await hostFilesWhole(r)).target;
-      const midSync = await killedAt("half-way through the sync", { REHEARSAL_FAULT_SYNC_KILL_AFTER: "10" });
+      const midSync = await killedAt("half-way through the sync", { AWS_STANDIN_FAULT_SYNC_KILL_AFTER: "10" });
       const staged = releasesOf(r).filter((d) => d.startsWith("staging."));
       expect(
         midSync === start && staged.length === 1,
