@@ -38,8 +38,8 @@ const ECS_CONCESSIONS: readonly Concession[] = [
     seam: "HEALTH_START_INTERVAL_SECONDS in rehearse/ecs/leg.ts; containerArgs in rehearse/ecs/tasks.ts",
   },
   {
-    what: "ECS leg, migration: migrate-homes.sh's AWS calls go to the control-plane stand-in of the operator scripts' tests (__tests__/fixtures/ecs-stubs/aws): SSM runs the host's commands on the rehearsed host's root (its stop and start of the developer's container are only logged: the check stops and starts it with the host's own scripts), run-task runs the synthesized maintenance task definition on the engine, update-service answers without scaling (the check starts the developer's task afterwards, as the scaled service would), S3 is a directory. The maintenance image (the AWS CLI's) is the rehearsal's Debian code-server image under its name, with that stand-in mounted as aws",
-    why: "the rehearsal's AWS stand-in has no ECS or SSM; public.ecr.aws is unreachable",
+    what: "ECS leg, migration: migrate-homes.sh's AWS calls go to the control-plane stand-in of the operator scripts' tests (__tests__/fixtures/ecs-stubs/aws): SSM runs the host's commands on the rehearsed host's root (its stop and start of the developer's container are only logged: the check stops and starts it with the host's own scripts), run-task runs the synthesized maintenance task definition on the engine, update-service answers without scaling (the check starts the developer's task afterwards, as the scaled service would), S3 is a directory. The maintenance image (the AWS CLI's) is the rehearsal's Debian code-server image under its name, with that stand-in mounted as aws. The migrated developer's task shares the host developer's secrets: one still empty there (the API key) gets the initializer's placeholder in that task alone, not stored",
+    why: "the rehearsal's AWS stand-in has no ECS or SSM; public.ecr.aws is unreachable; a stored placeholder would change the host's container (apply.sh takes it for a key) under the faults leg that follows",
     seam: "rehearse/checks/ecs-migration.ts; rehearse/ecs/run-task.ts",
   },
 ];
