@@ -54,13 +54,13 @@ export function nginxConfig(
     "ssl_protocols TLSv1.2 TLSv1.3;",
   ];
   const rules = routes.flatMap((route) => [
-    `  # ${route.developer}: host-header rule -> ${route.container} on host port ${route.port}`,
+    `  # ${route.developer}: host-header rule -> ${route.container} on ${route.address ? `${route.address}:` : "host port "}${route.port}`,
     "  server {",
     `    ${listen(ports.https, true)}`,
     `    server_name ${route.host};`,
     ...tls.map((l) => `    ${l}`),
     "    location / {",
-    `      proxy_pass http://127.0.0.1:${route.port};`,
+    `      proxy_pass http://${route.address ?? "127.0.0.1"}:${route.port};`,
     "      proxy_http_version 1.1;",
     // The ALB keeps the Host header as the browser sent it; code-server checks Origin against it.
     "      proxy_set_header Host $http_host;",

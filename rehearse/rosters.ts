@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDocument } from "yaml";
+import { parseDocument, type Document } from "yaml";
 import { HOST_FILES_MANIFEST as MANIFEST_FILE } from "../src/naming";
 import { HOST_FILES_PREFIX } from "../src/naming";
 import { DEFAULT_ROSTER_FILE, loadRoster, type Fleet } from "../src/roster";
@@ -22,6 +22,8 @@ export interface Route {
   readonly host: string;
   readonly port: number;
   readonly container: string;
+  /** Where the target listens: a task's own address on ECS. @default "127.0.0.1" (the host's published port) */
+  readonly address?: string;
 }
 
 /** The SSM document that applies the host files, and the association's values for its parameters, as synthesized. */
@@ -55,7 +57,7 @@ export const baseRosterFile = () => join(PROJECT_ROOT, process.env.ROSTER_FILE |
 // Terraform template syntax is escaped in S3 object contents (src/constructs/expressions.ts).
 const unescapeTemplate = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
-type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };
+export type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };
 
 /** The one synthesized stack's configuration under an outdir. */
 export function stackConfigOf(outdir: string): StackConfig {
@@ -120,21 +122,23 @@ export function hostFilesOf(outdir: string): HostFile[] {
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Changes the parsed roster.yaml document in place, for edits RosterEdit cannot make (another platform). */
+export type RosterDocumentEdit = (document: Document) => void;
+
 /**
- * Synthesizes a variant of the roster (the base roster when `edit` is absent), with this
- * project's code or, for the upgrade check, a copy of an earlier release's (`projectRoot`).
+ * Synthesizes `roster.yaml` as `edit` changes it into `.rehearsal/render/<variant>/cdktf.out`
+ * with the project's entry point; returns the roster file and the output directory.
  */
-export async function renderRoster(variant: string, edit?: RosterEdit, projectRoot = PROJECT_ROOT): Promise<RenderedRoster> {
+export async function synthesize(
+  variant: string,
+  edit?: RosterDocumentEdit,
+  projectRoot = PROJECT_ROOT,
+): Promise<{ rosterFile: string; outdir: string }> {
   const dir = join(layout.render, variant);
   mkdirSync(dir, { recursive: true });
   const rosterFile = join(dir, "roster.yaml");
   const document = parseDocument(readFileSync(baseRosterFile(), "utf8"));
-  if (edit) {
-    const roster = document.toJS();
-    edit(roster);
-    document.set("developers", document.createNode(roster.developers, { flow: false }));
-    document.setIn(["codeServer", "tag"], roster.codeServer.tag);
-  }
+  edit?.(document);
   writeFileSync(rosterFile, document.toString());
   const outdir = join(dir, "cdktf.out");
   await runOk("node", ["--import", "tsx", "main.ts", "--outdir", outdir, "--export", join(dir, "deployment")], {
@@ -142,6 +146,25 @@ export async function renderRoster(variant: string, edit?: RosterEdit, projectRo
     env: { ...process.env, ROSTER_FILE: rosterFile },
     timeoutSeconds: 300,
   });
+  return { rosterFile, outdir };
+}
+
+/**
+ * Synthesizes a variant of the roster (the base roster when `edit` is absent), with this
+ * project's code or, for the upgrade check, a copy of an earlier release's (`projectRoot`).
+ */
+export async function renderRoster(variant: string, edit?: RosterEdit, projectRoot = PROJECT_ROOT): Promise<RenderedRoster> {
+  const { rosterFile, outdir } = await synthesize(
+    variant,
+    edit &&
+      ((document) => {
+        const roster = document.toJS();
+        edit(roster);
+        document.set("developers", document.createNode(roster.developers, { flow: false }));
+        document.setIn(["codeServer", "tag"], roster.codeServer.tag);
+      }),
+    projectRoot,
+  );
   const hostFiles = hostFilesOf(outdir);
   const rules = JSON.parse(hostFiles.find((f) => f.path === "config/alb-rules.json")!.content) as { rules: Route[] };
   const config = stackConfigOf(outdir);
