@@ -8,7 +8,6 @@
  */
 import {
   chownSync,
-  copyFileSync,
   existsSync,
   readFileSync,
   linkSync,
@@ -19,7 +18,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { hostInstanceName } from "../../src/naming";
+import { hostInstanceName, maintenanceNames } from "../../src/naming";
 import { SECRET_PLACEHOLDER } from "../../src/secret-placeholder";
 import {
   ecsDir,
@@ -35,12 +34,15 @@ import type { Rehearsal } from "../rehearsal";
 import type { RunTaskContext } from "../ecs/run-task";
 import { engine, execIn, startTask, stopTask, waitHealthy, type Task, type TaskContext } from "../ecs/tasks";
 import { ARCHIVE_BUCKET } from "../host";
+import { AwsAccount } from "../lib/aws-account";
 import { PROJECT_ROOT } from "../lib/layout";
 import { run, runOk } from "../lib/run";
 import { check, expect, tail } from "./check";
 
-/** The operator scripts' control-plane stand-in (ECS, SSM, S3 as files), shared with their tests. */
-const CONTROL_PLANE = join(PROJECT_ROOT, "__tests__", "fixtures", "ecs-stubs", "aws");
+/** The AWS stand-in the unit tests and the host leg use: an account kept in a directory. */
+const AWS_STANDIN = join(PROJECT_ROOT, "rehearse", "standins", "aws");
+/** Where the rehearsal's code-server image (the maintenance image here) keeps its node. */
+const IMAGE_NODE = "/usr/lib/code-server/lib/node";
 /** The developer whose home moves: one of the host's, in the middle of the roster. */
 const MIGRATED = 2;
 
@@ -87,28 +89,38 @@ async function maintenanceDefinition(synthesized: SynthesizedEcs): Promise<TaskD
 }
 
 /**
- * The control-plane stand-in in `dir`: its `aws` first on PATH, the rehearsed host behind its SSM,
- * and behind its run-task, run-task.ts with this maintenance definition (the stand-in mounted
- * inside as the AWS CLI, its S3 at the same path). Returns the environment migrate-homes.sh runs in.
+ * The AWS stand-in's account in `dir`, seeded as a migration's deploy leaves it (the host running,
+ * a service per developer, the maintenance task's definition, the archive bucket): its `aws` first
+ * on PATH, the rehearsed host behind its SSM (its host directory is the host's root), and behind
+ * its run-task, run-task.ts with this maintenance definition (the same stand-in inside, run by the
+ * image's node, on the same account). Returns the environment migrate-homes.sh runs in.
  */
 function controlPlane(r: Rehearsal, synthesized: SynthesizedEcs, definition: TaskDefinition, dir: string): NodeJS.ProcessEnv {
   rmSync(dir, { recursive: true, force: true });
   const bin = join(dir, "bin");
   mkdirSync(bin, { recursive: true });
-  copyFileSync(CONTROL_PLANE, join(bin, "aws"));
-  symlinkSync(r.host.root, join(dir, "host"));
-  const log = join(dir, "calls.log");
-  writeFileSync(log, "");
+  symlinkSync(AWS_STANDIN, join(bin, "aws"));
+  const { fleet } = synthesized;
+  const account = new AwsAccount(join(dir, "aws"), fleet.region);
+  symlinkSync(r.host.root, join(account.dir, "host"));
+  account.addInstance({ id: "i-0rehearsal0000000", name: hostInstanceName(fleet) });
+  for (const developer of fleet.developers)
+    account.addService({ cluster: fleet.namePrefix, name: developer.name, subnets: ["subnet-0aaa"], securityGroups: ["sg-0ccc"] });
+  const maintenance = maintenanceNames(fleet);
+  account.addTaskDefinition(maintenance.family, maintenance.container, { ARCHIVE_BUCKET });
+  account.addBucket(ARCHIVE_BUCKET);
+  const inside = join(dir, "aws-in-task");
+  writeFileSync(inside, `#!/bin/sh\nexec ${IMAGE_NODE} '${AWS_STANDIN}' "$@"\n`, { mode: 0o755 });
   const context: RunTaskContext = {
     outdir: synthesized.outdir,
     family: definition.family,
     id: "ecs-maintenance",
     ...taskSurroundings(r),
     extraArgs: [
-      `--mount=type=bind,src=${CONTROL_PLANE},dst=/usr/local/bin/aws,readonly`,
-      `--mount=type=bind,src=${dir},dst=${dir}`,
-      `--env=STUB_DIR=${dir}`,
-      `--env=STUB_LOG=${log}`,
+      `--mount=type=bind,src=${inside},dst=/usr/local/bin/aws,readonly`,
+      `--mount=type=bind,src=${PROJECT_ROOT},dst=${PROJECT_ROOT},readonly`,
+      `--mount=type=bind,src=${account.dir},dst=${account.dir}`,
+      `--env=AWS_STANDIN_STATE=${account.dir}`,
     ],
   };
   writeFileSync(join(dir, "run-task.json"), JSON.stringify(context));
@@ -119,11 +131,8 @@ function controlPlane(r: Rehearsal, synthesized: SynthesizedEcs, definition: Tas
     HOME: dir,
     TMPDIR: join(r.host.root, "..", "tmp"),
     POLL_SECONDS: "0",
-    STUB_LOG: log,
-    STUB_DIR: dir,
-    STUB_MAINTENANCE: join(dir, "run-task.sh"),
-    STUB_HOST_NAME: hostInstanceName(synthesized.fleet),
-    STUB_BUCKET: ARCHIVE_BUCKET,
+    ...account.env,
+    AWS_STANDIN_MAINTENANCE: join(dir, "run-task.sh"),
   };
 }
 
@@ -143,7 +152,7 @@ async function migrateHomes(synthesized: SynthesizedEcs, name: string, env: Node
   const script = join(synthesized.scripts, "migrate-homes.sh");
   const migrated = await run("bash", [script, "--developer", name, "--yes"], { env, timeoutSeconds: 300 });
   const output = migrated.stdout + migrated.stderr;
-  const taskLog = join(env.STUB_DIR!, "task.log");
+  const taskLog = join(env.AWS_STANDIN_STATE!, "task.log");
   const log = existsSync(taskLog) ? tail(readFileSync(taskLog, "utf8"), 15) : "none";
   expect(migrated.code === 0, `migrate-homes.sh exited ${migrated.code}:\n${tail(output, 25)}\nthe maintenance task's log:\n${log}`);
   expect(/verified: the copy holds every file/.test(output), `migrate-homes.sh printed no verification:\n${tail(output, 25)}`);
