@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { DATA_MOUNT, containerName, hostPaths, metricNames, secretName } from "../src/naming";
+import { SECRET_PLACEHOLDER } from "../src/secret-placeholder";
 import { callsOf, sandboxHosts, succeeded, type HostSandbox, type RunResult } from "./fixtures/host-sandbox";
 import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
 
@@ -30,6 +31,8 @@ describe("apply.sh on a new host", () => {
   const alice = fleet.developers[0];
   const envFile = (name: string) => s.path(`${hostPaths(fleet).secretsDir}/${name}.env`);
   s.setSecret(secretName(fleet, alice, "anthropic-api-key"), API_KEY);
+  // What the deployment stores in a key nobody has set yet, where ECS runs beside the host.
+  s.setSecret(secretName(fleet, fleet.developers[2], "anthropic-api-key"), SECRET_PLACEHOLDER);
   let first: RunResult;
   let second: RunResult;
   let envMtimes: number[];
@@ -88,6 +91,8 @@ describe("apply.sh on a new host", () => {
     expect(readFileSync(envFile(alice.name), "utf8")).toContain(`ANTHROPIC_API_KEY='${API_KEY}'`);
     expect(readFileSync(envFile("bob"), "utf8")).not.toMatch(/API_KEY=/);
     expect(first.stderr).toMatch(/WARNING: bob has no Anthropic API key/);
+    expect(readFileSync(envFile(fleet.developers[2].name), "utf8")).not.toMatch(/API_KEY=|not-set/);
+    expect(first.stderr).toMatch(new RegExp(`WARNING: ${fleet.developers[2].name} has no Anthropic API key`));
     expect(first.calls.join("\n")).not.toContain(API_KEY);
   });
 

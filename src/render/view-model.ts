@@ -32,6 +32,7 @@ import {
 import { minutesOfDay, runningHost, WEEKDAYS, type Developer, type Fleet } from "../roster";
 import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
+import { SECRET_PLACEHOLDER } from "../secret-placeholder";
 
 /**
  * Paths inside the code-server container. The whole home is the developer's directory
@@ -197,6 +198,8 @@ export interface FleetView {
   readonly passwordLength: number;
   readonly passwordAlphabet: string;
   readonly apiKeyPattern: string;
+  /** What the deployment stores in a secret only an operator can fill (no key: apply.sh skips it). */
+  readonly secretPlaceholder: string;
   /** What a developer name looks like (apply.sh archives only such directories). */
   readonly dnsLabelPattern: string;
   readonly developers: readonly DeveloperView[];
@@ -299,6 +302,7 @@ export function fleetView(fleet: Fleet): FleetView {
     passwordLength: PASSWORD_LENGTH,
     passwordAlphabet: PASSWORD_ALPHABET,
     apiKeyPattern: API_KEY_PATTERN,
+    secretPlaceholder: SECRET_PLACEHOLDER,
     dnsLabelPattern: DNS_LABEL.source,
     developers: fleet.developers.map((d) => developerView(fleet, d)),
   };
