@@ -103,7 +103,7 @@ function controlPlane(r: Rehearsal, synthesized: SynthesizedEcs, definition: Tas
   const { fleet } = synthesized;
   const account = new AwsAccount(join(dir, "aws"), fleet.region);
   symlinkSync(r.host.root, join(account.dir, "host"));
-  account.addInstance({ id: "i-0rehearsal0000000", name: hostInstanceName(fleet) });
+  account.addInstance({ id: "i-0123456789abcdef0", name: hostInstanceName(fleet) });
   for (const developer of fleet.developers)
     account.addService({ cluster: fleet.namePrefix, name: developer.name, subnets: ["subnet-0aaa"], securityGroups: ["sg-0ccc"] });
   const maintenance = maintenanceNames(fleet);
