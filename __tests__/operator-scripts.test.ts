@@ -317,7 +317,13 @@ describe("rotate-password.sh", () => {
     ],
     ["a stopped host", ["--instance-id", HOST], hostIs("stopped"), 1, /the host i-0123456789abcdef0 is stopped, not running: start it/],
     // Found by its Name tag among running instances only: none, and the script ends there.
-    ["a stopped host it must find", [], hostIs("stopped"), 1, /no running instance tagged Name=code-server-dev-host in ap-southeast-7; pass --instance-id\n$/],
+    [
+      "a stopped host it must find",
+      [],
+      hostIs("stopped"),
+      1,
+      /no running instance tagged Name=code-server-dev-host in ap-southeast-7; pass --instance-id\n$/,
+    ],
     [
       "a host whose SSM agent is offline",
       [],

@@ -6,17 +6,7 @@
  * (rehearse/ecs/run-task.ts runs the synthesized maintenance task definition). Then the developer's
  * own task starts on the copy, and everything of the host's home is there for them.
  */
-import {
-  chownSync,
-  existsSync,
-  readFileSync,
-  linkSync,
-  mkdirSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { chownSync, existsSync, readFileSync, linkSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostInstanceName, maintenanceNames } from "../../src/naming";
 import { SECRET_PLACEHOLDER } from "../../src/secret-placeholder";
