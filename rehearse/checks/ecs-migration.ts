@@ -100,7 +100,7 @@ function controlPlane(r: Rehearsal, synthesized: SynthesizedEcs, definition: Tas
   account.addTaskDefinition(maintenance.family, maintenance.container, { ARCHIVE_BUCKET });
   account.addBucket(ARCHIVE_BUCKET);
   const inside = join(dir, "aws-in-task");
-  writeFileSync(inside, `#!/bin/sh\nexec ${IMAGE_NODE} '${AWS_STANDIN}' "$@"\n`, { mode: 0o755 });
+  writeFileSync(inside, `#!/bin/sh\nexec ${IMAGE_NODE} '${AWS_STANDIN}-account/cli-entry.cjs' "$@"\n`, { mode: 0o755 });
   const context: RunTaskContext = {
     outdir: synthesized.outdir,
     family: definition.family,
