@@ -246,6 +246,18 @@ describe("the account keeps what a call changed", () => {
     expect(account.calls()[0]).toBe("aws ec2 start-instances --instance-ids i-0123456789abcdef0");
   });
 
+  it("streams a whole object to a slow reader on a pipe (the maintenance task's tar)", () => {
+    const account = newAccount();
+    account.addBucket("b");
+    const body = Buffer.alloc(3 * 1024 * 1024, "x");
+    writeFileSync(account.objectPath("b", "k"), body);
+    const read = spawnSync("sh", ["-c", `"${STANDIN}" s3 cp s3://b/k - | { sleep 1; wc -c; }`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, ...account.env },
+    });
+    expect([read.status, read.stdout.trim()]).toEqual([0, String(body.length)]);
+  });
+
   it("answers in tens of milliseconds (the tests make many hundreds of calls)", () => {
     const account = newAccount();
     account.addInstance({ id: "i-0123456789abcdef0", name: "h" });

@@ -54,12 +54,28 @@ function upload(ctx, source, url) {
   if (!ctx.has("only-show-errors") && !ctx.has("quiet")) process.stdout.write(`upload: ${source} to ${url}\n`);
 }
 
+/**
+ * Writes all of `buffer` to `fd`: a single writeSync to a pipe writes only what fits in it, or
+ * fails with EAGAIN while a slow reader (tar, in a container) has not caught up.
+ */
+function writeAll(fd, buffer) {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let offset = 0; offset < buffer.length; ) {
+    try {
+      offset += fs.writeSync(fd, buffer, offset);
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+}
+
 function download(ctx, url, target) {
   injectedFailure(ctx, "GetObject");
   const { bucket, key } = parseUrl(url);
   const object = join(bucketDir(ctx, bucket, "HeadObject"), key);
   if (!fs.existsSync(object)) throw new AwsError("404", "HeadObject", `Key "${key}" does not exist`, 1);
-  if (target === "-") fs.writeSync(1, fs.readFileSync(object));
+  if (target === "-") writeAll(1, fs.readFileSync(object));
   else fs.copyFileSync(object, target);
 }
 
