@@ -60,7 +60,7 @@ function upload(ctx, source, url) {
  */
 function writeAll(fd, buffer) {
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let offset = 0; offset < buffer.length; ) {
+  for (let offset = 0; offset < buffer.length;) {
     try {
       offset += fs.writeSync(fd, buffer, offset);
     } catch (error) {
