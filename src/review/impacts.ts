@@ -8,7 +8,7 @@
 import type { PlanJson, ResourceChange } from "../terraform/plan-json";
 import type { ReviewedChange } from "./planned";
 import { GUIDE_LINKS } from "../naming";
-import { servedBefore } from "./serving";
+import { servedBefore, text } from "./serving";
 
 export interface Impact {
   /** Who notices: a developer, or undefined for every developer. */
@@ -25,8 +25,6 @@ interface Context {
   readonly before: Before;
   readonly after: Before;
 }
-
-const text = (value: unknown) => (typeof value === "string" ? value : "");
 
 /** A replaced or destroyed DNS record: the URL it serves moves, or stops resolving. */
 function recordNotice({ change, before, after }: Context): string | undefined {

@@ -15,7 +15,8 @@ const LOAD_BALANCING = new Set([
   "aws_lb_target_group_attachment",
 ]);
 
-const text = (value: unknown) => (typeof value === "string" ? value : "");
+/** A plan value as a string: "" for anything else (unknown, null, another type). */
+export const text = (value: unknown) => (typeof value === "string" ? value : "");
 const objects = (value: unknown): JsonObject[] =>
   Array.isArray(value) ? value.filter((v): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v)) : [];
 /** A DNS name as an alias record and a load balancer spell it alike. */
