@@ -1,14 +1,14 @@
 /**
  * The review says when the way developers sign in changes (Terraform only shows new task
- * definitions): what it was, what it becomes, what developers go through and what an operator
+ * definitions or host files): what it was, what it becomes, what developers go through and what an operator
  * must do first; and such a review exits 3, like every change a developer notices.
  */
 import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
 import { renderReview } from "../src/review/report";
 import { exitCodeOf, synthesizeRoster, type Review } from "../src/review/review";
-import { signInChangeOf } from "../src/review/sign-in";
-import { ecsOidcRosterText } from "./helpers/ecs-oidc";
+import { signInChangeNotice, signInChangeOf } from "../src/review/sign-in";
+import { ecsOidcRosterText, withOidc } from "./helpers/ecs-oidc";
 import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
 
 const onOidc = ecsOidcRosterText();
@@ -65,6 +65,11 @@ describe("a sign-in change", () => {
     expect(exitCodeOf(toOidc)).toBe(3);
     const back = renderReview(reviewOf(onOidc, onPassword)).replace(/\n(?!\n)/g, " ");
     expect(back).toContain("Each developer needs their password again (scripts/show-password.sh).");
+    expect(text).toContain("Every developer's environment restarts (their ECS task; homes are untouched)");
+    const onHost = signInChangeOf(fleet(DEFAULT_ROSTER_TEXT), fleet(withOidc(DEFAULT_ROSTER_TEXT)))!;
+    expect(signInChangeNotice(onHost)).toContain(
+      "Every developer's environment restarts (their containers on the host; homes are untouched)",
+    );
     const same = reviewOf(onOidc, onOidc);
     expect(renderReview(same)).not.toContain("Sign-in change");
     expect(exitCodeOf(same)).toBe(0);

@@ -3,6 +3,7 @@
  * every developer is bound to one identity (sub over email), no two to the same, and the fields
  * that are wrong are named with what to write instead.
  */
+import { hostGated } from "../src/identity/host-gate";
 import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
 import { DEFAULT_ROSTER_TEXT, problemsOf } from "./helpers/fleet";
@@ -56,17 +57,17 @@ describe("sign-in", () => {
     expect(back.developers.map((d) => d.identity)).toEqual(back.developers.map(() => undefined));
   });
 
-  it("runs on ECS, and leaves a host kept during the migration on code-server's password", () => {
-    const onHost = edited((r) => {
-      r.auth = OIDC;
-      r.developers = r.developers.map((d) => ({ ...d, email: `${String(d.name)}@example.com` }));
-    });
-    expect(messages(onHost)).toEqual([
-      "auth.type|auth.type oidc runs on platform: ecs only for now (the host does not deploy the sign-in gate yet): keep auth.type password on the host, or set platform: ecs",
-    ]);
+  it("gates the platform that serves, host or ECS, and leaves a host kept during the migration on code-server's password", () => {
+    const onHost = parseRoster(
+      edited((r) => {
+        r.auth = OIDC;
+        r.developers = r.developers.map((d) => ({ ...d, email: `${String(d.name)}@example.com` }));
+      }),
+    );
+    expect([onHost.platform, onHost.auth.type, hostGated(onHost)]).toEqual(["host", "oidc", true]);
     const keptHost = parse(DEFAULT_ROSTER_TEXT) as Roster;
     const fleet = parseRoster(onOidc((r) => Object.assign(r, { host: keptHost.host, migration: { keep: "host" } })));
-    expect([fleet.auth.type, fleet.host !== undefined]).toEqual(["oidc", true]);
+    expect([fleet.auth.type, fleet.host !== undefined, hostGated(fleet)]).toEqual(["oidc", true, false]);
   });
 
   it("needs an identity for every developer, and a different one for each", () => {

@@ -61,9 +61,14 @@ export type StackConfig = { resource?: Record<string, Record<string, Record<stri
 
 /** The one synthesized stack's configuration under an outdir. */
 export function stackConfigOf(outdir: string): StackConfig {
+  return JSON.parse(readFileSync(join(stackDirOf(outdir), "cdk.tf.json"), "utf8")) as StackConfig;
+}
+
+/** The one synthesized stack's directory under an outdir, where its files beside the configuration are. */
+function stackDirOf(outdir: string): string {
   const stacks = readdirSync(join(outdir, "stacks"));
   if (stacks.length !== 1) throw new Error(`expected one stack in ${outdir}/stacks, found ${stacks.join(", ")}`);
-  return JSON.parse(readFileSync(join(outdir, "stacks", stacks[0], "cdk.tf.json"), "utf8")) as StackConfig;
+  return join(outdir, "stacks", stacks[0]);
 }
 
 function only(config: StackConfig, type: string): Record<string, unknown> {
@@ -114,10 +119,15 @@ export function applyDocumentOf(config: StackConfig): ApplyDocument {
 
 export function hostFilesOf(outdir: string): HostFile[] {
   const config = stackConfigOf(outdir);
-  const objects = Object.values((config.resource?.aws_s3_object ?? {}) as Record<string, { key: string; content: string }>);
+  const objects = Object.values(
+    (config.resource?.aws_s3_object ?? {}) as Record<string, { key: string; content?: string; source?: string }>,
+  );
+  // A built file (the sign-in gate's bundle) is uploaded from its file beside the configuration.
+  const contentOf = (o: { content?: string; source?: string }) =>
+    o.source !== undefined ? readFileSync(join(stackDirOf(outdir), o.source), "utf8") : unescapeTemplate(o.content ?? "");
   const files = objects
     .filter((o) => o.key.startsWith(HOST_FILES_PREFIX))
-    .map((o) => ({ path: o.key.slice(HOST_FILES_PREFIX.length), content: unescapeTemplate(o.content) }));
+    .map((o) => ({ path: o.key.slice(HOST_FILES_PREFIX.length), content: contentOf(o) }));
   if (!files.some((f) => f.path === MANIFEST_FILE)) throw new Error(`the synthesized stack in ${outdir} uploads no ${MANIFEST_FILE}`);
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }

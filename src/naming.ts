@@ -47,6 +47,8 @@ export function hostPaths(fleet: FleetNames) {
      * and mounted read-only into the container, so nothing in it can change what code-server reads.
      */
     codeServerConfigDir: `${etc}/code-server`,
+    /** The sign-in gates' directories (OpenID Connect): per developer its configuration and two 0600 secret files, root-owned. */
+    gateDir: `${etc}/gate`,
     /** The host scripts' state: the apply lock, the roll-out's pending recreations, metric samples. */
     stateDir: state,
     /** flock(1) file of every apply, start and stop, and of the SSM document's sync and swap. */

@@ -22,6 +22,7 @@ import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { Fn, type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
+import { hostGated } from "../identity/host-gate";
 import {
   BACKUP_SELECTION_TAG,
   DATA_DEVICE_NAME,
@@ -294,8 +295,16 @@ function fleetStatements(fleet: Fleet, aws: AwsEnvironment): Record<string, obje
         Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
         Resource: secretArn("*"),
       },
-      // Only passwords are written by the host (generated on first use); API keys are set by operators.
-      { Sid: "FillMissingPasswords", Effect: "Allow", Action: "secretsmanager:PutSecretValue", Resource: secretArn("*/password-??????") },
+      // Only passwords and the gates' cookie keys are written by the host (generated on first use);
+      // API keys and the client secret are set by operators.
+      {
+        Sid: "FillMissingPasswords",
+        Effect: "Allow",
+        Action: "secretsmanager:PutSecretValue",
+        Resource: hostGated(fleet)
+          ? [secretArn("*/password-??????"), secretArn("*/gate-cookie-key-??????")]
+          : secretArn("*/password-??????"),
+      },
     ],
     telemetry: [
       {

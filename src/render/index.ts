@@ -18,6 +18,7 @@ import {
 import { FILE_MODES, type FileMode, type RenderedFile, byPath, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
 import { DNS_LABEL } from "../roster/schema";
+import { gateConfigTemplate, hostGateConfig } from "../identity/host-gate";
 import { albRules, cloudwatchAgentConfig, dockerDaemonConfig, secretsExample, toJson } from "./config-files";
 import { render, templateNames } from "./templates";
 import { fleetView, operatorView, type OperatorView } from "./view-model";
@@ -48,6 +49,7 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
       file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer })),
     ),
     ...templateNames("scripts").map((name) => file(name, render(name, view), FILE_MODES.script)),
+    ...(view.gate ? fleet.developers.map((d) => file(gateConfigTemplate(d), hostGateConfig(fleet, d))) : []),
   ];
   return files.sort(byPath);
 }
@@ -63,7 +65,7 @@ export interface OperatorScriptsOptions {
 /**
  * Where each operator script applies: on the platform named, on any (it acts on every platform
  * that runs), during a migration that prepares ECS beside the serving host, or where developers
- * sign in through an OpenID Connect provider (on ECS). A new template in
+ * sign in through an OpenID Connect provider. A new template in
  * templates/operator needs its entry here.
  */
 export const OPERATOR_SCRIPT_PLATFORMS: Readonly<Record<string, "host" | "ecs" | "any" | "migration" | "oidc">> = {
@@ -89,7 +91,7 @@ function scriptApplies(name: string, view: OperatorView): boolean {
   if (where === "host") return platform.hostRuns;
   if (where === "ecs") return platform.ecsRuns;
   if (where === "migration") return platform.serving === "host" && platform.ecsRuns;
-  if (where === "oidc") return view.oidcClientSecret !== false && platform.ecsRuns;
+  if (where === "oidc") return view.oidcClientSecret !== false;
   return true;
 }
 

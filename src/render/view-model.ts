@@ -33,6 +33,8 @@ import { minutesOfDay, runningHost, WEEKDAYS, type Developer, type Fleet } from 
 import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 import { SECRET_PLACEHOLDER } from "../secret-placeholder";
+import { codeServerListenArgs } from "../identity/gate-deployment";
+import { codeServerPort, gateConfigTemplate, gateContainerName, hostGated, hostGateView, type HostGateView } from "../identity/host-gate";
 
 /**
  * Paths inside the code-server container. The whole home is the developer's directory
@@ -137,6 +139,10 @@ export interface DeveloperView {
   readonly gateCookieKeyAddress: string;
   /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
   readonly extensionList: string;
+  /** The sign-in gate's container, its root-only directory, and the host file of its configuration (used only when the host is gated). */
+  readonly gateService: string;
+  readonly gateDir: string;
+  readonly gateConfigTemplate: string;
 }
 
 export interface FleetView {
@@ -158,7 +164,12 @@ export interface FleetView {
   readonly dataFsLabel: string;
   readonly coderUid: number;
   readonly containerPort: number;
+  /** code-server's command line before the workspace: where it listens and how it checks who comes in. */
+  readonly codeServerArgs: readonly string[];
+  /** code-server's own health endpoint, inside its container (behind the gate when there is one). */
   readonly healthUrl: string;
+  /** The sign-in gate in front of each code-server, or false (code-server's password). */
+  readonly gate: HostGateView;
   readonly containerHome: string;
   readonly containerWorkspace: string;
   readonly containerConfigFile: string;
@@ -240,6 +251,9 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     gateCookieKeySecret: secretName(fleet, developer, "gate-cookie-key"),
     gateCookieKeyAddress: developerGateKeyAddress(developer),
     extensionList: developer.extensions.join(" "),
+    gateService: gateContainerName(developer),
+    gateDir: `${hostPaths(fleet).gateDir}/${developer.name}`,
+    gateConfigTemplate: gateConfigTemplate(developer),
   };
 }
 
@@ -268,7 +282,9 @@ export function fleetView(fleet: Fleet): FleetView {
     dataFsLabel: posix.basename(DATA_MOUNT).slice(0, 16),
     coderUid: CODER_UID,
     containerPort: CONTAINER_PORT,
-    healthUrl: `http://localhost:${CONTAINER_PORT}${HEALTH_PATH}`,
+    codeServerArgs: codeServerListenArgs(hostGated(fleet) ? fleet.auth : { type: "password" }),
+    healthUrl: `http://localhost:${codeServerPort(fleet, CONTAINER_PORT)}${HEALTH_PATH}`,
+    gate: hostGateView(fleet),
     containerHome: CONTAINER_HOME,
     containerWorkspace: CONTAINER_WORKSPACE,
     containerConfigFile: CONTAINER_CONFIG_FILE,
@@ -394,10 +410,12 @@ export interface OperatorView extends PowerView {
   /** The identity provider's client secret (set-oidc-client-secret.sh), or false with code-server's password. */
   readonly oidcClientSecret: false | string;
   /**
-   * Where code-server's password is in use: with OpenID Connect the gate signs developers in on
-   * ECS, and only a host kept beside ECS (a migration) still uses the password.
+   * Where code-server's password is in use: with OpenID Connect the gate signs developers in on the
+   * platform that serves, and only a host kept beside ECS (a migration) still uses the password.
    */
   readonly passwords: { readonly host: boolean; readonly ecs: boolean; readonly inUse: boolean };
+  /** Whether the host runs a sign-in gate in front of each code-server (OpenID Connect on the host platform). */
+  readonly hostGate: boolean;
 }
 
 /** The operator scripts' view: none of it needs a running host, so an ECS-only roster renders too. */
@@ -428,10 +446,11 @@ export function operatorView(fleet: Fleet, sleepingAlarmNames: readonly string[]
     oidcIssuer: fleet.auth.type === "oidc" ? fleet.auth.issuer : false,
     oidcClientSecret: fleet.auth.type === "oidc" ? oidcClientSecretName(fleet) : false,
     passwords: {
-      host: hostRuns,
+      host: hostRuns && !hostGated(fleet),
       ecs: ecsRuns && fleet.auth.type === "password",
-      inUse: hostRuns || fleet.auth.type === "password",
+      inUse: (hostRuns && !hostGated(fleet)) || fleet.auth.type === "password",
     },
+    hostGate: hostGated(fleet),
     ecs: fleet.ecs
       ? {
           // The names the ECS platform and the backup layer give them (a test holds them to the stack).

@@ -2,7 +2,8 @@
  * How developers sign in, across fields: with OpenID Connect every developer is bound to one
  * identity at the provider (their `sub`, or their verified `email`), and no two developers to the
  * same one, so that each URL admits exactly one person and nobody signs in at two URLs by mistake.
- * The gate runs in ECS tasks; a host kept beside ECS during a migration keeps code-server's password.
+ * The gate runs beside each code-server on the platform that serves; a host kept beside ECS during a
+ * migration keeps code-server's password.
  */
 import type { Auth, Identity, Problem } from "./model";
 import { INVALID, type DeveloperParts, type RosterParts } from "./parts";
@@ -33,13 +34,6 @@ export function authProblems(parts: RosterParts): Problem[] {
   const auth = parts.top.auth;
   if (auth === INVALID || auth.type !== "oidc") return [];
   const problems: Problem[] = [];
-  if (parts.top.platform === "host") {
-    problems.push({
-      path: ["auth", "type"],
-      message:
-        "auth.type oidc runs on platform: ecs only for now (the host does not deploy the sign-in gate yet): keep auth.type password on the host, or set platform: ecs",
-    });
-  }
   const seen = new Map<string, number>();
   parts.developers.forEach((d, i) => {
     if (d.email === INVALID || d.sub === INVALID) return;

@@ -9,7 +9,10 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlbLayer } from "../constructs/alb";
-import { ArtifactsLayer } from "../constructs/artifacts";
+import { ArtifactsLayer, type BuiltHostFile } from "../constructs/artifacts";
+import { StackFiles } from "../constructs/stack-files";
+import { gateFile } from "../identity/gate-bundle";
+import { GATE_HOST_FILE, hostGated } from "../identity/host-gate";
 import { AuditLayer } from "../constructs/audit";
 import { AwsEnvironment } from "../constructs/aws-environment";
 import { BackupLayer } from "../constructs/backup";
@@ -243,6 +246,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       fleet,
       key: this.secrets.key,
       files: props.hostFiles,
+      builtFiles: this.builtHostFiles(),
       applyScript: required(props.applyScript, "applyScript"),
       instance: compute.instance,
       hostRoleName: compute.role.name,
@@ -252,6 +256,13 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       serverAccessLogs: this.audit.serverAccessLogsFor("host-files"),
       applyFailureTopic: this.notifications.topic,
     });
+  }
+
+  /** The sign-in gate's bundle, when the host runs a gate in front of each code-server. */
+  private builtHostFiles(): BuiltHostFile[] {
+    if (!hostGated(this.fleet)) return [];
+    const gate = StackFiles.of(this).fileOf("gate", gateFile);
+    return [{ path: GATE_HOST_FILE, sha256Hex: gate.sha256Hex, source: gate.path }];
   }
 
   /** Fills each empty password secret with a random password, and each empty API key secret with a placeholder. */
