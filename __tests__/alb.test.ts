@@ -18,7 +18,7 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { AlbLayer, type AlbLayerProps, accessLogPrincipal } from "../src/modules/alb";
+import { AlbLayer, type AlbLayerProps, accessLogPrincipal } from "../src/constructs/alb";
 import { routingTable } from "../src/routing";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";

@@ -16,7 +16,7 @@ import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
 import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { APPLY_SCRIPT, ArtifactsLayer, type ArtifactsLayerProps, hostFileObjects, sha256 } from "../src/modules/artifacts";
+import { APPLY_SCRIPT, ArtifactsLayer, type ArtifactsLayerProps, hostFileObjects, sha256 } from "../src/constructs/artifacts";
 import { APPLY_DOCUMENT_PARAMETERS, FLEET_ENV_KEYS, HOST_FILES_MANIFEST, HOST_FILES_MODES, hostPaths } from "../src/naming";
 import { renderApplyDocumentScript, renderHostFiles } from "../src/render";
 import { FILE_MODES, type RenderedFile } from "../src/rendered-file";
@@ -338,7 +338,7 @@ describe("the apply document's script on a host", () => {
     });
 
     it("stops when S3 fails, before anything is swapped in", () => {
-      const run = s.runFile(writeDocument(s), [], { STUB_S3_SYNC_FAILS: "1" });
+      const run = s.runFile(writeDocument(s), [], { AWS_STANDIN_FAULT_S3: "fail" });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `ERROR: cannot sync the host files from s3://${ARTIFACT_BUCKET}/host-files/ (aws exit 1); nothing on the host was changed`,
@@ -418,7 +418,7 @@ describe("the apply document's script on a host", () => {
       });
     const renames = (n: number) => (s: HostSandbox) => ({ STUB_KILL_AFTER_MV: String(n), STUB_KILL_MV_UNDER: s.path("/opt") });
     killedRun("half-way through the sync: the host root keeps the old files", () => ({
-      STUB_S3_SYNC_KILLED_AFTER: String(Math.floor(files.length / 2)),
+      AWS_STANDIN_FAULT_SYNC_KILL_AFTER: String(Math.floor(files.length / 2)),
     }));
     killedRun("right after the checked files became a release: the host root keeps the old files", renames(1));
     killedRun(

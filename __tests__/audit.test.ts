@@ -13,7 +13,7 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { TerraformStack, Testing } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
 import type { Construct } from "constructs";
-import { AuditLayer, type AuditLayerProps } from "../src/modules/audit";
+import { AuditLayer, type AuditLayerProps } from "../src/constructs/audit";
 import { logGroupNames, sessionDocumentName } from "../src/naming";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";

@@ -4,7 +4,7 @@
  */
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { TerraformOutput, TerraformStack, Testing } from "cdktf";
-import { AwsEnvironment, type AwsEnvironmentProps, formatArn, partitionOf } from "../src/modules/aws-environment";
+import { AwsEnvironment, type AwsEnvironmentProps, formatArn, partitionOf } from "../src/constructs/aws-environment";
 import { synthLayer } from "./helpers/layer";
 
 const environment = (props: AwsEnvironmentProps) => {

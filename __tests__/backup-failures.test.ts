@@ -8,8 +8,8 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { BackupLayer, backupJobFailedEventPattern } from "../src/modules/backup";
-import { notifyOnEvent, type EventNotificationProps } from "../src/modules/event-notification";
+import { BackupLayer, backupJobFailedEventPattern } from "../src/constructs/backup";
+import { notifyOnEvent, type EventNotificationProps } from "../src/constructs/event-notification";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
@@ -126,7 +126,7 @@ describe("in the stack", () => {
       "code-server-dev: the backup of the data volume ended EXPIRED at 2026-12-01T02:41:07Z: Insufficient privileges to perform this action. " +
         "(job 4a1b2c3d-0000-4000-8000-123456789abc, volume arn:aws:ec2:ap-southeast-7:123456789012:volume/vol-0123456789abcdef0). " +
         "That run left no recovery point in the vault code-server-dev. Look at the job in the AWS Backup console; " +
-        'for a snapshot now, run scripts/backup.sh on the host. See README, "Backups and restore".',
+        "for a snapshot now, run scripts/backup.sh on the host. See docs/operator-guide.md#backups-and-restore.",
     );
   });
 

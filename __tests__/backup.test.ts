@@ -16,7 +16,7 @@ import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-buc
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { BACKUP_RULES, BackupLayer, VAULT_LOCK_RETENTION_DAYS } from "../src/modules/backup";
+import { BACKUP_RULES, BackupLayer, VAULT_LOCK_RETENTION_DAYS } from "../src/constructs/backup";
 import { BACKUP_SELECTION_TAG, backupPlanName } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";

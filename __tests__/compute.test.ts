@@ -14,10 +14,10 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { ComputeLayer, type ComputeLayerProps } from "../src/modules/compute";
-import { classifiedAlarms } from "../src/modules/monitoring";
-import { TerraformData } from "../src/modules/terraform-data";
-import { BACKUP_SELECTION_TAG, README_SECTIONS, TERRAFORM_ADDRESSES } from "../src/naming";
+import { ComputeLayer, type ComputeLayerProps } from "../src/constructs/compute";
+import { classifiedAlarms } from "../src/constructs/monitoring";
+import { TerraformData } from "../src/constructs/terraform-data";
+import { BACKUP_SELECTION_TAG, GUIDE_LINKS, TERRAFORM_ADDRESSES } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
@@ -166,7 +166,7 @@ describe("architecture guard", () => {
     expect(precondition.error_message).toContain(
       "To keep the host, choose a type of its architecture (arm64: t4g, m6g, m7g, c6g, c7g, r6g, r7g).",
     );
-    expect(precondition.error_message).toContain(`as the README says under "${README_SECTIONS.architectureChange}"`);
+    expect(precondition.error_message).toContain(`as ${GUIDE_LINKS.architectureChange} says.`);
   });
 
   it("is replaced together with the host on purpose: replacing the record replaces the host", () => {

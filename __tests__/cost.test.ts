@@ -155,9 +155,9 @@ describe("resource counting", () => {
   });
 
   test("a resource type the model does not know is reported as unpriced, not ignored", () => {
-    const bill = monthlyCost(fleet, { region: "us-east-1", config: withExtra({ aws_nat_gateway: { nat: {} } }) });
-    expect(bill.unknownResources).toEqual([{ type: "aws_nat_gateway", count: 1 }]);
-    expect(bill.unpriced).toContain("aws_nat_gateway × 1 (resource type unknown to the cost model)");
+    const bill = monthlyCost(fleet, { region: "us-east-1", config: withExtra({ aws_rds_cluster: { db: {} } }) });
+    expect(bill.unknownResources).toEqual([{ type: "aws_rds_cluster", count: 1 }]);
+    expect(bill.unpriced).toContain("aws_rds_cluster × 1 (resource type unknown to the cost model)");
   });
 
   test("flow logs, a WAF web ACL and scheduler schedules are counted when the stack has them", () => {

@@ -48,6 +48,11 @@ describe("an ecs roster", () => {
     expect(resources(config, "aws_security_group").map(([, g]) => g.name)).not.toContain("code-server-dev-host");
   });
 
+  it("forgets a retired host's data volume instead of destroying it: out of the configuration, prevent_destroy guards nothing", () => {
+    expect(config.removed).toEqual([{ from: "aws_ebs_volume.data_volume", lifecycle: { destroy: false } }]);
+    expect(synthStack(parseRoster(DEFAULT_ROSTER_TEXT)).removed).toBeUndefined();
+  });
+
   it("runs one cluster on Fargate with Container Insights, ECS Exec's sessions logged and encrypted", () => {
     const cluster = only(config, "aws_ecs_cluster");
     expect(cluster.setting).toEqual([{ name: "containerInsights", value: "enabled" }]);
@@ -91,6 +96,15 @@ describe("a developer's service", () => {
     expect(dev2.depends_on).toEqual(
       expect.arrayContaining([`aws_lb_listener_rule.${rule}`, "aws_cloudwatch_log_group.monitoring_log-container-dev2"]),
     );
+  });
+
+  it("waits for no other developer's resources: the configuration grows linearly with the roster", () => {
+    for (const [name, service] of services) {
+      const others = (service.depends_on as string[]).filter((d) =>
+        fleet.developers.some((o) => o.name !== name && d.endsWith(`-${o.name}`)),
+      );
+      expect([name, others]).toEqual([name, []]);
+    }
   });
 
   it("starts its first task only once every secret it is given has a value: passwords generated, API keys a placeholder", () => {
@@ -217,7 +231,12 @@ describe("the homes", () => {
     const text = only(config, "aws_efs_file_system_policy").policy as string;
     expect(text).toContain('"aws:SecureTransport" = "false"');
     expect(text).toContain('"elasticfilesystem:AccessPointArn" = "true"');
-    expect(text).not.toContain("ClientRootAccess");
+    // Root is the maintenance task's alone, through its own access point (ecs-maintenance.test.ts).
+    const statements = (parseJsonencode(text) as { Statement: { Sid: string; Action: unknown }[] }).Statement;
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes("ClientRootAccess")).map((s) => s.Sid)).toEqual([
+      "MaintenanceAccessPointAsRoot",
+      "RootOnlyThroughMaintenanceAccessPoint",
+    ]);
     for (const developer of fleet.developers) {
       const role = idOf("aws_iam_role", (r) => r.name === `code-server-dev-${developer.name}`);
       const accessPoint = idOf("aws_efs_access_point", (ap) => ap.tags?.developer === developer.name);

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TerraformOutput } from "cdktf";
-import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY, EnvironmentInputs, VARIABLES } from "../src/modules/inputs";
+import { ALLOWED_SSL_POLICIES, DEFAULT_SSL_POLICY, EnvironmentInputs, VARIABLES } from "../src/constructs/inputs";
 import { synthLayer } from "./helpers/layer";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 import { PROJECT_ROOT } from "./helpers/fleet";

@@ -7,7 +7,7 @@
 import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { KeyPolicy, type KeyPolicyProps } from "../src/modules/key-policy";
+import { KeyPolicy, type KeyPolicyProps } from "../src/constructs/key-policy";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";

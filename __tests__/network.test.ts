@@ -10,7 +10,7 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { TerraformVariable, Testing } from "cdktf";
-import { NetworkLayer, type NetworkLayerProps } from "../src/modules/network";
+import { NetworkLayer, type NetworkLayerProps } from "../src/constructs/network";
 import { defaultFleet, editedFleet, generatedRosterText } from "./helpers/fleet";
 import { parseRoster } from "../src/roster";
 import { refToOnly, synthLayer } from "./helpers/layer";
@@ -151,6 +151,11 @@ describe("security groups", () => {
       for (const [id, r] of resources(config, type)) expect([id, (r.description as string).length > 10]).toEqual([id, true]);
     }
     expect(json).toHaveResourceWithProperties(VpcSecurityGroupEgressRule, { description: "NTP: Amazon Time Sync Service" });
+  });
+
+  it("keeps the load balancers' group when its description changes with the platform (a new group would be refused while they hold it)", () => {
+    const [, alb] = [...resources(config, "aws_security_group")].find(([, r]) => String(r.name).endsWith("-alb"))!;
+    expect(alb.lifecycle).toEqual({ ignore_changes: ["description"] });
   });
 });
 

@@ -6,7 +6,7 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { Notifications, type NotificationsProps } from "../src/modules/notifications";
+import { Notifications, type NotificationsProps } from "../src/constructs/notifications";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";

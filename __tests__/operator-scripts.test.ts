@@ -1,13 +1,14 @@
 /**
- * The operator scripts (deployment/scripts/*.sh on a workstation) against a stub `aws` that logs
- * its argv, captures secret files and answers like AWS would: unknown developers and missing
+ * The operator scripts (deployment/scripts/*.sh on a workstation) against the AWS stand-in, an
+ * account seeded per run, which logs every call, captures secret files and answers from (and
+ * changes) its state as AWS would: unknown developers and missing
  * arguments exit 2, `--option=value` works for every option, keys never travel in argv, nothing
  * is stored for a host that cannot apply it, a restore never starts without a snapshot id and a
  * confirmation and moves the backup plan's tag to the new volume, and adding back a removed
  * developer restores their secrets within the recovery window and prints the imports.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
@@ -19,6 +20,7 @@ import {
   logGroupNames,
   secretName,
 } from "../src/naming";
+import { AwsAccount } from "../rehearse/lib/aws-account";
 import { renderOperatorScripts } from "../src/render";
 import { stackId } from "../src/stacks/dev-environment-stack";
 import type { Fleet } from "../src/roster";
@@ -30,9 +32,6 @@ const fleet = fleetOf();
 const HOST = "i-0123456789abcdef0";
 const dir = mkdtempSync(join(tmpdir(), "operator-scripts-"));
 const bin = join(dir, "bin");
-const log = join(dir, "aws.log");
-const captured = join(dir, "captured-secret");
-const settleRounds = join(dir, "settle-rounds");
 const dateLog = join(dir, "date.log");
 const REAL_DATE = execFileSync("sh", ["-c", "command -v date"], { encoding: "utf8" }).trim();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,58 +55,68 @@ const scheduledScripts = renderInto(join(dir, "scheduled"), scheduledFleet, slee
 const MANY = Array.from({ length: 205 }, (_, i) => `code-server-dev-alarm-${i}`);
 const manyAlarmScripts = renderInto(join(dir, "many"), fleet, MANY);
 mkdirSync(bin, { recursive: true });
-// The calls the scripts make, answered as AWS would. The host is ${HOST}, tagged with the fleet's
-// host name; STUB_HOST_STATE and STUB_SSM_PING change what AWS says about it.
-writeFileSync(
-  join(bin, "aws"),
-  `#!/usr/bin/env bash
-printf '%s\\n' "$*" >>${JSON.stringify(log)}
-for arg in "$@"; do [[ $arg == file://* ]] && cp "\${arg#file://}" ${JSON.stringify(captured)}; done
-case "$*" in
-  *"ec2 describe-instances --filters"*) echo ${HOST} ;;
-  *"ec2 describe-instances --instance-ids ${HOST} --query Reservations[0].Instances[0].[State.Name"*)
-    printf '%s\\t%s\\n' "\${STUB_HOST_STATE:-running}" "\${STUB_HOST_NAME:-${hostInstanceName(fleet)}}" ;;
-  *"ec2 describe-instances --instance-ids ${HOST}"*) printf 'ap-southeast-7a\\t/dev/sda1\\n' ;;
-  *"ec2 describe-instances --instance-ids"*)
-    echo "An error occurred (InvalidInstanceID.NotFound) when calling the DescribeInstances operation: The instance ID '$5' does not exist" >&2
-    exit 254 ;;
-  *"ssm describe-instance-information"*) echo "\${STUB_SSM_PING:-Online}" ;;
-  *"ec2 start-instances"* | *"ec2 stop-instances"*) echo "\${STUB_POWER_ERROR:-}" >&2; [[ -z \${STUB_POWER_ERROR:-} ]] || exit 254 ;;
-  *"ec2 wait"*) ;;
-  *"cloudwatch describe-alarms"*"INSUFFICIENT_DATA"*)
-    # The first STUB_SETTLE_ROUNDS answers name an alarm still without data, then none.
-    rounds=$(cat ${JSON.stringify(settleRounds)} 2>/dev/null || echo 0)
-    if ((rounds > 0)); then echo $((rounds - 1)) >${JSON.stringify(settleRounds)}; echo "$6"; fi ;;
-  *"cloudwatch describe-alarms"*"'ALARM'"*) echo "\${STUB_IN_ALARM:-}" ;;
-  *"ec2 describe-volumes --filters"*)
-    printf 'vol-0aaaaaaaaaaaaaaa1\\t/dev/sda1\\t50\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n'
-    printf 'vol-0bbbbbbbbbbbbbbb2\\t/dev/sdf\\t500\\t3000\\t125\\tarn:aws:kms:ap-southeast-7:111122223333:key/k\\n' ;;
-  *"ec2 describe-volumes --volume-ids"*) printf 'Name\\tcode-server-dev-data\\nbackup-plan\\tcode-server-dev-daily\\n' ;;
-  *"ec2 describe-snapshots"*) printf 'completed\\t400\\t2026-01-01T02:00:00Z\\n' ;;
-  *"ec2 create-volume"*) echo vol-0ccccccccccccccc3 ;;
-  *"ec2 delete-tags"*) [[ -z \${STUB_DELETE_TAGS_FAIL:-} ]] || { echo "An error occurred (UnauthorizedOperation) when calling the DeleteTags operation" >&2; exit 254; } ;;
-  *"get-secret-value --secret-id ${secretName(fleet, { name: "bob" }, "password")}"*)
-    echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation" >&2
-    exit 254 ;;
-  *"get-secret-value --secret-id ${secretName(fleet, { name: "alice" }, "password")}"*) echo 'S3cret-Passw0rd!' ;;
-  *"secretsmanager describe-secret --secret-id ${secretName(fleet, { name: "carol" }, "password")} "*)
-    printf 'arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:%s-AbCdEf\t2026-11-20T10:00:00+00:00\n' "\${6}" ;;
-  *"secretsmanager describe-secret --secret-id ${secretName(fleet, { name: "carol" }, "anthropic-api-key")} "*)
-    printf 'arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:%s-GhIjKl\tNone\n' "\${6}" ;;
-  *"secretsmanager describe-secret"*)
-    echo "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret." >&2
-    exit 254 ;;
-  *"logs describe-log-groups --log-group-name-prefix ${logGroupNames(fleet).container({ name: "carol" })} "*)
-    echo ${logGroupNames(fleet).container({ name: "carol" })} ;;
-  *"logs describe-log-groups"*) ;;
-  *"ssm send-command"*) echo 11111111-2222-3333-4444-555555555555 ;;
-  *"ssm get-command-invocation"*"--query Status"*) echo "\${STUB_COMMAND_STATUS:-Success}" ;;
-  *"ssm get-command-invocation"*) echo "host output" ;;
-esac
-exit 0
-`,
-);
-chmodSync(join(bin, "aws"), 0o755);
+// The AWS CLI is the account stand-in; each run gets an account of its own, seeded below.
+symlinkSync(join(__dirname, "..", "rehearse", "standins", "aws"), join(bin, "aws"));
+const ROOT_VOLUME = "vol-0aaaaaaaaaaaaaaa1";
+const DATA_VOLUME = "vol-0bbbbbbbbbbbbbbb2";
+const SNAPSHOT = "snap-0123456789abcdef0";
+const KEY = "arn:aws:kms:ap-southeast-7:111122223333:key/k";
+const arnOf = (name: string, suffix = "AbCdEf") => `arn:aws:secretsmanager:ap-southeast-7:111122223333:secret:${name}-${suffix}`;
+
+/**
+ * The account as the fleet's deploy leaves it: the host ${HOST} running, tagged with the fleet's
+ * host name, its root and data volumes, a completed snapshot, the sleeping alarms, every
+ * developer's secrets (only alice's password has a value yet), carol's container log group.
+ */
+function seedAccount(account: AwsAccount): void {
+  account.addInstance({ id: HOST, name: hostInstanceName(fleet) });
+  account.addVolume({ id: ROOT_VOLUME, size: 50, attachedTo: { instanceId: HOST, device: "/dev/sda1" }, kmsKeyId: KEY });
+  account.addVolume({
+    id: DATA_VOLUME,
+    size: 500,
+    attachedTo: { instanceId: HOST, device: "/dev/sdf" },
+    kmsKeyId: KEY,
+    tags: [
+      { Key: "Name", Value: "code-server-dev-data" },
+      { Key: BACKUP_SELECTION_TAG, Value: "code-server-dev-daily" },
+    ],
+  });
+  account.addSnapshot({ id: SNAPSHOT, volumeSize: 400, startTime: "2026-01-01T02:00:00Z", volumeId: DATA_VOLUME });
+  for (const alarm of SLEEPING) account.addAlarm(alarm);
+  for (const developer of fleet.developers) {
+    account.addSecret(secretName(fleet, developer, "password"), developer.name === "alice" ? { value: "S3cret-Passw0rd!" } : {});
+    const apiKey = secretName(fleet, developer, "anthropic-api-key");
+    account.addSecret(apiKey, { arn: arnOf(apiKey, developer.name === "carol" ? "GhIjKl" : "AbCdEf") });
+  }
+  account.addLogGroup(logGroupNames(fleet).container({ name: "carol" }));
+}
+/** Changes to the seeded account, for one run. */
+type Seed = (account: AwsAccount) => void;
+const hostIs =
+  (state: string): Seed =>
+  (a) =>
+    a.update(
+      "instances",
+      (i) => i.InstanceId === HOST,
+      (i) => (i.State = { Name: state }),
+    );
+const hostTagged =
+  (name: string): Seed =>
+  (a) =>
+    a.update(
+      "instances",
+      (i) => i.InstanceId === HOST,
+      (i) => (i.Tags = [{ Key: "Name", Value: name }]),
+    );
+const ssmPing =
+  (status: string): Seed =>
+  (a) =>
+    a.update(
+      "instances",
+      (i) => i.InstanceId === HOST,
+      (i) => (i.SsmPingStatus = status),
+    );
+
 // date as macOS's BSD date behaves for what it does not share with GNU date (-d, long options): it
 // refuses them. With STUB_NOW, "+%u %H %M" answers that instead of the real time.
 writeFileSync(
@@ -121,19 +130,29 @@ exec ${REAL_DATE} "$@"
 );
 chmodSync(join(bin, "date"), 0o755);
 
-function run(script: string, args: readonly string[], input = "", env: Record<string, string> = {}, scripts = join(dir, "scripts")) {
-  writeFileSync(log, "");
+let runs = 0;
+function run(
+  script: string,
+  args: readonly string[],
+  input = "",
+  env: Record<string, string> = {},
+  scripts = join(dir, "scripts"),
+  seed: Seed = () => undefined,
+) {
   writeFileSync(dateLog, "");
-  writeFileSync(settleRounds, env.STUB_SETTLE_ROUNDS ?? "0");
-  rmSync(captured, { force: true });
+  const account = new AwsAccount(join(dir, `account-${runs++}`), fleet.region);
+  seedAccount(account);
+  seed(account);
   const result = spawnSync("bash", [join(scripts, script), ...args], {
     encoding: "utf8",
     input,
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, TMPDIR: dir, POLL_SECONDS: "0", ...env },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, TMPDIR: dir, POLL_SECONDS: "0", ...account.env, ...env },
   });
   return {
     ...result,
-    aws: readFileSync(log, "utf8").split("\n").filter(Boolean),
+    account,
+    /** The AWS calls, their argv as given. */
+    aws: account.calls().map((c) => c.replace(/^aws /, "")),
     date: readFileSync(dateLog, "utf8").split("\n").filter(Boolean),
   };
 }
@@ -170,12 +189,28 @@ describe("arguments", () => {
   it.each([
     ["show-password.sh", ["--developer="], /--developer needs a value/],
     ["show-password.sh", ["--developer", "--help"], /--developer needs a value/],
-    ["rotate-password.sh", ["--developer=carol", "--no-apply=yes"], /unknown argument: --no-apply=yes \(--no-apply takes no value/],
+    ["rotate-password.sh", ["--developer=carol", "--no-apply=yes"], /unknown argument: --no-apply=… \(--no-apply takes no value\)/],
+    ["rotate-password.sh", ["--developer", "carol", "-n"], /unknown argument: -n\n/],
     ["restore.sh", ["--snapshot-id="], /--snapshot-id needs a value/],
   ])("%s refuses %j with exit 2 before calling AWS", (script, args, message) => {
     const result = run(script, args);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.aws).toEqual([]);
+  });
+
+  // One parser serves every script: a value typed in the wrong place may be a secret, so no
+  // error repeats a value or a word that is not an option.
+  it.each([
+    ["set-api-key.sh", ["--developer", "bob", "--key=sk-ant-api03-typed-here"], /unknown argument: --key=…\n/],
+    ["set-api-key.sh", ["--developer", "bob", "sk-ant-api03-typed-here"], /\(not shown\); the key is read from standard input/],
+    ["show-password.sh", ["--developer=bob", "--apply=sk-ant-api03-typed-here"], /unknown argument: --apply=…\n/],
+    ["show-password.sh", ["sk-ant-api03-typed-here"], /an argument that is not an option was given \(not shown\)\n/],
+  ])("%s refuses %j without repeating the value", (script, args, message) => {
+    const result = run(script, args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain("typed-here");
     expect(result.aws).toEqual([]);
   });
 });
@@ -192,7 +227,8 @@ describe("set-api-key.sh", () => {
         ),
       ),
     ]);
-    expect(readFileSync(captured, "utf8")).toBe(key);
+    expect(result.account.captured("secret-value")).toBe(key);
+    expect(result.account.secretValue(secretName(fleet, { name: "bob" }, "anthropic-api-key"))).toBe(key);
     expect(result.aws.join("\n")).not.toContain(key);
     expect(result.stderr).toMatch(/apply\.sh/);
   });
@@ -208,9 +244,15 @@ describe("set-api-key.sh", () => {
   });
 
   it("with --apply, checks the host before storing the key, and stores nothing for a stopped one", () => {
-    const result = run("set-api-key.sh", ["--developer", "bob", "--apply"], "sk-ant-api03-abcDEF_123-xyz\n", {
-      STUB_HOST_STATE: "stopped",
-    });
+    // Named: the lookup by Name tag finds running instances only.
+    const result = run(
+      "set-api-key.sh",
+      ["--developer", "bob", "--apply", "--instance-id", HOST],
+      "sk-ant-api03-abcDEF_123-xyz\n",
+      {},
+      undefined,
+      hostIs("stopped"),
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`the host ${HOST} is stopped, not running`);
     expect(stored(result.aws)).toEqual([]);
@@ -235,7 +277,9 @@ describe("rotate-password.sh", () => {
     expect(result.aws).toEqual([
       expect.stringContaining(`put-secret-value --secret-id ${secretName(fleet, { name: "carol" }, "password")} --secret-string file://`),
     ]);
-    expect(readFileSync(captured, "utf8")).toMatch(/^(?=.*[A-Za-z])(?=.*[0-9])(?=.*[^A-Za-z0-9]).{32}$/);
+    const password = result.account.captured("secret-value");
+    expect(password).toMatch(/^(?=.*[A-Za-z])(?=.*[0-9])(?=.*[^A-Za-z0-9]).{32}$/);
+    expect(result.account.secretValue(secretName(fleet, { name: "carol" }, "password"))).toBe(password);
   });
 
   it("finds the host by its Name tag, verifies it, stores the password, then runs apply.sh there through SSM Run Command", () => {
@@ -259,34 +303,56 @@ describe("rotate-password.sh", () => {
     [
       "an instance that does not exist",
       ["--instance-id", "i-0fffffffffffffff0"],
-      {},
+      undefined,
       1,
       /there is no instance i-0fffffffffffffff0 in ap-southeast-7 \(.*InvalidInstanceID\.NotFound/,
     ],
-    ["something that is not an instance id", ["--instance-id=web-1"], {}, 2, /not an instance id: web-1/],
+    ["something that is not an instance id", ["--instance-id=web-1"], undefined, 2, /not an instance id: web-1/],
     [
       "another fleet's or team's instance",
       ["--instance-id", HOST],
-      { STUB_HOST_NAME: "billing-prod" },
+      hostTagged("billing-prod"),
       1,
       /is not this fleet's host: it is tagged Name=billing-prod/,
     ],
-    ["a stopped host", [], { STUB_HOST_STATE: "stopped" }, 1, /the host i-0123456789abcdef0 is stopped, not running: start it/],
+    ["a stopped host", ["--instance-id", HOST], hostIs("stopped"), 1, /the host i-0123456789abcdef0 is stopped, not running: start it/],
+    // Found by its Name tag among running instances only: none, and the script ends there.
+    [
+      "a stopped host it must find",
+      [],
+      hostIs("stopped"),
+      1,
+      /no running instance tagged Name=code-server-dev-host in ap-southeast-7; pass --instance-id\n$/,
+    ],
     [
       "a host whose SSM agent is offline",
       [],
-      { STUB_SSM_PING: "ConnectionLost" },
+      ssmPing("ConnectionLost"),
       1,
       /SSM agent of i-0123456789abcdef0 is not online \(PingStatus: ConnectionLost\)/,
     ],
-  ])("refuses %s and stores no password", (_what, args, env, status, message) => {
-    const result = run("rotate-password.sh", ["--developer", "carol", ...args], "", env);
+  ])("refuses %s and stores no password", (_what, args, seed, status, message) => {
+    const result = run("rotate-password.sh", ["--developer", "carol", ...args], "", {}, undefined, seed);
     expect(result.status).toBe(status);
     expect(result.stderr).toMatch(message);
     expect(stored(result.aws)).toEqual([]);
+    expect(result.account.secretValue(secretName(fleet, { name: "carol" }, "password"))).toBeUndefined();
     expect(result.aws.filter((c) => c.includes("send-command"))).toEqual([]);
   });
 });
+
+interface Volume {
+  VolumeId: string;
+  State: string;
+  Attachments: { InstanceId: string; Device: string }[];
+  Tags: { Key: string; Value: string }[];
+}
+/** The one volume restore.sh created from the snapshot. */
+function restoredVolume(account: AwsAccount): Volume {
+  const created = account.list<Volume & { SnapshotId?: string }>("volumes").filter((v) => v.SnapshotId === SNAPSHOT);
+  expect(created).toHaveLength(1);
+  return created[0];
+}
 
 describe("restore.sh", () => {
   it.each([
@@ -327,6 +393,7 @@ describe("restore.sh", () => {
   ])("written %s, swaps in a volume from the snapshot, keeping the old one, and prints the terraform commands", (_form, args) => {
     const result = run("restore.sh", args);
     expect(result.status).toBe(0);
+    const created = restoredVolume(result.account);
     const steps = result.aws.map((c) => c.replace(`--region ${fleet.region} `, ""));
     const index = (prefix: string) => steps.findIndex((c) => c.startsWith(prefix));
     const create = steps[index("ec2 create-volume")];
@@ -348,8 +415,8 @@ describe("restore.sh", () => {
     const verified = index("ssm describe-instance-information");
     const stop = steps.findIndex((c) => c.includes("stop-containers.sh --unmount"));
     const detach = index(`ec2 detach-volume --volume-id vol-0bbbbbbbbbbbbbbb2 --instance-id ${HOST}`);
-    const attach = index(`ec2 attach-volume --volume-id vol-0ccccccccccccccc3 --instance-id ${HOST} --device /dev/sdf`);
-    const start = steps.findIndex((c) => c.includes("start-containers.sh --data-volume-id vol-0ccccccccccccccc3"));
+    const attach = index(`ec2 attach-volume --volume-id ${created.VolumeId} --instance-id ${HOST} --device /dev/sdf`);
+    const start = steps.findIndex((c) => c.includes(`start-containers.sh --data-volume-id ${created.VolumeId}`));
     expect(verified).toBeLessThan(index("ec2 create-volume"));
     expect(index("ec2 create-volume")).toBeLessThan(stop);
     expect(stop).toBeLessThan(detach);
@@ -360,41 +427,63 @@ describe("restore.sh", () => {
     expect(attach).toBeLessThan(untag);
     expect(steps.filter((c) => c.startsWith("ec2 delete-tags"))).toHaveLength(1);
     expect(result.stderr).toContain(
-      `backups: the plan selects volumes tagged ${BACKUP_SELECTION_TAG}=${backupPlanName(fleet)}; vol-0ccccccccccccccc3 carries the tag, vol-0bbbbbbbbbbbbbbb2 no longer does`,
+      `backups: the plan selects volumes tagged ${BACKUP_SELECTION_TAG}=${backupPlanName(fleet)}; ${created.VolumeId} carries the tag, vol-0bbbbbbbbbbbbbbb2 no longer does`,
     );
+    // What the account holds now: the new volume at the old one's place, carrying the backup tag; the old one detached and kept.
+    expect(created).toMatchObject({
+      State: "in-use",
+      Size: 500,
+      Iops: 3000,
+      Throughput: 125,
+      KmsKeyId: KEY,
+      AvailabilityZone: "ap-southeast-7a",
+    });
+    expect(created.Attachments).toEqual([expect.objectContaining({ InstanceId: HOST, Device: "/dev/sdf" })]);
+    expect(created.Tags).toContainEqual({ Key: BACKUP_SELECTION_TAG, Value: backupPlanName(fleet) });
+    const old = result.account.list<Volume>("volumes").find((v) => v.VolumeId === DATA_VOLUME)!;
+    expect([old.State, old.Attachments]).toEqual(["available", []]);
+    expect(old.Tags.map((t) => t.Key)).toEqual(["Name", "replaced-by", "replaced-at"]);
     expect(steps).toContainEqual(
       expect.stringMatching(
-        /^ec2 create-tags --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=replaced-by,Value=vol-0ccccccccccccccc3 Key=replaced-at,Value=\d{8}T\d{6}Z$/,
+        new RegExp(
+          `^ec2 create-tags --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=replaced-by,Value=${created.VolumeId} Key=replaced-at,Value=\\d{8}T\\d{6}Z$`,
+        ),
       ),
     );
     expect(steps.some((c) => /delete-volume|delete-snapshot/.test(c))).toBe(false);
     expect(result.stdout).toBe(
       [
         `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} state rm 'aws_volume_attachment.data' 'aws_ebs_volume.data'`,
-        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import -var-file=../../../terraform.tfvars 'aws_ebs_volume.data' 'vol-0ccccccccccccccc3'`,
-        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import -var-file=../../../terraform.tfvars 'aws_volume_attachment.data' '/dev/sdf:vol-0ccccccccccccccc3:i-0123456789abcdef0'`,
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import -var-file=../../../terraform.tfvars 'aws_ebs_volume.data' '${created.VolumeId}'`,
+        `terraform -chdir=cdktf.out/stacks/${stackId(fleet)} import -var-file=../../../terraform.tfvars 'aws_volume_attachment.data' '/dev/sdf:${created.VolumeId}:i-0123456789abcdef0'`,
         "",
       ].join("\n"),
     );
   });
 
   it("still starts the containers when the old volume keeps the backup tag, then says how to remove it and exits 1", () => {
-    const result = run("restore.sh", ["--snapshot-id=snap-0123456789abcdef0", "--confirm"], "", { STUB_DELETE_TAGS_FAIL: "1" });
+    const result = run("restore.sh", ["--snapshot-id=snap-0123456789abcdef0", "--confirm"], "", {
+      AWS_STANDIN_FAULT_DENY: "ec2 delete-tags",
+    });
     expect(result.status).toBe(1);
-    expect(result.aws.some((c) => c.includes("start-containers.sh --data-volume-id vol-0ccccccccccccccc3"))).toBe(true);
+    const created = restoredVolume(result.account);
+    expect(result.aws.some((c) => c.includes(`start-containers.sh --data-volume-id ${created.VolumeId}`))).toBe(true);
     expect(result.stderr).toContain(
       `remove the backup tag from the old volume: aws ec2 delete-tags --region ${fleet.region} --resources vol-0bbbbbbbbbbbbbbb2 --tags Key=${BACKUP_SELECTION_TAG}`,
     );
     expect(result.stderr).toContain("error: the old volume vol-0bbbbbbbbbbbbbbb2 still carries the backup tag");
     // The terraform commands are printed all the same: the new volume is in place.
-    expect(result.stdout).toContain("import -var-file=../../../terraform.tfvars 'aws_ebs_volume.data_volume' 'vol-0ccccccccccccccc3'");
+    expect(result.stdout).toContain(`import -var-file=../../../terraform.tfvars 'aws_ebs_volume.data_volume' '${created.VolumeId}'`);
+    const old = result.account.list<Volume>("volumes").find((v) => v.VolumeId === DATA_VOLUME)!;
+    expect(old.Tags).toContainEqual({ Key: BACKUP_SELECTION_TAG, Value: "code-server-dev-daily" });
   });
 
   it("creates no volume for a host whose SSM agent is offline", () => {
-    const result = run("restore.sh", ["--snapshot-id=snap-0123456789abcdef0", "--confirm"], "", { STUB_SSM_PING: "Inactive" });
+    const result = run("restore.sh", ["--snapshot-id=snap-0123456789abcdef0", "--confirm"], "", {}, undefined, ssmPing("Inactive"));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/not online \(PingStatus: Inactive\)/);
     expect(result.aws.filter((c) => c.includes("create-volume"))).toEqual([]);
+    expect(result.account.list("volumes")).toHaveLength(2);
   });
 });
 
@@ -404,7 +493,20 @@ const indexOf = (list: readonly string[], part: string) => list.findIndex((c) =>
 
 describe("wake.sh", () => {
   it("starts a stopped host, waits for it, checks every container through SSM, then turns the sleeping alarms' actions back on", () => {
-    const result = run("wake.sh", [], "", { STUB_HOST_STATE: "stopped", STUB_SETTLE_ROUNDS: "2" });
+    // The first sleeping alarm has no data for the next 2 reads (its metric arrives as the host starts).
+    const result = run("wake.sh", [], "", {}, undefined, (a) => {
+      hostIs("stopped")(a);
+      a.update(
+        "alarms",
+        (x) => x.AlarmName === SLEEPING[0],
+        (x) => Object.assign(x, { StateValue: "INSUFFICIENT_DATA", InsufficientDataReads: 2 }),
+      );
+      a.update(
+        "alarms",
+        () => true,
+        (x) => (x.ActionsEnabled = false),
+      );
+    });
     expect([result.status, result.stderr]).toEqual([0, expect.any(String)]);
     const aws = calls(result.aws);
     expect(aws[0]).toBe(
@@ -434,6 +536,8 @@ describe("wake.sh", () => {
     expect(aws.some((c) => c.includes("disable-alarm-actions"))).toBe(false);
     expect(result.stderr).toContain("every developer's container is healthy: developers can log in now");
     expect(result.stderr).toContain("awake. The roster has no schedule: the host runs until sleep.sh stops it.");
+    expect(result.account.list<{ State: { Name: string } }>("instances")[0].State.Name).toBe("running");
+    expect(result.account.list<{ ActionsEnabled: boolean }>("alarms").map((a) => a.ActionsEnabled)).toEqual(SLEEPING.map(() => true));
   });
 
   it("does not start a host that is already running, and still checks it and turns the alarms on", () => {
@@ -445,13 +549,20 @@ describe("wake.sh", () => {
   });
 
   it("names the alarms already in ALARM, which CloudWatch e-mails only on their next change", () => {
-    const result = run("wake.sh", [], "", { STUB_IN_ALARM: "code-server-dev-dev1-unhealthy" });
+    const alarming = SLEEPING[SLEEPING.length - 1];
+    const result = run("wake.sh", [], "", {}, undefined, (a) =>
+      a.update(
+        "alarms",
+        (x) => x.AlarmName === alarming,
+        (x) => (x.StateValue = "ALARM"),
+      ),
+    );
     expect(result.status).toBe(0);
-    expect(result.stderr).toContain("in ALARM now, and e-mailed only when their state changes again: code-server-dev-dev1-unhealthy");
+    expect(result.stderr).toContain(`in ALARM now, and e-mailed only when their state changes again: ${alarming}\n`);
   });
 
   it("turns the alarms on even when a container is unhealthy (the alarm is then right), and exits 1", () => {
-    const result = run("wake.sh", [], "", { STUB_COMMAND_STATUS: "Failed" });
+    const result = run("wake.sh", [], "", { AWS_STANDIN_FAULT_SSM_COMMAND: "Failed" });
     expect(result.status).toBe(1);
     expect(result.aws.some((c) => c.includes("enable-alarm-actions"))).toBe(true);
     expect(result.stderr).toMatch(/not every container is healthy .* or the host is in a restore's maintenance/);
@@ -459,11 +570,30 @@ describe("wake.sh", () => {
   });
 
   it.each([
-    ["a host that is not this fleet's", { STUB_HOST_NAME: "billing-prod" }, /is not this fleet's host: it is tagged Name=billing-prod/],
-    ["a terminated host", { STUB_HOST_STATE: "terminated" }, /the host i-0123456789abcdef0 is terminated: it cannot be started/],
-    ["a start EC2 refuses", { STUB_HOST_STATE: "stopped", STUB_POWER_ERROR: "AccessDenied" }, /cannot start .*kms:CreateGrant on that key/],
-  ])("changes nothing for %s", (_what, env, message) => {
-    const result = run("wake.sh", [], "", env);
+    // The first two named: the lookup by Name tag would not find them.
+    [
+      "a host that is not this fleet's",
+      [`--instance-id=${HOST}`],
+      hostTagged("billing-prod"),
+      {},
+      /is not this fleet's host: it is tagged Name=billing-prod/,
+    ],
+    [
+      "a terminated host",
+      [`--instance-id=${HOST}`],
+      hostIs("terminated"),
+      {},
+      /the host i-0123456789abcdef0 is terminated: it cannot be started/,
+    ],
+    [
+      "a start EC2 refuses",
+      [],
+      hostIs("stopped"),
+      { AWS_STANDIN_FAULT_DENY: "ec2 start-instances" },
+      /cannot start .*kms:CreateGrant on that key/,
+    ],
+  ])("changes nothing for %s", (_what, args, seed, env, message) => {
+    const result = run("wake.sh", args, "", env, undefined, seed);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(message);
     expect(result.aws.some((c) => c.includes("alarm-actions"))).toBe(false);
@@ -483,13 +613,15 @@ describe("wake.sh", () => {
   });
 
   it("turns on more than 100 alarms in calls of at most 100", () => {
-    const result = run("wake.sh", [], "", {}, manyAlarmScripts);
+    const result = run("wake.sh", [], "", {}, manyAlarmScripts, (a) => MANY.forEach((name) => a.addAlarm(name, { actionsEnabled: false })));
     expect(result.status).toBe(0);
     const enabled = calls(result.aws)
       .filter((c) => c.startsWith("cloudwatch enable-alarm-actions --alarm-names "))
       .map((c) => c.slice("cloudwatch enable-alarm-actions --alarm-names ".length).split(" "));
     expect(enabled.map((names) => names.length)).toEqual([100, 100, 5]);
     expect(enabled.flat()).toEqual(MANY);
+    const many = result.account.list<{ AlarmName: string; ActionsEnabled: boolean }>("alarms").filter((a) => MANY.includes(a.AlarmName));
+    expect(many.filter((a) => a.ActionsEnabled)).toHaveLength(MANY.length);
   });
 });
 
@@ -506,24 +638,31 @@ describe("sleep.sh", () => {
     expect(stop).toBeLessThan(waited);
     expect(aws[off]).toBe(`cloudwatch disable-alarm-actions --alarm-names ${SLEEPING.join(" ")}`);
     expect(result.stderr).toContain("asleep. The roster has no schedule: the host stays stopped until wake.sh starts it.");
+    expect(result.account.list<{ State: { Name: string } }>("instances")[0].State.Name).toBe("stopped");
+    expect(result.account.list<{ ActionsEnabled: boolean }>("alarms").map((a) => a.ActionsEnabled)).toEqual(SLEEPING.map(() => false));
   });
 
   it("turns the alarms off for a host that is already stopped, without stopping it again", () => {
-    const result = run("sleep.sh", [], "", { STUB_HOST_STATE: "stopped" });
+    const result = run("sleep.sh", [], "", {}, undefined, hostIs("stopped"));
     expect(result.status).toBe(0);
     expect(result.aws.some((c) => c.includes("disable-alarm-actions"))).toBe(true);
     expect(result.aws.some((c) => c.includes("stop-instances"))).toBe(false);
   });
 
-  it.each<[string, Record<string, string>, RegExp]>([
-    ["a host that is not this fleet's", { STUB_HOST_NAME: "billing-prod" }, /is not this fleet's host/],
-    ["an instance that does not exist", { STUB_HOST_ID: "i-0fffffffffffffff0" }, /there is no instance i-0fffffffffffffff0/],
-  ])("touches no alarm and stops nothing for %s", (_what, env, message) => {
-    const args = env.STUB_HOST_ID ? ["--instance-id", env.STUB_HOST_ID] : [];
-    const result = run("sleep.sh", args, "", env);
+  it.each<[string, string[], Seed, RegExp]>([
+    ["a host that is not this fleet's", ["--instance-id", HOST], hostTagged("billing-prod"), /is not this fleet's host/],
+    [
+      "an instance that does not exist",
+      ["--instance-id", "i-0fffffffffffffff0"],
+      () => undefined,
+      /there is no instance i-0fffffffffffffff0/,
+    ],
+  ])("touches no alarm and stops nothing for %s", (_what, args, seed, message) => {
+    const result = run("sleep.sh", args, "", {}, undefined, seed);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(message);
     expect(result.aws.some((c) => c.includes("alarm-actions") || c.includes("stop-instances"))).toBe(false);
+    expect(result.account.list<{ State: { Name: string } }>("instances")[0].State.Name).toBe("running");
   });
 });
 
@@ -582,7 +721,13 @@ describe("readd-developer.sh", () => {
     `terraform -chdir=${STACK} import -var-file=../../../terraform.tfvars '${address}' '${id}'`;
 
   it("restores a secret scheduled for deletion, leaves an active one alone, and prints the imports of both and of the kept log group", () => {
-    const result = run("readd-developer.sh", ["--developer=carol"]);
+    const result = run("readd-developer.sh", ["--developer=carol"], "", {}, undefined, (a) =>
+      a.update(
+        "secrets",
+        (x) => x.Name === secretName(fleet, { name: "carol" }, "password"),
+        (x) => (x.DeletedDate = "2026-11-20T10:00:00+00:00"),
+      ),
+    );
     expect([result.status, result.stderr]).toEqual([0, expect.any(String)]);
     const password = secretName(fleet, { name: "carol" }, "password");
     const apiKey = secretName(fleet, { name: "carol" }, "anthropic-api-key");
@@ -601,10 +746,14 @@ describe("readd-developer.sh", () => {
       ].join("\n"),
     );
     expect(result.stderr).toContain(`${password}: was scheduled for deletion (since 2026-11-20T10:00:00+00:00); restored, with its value`);
+    const restored = result.account.list<{ Name: string; DeletedDate?: string }>("secrets").find((x) => x.Name === password)!;
+    expect(restored.DeletedDate).toBeUndefined();
   });
 
   it("prints nothing to import for a developer whose secrets and log group are gone, and says terraform creates them", () => {
-    const result = run("readd-developer.sh", ["--developer", "bob"]);
+    const result = run("readd-developer.sh", ["--developer", "bob"], "", {}, undefined, (a) =>
+      a.remove("secrets", (x) => String(x.Name).includes("/bob/")),
+    );
     expect(result.status).toBe(0);
     expect(result.stdout).toBe("");
     expect(result.aws.filter((c) => c.includes("restore-secret"))).toEqual([]);

@@ -12,7 +12,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Testing } from "cdktf";
-import { PrivateBucket, type PrivateBucketProps } from "../src/modules/private-bucket";
+import { PrivateBucket, type PrivateBucketProps } from "../src/constructs/private-bucket";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";

@@ -1,7 +1,8 @@
 /**
  * The rehearsal's pure parts (npm run rehearse itself needs root and an engine, and is not part
- * of npm test): the ALB stand-in's nginx configuration from the routing table, and the choice of
- * the code-server release the image is built from.
+ * of npm test): the ALB stand-in's nginx configuration from the routing table, the choice of
+ * the code-server release the image is built from, and the ECS leg's reading of a synthesized task
+ * definition and its translation into the engine's options.
  */
 import { codeServerReleaseFor } from "../rehearse/image";
 import { nginxConfig } from "../rehearse/proxy";
@@ -9,6 +10,9 @@ import { listenerResponseHeaders } from "../rehearse/rosters";
 import { synthStack } from "./helpers/synth";
 import { routingTable } from "../src/routing";
 import { fleetOf } from "./fixtures/rosters";
+import { editedFleet } from "./helpers/fleet";
+import { ecsStackOf } from "../rehearse/ecs/definitions";
+import { containerArgs, startOrder } from "../rehearse/ecs/tasks";
 
 const fleet = fleetOf();
 const routes = routingTable(fleet);
@@ -61,6 +65,13 @@ describe("the ALB stand-in's nginx.conf", () => {
     ).toBe(true);
   });
 
+  it("forwards a route with an address of its own (an ECS task's) to that address, the others to this machine's ports", () => {
+    const [first, second] = routes;
+    const mixed = servers(nginxConfig([first, { ...second, address: "172.30.0.2", port: 8080 }], { https: 443, http: 80 }, paths));
+    expect(mixed.find((s) => s.includes(`server_name ${first.host};`))).toContain(`proxy_pass http://127.0.0.1:${first.port};`);
+    expect(mixed.find((s) => s.includes(`server_name ${second.host};`))).toContain("proxy_pass http://172.30.0.2:8080;");
+  });
+
   it("keeps a non-standard HTTPS port in the redirect", () => {
     expect(nginxConfig(routes, { https: 8443, http: 8080 }, paths)).toContain("return 301 https://$host:8443$request_uri;");
   });
@@ -72,5 +83,73 @@ describe("codeServerReleaseFor", () => {
     expect(codeServerReleaseFor("4.103.2", published)).toBe("4.103.2");
     expect(codeServerReleaseFor("4.102.2", published)).toBe("4.103.2");
     expect(() => codeServerReleaseFor("4.200.0", published)).toThrow(/no code-server release on npm at or after 4.200.0/);
+  });
+});
+
+describe("the ECS leg's reading of a synthesized stack and its engine options", () => {
+  const ecsFleet = editedFleet((r) => {
+    r.platform = "ecs";
+    delete r.host;
+  });
+  const stack = ecsStackOf(synthStack(ecsFleet));
+  const [developer] = ecsFleet.developers;
+  const service = stack.services.find((s) => s.service === developer.name)!;
+  const definition = stack.tasks.get(service.family)!;
+  const task = { id: "ecs-x", pause: "ecs-x-pause", scratchVolumes: new Map([["tmp", "ecs-x-tmp"]]) };
+  const context = { efsRoot: "/efs", nofileMax: 20000, deployTimeValues: {}, healthStartInterval: 1 };
+  const argsOf = (name: string) =>
+    containerArgs(
+      definition,
+      definition.containers.find((c) => c.name === name)!,
+      task,
+      context,
+    );
+
+  it("finds each developer's service with the host name its listener rule forwards, and the access point's creation owner", () => {
+    expect(stack.services.map((s) => s.service).sort()).toEqual(ecsFleet.developers.map((d) => d.name).sort());
+    expect(service.host).toBe(developer.hostname);
+    const home = definition.volumes.find((v) => v.accessPoint)!.accessPoint!;
+    expect(home.path).toBe(`/home/${developer.name}`);
+    expect(home.creation).toEqual({ uid: 1000, gid: 1000, mode: 0o750 });
+    expect(stack.initializer.passwords).toContain(
+      stack.secretNames.get(definition.containers.flatMap((c) => c.secrets ?? []).find((s) => s.name === "PASSWORD")!.valueFrom),
+    );
+  });
+
+  it("starts every container after those it depends on", () => {
+    const order = startOrder(definition).map((c) => c.name);
+    for (const c of definition.containers)
+      for (const d of c.dependsOn ?? []) expect(order.indexOf(d.containerName)).toBeLessThan(order.indexOf(c.name));
+  });
+
+  it("gives the engine the definition's user, read-only root, capabilities, init, mounts, health check and command, joining the task's namespace", () => {
+    const def = definition.containers.find((c) => c.name === service.container)!;
+    const args = argsOf(service.container);
+    expect(args).toEqual(
+      expect.arrayContaining([`--network=container:${task.pause}`, `--user=${def.user}`, "--read-only", "--cap-drop=ALL", "--init"]),
+    );
+    expect(args).toContain(`--mount=type=bind,src=/efs/home/${developer.name},dst=/home/coder`);
+    expect(args).toContain("--mount=type=volume,src=ecs-x-tmp,dst=/tmp");
+    expect(args).toContain(`--health-cmd=${def.healthCheck!.command.slice(1).join(" ")}`);
+    expect(args).toContain(`--health-interval=${def.healthCheck!.interval}s`);
+    expect(args).toContain("--ulimit=nofile=20000:20000");
+    const image = args.indexOf(def.image);
+    expect(args[image - 1]).toBe(`--entrypoint=${def.entryPoint![0]}`);
+    expect(args.slice(image + 1)).toEqual([...def.entryPoint!.slice(1), ...def.command!]);
+  });
+
+  it("never puts a secret in the options: secrets travel in an env file", () => {
+    const args = definition.containers.flatMap((c) => containerArgs(definition, c, task, context)).join(" ");
+    for (const c of definition.containers) for (const secret of c.secrets ?? []) expect(args).not.toContain(secret.name + "=");
+  });
+
+  it("refuses an environment value Terraform resolves at deploy time that the rehearsal has no stand-in for, naming it", () => {
+    const maintenance = [...stack.tasks.values()].find((t) => !stack.services.some((s) => s.family === t.family))!;
+    expect(() => containerArgs(maintenance, maintenance.containers[0], task, context)).toThrow(
+      /no stand-in value for ARCHIVE_BUCKET \(Terraform sets \$\{aws_s3_bucket\./,
+    );
+    expect(
+      containerArgs(maintenance, maintenance.containers[0], task, { ...context, deployTimeValues: { ARCHIVE_BUCKET: "b" } }),
+    ).toContain("--env=ARCHIVE_BUCKET=b");
   });
 });

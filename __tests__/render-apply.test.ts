@@ -8,7 +8,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { DATA_MOUNT, containerName, hostPaths, metricNames, secretName } from "../src/naming";
-import { callsOf, sandboxHosts, succeeded, type RunResult } from "./fixtures/host-sandbox";
+import { SECRET_PLACEHOLDER } from "../src/secret-placeholder";
+import { callsOf, sandboxHosts, succeeded, type HostSandbox, type RunResult } from "./fixtures/host-sandbox";
 import { BASE_DEVELOPERS, fleetOf } from "./fixtures/rosters";
 
 const fleet = fleetOf();
@@ -17,6 +18,12 @@ const API_KEY = "sk-ant-api03-TESTKEY_0123456789-abcdef";
 const FLAKY_EXTENSION = fleet.codeServer.extensions[0];
 const host = sandboxHosts(fleet);
 const calls = callsOf;
+/** The one archive of a departed developer in the archive bucket. */
+const archiveOf = (s: HostSandbox, name: string) => {
+  const [archive, ...more] = readdirSync(s.account.objectPath("archive-bucket", `removed/${name}`));
+  expect(more).toEqual([]);
+  return s.account.objectPath("archive-bucket", `removed/${name}/${archive}`);
+};
 const ok = succeeded;
 
 describe("apply.sh on a new host", () => {
@@ -24,6 +31,8 @@ describe("apply.sh on a new host", () => {
   const alice = fleet.developers[0];
   const envFile = (name: string) => s.path(`${hostPaths(fleet).secretsDir}/${name}.env`);
   s.setSecret(secretName(fleet, alice, "anthropic-api-key"), API_KEY);
+  // What the deployment stores in a key nobody has set yet, where ECS runs beside the host.
+  s.setSecret(secretName(fleet, fleet.developers[2], "anthropic-api-key"), SECRET_PLACEHOLDER);
   let first: RunResult;
   let second: RunResult;
   let envMtimes: number[];
@@ -44,7 +53,7 @@ describe("apply.sh on a new host", () => {
     const puts = calls(first, "aws secretsmanager put-secret-value");
     expect(puts).toHaveLength(fleet.developers.length);
     for (const d of fleet.developers) {
-      const password = readFileSync(s.secretFile(secretName(fleet, d, "password")), "utf8");
+      const password = s.account.secretValue(secretName(fleet, d, "password"))!;
       expect(password).toMatch(/^.{32}$/);
       expect(password).toMatch(/[A-Za-z]/);
       expect(password).toMatch(/[0-9]/);
@@ -82,6 +91,8 @@ describe("apply.sh on a new host", () => {
     expect(readFileSync(envFile(alice.name), "utf8")).toContain(`ANTHROPIC_API_KEY='${API_KEY}'`);
     expect(readFileSync(envFile("bob"), "utf8")).not.toMatch(/API_KEY=/);
     expect(first.stderr).toMatch(/WARNING: bob has no Anthropic API key/);
+    expect(readFileSync(envFile(fleet.developers[2].name), "utf8")).not.toMatch(/API_KEY=|not-set/);
+    expect(first.stderr).toMatch(new RegExp(`WARNING: ${fleet.developers[2].name} has no Anthropic API key`));
     expect(first.calls.join("\n")).not.toContain(API_KEY);
   });
 
@@ -303,8 +314,8 @@ describe("apply.sh when a developer leaves the roster", () => {
     ]);
     if (socket.status !== 0) throw new Error(`cannot create a socket: ${String(socket.stderr)}`);
     s.installHostFiles(remaining);
-    failed = s.run("scripts/apply.sh", [], { STUB_S3_FAIL: "1" });
-    lost = s.run("scripts/apply.sh", [], { STUB_S3_LOSE: "1" });
+    failed = s.run("scripts/apply.sh", [], { AWS_STANDIN_FAULT_S3: "fail" });
+    lost = s.run("scripts/apply.sh", [], { AWS_STANDIN_FAULT_S3: "lose" });
     keptAfterLost = existsSync(s.path(`${DATA_MOUNT}/carol/home/workspace/notes.txt`));
     retried = s.run("scripts/apply.sh");
   });
@@ -330,7 +341,11 @@ describe("apply.sh when a developer leaves the roster", () => {
   it("the next run archives the whole directory under removed/ and moves it aside, never deleting it", () => {
     ok(retried);
     expect(calls(retried, "aws s3 cp - s3://archive-bucket/removed/carol/")).toHaveLength(1);
-    expect(readdirSync(s.stateFile("s3"))).toEqual([expect.stringMatching(/^s3___archive-bucket_removed_carol_\d{8}T\d{6}Z\.tar\.gz$/)]);
+    expect(readdirSync(s.account.objectPath("archive-bucket", ""), { recursive: true })).toEqual([
+      "removed",
+      "removed/carol",
+      expect.stringMatching(/^removed\/carol\/\d{8}T\d{6}Z\.tar\.gz$/),
+    ]);
     expect(existsSync(s.path(`${DATA_MOUNT}/carol`))).toBe(false);
     const moved = readdirSync(s.path(`${DATA_MOUNT}/.removed`));
     expect(moved).toEqual([expect.stringMatching(/^carol-\d{8}T\d{6}Z$/)]);
@@ -342,8 +357,7 @@ describe("apply.sh when a developer leaves the roster", () => {
   });
 
   it("the uploaded archive holds the developer's files", () => {
-    const [archive] = readdirSync(s.stateFile("s3"));
-    const listing = spawnSync("tar", ["-tzf", s.stateFile("s3", archive)], { encoding: "utf8" }).stdout;
+    const listing = spawnSync("tar", ["-tzf", archiveOf(s, "carol")], { encoding: "utf8" }).stdout;
     expect(listing.split("\n")).toContain("carol/home/workspace/notes.txt");
   });
 
@@ -375,10 +389,9 @@ describe("apply.sh archiving a departed developer who planted a terabyte of hole
   it("archives the holes as holes (tar --sparse), in seconds, and moves the directory aside", () => {
     ok(run);
     expect(seconds).toBeLessThan(30);
-    const [archive] = readdirSync(s.stateFile("s3")).filter((f) => f.includes("removed_carol"));
-    const bytes = statSync(s.stateFile("s3", archive)).size;
-    expect(bytes).toBeLessThan(10 * 1024 * 1024);
-    const listing = spawnSync("tar", ["-tvzf", s.stateFile("s3", archive)], { encoding: "utf8" });
+    const archive = archiveOf(s, "carol");
+    expect(statSync(archive).size).toBeLessThan(10 * 1024 * 1024);
+    const listing = spawnSync("tar", ["-tvzf", archive], { encoding: "utf8" });
     expect(listing.stdout).toMatch(/ 1099511627776 .*carol\/home\/holes\.img$/m);
     expect(listing.stdout).toMatch(/carol\/home\/workspace\/notes\.txt$/m);
     expect(readdirSync(s.path(`${DATA_MOUNT}/.removed`))).toEqual([expect.stringMatching(/^carol-/)]);
@@ -393,11 +406,13 @@ describe("on a running host", () => {
     const run = ok(s.run("scripts/publish-metrics.sh"));
     const metrics = metricNames(fleet);
     expect(calls(run, "aws cloudwatch put-metric-data")).toEqual([expect.stringContaining(`--namespace ${metrics.containerNamespace} `)]);
-    const data = JSON.parse(readFileSync(s.stateFile("metric-data.json"), "utf8")) as {
+    const [published, ...more] = s.account.metricData<{
       MetricName: string;
       Value: number;
       Dimensions: { Name: string; Value: string }[];
-    }[];
+    }>();
+    expect([published.Namespace, more]).toEqual([metrics.containerNamespace, []]);
+    const data = published.MetricData;
     for (const d of fleet.developers) {
       const mine = data.filter(
         (m) => m.Dimensions.length === 1 && m.Dimensions[0].Name === metrics.developerDimension && m.Dimensions[0].Value === d.name,
@@ -416,12 +431,16 @@ describe("on a running host", () => {
     const snapshot = calls(run, "aws ec2 create-snapshot");
     expect(snapshot).toEqual([expect.stringContaining("--volume-id vol-0123456789abcdef0")]);
     expect(snapshot[0]).toContain('{"Key":"source-instance","Value":"i-0123456789abcdef0"}');
-    expect(run.stdout.trim()).toBe("snap-0123456789abcdef0");
+    const [taken] = s.account.list<{ SnapshotId: string; VolumeId: string; Tags: { Key: string; Value: string }[] }>("snapshots");
+    expect(run.stdout.trim()).toBe(taken.SnapshotId);
+    expect(taken.VolumeId).toBe("vol-0123456789abcdef0");
+    expect(taken.Tags).toContainEqual({ Key: "created-by", Value: "backup.sh" });
     expect(calls(run, "aws s3 cp - s3://archive-bucket/backups/alice/")).toHaveLength(1);
+    expect(readdirSync(s.account.objectPath("archive-bucket", "backups/alice"))).toEqual([expect.stringMatching(/\.tar\.gz$/)]);
   });
 
   it.each([
-    [["--developer"], /--developer needs a name/],
+    [["--developer"], /--developer needs a value/],
     [["--developer", "mallory"], /unknown developer 'mallory'; the roster has: alice bob carol/],
     [["--bogus"], /unknown argument: --bogus/],
   ])("backup.sh exits 2 with usage on %j", (args, message) => {

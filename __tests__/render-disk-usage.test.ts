@@ -4,7 +4,7 @@
  * the volume's size (a stub df); nothing is published while the volume is not mounted. Its systemd
  * units run it every 15 minutes at idle CPU and I/O priority.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { DATA_MOUNT, hostPaths, metricNames } from "../src/naming";
 import { renderHostFiles } from "../src/render";
 import { HostSandbox, type RunResult } from "./fixtures/host-sandbox";
@@ -39,7 +39,7 @@ describe("on a host whose data volume is mounted", () => {
   let data: Datum[];
   beforeAll(() => {
     run = s.run("scripts/publish-disk-usage.sh", [], { STUB_DF_SIZE: String(100 * MIB) });
-    data = run.status === 0 ? (JSON.parse(readFileSync(s.stateFile("metric-data.json"), "utf8")) as Datum[]) : [];
+    data = run.status === 0 ? (s.account.metricData<Datum>().pop()?.MetricData ?? []) : [];
   });
 
   it("publishes one datum per developer, in the container namespace, with the Developer dimension", () => {

@@ -81,6 +81,7 @@ describe("script conventions", () => {
     for (const file of operatorScripts) expect(hostPaths.has(file.path)).toBe(false);
     expect(operatorScripts.map((f) => f.path)).toEqual([
       "scripts/readd-developer.sh",
+      "scripts/restart.sh",
       "scripts/restore.sh",
       "scripts/rotate-password.sh",
       "scripts/set-api-key.sh",

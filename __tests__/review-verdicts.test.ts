@@ -9,7 +9,8 @@ import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
 import { impactsOf } from "../src/review/impacts";
 import { plannedAttributeChanges, planCounts, reviewAction, reviewedChanges, symbolOf, type ReviewedChange } from "../src/review/planned";
-import { impossibleChange, verdictFromPlan } from "../src/review/protected";
+import { impossibleChange, protectedResources, verdictFromPlan } from "../src/review/protected";
+import { resourceEntries } from "../src/review/diff";
 import { renderReview } from "../src/review/report";
 import { exitCodeOf, synthesizeRoster, type Review } from "../src/review/review";
 import type { JsonObject, PlanAction, PlanJson, ResourceChange } from "../src/terraform/plan-json";
@@ -67,6 +68,8 @@ describe("actions and symbols, as Terraform prints them", () => {
     expect(reviewAction(["delete"])).toBe("delete");
     expect(reviewAction(["no-op"])).toBeUndefined();
     expect(reviewAction(["read"])).toBeUndefined();
+    expect(reviewAction(["forget"])).toBe("forget");
+    expect(symbolOf({ action: "forget", createFirst: false })).toBe(".");
   });
 
   it("prints -/+ for a replacement that destroys first and +/- for one that creates first", () => {
@@ -333,5 +336,36 @@ describe("the report", () => {
     expect(exitCodeOf(quiet)).toBe(0);
     expect(exitCodeOf({ ...quiet, impacts: [{ developer: "dev1", addresses: ["x"], notice: "n" }] })).toBe(3);
     expect(exitCodeOf({ ...quiet, regionChange: { from: "ap-southeast-7", to: "us-east-1" } })).toBe(3);
+  });
+});
+
+describe("the homes on ECS", () => {
+  const HOMES = "aws_efs_file_system.ecs_homes_file-system";
+
+  it("are a protected resource of an ecs roster, found through the stack's output", () => {
+    const roster = parse(DEFAULT_ROSTER_TEXT) as ProviderBlock;
+    delete roster.host;
+    const ecs = synthesizeRoster("roster.yaml", parseRoster(stringify({ ...roster, platform: "ecs" }), "roster.yaml"));
+    const roles = protectedResources(
+      ecs.config,
+      resourceEntries(
+        ecs.config,
+        ecs.fleet.developers.map((d) => d.name),
+      ),
+    );
+    expect(roles.get("homes")).toBe(HOMES);
+    expect(roles.has("host")).toBe(false);
+  });
+
+  it("say what each action means for the homes, and a replacement is refused by prevent_destroy", () => {
+    const replaced = verdictFromPlan("homes", HOMES, change(HOMES, ["delete", "create"]), new Set([HOMES]), []);
+    expect(replaced).toMatchObject({ action: "replace", refused: true });
+    expect(replaced.consequence).toMatch(/^a new, empty file system would replace it: every developer's home would be lost/);
+    expect(verdictFromPlan("homes", HOMES, change(HOMES, ["create"]), new Set([HOMES]), []).consequence).toContain(
+      "scripts/migrate-homes.sh",
+    );
+    expect(verdictFromPlan("homes", HOMES, change(HOMES, ["update"]), new Set([HOMES]), []).consequence).toBe(
+      "changed in place: every home stays, and the tasks keep their mounts",
+    );
   });
 });

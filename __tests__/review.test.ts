@@ -73,7 +73,7 @@ describe("the monthly cost section", () => {
   it("adding a developer: base → new and the difference, which is dev9's own lines computed by hand", () => {
     const { title, lines, report } = rows(reviewOf(edited(inUsEast1(roomy)), edited(inUsEast1(withDev9))));
     expect(title).toBe("Monthly cost (npm run cost)");
-    // us-east-1's file leaves 4 fleet-wide lines unpriced (README: Cost to run): the sums are floors.
+    // us-east-1's file leaves 4 fleet-wide lines unpriced (docs/cost.md): the sums are floors.
     expect(lines[0]).toBe(
       'USD a month, us-east-1 prices from prices/us-east-1.json; "at least": a sum that leaves out lines with no price:',
     );
@@ -149,10 +149,10 @@ describe("the monthly cost section", () => {
   it("a resource of a type the cost model does not know, added by the change: the difference is a floor", () => {
     const result = reviewOf(edited(inUsEast1(() => undefined)), edited(inUsEast1(() => undefined)));
     const config = structuredClone(result.current.config) as { resource: Record<string, unknown> };
-    config.resource.aws_nat_gateway = { nat: {} };
+    config.resource.aws_rds_cluster = { db: {} };
     const { lines } = rows({ ...result, current: { ...result.current, config: config as unknown as Review["current"]["config"] } });
-    expect(delta(lines[1])).toBe("the same or more: aws_nat_gateway, a resource type the cost model does not know, is added");
-    expect(lines).toContain("Resource types the cost model does not know, left out: aws_nat_gateway.");
+    expect(delta(lines[1])).toBe("the same or more: aws_rds_cluster, a resource type the cost model does not know, is added");
+    expect(lines).toContain("Resource types the cost model does not know, left out: aws_rds_cluster.");
   });
 
   it("an instance type change where the host has no price: the difference is unknown, never no change", () => {

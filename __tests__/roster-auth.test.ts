@@ -3,6 +3,7 @@
  * every developer is bound to one identity (sub over email), no two to the same, and the fields
  * that are wrong are named with what to write instead.
  */
+import { hostGated } from "../src/identity/host-gate";
 import { parse, stringify } from "yaml";
 import { parseRoster } from "../src/roster";
 import { DEFAULT_ROSTER_TEXT, problemsOf } from "./helpers/fleet";
@@ -14,9 +15,11 @@ const edited = (edit: (roster: Roster) => void) => {
   edit(roster);
   return stringify(roster);
 };
-/** The default roster on OIDC, each developer bound to `<name>@example.com`, then `edit`. */
+/** The default roster on ECS and OIDC, each developer bound to `<name>@example.com`, then `edit`. */
 const onOidc = (edit: (roster: Roster) => void = () => undefined, auth: object = OIDC) =>
   edited((r) => {
+    r.platform = "ecs";
+    delete r.host;
     r.auth = auth;
     r.developers = r.developers.map((d) => ({ ...d, email: `${String(d.name)}@example.com` }));
     edit(r);
@@ -52,6 +55,19 @@ describe("sign-in", () => {
     const back = parseRoster(onOidc((r) => (r.auth = { type: "password" })));
     expect(back.auth).toEqual({ type: "password" });
     expect(back.developers.map((d) => d.identity)).toEqual(back.developers.map(() => undefined));
+  });
+
+  it("gates the platform that serves, host or ECS, and leaves a host kept during the migration on code-server's password", () => {
+    const onHost = parseRoster(
+      edited((r) => {
+        r.auth = OIDC;
+        r.developers = r.developers.map((d) => ({ ...d, email: `${String(d.name)}@example.com` }));
+      }),
+    );
+    expect([onHost.platform, onHost.auth.type, hostGated(onHost)]).toEqual(["host", "oidc", true]);
+    const keptHost = parse(DEFAULT_ROSTER_TEXT) as Roster;
+    const fleet = parseRoster(onOidc((r) => Object.assign(r, { host: keptHost.host, migration: { keep: "host" } })));
+    expect([fleet.auth.type, fleet.host !== undefined, hostGated(fleet)]).toEqual(["oidc", true, false]);
   });
 
   it("needs an identity for every developer, and a different one for each", () => {

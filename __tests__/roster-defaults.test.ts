@@ -22,7 +22,7 @@ function problems(roster: object): string[] {
 describe("roster defaults", () => {
   const fleet = parseRoster(stringify(minimal));
 
-  it("fill in every section a roster leaves out, with the values the README documents", () => {
+  it("fill in every section a roster leaves out, with the values docs/roster-reference.md documents", () => {
     expect(fleet).toMatchObject({
       project: "code-server",
       environment: "dev",

@@ -6,7 +6,7 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { Testing } from "cdktf";
-import { SecretsLayer, type SecretsLayerProps } from "../src/modules/secrets";
+import { SecretsLayer, type SecretsLayerProps } from "../src/constructs/secrets";
 import { secretName } from "../src/naming";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { refToOnly, synthLayer } from "./helpers/layer";

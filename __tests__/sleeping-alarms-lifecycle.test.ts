@@ -6,7 +6,7 @@
  * stopped host.
  */
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { ACTIONS_ENABLED, declareSleepsWithHost } from "../src/modules/monitoring";
+import { ACTIONS_ENABLED, declareSleepsWithHost } from "../src/constructs/monitoring";
 import { renderHcl } from "../src/export/hcl";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { synthLayer } from "./helpers/layer";

@@ -8,7 +8,7 @@
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { Testing } from "cdktf";
 import { stackProps } from "../src/app";
-import { classifiedAlarms, declareSleepsWithHost } from "../src/modules/monitoring";
+import { classifiedAlarms, declareSleepsWithHost } from "../src/constructs/monitoring";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import type { Schedule } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { GENERATED_LIST, replaceDirectory } from "../src/export/replace-directory";
+import { GENERATED_LIST, replaceDirectory } from "../src/replace-directory";
 import { PROJECT_ROOT } from "./helpers/fleet";
 import { launch } from "./helpers/launch";
 
@@ -96,7 +96,7 @@ describe("the build", () => {
     expect(npmRunSynth().status).toBe(0);
     const bundles = () => readdirSync(join(project, ".build", "dist")).filter((f) => /^main-[0-9a-f]+\.js$/.test(f));
     const [before] = bundles();
-    const source = join(project, "src", "export", "replace-directory.ts");
+    const source = join(project, "src", "replace-directory.ts");
     const header = "# Anything else here is yours and survives a synth.";
     writeFileSync(source, readFileSync(source, "utf8").replace(header, "# EDITED: the next synth must say this."));
 

@@ -18,7 +18,9 @@ import { monthlyCost } from "../src/cost/engine";
 import { EC2_INSTANCES, PRICE_SPECS } from "../src/cost/price-list";
 import { loadPrices, PriceError } from "../src/cost/prices";
 import { updatePrices } from "../src/cost/update-prices";
-import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
+import { parse, stringify } from "yaml";
+import { parseRoster } from "../src/roster";
+import { DEFAULT_ROSTER_TEXT, defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
 import { readPriceFile, scratchPrices, STARTING_REASON } from "./helpers/price-files";
 
 const REGION = "ap-southeast-7";
@@ -171,7 +173,43 @@ describe("--update-prices ap-southeast-7 from the bulk offer files", () => {
     expect(p["scheduler.invocations.million"]).toEqual(before.prices["scheduler.invocations.million"]);
     expect(p["budgets.budget-month"]).toEqual({ unpriced: STARTING_REASON });
     expect(Object.keys(after.sources).sort()).toEqual(["priceListBulkApi", "zoneBook"]);
-    expect(result.found).toHaveLength(16);
+    expect(result.found).toHaveLength(26);
+  });
+
+  it("reads the ECS platform's prices from AmazonECS, AmazonEFS, AWSBackup and EC2's NAT gateway, not the products next to them", () => {
+    const figure = (id: string) => [after.prices[id].usd, after.prices[id].unit];
+    const ids = [
+      "fargate.x86_64.vcpu-hour",
+      "fargate.x86_64.gb-hour",
+      "fargate.arm64.vcpu-hour",
+      "fargate.arm64.gb-hour",
+      "efs.standard.gb-month",
+      "efs.elastic-read.gb",
+      "efs.elastic-write.gb",
+      "backup.efs.gb-month",
+      "vpc.nat-gateway-hour",
+      "vpc.nat-gateway.gb",
+    ];
+    expect(Object.fromEntries(ids.map((id) => [id, figure(id)]))).toEqual({
+      // Not Windows ($0.1101), Spot ($0.0151) or ephemeral storage ($0.00014): Linux on demand, by architecture.
+      "fargate.x86_64.vcpu-hour": [0.0501, "vCPU-hour"],
+      "fargate.x86_64.gb-hour": [0.0055, "GB-hour"],
+      "fargate.arm64.vcpu-hour": [0.0401, "vCPU-hour"],
+      "fargate.arm64.gb-hour": [0.0044, "GB-hour"],
+      // Not Infrequent Access ($0.03), One Zone ($0.19), IA retrieval ($0.012) or provisioned throughput.
+      "efs.standard.gb-month": [0.36, "GB-month (Standard)"],
+      "efs.elastic-read.gb": [0.036, "GB read (elastic throughput)"],
+      "efs.elastic-write.gb": [0.072, "GB written (elastic throughput)"],
+      // Not cold storage, a logically air-gapped vault's or EBS's.
+      "backup.efs.gb-month": [0.06, "GB-month (warm backup storage)"],
+      // Not a regional NAT gateway's hour ($0.07).
+      "vpc.nat-gateway-hour": [0.061, "NAT gateway-hour"],
+      "vpc.nat-gateway.gb": [0.062, "GB processed"],
+    });
+    expect(ids.every((id) => after.prices[id].source === "priceListBulkApi")).toBe(true);
+    expect(after.sources.priceListBulkApi.description).toMatch(
+      /AmazonECS ap-southeast-7 published 2026-11-06, .*AmazonEFS ap-southeast-7 published 2026-11-05, .*AWSBackup ap-southeast-7 published 2026-11-04/,
+    );
   });
 
   it("cites the files read, the latest publication date and the day it read them", () => {
@@ -189,6 +227,16 @@ describe("--update-prices ap-southeast-7 from the bulk offer files", () => {
     const bill = monthlyCost(defaultFleet(), { prices: loadPrices(REGION, dir) });
     expect(bill.monthly.lines.find((l) => l.id === "ec2.host")).toMatchObject({ unitPriceUsd: 0.42, monthlyUsd: 306.6 });
     expect(bill.monthly.lines.find((l) => l.id === "ebs.data")).toMatchObject({ quantity: 500, monthlyUsd: 50 });
+  });
+
+  it("prices an ECS roster's tasks and homes with the figures it read", () => {
+    const roster = parse(DEFAULT_ROSTER_TEXT);
+    roster.platform = "ecs";
+    delete roster.host;
+    const bill = monthlyCost(parseRoster(stringify(roster)), { prices: loadPrices(REGION, dir) });
+    // 8 tasks × 2 vCPU × 730 h at $0.0501; 8 homes × 30 GB at $0.36.
+    expect(bill.monthly.lines.find((l) => l.id === "fargate.vcpu")).toMatchObject({ unitPriceUsd: 0.0501, monthlyUsd: 585.17 });
+    expect(bill.monthly.lines.find((l) => l.id === "efs.storage")).toMatchObject({ quantity: 240, monthlyUsd: 86.4 });
   });
 });
 
@@ -291,7 +339,7 @@ describe("npm run cost -- --update-prices, the arguments", () => {
     expect(stdout).toContain("  awswaf ap-southeast-7: awswaf has no price list for ap-southeast-7\n");
     expect(stdout).toMatch(
       new RegExp(
-        `\\nRewrote .*ap-southeast-7\\.json from the AWS Price List bulk offer files \\(${base}\\): 16 prices found, EC2 on-demand rates for 3 instance types\\.\\n`,
+        `\\nRewrote .*ap-southeast-7\\.json from the AWS Price List bulk offer files \\(${base}\\): 26 prices found, EC2 on-demand rates for 3 instance types\\.\\n`,
       ),
     );
     expect(loadPrices(REGION, dir).get("elb.alb-hour")).toMatchObject({ priced: true, usd: 0.027 });

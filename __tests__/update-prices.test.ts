@@ -224,6 +224,31 @@ const CANNED: Canned[] = [
     attributes: { usagetype: "DNS-Queries", routingType: "Latency Based Routing" },
     dimensions: one("0.0000006", "Queries"),
   },
+  // Fargate on Linux by architecture; Windows' vCPU is another usage type.
+  {
+    serviceCode: "AmazonECS",
+    family: "Compute",
+    attributes: { ...here, usagetype: "APT1-Fargate-vCPU-Hours:perCPU" },
+    dimensions: one("0.0505", "hours"),
+  },
+  {
+    serviceCode: "AmazonECS",
+    family: "Compute",
+    attributes: { ...here, usagetype: "APT1-Fargate-ARM-vCPU-Hours:perCPU" },
+    dimensions: one("0.0404", "hours"),
+  },
+  {
+    serviceCode: "AmazonECS",
+    family: "Compute",
+    attributes: { ...here, usagetype: "APT1-Fargate-Windows-vCPU-Hours:perCPU" },
+    dimensions: one("0.1", "hours"),
+  },
+  {
+    serviceCode: "AmazonEC2",
+    family: "NAT Gateway",
+    attributes: { ...here, usagetype: "APT1-NatGateway-Hours" },
+    dimensions: one("0.0593", "Hrs"),
+  },
   {
     serviceCode: "AmazonS3",
     family: "Storage",
@@ -350,7 +375,12 @@ describe("--update-prices ap-southeast-7 against the Price List Query API", () =
       asOf: "2026-11-12",
       read: "2026-11-27",
     });
-    expect(result.found).toHaveLength(15);
+    expect(["fargate.x86_64.vcpu-hour", "fargate.arm64.vcpu-hour", "vpc.nat-gateway-hour"].map(usd)).toEqual([
+      ["fargate.x86_64.vcpu-hour", 0.0505, SOURCE_ID],
+      ["fargate.arm64.vcpu-hour", 0.0404, SOURCE_ID],
+      ["vpc.nat-gateway-hour", 0.0593, SOURCE_ID],
+    ]);
+    expect(result.found).toHaveLength(18);
     expect(result.instanceTypes).toBe(2);
   });
 
@@ -369,9 +399,16 @@ describe("--update-prices ap-southeast-7 against the Price List Query API", () =
     // Not a product of the Query API: the entry is left as it was.
     expect(p["scheduler.invocations.million"]).toEqual(before.prices["scheduler.invocations.million"]);
     expect(result.missing.map((m) => m.id).sort()).toEqual([
+      "backup.efs.gb-month",
       "cloudwatch.dashboard-month",
       "cloudwatch.vended-logs.ingest.gb",
+      "efs.elastic-read.gb",
+      "efs.elastic-write.gb",
+      "efs.standard.gb-month",
+      "fargate.arm64.gb-hour",
+      "fargate.x86_64.gb-hour",
       "route53.hosted-zone-month",
+      "vpc.nat-gateway.gb",
       "waf.requests.million",
       "waf.rule-month",
       "waf.web-acl-month",
@@ -438,7 +475,7 @@ describe("npm run cost -- --update-prices --query-api", () => {
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(
-      /^Rewrote .*ap-southeast-7\.json from the AWS Price List Query API \(endpoint ap-south-1\): 15 prices found, EC2 on-demand rates for 2 instance types\.$/,
+      /^Rewrote .*ap-southeast-7\.json from the AWS Price List Query API \(endpoint ap-south-1\): 18 prices found, EC2 on-demand rates for 2 instance types\.$/,
     );
     expect(lines).toContain("  - waf.web-acl-month: no matching product");
     expect(lines.at(-2)).toBe(

@@ -10,7 +10,7 @@ import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-as
 import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
-import { WebAcl, type WebAclProps } from "../src/modules/waf";
+import { WebAcl, type WebAclProps } from "../src/constructs/waf";
 import { defaultFleet } from "./helpers/fleet";
 import { parseJsonencode } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";

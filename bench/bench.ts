@@ -1,8 +1,8 @@
 /**
- * `npm run bench`: the cdktf app step (what `cdktf synth` runs) for the default roster and a
- * generated 48-developer roster, against the floor: a one-resource cdktf app with deep provider
+ * `npm run bench`: the cdktf app step (what `cdktf synth` runs) for the default roster, a generated
+ * 48-developer roster, the default roster on ECS and a 250-developer ECS roster, against the floor: a one-resource cdktf app with deep provider
  * imports, compiled to JavaScript and run by plain `node`. Medians of interleaved runs after a
- * warm-up, wall and CPU time, peak memory from /usr/bin/time. Prints both ratios the README
+ * warm-up, wall and CPU time, peak memory from /usr/bin/time. Prints both ratios docs/contributing.md#benchmark
  * quotes.
  *
  *   npm run bench [-- --runs 9]
@@ -13,10 +13,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCommandLine } from "../src/command-line";
 import { transformSync } from "esbuild";
+import { parse, stringify } from "yaml";
 import { generatedRosterText } from "../__tests__/helpers/fleet";
 
+/** `rosterText` on ECS (no host section). */
+function onEcs(rosterText: string): string {
+  const roster = parse(rosterText) as Record<string, unknown>;
+  delete roster.host;
+  return stringify({ ...roster, platform: "ecs" });
+}
+
 const TIME = "/usr/bin/time";
-const TARGETS = { defaultVsFloor: 3, largeVsDefault: 1.3, defaultPeakMiB: 250 };
+const TARGETS = { defaultVsFloor: 3, largeVsDefault: 1.3, defaultPeakMiB: 250, ecsVsHost: 1.2, ecs250VsEcsDefault: 3 };
 
 interface Sample {
   readonly wall: number;
@@ -74,6 +82,10 @@ try {
 
   const large = join(work, "roster-48.yaml");
   writeFileSync(large, generatedRosterText(48, "m5.16xlarge"));
+  const ecsDefault = join(work, "roster-ecs.yaml");
+  writeFileSync(ecsDefault, onEcs(readFileSync("roster.yaml", "utf8")));
+  const ecs250 = join(work, "roster-ecs-250.yaml");
+  writeFileSync(ecs250, onEcs(generatedRosterText(250)));
   const app = (roster: string, ...extra: string[]) => ({
     args: ["tools/launch.js", "main.ts", "--outdir", join(work, "out"), ...extra],
     env: { ROSTER_FILE: roster },
@@ -83,6 +95,8 @@ try {
     { label: "default roster (8 developers)", ...app("roster.yaml"), samples: [] },
     { label: "48 developers (m5.16xlarge)", ...app(large), samples: [] },
     { label: "default, as cdktf.json runs it (+ deployment/)", ...app("roster.yaml", "--export", join(work, "deployment")), samples: [] },
+    { label: "default roster on ECS (8 developers)", ...app(ecsDefault), samples: [] },
+    { label: "250 developers on ECS", ...app(ecs250), samples: [] },
   ];
 
   console.log(`cdktf app step, node ${process.version}, ${runs} interleaved runs each after one warm-up\n`);
@@ -101,7 +115,7 @@ try {
     console.log(`${s.label.padEnd(48)} ${s.wall.toFixed(3).padStart(6)} s ${s.cpu.toFixed(2).padStart(6)} s ${peak.padStart(9)}`);
   }
 
-  const [floor, def, big, full] = summary;
+  const [floor, def, big, full, ecs, ecsLarge] = summary;
   const ratio = (name: string, a: number, b: number, target?: number) =>
     console.log(
       `${name.padEnd(48)} ${(a / b).toFixed(2)}x${target ? `   (target <= ${target}x: ${a / b <= target ? "met" : "MISSED"})` : ""}`,
@@ -111,6 +125,8 @@ try {
   ratio("48 developers / default (wall)", big.wall, def.wall, TARGETS.largeVsDefault);
   ratio("default / floor (cpu)", def.cpu, floor.cpu);
   ratio("default with deployment/ / floor (wall)", full.wall, floor.wall);
+  ratio("default on ECS / default on the host (wall)", ecs.wall, def.wall, TARGETS.ecsVsHost);
+  ratio("250 developers on ECS / default on ECS (wall)", ecsLarge.wall, ecs.wall, TARGETS.ecs250VsEcsDefault);
   if (def.peakMiB !== undefined) {
     const met = def.peakMiB <= TARGETS.defaultPeakMiB ? "met" : "MISSED";
     console.log(`${"default peak memory".padEnd(48)} ${def.peakMiB.toFixed(0)} MiB   (target <= ${TARGETS.defaultPeakMiB} MiB: ${met})`);

@@ -5,9 +5,48 @@
  */
 import type { Concession } from "./lib/report";
 
+/** How the ECS leg differs from Fargate, EFS and the ECS control plane. */
+const ECS_CONCESSIONS: readonly Concession[] = [
+  {
+    what: "ECS leg: a Fargate task is containers on this machine's engine, made from the synthesized task definition as the ECS agent makes them (a pause container holds the task's network namespace and every container joins it); Fargate's micro-VM, the task size (cpu, memory), the platform version and runtimePlatform, the scheduler, deployments and the circuit breaker are not rehearsed: the leg starts a service's task, and replaces it as a deployment at 0 % minimum healthy does (the old task stopped first)",
+    why: "Fargate does not run anywhere but in AWS",
+    seam: "rehearse/ecs/tasks.ts startTask (the definition's containers in dependsOn order), rehearse/ecs/leg.ts EcsLeg.start",
+  },
+  {
+    what: "ECS leg: the awsvpc ENI is a bridge of the task's own (<task>-eni) with the engine's address, not a subnet's; the ALB stand-in reaches the task at that address on the service's container port. The pause container is the task's first image running sleep, not Amazon's pause image",
+    why: "there is no VPC here; the pause image cannot be pulled",
+    seam: "startTask's network and pause container; EcsLeg.routes() adds each running task to the proxy's routing table, beside the host's developers (the ECS roster's developers have names of their own, ecs1 and ecs2)",
+  },
+  {
+    what: "ECS leg: security groups are not modelled: that one task cannot reach another is Docker's isolation between bridges (the packets are dropped), and only this machine, where the ALB stand-in runs, reaches every task; a task's egress is not limited to the security group's ports",
+    why: "security-group semantics exist only in a VPC",
+    seam: "the per-task bridge of startTask; the isolation check of rehearse/checks/ecs.ts shows the refusal and its control",
+  },
+  {
+    what: "ECS leg: EFS is a directory (.rehearsal/ecs/efs); an access point is a bind mount of its root directory, which is made with the access point's creation owner and mode when it does not exist; EFS IAM authorization (the file system's policy: TLS, each task role its own access point, root for the maintenance role alone) and the access point's POSIX user (every access as 1000:1000 whoever asks) are not enforced: the container's user from its definition writes",
+    why: "there is no EFS here, and no IAM to authorize a mount",
+    seam: "rehearse/ecs/tasks.ts ensureAccessPointDirectory and mountArg",
+  },
+  {
+    what: "ECS leg: ECS's execution role reading the secrets is the leg reading the Secrets Manager stand-in; each container gets its secrets as environment from an env file (mode 0600) deleted once the container exists; the secret initializer Lambda does not run: its own generator fills the secrets its invocation lists (read from the synthesized aws_lambda_invocation) that have no value",
+    why: "there is no ECS agent nor Lambda here",
+    seam: "rehearse/ecs/leg.ts initializeSecrets, rehearse/ecs/tasks.ts secretsFile",
+  },
+  {
+    what: "ECS leg: during a health check's start period the engine checks every second (its start interval), where ECS checks at the definition's interval from the start; containers log with the engine's json-file driver, not awslogs; ulimits above the machine's hard limit are capped to it",
+    why: "a first check 30 s after the start would add half a minute to every task start; no CloudWatch here; the machine's hard limit",
+    seam: "HEALTH_START_INTERVAL_SECONDS in rehearse/ecs/leg.ts; containerArgs in rehearse/ecs/tasks.ts",
+  },
+  {
+    what: "ECS leg, migration: migrate-homes.sh's AWS calls go to the AWS stand-in (rehearse/standins/aws, the one the unit tests use), with an account seeded as a migration's deploy leaves it: SSM runs the host's commands on the rehearsed host's root (its stop and start of the developer's container are only logged: the check stops and starts it with the host's own scripts), run-task runs the synthesized maintenance task definition on the engine, update-service only records the desired count (the check starts the developer's task afterwards, as the scaled service would), S3 is a directory. The maintenance image (the AWS CLI's) is the rehearsal's Debian code-server image under its name, with that stand-in mounted as aws (run by the image's node, on the same account). The migrated developer's task shares the host developer's secrets: one still empty there (the API key) gets the initializer's placeholder in that task alone, not stored",
+    why: "the rehearsal's AWS stand-in has no ECS or SSM; public.ecr.aws is unreachable; a stored placeholder would change the host's container (apply.sh takes it for a key) under the faults leg that follows",
+    seam: "rehearse/checks/ecs-migration.ts; rehearse/ecs/run-task.ts",
+  },
+];
+
 export const CONCESSIONS: readonly Concession[] = [
   {
-    what: "Docker Engine is Debian trixie's docker.io 26.1 with containerd 1.7, docker-compose 2.26 and bookworm's runc, unpacked under .rehearsal; not Docker CE from Docker's apt repository",
+    what: "Docker Engine is Debian trixie's docker.io 26.1 with containerd 1.7, docker-compose 2.26, bookworm's runc and trixie's tini (docker-init, for a container's init process), unpacked under .rehearsal; not Docker CE from Docker's apt repository",
     why: "Docker's repository is unreachable from this machine; bookworm's own docker.io (20.10) is too old for healthcheck.start_interval and has no Compose v2; trixie's runc needs glibc 2.38",
     seam: "the dpkg-query stand-in reports docker-ce and docker-compose-plugin as installed, so setup.sh skips their installation; sh/engine.sh runs dockerd with its own data-root, exec-root, pidfile and socket",
   },
@@ -22,9 +61,9 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "the compose override (apply.sh's COMPOSE_OVERRIDE_FILE) replaces the logging section",
   },
   {
-    what: "the AWS CLI is a stateful local stand-in for the calls the scripts make (Secrets Manager create/describe/get/put, S3 sync/cp/ls/head-object, EC2 describe and snapshots, CloudWatch put-metric-data); a deploy puts the synthesized stack's S3 objects into it, as terraform apply uploads them",
+    what: "the AWS CLI is a local stand-in, an account kept in a directory, for the calls the scripts make (the one the unit tests use: Secrets Manager, S3, EC2 instances, volumes and snapshots, CloudWatch, with --query through JMESPath); it holds the host's instance, its volumes and the buckets, and a deploy puts the synthesized stack's S3 objects into it, as terraform apply uploads them",
     why: "AWS is unreachable; this is also why IAM policies, KMS, the ALB, Route53, ACM, AWS Backup and the SSM association themselves are not rehearsed",
-    seam: "rehearse/standins/aws first on PATH; state under .rehearsal/host/state/aws; secrets are created empty, as Terraform creates them",
+    seam: "rehearse/standins/aws first on PATH; its account under .rehearsal/host/state/aws (AWS_STANDIN_STATE); secrets are created empty, as Terraform creates them",
   },
   {
     what: "the SSM agent is not here: each run of the association is the apply document's runCommand, as synthesized, written to _script.sh in the agent's orchestration directory (under ROOT_PREFIX) and run with sh -c, each {{ parameter }} filled in after checking its allowedPattern; the parameters Terraform resolves at deploy time (the bucket names, the data volume's id) take the stand-ins' values",
@@ -106,4 +145,5 @@ export const CONCESSIONS: readonly Concession[] = [
     why: "the rehearsal runs on the CI machine",
     seam: "none: setup.sh finds the packages installed (dpkg-query)",
   },
+  ...ECS_CONCESSIONS,
 ];

@@ -13,7 +13,15 @@ import { say } from "./lib/log";
 import { retry, run, runOk } from "./lib/run";
 
 /** Packages of the engine, as `name/suite`. */
-export const ENGINE_PACKAGES = ["docker.io/trixie", "docker-cli/trixie", "containerd/trixie", "docker-compose/trixie", "runc/bookworm"];
+export const ENGINE_PACKAGES = [
+  "docker.io/trixie",
+  "docker-cli/trixie",
+  "containerd/trixie",
+  "docker-compose/trixie",
+  "runc/bookworm",
+  // docker.io's docker-init is a link to tini's static binary.
+  "tini/trixie",
+];
 const MIRROR = "http://deb.debian.org/debian";
 const SOURCES = ["trixie", "bookworm"].map(
   (suite) => `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${MIRROR} ${suite} main`,
@@ -27,6 +35,8 @@ const BINARIES = {
   "containerd-shim-runc-v2": "usr/bin/containerd-shim-runc-v2",
   ctr: "usr/bin/ctr",
   docker: "usr/bin/docker",
+  // The init process of a container started with --init (an ECS task definition's initProcessEnabled).
+  "docker-init": "usr/bin/tini-static",
 } as const;
 const COMPOSE_PLUGIN = "usr/libexec/docker/cli-plugins/docker-compose";
 

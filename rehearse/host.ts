@@ -10,9 +10,10 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DATA_MOUNT, HOST_FILES_PREFIX, containerName, hostPaths, secretName } from "../src/naming";
+import { DATA_MOUNT, HOST_FILES_PREFIX, containerName, hostInstanceName, hostPaths, secretName } from "../src/naming";
 import type { Developer, Fleet } from "../src/roster";
 import { dockerCli, dockerHost, engineBin, engineDir } from "./engine";
+import { AwsAccount } from "./lib/aws-account";
 import { layout } from "./lib/layout";
 import { run, runOk, sleep, type RunResult } from "./lib/run";
 import type { ApplyDocument, RenderedRoster } from "./rosters";
@@ -59,6 +60,16 @@ export function scriptAsSsmRunsIt(document: ApplyDocument): string {
     return values[name];
   });
 }
+/** The AWS account (the stand-in's, under `state`/aws) as Terraform leaves it: the host's instance, its volumes, the buckets. */
+export function rehearsalAccount(state: string, fleet: Fleet): AwsAccount {
+  const account = new AwsAccount(join(state, "aws"), fleet.region);
+  account.addInstance({ id: INSTANCE_ID, name: hostInstanceName(fleet) });
+  account.addVolume({ id: "vol-0rehearsalroot01", size: 8, attachedTo: { instanceId: INSTANCE_ID, device: "/dev/sda1" } });
+  account.addVolume({ id: DATA_VOLUME_ID, size: 2, attachedTo: { instanceId: INSTANCE_ID, device: "/dev/sdf" } });
+  for (const bucket of [ARTIFACT_BUCKET, ARCHIVE_BUCKET]) account.addBucket(bucket);
+  return account;
+}
+
 const hostDir = layout.host;
 const loopDeviceFile = join(hostDir, "loop-device");
 const volumeFile = join(hostDir, "data-volume.img");
@@ -118,7 +129,7 @@ export class RehearsalHost {
     this.current = roster;
     await removeHost();
     mkdirSync(this.root, { recursive: true });
-    mkdirSync(join(this.state, "aws"), { recursive: true });
+    rehearsalAccount(this.state, roster.fleet);
     mkdirSync(join(hostDir, "tmp"), { recursive: true });
     this.write("/etc/fstab", "LABEL=cloudimg-rootfs\t/\text4\tdiscard,errors=remount-ro\t0 1\n");
     const ctl = join(this.root, "opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl");
@@ -213,6 +224,7 @@ export class RehearsalHost {
       COMPOSE_OVERRIDE_FILE: this.overrideFile,
       DOCKER_HOST: dockerHost,
       REHEARSAL_STATE: this.state,
+      AWS_STANDIN_STATE: join(this.state, "aws"),
       REHEARSAL_CALLS: join(this.state, "calls.log"),
       REHEARSAL_HOST_ROOT: this.root,
       REHEARSAL_ENGINE_SH: join(layout.scripts, "engine.sh"),

@@ -161,6 +161,10 @@ async function main(argv: string[]): Promise<number> {
     say(
       `the faults leg, ${report.faults.filter((f) => f.outcome === "held").length} of ${report.faults.length} held:\n${table.join("\n")}`,
     );
+  // Last, where a CI log's tail shows it: each failed check again, with what it found.
+  for (const failed of report.checks.filter((c) => !c.ok)) {
+    say(`FAILED ${failed.name}\n        ${failed.detail.split("\n").slice(0, 12).join("\n        ")}`);
+  }
   record(`report: ${join(layout.report)}`);
   say(`report: ${layout.report}${report.kept ? " (engine, containers and proxy kept running: npm run rehearse -- --down ends them)" : ""}`);
   console.log(summaryLine(report));

@@ -25,7 +25,7 @@ export const PROXY_ADDRESS = "127.0.0.1";
 export function proxyPorts(env: NodeJS.ProcessEnv = process.env): ProxyPorts {
   return { https: Number(env.REHEARSAL_HTTPS_PORT || 443), http: Number(env.REHEARSAL_HTTP_PORT || 80) };
 }
-/** The ALB's idle timeout (src/modules/alb.ts), so an idle editor websocket stays open. */
+/** The ALB's idle timeout (src/constructs/alb.ts), so an idle editor websocket stays open. */
 const IDLE_TIMEOUT_SECONDS = 3600;
 
 const dir = layout.proxy;
@@ -54,13 +54,13 @@ export function nginxConfig(
     "ssl_protocols TLSv1.2 TLSv1.3;",
   ];
   const rules = routes.flatMap((route) => [
-    `  # ${route.developer}: host-header rule -> ${route.container} on host port ${route.port}`,
+    `  # ${route.developer}: host-header rule -> ${route.container} on ${route.address ? `${route.address}:` : "host port "}${route.port}`,
     "  server {",
     `    ${listen(ports.https, true)}`,
     `    server_name ${route.host};`,
     ...tls.map((l) => `    ${l}`),
     "    location / {",
-    `      proxy_pass http://127.0.0.1:${route.port};`,
+    `      proxy_pass http://${route.address ?? "127.0.0.1"}:${route.port};`,
     "      proxy_http_version 1.1;",
     // The ALB keeps the Host header as the browser sent it; code-server checks Origin against it.
     "      proxy_set_header Host $http_host;",

@@ -7,6 +7,7 @@ import type { Page } from "playwright-core";
 import { containerName } from "../src/naming";
 import { RehearsalBrowser, type LoginOutcome } from "./browser";
 import { dockerCli } from "./engine";
+import type { EcsLeg } from "./ecs/leg";
 import type { RehearsalHost } from "./host";
 import { sleep } from "./lib/run";
 import type { ImageInfo } from "./image";
@@ -32,6 +33,8 @@ export class Rehearsal {
   socketsBeforeRemoval = "";
   /** The workbench page opened by the browser-login check. */
   workbench?: Page;
+  /** The ECS leg's roster, tasks and file system; set by its first check. */
+  ecs?: EcsLeg;
   /** The roster as `npm run synth` renders it; set by the synth check. */
   base!: RenderedRoster;
   private browserInstance?: RehearsalBrowser;

@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDocument } from "yaml";
+import { parseDocument, type Document } from "yaml";
 import { HOST_FILES_MANIFEST as MANIFEST_FILE } from "../src/naming";
 import { HOST_FILES_PREFIX } from "../src/naming";
 import { DEFAULT_ROSTER_FILE, loadRoster, type Fleet } from "../src/roster";
@@ -22,6 +22,8 @@ export interface Route {
   readonly host: string;
   readonly port: number;
   readonly container: string;
+  /** Where the target listens: a task's own address on ECS. @default "127.0.0.1" (the host's published port) */
+  readonly address?: string;
 }
 
 /** The SSM document that applies the host files, and the association's values for its parameters, as synthesized. */
@@ -52,16 +54,21 @@ export type RosterEdit = (roster: { developers: { name: string; port: number }[]
 /** The roster `npm run synth` reads (ROSTER_FILE, as main.ts). */
 export const baseRosterFile = () => join(PROJECT_ROOT, process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE);
 
-// Terraform template syntax is escaped in S3 object contents (src/modules/expressions.ts).
+// Terraform template syntax is escaped in S3 object contents (src/constructs/expressions.ts).
 const unescapeTemplate = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
-type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };
+export type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };
 
 /** The one synthesized stack's configuration under an outdir. */
 export function stackConfigOf(outdir: string): StackConfig {
+  return JSON.parse(readFileSync(join(stackDirOf(outdir), "cdk.tf.json"), "utf8")) as StackConfig;
+}
+
+/** The one synthesized stack's directory under an outdir, where its files beside the configuration are. */
+function stackDirOf(outdir: string): string {
   const stacks = readdirSync(join(outdir, "stacks"));
   if (stacks.length !== 1) throw new Error(`expected one stack in ${outdir}/stacks, found ${stacks.join(", ")}`);
-  return JSON.parse(readFileSync(join(outdir, "stacks", stacks[0], "cdk.tf.json"), "utf8")) as StackConfig;
+  return join(outdir, "stacks", stacks[0]);
 }
 
 function only(config: StackConfig, type: string): Record<string, unknown> {
@@ -112,29 +119,36 @@ export function applyDocumentOf(config: StackConfig): ApplyDocument {
 
 export function hostFilesOf(outdir: string): HostFile[] {
   const config = stackConfigOf(outdir);
-  const objects = Object.values((config.resource?.aws_s3_object ?? {}) as Record<string, { key: string; content: string }>);
+  const objects = Object.values(
+    (config.resource?.aws_s3_object ?? {}) as Record<string, { key: string; content?: string; source?: string }>,
+  );
+  // A built file (the sign-in gate's bundle) is uploaded from its file beside the configuration.
+  const contentOf = (o: { content?: string; source?: string }) =>
+    o.source !== undefined ? readFileSync(join(stackDirOf(outdir), o.source), "utf8") : unescapeTemplate(o.content ?? "");
   const files = objects
     .filter((o) => o.key.startsWith(HOST_FILES_PREFIX))
-    .map((o) => ({ path: o.key.slice(HOST_FILES_PREFIX.length), content: unescapeTemplate(o.content) }));
+    .map((o) => ({ path: o.key.slice(HOST_FILES_PREFIX.length), content: contentOf(o) }));
   if (!files.some((f) => f.path === MANIFEST_FILE)) throw new Error(`the synthesized stack in ${outdir} uploads no ${MANIFEST_FILE}`);
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Changes the parsed roster.yaml document in place, for edits RosterEdit cannot make (another platform). */
+export type RosterDocumentEdit = (document: Document) => void;
+
 /**
- * Synthesizes a variant of the roster (the base roster when `edit` is absent), with this
- * project's code or, for the upgrade check, a copy of an earlier release's (`projectRoot`).
+ * Synthesizes `roster.yaml` as `edit` changes it into `.rehearsal/render/<variant>/cdktf.out`
+ * with the project's entry point; returns the roster file and the output directory.
  */
-export async function renderRoster(variant: string, edit?: RosterEdit, projectRoot = PROJECT_ROOT): Promise<RenderedRoster> {
+export async function synthesize(
+  variant: string,
+  edit?: RosterDocumentEdit,
+  projectRoot = PROJECT_ROOT,
+): Promise<{ rosterFile: string; outdir: string }> {
   const dir = join(layout.render, variant);
   mkdirSync(dir, { recursive: true });
   const rosterFile = join(dir, "roster.yaml");
   const document = parseDocument(readFileSync(baseRosterFile(), "utf8"));
-  if (edit) {
-    const roster = document.toJS();
-    edit(roster);
-    document.set("developers", document.createNode(roster.developers, { flow: false }));
-    document.setIn(["codeServer", "tag"], roster.codeServer.tag);
-  }
+  edit?.(document);
   writeFileSync(rosterFile, document.toString());
   const outdir = join(dir, "cdktf.out");
   await runOk("node", ["--import", "tsx", "main.ts", "--outdir", outdir, "--export", join(dir, "deployment")], {
@@ -142,6 +156,25 @@ export async function renderRoster(variant: string, edit?: RosterEdit, projectRo
     env: { ...process.env, ROSTER_FILE: rosterFile },
     timeoutSeconds: 300,
   });
+  return { rosterFile, outdir };
+}
+
+/**
+ * Synthesizes a variant of the roster (the base roster when `edit` is absent), with this
+ * project's code or, for the upgrade check, a copy of an earlier release's (`projectRoot`).
+ */
+export async function renderRoster(variant: string, edit?: RosterEdit, projectRoot = PROJECT_ROOT): Promise<RenderedRoster> {
+  const { rosterFile, outdir } = await synthesize(
+    variant,
+    edit &&
+      ((document) => {
+        const roster = document.toJS();
+        edit(roster);
+        document.set("developers", document.createNode(roster.developers, { flow: false }));
+        document.setIn(["codeServer", "tag"], roster.codeServer.tag);
+      }),
+    projectRoot,
+  );
   const hostFiles = hostFilesOf(outdir);
   const rules = JSON.parse(hostFiles.find((f) => f.path === "config/alb-rules.json")!.content) as { rules: Route[] };
   const config = stackConfigOf(outdir);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
-import { replaceDirectory } from "./export/replace-directory";
+import { replaceDirectory } from "./replace-directory";
 import { renderApplyDocumentScript, renderBootstrap, renderHostFiles, type RenderedFile } from "./render";
 import type { Fleet } from "./roster";
 import { skipCrossStackPreparation } from "./speed";

@@ -47,6 +47,8 @@ export function hostPaths(fleet: FleetNames) {
      * and mounted read-only into the container, so nothing in it can change what code-server reads.
      */
     codeServerConfigDir: `${etc}/code-server`,
+    /** The sign-in gates' directories (OpenID Connect): per developer its configuration and two 0600 secret files, root-owned. */
+    gateDir: `${etc}/gate`,
     /** The host scripts' state: the apply lock, the roll-out's pending recreations, metric samples. */
     stateDir: state,
     /** flock(1) file of every apply, start and stop, and of the SSM document's sync and swap. */
@@ -94,6 +96,22 @@ export function logGroupNames(fleet: FleetNames) {
     flowLogs: `/aws/vpc/${fleet.project}/flow-logs`,
     /** The WAF's request log (roster waf.enabled): WAF delivers only to groups named aws-waf-logs-*. */
     waf: `aws-waf-logs-${fleet.namePrefix}`,
+  } as const;
+}
+
+/**
+ * The ECS platform's maintenance task, which operators run for one-off work on the homes' file
+ * system (restore-home.sh, migrate-homes.sh): names the stack and the operator scripts share. A
+ * developer named `maintenance` would share its family and role name; the platform refuses one.
+ */
+export function maintenanceNames(fleet: FleetNames) {
+  return {
+    family: `${fleet.namePrefix}-maintenance`,
+    role: `${fleet.namePrefix}-maintenance`,
+    container: "maintenance",
+    logGroup: `${logGroupNames(fleet).base}/maintenance`,
+    /** Key prefix in the archive bucket of the homes copied from the host. */
+    migrationPrefix: "migration/",
   } as const;
 }
 
@@ -308,12 +326,28 @@ export function developerKeptAddresses(developer: Pick<DeveloperSlot, "name">) {
 }
 
 /**
- * README sections that messages send the operator to (Terraform's refusals, the review, the cost
- * report). A test holds the README to them.
+ * Terraform address of the developer's sign-in gate's cookie key, which exists only when the fleet
+ * signs in with OpenID Connect and outlives a removal like the other secrets.
  */
-export const README_SECTIONS = {
-  architectureChange: "Change the host's architecture",
-  hostReplacement: "Replace the host",
-  retire: "Retire the environment",
-  regionMove: "Move to another region",
+export function developerGateKeyAddress(developer: Pick<DeveloperSlot, "name">): string {
+  return `aws_secretsmanager_secret.secrets_${developerConstructIds(developer).secrets["gate-cookie-key"]}`;
+}
+
+/**
+ * Procedures of the operator guide that messages send the operator to (Terraform's refusals and
+ * notifications, the review, the cost report), as the guide's path and the heading's anchor. A test
+ * holds the guide to them, and to every other link into docs/ that a message names.
+ */
+export const GUIDE_LINKS = {
+  architectureChange: "docs/operator-guide.md#change-the-hosts-architecture",
+  hostReplacement: "docs/operator-guide.md#replace-the-host",
+  retire: "docs/operator-guide.md#retire-the-environment",
+  regionMove: "docs/operator-guide.md#move-to-another-region",
+  readdDeveloper: "docs/operator-guide.md#add-a-removed-developer-back",
+  secretsRotation: "docs/operator-guide.md#secrets-and-rotation",
+  backups: "docs/operator-guide.md#backups-and-restore",
+  troubleshooting: "docs/operator-guide.md#troubleshooting",
 } as const;
+
+/** The operator script that stores the identity provider's client secret (read from stdin, never argv). */
+export const SET_OIDC_CLIENT_SECRET_SCRIPT = "set-oidc-client-secret.sh";

@@ -44,4 +44,5 @@ export function octal(mode: FileMode): string {
   return `0${mode.toString(8)}`;
 }
 
-export const byPath = (a: RenderedFile, b: RenderedFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+export const byPath = (a: { readonly path: string }, b: { readonly path: string }): number =>
+  a.path < b.path ? -1 : a.path > b.path ? 1 : 0;

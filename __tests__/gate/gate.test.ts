@@ -230,6 +230,8 @@ describe("another identity", () => {
     expect(reply.status).toBe(403);
     expect(reply.body).toContain("has not verified this email address");
     expect(reply.body).toContain("alice@example.com");
+    // The subject the provider gave, which an operator may bind the workspace to instead.
+    expect(reply.body).toContain("subject identifier: <code>mallory</code> (<code>sub:</code> in the roster)");
   });
 });
 

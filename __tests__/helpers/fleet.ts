@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { withDevelopers } from "../../src/cost/team-rosters";
 import { type Fleet, parseRoster, RosterError } from "../../src/roster";
 import type { ProviderBlock } from "../../src/terraform/plan-json";
 
@@ -21,10 +22,7 @@ export function editedFleet(edit: (roster: ProviderBlock) => void): Fleet {
 
 /** A generated roster of `count` developers on a host that fits them. */
 export function generatedRosterText(count: number, instanceType = "m5.16xlarge"): string {
-  const roster = parse(DEFAULT_ROSTER_TEXT);
-  roster.host = { instanceType };
-  roster.developers = Array.from({ length: count }, (_, i) => ({ name: `dev${i + 1}`, port: 8443 + i }));
-  return stringify(roster);
+  return stringify({ ...withDevelopers(parse(DEFAULT_ROSTER_TEXT), count), host: { instanceType } });
 }
 
 /** `line|path|message` of every problem the roster parser reports for `text`; fails the test when it accepts it. */

@@ -6,7 +6,7 @@ import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Testing, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { AwsEnvironment } from "../../src/modules/aws-environment";
+import { AwsEnvironment } from "../../src/constructs/aws-environment";
 import type { ProviderBlock, TerraformJson } from "../../src/terraform/plan-json";
 
 /** The account id construct tests give their stack's AwsEnvironment. */

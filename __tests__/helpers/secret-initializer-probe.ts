@@ -12,8 +12,8 @@ import type { Construct } from "constructs";
 import { deploymentPackages } from "../../src/export/deployment";
 import { renderHcl } from "../../src/export/hcl";
 import { packageHandler } from "../../src/lambdas/package";
-import { AwsEnvironment } from "../../src/modules/aws-environment";
-import { SecretInitializer } from "../../src/modules/secret-initializer";
+import { AwsEnvironment } from "../../src/constructs/aws-environment";
+import { SecretInitializer } from "../../src/constructs/secret-initializer";
 import { ReadableAddressStack } from "../../src/stacks/readable-addresses";
 import type { TerraformJson } from "../../src/terraform/plan-json";
 

@@ -24,7 +24,7 @@ export function terraformOrSkip(): string | undefined {
   return terraform;
 }
 
-/** Resource types the default plan creates: the architecture the README describes, nothing else. */
+/** Resource types the default plan creates: the architecture docs/contributing.md#architecture describes, nothing else. */
 export const DEFAULT_PLAN_TYPES = [
   "aws_acm_certificate",
   "aws_acm_certificate_validation",

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { README_SECTIONS } from "../../src/naming";
+import { GUIDE_LINKS } from "../../src/naming";
+import { sectionAt } from "../helpers/docs";
 import { planCounts, type ReviewedChange } from "../../src/review/planned";
 import { renderReview } from "../../src/review/report";
 import { exitCodeOf, review, synthesizeRoster, type Review } from "../../src/review/review";
@@ -39,7 +40,7 @@ const synthesized = (text: string) => synthesizeRoster("roster.yaml", parseRoste
 const base = synthesizeRoster("HEAD:roster.yaml", parseRoster(DEFAULT_ROSTER_TEXT));
 
 /** Terraform's streamed word for each of the review's actions. */
-const ANNOUNCED = { create: "create", update: "update", replace: "replace", delete: "delete" } as const;
+const ANNOUNCED = { create: "create", update: "update", replace: "replace", delete: "delete", forget: "remove" } as const;
 
 maybe("the review against a deployment of the default roster", () => {
   let planner: OfflinePlanner;
@@ -74,7 +75,7 @@ maybe("the review against a deployment of the default roster", () => {
       `Summary: Terraform's plan: ${result.summary!.add} to add, ${result.summary!.change} to change, ${result.summary!.remove} to destroy`,
     );
     for (const change of result.changes) {
-      const symbol = { create: "+", update: "~", delete: "-", replace: change.createFirst ? "+/-" : "-/+" }[change.action];
+      const symbol = { create: "+", update: "~", delete: "-", forget: ".", replace: change.createFirst ? "+/-" : "-/+" }[change.action];
       expect(report).toContain(`    ${symbol.padEnd(3)} ${change.address}`);
     }
   }
@@ -129,6 +130,60 @@ maybe("the review against a deployment of the default roster", () => {
     });
   });
 
+  describe("the migration from the host to ECS, step by step", () => {
+    const step = (platform: string, migration?: object) =>
+      synthesized(
+        rosterText((r) => {
+          const roster = r as Roster & Record<string, unknown>;
+          roster.platform = platform;
+          if (migration) roster.migration = migration;
+          if (platform === "ecs" && !migration) delete (roster as Partial<Roster>).host;
+        }),
+      );
+    const prepared = step("host", { prepare: "ecs" });
+    const switched = step("ecs", { keep: "host" });
+    const retired = step("ecs");
+    const verdict = (result: Review, role: string) => result.protected.find((v) => v.role === role);
+
+    it("prepares ECS beside the serving host: the homes' file system is created, the host and its data untouched", () => {
+      const { result } = reviewed("migration-prepare", prepared);
+      expectTerraformsAccount("migration-prepare");
+      expect(verdict(result, "host")?.action).toBe("unchanged");
+      expect(verdict(result, "dataVolume")?.action).toBe("unchanged");
+      expect(verdict(result, "homes")).toMatchObject({
+        action: "create",
+        consequence: expect.stringContaining("scripts/migrate-homes.sh"),
+      });
+      expect(exitCodeOf(result)).toBe(3);
+    });
+
+    it("switches serving to ECS while the host is kept: the host, its data volume and the homes untouched", () => {
+      const { result } = reviewed("migration-switch", switched, {}, prepared);
+      expectTerraformsAccount("migration-switch");
+      for (const role of ["host", "dataVolume", "dataVolumeAttachment", "homes"]) {
+        expect([role, verdict(result, role)?.action]).toEqual([role, "unchanged"]);
+      }
+    });
+
+    it("retires the host only on purpose, and even then Terraform forgets the data volume instead of destroying it", () => {
+      const { result } = reviewed("migration-retire", retired, {}, switched);
+      expectTerraformsAccount("migration-retire");
+      expect(verdict(result, "host")?.action).toBe("delete");
+      expect(verdict(result, "dataVolume")).toMatchObject({ action: "forget", refused: false });
+      expect(result.changes.filter((c) => c.action === "delete").map((c) => c.type)).not.toContain("aws_ebs_volume");
+      expect(verdict(result, "homes")?.action).toBe("unchanged");
+      // ECS's load balancer serves every URL: the host's, which no DNS record points at, goes unnoticed,
+      // and the load balancers' security group stays (a replacement would fail while ECS's holds it).
+      expect(result.changes.filter((c) => c.action === "delete").map((c) => c.address)).toContain("aws_lb.alb_load-balancer");
+      expect(result.impacts).toEqual([]);
+      expect(result.changes.filter((c) => c.action === "replace").map((c) => c.address)).toEqual([]);
+      expect(renderReview(result)).toMatch(
+        /! data volume \(aws_ebs_volume\.[^)]+\): no longer managed by Terraform: Terraform forgets it and does not destroy it/,
+      );
+      expect(exitCodeOf(result)).toBe(3);
+    });
+  });
+
   describe("a new region", () => {
     const current = synthesized(
       rosterText((r) => Object.assign(r, { region: "us-east-1", availabilityZones: ["us-east-1a", "us-east-1b"] })),
@@ -142,7 +197,7 @@ maybe("the review against a deployment of the default roster", () => {
           detail: expect.stringMatching(/^This environment was deployed in ap-southeast-7, and the roster's region is us-east-1\. /),
         }),
       ]);
-      expect(result.refusals[0].detail).toContain(`"${README_SECTIONS.regionMove}"`);
+      expect(result.refusals[0].detail).toContain(GUIDE_LINKS.regionMove);
       expect(result.changes).toEqual([]);
       expect(exitCodeOf(result)).toBe(3);
       const report = renderReview(result);
@@ -244,11 +299,11 @@ maybe("the review against a deployment of the default roster", () => {
     });
   });
 
-  describe("the README's add-a-developer example", () => {
-    const README = join(PROJECT_ROOT, "README.md");
-    it("is what npm run review prints for the README's edit (UPDATE_README=1 rewrites it)", async () => {
-      const text = readFileSync(README, "utf8");
-      const start = text.indexOf("**Add a developer**");
+  describe("the operator guide's add-a-developer example", () => {
+    const GUIDE = join(PROJECT_ROOT, "docs/operator-guide.md");
+    it("is what npm run review prints for the guide's edit (UPDATE_DOCS=1 rewrites it)", async () => {
+      const text = readFileSync(GUIDE, "utf8");
+      const start = text.indexOf(sectionAt("docs/operator-guide.md#add-a-developer"));
       const edit = parse(/```yaml\n([\s\S]*?)\n```/.exec(text.slice(start))![1]) as { host: object; developers: object[] };
       const roster = parse(DEFAULT_ROSTER_TEXT) as { host: object; developers: object[] };
       Object.assign(roster.host, edit.host);
@@ -265,9 +320,9 @@ maybe("the review against a deployment of the default roster", () => {
       );
       const printed = renderReview(result, await reviewSections(result)).replace(/\n$/, "");
       const block = /(```text\n)([\s\S]*?)(\n```)/.exec(text.slice(start))!;
-      if (process.env.UPDATE_README === "1") {
+      if (process.env.UPDATE_DOCS === "1") {
         const at = start + block.index;
-        writeFileSync(README, text.slice(0, at) + block[1] + printed + block[3] + text.slice(at + block[0].length));
+        writeFileSync(GUIDE, text.slice(0, at) + block[1] + printed + block[3] + text.slice(at + block[0].length));
       } else {
         expect(printed).toBe(block[2]);
       }

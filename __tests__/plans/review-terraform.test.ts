@@ -5,7 +5,7 @@
  *   of another architecture is refused by Terraform with the host's own message, swapped
  *   availability zones and a new vpc_cidr (`--var`) replace the host (refused: prevent_destroy,
  *   with the way forward), and the zones the data volume too;
- * - the host's guards and the README's procedures, the README's own commands and files planned: a
+ * - the host's guards and the operator guide's procedures, the guide's own commands and files planned: a
  *   new vpc_cidr refused by prevent_destroy; the architecture change (an override and -replace of
  *   the recorded architecture) replacing the host with the new type and image; the retirement (an
  *   override, state rm of what is kept, plan -destroy) destroying the rest and nothing kept; the ALB
@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import type { TerraformJson } from "../../src/terraform/plan-json";
 import { diffConfigs, referencesOf, resourceEntries } from "../../src/review/diff";
-import { README_SECTIONS } from "../../src/naming";
+import { GUIDE_LINKS } from "../../src/naming";
+import { sectionAt } from "../helpers/docs";
 import { protectedResources } from "../../src/review/protected";
 import { renderReview } from "../../src/review/report";
 import { exitCodeOf, review, synthesizeRoster, type Review } from "../../src/review/review";
@@ -30,15 +31,6 @@ import { terraformOrSkip } from "../helpers/terraform";
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
 const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
-const README = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
-
-/** The README's paragraph that starts with `**<title>**`, up to the next bold paragraph title. */
-function readmeSection(title: string): string {
-  const start = README.indexOf(`**${title}**`);
-  if (start < 0) throw new Error(`README has no "**${title}**"`);
-  const end = README.indexOf("\n**", start + title.length + 4);
-  return README.slice(start, end < 0 ? undefined : end);
-}
 
 /** The fenced blocks of `language` in `text`, without their indentation. */
 function fenced(text: string, language: string): string[] {
@@ -144,13 +136,13 @@ maybe("planned against a deployment of the default roster", () => {
           detail: expect.stringMatching(/^The host was built for x86_64, and the roster's host\.instanceType is arm64\. /),
         },
       ]);
-      expect(result.refusals[0].detail).toContain(`README says under "${README_SECTIONS.architectureChange}"`);
+      expect(result.refusals[0].detail).toContain(`as ${GUIDE_LINKS.architectureChange} says`);
       expect(result.plan).toBeUndefined();
       expect(exitCodeOf(result)).toBe(3);
     });
 
-    it("prints what the README shows for it", () => {
-      const [shown] = fenced(readmeSection(README_SECTIONS.architectureChange), "text");
+    it("prints what the operator guide shows for it", () => {
+      const [shown] = fenced(sectionAt(GUIDE_LINKS.architectureChange), "text");
       const printed = renderReview(result).split("\n");
       const from = printed.indexOf("Protected resources:");
       expect(printed.slice(from, from + shown.split("\n").length).join("\n")).toBe(shown);
@@ -199,7 +191,7 @@ maybe("planned against a deployment of the default roster", () => {
       const report = renderReview(result);
       expect(report).toContain('Plan-time variables of the change: vpc_cidr = "10.50.0.0/16"');
       expect(report).toContain(
-        `Terraform would refuse to apply this plan: the host instance has prevent_destroy. If the host must be replaced (another architecture, another vpc_cidr), the README says how under "${README_SECTIONS.hostReplacement}".`,
+        `Terraform would refuse to apply this plan: the host instance has prevent_destroy. If the host must be replaced (another architecture, another vpc_cidr), ${GUIDE_LINKS.hostReplacement} says how.`,
       );
     });
   });
@@ -229,7 +221,7 @@ maybe("planned against a deployment of the default roster", () => {
     });
   });
 
-  describe("the host's guards and the README's procedures", () => {
+  describe("the host's guards and the operator guide's procedures", () => {
     let deployed: TerraformState;
     beforeAll(() => {
       // Settled: what configurations build with functions from faked values (policies naming ARNs,
@@ -260,8 +252,8 @@ maybe("planned against a deployment of the default roster", () => {
       ]);
     });
 
-    describe(`"${README_SECTIONS.architectureChange}", as the README says`, () => {
-      const section = readmeSection(README_SECTIONS.architectureChange);
+    describe(`${GUIDE_LINKS.architectureChange}, as the guide says`, () => {
+      const section = sectionAt(GUIDE_LINKS.architectureChange);
       const [override] = fenced(section, "json");
       const [command] = fenced(section, "sh");
       const replaced = [...command.matchAll(/-replace=(\S+)/g)].map((m) => m[1]);
@@ -305,8 +297,8 @@ maybe("planned against a deployment of the default roster", () => {
       });
     });
 
-    describe(`"${README_SECTIONS.retire}", as the README says`, () => {
-      const section = readmeSection(README_SECTIONS.retire);
+    describe(`${GUIDE_LINKS.retire}, as the guide says`, () => {
+      const section = sectionAt(GUIDE_LINKS.retire);
       const [override] = fenced(section, "json");
       const kept = fenced(section, "sh")
         .join("\n")

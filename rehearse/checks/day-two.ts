@@ -1,4 +1,4 @@
-/** Step 6: the operations of the README's day two, each on the running rehearsal host. */
+/** Step 6: the operator guide's day-two operations (docs/operator-guide.md#day-two-operations), each on the running rehearsal host. */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";

@@ -1,6 +1,7 @@
 /** Every check, in the order they run: each list builds on the state the previous ones left. */
 import type { Check } from "./check";
 import { DAY_TWO } from "./day-two";
+import { ECS } from "./ecs";
 import { FAULTS } from "./faults";
 import { FIRST_BOOT } from "./first-boot";
 import { AFTER_LOGIN, BEFORE_LOGIN } from "./hardening";
@@ -20,6 +21,8 @@ export const CHECKS: readonly Check[] = [
   ...LOGIN,
   ...AFTER_LOGIN,
   ...DAY_TWO,
+  // The ECS platform's task definitions on the same engine, beside the host's containers, which it leaves as it found them.
+  ...ECS,
   // Last: each fault breaks something on purpose and checks what held, on the host day two left.
   ...FAULTS,
 ];

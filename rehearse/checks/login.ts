@@ -29,14 +29,14 @@ export const LOGIN = [
     try {
       // The editor's terminal runs bash in the container (code-server's default shell for coder).
       const shellRunning = async () => (await r.host.exec(developer.name, "pgrep -u coder -x bash")).code === 0;
+      // The shell creates the file (the redirection) before echo writes to it: wait for the content.
+      const written = () => existsSync(onVolume) && readFileSync(onVolume, "utf8").trim() === marker.content;
       await browser.runInTerminal(r.workbench, `echo ${marker.content} > ~/workspace/${marker.file}`, shellRunning, () =>
-        Promise.resolve(existsSync(onVolume)),
+        Promise.resolve(written()),
       );
     } finally {
       await r.workbench.screenshot({ path: layout.screenshot });
     }
-    const content = readFileSync(onVolume, "utf8").trim();
-    expect(content === marker.content, `${onVolume} holds "${content}", not what was typed`);
     return `${marker.file} typed in the terminal is on the data volume; screenshot ${layout.screenshot}`;
   }),
 

@@ -114,9 +114,11 @@ stop() {
 }
 
 # poweroff: what a host shutdown does to the engine: every container process, containerd and
-# dockerd end; restart policies apply at the next start.
+# dockerd end; restart policies apply at the next start. The exec-root lives in /run on a host, a
+# tmpfs every boot starts empty: its task and shim state and network namespaces go too (kept, a
+# container whose task directory is left cannot start: "failed to start shim: ... file exists").
 poweroff() {
-  local pid
+  local pid mount
   if responds; then
     for pid in $(docker ps -q | xargs -r docker inspect --format '{{.State.Pid}}'); do
       kill -KILL "$pid" 2>/dev/null || true
@@ -125,6 +127,10 @@ poweroff() {
   stop
   for pid in $(engine_processes); do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in $(engine_processes); do wait_gone "$pid" 10 || true; done
+  while read -r mount; do
+    umount -l "$mount" 2>/dev/null || true
+  done < <(findmnt -rn -o TARGET | grep -F "$exec_root/" | sort -r)
+  rm -rf "${exec_root:?}"
 }
 
 case ${1:-} in

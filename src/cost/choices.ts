@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { README_SECTIONS } from "../naming";
+import { GUIDE_LINKS } from "../naming";
 import { buildFleet, INSTANCE_TYPES, type Fleet } from "../roster";
 import { rosterSchema, type RawRoster } from "../roster/schema";
 import type { Bill } from "./engine";
@@ -13,7 +13,7 @@ import { loadPrices, type PriceBook } from "./prices";
 import { HOURS_PER_WEEK } from "./schedule";
 
 export interface CheaperChoice {
-  readonly kind: "amd" | "graviton" | "savings-plan";
+  readonly kind: "amd" | "graviton" | "savings-plan" | "arm64-tasks";
   readonly description: string;
   /** Null when a price needed for it is missing. */
   readonly monthlySavingUsd: number | null;
@@ -52,9 +52,41 @@ export function siblingTypes(raw: RawRoster, current: string): { amd: string[]; 
   };
 }
 
+/** The developers' Fargate tasks on arm64 instead of x86_64: the same hours at Fargate's ARM rates. */
+function arm64TasksChoice(fleet: Fleet, bill: Bill, prices: PriceBook): CheaperChoice[] {
+  const vcpu = bill.monthly.lines.find((l) => l.id === "fargate.vcpu");
+  const memory = bill.monthly.lines.find((l) => l.id === "fargate.memory");
+  if (fleet.ecs?.architecture !== "x86_64" || !vcpu || !memory) return [];
+  const arm = { vcpu: prices.get("fargate.arm64.vcpu-hour"), memory: prices.get("fargate.arm64.gb-hour") };
+  const note = "Graviton; the code-server image and every extension must run on arm64, and each task restarts on it at the next deploy";
+  const description = "arm64 tasks (ecs.architecture: arm64)";
+  if (!arm.vcpu.priced || !arm.memory.priced || vcpu.unitPriceUsd === null || memory.unitPriceUsd === null) {
+    const missing = [arm.vcpu, arm.memory].find((p) => !p.priced) as { reason: string } | undefined;
+    return [
+      {
+        kind: "arm64-tasks",
+        description,
+        monthlySavingUsd: null,
+        scheduledSavingUsd: null,
+        note: `${missing?.reason ?? "the x86_64 rates have no price here"}; ${note}`,
+      },
+    ];
+  }
+  const saving = vcpu.quantity * (vcpu.unitPriceUsd - arm.vcpu.usd) + memory.quantity * (memory.unitPriceUsd - arm.memory.usd);
+  return [
+    {
+      kind: "arm64-tasks",
+      description: `${description}: $${arm.vcpu.usd} instead of $${vcpu.unitPriceUsd} a vCPU-hour, $${arm.memory.usd} instead of $${memory.unitPriceUsd} a GB-hour`,
+      monthlySavingUsd: cents(saving),
+      scheduledSavingUsd: cents((saving * bill.scheduled.hoursPerWeek) / HOURS_PER_WEEK),
+      note,
+    },
+  ];
+}
+
 export function cheaperChoices(raw: RawRoster, fleet: Fleet, bill: Bill, prices: PriceBook = loadPrices(bill.region)): CheaperChoice[] {
   // Another instance type or a Savings Plan for it: choices of a host, when one runs.
-  if (!fleet.host) return [];
+  if (!fleet.host) return arm64TasksChoice(fleet, bill, prices);
   const host = fleet.host;
   const current = host.instanceType;
   const currentPrice = prices.get("ec2.instance-hour", current);
@@ -85,7 +117,7 @@ export function cheaperChoices(raw: RawRoster, fleet: Fleet, bill: Bill, prices:
       description: `${vendor} sibling ${best.type} ($${best.price.usd}/h instead of $${currentPrice.usd}/h)`,
       monthlySavingUsd: cents(saving),
       scheduledSavingUsd: cents(saving * share),
-      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (README, "${README_SECTIONS.architectureChange}")` : ""}`,
+      note: `fits the roster's reservations (the same capacity check as synth)${kind === "graviton" && host.architecture !== "arm64" ? `; another architecture: a deployed host is replaced for it (${GUIDE_LINKS.architectureChange})` : ""}`,
     });
   }
   const plan = prices.get("ec2.savings-plan-compute-1y-hour", current);

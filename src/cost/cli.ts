@@ -2,18 +2,22 @@
  * `npm run cost`: the monthly bill of the roster (ROSTER_FILE, default roster.yaml) as
  * synthesized, line by line, with the usage assumptions stated and overridable.
  */
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { parse } from "yaml";
 import { parseCommandLine } from "../command-line";
-import { VARIABLES } from "../modules/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "../roster";
+import { MAX_ECS_DEVELOPERS } from "../roster/rules";
 import { cheaperChoices, readRawRoster } from "./choices";
+import { compareCosts, renderComparison } from "./compare";
 import { billJson, monthlyCost } from "./engine";
-import { DEFAULT_ASSUMPTIONS, type UsageAssumptions } from "./inventory";
+import { dataVolumeGbLimits, DEFAULT_ASSUMPTIONS, type UsageAssumptions } from "./inventory";
 import { loadPrices, PRICES_DIR, PriceError } from "./prices";
 import { renderReport } from "./report";
 import { bulkOffersSource, DEFAULT_OFFERS_URL, type BulkOptions } from "./bulk-offers";
 import { NOT_IN_THE_PRICE_LIST } from "./price-list";
 import { awsCli, queryApiSource } from "./query-api";
+import type { RosterDocument } from "./team-rosters";
 import { updatePrices, type PriceListSource } from "./update-prices";
 
 /** The flags that override a usage assumption, with what each means. */
@@ -24,29 +28,33 @@ const ASSUMPTION_FLAGS: Record<string, { key: keyof UsageAssumptions; help: stri
     integer: true,
   },
   "egress-gb": { key: "egressGb", help: "GB a month from the ALB to the developers' browsers" },
-  "api-egress-gb": { key: "apiEgressGb", help: "GB a month from the host to the Anthropic API and the internet" },
+  "api-egress-gb": { key: "apiEgressGb", help: "GB a month from the host or the tasks to the Anthropic API and the internet" },
   "logs-gb-per-developer": { key: "logsGbPerDeveloper", help: "GB of container logs per developer a month" },
   "host-logs-gb": { key: "hostLogsGb", help: "GB of host logs (system, docker) a month" },
   "used-gb": { key: "usedGb", help: "GB of data on the data volume (the first full snapshot)" },
-  "changed-gb-per-day": { key: "changedGbPerDay", help: "GB of the data volume changed a day (what each snapshot adds)" },
+  "changed-gb-per-day": { key: "changedGbPerDay", help: "GB of the data volume or EFS homes changed a day (what each backup adds)" },
   lcu: { key: "lcuPerHour", help: "average ALB capacity units an hour" },
   "dns-queries-million": { key: "dnsQueriesMillion", help: "million DNS queries a month" },
   "s3-gb-per-bucket": { key: "s3GbPerBucket", help: "GB stored per S3 bucket" },
   "flow-logs-gb": { key: "flowLogsGb", help: "GB of VPC flow logs a month per flow log (when the stack has them)" },
   "waf-requests-million": { key: "wafRequestsMillion", help: "million requests a month per WAF web ACL (when the stack has one)" },
+  "home-gb-per-developer": { key: "homeGbPerDeveloper", help: "GB in each developer's home on EFS (ECS)" },
+  "efs-read-gb-per-developer": { key: "efsReadGbPerDeveloper", help: "GB each developer reads from EFS a month (ECS)" },
+  "efs-write-gb-per-developer": { key: "efsWriteGbPerDeveloper", help: "GB each developer writes to EFS a month (ECS)" },
+  "nat-gb-per-developer": { key: "natGbPerDeveloper", help: "GB a month each task moves through the NAT gateway (ECS, network private)" },
 };
 
-/** The data volume's bounds, read from the Terraform variable's own validation so the two never disagree. */
-function dataVolumeBounds(): { min: number; max: number } {
-  const condition = VARIABLES.data_volume_size_gb.validation[0].condition;
-  return { min: Number(/>= (\d+)/.exec(condition)![1]), max: Number(/<= (\d+)/.exec(condition)![1]) };
-}
+const FLAG_WIDTH = Math.max(...Object.keys(ASSUMPTION_FLAGS).map((f) => f.length)) + 2;
 
 export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<assumption> <number> ...]
+       npm run cost -- --compare <sizes> [--region <region>] [--<assumption> <number> ...]
        npm run cost -- --update-prices <region> [--offers-url <url> | --query-api]
   --json              print {currency, region, developers, complete, unpriced, monthly, scheduled}
                       as JSON; complete is false when a line has no price (unpriced names them)
   --region <region>   price the roster with another region's price file (default: the roster's region)
+  --compare <sizes>   a table of both platforms (ECS with public addresses and behind a NAT gateway)
+                      for teams of each size (e.g. 8,50,200), always on and on weekdays 08:00-20:00,
+                      from rosters generated from this one (a team of hundreds takes a while to synthesize)
   --update-prices <region>
                       rewrite prices/<region>.json from the AWS Price List's public bulk offer
                       files (no credentials); a figure it does not find keeps its entry
@@ -55,7 +63,10 @@ export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<as
   --query-api         read the Price List Query API instead (aws pricing get-products, with your
                       AWS credentials and the pricing:GetProducts permission)
 ${Object.entries(ASSUMPTION_FLAGS)
-  .map(([flag, a]) => `  --${flag.padEnd(22)}${a.help}${a.key in DEFAULT_ASSUMPTIONS ? ` (default ${DEFAULT_ASSUMPTIONS[a.key]})` : ""}`)
+  .map(
+    ([flag, a]) =>
+      `  --${flag.padEnd(FLAG_WIDTH)}${a.help}${a.key in DEFAULT_ASSUMPTIONS ? ` (default ${DEFAULT_ASSUMPTIONS[a.key]})` : ""}`,
+  )
   .join("\n")}
   ROSTER_FILE         the roster to read (default: ${DEFAULT_ROSTER_FILE})`;
 
@@ -81,7 +92,7 @@ function parseAssumptions(values: Record<string, unknown>): Partial<UsageAssumpt
       throw new UsageError(`--${flag} ${JSON.stringify(text)}: expected a number of 0 or more (${spec.help})`);
     }
     if (flag === "data-volume-gb") {
-      const { min, max } = dataVolumeBounds();
+      const { min, max } = dataVolumeGbLimits();
       if (!Number.isInteger(value) || value < min || value > max) {
         throw new UsageError(
           `--data-volume-gb ${text}: expected a whole number of GB from ${min} to ${max}, as the data_volume_size_gb variable allows`,
@@ -105,6 +116,7 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
     {
       json: { type: "boolean" },
       region: { type: "string" },
+      compare: { type: "string" },
       "update-prices": { type: "string" },
       "offers-url": { type: "string" },
       "query-api": { type: "boolean" },
@@ -125,6 +137,7 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
       throw new UsageError(`--region ${JSON.stringify(values.region)}: expected an AWS region code such as us-east-1`);
     }
     const fleet = loadRoster(rosterFile, io.env);
+    if (values.compare !== undefined) return runCompare(values, rosterFile, fleet.region, assumptions, io);
     const region = values.region ?? fleet.region;
     const prices = loadPrices(region, io.pricesDir);
     const bill = monthlyCost(fleet, { region, prices, assumptions, schedule: fleet.schedule });
@@ -134,7 +147,7 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
     }
     const choices = cheaperChoices(readRawRoster(rosterFile), fleet, bill, prices);
     const schedule = fleet.schedule
-      ? `, host scheduled ${fleet.schedule.days.join(" ")} ${fleet.schedule.start}-${fleet.schedule.stop} ${fleet.schedule.timezone}`
+      ? `, ${fleet.platform === "host" ? "host" : "tasks"} scheduled ${fleet.schedule.days.join(" ")} ${fleet.schedule.start}-${fleet.schedule.stop} ${fleet.schedule.timezone}`
       : "";
     io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile}${schedule})`));
     return 0;
@@ -149,6 +162,38 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
     }
     throw err;
   }
+}
+
+/** `--compare 8,50,200`: the team sizes, each once, each a team one environment holds. */
+function compareSizes(text: unknown): number[] {
+  if (typeof text !== "string" || !/^\s*\d+(\s*,\s*\d+)*\s*$/.test(text)) {
+    throw new UsageError(`--compare ${JSON.stringify(text)}: expected team sizes separated by commas, such as 8,50,200`);
+  }
+  const sizes = text.split(",").map(Number);
+  const outside = sizes.find((n) => n < 1 || n > MAX_ECS_DEVELOPERS);
+  if (outside !== undefined) {
+    throw new UsageError(`--compare: a team of ${outside}: give sizes from 1 to ${MAX_ECS_DEVELOPERS}, the most one environment holds`);
+  }
+  const twice = sizes.find((n, i) => sizes.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--compare: ${twice} is given twice: give each team size once`);
+  return sizes;
+}
+
+/** `--compare <sizes>`: both platforms for teams of each size, priced from rosters generated from the roster file. */
+function runCompare(
+  values: Record<string, unknown>,
+  rosterFile: string,
+  rosterRegion: string,
+  assumptions: Partial<UsageAssumptions>,
+  io: CliIo,
+) {
+  if (values.json) throw new UsageError("--compare prints a table, not JSON: leave out --json");
+  const sizes = compareSizes(values.compare);
+  const prices = loadPrices((values.region as string | undefined) ?? rosterRegion, io.pricesDir);
+  const base = parse(readFileSync(rosterFile, "utf8")) as RosterDocument;
+  const rows = compareCosts(base, { sizes, prices, assumptions, progress: (line) => io.stderr(`pricing ${line}\n`) });
+  io.stdout(renderComparison(rows, prices, rosterFile, assumptions));
+  return 0;
 }
 
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;

@@ -45,6 +45,10 @@ export interface Bill {
   readonly developers: number;
   /** The host's instance type, when a host runs. */
   readonly instanceType?: string;
+  /** Where the developers run, in a few words: "host t3.2xlarge", "ECS Fargate, 8 tasks". */
+  readonly runsOn: string;
+  /** The serving platform: what the schedule starts and stops, as the reports word it. */
+  readonly platform: Fleet["platform"];
   readonly monthly: { readonly total: number; readonly perDeveloper: number; readonly lines: readonly CostLine[] };
   readonly scheduled: { readonly total: number; readonly perDeveloper: number; readonly hoursPerWeek: number };
   /** Lines and resource types the totals leave out because no price is known. */
@@ -65,21 +69,33 @@ const cents = (usd: number) => Math.round(usd * 100) / 100;
 /** Report order: the host first, then storage, network, security, observability. */
 const LINE_ORDER = [
   "ec2.host",
+  "fargate.vcpu",
+  "fargate.memory",
   "ec2.detailed-monitoring",
   "ebs.root",
   "ebs.data",
   "ebs.snapshots",
+  "efs.storage",
+  "efs.reads",
+  "efs.writes",
+  "efs.backups",
   "vpc.host-ipv4",
+  "vpc.task-ipv4",
+  "vpc.nat-hours",
+  "vpc.nat-data",
+  "vpc.eip-ipv4",
   "elb.alb-hours",
   "elb.lcu",
   "vpc.alb-ipv4",
   "transfer.browsers",
   "transfer.api",
+  "transfer.tasks",
   "secrets",
   "kms",
   "logs.ingest",
   "logs.storage",
   "cloudwatch.metrics",
+  "cloudwatch.container-insights",
   "cloudwatch.alarms",
   "cloudwatch.dashboards",
   "route53.zones",
@@ -92,7 +108,20 @@ const LINE_ORDER = [
   "scheduler",
   "budgets",
 ];
-const rank = (id: string) => (LINE_ORDER.includes(id) ? LINE_ORDER.indexOf(id) : LINE_ORDER.length);
+// A line of one architecture among several ("fargate.vcpu.arm64") ranks with its kind.
+const rank = (id: string) => {
+  const at = LINE_ORDER.findIndex((known) => id === known || id.startsWith(`${known}.`));
+  return at < 0 ? LINE_ORDER.length : at;
+};
+
+/** "host t3.2xlarge", "ECS Fargate, 8 tasks", or both during a migration. */
+function runsOn(fleet: Fleet): string {
+  const where = [
+    ...(fleet.host ? [`host ${fleet.host.instanceType}`] : []),
+    ...(fleet.ecs ? [`ECS Fargate, ${fleet.developers.length} task${fleet.developers.length === 1 ? "" : "s"}`] : []),
+  ];
+  return where.join(" and ");
+}
 
 /** The monthly bill of `fleet`, always on and under `options.schedule`. */
 export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
@@ -129,6 +158,8 @@ export function monthlyCost(fleet: Fleet, options: CostOptions = {}): Bill {
     region,
     developers,
     instanceType: fleet.host?.instanceType,
+    runsOn: runsOn(fleet),
+    platform: fleet.platform,
     monthly: { total, perDeveloper: cents(total / developers), lines },
     scheduled: { total: scheduledTotal, perDeveloper: cents(scheduledTotal / developers), hoursPerWeek: weekHours },
     unpriced: [

@@ -4,7 +4,7 @@
  * resource type in it is either priced here, known to carry no charge of its own, or reported as
  * an unknown billable type, so a resource added later is never silently left out of the bill.
  */
-import { VARIABLES } from "../modules/inputs";
+import { VARIABLES } from "../constructs/inputs";
 import type { Fleet } from "../roster";
 import type { TerraformJson } from "../terraform/plan-json";
 import { hostMetrics, PRICERS, type PricingContext } from "./pricers";
@@ -15,9 +15,11 @@ export { DEFAULT_ASSUMPTIONS, HOURS_PER_MONTH, type Inventory, type UnknownResou
 /**
  * Types with no charge of their own: they are configuration of, or billed through, a priced
  * resource (listeners and rules through the ALB hours and LCUs, the backup plan through snapshot
- * storage, bucket settings and objects through bucket storage), or free (IAM, VPC plumbing, public
- * ACM certificates, KMS aliases). SNS and EventBridge rules carry the alarms' and the reminder's
- * few notifications a month, which this model does not price.
+ * storage, bucket settings and objects through bucket storage, task definitions through the ECS
+ * services that run them, EFS mount targets, access points and policy through the file system), or
+ * free (IAM, VPC plumbing, public ACM certificates, KMS aliases, an ECS cluster's capacity providers).
+ * SNS and EventBridge rules carry the alarms' and the reminder's few notifications a month, which
+ * this model does not price.
  */
 export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_acm_certificate",
@@ -31,6 +33,11 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_cloudwatch_event_target",
   "aws_cloudwatch_log_resource_policy",
   "aws_default_security_group",
+  "aws_ecs_cluster_capacity_providers",
+  "aws_ecs_task_definition",
+  "aws_efs_access_point",
+  "aws_efs_file_system_policy",
+  "aws_efs_mount_target",
   "aws_iam_instance_profile",
   "aws_iam_policy",
   "aws_iam_role",
@@ -39,6 +46,11 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "aws_internet_gateway",
   "aws_kms_alias",
   "aws_kms_key_policy",
+  // The secret initializer runs once per apply that changes the secrets it fills: a few
+  // invocations of seconds a month, inside Lambda's monthly free requests and compute; its log
+  // group is priced with the others.
+  "aws_lambda_function",
+  "aws_lambda_invocation",
   "aws_lb_listener",
   "aws_lb_listener_rule",
   "aws_lb_target_group",
@@ -74,6 +86,13 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   "terraform_data",
 ]);
 
+/** The data volume's size: the variable's default and the bounds of its own validation, so the two never disagree. */
+export function dataVolumeGbLimits(): { min: number; max: number; default: number } {
+  const variable = VARIABLES.data_volume_size_gb as { default: number; validation: { condition: string }[] };
+  const condition = variable.validation[0].condition;
+  return { min: Number(/>= (\d+)/.exec(condition)![1]), max: Number(/<= (\d+)/.exec(condition)![1]), default: Number(variable.default) };
+}
+
 /** Counts what the synthesized stack bills, given the usage assumptions: each type by its pricer (pricers.ts). */
 export function inventory(config: TerraformJson, fleet: Fleet, overrides: Partial<UsageAssumptions> = {}): Inventory {
   const assumptions = { ...DEFAULT_ASSUMPTIONS, ...overrides };
@@ -93,7 +112,7 @@ export function inventory(config: TerraformJson, fleet: Fleet, overrides: Partia
   }
   usage.push(...hostMetrics(context).filter((u) => u.quantity > 0));
   const dataVolume = usage.find((u) => u.id === "ebs.data");
-  const fallbackDataGb = Number((VARIABLES.data_volume_size_gb as { default: number }).default);
+  const fallbackDataGb = dataVolumeGbLimits().default;
   return {
     usage,
     unknown,

@@ -103,6 +103,59 @@ export const EC2_INSTANCES = regional("AmazonEC2", {
 });
 const CLOUDWATCH = regional("AmazonCloudWatch");
 
+const FARGATE = regional("AmazonECS", { productFamily: "Compute" });
+const FARGATE_HOURS: ReadonlyArray<readonly [RegExp, number]> = [[/^(hrs?|hours?|gb-hours?)$/i, 1]];
+const EFS = regional("AmazonEFS");
+/**
+ * An EFS elastic-throughput usage type for `access` ("Read", "Write"), whatever the words around
+ * it: an ambiguous match finds two products with different prices and gives no figure.
+ */
+const elastic = (access: string) => new RegExp(`^([A-Z0-9]+-)?[A-Za-z-]*ElasticThroughput[A-Za-z-]*${access}`, "i");
+
+/** The ECS platform's prices: Fargate by architecture (Linux), EFS Standard and elastic throughput, its backups, NAT. */
+const ECS_SPECS: Partial<Record<PriceId, PriceSpec>> = {
+  "fargate.x86_64.vcpu-hour": {
+    query: FARGATE,
+    match: { usagetype: usage("Fargate-vCPU-Hours:perCPU") },
+    units: FARGATE_HOURS,
+    unit: "vCPU-hour",
+  },
+  "fargate.x86_64.gb-hour": { query: FARGATE, match: { usagetype: usage("Fargate-GB-Hours") }, units: FARGATE_HOURS, unit: "GB-hour" },
+  "fargate.arm64.vcpu-hour": {
+    query: FARGATE,
+    match: { usagetype: usage("Fargate-ARM-vCPU-Hours:perCPU") },
+    units: FARGATE_HOURS,
+    unit: "vCPU-hour",
+  },
+  "fargate.arm64.gb-hour": { query: FARGATE, match: { usagetype: usage("Fargate-ARM-GB-Hours") }, units: FARGATE_HOURS, unit: "GB-hour" },
+  "efs.standard.gb-month": {
+    query: EFS,
+    match: { productFamily: /^Storage$/, usagetype: usage("TimedStorage-ByteHrs") },
+    units: PER_GB_MONTH,
+    unit: "GB-month (Standard)",
+  },
+  "efs.elastic-read.gb": { query: EFS, match: { usagetype: elastic("Read") }, units: PER_GB, unit: "GB read (elastic throughput)" },
+  "efs.elastic-write.gb": { query: EFS, match: { usagetype: elastic("Write") }, units: PER_GB, unit: "GB written (elastic throughput)" },
+  "backup.efs.gb-month": {
+    query: regional("AWSBackup", { productFamily: "AWS Backup Storage" }),
+    match: { usagetype: usage("WarmStorage-ByteHrs-EFS") },
+    units: PER_GB_MONTH,
+    unit: "GB-month (warm backup storage)",
+  },
+  "vpc.nat-gateway-hour": {
+    query: regional("AmazonEC2", { productFamily: "NAT Gateway" }),
+    match: { usagetype: usage("NatGateway-Hours") },
+    units: HOURLY,
+    unit: "NAT gateway-hour",
+  },
+  "vpc.nat-gateway.gb": {
+    query: regional("AmazonEC2", { productFamily: "NAT Gateway" }),
+    match: { usagetype: usage("NatGateway-Bytes") },
+    units: PER_GB,
+    unit: "GB processed",
+  },
+};
+
 /** Where each price the Price List has comes from; a price not listed here is not looked up. */
 export const PRICE_SPECS: Partial<Record<PriceId, PriceSpec>> = {
   "ebs.gp3.gb-month": {
@@ -227,6 +280,7 @@ export const PRICE_SPECS: Partial<Record<PriceId, PriceSpec>> = {
     units: [[/^requests?$/i, 1e6]],
     unit: "million requests",
   },
+  ...ECS_SPECS,
 };
 
 /** Prices the Price List has no product for, and why; their entries are left as they are. */

@@ -4,41 +4,13 @@
  * finds; a type with no pricer is either of no charge of its own (`NO_CHARGE_OF_THEIR_OWN`) or
  * reported as unknown.
  */
-import type { Fleet } from "../roster";
 import type { ProviderBlock, TerraformJson } from "../terraform/plan-json";
+import { ALB_SHARD_SIZE } from "../routing";
+import { ECS_PRICERS } from "./ecs-pricers";
+import { isHome, line, plural, resolveNumber, type Priced, type Pricer, type PricingContext } from "./lines";
 import { HOURS_PER_MONTH, type UnknownResource, type Usage, type UsageAssumptions } from "./usage";
 
-/** What every pricer may read: the whole stack, the roster, the usage assumptions. */
-export interface PricingContext {
-  readonly config: TerraformJson;
-  readonly fleet: Fleet;
-  readonly assumptions: UsageAssumptions;
-}
-
-/** What a pricer found: billed quantities, and resources it cannot price. */
-export interface Priced {
-  readonly usage: readonly Usage[];
-  readonly unknown?: readonly UnknownResource[];
-}
-
-/** The pricer of one resource type, given all its resources in the stack. */
-export type Pricer = (resources: readonly ProviderBlock[], context: PricingContext) => Priced;
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-/** A number from the stack, or the variable it references resolved to `override` or its default. */
-function resolveNumber(config: TerraformJson, value: unknown, override?: number): number {
-  if (typeof value === "number") return value;
-  const variable = typeof value === "string" ? /^\$\{var\.([a-z0-9_]+)\}$/.exec(value)?.[1] : undefined;
-  if (!variable) throw new Error(`cannot read a number from ${JSON.stringify(value)}`);
-  if (override !== undefined) return override;
-  const fallback = config.variable?.[variable]?.default;
-  if (typeof fallback !== "number") throw new Error(`variable ${variable} has no numeric default`);
-  return fallback;
-}
-
-/** An always-on, fleet-wide line: the shape most pricers return. */
-const line = (fields: Omit<Usage, "scalesWithHost"> & { scalesWithHost?: boolean }): Usage => ({ scalesWithHost: false, ...fields });
+export type { Priced, Pricer, PricingContext } from "./lines";
 
 /** The host: its hours, root volume, detailed monitoring, public address and what it sends out. */
 function instancePricer(instances: readonly ProviderBlock[], { config, assumptions }: PricingContext): Priced {
@@ -127,71 +99,120 @@ function volumePricer(volumes: readonly ProviderBlock[], { config, assumptions }
   };
 }
 
-/** AWS Backup's recovery points of the selected volumes, kept for the plan's longest retention. */
-function backupSelectionPricer(selections: readonly ProviderBlock[], { config, assumptions }: PricingContext): Priced {
+/** Whether `selection`'s tag condition, if it has one, holds for `resource`. */
+function selectedBy(selection: ProviderBlock, resource: ProviderBlock): boolean {
+  const conditions: ProviderBlock[] = (selection.condition ?? []).flatMap((c: ProviderBlock) => c.string_equals ?? []);
+  return conditions.every((c) => {
+    const tag = /^aws:ResourceTag\/(.+)$/.exec(String(c.key))?.[1];
+    return tag === undefined || resource.tags?.[tag] === c.value;
+  });
+}
+
+/** The stack's resources of `type` that a selection of resources named `arn` (`:volume/`, `:file-system/`) protects. */
+function protectedBy(config: TerraformJson, selections: readonly ProviderBlock[], type: string, arn: string): ProviderBlock[] {
+  const covering = selections.filter((s) => (s.resources ?? []).some((r: unknown) => String(r).includes(arn)));
+  return Object.values(config.resource[type] ?? {}).filter((resource) => covering.some((s) => selectedBy(s, resource)));
+}
+
+/** The longest retention, in days, of the stack's backup plans. */
+function longestRetentionDays(config: TerraformJson): number {
   const plans = config.resource.aws_backup_plan ?? {};
   const deleteAfter = Object.values(plans).flatMap((plan) =>
     (plan.rule ?? []).map((r: ProviderBlock) => Number(r.lifecycle?.delete_after ?? 0)),
   );
-  const longestRetention = Math.max(0, ...deleteAfter);
-  const protectedVolumes = selections.reduce((s, sel) => s + (sel.resources ?? []).length, 0);
-  const retained = assumptions.usedGb + assumptions.changedGbPerDay * longestRetention;
-  return {
-    usage: [
-      line({
-        id: "ebs.snapshots",
-        label: "EBS snapshots (AWS Backup recovery points)",
-        price: "ebs.snapshot.gb-month",
-        quantity: protectedVolumes * retained,
-        unit: "GB-month",
-        basis: `${plural(protectedVolumes, "volume")} × (${assumptions.usedGb} GB used (--used-gb) + ${assumptions.changedGbPerDay} GB changed a day (--changed-gb-per-day) × ${longestRetention} days, the longest retention in the backup plan); an upper bound: changes overwritten between recovery points are not kept`,
-      }),
-    ],
-  };
+  return Math.max(0, ...deleteAfter);
 }
 
-/** An application load balancer: its hours and capacity units, and when internet-facing its addresses and traffic. */
-function loadBalancerPricer(balancers: readonly ProviderBlock[], { assumptions }: PricingContext): Priced {
-  const usage: Usage[] = [];
-  const unknown: UnknownResource[] = [];
-  for (const lb of balancers) {
-    if ((lb.load_balancer_type ?? "application") !== "application") {
-      unknown.push({ type: `aws_lb (${lb.load_balancer_type})`, count: 1 });
-      continue;
-    }
-    usage.push(
-      line({
-        id: "elb.alb-hours",
-        label: "Application Load Balancer hours",
-        price: "elb.alb-hour",
-        quantity: HOURS_PER_MONTH,
-        unit: "h",
-        basis: `${HOURS_PER_MONTH} h a month; the ALB runs while the host sleeps`,
-      }),
-      line({
-        id: "elb.lcu",
-        label: "ALB capacity units (LCU)",
-        price: "elb.lcu-hour",
-        quantity: assumptions.lcuPerHour * HOURS_PER_MONTH,
-        unit: "LCU-h",
-        basis: `assumed ${assumptions.lcuPerHour} LCU an hour (--lcu) × ${HOURS_PER_MONTH} h`,
-      }),
-    );
-    if (lb.internal !== true) usage.push(...internetFacingLines((lb.subnets ?? []).length, assumptions));
-  }
+const CHANGED_BASIS = (assumptions: UsageAssumptions, days: number) =>
+  `${assumptions.changedGbPerDay} GB changed a day (--changed-gb-per-day) × ${days} days, the longest retention in the backup plan`;
+
+/** AWS Backup's recovery points, kept for the plan's longest retention: the data volume's snapshots, the homes' EFS backups. */
+function backupSelectionPricer(selections: readonly ProviderBlock[], context: PricingContext): Priced {
+  const { config, assumptions } = context;
+  const longestRetention = longestRetentionDays(config);
+  const protectedVolumes = protectedBy(config, selections, "aws_ebs_volume", ":volume/").length;
+  const retained = assumptions.usedGb + assumptions.changedGbPerDay * longestRetention;
+  const usage = [
+    line({
+      id: "ebs.snapshots",
+      label: "EBS snapshots (AWS Backup recovery points)",
+      price: "ebs.snapshot.gb-month",
+      quantity: protectedVolumes * retained,
+      unit: "GB-month",
+      basis: `${plural(protectedVolumes, "volume")} × (${assumptions.usedGb} GB used (--used-gb) + ${CHANGED_BASIS(assumptions, longestRetention)}); an upper bound: changes overwritten between recovery points are not kept`,
+    }),
+  ];
+  const fileSystems = protectedBy(config, selections, "aws_efs_file_system", ":file-system/");
+  if (fileSystems.length > 0) usage.push(efsBackupLine(context, fileSystems.length, longestRetention));
+  return { usage };
+}
+
+/** The homes' EFS backups: a full copy of the homes, then what changes each day, kept for the retention. */
+function efsBackupLine({ config, assumptions }: PricingContext, fileSystems: number, longestRetention: number): Usage {
+  const homes = Object.values(config.resource.aws_efs_access_point ?? {}).filter((ap) => isHome(ap.root_directory)).length;
+  const homesGb = homes * assumptions.homeGbPerDeveloper;
+  return line({
+    id: "efs.backups",
+    label: "EFS backups of the homes (AWS Backup, warm storage)",
+    price: "backup.efs.gb-month",
+    quantity: fileSystems * homesGb + assumptions.changedGbPerDay * longestRetention,
+    unit: "GB-month",
+    basis: `${plural(homes, "home")} × ${assumptions.homeGbPerDeveloper} GB (--home-gb-per-developer) + ${CHANGED_BASIS(assumptions, longestRetention)}; an upper bound, as for snapshots`,
+  });
+}
+
+/** Application load balancers (the ECS platform shards the developers over several): hours, capacity units, addresses, traffic. */
+function loadBalancerPricer(balancers: readonly ProviderBlock[], { fleet, assumptions }: PricingContext): Priced {
+  const applications = balancers.filter((lb) => (lb.load_balancer_type ?? "application") === "application");
+  const unknown: UnknownResource[] = balancers
+    .filter((lb) => !applications.includes(lb))
+    .map((lb) => ({ type: `aws_lb (${lb.load_balancer_type})`, count: 1 }));
+  const n = applications.length;
+  if (n === 0) return { usage: [], unknown };
+  const one = n === 1;
+  const runs = `${one ? "it runs" : "they run"} while ${fleet.host ? "the host sleeps" : "the developers' tasks sleep"}`;
+  const usage: Usage[] = [
+    line({
+      id: "elb.alb-hours",
+      label: "Application Load Balancer hours",
+      price: "elb.alb-hour",
+      quantity: n * HOURS_PER_MONTH,
+      unit: "h",
+      // The host's one ALB keeps the wording it always had.
+      basis:
+        one && fleet.host
+          ? `${HOURS_PER_MONTH} h a month; the ALB runs while the host sleeps`
+          : `${plural(n, "ALB")} (one per block of ${ALB_SHARD_SIZE} listener-rule priorities the developers use) × ${HOURS_PER_MONTH} h; ${runs}`,
+    }),
+    line({
+      id: "elb.lcu",
+      label: "ALB capacity units (LCU)",
+      price: "elb.lcu-hour",
+      quantity: n * assumptions.lcuPerHour * HOURS_PER_MONTH,
+      unit: "LCU-h",
+      basis: `assumed ${assumptions.lcuPerHour} LCU an hour (--lcu)${one ? "" : ` per ALB × ${plural(n, "ALB")}`} × ${HOURS_PER_MONTH} h`,
+    }),
+  ];
+  const facing = applications.filter((lb) => lb.internal !== true);
+  if (facing.length > 0) usage.push(...internetFacingLines(facing, assumptions));
   return { usage, unknown };
 }
 
-/** An internet-facing load balancer: one public address per subnet, and what it sends to the browsers. */
-function internetFacingLines(subnets: number, assumptions: UsageAssumptions): Usage[] {
+/** Internet-facing load balancers: one public address per subnet each, and what the team's browsers receive through them. */
+function internetFacingLines(balancers: readonly ProviderBlock[], assumptions: UsageAssumptions): Usage[] {
+  const subnets = balancers.reduce((s, lb) => s + (lb.subnets ?? []).length, 0);
+  const one = balancers.length === 1;
+  const where = one
+    ? `each of its ${plural(subnets, "subnet")}`
+    : `each subnet of each of the ${balancers.length} ALBs (${subnets} in all)`;
   return [
     line({
       id: "vpc.alb-ipv4",
-      label: "Public IPv4 addresses of the ALB",
+      label: `Public IPv4 addresses of the ALB${one ? "" : "s"}`,
       price: "vpc.public-ipv4-hour",
       quantity: subnets * HOURS_PER_MONTH,
       unit: "address-h",
-      basis: `internet-facing: one address in each of its ${plural(subnets, "subnet")} × ${HOURS_PER_MONTH} h`,
+      basis: `internet-facing: one address in ${where} × ${HOURS_PER_MONTH} h`,
     }),
     line({
       id: "transfer.browsers",
@@ -205,10 +226,13 @@ function internetFacingLines(subnets: number, assumptions: UsageAssumptions): Us
 }
 
 /** Log groups: what the developers' and the host's groups ingest, and a month of it kept for the retention. */
-function logGroupPricer(groups: readonly ProviderBlock[], { config, assumptions }: PricingContext): Priced {
+function logGroupPricer(groups: readonly ProviderBlock[], { config, fleet, assumptions }: PricingContext): Priced {
   const developerGroups = groups.filter((g) => g.tags?.developer).length;
   const hostGroups = groups.length - developerGroups;
-  const ingested = developerGroups * assumptions.logsGbPerDeveloper + (hostGroups > 0 ? assumptions.hostLogsGb : 0);
+  // Without a host the other groups are ECS Exec's sessions, the secret initializer's few lines and the flow logs' group, whose
+  // ingestion is priced as vended logs.
+  const others = fleet.host ? `${plural(hostGroups, "host log group")} together ${assumptions.hostLogsGb} GB (--host-logs-gb)` : undefined;
+  const ingested = developerGroups * assumptions.logsGbPerDeveloper + (others && hostGroups > 0 ? assumptions.hostLogsGb : 0);
   const retentionDays = Math.max(0, ...groups.map((g) => resolveNumber(config, g.retention_in_days ?? 0)));
   return {
     usage: [
@@ -219,7 +243,7 @@ function logGroupPricer(groups: readonly ProviderBlock[], { config, assumptions 
         quantity: ingested,
         unit: "GB",
         scalesWithHost: true,
-        basis: `${plural(developerGroups, "developer log group")} × ${assumptions.logsGbPerDeveloper} GB (--logs-gb-per-developer) + ${plural(hostGroups, "host log group")} together ${assumptions.hostLogsGb} GB (--host-logs-gb)`,
+        basis: `${plural(developerGroups, "developer log group")} × ${assumptions.logsGbPerDeveloper} GB (--logs-gb-per-developer) + ${others ?? `${plural(hostGroups, "other log group")} (ECS Exec sessions, the secret initializer, flow logs) counted as none: they log little, and flow logs are their own line`}`,
       }),
       line({
         id: "logs.storage",
@@ -293,6 +317,7 @@ const perResource =
 
 /** The pricer of each billable resource type of the stack. */
 export const PRICERS: Readonly<Record<string, Pricer>> = {
+  ...ECS_PRICERS,
   aws_instance: instancePricer,
   aws_ebs_volume: volumePricer,
   aws_backup_selection: backupSelectionPricer,
@@ -367,7 +392,7 @@ export const PRICERS: Readonly<Record<string, Pricer>> = {
         // A schedule that starts or stops the host fires at most once a day.
         quantity: (schedules.length * 31) / 1e6,
         unit: "million invocations",
-        basis: `${plural(schedules.length, "aws_scheduler_schedule")} × at most 31 runs a month`,
+        basis: `${plural(schedules.length, "aws_scheduler_schedule")} × at most 31 runs a month; no charge in practice: EventBridge Scheduler gives 14 million invocations a month free (not deducted here)`,
       }),
     ],
   }),

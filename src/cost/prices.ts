@@ -37,6 +37,16 @@ export const PRICE_IDS = [
   "waf.requests.million",
   "scheduler.invocations.million",
   "budgets.budget-month",
+  "fargate.x86_64.vcpu-hour",
+  "fargate.x86_64.gb-hour",
+  "fargate.arm64.vcpu-hour",
+  "fargate.arm64.gb-hour",
+  "efs.standard.gb-month",
+  "efs.elastic-read.gb",
+  "efs.elastic-write.gb",
+  "backup.efs.gb-month",
+  "vpc.nat-gateway-hour",
+  "vpc.nat-gateway.gb",
 ] as const;
 export type PriceId = (typeof PRICE_IDS)[number];
 

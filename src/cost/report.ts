@@ -40,11 +40,11 @@ export function renderReport(bill: Bill, choices: readonly CheaperChoice[], titl
   ]);
   rows.push([`Per developer (${bill.developers})`, "", "", floor(bill.monthly.perDeveloper), floor(bill.scheduled.perDeveloper)]);
   const lines = [
-    `${title}: ${bill.developers} developers, host ${bill.instanceType}, prices for ${bill.region} from ${relative(process.cwd(), bill.pricesFile)}, USD a month`,
+    `${title}: ${bill.developers} developers, ${bill.runsOn}, prices for ${bill.region} from ${relative(process.cwd(), bill.pricesFile)}, USD a month`,
     "",
     ...table(rows, new Set([1, 2, 3, 4])),
     "",
-    `Scheduled column: the host runs ${scheduled} of ${168} hours a week${scheduled === 168 ? " (no schedule: always on)" : ""}; lines marked * stop with it.`,
+    `Scheduled column: ${bill.platform === "host" ? "the host runs" : "each developer's task runs"} ${scheduled} of ${168} hours a week${scheduled === 168 ? " (no schedule: always on)" : ""}; lines marked * stop with ${bill.platform === "host" ? "it" : "them"}.`,
   ];
   const scaled = bill.monthly.lines.filter((l) => l.scalesWithHost).map((l) => l.description);
   if (scaled.length) lines.push(`  * ${scaled.join(", ")}`);
@@ -66,6 +66,7 @@ export function renderReport(bill: Bill, choices: readonly CheaperChoice[], titl
   lines.push("", "How each quantity was derived (usage assumptions are flags, see --help):");
   for (const l of bill.monthly.lines) lines.push(`  - ${l.description}: ${l.basis}`);
   lines.push("", "Cheaper choices that fit the roster:");
+  if (choices.length === 0) lines.push("  (none found)");
   for (const c of choices) {
     const saving =
       c.monthlySavingUsd === null

@@ -7,7 +7,7 @@ export interface UsageAssumptions {
   readonly dataVolumeGb?: number;
   /** GB a month sent from the ALB to the developers' browsers. @default 500 */
   readonly egressGb: number;
-  /** GB a month the host sends to the Anthropic API and other internet hosts. @default 100 */
+  /** GB a month the host (or the developers' tasks) sends to the Anthropic API and other internet hosts. @default 100 */
   readonly apiEgressGb: number;
   /** GB of container logs each developer's log group ingests a month. @default 2 */
   readonly logsGbPerDeveloper: number;
@@ -15,7 +15,7 @@ export interface UsageAssumptions {
   readonly hostLogsGb: number;
   /** GB of data on the data volume: the first full snapshot. @default 250 */
   readonly usedGb: number;
-  /** GB of blocks changed on the data volume a day: what each incremental snapshot adds. @default 0.5 */
+  /** GB of the developers' data (data volume or EFS homes) changed a day: what each incremental backup adds. @default 0.5 */
   readonly changedGbPerDay: number;
   /** Average ALB capacity units consumed per hour. @default 1 */
   readonly lcuPerHour: number;
@@ -27,6 +27,17 @@ export interface UsageAssumptions {
   readonly flowLogsGb: number;
   /** Million requests a month through a WAF web ACL. @default 5 */
   readonly wafRequestsMillion: number;
+  /** GB in each developer's home on EFS (the ECS platform). @default 30 */
+  readonly homeGbPerDeveloper: number;
+  /** GB each developer reads from EFS a month, billed by elastic throughput. @default 60 */
+  readonly efsReadGbPerDeveloper: number;
+  /** GB each developer writes to EFS a month, billed by elastic throughput. @default 20 */
+  readonly efsWriteGbPerDeveloper: number;
+  /**
+   * GB a month each developer's task sends and receives through the NAT gateway (private ECS
+   * network): the image pulled at every start, extensions, packages, API calls. @default 20
+   */
+  readonly natGbPerDeveloper: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
@@ -41,6 +52,10 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
   s3GbPerBucket: 5,
   flowLogsGb: 10,
   wafRequestsMillion: 5,
+  homeGbPerDeveloper: 30,
+  efsReadGbPerDeveloper: 60,
+  efsWriteGbPerDeveloper: 20,
+  natGbPerDeveloper: 20,
 };
 
 /** AWS's monthly hours convention (24 × 365 / 12). */
@@ -55,7 +70,7 @@ export interface Usage {
   readonly instanceType?: string;
   readonly quantity: number;
   readonly unit: string;
-  /** Stops while the host sleeps, so it scales with the schedule's hours. */
+  /** Stops while the host (or a developer's task) sleeps, so it scales with the schedule's hours. */
   readonly scalesWithHost: boolean;
   /** How the quantity was derived from the stack and the assumptions. */
   readonly basis: string;

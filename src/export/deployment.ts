@@ -5,13 +5,13 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type { TerraformStack } from "cdktf";
-import { stackFilesOf } from "../modules/stack-files";
+import { stackFilesOf } from "../constructs/stack-files";
 import { renderHostFiles, renderOperatorScripts } from "../render";
 import { FILE_MODES, type RenderedFile, renderedFile } from "../rendered-file";
 import { type DevEnvironmentStack, localStateFile } from "../stacks/dev-environment-stack";
 import type { TerraformJson } from "../terraform/plan-json";
 import { renderHcl } from "./hcl";
-import { replaceDirectory, type ReplaceResult } from "./replace-directory";
+import { replaceDirectory, type ReplaceResult } from "../replace-directory";
 
 export interface ExportOptions {
   /** The project root: where terraform.tfvars.example and the local state file live. */
@@ -60,13 +60,9 @@ export function deploymentFiles(stack: DevEnvironmentStack, target: string, opti
   return [
     ...Object.entries(hcl).map(([name, content]) => renderedFile(`terraform/${name}`, content, FILE_MODES.regular)),
     renderedFile("terraform/terraform.tfvars.example", tfvars, FILE_MODES.regular),
-    // The host's files and its operators' scripts, when the host runs.
-    ...(fleet.host
-      ? [
-          ...(options.hostFiles ?? renderHostFiles(fleet)),
-          ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
-        ]
-      : []),
+    // The host's files when the host runs; the operators' scripts of every platform that runs.
+    ...(fleet.host ? (options.hostFiles ?? renderHostFiles(fleet)) : []),
+    ...renderOperatorScripts(fleet, { sleepingAlarmNames: stack.sleepingAlarmNames }),
   ];
 }
 

@@ -4,6 +4,7 @@
  * newlines and quotes references, so this writer walks cdktf's typed fragments (which know
  * blocks from attributes) and spells every value as Terraform's native syntax would.
  */
+import { RemovedBlock } from "../terraform/removed-block";
 import { TerraformBackend, TerraformElement, TerraformOutput, type TerraformStack, TerraformVariable } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
 import type { TerraformJson } from "../terraform/plan-json";
@@ -193,6 +194,12 @@ function addFragment(fragment: JsonObject, sections: Sections): void {
           sections.resources.push(block("moved", [], `from = ${from}\nto = ${to}`));
         }
         break;
+      case "removed":
+        // A resource Terraform forgets and leaves in AWS (RemovedBlock).
+        for (const removed of content as unknown as { from: string }[]) {
+          sections.resources.push(block("removed", [], `from = ${removed.from}\n${block("lifecycle", [], "destroy = false")}`));
+        }
+        break;
       case "variable":
       case "output":
         for (const [name, attributes] of Object.entries(content)) {
@@ -220,7 +227,12 @@ function terraformBlock(settings: JsonObject): string {
  * syntax; resources need the typed form to tell blocks from attributes.
  */
 function usesJsonForm(element: TerraformElement): boolean {
-  return element instanceof TerraformVariable || element instanceof TerraformOutput || element instanceof TerraformBackend;
+  return (
+    element instanceof TerraformVariable ||
+    element instanceof TerraformOutput ||
+    element instanceof TerraformBackend ||
+    element instanceof RemovedBlock
+  );
 }
 
 /** The JSON form of the resources in `typed`, taken from the synthesized configuration; undefined if it lacks one. */

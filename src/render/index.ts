@@ -5,12 +5,23 @@
  * The host files are uploaded to S3 under `host-files/<path>` and synced into `hostPaths().root`
  * by the SSM association, which then runs `scripts/apply.sh`; they also land in `deployment/`.
  */
-import { APPLY_DOCUMENT_PARAMETERS, FLEET_ENV_KEYS, HOST_FILES_MANIFEST, HOST_FILES_MODES, HOST_FILES_PREFIX, hostPaths } from "../naming";
+import {
+  APPLY_DOCUMENT_PARAMETERS,
+  CODER_UID,
+  FLEET_ENV_KEYS,
+  HOST_FILES_MANIFEST,
+  HOST_FILES_MODES,
+  HOST_FILES_PREFIX,
+  hostPaths,
+  maintenanceNames,
+} from "../naming";
 import { FILE_MODES, type FileMode, type RenderedFile, byPath, renderedFile } from "../rendered-file";
 import type { Fleet } from "../roster";
+import { DNS_LABEL } from "../roster/schema";
+import { gateConfigTemplate, hostGateConfig } from "../identity/host-gate";
 import { albRules, cloudwatchAgentConfig, dockerDaemonConfig, secretsExample, toJson } from "./config-files";
 import { render, templateNames } from "./templates";
-import { fleetView, powerView } from "./view-model";
+import { fleetView, operatorView, type OperatorView } from "./view-model";
 
 export type { RenderedFile } from "../rendered-file";
 
@@ -38,6 +49,7 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
       file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer })),
     ),
     ...templateNames("scripts").map((name) => file(name, render(name, view), FILE_MODES.script)),
+    ...(view.gate ? fleet.developers.map((d) => file(gateConfigTemplate(d), hostGateConfig(fleet, d))) : []),
   ];
   return files.sort(byPath);
 }
@@ -50,12 +62,66 @@ export interface OperatorScriptsOptions {
   readonly sleepingAlarmNames: readonly string[];
 }
 
-/** Scripts for an operator's workstation (AWS CLI); they go to `deployment/scripts/`, not to the host. */
+/**
+ * Where each operator script applies: on the platform named, on any (it acts on every platform
+ * that runs), during a migration that prepares ECS beside the serving host, or where developers
+ * sign in through an OpenID Connect provider. A new template in
+ * templates/operator needs its entry here.
+ */
+export const OPERATOR_SCRIPT_PLATFORMS: Readonly<Record<string, "host" | "ecs" | "any" | "migration" | "oidc">> = {
+  "readd-developer.sh": "any",
+  "restart.sh": "any",
+  "rotate-password.sh": "any",
+  "set-api-key.sh": "any",
+  "show-password.sh": "any",
+  "restore.sh": "host",
+  "sleep.sh": "host",
+  "wake.sh": "host",
+  "restore-home.sh": "ecs",
+  "shell.sh": "ecs",
+  "migrate-homes.sh": "migration",
+  "set-oidc-client-secret.sh": "oidc",
+};
+
+function scriptApplies(name: string, view: OperatorView): boolean {
+  const where = OPERATOR_SCRIPT_PLATFORMS[name];
+  if (where === undefined)
+    throw new Error(`templates/operator/${name}.hbs has no entry in OPERATOR_SCRIPT_PLATFORMS: say where it applies`);
+  const { platform } = view;
+  if (where === "host") return platform.hostRuns;
+  if (where === "ecs") return platform.ecsRuns;
+  if (where === "migration") return platform.serving === "host" && platform.ecsRuns;
+  if (where === "oidc") return view.oidcClientSecret !== false;
+  return true;
+}
+
+/**
+ * Scripts for an operator's workstation (AWS CLI); they go to `deployment/scripts/`, not to the
+ * host. Each platform that runs gets its scripts; the shared ones act on every platform that runs.
+ */
 export function renderOperatorScripts(fleet: Fleet, options: OperatorScriptsOptions): RenderedFile[] {
-  const view = { ...fleetView(fleet), ...powerView(fleet, options.sleepingAlarmNames) };
+  const view = operatorView(fleet, options.sleepingAlarmNames);
   return templateNames("operator")
-    .map((name) => renderedFile(`scripts/${name.slice("operator/".length)}`, render(name, view), FILE_MODES.script))
+    .map((name) => name.slice("operator/".length))
+    .filter((name) => scriptApplies(name, view))
+    .map((name) => renderedFile(`scripts/${name}`, render(`operator/${name}`, view), FILE_MODES.script))
     .sort(byPath);
+}
+
+/**
+ * The program of the ECS maintenance task (it travels in the task definition): restores a home
+ * AWS Backup restored into the file system, and fills a home from the host's copy.
+ */
+export function renderMaintenanceProgram(fleet: Fleet, where: { readonly mount: string; readonly homeMode: string }): string {
+  const names = maintenanceNames(fleet);
+  return render("ecs/maintenance.sh", {
+    namePrefix: fleet.namePrefix,
+    mount: where.mount,
+    homeMode: where.homeMode,
+    coderUid: CODER_UID,
+    dnsLabelPattern: DNS_LABEL.source,
+    migrationPrefix: names.migrationPrefix,
+  });
 }
 
 /**

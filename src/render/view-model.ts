@@ -5,6 +5,7 @@
 import { posix } from "node:path";
 import {
   BACKUP_SELECTION_TAG,
+  oidcClientSecretName,
   CODER_UID,
   CONTAINER_PORT,
   DATA_DEVICE_NAME,
@@ -16,12 +17,14 @@ import {
   containerName,
   developerBridgeName,
   developerConfigTemplate,
+  developerGateKeyAddress,
   developerKeptAddresses,
   hostInstanceName,
   hostPaths,
   isolationChains,
   DEVELOPER_BRIDGE_PREFIX,
   logGroupNames,
+  maintenanceNames,
   metricNames,
   secretName,
   terraformAddress,
@@ -29,6 +32,9 @@ import {
 import { minutesOfDay, runningHost, WEEKDAYS, type Developer, type Fleet } from "../roster";
 import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
+import { SECRET_PLACEHOLDER } from "../secret-placeholder";
+import { codeServerListenArgs } from "../identity/gate-deployment";
+import { codeServerPort, gateConfigTemplate, gateContainerName, hostGated, hostGateView, type HostGateView } from "../identity/host-gate";
 
 /**
  * Paths inside the code-server container. The whole home is the developer's directory
@@ -128,8 +134,15 @@ export interface DeveloperView {
   readonly apiKeySecret: string;
   /** Terraform addresses of the resources that outlive a removal (readd-developer.sh imports them). */
   readonly keptAddresses: ReturnType<typeof developerKeptAddresses>;
+  /** The sign-in gate's cookie key (OpenID Connect fleets only), and its Terraform address. */
+  readonly gateCookieKeySecret: string;
+  readonly gateCookieKeyAddress: string;
   /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
   readonly extensionList: string;
+  /** The sign-in gate's container, its root-only directory, and the host file of its configuration (used only when the host is gated). */
+  readonly gateService: string;
+  readonly gateDir: string;
+  readonly gateConfigTemplate: string;
 }
 
 export interface FleetView {
@@ -151,7 +164,12 @@ export interface FleetView {
   readonly dataFsLabel: string;
   readonly coderUid: number;
   readonly containerPort: number;
+  /** code-server's command line before the workspace: where it listens and how it checks who comes in. */
+  readonly codeServerArgs: readonly string[];
+  /** code-server's own health endpoint, inside its container (behind the gate when there is one). */
   readonly healthUrl: string;
+  /** The sign-in gate in front of each code-server, or false (code-server's password). */
+  readonly gate: HostGateView;
   readonly containerHome: string;
   readonly containerWorkspace: string;
   readonly containerConfigFile: string;
@@ -191,6 +209,8 @@ export interface FleetView {
   readonly passwordLength: number;
   readonly passwordAlphabet: string;
   readonly apiKeyPattern: string;
+  /** What the deployment stores in a secret only an operator can fill (no key: apply.sh skips it). */
+  readonly secretPlaceholder: string;
   /** What a developer name looks like (apply.sh archives only such directories). */
   readonly dnsLabelPattern: string;
   readonly developers: readonly DeveloperView[];
@@ -228,7 +248,12 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     passwordSecret: secretName(fleet, developer, "password"),
     apiKeySecret: secretName(fleet, developer, "anthropic-api-key"),
     keptAddresses: developerKeptAddresses(developer),
+    gateCookieKeySecret: secretName(fleet, developer, "gate-cookie-key"),
+    gateCookieKeyAddress: developerGateKeyAddress(developer),
     extensionList: developer.extensions.join(" "),
+    gateService: gateContainerName(developer),
+    gateDir: `${hostPaths(fleet).gateDir}/${developer.name}`,
+    gateConfigTemplate: gateConfigTemplate(developer),
   };
 }
 
@@ -257,7 +282,9 @@ export function fleetView(fleet: Fleet): FleetView {
     dataFsLabel: posix.basename(DATA_MOUNT).slice(0, 16),
     coderUid: CODER_UID,
     containerPort: CONTAINER_PORT,
-    healthUrl: `http://localhost:${CONTAINER_PORT}${HEALTH_PATH}`,
+    codeServerArgs: codeServerListenArgs(hostGated(fleet) ? fleet.auth : { type: "password" }),
+    healthUrl: `http://localhost:${codeServerPort(fleet, CONTAINER_PORT)}${HEALTH_PATH}`,
+    gate: hostGateView(fleet),
     containerHome: CONTAINER_HOME,
     containerWorkspace: CONTAINER_WORKSPACE,
     containerConfigFile: CONTAINER_CONFIG_FILE,
@@ -291,6 +318,7 @@ export function fleetView(fleet: Fleet): FleetView {
     passwordLength: PASSWORD_LENGTH,
     passwordAlphabet: PASSWORD_ALPHABET,
     apiKeyPattern: API_KEY_PATTERN,
+    secretPlaceholder: SECRET_PLACEHOLDER,
     dnsLabelPattern: DNS_LABEL.source,
     developers: fleet.developers.map((d) => developerView(fleet, d)),
   };
@@ -329,6 +357,110 @@ export function powerView(fleet: Fleet, sleepingAlarmNames: readonly string[]): 
           stop: schedule.stop,
           startMinute: minutesOfDay(schedule.start),
           stopMinute: minutesOfDay(schedule.stop),
+        }
+      : false,
+  };
+}
+
+/** What the ECS platform's operator scripts know: the cluster, the homes, their backups and the maintenance task. */
+export interface EcsOperatorView {
+  /** The cluster of the developers' services, each named after its developer. */
+  readonly cluster: string;
+  /** Whether the roster lets operators open a shell in a task (ECS Exec). */
+  readonly exec: boolean;
+  /** The container of a developer's task that serves code-server (shell.sh opens its shell there). */
+  readonly container: string;
+  /** The homes' file system's Name tag. */
+  readonly homesName: string;
+  /** The backup vault, and the role AWS Backup restores with. */
+  readonly backupVault: string;
+  readonly backupRole: string;
+  readonly maintenance: ReturnType<typeof maintenanceNames>;
+}
+
+/** What the operator scripts render from: the fleet's names, the platforms that run, the power view. */
+export interface OperatorView extends PowerView {
+  readonly project: string;
+  readonly environment: string;
+  readonly namePrefix: string;
+  readonly region: string;
+  readonly domain: string;
+  readonly developers: readonly DeveloperView[];
+  /** The platform that serves the developers, and which run (both, during a migration). */
+  readonly platform: {
+    readonly serving: "host" | "ecs";
+    readonly hostRuns: boolean;
+    readonly ecsRuns: boolean;
+    /** A migration runs both: the scripts act on both platforms. */
+    readonly both: boolean;
+  };
+  readonly hostInstanceName: string;
+  readonly paths: ReturnType<typeof hostPaths>;
+  readonly terraform: FleetView["terraform"];
+  readonly backupSelection: FleetView["backupSelection"];
+  readonly fleetEnvKeys: typeof FLEET_ENV_KEYS;
+  readonly passwordLength: number;
+  readonly passwordAlphabet: string;
+  readonly apiKeyPattern: string;
+  readonly dnsLabelPattern: string;
+  /** The ECS side, or false when ECS does not run. */
+  readonly ecs: false | EcsOperatorView;
+  /** The identity provider developers sign in at (auth.type oidc), or false with code-server's password. */
+  readonly oidcIssuer: false | string;
+  /** The identity provider's client secret (set-oidc-client-secret.sh), or false with code-server's password. */
+  readonly oidcClientSecret: false | string;
+  /**
+   * Where code-server's password is in use: with OpenID Connect the gate signs developers in on the
+   * platform that serves, and only a host kept beside ECS (a migration) still uses the password.
+   */
+  readonly passwords: { readonly host: boolean; readonly ecs: boolean; readonly inUse: boolean };
+  /** Whether the host runs a sign-in gate in front of each code-server (OpenID Connect on the host platform). */
+  readonly hostGate: boolean;
+}
+
+/** The operator scripts' view: none of it needs a running host, so an ECS-only roster renders too. */
+export function operatorView(fleet: Fleet, sleepingAlarmNames: readonly string[]): OperatorView {
+  const hostRuns = fleet.host !== undefined;
+  const ecsRuns = fleet.ecs !== undefined;
+  return {
+    ...powerView(fleet, sleepingAlarmNames),
+    project: fleet.project,
+    environment: fleet.environment,
+    namePrefix: fleet.namePrefix,
+    region: fleet.region,
+    domain: fleet.domain,
+    developers: fleet.developers.map((d) => developerView(fleet, d)),
+    platform: { serving: fleet.platform, hostRuns, ecsRuns, both: hostRuns && ecsRuns },
+    hostInstanceName: hostInstanceName(fleet),
+    paths: hostPaths(fleet),
+    terraform: {
+      dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),
+      dataVolumeAttachment: terraformAddress(TERRAFORM_ADDRESSES.dataVolumeAttachment),
+    },
+    backupSelection: { tag: BACKUP_SELECTION_TAG, value: backupPlanName(fleet) },
+    fleetEnvKeys: FLEET_ENV_KEYS,
+    passwordLength: PASSWORD_LENGTH,
+    passwordAlphabet: PASSWORD_ALPHABET,
+    apiKeyPattern: API_KEY_PATTERN,
+    dnsLabelPattern: DNS_LABEL.source,
+    oidcIssuer: fleet.auth.type === "oidc" ? fleet.auth.issuer : false,
+    oidcClientSecret: fleet.auth.type === "oidc" ? oidcClientSecretName(fleet) : false,
+    passwords: {
+      host: hostRuns && !hostGated(fleet),
+      ecs: ecsRuns && fleet.auth.type === "password",
+      inUse: (hostRuns && !hostGated(fleet)) || fleet.auth.type === "password",
+    },
+    hostGate: hostGated(fleet),
+    ecs: fleet.ecs
+      ? {
+          // The names the ECS platform and the backup layer give them (a test holds them to the stack).
+          cluster: fleet.namePrefix,
+          exec: fleet.ecs.exec,
+          container: "code-server",
+          homesName: `${fleet.namePrefix}-homes`,
+          backupVault: fleet.namePrefix,
+          backupRole: `${fleet.namePrefix}-backup`,
+          maintenance: maintenanceNames(fleet),
         }
       : false,
   };

@@ -3,9 +3,12 @@
  * developer depends on (the load balancer and its listeners, a target group and its attachment, a
  * listener rule, a DNS record, the certificate, a secret), said in the developer's terms. A
  * removed developer gets one sentence for all their resources. Each impact makes the review exit 3.
+ * Load-balancing resources that serve no URL (serving.ts) are no impact.
  */
 import type { PlanJson, ResourceChange } from "../terraform/plan-json";
 import type { ReviewedChange } from "./planned";
+import { GUIDE_LINKS } from "../naming";
+import { servedBefore, text } from "./serving";
 
 export interface Impact {
   /** Who notices: a developer, or undefined for every developer. */
@@ -22,8 +25,6 @@ interface Context {
   readonly before: Before;
   readonly after: Before;
 }
-
-const text = (value: unknown) => (typeof value === "string" ? value : "");
 
 /** A replaced or destroyed DNS record: the URL it serves moves, or stops resolving. */
 function recordNotice({ change, before, after }: Context): string | undefined {
@@ -99,7 +100,7 @@ function removal(developer: string, changes: readonly ReviewedChange[]): Impact 
     types.has("aws_lb_target_group") ? "target group" : "",
   ].filter(Boolean);
   const secrets = types.has("aws_secretsmanager_secret")
-    ? ', their password and API key secrets are scheduled for deletion (recoverable for their recovery window: README, "Add a removed developer back")'
+    ? `, their password and API key secrets are scheduled for deletion (recoverable for their recovery window: ${GUIDE_LINKS.readdDeveloper})`
     : "";
   return {
     developer,
@@ -116,7 +117,9 @@ function removal(developer: string, changes: readonly ReviewedChange[]): Impact 
  */
 export function impactsOf(changes: readonly ReviewedChange[], plan: PlanJson | undefined, removedDevelopers: readonly string[]): Impact[] {
   const values = beforeAfter(plan);
-  const dangerous = changes.filter((c) => (c.action === "replace" || c.action === "delete") && c.type in NOTICES);
+  // A load balancer no DNS record points at (and its listeners, rules and target groups) serves nobody.
+  const serving = servedBefore(plan);
+  const dangerous = changes.filter((c) => (c.action === "replace" || c.action === "delete") && c.type in NOTICES && serving(c.address));
   const impacts: Impact[] = [];
   for (const developer of removedDevelopers) {
     const theirs = dangerous.filter((c) => c.developer === developer);

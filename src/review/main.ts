@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseCommandLine } from "../command-line";
-import { VARIABLES } from "../modules/inputs";
+import { VARIABLES } from "../constructs/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, parseRoster, RosterError } from "../roster";
 import { skipTokenStackTraces } from "../speed";
 import { findTerraform } from "../terraform/offline";

@@ -9,8 +9,11 @@ import { isReplacement } from "../terraform/plan-json";
 import type { PlannedChange as StreamedChange } from "../terraform/plan-against-state";
 import { describeChange, type AttributeChange, type ResourceEntry } from "./diff";
 
-/** What Terraform does to a resource, in its own words: `-/+` destroys first, `+/-` creates first. */
-export type ReviewAction = "create" | "update" | "replace" | "delete";
+/**
+ * What Terraform does to a resource, in its own words: `-/+` destroys first, `+/-` creates first;
+ * `forget` drops it from the state and leaves it in AWS (a `removed` block with `destroy = false`).
+ */
+export type ReviewAction = "create" | "update" | "replace" | "delete" | "forget";
 
 export interface ReviewedChange {
   /** Terraform's address, with its index: `aws_acm_certificate.alb_certificate[0]`. */
@@ -44,6 +47,7 @@ export function reviewAction(actions: readonly string[]): ReviewAction | undefin
   if (actions.includes("delete")) return "delete";
   if (actions.includes("create")) return "create";
   if (actions.includes("update")) return "update";
+  if (actions.includes("forget")) return "forget";
   return undefined;
 }
 
@@ -58,6 +62,8 @@ export function symbolOf(change: Pick<ReviewedChange, "action" | "createFirst">)
       return "-";
     case "replace":
       return change.createFirst ? "+/-" : "-/+";
+    case "forget":
+      return ".";
   }
 }
 

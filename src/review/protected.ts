@@ -1,26 +1,27 @@
 /**
- * The four resources whose change a reviewer must not miss: the host instance, the data volume,
- * its attachment and the archive bucket. They are found by what they are (the stack's outputs
+ * The resources whose change a reviewer must not miss: the host instance, the data volume, its
+ * attachment, the archive bucket and, on ECS, the file system of the homes. They are found by what they are (the stack's outputs
  * point at them), not by how their addresses are spelled, and each change is named with what it
  * means for the developers.
  */
 import type { TerraformJson } from "../terraform/plan-json";
-import { BACKUP_SELECTION_TAG } from "../naming";
+import { BACKUP_SELECTION_TAG, GUIDE_LINKS } from "../naming";
 import type { ResourceChange } from "../terraform/plan-json";
 import { isReplacement } from "../terraform/plan-json";
 import { attributeChanges, type ResourceEntry } from "./diff";
 
-export type ProtectedRole = "host" | "dataVolume" | "dataVolumeAttachment" | "archiveBucket";
+export type ProtectedRole = "host" | "dataVolume" | "dataVolumeAttachment" | "archiveBucket" | "homes";
 
 export const ROLE_NAMES: Record<ProtectedRole, string> = {
   host: "host instance",
   dataVolume: "data volume",
   dataVolumeAttachment: "data volume attachment",
   archiveBucket: "archive bucket",
+  homes: "homes file system (EFS)",
 };
 
 /** What Terraform would do to a protected resource. */
-export type ProtectedAction = "unchanged" | "update" | "replace" | "create" | "delete";
+export type ProtectedAction = "unchanged" | "update" | "replace" | "create" | "delete" | "forget";
 
 export interface ProtectedVerdict {
   readonly role: ProtectedRole;
@@ -59,6 +60,7 @@ export function protectedResources(config: TerraformJson, entries: ReadonlyMap<s
   const host = outputTarget(config, "instance_id", "aws_instance") ?? sole(entries, "aws_instance");
   const volume = outputTarget(config, "data_volume_id", "aws_ebs_volume") ?? sole(entries, "aws_ebs_volume");
   const archive = outputTarget(config, "archive_bucket", "aws_s3_bucket");
+  const homes = outputTarget(config, "homes_file_system_id", "aws_efs_file_system") ?? sole(entries, "aws_efs_file_system");
   const attachment = [...entries.values()].find(
     (e) => e.type === "aws_volume_attachment" && volume && JSON.stringify(e.body.volume_id ?? "").includes(`${volume}.`),
   )?.address;
@@ -66,6 +68,7 @@ export function protectedResources(config: TerraformJson, entries: ReadonlyMap<s
   if (volume) found.set("dataVolume", volume);
   if (attachment) found.set("dataVolumeAttachment", attachment);
   if (archive) found.set("archiveBucket", archive);
+  if (homes) found.set("homes", homes);
   return found;
 }
 
@@ -91,6 +94,8 @@ function hostConsequence(action: ProtectedAction, changes: readonly { path: stri
       return "the host is destroyed: no developer can work until it is created again";
     case "create":
       return "a new host is created";
+    case "forget":
+      return "Terraform stops managing it and leaves it running";
     case "unchanged":
       return "unchanged";
   }
@@ -129,12 +134,21 @@ function dataVolumeUpdate(changes: readonly { path: string; description: string 
 function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: readonly { path: string; description: string }[]): string {
   if (role === "host") return hostConsequence(action, changes);
   if (action === "unchanged") return "unchanged";
-  if (action === "create") return `a new ${ROLE_NAMES[role]} is created`;
+  if (action === "forget") {
+    return role === "dataVolume"
+      ? "Terraform forgets it and does not destroy it: the volume, with every home the host had, stays in AWS (its backup tag keeps it in the backup plan) until you delete it yourself"
+      : `Terraform forgets the ${ROLE_NAMES[role]} and does not destroy it: it stays in AWS until you delete it yourself`;
+  }
+  if (action === "create") {
+    return role === "homes"
+      ? "a new, empty file system for the homes is created: each developer's home is created empty at their task's first start, or filled from the host by scripts/migrate-homes.sh"
+      : `a new ${ROLE_NAMES[role]} is created`;
+  }
   switch (role) {
     case "dataVolume":
       return action === "update"
         ? dataVolumeUpdate(changes)
-        : "a new, empty data volume would replace it: every developer's workspace would be lost. Restore from a snapshot instead (README: Backups and restore)";
+        : `a new, empty data volume would replace it: every developer's workspace would be lost. Restore from a snapshot instead (${GUIDE_LINKS.backups})`;
     case "dataVolumeAttachment":
       return action === "update"
         ? "changed in place: no effect on the host"
@@ -143,6 +157,10 @@ function consequenceOf(role: ProtectedRole, action: ProtectedAction, changes: re
       return action === "update"
         ? "bucket settings change in place: archived workspaces stay"
         : "a new, empty archive bucket would replace it: the archived workspaces of removed developers would be lost";
+    case "homes":
+      return action === "update"
+        ? "changed in place: every home stays, and the tasks keep their mounts"
+        : "a new, empty file system would replace it: every developer's home would be lost. Restore from an AWS Backup recovery point instead";
   }
 }
 
@@ -156,7 +174,7 @@ export function impossibleChange(role: ProtectedRole, change: ResourceChange | u
   if (typeof was !== "number" || typeof is !== "number" || is >= was) return undefined;
   return (
     `EBS volumes cannot shrink (${was} → ${is} GiB): AWS refuses the modification, and the apply fails with the rest of it half done. ` +
-    `Keep data_volume_size_gb at ${was} or more; a smaller volume means a new one and a copy of every home (README: Backups and restore)`
+    `Keep data_volume_size_gb at ${was} or more; a smaller volume means a new one and a copy of every home (${GUIDE_LINKS.backups})`
   );
 }
 
@@ -177,7 +195,9 @@ export function verdictFromPlan(
         ? "create"
         : actions.includes("update")
           ? "update"
-          : "unchanged";
+          : actions.includes("forget")
+            ? "forget"
+            : "unchanged";
   const planned = change
     ? attributeChanges(change.change.before ?? {}, change.change.after ?? {}).filter((c) => !c.description.startsWith("(none)"))
     : [];

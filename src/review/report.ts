@@ -4,7 +4,8 @@
  * appended sections; and Terraform's own counts. Lines that need the reader's attention start with
  * `!`, and the exit code (3) follows from them.
  */
-import { README_SECTIONS } from "../naming";
+import { signInChangeNotice } from "./sign-in";
+import { GUIDE_LINKS } from "../naming";
 import type { Impact } from "./impacts";
 import { planCounts, symbolOf, type ReviewedChange } from "./planned";
 import { ROLE_NAMES, type ProtectedRole, type ProtectedVerdict } from "./protected";
@@ -15,7 +16,7 @@ const SHARED = "Shared by the whole fleet";
 
 /** What to do about a replacement prevent_destroy refuses, by protected resource. */
 const REFUSED_WAY_FORWARD: Partial<Record<ProtectedRole, string>> = {
-  host: `If the host must be replaced (another architecture, another vpc_cidr), the README says how under "${README_SECTIONS.hostReplacement}".`,
+  host: `If the host must be replaced (another architecture, another vpc_cidr), ${GUIDE_LINKS.hostReplacement} says how.`,
 };
 
 /** `text` in lines of at most `width` characters, broken at spaces. */
@@ -96,7 +97,13 @@ function verdictLines(verdict: ProtectedVerdict): string[] {
   const name = `${ROLE_NAMES[verdict.role]} (${verdict.address})`;
   if (verdict.notPlanned) return [`  ! ${name}: not planned: Terraform refuses to plan the change (above).`];
   if (verdict.action === "unchanged") return [`    ${name}: unchanged`];
-  const action = { replace: "REPLACED", delete: "DESTROYED", update: "changed in place", create: "created" }[verdict.action];
+  const action = {
+    replace: "REPLACED",
+    delete: "DESTROYED",
+    update: "changed in place",
+    create: "created",
+    forget: "no longer managed by Terraform",
+  }[verdict.action];
   const forced = verdict.forcedBy.length > 0 ? `, forced by ${verdict.forcedBy.join(", ")}` : "";
   const changed = verdict.action === "update" && verdict.changed.length > 0 ? ` (${verdict.changed.join(", ")})` : "";
   const lines = [`  ! ${name}: ${action}${forced}${changed}: ${verdict.consequence}.`];
@@ -145,11 +152,12 @@ function headerLines(review: Review): string[] {
     const { from, to } = review.regionChange;
     lines.push(
       ...wrap(
-        `! Region change: the roster moves the environment from ${from} to ${to}. Terraform manages one region and would leave the environment in ${from}, with the data volume and every home, running but unmanaged; the README says how to move under "${README_SECTIONS.regionMove}".`,
+        `! Region change: the roster moves the environment from ${from} to ${to}. Terraform manages one region and would leave the environment in ${from}, with the data volume and every home, running but unmanaged; ${GUIDE_LINKS.regionMove} says how to move.`,
         110,
       ),
     );
   }
+  if (review.signInChange) lines.push(...wrap(signInChangeNotice(review.signInChange), 110));
   return [...lines, ""];
 }
 

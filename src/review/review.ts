@@ -9,6 +9,7 @@
  * references is replaced) it shows as Terraform would do it. The configuration diff only places
  * and describes. When no plan can be made, the review fails rather than guess.
  */
+import { type SignInChange, signInChangeOf } from "./sign-in";
 import { synthConfig } from "../app";
 import type { Fleet } from "../roster";
 import { OfflinePlanner, PlanRefusedError, type ChangeSummary, type PlannedChange, type Refusal } from "../terraform/plan-against-state";
@@ -47,6 +48,8 @@ export interface Review {
   readonly vars: Readonly<Record<string, string>>;
   /** The roster moves the environment to another region. */
   readonly regionChange?: { readonly from: string; readonly to: string };
+  /** The roster changes how developers sign in. */
+  readonly signInChange?: SignInChange;
 }
 
 /** A section appended to the report, such as a cost delta. */
@@ -120,7 +123,8 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
   const vars = options.vars ?? {};
   const roles = new Map<ProtectedRole, string>([...protectedResources(base.config, before), ...protectedResources(current.config, after)]);
   const regionChange = base.fleet.region === current.fleet.region ? undefined : { from: base.fleet.region, to: current.fleet.region };
-  const common = { base, current, diffs, vars, ...(regionChange ? { regionChange } : {}) };
+  const signInChange = signInChangeOf(base.fleet, current.fleet);
+  const common = { base, current, diffs, vars, ...(regionChange ? { regionChange } : {}), ...(signInChange ? { signInChange } : {}) };
 
   const planner =
     options.planner ??
@@ -153,9 +157,10 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
 
 /**
  * 3 when the change needs a careful reader: a protected resource changes, Terraform refuses the
- * change, something a developer depends on is replaced or destroyed, or the region changes; else 0.
+ * change, something a developer depends on is replaced or destroyed, the region or the way developers
+ * sign in changes; else 0.
  */
 export function exitCodeOf(result: Review): 0 | 3 {
   const protectedChanges = result.protected.some((v) => v.action !== "unchanged");
-  return result.refusals.length > 0 || protectedChanges || result.impacts.length > 0 || result.regionChange ? 3 : 0;
+  return result.refusals.length > 0 || protectedChanges || result.impacts.length > 0 || result.regionChange || result.signInChange ? 3 : 0;
 }

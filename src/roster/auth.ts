@@ -2,6 +2,8 @@
  * How developers sign in, across fields: with OpenID Connect every developer is bound to one
  * identity at the provider (their `sub`, or their verified `email`), and no two developers to the
  * same one, so that each URL admits exactly one person and nobody signs in at two URLs by mistake.
+ * The gate runs beside each code-server on the platform that serves; a host kept beside ECS during a
+ * migration keeps code-server's password.
  */
 import type { Auth, Identity, Problem } from "./model";
 import { INVALID, type DeveloperParts, type RosterParts } from "./parts";

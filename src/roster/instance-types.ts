@@ -4,7 +4,7 @@
  *
  * The table is derived, not typed out: within a family every size has the same memory per
  * vCPU, and sizes share one vCPU ladder. A type outside the table is accepted when the roster
- * states its `vcpus` and `memoryGiB` (see `host` in the README).
+ * states its `vcpus` and `memoryGiB` (see `host.vcpus` in docs/roster-reference.md).
  */
 
 export type Architecture = "x86_64" | "arm64";

@@ -26,7 +26,7 @@ const SYSTEM_DIRECTORY_OWNERS: Readonly<Record<string, readonly string[]>> = {
 
 const OWNER_OF = new Map(Object.entries(SYSTEM_DIRECTORY_OWNERS).flatMap(([owner, names]) => names.map((name) => [name, owner])));
 
-/** Every project name refused, for the README and tests. */
+/** Every project name refused, for the roster reference and tests. */
 export const SYSTEM_PROJECT_NAMES: readonly string[] = [...OWNER_OF.keys()];
 
 /** Why `project` would put the host's files among the system's own, or undefined when it would not. */

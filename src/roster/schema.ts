@@ -1,7 +1,7 @@
 /**
  * The shape of `roster.yaml`, as a zod schema. Field-level rules live here (types, ranges,
  * formats, unknown keys); rules that look across fields (duplicates, capacity) live in
- * `fleet.ts`. Every field is documented in the README's "Roster reference".
+ * `fleet.ts`. Every field is documented in docs/roster-reference.md (a test holds it to this schema).
  */
 import { z } from "zod";
 import { systemProjectNameProblem } from "./project-names";

@@ -3,28 +3,33 @@
  * src/modules, driven by a validated Fleet and the host files rendered from it (no file IO here). Everything that changes the shape of the plan comes
  * from the Fleet (synth time); per-environment values are Terraform variables (plan time).
  */
+import { TERRAFORM_ADDRESSES, terraformAddress } from "../naming";
+import { RemovedBlock } from "../terraform/removed-block";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { AlbLayer } from "../modules/alb";
-import { ArtifactsLayer } from "../modules/artifacts";
-import { AuditLayer } from "../modules/audit";
-import { AwsEnvironment } from "../modules/aws-environment";
-import { BackupLayer } from "../modules/backup";
-import { ComputeLayer } from "../modules/compute";
-import { EnvironmentInputs } from "../modules/inputs";
-import { KeyPolicy } from "../modules/key-policy";
-import { hostMonitoring } from "../modules/host-monitoring";
-import { lambdaLogGroupName } from "../modules/node-lambda";
-import { SecretInitializer, secretInitializerName } from "../modules/secret-initializer";
+import { AlbLayer } from "../constructs/alb";
+import { ArtifactsLayer, type BuiltHostFile } from "../constructs/artifacts";
+import { StackFiles } from "../constructs/stack-files";
+import { gateFile } from "../identity/gate-bundle";
+import { GATE_HOST_FILE, hostGated } from "../identity/host-gate";
+import { AuditLayer } from "../constructs/audit";
+import { AwsEnvironment } from "../constructs/aws-environment";
+import { BackupLayer } from "../constructs/backup";
+import { ComputeLayer } from "../constructs/compute";
+import { EnvironmentInputs } from "../constructs/inputs";
+import { KeyPolicy } from "../constructs/key-policy";
+import { hostMonitoring } from "../constructs/host-monitoring";
+import { lambdaLogGroupName } from "../constructs/node-lambda";
+import { SecretInitializer, secretInitializerName } from "../constructs/secret-initializer";
 import { ecsMonitoring } from "../platforms/ecs/ecs-monitoring";
 import { EcsPlatform } from "../platforms/ecs/ecs-platform";
-import { classifiedAlarms, MonitoringLayer } from "../modules/monitoring";
-import { NetworkLayer } from "../modules/network";
-import { Notifications } from "../modules/notifications";
-import { WorkingHours } from "../modules/schedule";
-import { SecretsLayer } from "../modules/secrets";
-import { WebAcl } from "../modules/waf";
+import { classifiedAlarms, MonitoringLayer } from "../constructs/monitoring";
+import { NetworkLayer } from "../constructs/network";
+import { Notifications } from "../constructs/notifications";
+import { WorkingHours } from "../constructs/schedule";
+import { SecretsLayer } from "../constructs/secrets";
+import { WebAcl } from "../constructs/waf";
 import type { RenderedFile } from "../rendered-file";
 import type { EcsSpec, Fleet } from "../roster";
 import { ReadableAddressStack } from "./readable-addresses";
@@ -102,6 +107,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     this.aws = new AwsEnvironment(this, { region: fleet.region, accountOf: key.arn });
     this.notifications = new Notifications(this, "notifications", { fleet, key, alarmEmails: inputs.alarmEmails });
     if (fleet.host) this.compute = this.hostCompute(props);
+    else this.keepRetiredDataVolume();
     const keyPolicy = new KeyPolicy(this, "key-policy", {
       fleet,
       key,
@@ -115,19 +121,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       vpc: this.network.vpc,
       logRetentionDays: inputs.logRetentionDays,
     });
-    this.alb = new AlbLayer(this, "alb", {
-      fleet,
-      vpc: this.network.vpc,
-      subnets: this.network.publicSubnets,
-      securityGroup: this.network.albSecurityGroup,
-      host: this.compute?.instance,
-      ecs: fleet.ecs !== undefined,
-      hostedZoneId: inputs.hostedZoneId,
-      certificateArn: inputs.certificateArn,
-      sslPolicy: inputs.sslPolicy,
-      deletionProtection: inputs.albDeletionProtection,
-      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
-    });
+    this.alb = this.loadBalancer();
     if (fleet.waf.enabled) {
       this.waf = new WebAcl(this, "waf", {
         fleet,
@@ -162,13 +156,39 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       failureTopic: this.notifications.topic,
     });
     // ECS's services wait for their log groups, which the monitoring layer makes for every platform, and their secrets.
-    this.ecs?.waitFor([...this.monitoring.logGroups.values(), ...(initializer ? [initializer.invocation] : [])]);
+    this.ecs?.waitFor([...this.monitoring.platformLogGroups, ...(initializer ? [initializer.invocation] : [])], (name) => [
+      this.monitoring.containerLogGroup(name),
+    ]);
+    // The maintenance task uses the archive bucket and logs with the key, both made after the platform.
+    this.ecs?.maintenance.complete({
+      archiveBucket: this.backup.archive.bucket,
+      keyPolicy: keyPolicy.policy,
+      logRetentionDays: inputs.logRetentionDays,
+    });
     if (this.compute) this.artifacts = this.hostDelivery(props, this.compute);
     this.sleepingAlarmNames = classifiedAlarms(this)
       .filter((a) => a.sleepsWithHost)
       .map((a) => a.alarmName);
     this.schedule = this.workingHours();
     this.outputs();
+  }
+
+  /** The ALB in front of the developers, with its certificate, DNS records and routes. */
+  private loadBalancer(): AlbLayer {
+    const { fleet, inputs, network } = this;
+    return new AlbLayer(this, "alb", {
+      fleet,
+      vpc: network.vpc,
+      subnets: network.publicSubnets,
+      securityGroup: network.albSecurityGroup,
+      host: this.compute?.instance,
+      ecs: fleet.ecs !== undefined,
+      hostedZoneId: inputs.hostedZoneId,
+      certificateArn: inputs.certificateArn,
+      sslPolicy: inputs.sslPolicy,
+      deletionProtection: inputs.albDeletionProtection,
+      serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
+    });
   }
 
   /** The provider, with the tags every resource carries, and where the state lives. */
@@ -194,6 +214,16 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   }
 
   /** The host platform's machine: its role, the instance and the data volume. */
+  /**
+   * Without a host, the data volume is out of the configuration, where prevent_destroy no longer
+   * guards it: a deployment that had a host (a migration to ECS that retires it) would destroy the
+   * volume and every home on it. A `removed` block makes Terraform forget it instead and leave it
+   * in AWS; where there never was one, the block changes nothing.
+   */
+  private keepRetiredDataVolume(): void {
+    new RemovedBlock(this, "retired-data-volume", terraformAddress(TERRAFORM_ADDRESSES.dataVolume));
+  }
+
   private hostCompute(props: DevEnvironmentStackProps): ComputeLayer {
     const { fleet, inputs, network } = this;
     return new ComputeLayer(this, "compute", {
@@ -216,6 +246,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       fleet,
       key: this.secrets.key,
       files: props.hostFiles,
+      builtFiles: this.builtHostFiles(),
       applyScript: required(props.applyScript, "applyScript"),
       instance: compute.instance,
       hostRoleName: compute.role.name,
@@ -225,6 +256,13 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       serverAccessLogs: this.audit.serverAccessLogsFor("host-files"),
       applyFailureTopic: this.notifications.topic,
     });
+  }
+
+  /** The sign-in gate's bundle, when the host runs a gate in front of each code-server. */
+  private builtHostFiles(): BuiltHostFile[] {
+    if (!hostGated(this.fleet)) return [];
+    const gate = StackFiles.of(this).fileOf("gate", gateFile);
+    return [{ path: GATE_HOST_FILE, sha256Hex: gate.sha256Hex, source: gate.path }];
   }
 
   /** Fills each empty password secret with a random password, and each empty API key secret with a placeholder. */

@@ -22,6 +22,8 @@ export type Decision =
 
 export interface LogFields {
   readonly who?: string;
+  /** The subject identifier, when an unverified email refuses the person: what an operator binds them by instead. */
+  readonly sub?: string;
   /** Whether a new session is the developer's (on `signed-in`). */
   readonly verdict?: string;
   readonly reason?: string;

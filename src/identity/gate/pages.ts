@@ -46,9 +46,9 @@ export function wrongIdentityPage(res: ServerResponse, who: string): void {
   sendPage(res, 403, "Not your workspace", body);
 }
 
-export function unverifiedEmailPage(res: ServerResponse, who: string): void {
+export function unverifiedEmailPage(res: ServerResponse, who: string, sub: string): void {
   const body = `<p>You are signed in as <strong>${escapeHtml(who)}</strong>, but your identity provider has not verified this email address, so it cannot admit you here.</p>
-<p>Verify the address with your identity provider, or ask an operator to bind this workspace to your account's subject identifier.</p>\n${signOutLink}`;
+<p>Verify the address with your identity provider, or ask an operator to bind this workspace to your account's subject identifier: <code>${escapeHtml(sub)}</code> (<code>sub:</code> in the roster).</p>\n${signOutLink}`;
   sendPage(res, 403, "Email address not verified", body);
 }
 

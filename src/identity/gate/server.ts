@@ -116,9 +116,9 @@ export class Gate {
     if (!("value" in opened)) return this.signIn(req, res, opened.reason);
     const session = opened.value;
     const verdict = decide(session, this.parts.config.binding);
-    this.parts.log(verdict, req, { who: nameOf(session) });
+    this.parts.log(verdict, req, verdict === "unverified-email" ? { who: nameOf(session), sub: session.sub } : { who: nameOf(session) });
     if (verdict === "allow") return this.forward(req, res);
-    return verdict === "wrong-identity" ? wrongIdentityPage(res, nameOf(session)) : unverifiedEmailPage(res, nameOf(session));
+    return verdict === "wrong-identity" ? wrongIdentityPage(res, nameOf(session)) : unverifiedEmailPage(res, nameOf(session), session.sub);
   }
 
   private async gateRoute(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

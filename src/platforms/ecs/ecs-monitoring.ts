@@ -6,7 +6,7 @@
  */
 import { developerAlarmNames } from "../../naming";
 import type { Developer, Fleet } from "../../roster";
-import type { AlarmSpec, PlatformMonitoring, WidgetSpec } from "../../modules/monitoring";
+import type { AlarmSpec, PlatformMonitoring, WidgetSpec } from "../../constructs/monitoring";
 import { THRESHOLDS } from "../../thresholds";
 
 /** Container Insights' namespace of ECS services and tasks. */

@@ -28,17 +28,19 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Fn, type ITerraformDependable } from "cdktf";
 import { dependable } from "cdktf/lib/tfExpression";
 import { Construct } from "constructs";
-import { AwsEnvironment } from "../../modules/aws-environment";
-import { notifyOnEvent } from "../../modules/event-notification";
-import type { ServerAccessLogTarget } from "../../modules/private-bucket";
-import type { DeveloperSecrets } from "../../modules/secrets";
-import { entryOf, PropsError } from "../../modules/validation";
+import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "../../constructs/aws-environment";
+import { notifyOnEvent } from "../../constructs/event-notification";
+import type { ServerAccessLogTarget } from "../../constructs/private-bucket";
+import type { DeveloperSecrets } from "../../constructs/secrets";
+import { entryOf, PropsError } from "../../constructs/validation";
 import { CONTAINER_PORT, developerConstructIds, logGroupNames, secretPrefix } from "../../naming";
 import type { Developer, EcsSpec, Fleet } from "../../roster";
 import { containerDefinitions, HOME_VOLUME, servingContainer, TMP_VOLUME } from "./containers";
 import { GATE_VOLUME, type GateRefs } from "./gate-containers";
 import { GateFiles } from "./gate-files";
 import { Homes, NFS_PORT } from "./homes";
+import { Maintenance } from "./maintenance";
+import { taskAssumeRolePolicy } from "./task-trust";
 import { PrivateSubnets } from "./private-subnets";
 
 /**
@@ -92,6 +94,8 @@ export class EcsPlatform extends Construct {
   readonly executionRole: IamRole;
   /** Keyed by developer name. */
   readonly services: ReadonlyMap<string, EcsService>;
+  /** The task operators run for one-off work on the homes; the stack completes it (`Maintenance.complete`). */
+  readonly maintenance: Maintenance;
   /** The sign-in gate's bundle, when the fleet signs in with OpenID Connect. */
   readonly gateFiles?: GateFiles;
 
@@ -118,23 +122,28 @@ export class EcsPlatform extends Construct {
       this.gateFiles = new GateFiles(this, "gate-files", { fleet, key: props.key, serverAccessLogs: props.serverAccessLogs });
     }
     const grants = fleet.developers.map((d) => ({ developer: d, role: this.taskRole(d) }));
+    this.maintenance = new Maintenance(this, "maintenance", { fleet, ecs, fileSystem: this.homes.fileSystem, key: props.key });
     const policy = this.homes.grant(
       grants.map(({ developer, role }) => ({
         roleArn: role.arn,
         accessPoint: entryOf(this, "accessPoints", this.homes.accessPoints, developer.name),
       })),
+      (arn) => this.maintenance.fileSystemStatements(arn),
     );
     this.services = new Map(grants.map(({ developer, role }) => [developer.name, this.service(developer, role, subnets, policy)]));
     this.notifyFailedDeployments();
   }
 
   /**
-   * The services start their first tasks only after `dependables` exist (the log groups they write
-   * to, the passwords' initializer): made after the services, so added to them here.
+   * The services start their first tasks only after what they need exists: `shared` (the
+   * passwords' initializer, the platform's log groups) and each developer's `own` (their log
+   * group). Made after the services, so added to them here. Each service names only its own
+   * developer's resources: a dependency on every developer's would grow the configuration with
+   * the square of the roster.
    */
-  waitFor(dependables: readonly ITerraformDependable[]): void {
-    for (const service of this.services.values()) {
-      service.dependsOn = [...(service.dependsOn ?? []), ...dependables.map((d) => dependable(d))];
+  waitFor(shared: readonly ITerraformDependable[], own: (developer: string) => readonly ITerraformDependable[]): void {
+    for (const [name, service] of this.services) {
+      service.dependsOn = [...(service.dependsOn ?? []), ...[...shared, ...own(name)].map((d) => dependable(d))];
     }
   }
 
@@ -392,21 +401,6 @@ export class EcsPlatform extends Construct {
   }
 }
 
-/** Tasks of this account's ECS assume the role (confused-deputy protection). */
-function taskAssumeRolePolicy(account: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Service: "ecs-tasks.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": account } },
-      },
-    ],
-  });
-}
-
 /** What ECS Exec needs in the task: its channels, the session log group, and the key that encrypts sessions. */
 function execStatements(keyArn: string, sessionLogGroupName: string, aws: AwsEnvironment): object[] {
   const group = aws.arn({ service: "logs", resource: `log-group:${sessionLogGroupName}` });
@@ -415,12 +409,7 @@ function execStatements(keyArn: string, sessionLogGroupName: string, aws: AwsEnv
       // Session channels have no resource type.
       Sid: "ExecChannels",
       Effect: "Allow",
-      Action: [
-        "ssmmessages:CreateControlChannel",
-        "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-      ],
+      Action: SESSION_CHANNEL_ACTIONS,
       Resource: "*",
     },
     { Sid: "ExecLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${group}:log-stream:*` },

@@ -9,9 +9,9 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { Construct } from "constructs";
 import { gateFile } from "../../identity/gate-bundle";
-import { AwsEnvironment } from "../../modules/aws-environment";
-import { PrivateBucket, type ServerAccessLogTarget } from "../../modules/private-bucket";
-import { StackFiles } from "../../modules/stack-files";
+import { AwsEnvironment } from "../../constructs/aws-environment";
+import { PrivateBucket, type ServerAccessLogTarget } from "../../constructs/private-bucket";
+import { StackFiles } from "../../constructs/stack-files";
 import type { Fleet } from "../../roster";
 
 /** Where in the bucket the gate's bundles are. */

@@ -92,8 +92,12 @@ export class Homes extends Construct {
     });
   }
 
-  /** The file system's policy: TLS and an access point for every mount, each role its own access point, no root. */
-  grant(grants: readonly HomeGrant[]): EfsFileSystemPolicy {
+  /**
+   * The file system's policy: TLS and an access point for every mount, each role its own access
+   * point, no root; then `more(fileSystemArn)`, the statements of what else uses the file system
+   * (the maintenance task's).
+   */
+  grant(grants: readonly HomeGrant[], more: (fileSystemArn: string) => readonly object[] = () => []): EfsFileSystemPolicy {
     const fileSystemArn = this.fileSystem.arn;
     return new EfsFileSystemPolicy(this, "policy", {
       fileSystemId: this.fileSystem.id,
@@ -126,6 +130,7 @@ export class Homes extends Construct {
             Resource: fileSystemArn,
             Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.arn } },
           })),
+          ...more(fileSystemArn),
         ],
       }),
     });

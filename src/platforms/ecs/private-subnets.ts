@@ -13,8 +13,8 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { SUBNET_NEWBITS } from "../../modules/network";
-import { check } from "../../modules/validation";
+import { SUBNET_NEWBITS } from "../../constructs/network";
+import { check } from "../../constructs/validation";
 import type { Fleet } from "../../roster";
 
 /** The private subnets' numbers start here in the VPC's range, past every public subnet the scheme allows. */

@@ -108,3 +108,11 @@ export class AwsEnvironment extends Construct {
     return this.arn({ service: "iam", region: "", account: "aws", resource: `policy/${name}` });
   }
 }
+
+/** Session Manager's channels, which the SSM agent opens for a session (a host's, or ECS Exec's in a task); they have no resource type. */
+export const SESSION_CHANNEL_ACTIONS = [
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+];

@@ -20,6 +20,7 @@ import { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import {
+  GUIDE_LINKS,
   APPLY_DOCUMENT_PARAMETERS,
   type ApplyDocumentParameter,
   HOST_FILES_MANIFEST,
@@ -69,12 +70,26 @@ export interface HostFileObjects {
   readonly contentHash: string;
 }
 
-export function hostFileObjects(files: readonly RenderedFile[]): HostFileObjects {
+/** A host file built beside the configuration rather than rendered (the sign-in gate's bundle): uploaded from its file. */
+export interface BuiltHostFile {
+  /** Its path among the host files. */
+  readonly path: string;
+  readonly sha256Hex: string;
+  /** Its file, relative to the Terraform directory (`StackFiles`). */
+  readonly source: string;
+}
+
+/** The objects of `files` and a manifest and modes list that also cover `built` (uploaded apart, from their files). */
+export function hostFileObjects(files: readonly RenderedFile[], built: readonly BuiltHostFile[] = []): HostFileObjects {
   const sorted = [...files].sort(byPath);
-  const modes = renderedFile(HOST_FILES_MODES, sorted.map((f) => `${octal(f.mode)} ${f.path}\n`).join(""), FILE_MODES.regular);
-  const listed = [...sorted, modes].sort(byPath);
-  const manifest = renderedFile(HOST_FILES_MANIFEST, listed.map((f) => `${sha256(f.content)}  ${f.path}\n`).join(""), FILE_MODES.regular);
-  return { objects: [...listed, manifest], contentHash: sha256(manifest.content) };
+  const entries = [
+    ...sorted.map((f) => ({ path: f.path, mode: f.mode, sha256Hex: sha256(f.content) })),
+    ...built.map((f) => ({ path: f.path, mode: FILE_MODES.regular, sha256Hex: f.sha256Hex })),
+  ].sort(byPath);
+  const modes = renderedFile(HOST_FILES_MODES, entries.map((f) => `${octal(f.mode)} ${f.path}\n`).join(""), FILE_MODES.regular);
+  const listed = [...entries, { path: modes.path, sha256Hex: sha256(modes.content) }].sort(byPath);
+  const manifest = renderedFile(HOST_FILES_MANIFEST, listed.map((f) => `${f.sha256Hex}  ${f.path}\n`).join(""), FILE_MODES.regular);
+  return { objects: [...[...sorted, modes].sort(byPath), manifest], contentHash: sha256(manifest.content) };
 }
 
 /** SSM document parameter markers, `{{ name }}`, as they appear in a script. */
@@ -90,6 +105,11 @@ export interface ArtifactsLayerProps {
   readonly key: KmsKey;
   /** The rendered host files (`renderHostFiles`). Must include `scripts/apply.sh`, which the document runs. */
   readonly files: readonly RenderedFile[];
+  /**
+   * Host files built beside the configuration, uploaded from their files and listed in the manifest.
+   * @default - none
+   */
+  readonly builtFiles?: readonly BuiltHostFile[];
   /**
    * The apply document's script (`renderApplyDocumentScript`). Its only `{{ name }}` markers are
    * the document's parameters, which SSM fills in before it runs.
@@ -164,9 +184,9 @@ export class ArtifactsLayer extends Construct {
       ],
       serverAccessLogs: props.serverAccessLogs,
     });
-    const { objects, contentHash } = hostFileObjects(props.files);
+    const { objects, contentHash } = hostFileObjects(props.files, props.builtFiles);
     this.contentHash = contentHash;
-    const uploads = this.upload(objects);
+    const uploads = [...this.upload(objects), ...this.uploadBuilt(props.builtFiles ?? [])];
     this.hostReadsFiles();
     this.document = new SsmDocument(this, "apply-document", {
       name: applyDocumentName(fleet),
@@ -187,6 +207,20 @@ export class ArtifactsLayer extends Construct {
           bucket: bucket.id,
           key: `${HOST_FILES_PREFIX}${file.path}`,
           content: escapeTemplate(file.content),
+          contentType: "text/plain; charset=utf-8",
+        }),
+    );
+  }
+
+  /** Each built host file as an S3 object under HOST_FILES_PREFIX, from its file beside the configuration. */
+  private uploadBuilt(files: readonly BuiltHostFile[]): S3Object[] {
+    return files.map(
+      (file) =>
+        new S3Object(this, hostFileId(file.path), {
+          bucket: this.bucket.bucket.id,
+          key: `${HOST_FILES_PREFIX}${file.path}`,
+          source: file.source,
+          sourceHash: file.sha256Hex,
           contentType: "text/plain; charset=utf-8",
         }),
     );
@@ -260,7 +294,7 @@ export class ArtifactsLayer extends Construct {
       message:
         `${fleet.namePrefix}: applying the host files failed on <instance> at <time> (<status> <detail>). ` +
         `Its output is under s3://${bucket.id}/${SSM_OUTPUT_PREFIX} and in the association's history in the SSM console; ` +
-        `the next hourly run retries. See README, "Troubleshooting".`,
+        `the next hourly run retries. See ${GUIDE_LINKS.troubleshooting}.`,
     }).rule;
   }
 

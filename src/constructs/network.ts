@@ -19,7 +19,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
-import { README_SECTIONS } from "../naming";
+import { GUIDE_LINKS } from "../naming";
 import type { Fleet } from "../roster";
 import { address, expression } from "./expressions";
 import { MAX_ALLOWED_CIDRS, VARIABLES } from "./inputs";
@@ -91,7 +91,7 @@ export function regionPrecondition(record: TerraformData, fleet: Pick<Fleet, "re
       `Planned in ${fleet.region}, Terraform would find none of its resources there and build a second, empty environment, ` +
       `while the one in \${${recorded}} kept running and billing, no longer managed, with the data volume and every developer's home. ` +
       `To keep it, set region back to \${${recorded}}. ` +
-      `To move it, follow the README's "${README_SECTIONS.regionMove}".`,
+      `To move it, follow ${GUIDE_LINKS.regionMove}.`,
   };
 }
 
@@ -215,6 +215,9 @@ export class NetworkLayer extends Construct {
         : `ALBs of ${name}: HTTPS (and HTTP that only redirects) from allowed CIDRs, out only to the developers' tasks`,
       vpcId: this.vpc.id,
       tags: { Name: `${name}-alb` },
+      // A new description forces a new group, which the load balancers in service hold: the
+      // move from the host to ECS keeps the group it was created with (and its words).
+      lifecycle: { ignoreChanges: ["description"] },
     });
     if (!hostRuns) return { alb };
     const host = new SecurityGroup(this, "host-sg", {

@@ -22,10 +22,11 @@ import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { Fn, type IResolvable, Token } from "cdktf";
 import { Construct } from "constructs";
+import { hostGated } from "../identity/host-gate";
 import {
   BACKUP_SELECTION_TAG,
   DATA_DEVICE_NAME,
-  README_SECTIONS,
+  GUIDE_LINKS,
   TERRAFORM_ADDRESSES,
   applyDocumentName,
   backupPlanName,
@@ -36,7 +37,7 @@ import {
 } from "../naming";
 import { runningHost, type Fleet } from "../roster";
 import { type Architecture, DEBIAN_ARCHITECTURE, familiesOf } from "../roster/instance-types";
-import { AwsEnvironment } from "./aws-environment";
+import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "./aws-environment";
 import { address, choose, countWhen, escapeTemplate, expression, isEmptyString, oneOf } from "./expressions";
 import { hostKeyStatements } from "./host-key-use";
 import { TerraformData } from "./terraform-data";
@@ -97,7 +98,7 @@ export function architecturePrecondition(record: TerraformData, fleet: Fleet) {
       `The host was built for \${${recorded}}, and the roster's host.instanceType is ${wanted}. ` +
       `Changing the type in place would stop the host, and AWS would not start it again with its \${${recorded}} image: every developer would be down. ` +
       `To keep the host, choose a type of its architecture (${other}: ${familiesOf(other).join(", ")}). ` +
-      `To move it to ${wanted}, replace it on purpose as the README says under "${README_SECTIONS.architectureChange}".`,
+      `To move it to ${wanted}, replace it on purpose as ${GUIDE_LINKS.architectureChange} says.`,
   };
 }
 
@@ -117,17 +118,7 @@ export class ComputeLayer extends Construct {
   constructor(scope: Construct, id: string, props: ComputeLayerProps) {
     super(scope, id);
     const { fleet, key } = props;
-    const amiId = props.amiId ?? "";
-    const dataVolumeSizeGb = props.dataVolumeSizeGb ?? VARIABLES.data_volume_size_gb.default;
-    checkWholeRange(this, "dataVolumeSizeGb", dataVolumeSizeGb, GP3_SIZE_GIB.min, GP3_SIZE_GIB.max, "GiB");
-    if (amiId !== "") checkPattern(this, "amiId", amiId, /^ami-[0-9a-f]{8,17}$/, 'an AMI id such as ami-0123456789abcdef0, or ""');
-    const userDataBytes = Buffer.byteLength(props.userData, "utf8");
-    check(
-      this,
-      userDataBytes <= MAX_USER_DATA_BYTES,
-      () => `userData is ${userDataBytes} bytes; EC2 accepts at most ${MAX_USER_DATA_BYTES}`,
-    );
-    check(this, fleet.availabilityZones.length > 0, () => "fleet.availabilityZones is empty; the host and its data volume need a zone");
+    const { amiId, dataVolumeSizeGb } = this.checkProps(props);
     const aws = AwsEnvironment.of(this);
     const zone = fleet.availabilityZones[0];
 
@@ -140,39 +131,7 @@ export class ComputeLayer extends Construct {
       }),
     });
 
-    const secretArn = (suffix: string) => aws.arn({ service: "secretsmanager", resource: `secret:${secretPrefix(fleet)}${suffix}` });
-    const logGroupArn = aws.arn({ service: "logs", resource: `log-group:${logGroupNames(fleet).all}` });
-    const policies: Record<string, object[]> = {
-      secrets: [
-        {
-          Sid: "ReadFleetSecrets",
-          Effect: "Allow",
-          Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-          Resource: secretArn("*"),
-        },
-        // Only passwords are written by the host (generated on first use); API keys are set by operators.
-        { Sid: "FillMissingPasswords", Effect: "Allow", Action: "secretsmanager:PutSecretValue", Resource: secretArn("*/password-??????") },
-      ],
-      telemetry: [
-        {
-          Sid: "WriteFleetLogs",
-          Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-          Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
-        },
-        {
-          // PutMetricData has no resource type; the namespace condition is the scope, exactly the
-          // fleet's two namespaces (a prefix would also admit another environment's, dev2 for dev).
-          Sid: "PublishFleetMetrics",
-          Effect: "Allow",
-          Action: "cloudwatch:PutMetricData",
-          Resource: "*",
-          Condition: {
-            StringEquals: { "cloudwatch:namespace": [metricNames(fleet).hostNamespace, metricNames(fleet).containerNamespace] },
-          },
-        },
-      ],
-    };
+    const policies: Record<string, object[]> = fleetStatements(fleet, aws);
 
     this.dataVolume = new EbsVolume(this, "data", {
       availabilityZone: zone,
@@ -186,21 +145,7 @@ export class ComputeLayer extends Construct {
       lifecycle: { preventDestroy: true },
     });
     this.dataVolume.overrideLogicalId(TERRAFORM_ADDRESSES.dataVolume.name);
-    const volumeArn = aws.arn({ service: "ec2", resource: `volume/${this.dataVolume.id}` });
-    // Snapshot ARNs carry no account.
-    const snapshotArn = aws.arn({ service: "ec2", account: "", resource: "snapshot/*" });
-    policies.snapshots = [
-      { Sid: "SnapshotDataVolume", Effect: "Allow", Action: "ec2:CreateSnapshot", Resource: [volumeArn, snapshotArn] },
-      {
-        Sid: "TagNewSnapshots",
-        Effect: "Allow",
-        Action: "ec2:CreateTags",
-        Resource: snapshotArn,
-        Condition: { StringEquals: { "ec2:CreateAction": "CreateSnapshot" } },
-      },
-      // Describe calls cannot be scoped to resources.
-      { Sid: "FindDataVolume", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"], Resource: "*" },
-    ];
+    policies.snapshots = snapshotStatements(aws, this.dataVolume.id);
     policies["ssm-agent"] = ssmAgentStatements({
       applyDocumentArn: aws.arn({ service: "ssm", resource: `document/${applyDocumentName(fleet)}` }),
       instancesArn: aws.arn({ service: "ec2", resource: "instance/*" }),
@@ -208,20 +153,7 @@ export class ComputeLayer extends Construct {
     });
     const profile = new IamInstanceProfile(this, "profile", { name: `${fleet.namePrefix}-host`, role: this.role.name });
 
-    // Canonical's public parameter: read at plan time, so only when no AMI is given (the plan stays offline otherwise).
-    const ubuntuAmi = (count?: number) =>
-      new DataAwsSsmParameter(this, "ubuntu-ami", {
-        count,
-        name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${DEBIAN_ARCHITECTURE[runningHost(fleet).architecture]}/hvm/ebs-gp2/ami-id`,
-      });
-    let ami: string;
-    if (!Token.isUnresolved(amiId)) {
-      // Known at synth time: look up only when it is empty, with no conditional data source.
-      ami = amiId === "" ? ubuntuAmi().insecureValue : amiId;
-    } else {
-      const lookUp = isEmptyString(amiId);
-      ami = choose(lookUp, oneOf(ubuntuAmi(countWhen(lookUp)), "insecure_value"), amiId);
-    }
+    const ami = this.hostImage(fleet, amiId);
 
     this.architectureRecord = new TerraformData(this, "host-architecture", {
       input: { architecture: runningHost(fleet).architecture },
@@ -229,44 +161,7 @@ export class ComputeLayer extends Construct {
       lifecycle: { ignoreChanges: ["input"] },
     });
 
-    this.instance = new Instance(this, "host", {
-      ami,
-      instanceType: runningHost(fleet).instanceType,
-      subnetId: props.subnet.id,
-      vpcSecurityGroupIds: [props.securityGroup.id],
-      associatePublicIpAddress: true,
-      iamInstanceProfile: profile.name,
-      monitoring: true,
-      ebsOptimized: true,
-      disableApiTermination: props.terminationProtection ?? true,
-      creditSpecification: runningHost(fleet).burstable ? { cpuCredits: "unlimited" } : undefined,
-      metadataOptions: {
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        // Containers sit one network hop further: they cannot reach the role's credentials.
-        httpPutResponseHopLimit: 1,
-      },
-      rootBlockDevice: {
-        volumeSize: ROOT_VOLUME_GB,
-        volumeType: "gp3",
-        encrypted: true,
-        kmsKeyId: key.arn,
-        deleteOnTermination: true,
-      },
-      userData: escapeTemplate(props.userData),
-      tags: { Name: hostInstanceName(fleet) },
-      lifecycle: {
-        // A new Ubuntu image must never replace the running host.
-        ignoreChanges: ["ami"],
-        // Termination protection does not stop Terraform (the provider lifts it to terminate).
-        preventDestroy: true,
-        precondition: [architecturePrecondition(this.architectureRecord, fleet)],
-        // Replacing the record on purpose (the README's architecture change) replaces the host with it.
-        // A plain address: Terraform JSON takes references here without ${}.
-        replaceTriggeredBy: [address(this.architectureRecord)],
-      },
-    });
-    this.instance.overrideLogicalId(TERRAFORM_ADDRESSES.instance.name);
+    this.instance = this.hostInstance(props, ami, profile.name);
 
     // The host's use of the fleet key names the host itself (its own sessions' data keys).
     policies["fleet-key"] = hostKeyStatements({ aws, resource: key.arn, instanceId: this.instance.id });
@@ -309,6 +204,147 @@ export class ComputeLayer extends Construct {
     // which an alarm silenced until after the warm-up could never do (actions run on state changes).
     declareSleepsWithHost(this.recoveryAlarm, false);
   }
+
+  /** The props' problems, named, before anything is created. */
+  private checkProps(props: ComputeLayerProps): { amiId: string; dataVolumeSizeGb: number } {
+    const { fleet } = props;
+    const amiId = props.amiId ?? "";
+    const dataVolumeSizeGb = props.dataVolumeSizeGb ?? VARIABLES.data_volume_size_gb.default;
+    checkWholeRange(this, "dataVolumeSizeGb", dataVolumeSizeGb, GP3_SIZE_GIB.min, GP3_SIZE_GIB.max, "GiB");
+    if (amiId !== "") checkPattern(this, "amiId", amiId, /^ami-[0-9a-f]{8,17}$/, 'an AMI id such as ami-0123456789abcdef0, or ""');
+    const userDataBytes = Buffer.byteLength(props.userData, "utf8");
+    check(
+      this,
+      userDataBytes <= MAX_USER_DATA_BYTES,
+      () => `userData is ${userDataBytes} bytes; EC2 accepts at most ${MAX_USER_DATA_BYTES}`,
+    );
+    check(this, fleet.availabilityZones.length > 0, () => "fleet.availabilityZones is empty; the host and its data volume need a zone");
+    return { amiId, dataVolumeSizeGb };
+  }
+
+  /** The host's image: the given AMI, or Canonical's current Ubuntu for the host's architecture. */
+  private hostImage(fleet: Fleet, amiId: string): string {
+    // Canonical's public parameter: read at plan time, so only when no AMI is given (the plan stays offline otherwise).
+    const ubuntuAmi = (count?: number) =>
+      new DataAwsSsmParameter(this, "ubuntu-ami", {
+        count,
+        name: `/aws/service/canonical/ubuntu/server/22.04/stable/current/${DEBIAN_ARCHITECTURE[runningHost(fleet).architecture]}/hvm/ebs-gp2/ami-id`,
+      });
+    if (!Token.isUnresolved(amiId)) {
+      // Known at synth time: look up only when it is empty, with no conditional data source.
+      return amiId === "" ? ubuntuAmi().insecureValue : amiId;
+    }
+    const lookUp = isEmptyString(amiId);
+    return choose(lookUp, oneOf(ubuntuAmi(countWhen(lookUp)), "insecure_value"), amiId);
+  }
+
+  /** The host: IMDSv2 only, encrypted root disk, never replaced by a new image or destroyed by a plan. */
+  private hostInstance(props: ComputeLayerProps, ami: string, profileName: string): Instance {
+    const { fleet, key } = props;
+    const instance = new Instance(this, "host", {
+      ami,
+      instanceType: runningHost(fleet).instanceType,
+      subnetId: props.subnet.id,
+      vpcSecurityGroupIds: [props.securityGroup.id],
+      associatePublicIpAddress: true,
+      iamInstanceProfile: profileName,
+      monitoring: true,
+      ebsOptimized: true,
+      disableApiTermination: props.terminationProtection ?? true,
+      creditSpecification: runningHost(fleet).burstable ? { cpuCredits: "unlimited" } : undefined,
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        // Containers sit one network hop further: they cannot reach the role's credentials.
+        httpPutResponseHopLimit: 1,
+      },
+      rootBlockDevice: {
+        volumeSize: ROOT_VOLUME_GB,
+        volumeType: "gp3",
+        encrypted: true,
+        kmsKeyId: key.arn,
+        deleteOnTermination: true,
+      },
+      userData: escapeTemplate(props.userData),
+      tags: { Name: hostInstanceName(fleet) },
+      lifecycle: {
+        // A new Ubuntu image must never replace the running host.
+        ignoreChanges: ["ami"],
+        // Termination protection does not stop Terraform (the provider lifts it to terminate).
+        preventDestroy: true,
+        precondition: [architecturePrecondition(this.architectureRecord, fleet)],
+        // Replacing the record on purpose (the operator guide's architecture change) replaces the host with it.
+        // A plain address: Terraform JSON takes references here without ${}.
+        replaceTriggeredBy: [address(this.architectureRecord)],
+      },
+    });
+    instance.overrideLogicalId(TERRAFORM_ADDRESSES.instance.name);
+    return instance;
+  }
+}
+
+/** The host role's statements on the fleet's secrets, log groups and metrics. */
+function fleetStatements(fleet: Fleet, aws: AwsEnvironment): Record<string, object[]> {
+  const secretArn = (suffix: string) => aws.arn({ service: "secretsmanager", resource: `secret:${secretPrefix(fleet)}${suffix}` });
+  const logGroupArn = aws.arn({ service: "logs", resource: `log-group:${logGroupNames(fleet).all}` });
+  return {
+    secrets: [
+      {
+        Sid: "ReadFleetSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        Resource: secretArn("*"),
+      },
+      // Only passwords and the gates' cookie keys are written by the host (generated on first use);
+      // API keys and the client secret are set by operators.
+      {
+        Sid: "FillMissingPasswords",
+        Effect: "Allow",
+        Action: "secretsmanager:PutSecretValue",
+        Resource: hostGated(fleet)
+          ? [secretArn("*/password-??????"), secretArn("*/gate-cookie-key-??????")]
+          : secretArn("*/password-??????"),
+      },
+    ],
+    telemetry: [
+      {
+        Sid: "WriteFleetLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
+      },
+      {
+        // PutMetricData has no resource type; the namespace condition is the scope, exactly the
+        // fleet's two namespaces (a prefix would also admit another environment's, dev2 for dev).
+        Sid: "PublishFleetMetrics",
+        Effect: "Allow",
+        Action: "cloudwatch:PutMetricData",
+        Resource: "*",
+        Condition: {
+          StringEquals: { "cloudwatch:namespace": [metricNames(fleet).hostNamespace, metricNames(fleet).containerNamespace] },
+        },
+      },
+    ],
+  };
+}
+
+/** The host role's snapshots: of the data volume only, tagged as they are made. */
+function snapshotStatements(aws: AwsEnvironment, volumeId: string): object[] {
+  const volumeArn = aws.arn({ service: "ec2", resource: `volume/${volumeId}` });
+  // Snapshot ARNs carry no account.
+  const snapshotArn = aws.arn({ service: "ec2", account: "", resource: "snapshot/*" });
+  return [
+    { Sid: "SnapshotDataVolume", Effect: "Allow", Action: "ec2:CreateSnapshot", Resource: [volumeArn, snapshotArn] },
+    {
+      Sid: "TagNewSnapshots",
+      Effect: "Allow",
+      Action: "ec2:CreateTags",
+      Resource: snapshotArn,
+      Condition: { StringEquals: { "ec2:CreateAction": "CreateSnapshot" } },
+    },
+    // Describe calls cannot be scoped to resources.
+    { Sid: "FindDataVolume", Effect: "Allow", Action: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"], Resource: "*" },
+  ];
 }
 
 /** The resources the SSM agent's own calls name. */
@@ -371,12 +407,7 @@ export function ssmAgentStatements(resources: SsmAgentResources): object[] {
       // Session Manager's channels: no resource type either.
       Sid: "AgentOpensSessions",
       Effect: "Allow",
-      Action: [
-        "ssmmessages:CreateControlChannel",
-        "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-      ],
+      Action: SESSION_CHANNEL_ACTIONS,
       Resource: "*",
     },
     {

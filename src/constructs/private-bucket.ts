@@ -99,33 +99,7 @@ export class PrivateBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: PrivateBucketProps) {
     super(scope, id);
-    checkMaxLength(this, "namePrefix", props.namePrefix, MAX_BUCKET_NAME_PREFIX, "S3 appends a 26-character suffix to a 63-character name");
-    checkPattern(
-      this,
-      "namePrefix",
-      props.namePrefix,
-      /^[a-z0-9][a-z0-9.-]*$/,
-      "lower-case letters, digits, '.' and '-' (S3 bucket naming)",
-    );
-    const abortAfterDays = props.abortIncompleteUploadsAfterDays ?? 7;
-    checkWholeRange(this, "abortIncompleteUploadsAfterDays", abortAfterDays, 1, 365, "days");
-    const ruleIds = [ABORT_UPLOADS_RULE_ID, ...(props.lifecycleRules ?? []).map((rule) => rule.id)];
-    const repeated = ruleIds.find((ruleId, index) => ruleIds.indexOf(ruleId) !== index);
-    if (repeated !== undefined) {
-      throw new PropsError(
-        this,
-        `lifecycleRules has the id ${JSON.stringify(repeated)} ${repeated === ABORT_UPLOADS_RULE_ID ? "reserved for the rule every bucket gets" : "twice"}; S3 needs unique ids`,
-      );
-    }
-    const aborting = (props.lifecycleRules ?? []).find((rule) => rule.abortIncompleteMultipartUpload !== undefined);
-    if (aborting) {
-      throw new PropsError(
-        this,
-        `lifecycleRules ${JSON.stringify(aborting.id)} aborts incomplete uploads; every bucket does that already: set abortIncompleteUploadsAfterDays instead`,
-      );
-    }
-    if (props.serverAccessLogs)
-      checkPattern(this, "serverAccessLogs.prefix", props.serverAccessLogs.prefix, /^[a-z0-9][a-z0-9/._-]*\/$/, "a key prefix ending in /");
+    const abortAfterDays = this.checkProps(props);
 
     this.bucket = new S3Bucket(this, "bucket", {
       bucketPrefix: props.namePrefix,
@@ -186,7 +160,44 @@ export class PrivateBucket extends Construct {
         targetPrefix: props.serverAccessLogs.prefix,
       });
     }
-    this.policy = new S3BucketPolicy(this, "policy", {
+    this.policy = this.tlsOnlyPolicy(props, publicAccess);
+  }
+
+  /** The props' problems, named (nothing is created for bad props); the days after which uploads are aborted. */
+  private checkProps(props: PrivateBucketProps): number {
+    checkMaxLength(this, "namePrefix", props.namePrefix, MAX_BUCKET_NAME_PREFIX, "S3 appends a 26-character suffix to a 63-character name");
+    checkPattern(
+      this,
+      "namePrefix",
+      props.namePrefix,
+      /^[a-z0-9][a-z0-9.-]*$/,
+      "lower-case letters, digits, '.' and '-' (S3 bucket naming)",
+    );
+    const abortAfterDays = props.abortIncompleteUploadsAfterDays ?? 7;
+    checkWholeRange(this, "abortIncompleteUploadsAfterDays", abortAfterDays, 1, 365, "days");
+    const ruleIds = [ABORT_UPLOADS_RULE_ID, ...(props.lifecycleRules ?? []).map((rule) => rule.id)];
+    const repeated = ruleIds.find((ruleId, index) => ruleIds.indexOf(ruleId) !== index);
+    if (repeated !== undefined) {
+      throw new PropsError(
+        this,
+        `lifecycleRules has the id ${JSON.stringify(repeated)} ${repeated === ABORT_UPLOADS_RULE_ID ? "reserved for the rule every bucket gets" : "twice"}; S3 needs unique ids`,
+      );
+    }
+    const aborting = (props.lifecycleRules ?? []).find((rule) => rule.abortIncompleteMultipartUpload !== undefined);
+    if (aborting) {
+      throw new PropsError(
+        this,
+        `lifecycleRules ${JSON.stringify(aborting.id)} aborts incomplete uploads; every bucket does that already: set abortIncompleteUploadsAfterDays instead`,
+      );
+    }
+    if (props.serverAccessLogs)
+      checkPattern(this, "serverAccessLogs.prefix", props.serverAccessLogs.prefix, /^[a-z0-9][a-z0-9/._-]*\/$/, "a key prefix ending in /");
+    return abortAfterDays;
+  }
+
+  /** The bucket policy: TLS only, then the props' own statements. */
+  private tlsOnlyPolicy(props: PrivateBucketProps, publicAccess: S3BucketPublicAccessBlock): S3BucketPolicy {
+    return new S3BucketPolicy(this, "policy", {
       bucket: this.bucket.id,
       policy: Fn.jsonencode({
         Version: "2012-10-17",

@@ -1,30 +1,27 @@
 /**
- * The README's examples, run as written: the add-a-developer edit works on the default roster
- * (what `npm run review` prints for it is held to the README in plans/review-changes.test.ts); the
- * cost tables are what `npm run cost` prints. The README names no file outside the repository.
+ * The documents' examples, run as written: the operator guide's add-a-developer edit works on the
+ * default roster (what `npm run review` prints for it is held to the guide in
+ * plans/review-changes.test.ts); the cost tables are what `npm run cost` prints.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { monthlyCost } from "../src/cost/engine";
 import { renderReport } from "../src/cost/report";
-import { README_SECTIONS } from "../src/naming";
 import { parseRoster, type Fleet } from "../src/roster";
-import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+import { readDoc, sectionAt } from "./helpers/docs";
+import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
 
-const README = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
-
-/** The first fenced block of `language` after `heading` in the README. */
-function fencedAfter(heading: string, language: string): string {
-  const start = README.indexOf(heading);
-  if (start < 0) throw new Error(`README has no "${heading}"`);
-  const match = new RegExp("```" + language + "\\n([\\s\\S]*?)\\n```").exec(README.slice(start));
-  if (!match) throw new Error(`no ${language} block after "${heading}"`);
+/** The first fenced block of `language` in `text`. */
+function fenced(text: string, language: string): string {
+  const match = new RegExp("```" + language + "\\n([\\s\\S]*?)\\n```").exec(text);
+  if (!match) throw new Error(`no ${language} block in "${text.slice(0, 60)}..."`);
   return match[1];
 }
 
-describe("the README's add-a-developer example", () => {
-  const edit = parse(fencedAfter("**Add a developer**", "yaml")) as { host?: Record<string, unknown>; developers?: object[] };
+describe("the operator guide's add-a-developer example", () => {
+  const edit = parse(fenced(sectionAt("docs/operator-guide.md#add-a-developer"), "yaml")) as {
+    host?: Record<string, unknown>;
+    developers?: object[];
+  };
 
   // The example shows the keys to change and the developers to add ("dev1 ... dev8 as they are").
   const roster = parse(DEFAULT_ROSTER_TEXT) as { host: Record<string, unknown>; developers: object[] };
@@ -41,24 +38,13 @@ describe("the README's add-a-developer example", () => {
   });
 });
 
-describe("the README", () => {
-  it("has every section that Terraform's refusals, the review and the cost report send the operator to", () => {
-    for (const title of Object.values(README_SECTIONS)) expect([title, README.includes(`**${title}**`)]).toEqual([title, true]);
-  });
-
-  it("names no file that is not in the repository", () => {
-    const mentioned = new Set([...README.matchAll(/\b([\w./-]+\.md)\b/g)].map((m) => m[1]));
-    for (const file of mentioned) expect([file, existsSync(join(PROJECT_ROOT, file))]).toEqual([file, true]);
-    expect(README).not.toMatch(/SPEC\.md|DESIGN\.md|\bSPEC \d/);
-  });
-});
-
-describe("the README's cost tables", () => {
+describe("the cost tables of docs/cost.md", () => {
+  const COST = readDoc("docs/cost.md");
   /** The fenced block after `intro`, and the table rows `npm run cost` prints for `fleet`. */
   const shownAfter = (intro: string) => {
-    const start = README.indexOf(intro);
+    const start = COST.indexOf(intro);
     expect([intro, start >= 0]).toEqual([intro, true]);
-    return /```\n([\s\S]*?)\n```/.exec(README.slice(start))![1];
+    return /```\n([\s\S]*?)\n```/.exec(COST.slice(start))![1];
   };
   const printed = (fleet: Fleet, region: string) => {
     const bill = monthlyCost(fleet, { region, schedule: fleet.schedule });

@@ -22,7 +22,7 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { BACKUP_SELECTION_TAG, backupPlanName } from "../naming";
+import { BACKUP_SELECTION_TAG, GUIDE_LINKS, backupPlanName } from "../naming";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
 import { type EventNotification, notifyOnEvent } from "./event-notification";
@@ -133,7 +133,6 @@ export class BackupLayer extends Construct {
     );
     checkPattern(this, "plan name", planName, BACKUP_NAME, "2-50 letters, digits, '_', '.' or '-' (AWS Backup naming)");
     checkMaxLength(this, "backup role name", roleName, 64, "IAM's limit on role names");
-    const aws = AwsEnvironment.of(this);
 
     this.vault = new BackupVault(this, "vault", {
       name: fleet.namePrefix,
@@ -181,29 +180,58 @@ export class BackupLayer extends Construct {
       })),
     });
 
-    if (props.failureTopic) {
-      // Not a metric alarm: it must notify whatever the host is doing (the backup runs at 02:00 UTC,
-      // often while a scheduled host sleeps), and the event says which job failed and why.
-      this.jobFailed = notifyOnEvent(this, "job-failed", {
-        name: `${fleet.namePrefix}-backup-failed`,
-        description: `A backup job of the ${fleet.namePrefix} vault failed, was aborted or expired: no recovery point for that run.`,
-        eventPattern: backupJobFailedEventPattern(this.vault.name),
-        topic: props.failureTopic,
-        inputPaths: {
-          state: "$.detail.state",
-          reason: "$.detail.statusMessage",
-          job: "$.detail.backupJobId",
-          resource: "$.detail.resourceArn",
-          time: "$.time",
-        },
-        message:
-          `${fleet.namePrefix}: the backup of the data volume ended <state> at <time>: <reason> ` +
-          `(job <job>, volume <resource>). That run left no recovery point in the vault ${fleet.namePrefix}. ` +
-          `Look at the job in the AWS Backup console; for a snapshot now, run scripts/backup.sh on the host. ` +
-          `See README, "Backups and restore".`,
-      });
-    }
+    if (props.failureTopic) this.jobFailed = this.notifyJobFailures(props.failureTopic);
 
+    this.selectTaggedVolumes(planName, roleName);
+
+    this.archive = new PrivateBucket(this, "archive", {
+      namePrefix: `${fleet.namePrefix}-archive-`,
+      kmsKeyArn: props.key.arn,
+      preventDestroy: true,
+      objectLock: ARCHIVE_LOCK,
+      lifecycleRules: [
+        {
+          id: "archive-workspaces",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          transition: [{ days: ARCHIVE_TRANSITION_DAYS, storageClass: "GLACIER" }],
+        },
+      ],
+      serverAccessLogs: props.serverAccessLogs,
+    });
+    // The host writes archives and never deletes them.
+    if (props.hostRoleName) this.hostWritesArchives(props.hostRoleName);
+  }
+
+  /** Tells the topic about every backup job of the vault that fails, is aborted or expires. */
+  private notifyJobFailures(topic: SnsTopic): EventNotification {
+    const { fleet } = this.props;
+    // Not a metric alarm: it must notify whatever the host is doing (the backup runs at 02:00 UTC,
+    // often while a scheduled host sleeps), and the event says which job failed and why.
+    return notifyOnEvent(this, "job-failed", {
+      name: `${fleet.namePrefix}-backup-failed`,
+      description: `A backup job of the ${fleet.namePrefix} vault failed, was aborted or expired: no recovery point for that run.`,
+      eventPattern: backupJobFailedEventPattern(this.vault.name),
+      topic,
+      inputPaths: {
+        state: "$.detail.state",
+        reason: "$.detail.statusMessage",
+        job: "$.detail.backupJobId",
+        resource: "$.detail.resourceArn",
+        time: "$.time",
+      },
+      message:
+        `${fleet.namePrefix}: the backup of the data volume ended <state> at <time>: <reason> ` +
+        `(job <job>, volume <resource>). That run left no recovery point in the vault ${fleet.namePrefix}. ` +
+        `Look at the job in the AWS Backup console; for a snapshot now, run scripts/backup.sh on the host. ` +
+        `See ${GUIDE_LINKS.backups}.`,
+    });
+  }
+
+  /** The service role AWS Backup runs as, and what it backs up: whatever carries the plan's tag. */
+  private selectTaggedVolumes(planName: string, roleName: string): void {
+    const { fleet, homesOnEfs } = this.props;
+    const aws = AwsEnvironment.of(this);
     const role = new IamRole(this, "role", {
       name: roleName,
       description: `AWS Backup service role of ${fleet.namePrefix}`,
@@ -228,7 +256,7 @@ export class BackupLayer extends Construct {
       condition: [{ stringEquals: [{ key: `aws:ResourceTag/${BACKUP_SELECTION_TAG}`, value: planName }] }],
     });
 
-    if (props.homesOnEfs) {
+    if (homesOnEfs) {
       // The homes' file system, selected by the same tag: whichever file system carries it is backed up.
       new BackupSelection(this, "homes", {
         name: `${fleet.namePrefix}-homes`,
@@ -238,24 +266,6 @@ export class BackupLayer extends Construct {
         condition: [{ stringEquals: [{ key: `aws:ResourceTag/${BACKUP_SELECTION_TAG}`, value: planName }] }],
       });
     }
-
-    this.archive = new PrivateBucket(this, "archive", {
-      namePrefix: `${fleet.namePrefix}-archive-`,
-      kmsKeyArn: props.key.arn,
-      preventDestroy: true,
-      objectLock: ARCHIVE_LOCK,
-      lifecycleRules: [
-        {
-          id: "archive-workspaces",
-          status: "Enabled",
-          filter: [{ prefix: "" }],
-          transition: [{ days: ARCHIVE_TRANSITION_DAYS, storageClass: "GLACIER" }],
-        },
-      ],
-      serverAccessLogs: props.serverAccessLogs,
-    });
-    // The host writes archives and never deletes them.
-    if (props.hostRoleName) this.hostWritesArchives(props.hostRoleName);
   }
 
   private hostWritesArchives(hostRoleName: string): void {
