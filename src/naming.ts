@@ -163,6 +163,8 @@ export function metricNames(fleet: FleetNames) {
     containerHealthy: "ContainerHealthy",
     /** Percent of the data volume a developer's directory uses, every 15 minutes (publish-disk-usage.sh). */
     dataVolumeSharePercent: "DataVolumeSharePercent",
+    /** With sleep when idle: 1 in a minute the developer was active, 0 in one they were not (no sample while stopped). */
+    active: "Active",
     developerDimension: "Developer",
   } as const;
 }
@@ -267,6 +269,8 @@ export function developerAlarmNames(developer: Pick<DeveloperSlot, "name">) {
     notRunning: `${developer.name}-not-running`,
     taskCpu: `${developer.name}-task-cpu`,
     taskMemory: `${developer.name}-task-memory`,
+    /** With sleep when idle: in ALARM once the developer has been idle for their idleMinutes (notifies nobody). */
+    idle: `idle-${developer.name}`,
   } as const;
 }
 

@@ -61,6 +61,11 @@ export interface NodeLambdaProps {
    * @default 256
    */
   readonly memoryMb?: number;
+  /**
+   * Concurrent runs the function keeps for itself and never exceeds (Lambda's reserved concurrency).
+   * @default - none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Variables Lambda sets itself and refuses in a function's configuration. */
@@ -141,6 +146,7 @@ export class NodeLambda extends Construct {
       sourceCodeHash: code.sha256Base64,
       timeout: props.timeoutSeconds ?? 60,
       memorySize: props.memoryMb ?? 256,
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: props.environment ? { variables: { ...props.environment } } : undefined,
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       // Created once its permissions exist: its first run must not meet a role that cannot act yet.
@@ -171,6 +177,7 @@ export class NodeLambda extends Construct {
     checkOneOf(this, "logRetentionDays", props.logRetentionDays, LOG_RETENTION_DAYS);
     checkWholeRange(this, "timeoutSeconds", props.timeoutSeconds ?? 60, 1, 900, "seconds");
     checkWholeRange(this, "memoryMb", props.memoryMb ?? 256, 128, 10240, "MB");
+    if (props.reservedConcurrency !== undefined) checkWholeRange(this, "reservedConcurrency", props.reservedConcurrency, 1, 1000, "runs");
     const sids = [LOGS_SID, ...props.statements.map((s) => s.Sid)];
     for (const sid of sids) checkPattern(this, "statements", sid, /^[A-Za-z0-9]+$/, "a Sid of letters and digits");
     const repeated = sids.filter((sid, i) => sids.indexOf(sid) !== i);

@@ -27,7 +27,7 @@ export function developerAlarms(config: Pick<SleepConfig, "platform" | "namePref
 
 /** The name of the developer's idle alarm, whose ALARM puts them to sleep. */
 export function idleAlarmName(config: Pick<SleepConfig, "namePrefix">, name: string): string {
-  return `${config.namePrefix}-idle-${name}`;
+  return `${config.namePrefix}-${developerAlarmNames({ name }).idle}`;
 }
 
 /** Turns the actions of every alarm of `names` on or off. */
