@@ -42,6 +42,12 @@ export interface MonitoringLayerProps {
    * (`alb-5xx`, or `alb-5xx-<suffix>` for each but the one keyed "").
    */
   readonly loadBalancers: ReadonlyMap<string, Lb>;
+  /**
+   * With sleep when idle, each load balancer's wake target group, by the same suffix: its 503s (a
+   * sleeping developer's page answering what is no visit) are no failure of the fleet.
+   * @default - none
+   */
+  readonly wakeTargetGroups?: ReadonlyMap<string, LbTargetGroup>;
   /** Each developer's target group and the load balancer it serves on, keyed by developer name: one for every developer. */
   readonly routes: ReadonlyMap<string, DeveloperRoute>;
   /**
@@ -191,7 +197,9 @@ export class MonitoringLayer extends Construct {
 
     this.logGroups = this.createLogGroups(logRetentionDays);
     for (const spec of props.platform.alarms) this.alarm(spec);
-    for (const [suffix, lb] of props.loadBalancers) this.alarm(alb5xxAlarm(suffix, { LoadBalancer: lb.arnSuffix }));
+    for (const [suffix, lb] of props.loadBalancers) {
+      this.alarm(alb5xxAlarm(suffix, { LoadBalancer: lb.arnSuffix }, props.wakeTargetGroups?.get(suffix)?.arnSuffix));
+    }
     for (const developer of fleet.developers) {
       this.alarm(unhealthyAlarm(developer, entryOf(this, "routes", routes, developer.name)));
       for (const spec of props.platform.developerAlarms(developer)) this.alarm(spec);
@@ -294,12 +302,16 @@ export class MonitoringLayer extends Construct {
   }
 }
 
-/** More 5xx responses from a load balancer and its targets than THRESHOLDS allows in 5 minutes. */
-function alb5xxAlarm(suffix: string, lbDimension: { LoadBalancer: string }): AlarmSpec {
-  const count = (id: string, metricName: string) => ({
+/**
+ * More 5xx responses from a load balancer and its targets than THRESHOLDS allows in 5 minutes; the
+ * wake target group's own answers (`wakeTargetGroup`'s ARN suffix) do not count.
+ */
+function alb5xxAlarm(suffix: string, lbDimension: { LoadBalancer: string }, wakeTargetGroup?: string): AlarmSpec {
+  const count = (id: string, metricName: string, dimensions: Record<string, string> = lbDimension) => ({
     id,
-    metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: lbDimension, period: 300, stat: "Sum" },
+    metric: { namespace: "AWS/ApplicationELB", metricName, dimensions, period: 300, stat: "Sum" },
   });
+  const wake = wakeTargetGroup ? [count("wake", "HTTPCode_Target_5XX_Count", { ...lbDimension, TargetGroup: wakeTargetGroup })] : [];
   return {
     name: suffix === "" ? "alb-5xx" : `alb-5xx-${suffix}`,
     // With the host stopped the ALB answers every request 503 (no target to route to).
@@ -308,7 +320,13 @@ function alb5xxAlarm(suffix: string, lbDimension: { LoadBalancer: string }): Ala
     metricQuery: [
       count("elb", "HTTPCode_ELB_5XX_Count"),
       count("target", "HTTPCode_Target_5XX_Count"),
-      { id: "total", expression: "FILL(elb, 0) + FILL(target, 0)", label: "5xx responses", returnData: true },
+      ...wake,
+      {
+        id: "total",
+        expression: wakeTargetGroup ? "FILL(elb, 0) + FILL(target, 0) - FILL(wake, 0)" : "FILL(elb, 0) + FILL(target, 0)",
+        label: "5xx responses",
+        returnData: true,
+      },
     ],
     evaluationPeriods: 1,
     threshold: THRESHOLDS.alb5xxPer5Minutes,

@@ -10,6 +10,7 @@ import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { Instance } from "@cdktf/provider-aws/lib/instance";
+import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
 import { SchedulerScheduleGroup } from "@cdktf/provider-aws/lib/scheduler-schedule-group";
 import { Fn } from "cdktf";
@@ -89,6 +90,13 @@ export interface WorkingHoursProps {
   /** SNS topic the alarm on failed scheduled calls notifies. */
   readonly alarmTopicArn: string;
   /**
+   * With sleep when idle, the sleeper: at the end of the working hours it puts everyone (and the
+   * host) to sleep, and the wake starts what a visit within them needs, so nothing is started,
+   * stopped or silenced on the clock. The schedules are then only that call.
+   * @default - none: the schedules start and stop the host or services and silence their alarms
+   */
+  readonly sleeper?: LambdaFunction;
+  /**
    * Minutes after the scheduled start before the sleeping alarms' actions are turned back on, 5 to 120.
    * @default 15 (DEFAULT_WARM_UP_MINUTES)
    */
@@ -115,6 +123,8 @@ export class WorkingHours extends Construct {
   readonly alarmsOn: readonly SchedulerSchedule[];
   /** In ALARM when EventBridge Scheduler gave up a call after its retries. */
   readonly failedCallAlarm: CloudwatchMetricAlarm;
+  /** With sleep when idle: the sleeper's sleep of everyone at the end of the hours. */
+  readonly sleepAll?: SchedulerSchedule;
 
   constructor(
     scope: Construct,
@@ -137,6 +147,20 @@ export class WorkingHours extends Construct {
 
     this.group = new SchedulerScheduleGroup(this, "group", { name: prefix });
     this.role = this.schedulerRole();
+    if (props.sleeper) {
+      this.sleepAll = this.call(
+        "sleep-all",
+        times.alarmsOff,
+        props.sleeper.arn,
+        JSON.stringify({ action: "sleep-all" }),
+        `Puts every ${prefix} developer, and the host, to sleep at ${timeOfDay(times.alarmsOff)} on ${when}; a visit wakes them within the hours.`,
+      );
+      this.services = new Map();
+      this.alarmsOff = [];
+      this.alarmsOn = [];
+      this.failedCallAlarm = this.failedCall();
+      return;
+    }
     if (instance) {
       const hostIds = Fn.jsonencode({ InstanceIds: [instance.id] });
       this.startHost = this.call(
@@ -218,7 +242,9 @@ export class WorkingHours extends Construct {
       }),
     });
     const statements: object[] = [];
-    if (props.instance) {
+    if (props.sleeper) {
+      statements.push({ Sid: "PutsEveryoneToSleep", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: props.sleeper.arn });
+    } else if (props.instance) {
       statements.push(
         {
           Sid: "StartAndStopTheHost",
@@ -237,7 +263,7 @@ export class WorkingHours extends Construct {
         },
       );
     }
-    if ((props.ecsServices ?? []).length > 0) {
+    if (!props.sleeper && (props.ecsServices ?? []).length > 0) {
       statements.push({
         Sid: "StartAndStopTheDevelopersServices",
         Effect: "Allow",
@@ -245,7 +271,7 @@ export class WorkingHours extends Construct {
         Resource: aws.arn({ service: "ecs", resource: `service/${prefix}/*` }),
       });
     }
-    if (alarmNames.length > 0) {
+    if (!props.sleeper && alarmNames.length > 0) {
       statements.push({
         Sid: "SilenceTheAlarmsThatSleepWithTheHost",
         Effect: "Allow",
@@ -261,7 +287,10 @@ export class WorkingHours extends Construct {
     return role;
   }
 
-  /** A schedule that calls `api` (service:action) with `input`, the API request as JSON (the SDK's parameter names). */
+  /**
+   * A schedule that calls `api` (service:action) with `input`, the API request as JSON (the SDK's
+   * parameter names), or invokes the Lambda function whose ARN `api` is with `input` as its event.
+   */
   private call(scheduleId: string, minutes: number, api: string, input: string, description: string): SchedulerSchedule {
     const { fleet, schedule } = this.props;
     const aws = AwsEnvironment.of(this);
@@ -273,7 +302,9 @@ export class WorkingHours extends Construct {
       scheduleExpressionTimezone: schedule.timezone,
       flexibleTimeWindow: { mode: "OFF" },
       target: {
-        arn: aws.arn({ service: "scheduler", region: "", account: "", resource: `aws-sdk:${api}` }),
+        arn: /^[a-z0-9]+:[A-Za-z]+$/.test(api)
+          ? aws.arn({ service: "scheduler", region: "", account: "", resource: `aws-sdk:${api}` })
+          : api,
         roleArn: this.role.arn,
         input,
         retryPolicy: { maximumEventAgeInSeconds: RETRY_WINDOW_SECONDS, maximumRetryAttempts: 10 },

@@ -3,9 +3,10 @@
  * src/modules, driven by a validated Fleet and the host files rendered from it (no file IO here). Everything that changes the shape of the plan comes
  * from the Fleet (synth time); per-environment values are Terraform variables (plan time).
  */
-import { TERRAFORM_ADDRESSES, terraformAddress } from "../naming";
+import { developerAlarmNames, TERRAFORM_ADDRESSES, terraformAddress } from "../naming";
 import { RemovedBlock } from "../terraform/removed-block";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { LocalBackend, S3Backend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlbLayer } from "../constructs/alb";
@@ -29,9 +30,10 @@ import { NetworkLayer } from "../constructs/network";
 import { Notifications } from "../constructs/notifications";
 import { WorkingHours } from "../constructs/schedule";
 import { SecretsLayer } from "../constructs/secrets";
+import { sleepNames, SleepWhenIdle } from "../constructs/sleep";
 import { WebAcl } from "../constructs/waf";
 import type { RenderedFile } from "../rendered-file";
-import type { EcsSpec, Fleet } from "../roster";
+import type { EcsSpec, Fleet, SleepSpec } from "../roster";
 import { ReadableAddressStack } from "./readable-addresses";
 
 /** Tag every resource carries (provider default_tags). */
@@ -87,6 +89,8 @@ export class DevEnvironmentStack extends ReadableAddressStack {
   readonly sleepingAlarmNames: readonly string[];
   /** The roster's working hours; absent when the roster has no schedule. */
   readonly schedule?: WorkingHours;
+  /** Sleep when idle, when the roster has a `sleep` section. */
+  readonly sleep?: SleepWhenIdle;
 
   constructor(scope: Construct, id: string, props: DevEnvironmentStackProps) {
     super(scope, id);
@@ -112,7 +116,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       fleet,
       key,
       ...(this.compute ? { hostRoleArn: this.compute.role.arn, hostInstanceId: this.compute.instance.id } : {}),
-      ...(fleet.ecs ? { lambdaLogGroupNames: [lambdaLogGroupName(secretInitializerName(fleet))] } : {}),
+      ...(fleet.ecs || fleet.sleep ? { lambdaLogGroupNames: this.lambdaLogGroupNames() } : {}),
     });
     this.audit = new AuditLayer(this, "audit", {
       fleet,
@@ -122,6 +126,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       logRetentionDays: inputs.logRetentionDays,
     });
     this.alb = this.loadBalancer();
+    if (fleet.sleep) this.sleep = this.sleepWhenIdle(fleet.sleep, keyPolicy, inputs);
     if (fleet.waf.enabled) {
       this.waf = new WebAcl(this, "waf", {
         fleet,
@@ -135,18 +140,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     // On ECS the tasks get their secrets injected: each must have a value before the first task starts.
     const initializer = fleet.ecs ? this.secretInitializer(keyPolicy, inputs) : undefined;
     if (fleet.ecs) this.ecs = this.ecsPlatform(fleet.ecs, inputs);
-    this.monitoring = new MonitoringLayer(this, "monitoring", {
-      fleet,
-      key,
-      keyPolicy: keyPolicy.policy,
-      topic: this.notifications.topic,
-      platform: this.compute ? hostMonitoring(fleet, this.compute.instance) : ecsMonitoring(fleet, this.ecs!.homes.fileSystem.id),
-      loadBalancers: this.alb.watchedLoadBalancers(),
-      routes: this.alb.servingRoutes(),
-      logRetentionDays: inputs.logRetentionDays,
-      budgetAmountUsd: inputs.budgetAmountUsd,
-      alarmEmails: inputs.alarmEmails,
-    });
+    this.monitoring = this.monitoringLayer(keyPolicy, inputs);
     this.backup = new BackupLayer(this, "backup", {
       fleet,
       key,
@@ -189,6 +183,70 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       deletionProtection: inputs.albDeletionProtection,
       serverAccessLogs: this.audit.serverAccessLogsFor("alb-access-logs"),
     });
+  }
+
+  /** Log groups, alarms and the dashboard of the platform that runs, the load balancers and each developer. */
+  private monitoringLayer(keyPolicy: KeyPolicy, inputs: EnvironmentInputs): MonitoringLayer {
+    const { fleet } = this;
+    return new MonitoringLayer(this, "monitoring", {
+      fleet,
+      key: this.secrets.key,
+      keyPolicy: keyPolicy.policy,
+      topic: this.notifications.topic,
+      platform: this.compute ? hostMonitoring(fleet, this.compute.instance) : ecsMonitoring(fleet, this.ecs!.homes.fileSystem.id),
+      loadBalancers: this.alb.watchedLoadBalancers(),
+      ...(this.sleep ? { wakeTargetGroups: this.wakeTargetGroupsByAlarm() } : {}),
+      routes: this.alb.servingRoutes(),
+      logRetentionDays: inputs.logRetentionDays,
+      budgetAmountUsd: inputs.budgetAmountUsd,
+      alarmEmails: inputs.alarmEmails,
+    });
+  }
+
+  /** The log groups of the fleet's Lambda functions, which the fleet key encrypts. */
+  private lambdaLogGroupNames(): string[] {
+    const { fleet } = this;
+    const names = sleepNames(fleet);
+    return [...(fleet.ecs ? [secretInitializerName(fleet)] : []), ...(fleet.sleep ? [names.wake, names.sleeper] : [])].map(
+      lambdaLogGroupName,
+    );
+  }
+
+  /** Sleep when idle: the wake behind each serving load balancer, the sleeper, the idle alarms. */
+  private sleepWhenIdle(sleep: SleepSpec, keyPolicy: KeyPolicy, inputs: EnvironmentInputs): SleepWhenIdle {
+    const { fleet } = this;
+    const onHost = fleet.platform === "host" && this.compute;
+    return new SleepWhenIdle(this, "sleep", {
+      fleet,
+      sleep,
+      balancers: [...new Set(this.alb.servingBalancers.values())],
+      ...(onHost ? { host: { instance: this.compute.instance, alarmNames: () => this.hostOwnSleepingAlarms() } } : {}),
+      key: this.secrets.key,
+      keyPolicy: keyPolicy.policy,
+      logRetentionDays: inputs.logRetentionDays,
+      topic: this.notifications.topic,
+    });
+  }
+
+  /** The alarms that sleep with the host but are no developer's own: the host's and the load balancer's. */
+  private hostOwnSleepingAlarms(): string[] {
+    const { fleet } = this;
+    const developers = new Set(
+      fleet.developers.flatMap((d) => Object.values(developerAlarmNames(d)).map((alarm) => `${fleet.namePrefix}-${alarm}`)),
+    );
+    return this.sleepingAlarmNames.filter((name) => !developers.has(name));
+  }
+
+  /** The wake target group of each watched load balancer that has one, by the suffix of its 5xx alarm. */
+  private wakeTargetGroupsByAlarm(): Map<string, LbTargetGroup> {
+    const sleep = this.sleep!;
+    const balancers = [...new Set(this.alb.servingBalancers.values())];
+    return new Map(
+      [...this.alb.watchedLoadBalancers()].flatMap(([suffix, lb]) => {
+        const index = balancers.findIndex((b) => b.loadBalancer === lb);
+        return index < 0 ? [] : [[suffix, sleep.wakeTargetGroups[index]] as const];
+      }),
+    );
   }
 
   /** The provider, with the tags every resource carries, and where the state lives. */
@@ -327,6 +385,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       volumeKeyArn: this.secrets.key.arn,
       sleepingAlarmNames: this.sleepingAlarmNames,
       alarmTopicArn: this.notifications.topic.arn,
+      ...(this.sleep ? { sleeper: this.sleep.sleeper.function } : {}),
     });
   }
 

@@ -1,0 +1,131 @@
+/**
+ * The stack with the roster's `sleep`: the functions' permissions reach only the fleet's own rules,
+ * alarms, services and host; the alarms around sleeping say what they do while the host sleeps;
+ * the wake page's answers are no 5xx of the fleet; and with working hours the schedule only puts
+ * everyone to sleep at their end, leaving every start to a visit.
+ */
+import { defaultFleet, editedFleet } from "./helpers/fleet";
+import { parseJsonencode, synthesize } from "./helpers/synth";
+import { classifiedAlarms } from "../src/constructs/monitoring";
+import type { ProviderBlock } from "../src/terraform/plan-json";
+
+const SCHEDULE = { timezone: "Asia/Bangkok", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", stop: "20:00" };
+const sleeping = synthesize(
+  editedFleet((roster) => {
+    roster.sleep = { idleMinutes: 45 };
+  }),
+);
+const scheduled = synthesize(
+  editedFleet((roster) => {
+    roster.sleep = { idleMinutes: 45, wakeOutsideHours: true };
+    roster.schedule = SCHEDULE;
+  }),
+);
+const onEcs = synthesize(
+  editedFleet((roster) => {
+    delete roster.host;
+    roster.platform = "ecs";
+    roster.sleep = { idleMinutes: 45 };
+  }),
+);
+
+type Statement = { Sid: string; Action: string | string[]; Resource: string | string[] };
+function statements(config: ProviderBlock, name: "wake" | "sleeper"): Map<string, Statement> {
+  const policy = parseJsonencode(config.resource.aws_iam_role_policy[`sleep_${name}_policy`].policy as string);
+  return new Map((policy.Statement as Statement[]).map((s) => [s.Sid, s]));
+}
+const actionsOf = (all: Map<string, Statement>) => [...all.values()].flatMap((s) => [s.Action].flat());
+const env = (config: ProviderBlock, name: string) =>
+  config.resource.aws_lambda_function[`sleep_${name}_function`].environment.variables as Record<string, string>;
+
+describe("the sleep functions' permissions", () => {
+  it("flip only the fleet's listener rules, and switch only the fleet's alarms", () => {
+    for (const name of ["wake", "sleeper"] as const) {
+      const all = statements(sleeping.config, name);
+      expect(all.get("FlipsTheDevelopersRules")).toMatchObject({
+        Action: "elasticloadbalancing:ModifyRule",
+        Resource: [
+          expect.stringMatching(/:elasticloadbalancing:ap-southeast-7:.*:listener-rule\/app\/\$\{aws_lb\.alb_load-balancer\.name\}\/\*$/),
+        ],
+      });
+      expect(all.get("QuietsAndWakesTheFleetsAlarms")?.Resource).toMatch(/:cloudwatch:ap-southeast-7:.*:alarm:code-server-dev-\*$/);
+      expect(all.get("RunsTheHostScriptsOnTheHost")?.Resource).toEqual([
+        expect.stringMatching(/:ec2:ap-southeast-7:.*:instance\/\$\{aws_instance\.host\.id\}$/),
+        "arn:aws:ssm:ap-southeast-7::document/AWS-RunShellScript",
+      ]);
+    }
+  });
+
+  it("let the wake start the host and the sleeper stop it, never the other way round", () => {
+    expect(actionsOf(statements(sleeping.config, "wake"))).toContain("ec2:StartInstances");
+    expect(actionsOf(statements(sleeping.config, "wake"))).not.toContain("ec2:StopInstances");
+    expect(actionsOf(statements(sleeping.config, "sleeper"))).toContain("ec2:StopInstances");
+    expect(actionsOf(statements(sleeping.config, "sleeper"))).not.toContain("ec2:StartInstances");
+  });
+
+  it("on ECS, reach only the services of the fleet's cluster and nothing of a host", () => {
+    for (const name of ["wake", "sleeper"] as const) {
+      const all = statements(onEcs.config, name);
+      expect(all.get("ReadsAndScalesTheDevelopersServices")?.Resource).toMatch(/:ecs:ap-southeast-7:.*:service\/code-server-dev\/\*$/);
+      expect(actionsOf(all).filter((a) => /^(ec2|ssm|kms):/.test(a))).toEqual([]);
+      expect(env(onEcs.config, name)).not.toHaveProperty("HOST_INSTANCE_ID");
+    }
+  });
+});
+
+describe("the sleep functions' settings", () => {
+  it("name the host's own sleeping alarms for the host's sleep, none of a developer's", () => {
+    const hostAlarms = JSON.parse(env(sleeping.config, "sleeper").HOST_ALARMS) as string[];
+    expect(hostAlarms.sort()).toEqual(
+      ["alb-5xx", "data-disk", "host-cpu", "host-memory", "root-disk"].map((a) => `code-server-dev-${a}`).sort(),
+    );
+    expect(env(sleeping.config, "wake")).toMatchObject({ PLATFORM: "host", NAME_PREFIX: "code-server-dev", DOMAIN: "dev.example.com" });
+    expect(env(sleeping.config, "wake")).not.toHaveProperty("SCHEDULE");
+  });
+
+  it("carry the working hours and whether a visit outside them wakes anyone", () => {
+    expect(JSON.parse(env(scheduled.config, "wake").SCHEDULE)).toEqual(SCHEDULE);
+    expect(env(scheduled.config, "wake").WAKE_OUTSIDE_HOURS).toBe("true");
+  });
+});
+
+describe("the alarms around sleeping", () => {
+  it("keep notifying while the host sleeps (a failed wake or sleep), or notify nobody (idle)", () => {
+    const declared = Object.fromEntries(classifiedAlarms(sleeping.stack).map((a) => [a.alarmName, a.sleepsWithHost]));
+    expect(declared).toMatchObject({ "code-server-dev-wake-failed": false, "code-server-dev-sleeper-failed": false });
+    for (const d of defaultFleet().developers) expect(declared[`code-server-dev-idle-${d.name}`]).toBe(false);
+    const wakeFailed = sleeping.config.resource.aws_cloudwatch_metric_alarm["sleep_wake-failed"];
+    expect(wakeFailed.alarm_actions).toEqual(["${aws_sns_topic.notifications_alarms.arn}"]);
+  });
+
+  it("leave the wake page's answers out of the load balancer's 5xx count", () => {
+    const alarm = sleeping.config.resource.aws_cloudwatch_metric_alarm["monitoring_alarm-alb-5xx"];
+    const queries = alarm.metric_query as { id: string; expression?: string; metric?: { dimensions: Record<string, string> } }[];
+    expect(queries.find((q) => q.id === "total")?.expression).toBe("FILL(elb, 0) + FILL(target, 0) - FILL(wake, 0)");
+    expect(queries.find((q) => q.id === "wake")?.metric?.dimensions.TargetGroup).toBe(
+      "${aws_lb_target_group.sleep_wake-target-group-0.arn_suffix}",
+    );
+  });
+});
+
+describe("sleep with working hours", () => {
+  const schedules = Object.values(scheduled.config.resource.aws_scheduler_schedule);
+
+  it("puts everyone to sleep through the sleeper a minute before the stop, and starts nothing on the clock", () => {
+    expect(schedules.map((s) => s.name)).toEqual(["code-server-dev-sleep-all"]);
+    expect(schedules[0]).toMatchObject({
+      schedule_expression: "cron(59 19 ? * MON,TUE,WED,THU,FRI *)",
+      schedule_expression_timezone: "Asia/Bangkok",
+      target: { arn: "${aws_lambda_function.sleep_sleeper_function.arn}", input: '{"action":"sleep-all"}' },
+    });
+    const policy = parseJsonencode(scheduled.config.resource.aws_iam_role_policy["schedule_role-policy"].policy as string);
+    expect(policy.Statement).toEqual([
+      {
+        Sid: "PutsEveryoneToSleep",
+        Effect: "Allow",
+        Action: "lambda:InvokeFunction",
+        Resource: "${aws_lambda_function.sleep_sleeper_function.arn}",
+      },
+    ]);
+  });
+});
