@@ -1,7 +1,8 @@
 /**
  * What developers will notice of a plan: every replacement or destruction of a resource a
  * developer depends on (the load balancer and its listeners, a target group and its attachment, a
- * listener rule, a DNS record, the certificate, a secret), said in the developer's terms. A
+ * listener rule, a DNS record, the certificate, a secret), said in the developer's terms, and a
+ * listener rule that starts or stops forwarding through sleep when idle's wake page. A
  * removed developer gets one sentence for all their resources. Each impact makes the review exit 3.
  * Load-balancing resources that serve no URL (serving.ts) are no impact.
  */
@@ -111,6 +112,30 @@ function removal(developer: string, changes: readonly ReviewedChange[]): Impact 
   };
 }
 
+/** How many target groups a listener rule's forward action shares its requests between (1 for a plain forward). */
+function forwardGroups(values: Before): number {
+  const [action] = Array.isArray(values?.action) ? (values.action as Record<string, unknown>[]) : [];
+  const [forward] = Array.isArray(action?.forward) ? (action.forward as Record<string, unknown>[]) : [];
+  const groups = Array.isArray(forward?.target_group) ? forward.target_group.length : 0;
+  return groups > 0 ? groups : action?.target_group_arn ? 1 : 0;
+}
+
+/**
+ * A developer's rule updated in place between a plain forward and sleep when idle's weighted
+ * forward beside the wake group: their URL starts or stops going through the wake page.
+ */
+function sleepNotice({ change, before, after }: Context): string | undefined {
+  if (change.type !== "aws_lb_listener_rule" || change.action !== "update") return undefined;
+  const [was, now] = [forwardGroups(before), forwardGroups(after)];
+  if (was === 1 && now === 2) {
+    return "their environment now sleeps (after their idle minutes, or at the end of the working hours), and opening their URL while it sleeps shows a page that starts it again (a moment's wait)";
+  }
+  if (was === 2 && now === 1) {
+    return "their environment no longer sleeps: their URL goes straight to their editor, so if it sleeps at the apply, the URL answers 503 until it is started again (wake.sh, or the service's desired count)";
+  }
+  return undefined;
+}
+
 /**
  * The impacts of `changes` (from `plan`, whose before/after values the notices read).
  * `removedDevelopers` are the developers the roster change removes.
@@ -129,6 +154,11 @@ export function impactsOf(changes: readonly ReviewedChange[], plan: PlanJson | u
     if (change.developer && removedDevelopers.includes(change.developer)) continue;
     const { before, after } = values.get(change.address) ?? { before: null, after: null };
     const notice = NOTICES[change.type]({ change, before: before, after: after });
+    if (notice) impacts.push({ developer: change.developer, addresses: [change.address], notice });
+  }
+  for (const change of changes.filter((c) => c.type === "aws_lb_listener_rule" && c.action === "update" && serving(c.address))) {
+    const { before, after } = values.get(change.address) ?? { before: null, after: null };
+    const notice = sleepNotice({ change, before, after });
     if (notice) impacts.push({ developer: change.developer, addresses: [change.address], notice });
   }
   return impacts;
