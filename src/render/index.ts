@@ -25,6 +25,9 @@ import { fleetView, operatorView, type OperatorView } from "./view-model";
 
 export type { RenderedFile } from "../rendered-file";
 
+/** The idle rule of sleep when idle: only a roster that sleeps has it. */
+const ACTIVITY_SCRIPT = "scripts/activity.sh";
+
 /** Everything the host needs, sorted by path (the layout under `deployment/`). */
 export function renderHostFiles(fleet: Fleet): RenderedFile[] {
   const view = fleetView(fleet);
@@ -48,7 +51,9 @@ export function renderHostFiles(fleet: Fleet): RenderedFile[] {
     ...view.developers.map((developer) =>
       file(developer.configTemplate, render("config/code-server.yaml.tmpl", { ...view, ...developer })),
     ),
-    ...templateNames("scripts").map((name) => file(name, render(name, view), FILE_MODES.script)),
+    ...templateNames("scripts")
+      .filter((name) => name !== ACTIVITY_SCRIPT || fleet.sleep)
+      .map((name) => file(name, render(name, view), FILE_MODES.script)),
     ...(view.gate ? fleet.developers.map((d) => file(gateConfigTemplate(d), hostGateConfig(fleet, d))) : []),
   ];
   return files.sort(byPath);

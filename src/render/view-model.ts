@@ -164,6 +164,10 @@ export interface FleetView {
   readonly dataFsLabel: string;
   readonly coderUid: number;
   readonly containerPort: number;
+  /** Whether the roster sleeps when idle (publish-metrics.sh then publishes Active). */
+  readonly sleep: boolean;
+  /** code-server's own port inside its container (behind the gate or not): what activity.sh asks and counts connections to. */
+  readonly codeServerPort: number;
   /** code-server's command line before the workspace: where it listens and how it checks who comes in. */
   readonly codeServerArgs: readonly string[];
   /** code-server's own health endpoint, inside its container (behind the gate when there is one). */
@@ -282,6 +286,8 @@ export function fleetView(fleet: Fleet): FleetView {
     dataFsLabel: posix.basename(DATA_MOUNT).slice(0, 16),
     coderUid: CODER_UID,
     containerPort: CONTAINER_PORT,
+    sleep: fleet.sleep !== undefined,
+    codeServerPort: codeServerPort(fleet, CONTAINER_PORT),
     codeServerArgs: codeServerListenArgs(hostGated(fleet) ? fleet.auth : { type: "password" }),
     healthUrl: `http://localhost:${codeServerPort(fleet, CONTAINER_PORT)}${HEALTH_PATH}`,
     gate: hostGateView(fleet),
