@@ -6,14 +6,16 @@ import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parse } from "yaml";
 import { parseCommandLine } from "../command-line";
-import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "../roster";
+import { DEFAULT_ROSTER_FILE, type Fleet, loadRoster, RosterError } from "../roster";
 import { MAX_ECS_DEVELOPERS } from "../roster/rules";
 import { cheaperChoices, readRawRoster } from "./choices";
 import { compareCosts, renderComparison } from "./compare";
-import { billJson, monthlyCost } from "./engine";
+import { type Bill, billJson, monthlyCost } from "./engine";
 import { dataVolumeGbLimits, DEFAULT_ASSUMPTIONS, type UsageAssumptions } from "./inventory";
 import { loadPrices, PRICES_DIR, PriceError } from "./prices";
 import { renderReport } from "./report";
+import { awakeHoursPerWeek, DEFAULT_IDLE_MINUTES, sleepingCost, type SleepingCost } from "./sleep";
+import { fleetOf } from "./team-rosters";
 import { bulkOffersSource, DEFAULT_OFFERS_URL, type BulkOptions } from "./bulk-offers";
 import { NOT_IN_THE_PRICE_LIST } from "./price-list";
 import { awsCli, queryApiSource } from "./query-api";
@@ -52,6 +54,9 @@ export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<as
   --json              print {currency, region, developers, complete, unpriced, monthly, scheduled}
                       as JSON; complete is false when a line has no price (unpriced names them)
   --region <region>   price the roster with another region's price file (default: the roster's region)
+  --active-hours <h>  hours a week each developer actually works (above 0, at most 168): adds what
+                      sleep when idle costs (the roster's sleep settings, or idleMinutes ${DEFAULT_IDLE_MINUTES}),
+                      next to always on and scheduled; with --compare, a column for each platform
   --compare <sizes>   a table of both platforms (ECS with public addresses and behind a NAT gateway)
                       for teams of each size (e.g. 8,50,200), always on and on weekdays 08:00-20:00,
                       from rosters generated from this one (a team of hundreds takes a while to synthesize)
@@ -117,6 +122,7 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
       json: { type: "boolean" },
       region: { type: "string" },
       compare: { type: "string" },
+      "active-hours": { type: "string" },
       "update-prices": { type: "string" },
       "offers-url": { type: "string" },
       "query-api": { type: "boolean" },
@@ -136,20 +142,25 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
     if (values.region !== undefined && (typeof values.region !== "string" || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(values.region))) {
       throw new UsageError(`--region ${JSON.stringify(values.region)}: expected an AWS region code such as us-east-1`);
     }
+    const activeHours = parseActiveHours(values["active-hours"]);
     const fleet = loadRoster(rosterFile, io.env);
-    if (values.compare !== undefined) return runCompare(values, rosterFile, fleet.region, assumptions, io);
+    if (values.compare !== undefined) return runCompare(values, rosterFile, fleet.region, assumptions, io, activeHours);
     const region = values.region ?? fleet.region;
     const prices = loadPrices(region, io.pricesDir);
     const bill = monthlyCost(fleet, { region, prices, assumptions, schedule: fleet.schedule });
+    const sleeping =
+      activeHours === undefined
+        ? undefined
+        : sleepingOf(rosterFile, fleet, activeHours, (f) => monthlyCost(f, { region, prices, assumptions }));
     if (values.json) {
-      io.stdout(`${JSON.stringify(billJson(bill), null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ ...billJson(bill), ...(sleeping ? { sleeping } : {}) }, null, 2)}\n`);
       return 0;
     }
     const choices = cheaperChoices(readRawRoster(rosterFile), fleet, bill, prices);
     const schedule = fleet.schedule
       ? `, ${fleet.platform === "host" ? "host" : "tasks"} scheduled ${fleet.schedule.days.join(" ")} ${fleet.schedule.start}-${fleet.schedule.stop} ${fleet.schedule.timezone}`
       : "";
-    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile}${schedule})`));
+    io.stdout(renderReport(bill, choices, `Monthly cost of ${fleet.namePrefix} (${rosterFile}${schedule})`, sleeping));
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -162,6 +173,31 @@ export async function runCostCli(argv: readonly string[], io: CliIo): Promise<nu
     }
     throw err;
   }
+}
+
+/** `--active-hours <h>`: hours a week, above 0 and at most the week's 168. */
+function parseActiveHours(text: unknown): number | undefined {
+  if (text === undefined) return undefined;
+  const hours = Number(text);
+  if (typeof text !== "string" || text.trim() === "" || !Number.isFinite(hours) || hours <= 0 || hours > 168) {
+    throw new UsageError(`--active-hours ${JSON.stringify(text)}: expected the hours a week a developer works, above 0 and at most 168`);
+  }
+  return hours;
+}
+
+/**
+ * What sleep when idle costs with developers active `activeHours` a week: the roster as it is when
+ * it sleeps, else the roster with the default sleep settings (which adds the idle alarms and metric).
+ */
+function sleepingOf(rosterFile: string, fleet: Fleet, activeHours: number, price: (fleet: Fleet) => Bill): SleepingCost {
+  let sleepy = fleet;
+  if (!fleet.sleep) {
+    const doc = parse(readFileSync(rosterFile, "utf8")) as RosterDocument;
+    const generated = fleetOf({ ...doc, sleep: { idleMinutes: DEFAULT_IDLE_MINUTES } });
+    if (generated instanceof RosterError) throw generated;
+    sleepy = generated;
+  }
+  return sleepingCost(price(sleepy), activeHours, awakeHoursPerWeek(sleepy, activeHours));
 }
 
 /** `--compare 8,50,200`: the team sizes, each once, each a team one environment holds. */
@@ -186,12 +222,14 @@ function runCompare(
   rosterRegion: string,
   assumptions: Partial<UsageAssumptions>,
   io: CliIo,
+  activeHours?: number,
 ) {
   if (values.json) throw new UsageError("--compare prints a table, not JSON: leave out --json");
   const sizes = compareSizes(values.compare);
   const prices = loadPrices((values.region as string | undefined) ?? rosterRegion, io.pricesDir);
   const base = parse(readFileSync(rosterFile, "utf8")) as RosterDocument;
-  const rows = compareCosts(base, { sizes, prices, assumptions, progress: (line) => io.stderr(`pricing ${line}\n`) });
+  const progress = (line: string) => io.stderr(`pricing ${line}\n`);
+  const rows = compareCosts(base, { sizes, prices, assumptions, progress, ...(activeHours === undefined ? {} : { activeHours }) });
   io.stdout(renderComparison(rows, prices, rosterFile, assumptions));
   return 0;
 }

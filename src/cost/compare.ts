@@ -11,6 +11,7 @@ import { monthlyCost, type Bill } from "./engine";
 import { dataVolumeGbLimits, DEFAULT_ASSUMPTIONS, HOURS_PER_MONTH, type UsageAssumptions } from "./inventory";
 import type { PriceBook } from "./prices";
 import { HOURS_PER_WEEK } from "./schedule";
+import { awakeHoursPerWeek, DEFAULT_IDLE_MINUTES, sleepingCost, type SleepingCost } from "./sleep";
 import {
   cheapestHostRoster,
   ecsRoster,
@@ -29,6 +30,8 @@ export interface CompareOptions {
   readonly assumptions?: Partial<UsageAssumptions>;
   /** Told each roster as it is priced (a large team takes a while to synthesize). @default nothing */
   readonly progress?: (line: string) => void;
+  /** Hours a week each developer works: adds sleep when idle's figures. @default - no sleep column */
+  readonly activeHours?: number;
 }
 
 /** One platform and team size: its two bills, or why the roster refuses the team there. */
@@ -43,6 +46,8 @@ export interface ComparisonRow {
   readonly always?: Bill;
   /** The same roster with the weekday schedule; its scheduled column is the one compared. */
   readonly weekdays?: Bill;
+  /** The same roster sleeping when idle (idleMinutes DEFAULT_IDLE_MINUTES), with `activeHours`. */
+  readonly sleeping?: SleepingCost;
   /** The roster's own problems with this team on this platform. */
   readonly refused?: string;
 }
@@ -76,7 +81,16 @@ function priced(doc: RosterDocument, fleet: Fleet, options: CompareOptions, assu
     assumptions,
     schedule: scheduled.schedule,
   });
-  return { always, weekdays };
+  return { always, weekdays, ...sleepingRow(doc, options, assumptions) };
+}
+
+/** The roster sleeping when idle, priced with the options' active hours; nothing without them. */
+function sleepingRow(doc: RosterDocument, options: CompareOptions, assumptions: Partial<UsageAssumptions>): { sleeping?: SleepingCost } {
+  if (options.activeHours === undefined) return {};
+  const fleet = fleetOf({ ...doc, sleep: { idleMinutes: DEFAULT_IDLE_MINUTES } });
+  if (fleet instanceof RosterError) return {};
+  const bill = monthlyCost(fleet, { region: options.prices.region, prices: options.prices, assumptions });
+  return { sleeping: sleepingCost(bill, options.activeHours, awakeHoursPerWeek(fleet, options.activeHours)) };
 }
 
 const problemsOf = (err: RosterError) => err.problems.map((p) => p.message).join("; ");
@@ -108,15 +122,16 @@ export function compareCosts(base: RosterDocument, options: CompareOptions): Com
 
 const money = (usd: number, complete: boolean) => `${complete ? "" : "at least "}$${usd.toFixed(2)}`;
 
-/** The four figures of a row: always on and on weekdays, in all and per developer. */
+/** The figures of a row: always on and on weekdays (and sleeping when idle), in all and per developer. */
 function figures(row: ComparisonRow): string[] {
-  if (!row.always || !row.weekdays) return ["not possible", "", "", ""];
+  if (!row.always || !row.weekdays) return ["not possible", "", "", "", ...(row.sleeping ? ["", ""] : [])];
   const [a, w] = [row.always, row.weekdays];
   return [
     money(a.monthly.total, a.complete),
     money(a.monthly.perDeveloper, a.complete),
     money(w.scheduled.total, w.complete),
     money(w.scheduled.perDeveloper, w.complete),
+    ...(row.sleeping ? [money(row.sleeping.total, a.complete), money(row.sleeping.perDeveloper, a.complete)] : []),
   ];
 }
 
@@ -125,12 +140,14 @@ const label = (row: ComparisonRow) => (row.network ? `${row.platform} (${row.net
 /** The table: one row per platform and size, columns padded, figures right-aligned. */
 export function comparisonTable(rows: readonly ComparisonRow[]): string[] {
   const weekdays = `Weekdays ${WEEKDAY_SCHEDULE.start}-${WEEKDAY_SCHEDULE.stop}`;
+  const active = rows.find((r) => r.sleeping)?.sleeping?.activeHours;
+  const sleepColumns = active === undefined ? [] : [`Sleeping, ${active} h active`, "Per developer"];
   const cells = [
-    ["Platform", "Developers", "Runs on", "Always on", "Per developer", weekdays, "Per developer"],
+    ["Platform", "Developers", "Runs on", "Always on", "Per developer", weekdays, "Per developer", ...sleepColumns],
     ...rows.map((r) => [label(r), String(r.developers), r.runsOn, ...figures(r)]),
-  ];
+  ].map((r) => [...r, ...Array<string>(Math.max(0, 7 + sleepColumns.length - r.length)).fill("")]);
   const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  const right = new Set([1, 3, 4, 5, 6]);
+  const right = new Set([1, 3, 4, 5, 6, 7, 8]);
   return cells.map((r) =>
     r
       .map((cell, c) => (right.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
@@ -146,6 +163,15 @@ function unpricedByPlatform(rows: readonly ComparisonRow[]): string[] {
     const names = [...new Set(bills.flatMap((b) => b?.unpriced ?? []))];
     return names.length ? [`  - ${platform}: ${names.join(", ")}`] : [];
   });
+}
+
+/** How the sleeping columns were made, when the table has them. */
+function sleepingNote(rows: readonly ComparisonRow[]): string[] {
+  const sleeping = rows.find((r) => r.sleeping)?.sleeping;
+  if (!sleeping) return [];
+  return [
+    `Sleeping: the always-on roster with sleep.idleMinutes ${DEFAULT_IDLE_MINUTES}, each developer active ${sleeping.activeHours} h a week and awake ${sleeping.awakeHours} (the idle minutes after each of 5 sessions); the host runs while anyone is awake (the team's hours taken as the same), each task its developer's own hours.`,
+  ];
 }
 
 /** The whole printout: title, table, and how each figure was made. */
@@ -167,6 +193,7 @@ export function renderComparison(
     `host: the roster's instance type when it holds the team, else the cheapest built-in type of its architecture that synth's capacity check accepts; the homes on its data volume, sized twice their ${home} GB each, at least the data_volume_size_gb default.`,
     `ecs: one Fargate task per developer, the smallest size holding the roster's limits, with the roster's ecs settings but ecs.network public (a public address per task), then private (one NAT gateway, ${assumptions.natGbPerDeveloper ?? DEFAULT_ASSUMPTIONS.natGbPerDeveloper} GB per developer through it, --nat-gb-per-developer); homes of ${home} GB each on EFS (--home-gb-per-developer).`,
     "Other usage: npm run cost's assumptions (npm run cost -- --help), the same on both platforms.",
+    ...sleepingNote(rows),
   ];
   const refused = rows.filter((r) => r.refused);
   if (refused.length) lines.push("Not possible:", ...refused.map((r) => `  - ${label(r)}, ${r.developers} developers: ${r.refused}`));

@@ -51,6 +51,11 @@ export const NO_CHARGE_OF_THEIR_OWN: ReadonlySet<string> = new Set([
   // group is priced with the others.
   "aws_lambda_function",
   "aws_lambda_invocation",
+  // Sleep when idle's functions: a reconcile every 5 minutes and a few wakes and sleeps a day, inside
+  // Lambda's monthly free requests and compute; the ELB and EventBridge permissions to invoke them
+  // and the failed wakes' metric filter cost nothing (the metric and alarms are priced with the others).
+  "aws_lambda_permission",
+  "aws_cloudwatch_log_metric_filter",
   "aws_lb_listener",
   "aws_lb_listener_rule",
   "aws_lb_target_group",

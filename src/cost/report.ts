@@ -2,6 +2,7 @@
 import { relative } from "node:path";
 import type { CheaperChoice } from "./choices";
 import type { Bill } from "./engine";
+import type { SleepingCost } from "./sleep";
 
 const money = (usd: number | null) => (usd === null ? "unpriced" : `$${usd.toFixed(2)}`);
 // Two significant digits below 0.01, where two decimals would print a billed quantity as 0.00.
@@ -17,7 +18,21 @@ function table(rows: string[][], rightAligned: ReadonlySet<number>): string[] {
   );
 }
 
-export function renderReport(bill: Bill, choices: readonly CheaperChoice[], title: string): string {
+/** The sleep-when-idle figures beside always on and scheduled. */
+function sleepingLines(bill: Bill, sleeping: SleepingCost): string[] {
+  const floor = (usd: number) => (bill.complete ? money(usd) : `at least ${money(usd)}`);
+  const compute =
+    bill.platform === "host"
+      ? "the host runs while anyone is awake (the team's active hours taken as the same hours)"
+      : "each developer's task runs their own awake hours";
+  return [
+    "",
+    `Sleep when idle, developers active ${sleeping.activeHours} h a week: awake ${sleeping.awakeHours} of 168 hours a week (active hours, plus the idle minutes before sleep after each of 5 sessions, within the working hours); ${compute}.`,
+    `  ${floor(sleeping.total)} a month, ${floor(sleeping.perDeveloper)} per developer; always on ${floor(bill.monthly.total)}, scheduled ${floor(bill.scheduled.total)}.`,
+  ];
+}
+
+export function renderReport(bill: Bill, choices: readonly CheaperChoice[], title: string, sleeping?: SleepingCost): string {
   const scheduled = bill.scheduled.hoursPerWeek;
   const rows = [
     ["Line", "Quantity", "Unit price", "Always on", `${scheduled} h/week`],
@@ -48,6 +63,7 @@ export function renderReport(bill: Bill, choices: readonly CheaperChoice[], titl
   ];
   const scaled = bill.monthly.lines.filter((l) => l.scalesWithHost).map((l) => l.description);
   if (scaled.length) lines.push(`  * ${scaled.join(", ")}`);
+  if (sleeping) lines.push(...sleepingLines(bill, sleeping));
   if (!bill.complete) {
     const host = bill.monthly.lines.find((l) => l.id === "ec2.host");
     lines.push(
