@@ -108,6 +108,44 @@ describe("the alarms around sleeping", () => {
   });
 });
 
+describe("the activity signal on ECS", () => {
+  type Container = Record<string, unknown> & { name: string };
+  const containersOf = (config: ProviderBlock) =>
+    Object.values(config.resource.aws_ecs_task_definition as Record<string, ProviderBlock>).map(
+      (t) => JSON.parse(t.container_definitions as string) as Container[],
+    );
+
+  it("runs an activity container in each task that sleeps: code-server's Node.js, not essential, no capabilities, a read-only root, the task's log group", () => {
+    const tasks = containersOf(onEcs.config).filter((containers) => containers.some((c) => c.name === "code-server"));
+    expect(tasks).toHaveLength(defaultFleet().developers.length);
+    for (const containers of tasks) {
+      const activity = containers.find((c) => c.name === "activity")!;
+      const codeServer = containers.find((c) => c.name === "code-server")!;
+      expect(activity).toMatchObject({
+        image: codeServer.image,
+        user: "1000:1000",
+        essential: false,
+        readonlyRootFilesystem: true,
+        linuxParameters: { capabilities: { add: [], drop: ["ALL"] } },
+        entryPoint: ["/usr/lib/code-server/lib/node", "-e", expect.stringContaining('Name: "Active"')],
+        command: ["8080", expect.stringMatching(/^dev\d+$/), "code-server/dev/containers", "code-server"],
+        logConfiguration: { logDriver: "awslogs", options: expect.objectContaining({ "awslogs-stream-prefix": "activity" }) },
+      });
+      expect(activity.logConfiguration).toEqual({ ...(codeServer.logConfiguration as object), options: expect.any(Object) });
+    }
+  });
+
+  it("has none in a task of a roster that does not sleep", () => {
+    const plain = synthesize(
+      editedFleet((roster) => {
+        delete roster.host;
+        roster.platform = "ecs";
+      }),
+    );
+    for (const containers of containersOf(plain.config)) expect(containers.map((c) => c.name)).not.toContain("activity");
+  });
+});
+
 describe("sleep with working hours", () => {
   const schedules = Object.values(scheduled.config.resource.aws_scheduler_schedule);
 

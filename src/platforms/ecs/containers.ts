@@ -17,6 +17,7 @@ import { CODE_SERVER_PORT_BEHIND_GATE, codeServerListenArgs } from "../../identi
 import { CONTAINER_PORT, HEALTH_PATH } from "../../naming";
 import type { Developer, Fleet } from "../../roster";
 import { CONTAINER_HOME, CONTAINER_WORKSPACE, NOFILE_LIMIT } from "../../render/view-model";
+import { activityContainer, ACTIVITY_CONTAINER } from "./activity";
 import { GATE_CONTAINER, GATE_SYSTEM_CONTROLS, gateContainers, type GateRefs, type LogSettings } from "./gate-containers";
 
 /** The container that serves the developer, and the one that prepares its home first. */
@@ -140,7 +141,19 @@ export function containerDefinitions(fleet: Fleet, developer: Developer, refs: C
       startPeriod: 60,
     },
   };
-  return [prepare, codeServer, ...(refs.gate ? gateContainers(fleet, developer, refs.gate, logSettings(fleet, refs)) : [])];
+  // Sleep when idle: the activity container reports whether the developer is active, each minute.
+  const activity = fleet.sleep
+    ? [
+        activityContainer(fleet, developer, {
+          image: codeServer.image,
+          user: TASK_USER,
+          logs: logSettings(fleet, refs)(ACTIVITY_CONTAINER),
+          codeServerPort: port,
+          measured: CODE_SERVER_CONTAINER,
+        }),
+      ]
+    : [];
+  return [prepare, codeServer, ...(refs.gate ? gateContainers(fleet, developer, refs.gate, logSettings(fleet, refs)) : []), ...activity];
 }
 
 /** The container the load balancer sends the developer's requests to: the gate when there is one. */
