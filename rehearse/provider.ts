@@ -89,29 +89,36 @@ export class IdentityProvider {
       });
     });
     const issuer = await started;
-    if (issuer !== PROVIDER_ISSUER) throw new Error(`the provider says its issuer is ${issuer}, not ${PROVIDER_ISSUER}`);
-    return new IdentityProvider(child);
+    const provider = new IdentityProvider(child);
+    // What a gate reads first, over HTTPS with the provider's certificate.
+    const discovery = await provider.request("GET", "/.well-known/openid-configuration");
+    const discovered = discovery.status === 200 ? (JSON.parse(discovery.body) as { issuer?: string }).issuer : undefined;
+    if (issuer !== PROVIDER_ISSUER || discovered !== PROVIDER_ISSUER) {
+      await provider.stop();
+      throw new Error(
+        `the provider says its issuer is ${issuer}, its discovery document ${discovered ?? `answered ${discovery.status}`}: not ${PROVIDER_ISSUER}`,
+      );
+    }
+    return provider;
   }
 
   /** A session cookie sealed by the provider's test door, as a gate would seal one with `keyFile`. */
   async sessionCookie(cookie: SessionCookieRequest): Promise<string> {
     const body = JSON.stringify({ ...cookie, issuer: PROVIDER_ISSUER, emailVerified: true });
-    const answer = await this.post("/__test/session-cookie", body);
+    const answer = await this.request("POST", "/__test/session-cookie", body);
     if (answer.status !== 200) throw new Error(`the provider's session-cookie door answered ${answer.status}: ${answer.body}`);
     return answer.body;
   }
 
-  private post(path: string, body: string): Promise<{ status: number; body: string }> {
+  /** A request to the provider over HTTPS, trusting its certificate alone. */
+  private request(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request(
-        `${PROVIDER_ISSUER}${path}`,
-        { method: "POST", ca: readFileSync(files.certificateFile), timeout: 30_000 },
-        (res) => {
-          let text = "";
-          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
+      const options = { method, ca: readFileSync(files.certificateFile), timeout: 30_000 };
+      const req = request(`${PROVIDER_ISSUER}${path}`, options, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
       req.on("timeout", () => req.destroy(new Error(`${PROVIDER_ISSUER}${path}: no answer within 30s`)));
       req.on("error", reject);
       req.end(body);
