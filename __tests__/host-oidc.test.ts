@@ -5,20 +5,16 @@
  * bundle reaches the host as a host file, checked against the manifest like the others; its
  * configuration names its secrets as files and holds none.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parse } from "yaml";
-import { synthInto } from "../src/app";
-import { exportDeployment } from "../src/export/deployment";
 import { gateFile } from "../src/identity/gate-bundle";
 import { HOST_FILES_MANIFEST, HOST_FILES_MODES } from "../src/naming";
 import { renderHostFiles } from "../src/render";
 import { parseRoster, type Fleet } from "../src/roster";
 import { withOidc } from "./helpers/ecs-oidc";
-import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
+import { offlineSynthesis } from "./helpers/offline-synthesis";
 import { resources, synthStack } from "./helpers/synth";
-import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
+import { changesOf, plannedByAddress, type PlanJson, terraformOrSkip, validatedPlan } from "./helpers/terraform";
 
 const fleet: Fleet = parseRoster(withOidc(DEFAULT_ROSTER_TEXT));
 const files = renderHostFiles(fleet);
@@ -135,31 +131,11 @@ describe("a fleet with code-server's password", () => {
 
 const terraform = terraformOrSkip();
 (terraform ? describe : describe.skip)("offline terraform of a host roster with oidc sign-in", () => {
-  const out = mkdtempSync(join(tmpdir(), "synth-host-oidc-"));
-  const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
-  let json: Workdir;
-  let hcl: Workdir;
+  const synthesis = offlineSynthesis(terraform!, () => fleet);
   let jsonPlan: PlanJson;
 
-  afterAll(() => {
-    json?.dispose();
-    hcl?.dispose();
-    rmSync(out, { recursive: true, force: true });
-  });
-
-  beforeAll(async () => {
-    const { stack, stackDir } = synthInto(fleet, join(out, "cdktf.out"));
-    await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
-    json = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
-    hcl = offlineWorkdir(terraform!, join(out, "deployment", "terraform"), { "test.tfvars": TFVARS });
-  });
-
   it("validates and plans the synthesized JSON offline, only creating, the bundle among the host files", () => {
-    json.run(["init", "-input=false", "-no-color"]);
-    json.shareProvider();
-    expect(json.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
-    json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
-    jsonPlan = json.json<PlanJson>(["show", "-json", "plan.bin"]);
+    jsonPlan = validatedPlan(synthesis.json, { varFile: "test.tfvars" });
     expect(new Set(changesOf(jsonPlan).map((r) => r.change.actions.join(",")))).toEqual(new Set(["create"]));
     const keys = changesOf(jsonPlan)
       .filter((r) => r.type === "aws_s3_object")
@@ -168,13 +144,6 @@ const terraform = terraformOrSkip();
   });
 
   it("exports HCL that validates and plans exactly like the JSON", () => {
-    hcl.run(["init", "-input=false", "-no-color"]);
-    hcl.shareProvider();
-    expect(hcl.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
-    hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
-    const hclPlan = hcl.json<PlanJson>(["show", "-json", "plan.bin"]);
-    const byAddress = (plan: PlanJson) =>
-      Object.fromEntries(changesOf(plan).map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
-    expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
+    expect(plannedByAddress(validatedPlan(synthesis.hcl, { varFile: "test.tfvars" }))).toEqual(plannedByAddress(jsonPlan));
   });
 });

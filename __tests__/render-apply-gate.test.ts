@@ -156,6 +156,8 @@ describe("switching a host between password and oidc sign-in", () => {
       expect(s.read(`${hostPaths(passwordFleet).secretsDir}/${d.name}.env`)).toMatch(/^HASHED_PASSWORD='\$argon2id\$/m);
     }
     expect(existsSync(s.path(hostPaths(passwordFleet).gateDir))).toBe(false);
+    expect(back.stderr).toContain("stopping and removing gate-alice: developers sign in with code-server's password again, without a gate");
+    expect(back.stderr).not.toContain("its developer left the roster");
     // The code-servers stay in the roster: compose recreates them with their own network again.
     expect(back.calls.some((c) => c.startsWith("docker rm id-code-server"))).toBe(false);
   });

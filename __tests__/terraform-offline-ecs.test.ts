@@ -4,20 +4,15 @@
  * exported once; the plan only creates, reads no data source, and its HCL export plans exactly
  * like its JSON. Both working directories share one provider process each.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { synthInto } from "../src/app";
-import { exportDeployment } from "../src/export/deployment";
 import { parseRoster } from "../src/roster";
 import { withOidc } from "./helpers/ecs-oidc";
-import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
-import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
+import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
+import { offlineSynthesis } from "./helpers/offline-synthesis";
+import { changesOf, type PlanJson, terraformOrSkip, plannedByAddress, validatedPlan } from "./helpers/terraform";
 
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
-const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
 
 /** The default roster on ECS, in private subnets, with ECS Exec on and working hours. */
 function ecsRoster(): string {
@@ -48,30 +43,11 @@ const ECS_TYPES = [
 ];
 
 maybe.each(ROSTERS)("offline terraform of an ecs roster with %s", (_auth, rosterText, extraTypes) => {
-  const out = mkdtempSync(join(tmpdir(), "synth-ecs-"));
-  let json: Workdir;
-  let hcl: Workdir;
+  const synthesis = offlineSynthesis(terraform!, () => parseRoster(rosterText));
   let jsonPlan: PlanJson;
 
-  afterAll(() => {
-    json?.dispose();
-    hcl?.dispose();
-    rmSync(out, { recursive: true, force: true });
-  });
-
-  beforeAll(async () => {
-    const { stack, stackDir } = synthInto(parseRoster(rosterText), join(out, "cdktf.out"));
-    await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
-    json = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
-    hcl = offlineWorkdir(terraform!, join(out, "deployment", "terraform"), { "test.tfvars": TFVARS });
-  });
-
   it("validates and plans the synthesized JSON offline, only creating, the ECS platform's types and no host", () => {
-    json.run(["init", "-input=false", "-no-color"]);
-    json.shareProvider();
-    expect(json.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
-    json.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
-    jsonPlan = json.json<PlanJson>(["show", "-json", "plan.bin"]);
+    jsonPlan = validatedPlan(synthesis.json, { varFile: "test.tfvars" });
     expect(new Set(changesOf(jsonPlan).map((r) => r.change.actions.join(",")))).toEqual(new Set(["create"]));
     const types = new Set(changesOf(jsonPlan).map((r) => r.type));
     expect([...types]).toEqual(expect.arrayContaining([...ECS_TYPES, ...extraTypes]));
@@ -80,15 +56,13 @@ maybe.each(ROSTERS)("offline terraform of an ecs roster with %s", (_auth, roster
   });
 
   it("exports HCL that is fmt-clean, validates, and plans exactly like the JSON", () => {
-    hcl.run(["init", "-input=false", "-no-color"]);
-    hcl.shareProvider();
-    expect(hcl.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
-    expect(hcl.run(["fmt", "-check", "-no-color", "main.tf", "variables.tf", "outputs.tf"]).status).toBe(0);
-    hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
-    const hclPlan = hcl.json<PlanJson>(["show", "-json", "plan.bin"]);
-    const byAddress = (plan: PlanJson) =>
-      Object.fromEntries(changesOf(plan).map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
-    expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
+    synthesis.hcl.run(["init", "-input=false", "-no-color"]);
+    synthesis.hcl.shareProvider();
+    expect(synthesis.hcl.run(["validate", "-no-color"]).output).toContain("The configuration is valid");
+    expect(synthesis.hcl.run(["fmt", "-check", "-no-color", "main.tf", "variables.tf", "outputs.tf"]).status).toBe(0);
+    synthesis.hcl.run(["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan.bin"]);
+    const hclPlan = synthesis.hcl.json<PlanJson>(["show", "-json", "plan.bin"]);
+    expect(plannedByAddress(hclPlan)).toEqual(plannedByAddress(jsonPlan));
     expect(hclPlan.planned_values.outputs).toEqual(jsonPlan.planned_values.outputs);
   });
 });

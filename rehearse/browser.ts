@@ -1,7 +1,8 @@
 /**
  * Step 5, the browser: Debian's headless Chromium driven by playwright-core, with every
  * `*.<domain>` name resolved to the ALB stand-in (Chromium's --host-resolver-rules: no
- * /etc/hosts edit) and only the rehearsal's own certificate accepted (its key's SPKI hash).
+ * /etc/hosts edit) and only the rehearsal's own certificates accepted (their keys' SPKI hashes:
+ * the ALB stand-in's and the identity provider's).
  * Each login runs with no cookies, so one developer's session never leaks into another's.
  */
 import { mkdirSync, rmSync } from "node:fs";
@@ -14,6 +15,23 @@ export const CHROMIUM = "/usr/bin/chromium";
 
 export type LoginOutcome = { readonly accepted: true } | { readonly accepted: false; readonly message: string };
 
+export interface SignedIn {
+  readonly page: Page;
+  /** The HTTP status of the page the browser landed on back at the developer's URL. */
+  readonly status: number;
+  /** That page's text, its first 2000 characters (the gate's page, or the workbench's). */
+  readonly text: string;
+  readonly websocketFrames: () => number;
+}
+
+/** Waits until the workbench is up: its DOM is rendered and its websocket to the server has received frames. */
+async function workbenchLoaded(page: Page, websocketFrames: () => number): Promise<void> {
+  await page.waitForSelector(".monaco-workbench", { timeout: 120_000 });
+  const deadline = Date.now() + 60_000;
+  while (websocketFrames() < 5 && Date.now() < deadline) await page.waitForTimeout(250);
+  if (websocketFrames() < 5) throw new Error(`the workbench rendered, but its websocket received only ${websocketFrames()} frames in 60s`);
+}
+
 export class RehearsalBrowser {
   private constructor(
     private readonly context: BrowserContext,
@@ -21,7 +39,7 @@ export class RehearsalBrowser {
   ) {}
 
   /** A fresh profile every launch. */
-  static async launch(domain: string, ports: ProxyPorts, certificateSpki: string): Promise<RehearsalBrowser> {
+  static async launch(domain: string, ports: ProxyPorts, certificateSpkis: readonly string[]): Promise<RehearsalBrowser> {
     const profile = join(layout.browser, "profile");
     rmSync(profile, { recursive: true, force: true });
     mkdirSync(profile, { recursive: true });
@@ -39,7 +57,7 @@ export class RehearsalBrowser {
         "--disable-component-update",
         "--disable-sync",
         `--host-resolver-rules=MAP *.${domain} ${PROXY_ADDRESS}, MAP ${domain} ${PROXY_ADDRESS}`,
-        `--ignore-certificate-errors-spki-list=${certificateSpki}`,
+        `--ignore-certificate-errors-spki-list=${certificateSpkis.join(",")}`,
       ],
     });
     return new RehearsalBrowser(context, ports);
@@ -85,17 +103,54 @@ export class RehearsalBrowser {
    * server is open and has received frames. The page stays open for the caller.
    */
   async openWorkbench(host: string, password: string): Promise<{ page: Page; websocketFrames: () => number }> {
+    const { page, websocketFrames } = await this.cleanPage();
+    await page.goto(this.url(host, "/login"), { waitUntil: "domcontentloaded", timeout: 60_000 });
+    await page.fill("input[type=password]", password);
+    await page.press("input[type=password]", "Enter");
+    await workbenchLoaded(page, websocketFrames);
+    return { page, websocketFrames };
+  }
+
+  /**
+   * Opens a developer's URL with no cookies, follows its sign-in gate to the identity provider,
+   * signs in there as `user` (the provider's page has a link per user) and follows the provider
+   * back. Returns the page (left open), the status of the page the browser landed on at the
+   * developer's URL, and, when `workbench`, only once the workbench is up over its websocket.
+   */
+  async signIn(host: string, user: string, workbench: boolean): Promise<SignedIn> {
+    const { page, websocketFrames } = await this.cleanPage();
+    const origin = new URL(this.url(host)).origin;
+    let landed = 0;
+    page.on("response", (response) => {
+      const status = response.status();
+      const request = response.request();
+      if (request.isNavigationRequest() && request.frame() === page.mainFrame() && (status < 300 || status >= 400)) landed = status;
+    });
+    await page.goto(this.url(host, "/"), { waitUntil: "domcontentloaded", timeout: 60_000 });
+    if (new URL(page.url()).origin === origin)
+      throw new Error(`${this.url(host)} did not send the browser to sign in (it stayed at ${page.url()})`);
+    const link = page.locator(`#as-${user}`);
+    await link.waitFor({ state: "visible", timeout: 30_000 }).catch(() => {
+      throw new Error(`the provider's sign-in page at ${page.url()} has no link for ${user}`);
+    });
+    await Promise.all([
+      page.waitForURL((url) => url.origin === origin && !url.pathname.startsWith("/oauth2/"), {
+        waitUntil: "domcontentloaded",
+        timeout: 60_000,
+      }),
+      link.click(),
+    ]);
+    if (workbench) await workbenchLoaded(page, websocketFrames);
+    const text = (await page.locator("body").innerText()).slice(0, 2000);
+    return { page, status: landed, text, websocketFrames };
+  }
+
+  /** A new page of a context with no cookies, counting the frames its websockets receive. */
+  private async cleanPage(): Promise<{ page: Page; websocketFrames: () => number }> {
     let frames = 0;
     const page = await this.context.newPage();
     page.on("websocket", (ws) => ws.on("framereceived", () => frames++));
     await this.context.clearCookies();
-    await page.goto(this.url(host, "/login"), { waitUntil: "domcontentloaded", timeout: 60_000 });
-    await page.fill("input[type=password]", password);
-    await page.press("input[type=password]", "Enter");
-    await page.waitForSelector(".monaco-workbench", { timeout: 120_000 });
-    const deadline = Date.now() + 60_000;
-    while (frames < 5 && Date.now() < deadline) await page.waitForTimeout(250);
-    if (frames < 5) throw new Error(`the workbench rendered, but its websocket received only ${frames} frames in 60s`);
     return { page, websocketFrames: () => frames };
   }
 

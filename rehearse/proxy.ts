@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
+import { ensureSelfSignedCertificate, spkiHash } from "./lib/certificates";
 import { layout } from "./lib/layout";
 import { run, runOk } from "./lib/run";
 import type { Route } from "./rosters";
@@ -109,38 +110,13 @@ export function nginxConfig(
 }
 
 /** A self-signed certificate for `*.<domain>` and `<domain>`, kept across runs of the same domain. */
-async function ensureCertificate(domain: string): Promise<void> {
-  const domainFile = join(dir, "tls.domain");
-  if (existsSync(certificateFile) && existsSync(domainFile) && readFileSync(domainFile, "utf8") === domain) return;
-  await runOk("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "30",
-    "-subj",
-    `/CN=*.${domain}`,
-    "-addext",
-    `subjectAltName=DNS:*.${domain},DNS:${domain}`,
-    "-keyout",
-    keyFile,
-    "-out",
-    certificateFile,
-  ]);
-  writeFileSync(domainFile, domain);
+function ensureCertificate(domain: string): Promise<void> {
+  return ensureSelfSignedCertificate({ certificateFile, keyFile }, `*.${domain}`, [`DNS:*.${domain}`, `DNS:${domain}`]);
 }
 
 /** base64 SHA-256 of the certificate's public key: what Chromium's --ignore-certificate-errors-spki-list takes. */
-export async function certificateSpki(): Promise<string> {
-  const result = await runOk("sh", [
-    "-c",
-    `openssl x509 -in '${certificateFile}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`,
-  ]);
-  return result.stdout.trim();
+export function certificateSpki(): Promise<string> {
+  return spkiHash(certificateFile);
 }
 
 async function running(): Promise<boolean> {

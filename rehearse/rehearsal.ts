@@ -12,6 +12,7 @@ import type { RehearsalHost } from "./host";
 import { sleep } from "./lib/run";
 import type { ImageInfo } from "./image";
 import type { Report } from "./lib/report";
+import { ensureProviderCertificate } from "./provider";
 import { certificateSpki, proxyRequest, startProxy, type ProxyPorts } from "./proxy";
 import { renderRoster, type RenderedRoster, type RosterEdit } from "./rosters";
 
@@ -79,7 +80,10 @@ export class Rehearsal {
   }
 
   async browser(): Promise<RehearsalBrowser> {
-    this.browserInstance ??= await RehearsalBrowser.launch(this.domain, this.ports, await certificateSpki());
+    this.browserInstance ??= await RehearsalBrowser.launch(this.domain, this.ports, [
+      await certificateSpki(),
+      await ensureProviderCertificate(),
+    ]);
     return this.browserInstance;
   }
 

@@ -48,8 +48,15 @@ export interface RenderedRoster {
   readonly responseHeaders: Readonly<Record<string, string>>;
 }
 
+/** How a roster variant signs in (the roster's `auth`). */
+export type RosterAuth = { type: "password" } | { type: "oidc"; issuer: string; clientId: string; maxSessionHours?: number };
+
 /** A roster edit: changes the parsed roster.yaml document in place. */
-export type RosterEdit = (roster: { developers: { name: string; port: number }[]; codeServer: { tag: string } }) => void;
+export type RosterEdit = (roster: {
+  developers: { name: string; port: number; email?: string }[];
+  codeServer: { tag: string };
+  auth?: RosterAuth;
+}) => void;
 
 /** The roster `npm run synth` reads (ROSTER_FILE, as main.ts). */
 export const baseRosterFile = () => join(PROJECT_ROOT, process.env.ROSTER_FILE || DEFAULT_ROSTER_FILE);
@@ -172,6 +179,7 @@ export async function renderRoster(variant: string, edit?: RosterEdit, projectRo
         edit(roster);
         document.set("developers", document.createNode(roster.developers, { flow: false }));
         document.setIn(["codeServer", "tag"], roster.codeServer.tag);
+        if (roster.auth) document.set("auth", document.createNode(roster.auth));
       }),
     projectRoot,
   );

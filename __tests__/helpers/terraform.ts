@@ -2,7 +2,7 @@
  * Offline Terraform for the tests: src/terraform/offline.ts (shared with `npm run review`), and
  * what only tests need.
  */
-import { findTerraform } from "../../src/terraform/offline";
+import { findTerraform, type Workdir } from "../../src/terraform/offline";
 
 import type { PlanJson, ResourceChange } from "../../src/terraform/plan-json";
 
@@ -85,3 +85,22 @@ export const DEFAULT_PLAN_TYPES = [
   // Terraform's own: the architecture the host was built for.
   "terraform_data",
 ];
+
+/** Each planned resource by address: its actions and its planned values, for comparing two plans of one stack. */
+export function plannedByAddress(plan: PlanJson): Record<string, unknown> {
+  return Object.fromEntries(changesOf(plan).map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
+}
+
+/**
+ * `terraform init`, `validate` (which must say the configuration is valid) and `plan` of a working
+ * directory offline with its `test.tfvars` when it has one, sharing one provider process after init.
+ */
+export function validatedPlan(workdir: Workdir, options: { varFile?: string } = {}): PlanJson {
+  workdir.run(["init", "-input=false", "-no-color"]);
+  workdir.shareProvider();
+  const validated = workdir.run(["validate", "-no-color"]).output;
+  if (!validated.includes("The configuration is valid")) throw new Error(`terraform validate failed:\n${validated}`);
+  const vars = options.varFile ? [`-var-file=${options.varFile}`] : [];
+  workdir.run(["plan", "-refresh=false", "-input=false", "-no-color", ...vars, "-out=plan.bin"]);
+  return workdir.json<PlanJson>(["show", "-json", "plan.bin"]);
+}

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { OfflinePlanner } from "../../src/terraform/plan-against-state";
 import { PROJECT_ROOT } from "../helpers/fleet";
 import { exportProbe, probeStack, REGION } from "../helpers/secret-initializer-probe";
-import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip } from "../helpers/terraform";
+import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip, plannedByAddress } from "../helpers/terraform";
 
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
@@ -36,9 +36,7 @@ maybe("a stack holding the secret initializer", () => {
   it("plans from the HCL export exactly as from the JSON, the invocation's input known only after apply", () => {
     const jsonPlan = planOf(probe.stackDir);
     const hclPlan = planOf(exportProbe(probe.stack, probe.config, join(out, "deployment")));
-    const byAddress = (plan: PlanJson) =>
-      Object.fromEntries(changesOf(plan).map((r) => [r.address, [r.change.actions, r.change.after, r.change.after_unknown]]));
-    expect(byAddress(hclPlan)).toEqual(byAddress(jsonPlan));
+    expect(plannedByAddress(hclPlan)).toEqual(plannedByAddress(jsonPlan));
     const invocation = changesOf(jsonPlan).find((r) => r.address === "aws_lambda_invocation.secret-initializer_run");
     expect(invocation?.change.after_unknown).toMatchObject({ input: true, result: true });
   });

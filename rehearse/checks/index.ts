@@ -8,12 +8,15 @@ import { AFTER_LOGIN, BEFORE_LOGIN } from "./hardening";
 import { LOGIN } from "./login";
 import { HOST_AND_PROXY, PROVISIONING } from "./provisioning";
 import { ROUTING } from "./routing";
+import { SIGN_IN } from "./sign-in";
 import { UPGRADE } from "./upgrade";
 
 export const CHECKS: readonly Check[] = [
   ...PROVISIONING,
   // On a host of its own, before the main host exists.
   ...UPGRADE,
+  // On a host of its own too: the roster switched to sign-in through an identity provider, and back.
+  ...SIGN_IN,
   ...HOST_AND_PROXY,
   ...FIRST_BOOT,
   ...ROUTING,
