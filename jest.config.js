@@ -5,7 +5,12 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // Terraform's plans of changes against a deployment: `npm run test:plans` (jest.plans.config.js).
   testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/plans/"],
-  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
+  transform: {
+    "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }],
+    // The sign-in's libraries ship only ES modules, which jest's CommonJS runtime cannot load as they are.
+    "/node_modules/(jose|openid-client|oauth4webapi)/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" } }],
+  },
+  transformIgnorePatterns: ["/node_modules/(?!(jose|openid-client|oauth4webapi)/)"],
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   // One scratch TMPDIR per run, checked for leftovers and removed at the end.
   globalSetup: "<rootDir>/__tests__/global-setup.ts",

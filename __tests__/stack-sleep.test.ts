@@ -167,3 +167,49 @@ describe("sleep with working hours", () => {
     ]);
   });
 });
+
+describe("waking with a company sign-in", () => {
+  const signingIn = synthesize(
+    editedFleet((roster) => {
+      roster.sleep = { idleMinutes: 45 };
+      roster.auth = { type: "oidc", issuer: "https://login.example.com", clientId: "code-server-fleet", maxSessionHours: 10 };
+      roster.developers = roster.developers.map((d: { name: string }) => ({ ...d, email: `${d.name}@example.com` }));
+    }),
+  );
+  const parameters = signingIn.config.resource.aws_ssm_parameter as Record<string, { name: string; type: string; value: string }>;
+
+  it("binds each developer's address to their identity in a plain parameter the wake function reads", () => {
+    const bindings = Object.values(parameters).filter((p) => p.name.endsWith("/sign-in"));
+    expect(bindings.map((p) => [p.name, p.type, JSON.parse(p.value)])).toEqual(
+      defaultFleet().developers.map((d) => [`/code-server/dev/${d.name}/sign-in`, "String", { email: `${d.name}@example.com` }]),
+    );
+  });
+
+  it("gives the wake function the names of the secrets it signs in with, never a value", () => {
+    const signIn = JSON.parse(env(signingIn.config, "wake").SIGN_IN) as Record<string, unknown>;
+    expect(signIn).toEqual({
+      issuer: "https://login.example.com",
+      clientId: "code-server-fleet",
+      clientSecretId: "code-server/dev/oidc-client-secret",
+      cookieKeyId: "code-server/dev/{developer}/gate-cookie-key",
+      bindingName: "/code-server/dev/{developer}/sign-in",
+      maxSessionSeconds: 36000,
+    });
+    expect(env(signingIn.config, "sleeper").SIGN_IN).toBeUndefined();
+  });
+
+  it("lets only the wake read the client secret, the cookie keys and the bindings, through Secrets Manager", () => {
+    const wake = statements(signingIn.config, "wake");
+    expect(wake.get("ReadsTheSignInSecrets")).toMatchObject({
+      Action: "secretsmanager:GetSecretValue",
+      Resource: [
+        "${aws_secretsmanager_secret.secrets_oidc-client-secret.arn}",
+        expect.stringMatching(/:secretsmanager:ap-southeast-7:.*:secret:code-server\/dev\/\*\/gate-cookie-key-\?{6}$/),
+      ],
+    });
+    expect(wake.get("ReadsTheDevelopersBindings")?.Resource).toMatch(/:ssm:ap-southeast-7:.*:parameter\/code-server\/dev\/\*\/sign-in$/);
+    expect(wake.get("DecryptsTheSignInSecrets")).toMatchObject({ Action: "kms:Decrypt", Condition: expect.anything() });
+    expect(actionsOf(statements(signingIn.config, "sleeper"))).not.toEqual(expect.arrayContaining(["secretsmanager:GetSecretValue"]));
+    expect(actionsOf(statements(sleeping.config, "wake"))).not.toContain("secretsmanager:GetSecretValue");
+  });
+});

@@ -140,4 +140,14 @@ maybe.each(CASES)("offline terraform of a sleeping roster (%s)", (_case, rosterT
     expect(rules.find((r) => r.name === `${fleet.namePrefix}-sleep-reconcile`)).toMatchObject({ schedule_expression: "rate(5 minutes)" });
     expect(after("aws_cloudwatch_event_target.sleep_reconcile-target")).toMatchObject({ input: '{"action":"reconcile"}' });
   });
+
+  it("with a company sign-in, plans a binding parameter per developer for the wake, and none with passwords", () => {
+    const bindings = planned("aws_ssm_parameter")
+      .map((c) => c.change.after as Values)
+      .filter((p) => String(p.name).endsWith("/sign-in"));
+    const expected =
+      fleet.auth.type === "oidc" ? fleet.developers.map((d) => `/${fleet.project}/${fleet.environment}/${d.name}/sign-in`) : [];
+    expect(bindings.map((p) => p.name).sort()).toEqual(expected.sort());
+    for (const binding of bindings) expect(binding.type).toBe("String");
+  });
 });

@@ -143,6 +143,17 @@ export function oidcClientSecretName(fleet: FleetNames): string {
   return `${secretPrefix(fleet)}oidc-client-secret`;
 }
 
+/** Stands for a developer's name in a name template a function fills in at run time. */
+export const DEVELOPER_PLACEHOLDER = "{developer}";
+
+/**
+ * `/<project>/<environment>/<name>/sign-in`: the SSM parameter that names whom a developer's address
+ * admits (their email or subject, no secret), read by the wake function with a company sign-in.
+ */
+export function signInBindingName(fleet: FleetNames, developer: Pick<DeveloperSlot, "name">): string {
+  return `/${secretPrefix(fleet)}${developer.name}/sign-in`;
+}
+
 export function secretPrefix(fleet: FleetNames): string {
   return `${fleet.project}/${fleet.environment}/`;
 }

@@ -15,6 +15,7 @@ import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { LbTargetGroupAttachment } from "@cdktf/provider-aws/lib/lb-target-group-attachment";
+import type { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Fn, type ITerraformDependable, Lazy } from "cdktf";
 import { Construct } from "constructs";
@@ -25,6 +26,7 @@ import { declareSleepsWithHost } from "./monitoring";
 import { NodeLambda } from "./node-lambda";
 import { sleepStatements, type SleepTargets } from "./sleep-permissions";
 import { check } from "./validation";
+import { WakeSignIn } from "./wake-sign-in";
 
 /** The wake answers a visit within seconds; a start it asks for goes on without it. */
 export const WAKE_TIMEOUT_SECONDS = 10;
@@ -72,6 +74,12 @@ export interface SleepWhenIdleProps {
   readonly logRetentionDays: number;
   /** Where a failed wake or sleep is reported. */
   readonly topic: SnsTopic;
+  /**
+   * The fleet's client secret at the identity provider, when it signs in with OpenID Connect: the
+   * wake function then wakes a developer for their own identity only.
+   * @default - the fleet signs in with passwords
+   */
+  readonly clientSecret?: SecretsmanagerSecret;
 }
 
 export class SleepWhenIdle extends Construct {
@@ -99,9 +107,10 @@ export class SleepWhenIdle extends Construct {
       key: props.key,
     };
     const environment = this.environment();
+    const signIn = this.signIn();
     this.wake = this.lambda("wake", "Answers a visit to a sleeping developer's URL: starts what they need, then sends them on", {
-      environment,
-      statements: sleepStatements(this, targets, "wake"),
+      environment: { ...environment, ...signIn?.environment },
+      statements: [...sleepStatements(this, targets, "wake"), ...(signIn?.statements ?? [])],
       timeoutSeconds: WAKE_TIMEOUT_SECONDS,
       reservedConcurrency: WAKE_CONCURRENCY,
     });
@@ -132,6 +141,14 @@ export class SleepWhenIdle extends Construct {
       logGroupDependsOn: [props.keyPolicy],
       ...settings,
     });
+  }
+
+  /** With a company sign-in, what the wake function signs a visitor in with. */
+  private signIn(): WakeSignIn | undefined {
+    const { fleet, clientSecret, key } = this.props;
+    if (fleet.auth.type !== "oidc") return undefined;
+    check(this, clientSecret !== undefined, () => "the fleet signs in with OpenID Connect, but no client secret was given");
+    return new WakeSignIn(this, "sign-in", { fleet, clientSecret: clientSecret!, key });
   }
 
   /** What both functions read from their environment (src/lambdas/sleep-wake/config.ts): settings, never a secret. */

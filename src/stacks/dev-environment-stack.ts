@@ -225,6 +225,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
       keyPolicy: keyPolicy.policy,
       logRetentionDays: inputs.logRetentionDays,
       topic: this.notifications.topic,
+      ...(this.secrets.oidcClientSecret ? { clientSecret: this.secrets.oidcClientSecret } : {}),
     });
   }
 

@@ -8,10 +8,12 @@
  * value stops it with a message that names the field and what to write instead.
  */
 import { readFileSync, statSync } from "node:fs";
-import { isIP } from "node:net";
 import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { SECRET_PLACEHOLDER } from "../../secret-placeholder";
+import { isLoopback } from "./loopback";
+
+export { isLoopback };
 
 /** Whom the gate admits: the provider's `sub` when given (it never changes), else the verified `email`. */
 export interface Binding {
@@ -50,14 +52,6 @@ export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(problems.join("\n"));
   }
-}
-
-/** `localhost`, 127.0.0.0/8 or ::1: where plain HTTP cannot be watched or altered by anyone else. */
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  return isIP(host) === 6 && host === "::1";
 }
 
 const httpsUrl = (what: string) =>

@@ -16,7 +16,7 @@
  */
 import * as client from "openid-client";
 import type { GateConfig } from "./config";
-import { isLoopback } from "./config";
+import { isLoopback } from "./loopback";
 import type { Identity } from "./identity";
 
 /** Where the provider sends the browser back with a code; registered at the provider. */
@@ -56,7 +56,7 @@ function clientAuthentication(secret: string): client.ClientAuth {
 export class RelyingParty {
   private discovered?: Promise<client.Configuration>;
 
-  constructor(private readonly config: GateConfig) {}
+  constructor(private readonly config: Pick<GateConfig, "issuer" | "clientId" | "clientSecret" | "publicUrl">) {}
 
   /** Whether the provider's client secret is there: until an operator stores it, nobody can sign in. */
   get configured(): boolean {

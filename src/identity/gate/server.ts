@@ -13,13 +13,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { GateConfig } from "./config";
-import { clearCookie, LOGIN_SECONDS, type CookieSealer, type Session } from "./cookies";
+import { clearCookie, type CookieSealer, type Session } from "./cookies";
 import { LOGIN_COOKIE, SESSION_COOKIE } from "./headers";
 import { decide, nameOf, returnPath, type Verdict } from "./identity";
 import type { DecisionLog } from "./log";
 import { CALLBACK_PATH, RelyingParty, SIGNED_OUT_PATH } from "./oidc";
-import { notSetUpPage, sendPage, SIGN_OUT_PATH, signedOutPage, signInFailedPage, unverifiedEmailPage, wrongIdentityPage } from "./pages";
+import {
+  notSetUpPage,
+  sendPage,
+  SIGN_OUT_PATH,
+  signedOutPage,
+  signInFailedPage,
+  signInUnavailablePage,
+  unverifiedEmailPage,
+  wrongIdentityPage,
+} from "./pages";
 import { Forwarder } from "./proxy";
+import { errorReason, SpentStates } from "./sign-in-state";
 
 export const HEALTH_PATH = "/healthz";
 const GATE_PREFIX = "/oauth2/";
@@ -44,34 +54,6 @@ function rawPath(req: IncomingMessage): string {
 function isNavigation(req: IncomingMessage): boolean {
   const mode = req.headers["sec-fetch-mode"];
   return (req.method === "GET" || req.method === "HEAD") && (mode === undefined || mode === "navigate");
-}
-
-/**
- * An error of openid-client said in its own words and its cause's (library constants such as
- * `unexpected JWT "aud" (audience) claim value`), with the provider's error code; never the
- * cause's details, which hold claims and response bodies.
- */
-function errorReason(err: unknown): string {
-  const { message, cause, error } = err as { message?: string; cause?: unknown; error?: unknown };
-  const detail = cause instanceof Error && cause.message !== message ? `: ${cause.message}` : "";
-  const code = typeof error === "string" ? ` (${error})` : "";
-  return `${message ?? "unknown error"}${detail}${code}`.slice(0, 300);
-}
-
-/** States of sign-ins already completed, until their login cookie could no longer be presented. */
-class SpentStates {
-  private readonly spent = new Map<string, number>();
-
-  /** False if `state` was spent already; records it otherwise. */
-  spend(state: string, now: number): boolean {
-    if (this.spent.has(state)) return false;
-    for (const [old, until] of this.spent) {
-      if (until > now && this.spent.size < 10000) break;
-      this.spent.delete(old);
-    }
-    this.spent.set(state, now + LOGIN_SECONDS);
-    return true;
-  }
 }
 
 export class Gate {
@@ -148,7 +130,7 @@ export class Gate {
       location = await this.parts.relyingParty.authorizationUrl(challenge);
     } catch (err) {
       this.parts.log("sign-in-refused", req, { reason: `identity provider unavailable: ${errorReason(err)}` });
-      return sendPage(res, 503, "Sign-in unavailable", "<p>The identity provider cannot be reached. Try again in a moment.</p>");
+      return signInUnavailablePage(res);
     }
     const returnTo = returnPath(req.url ?? "/", this.parts.config.publicUrl, GATE_PREFIX);
     const cookie = await this.parts.sealer.loginCookie({ ...challenge, returnTo });

@@ -15,7 +15,9 @@ import { pointRoute, type Route } from "../sleep-wake/routes";
 import { setDesiredCount } from "../sleep-wake/services";
 import { decide, FAILED, type WakeAction } from "./decide";
 import { type AlbResponse, notFound, page } from "./page";
-import { type AlbEvent, authorize, developerOf, requestOf } from "./request";
+import { type AlbEvent, developerOf, requestOf } from "./request";
+import { SignIn } from "./sign-in";
+import { awsGateStore, loadSignIn } from "./sign-in-settings";
 import { readState, RouteCache } from "./state";
 
 export interface WakeDeps {
@@ -27,6 +29,12 @@ export interface WakeDeps {
   readonly routes: RouteCache;
   /** When this instance last started each developer's compute (epoch ms). */
   readonly starts: Map<string, number>;
+  /**
+   * With a company sign-in: who may wake whom. Without it every visitor may (code-server's password
+   * still stands between a stranger and a workspace the wake starts).
+   * @default - the fleet signs in with passwords
+   */
+  readonly signIn?: SignIn;
 }
 
 async function perform(deps: WakeDeps, route: Route, action: WakeAction): Promise<void> {
@@ -55,11 +63,11 @@ async function perform(deps: WakeDeps, route: Route, action: WakeAction): Promis
 /** The answer to one request. */
 export async function wake(deps: WakeDeps, event: AlbEvent): Promise<AlbResponse> {
   const request = requestOf(event);
-  const allowed = authorize(request);
-  if (allowed !== "allowed") return allowed;
   const developer = developerOf(request.host, deps.config.domain);
   if (!developer) return notFound();
   try {
+    const admission = deps.signIn ? await deps.signIn.admit(developer, request) : "allowed";
+    if (admission !== "allowed") return admission;
     const now = deps.now();
     const state = await readState(deps, developer, request, now);
     const decision = decide(state, now);
@@ -82,7 +90,16 @@ function defaultDeps(): WakeDeps {
   if (!defaults) {
     const config = loadConfig(process.env);
     const clients = makeClients();
-    defaults = { config, clients, now: () => new Date(), log: (line) => console.log(line), routes: new RouteCache(), starts: new Map() };
+    const signIn = loadSignIn(process.env);
+    defaults = {
+      config,
+      clients,
+      now: () => new Date(),
+      log: (line) => console.log(line),
+      routes: new RouteCache(),
+      starts: new Map(),
+      ...(signIn ? { signIn: new SignIn(signIn, awsGateStore(clients.ssm), config.domain) } : {}),
+    };
   }
   return defaults;
 }

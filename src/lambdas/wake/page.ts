@@ -3,7 +3,7 @@
  * sees while a developer sleeps or starts. The page is self-contained (no script, no external
  * resource; it reloads itself) and names only the developer, whose host name DNS already shows.
  */
-import { escapeHtml } from "../../identity/gate/pages";
+import { escapeHtml, type GatePage, PAGE_HEADERS, pageHtml } from "../../identity/gate/pages";
 
 /** An ALB Lambda target's response (multi-value headers off). */
 export interface AlbResponse {
@@ -21,6 +21,9 @@ export const RETRY_AFTER_SECONDS = 10;
 const REASONS: Record<number, string> = {
   200: "OK",
   302: "Found",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
   503: "Service Unavailable",
 };
@@ -43,6 +46,21 @@ export function notFound(): AlbResponse {
 /** Sends the browser to the same path and query, which the developer's own target now serves. */
 export function redirect(location: string): AlbResponse {
   return respond(302, { location, "content-type": "text/plain; charset=utf-8" }, "Your environment is ready");
+}
+
+/** The gate's own page (sign-in failed, not your workspace, ...), as the gate would show it. */
+export function gatePage(gate: GatePage): AlbResponse {
+  return respond(gate.status, { ...PAGE_HEADERS }, pageHtml(gate));
+}
+
+/** Sends the browser to `location` (the provider, or back from it), setting one cookie. */
+export function moved(location: string, cookie: string): AlbResponse {
+  return respond(302, { location, "set-cookie": cookie, "content-type": "text/plain; charset=utf-8" }, "");
+}
+
+/** No session, and a request a sign-in cannot help (a script, a websocket). */
+export function unauthenticated(): AlbResponse {
+  return respond(401, { "content-type": "text/plain; charset=utf-8" }, "Not signed in: open this workspace's address in a browser.\n");
 }
 
 export interface PageOptions {

@@ -3,7 +3,6 @@
  * names. Only what a client sends reaches here: nothing in it is trusted beyond its shape.
  */
 import { DEVELOPER_NAME } from "../sleep-wake/routes";
-import type { AlbResponse } from "./page";
 
 /** An ALB Lambda-target event (multi-value headers off). */
 export interface AlbEvent {
@@ -21,6 +20,8 @@ export interface WakeRequest {
   /** The Host header in lower case, without a port. */
   readonly host: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The path alone (same-site, as `location` has it). */
+  readonly path: string;
   /** Path and query to send the browser back to: always on this site. */
   readonly location: string;
   /** A GET or HEAD that is no websocket upgrade (an open workbench reconnecting does not wake anyone). */
@@ -45,11 +46,13 @@ function queryOf(query: Readonly<Record<string, string>> | undefined): string {
 export function requestOf(event: AlbEvent): WakeRequest {
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
   const method = (event.httpMethod ?? "").toUpperCase();
+  const path = safePath(event.path);
   return {
     method,
     host: (headers.host ?? "").toLowerCase().replace(/:\d+$/, "").replace(/\.$/, ""),
     headers,
-    location: `${safePath(event.path)}${queryOf(event.queryStringParameters)}`,
+    path,
+    location: `${path}${queryOf(event.queryStringParameters)}`,
     visit: (method === "GET" || method === "HEAD") && headers.upgrade === undefined,
   };
 }
@@ -60,14 +63,4 @@ export function developerOf(host: string, domain: string): string | undefined {
   if (!host.endsWith(suffix)) return undefined;
   const name = host.slice(0, -suffix.length);
   return DEVELOPER_NAME.test(name) ? name : undefined;
-}
-
-/**
- * Whether the request may wake anyone. With code-server's password every visitor may (the wake
- * starts nothing a stranger can use); with a company sign-in, waking will need the developer's
- * identity, checked here once the fleet's sign-in reaches the load balancer.
- */
-export function authorize(request: WakeRequest): "allowed" | AlbResponse {
-  void request;
-  return "allowed";
 }
