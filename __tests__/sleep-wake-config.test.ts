@@ -3,7 +3,7 @@
  * names every wrong or missing variable at once with what it must hold.
  */
 import { loadConfig } from "../src/lambdas/sleep-wake/config";
-import { envOf, HOST_ALARMS, INSTANCE, LISTENER, SCRIPTS, WAKE_GROUP } from "./helpers/sleep-wake";
+import { envOf, HOST_ALARMS, INSTANCE, LISTENER, SCRIPT_DOCUMENT, WAKE_GROUP } from "./helpers/sleep-wake";
 
 const HOURS = { timezone: "Asia/Bangkok", days: ["fri", "mon"], start: "08:00", stop: "20:00" };
 
@@ -15,7 +15,7 @@ describe("a good environment", () => {
       namePrefix: "code-server-dev",
       domain: "dev.example.com",
       listeners: [{ listenerArn: LISTENER, wakeTargetGroupArn: WAKE_GROUP }],
-      host: { instanceId: INSTANCE, scriptsDir: SCRIPTS, alarmNames: HOST_ALARMS },
+      host: { instanceId: INSTANCE, scriptDocument: SCRIPT_DOCUMENT, alarmNames: HOST_ALARMS },
       wakeOutsideHours: false,
     });
   });
@@ -50,7 +50,7 @@ describe("a wrong environment", () => {
 
   it("names every missing variable at once", () => {
     const message = problems({ PLATFORM: "host" });
-    for (const name of ["NAME_PREFIX", "DOMAIN", "LISTENERS", "WAKE_TARGET_GROUPS", "HOST_INSTANCE_ID", "HOST_SCRIPTS_DIR"]) {
+    for (const name of ["NAME_PREFIX", "DOMAIN", "LISTENERS", "WAKE_TARGET_GROUPS", "HOST_INSTANCE_ID", "HOST_SCRIPT_DOCUMENT"]) {
       expect(message).toContain(`${name} is not set`);
     }
   });
@@ -61,7 +61,11 @@ describe("a wrong environment", () => {
     ["LISTENERS", "[]", "LISTENERS must be a JSON array of at least one of HTTPS listener ARNs"],
     ["WAKE_TARGET_GROUPS", JSON.stringify([LISTENER]), "WAKE_TARGET_GROUPS holds"],
     ["HOST_INSTANCE_ID", "web-1", 'HOST_INSTANCE_ID is "web-1"'],
-    ["HOST_SCRIPTS_DIR", "scripts", 'HOST_SCRIPTS_DIR is "scripts": it must be the absolute path'],
+    [
+      "HOST_SCRIPT_DOCUMENT",
+      "AWS RunShellScript",
+      'HOST_SCRIPT_DOCUMENT is "AWS RunShellScript": it must be the name of the fleet\'s SSM document',
+    ],
     ["WAKE_OUTSIDE_HOURS", "yes", 'WAKE_OUTSIDE_HOURS is "yes": it must be true or false'],
     ["SCHEDULE", JSON.stringify({ ...HOURS, timezone: "Bangkok" }), 'SCHEDULE: "Bangkok" is not an IANA time zone'],
     ["SCHEDULE", JSON.stringify({ ...HOURS, start: "8am" }), "SCHEDULE must be"],

@@ -28,7 +28,7 @@ import { makeClients } from "../src/lambdas/sleep-wake/aws";
 import { loadConfig } from "../src/lambdas/sleep-wake/config";
 import { requestOf, runSleeper } from "../src/lambdas/sleeper/handler";
 import { HOST_START_GRACE_MINUTES, type SleeperDeps } from "../src/lambdas/sleeper/sleep";
-import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleArnOf, ruleOf, SCRIPTS, weightsOf } from "./helpers/sleep-wake";
+import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleArnOf, ruleOf, weightsOf } from "./helpers/sleep-wake";
 
 process.env.AWS_REGION = "ap-southeast-7";
 const elb = mockClient(ElasticLoadBalancingV2Client);
@@ -78,7 +78,12 @@ const writes = () =>
   ssm.commandCalls(SendCommandCommand).length +
   ec2.commandCalls(StopInstancesCommand).length;
 const modified = () => elb.commandCalls(ModifyRuleCommand).map((c) => ({ rule: c.args[0].input.RuleArn, ...weightsOf(c.args[0].input) }));
-const sentScripts = () => ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input.Parameters!.commands[0]);
+/** The scripts sent, as `<script> <developer>` (no developer: all of them). */
+const sentScripts = () =>
+  ssm.commandCalls(SendCommandCommand).map((c) => {
+    const { script, developer } = c.args[0].input.Parameters!;
+    return `${script[0]}${developer[0] ? ` ${developer[0]}` : ""}`;
+  });
 
 beforeEach(() => {
   mocks.forEach((m) => m.reset());
@@ -160,7 +165,7 @@ describe("host: an idle developer", () => {
       "code-server-dev-dev1-disk-share",
     ]);
     expect(modified()).toEqual([{ rule: ruleArnOf("dev1"), developer: 0, wake: 1 }]);
-    expect(sentScripts()).toEqual([`${SCRIPTS}/stop-containers.sh --developer dev1`]);
+    expect(sentScripts()).toEqual(["stop-containers dev1"]);
     expect(ec2.commandCalls(StopInstancesCommand)).toEqual([]);
   });
 
@@ -169,7 +174,7 @@ describe("host: an idle developer", () => {
     health("dev2", "unhealthy");
     hostIs("running");
     await expect(runSleeper(depsOf("host"), idle("dev1"))).resolves.toMatchObject({ slept: ["dev1"], hostStopped: true });
-    expect(sentScripts()).toEqual([`${SCRIPTS}/stop-containers.sh --developer dev1`, `${SCRIPTS}/stop-containers.sh`]);
+    expect(sentScripts()).toEqual(["stop-containers dev1", "stop-containers"]);
     expect(cloudwatch.commandCalls(DisableAlarmActionsCommand).map((c) => c.args[0].input.AlarmNames)).toContainEqual(HOST_ALARMS);
     expect(ec2.commandCalls(StopInstancesCommand)[0].args[0].input).toEqual({ InstanceIds: [INSTANCE] });
   });
@@ -205,7 +210,7 @@ describe("the working hours' end", () => {
     hostIs("running", 1);
     await expect(runSleeper(depsOf("host"), { action: "sleep-all" })).resolves.toMatchObject({ hostStopped: true });
     expect(modified().map((m) => m.developer)).toEqual([0, 0]);
-    expect(sentScripts()).toEqual([`${SCRIPTS}/stop-containers.sh`]);
+    expect(sentScripts()).toEqual(["stop-containers"]);
     expect(ec2.commandCalls(StopInstancesCommand)).toHaveLength(1);
   });
 });

@@ -51,7 +51,7 @@ describe("the sleep functions' permissions", () => {
       expect(all.get("QuietsAndWakesTheFleetsAlarms")?.Resource).toMatch(/:cloudwatch:ap-southeast-7:.*:alarm:code-server-dev-\*$/);
       expect(all.get("RunsTheHostScriptsOnTheHost")?.Resource).toEqual([
         expect.stringMatching(/:ec2:ap-southeast-7:.*:instance\/\$\{aws_instance\.host\.id\}$/),
-        "arn:aws:ssm:ap-southeast-7::document/AWS-RunShellScript",
+        "${aws_ssm_document.sleep_host-script_document.arn}",
       ]);
     }
   });

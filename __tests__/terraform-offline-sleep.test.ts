@@ -150,4 +150,14 @@ maybe.each(CASES)("offline terraform of a sleeping roster (%s)", (_case, rosterT
     expect(bindings.map((p) => p.name).sort()).toEqual(expected.sort());
     for (const binding of bindings) expect(binding.type).toBe("String");
   });
+
+  it("on the host, plans the fleet's own document for the host scripts, and none on ECS", () => {
+    const documents = planned("aws_ssm_document")
+      .map((c) => c.change.after as Values)
+      .filter((d) => String(d.name).endsWith("-host-script"));
+    if (fleet.platform === "ecs") return expect(documents).toEqual([]);
+    expect(documents).toEqual([expect.objectContaining({ name: `${fleet.namePrefix}-host-script`, document_type: "Command" })]);
+    const content = JSON.parse(String(documents[0].content)) as { parameters: Record<string, { allowedValues?: string[] }> };
+    expect(content.parameters.script.allowedValues).toEqual(["start-containers", "stop-containers"]);
+  });
 });

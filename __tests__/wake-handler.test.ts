@@ -24,7 +24,7 @@ import { page } from "../src/lambdas/wake/page";
 import { wake, type WakeDeps } from "../src/lambdas/wake/handler";
 import type { AlbEvent } from "../src/lambdas/wake/request";
 import { RouteCache, ROUTES_TTL_MS } from "../src/lambdas/wake/state";
-import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleOf, SCRIPTS, WAKE_GROUP, weightsOf } from "./helpers/sleep-wake";
+import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleOf, SCRIPT_DOCUMENT, WAKE_GROUP, weightsOf } from "./helpers/sleep-wake";
 
 process.env.AWS_REGION = "ap-southeast-7";
 const elb = mockClient(ElasticLoadBalancingV2Client);
@@ -130,8 +130,8 @@ describe("host platform", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0].args[0].input).toMatchObject({
       InstanceIds: [INSTANCE],
-      DocumentName: "AWS-RunShellScript",
-      Parameters: { commands: [`${SCRIPTS}/start-containers.sh --developer dev1`] },
+      DocumentName: SCRIPT_DOCUMENT,
+      Parameters: { script: ["start-containers"], developer: ["dev1"] },
     });
     expect(logged.map((l) => JSON.parse(l))).toContainEqual({ event: "wake", developer: "dev1", actions: ["start-container"] });
   });
@@ -145,7 +145,7 @@ describe("host platform", () => {
     ssm.on(ListCommandsCommand).resolves({
       Commands: [
         {
-          Parameters: { commands: [`${SCRIPTS}/start-containers.sh --developer dev1`] },
+          Parameters: { script: ["start-containers"], developer: ["dev1"] },
           Status: "InProgress",
           RequestedDateTime: new Date(clock),
         },

@@ -12,7 +12,7 @@ const ELB = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}`;
 export const LISTENER = `${ELB}:listener/app/code-server-dev/50dc6c495c0c9188/f2f7dc8efc522ab2`;
 export const WAKE_GROUP = `${ELB}:targetgroup/code-server-dev-wake/73e2d6bc24d8a067`;
 export const INSTANCE = "i-0123456789abcdef0";
-export const SCRIPTS = "/opt/code-server/scripts";
+export const SCRIPT_DOCUMENT = "code-server-dev-host-script";
 export const HOST_ALARMS = ["code-server-dev-host-cpu", "code-server-dev-host-status"];
 
 export const groupOf = (name: string) => `${ELB}:targetgroup/code-server-dev-${name}/0123456789abcdef`;
@@ -26,7 +26,9 @@ export function envOf(platform: "host" | "ecs", extra: Record<string, string | u
     DOMAIN: "dev.example.com",
     LISTENERS: JSON.stringify([LISTENER]),
     WAKE_TARGET_GROUPS: JSON.stringify([WAKE_GROUP]),
-    ...(platform === "host" ? { HOST_INSTANCE_ID: INSTANCE, HOST_SCRIPTS_DIR: SCRIPTS, HOST_ALARMS: JSON.stringify(HOST_ALARMS) } : {}),
+    ...(platform === "host"
+      ? { HOST_INSTANCE_ID: INSTANCE, HOST_SCRIPT_DOCUMENT: SCRIPT_DOCUMENT, HOST_ALARMS: JSON.stringify(HOST_ALARMS) }
+      : {}),
     ...extra,
   };
 }

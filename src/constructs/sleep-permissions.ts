@@ -5,6 +5,7 @@
  */
 import type { Instance } from "@cdktf/provider-aws/lib/instance";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import type { Construct } from "constructs";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
@@ -15,14 +16,11 @@ export interface SleepTargets {
   readonly fleet: Pick<Fleet, "namePrefix">;
   /** Names of the load balancers whose listener rules route the developers. */
   readonly loadBalancerNames: readonly string[];
-  /** The host, when the developers run on it. */
-  readonly instance?: Instance;
+  /** The host, when the developers run on it, and the document that runs the host scripts on it. */
+  readonly host?: { readonly instance: Instance; readonly scriptDocument: SsmDocument };
   /** The key of the host's encrypted volumes (a start makes EC2 create a grant on it). */
   readonly key: KmsKey;
 }
-
-/** The SSM document the functions run the host scripts with. */
-const RUN_SHELL = "AWS-RunShellScript";
 
 function routing(scope: Construct, targets: SleepTargets): PolicyStatement[] {
   const aws = AwsEnvironment.of(scope);
@@ -50,7 +48,12 @@ function routing(scope: Construct, targets: SleepTargets): PolicyStatement[] {
   ];
 }
 
-function host(scope: Construct, targets: SleepTargets, instance: Instance, role: "wake" | "sleeper"): PolicyStatement[] {
+function host(
+  scope: Construct,
+  targets: SleepTargets,
+  { instance, scriptDocument }: NonNullable<SleepTargets["host"]>,
+  role: "wake" | "sleeper",
+): PolicyStatement[] {
   const aws = AwsEnvironment.of(scope);
   const instanceArn = aws.arn({ service: "ec2", resource: `instance/${instance.id}` });
   const statements: PolicyStatement[] = [
@@ -64,7 +67,7 @@ function host(scope: Construct, targets: SleepTargets, instance: Instance, role:
       Sid: "RunsTheHostScriptsOnTheHost",
       Effect: "Allow",
       Action: "ssm:SendCommand",
-      Resource: [instanceArn, aws.arn({ service: "ssm", account: "", resource: `document/${RUN_SHELL}` })],
+      Resource: [instanceArn, scriptDocument.arn],
     },
   ];
   if (role === "sleeper") {
@@ -99,5 +102,5 @@ function ecs(scope: Construct, targets: SleepTargets): PolicyStatement[] {
 
 /** The statements of the wake or the sleeper function. */
 export function sleepStatements(scope: Construct, targets: SleepTargets, role: "wake" | "sleeper"): PolicyStatement[] {
-  return [...routing(scope, targets), ...(targets.instance ? host(scope, targets, targets.instance, role) : ecs(scope, targets))];
+  return [...routing(scope, targets), ...(targets.host ? host(scope, targets, targets.host, role) : ecs(scope, targets))];
 }

@@ -17,12 +17,14 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { LbTargetGroupAttachment } from "@cdktf/provider-aws/lib/lb-target-group-attachment";
 import type { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import type { SsmDocument } from "@cdktf/provider-aws/lib/ssm-document";
 import { Fn, type ITerraformDependable, Lazy } from "cdktf";
 import { Construct } from "constructs";
 import { developerAlarmNames, hostPaths, metricNames } from "../naming";
 import type { Developer, Fleet, SleepSpec } from "../roster";
 import type { Balancer } from "./balancer";
 import { declareSleepsWithHost } from "./monitoring";
+import { HostScriptDocument } from "./host-script-document";
 import { NodeLambda } from "./node-lambda";
 import { sleepStatements, type SleepTargets } from "./sleep-permissions";
 import { check } from "./validation";
@@ -42,6 +44,9 @@ export const RECONCILE_MINUTES = 5;
 export const WAKE_FAILED_METRIC = "WakeFailed";
 
 /** The names of the sleep functions and of the alarms and rules around them. */
+/** Where the host scripts are on the host. */
+const scriptsDirOf = (fleet: Fleet) => `${hostPaths(fleet).root}/scripts`;
+
 export function sleepNames(fleet: Pick<Fleet, "namePrefix">) {
   const prefix = fleet.namePrefix;
   return {
@@ -52,6 +57,7 @@ export function sleepNames(fleet: Pick<Fleet, "namePrefix">) {
     reconcileRule: `${prefix}-sleep-reconcile`,
     wakeFailedAlarm: `${prefix}-wake-failed`,
     sleeperFailedAlarm: `${prefix}-sleeper-failed`,
+    hostScriptDocument: `${prefix}-host-script`,
   };
 }
 
@@ -89,6 +95,8 @@ export class SleepWhenIdle extends Construct {
   readonly wakeTargetGroups: readonly LbTargetGroup[];
   /** The idle alarms, by developer name (developers with idleMinutes 0 have none). */
   readonly idleAlarms: ReadonlyMap<string, CloudwatchMetricAlarm>;
+  /** The SSM document the functions run the host scripts with, when the developers run on the host. */
+  readonly scriptDocument?: SsmDocument;
 
   constructor(
     scope: Construct,
@@ -100,10 +108,14 @@ export class SleepWhenIdle extends Construct {
     check(this, props.balancers.length > 0, () => "sleep when idle needs the load balancers that serve the developers");
     check(this, fleet.platform !== "host" || props.host !== undefined, () => "the developers run on the host, but no host was given");
     this.wakeTargetGroups = props.balancers.map((_, i) => this.wakeTargetGroup(i));
+    this.scriptDocument = props.host
+      ? new HostScriptDocument(this, "host-script", { name: sleepNames(fleet).hostScriptDocument, scriptsDir: scriptsDirOf(fleet) })
+          .document
+      : undefined;
     const targets: SleepTargets = {
       fleet,
       loadBalancerNames: props.balancers.map((b) => b.loadBalancer.name),
-      ...(props.host ? { instance: props.host.instance } : {}),
+      ...(props.host && this.scriptDocument ? { host: { instance: props.host.instance, scriptDocument: this.scriptDocument } } : {}),
       key: props.key,
     };
     const environment = this.environment();
@@ -163,7 +175,7 @@ export class SleepWhenIdle extends Construct {
       ...(host
         ? {
             HOST_INSTANCE_ID: host.instance.id,
-            HOST_SCRIPTS_DIR: `${hostPaths(fleet).root}/scripts`,
+            HOST_SCRIPT_DOCUMENT: this.scriptDocument!.name,
             // Every alarm of the stack exists only once the stack is built.
             HOST_ALARMS: Lazy.stringValue({ produce: () => JSON.stringify(host.alarmNames()) }),
           }

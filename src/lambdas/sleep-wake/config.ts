@@ -17,8 +17,8 @@ export interface Listener {
 /** The one EC2 host every developer runs on, with the platform `host`. */
 export interface HostSettings {
   readonly instanceId: string;
-  /** Where the host scripts are on the host (an absolute path). */
-  readonly scriptsDir: string;
+  /** Name of the fleet's SSM document that runs start-containers.sh or stop-containers.sh. */
+  readonly scriptDocument: string;
   /** Full names of the host's alarms that sleep with it. */
   readonly alarmNames: readonly string[];
 }
@@ -44,7 +44,7 @@ const ELB_ARN = (kind: string) => new RegExp(`^arn:aws[a-z-]*:elasticloadbalanci
 const LISTENER_ARN = ELB_ARN("listener");
 const TARGET_GROUP_ARN = ELB_ARN("targetgroup");
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
-const SCRIPTS_DIR = /^\/[A-Za-z0-9._/-]*$/;
+const SSM_DOCUMENT = /^[A-Za-z0-9_.-]{3,128}$/;
 const ALARM_NAME = /^[^\s,]{1,255}$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -112,10 +112,10 @@ function scheduleOf(reader: Reader): Schedule | undefined {
 function hostOf(reader: Reader): HostSettings {
   return {
     instanceId: reader.text("HOST_INSTANCE_ID", INSTANCE_ID, "the host's EC2 instance id, i-0123456789abcdef0"),
-    scriptsDir: reader.text(
-      "HOST_SCRIPTS_DIR",
-      SCRIPTS_DIR,
-      "the absolute path of the host scripts on the host, e.g. /opt/code-server/scripts",
+    scriptDocument: reader.text(
+      "HOST_SCRIPT_DOCUMENT",
+      SSM_DOCUMENT,
+      "the name of the fleet's SSM document that runs the host scripts, e.g. code-server-dev-host-script",
     ),
     alarmNames: reader.list("HOST_ALARMS", ALARM_NAME, "alarm names (the host's alarms that sleep with it)", 0),
   };

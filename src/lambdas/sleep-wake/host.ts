@@ -53,12 +53,13 @@ export async function agentOnline(ssm: SSMClient, instanceId: string): Promise<b
 
 export type Script = "start-containers" | "stop-containers";
 
-/** SSM's document that runs shell lines as root. */
-export const RUN_SHELL = "AWS-RunShellScript";
-
-/** The shell line that runs `script` for one developer (a DNS label: nothing to quote), or for all. */
-export function scriptCommand(host: Pick<HostSettings, "scriptsDir">, script: Script, developer?: string): string {
-  return `${host.scriptsDir.replace(/\/+$/, "")}/${script}.sh${developer === undefined ? "" : ` --developer ${developer}`}`;
+/**
+ * The fleet's own SSM document (src/constructs/host-script-document.ts) runs exactly one of the two
+ * scripts, for one developer or for all: its parameters, checked by SSM against the document's
+ * allowed values and pattern before anything runs on the host.
+ */
+export function scriptParameters(script: Script, developer?: string): Record<string, string[]> {
+  return { script: [script], developer: [developer ?? ""] };
 }
 
 /** Sends `script` to the host; its command id. */
@@ -66,9 +67,8 @@ export async function runScript(ssm: SSMClient, host: HostSettings, script: Scri
   const { Command } = await ssm.send(
     new SendCommandCommand({
       InstanceIds: [host.instanceId],
-      DocumentName: RUN_SHELL,
-      // A start waits for the container to be healthy; neither should take minutes.
-      Parameters: { commands: [scriptCommand(host, script, developer)], executionTimeout: ["600"] },
+      DocumentName: host.scriptDocument,
+      Parameters: scriptParameters(script, developer),
       TimeoutSeconds: 300,
       Comment: `${script}${developer === undefined ? "" : ` ${developer}`}`,
     }),
@@ -91,17 +91,16 @@ export async function recentScripts(ssm: SSMClient, host: HostSettings, since: D
   const sent: SentScript[] = [];
   const filters = [
     { key: "InvokedAfter" as const, value: since.toISOString() },
-    { key: "DocumentName" as const, value: RUN_SHELL },
+    { key: "DocumentName" as const, value: host.scriptDocument },
   ];
   for await (const page of paginateListCommands({ client: ssm }, { InstanceId: host.instanceId, Filters: filters })) {
     for (const command of page.Commands ?? []) {
-      const line = command.Parameters?.commands?.join("\n") ?? "";
-      const match = /^(.*)\/(start-containers|stop-containers)\.sh(?: --developer ([a-z0-9-]+))?$/.exec(line);
-      if (!match || match[1] !== host.scriptsDir.replace(/\/+$/, "") || !command.RequestedDateTime) continue;
-      const script = match[2] as Script;
+      const script = command.Parameters?.script?.[0];
+      const developer = command.Parameters?.developer?.[0] ?? "";
+      if ((script !== "start-containers" && script !== "stop-containers") || !command.RequestedDateTime) continue;
       sent.push({
         script,
-        ...(match[3] ? { developer: match[3] } : {}),
+        ...(developer !== "" ? { developer } : {}),
         status: command.Status ?? "Pending",
         requestedAt: command.RequestedDateTime,
       });
