@@ -25,7 +25,7 @@ export interface SignedIn {
 }
 
 /** Waits until the workbench is up: its DOM is rendered and its websocket to the server has received frames. */
-async function workbenchLoaded(page: Page, websocketFrames: () => number): Promise<void> {
+export async function workbenchLoaded(page: Page, websocketFrames: () => number): Promise<void> {
   await page.waitForSelector(".monaco-workbench", { timeout: 120_000 });
   const deadline = Date.now() + 60_000;
   while (websocketFrames() < 5 && Date.now() < deadline) await page.waitForTimeout(250);
@@ -67,9 +67,12 @@ export class RehearsalBrowser {
     return `https://${host}${this.ports.https === 443 ? "" : `:${this.ports.https}`}${path}`;
   }
 
-  /** Opens the login page of a host on a clean slate (no cookies) and submits the password. */
-  async login(host: string, password: string): Promise<{ page: Page; outcome: LoginOutcome }> {
-    await this.context.clearCookies();
+  /**
+   * Opens the login page of a host on a clean slate (no cookies; unless `keepCookies`, which
+   * keeps the other hosts' sessions) and submits the password.
+   */
+  async login(host: string, password: string, keepCookies = false): Promise<{ page: Page; outcome: LoginOutcome }> {
+    if (!keepCookies) await this.context.clearCookies();
     const page = await this.context.newPage();
     const response = await page.goto(this.url(host, "/"), { waitUntil: "domcontentloaded", timeout: 60_000 });
     if (!response || response.status() >= 400) throw new Error(`${this.url(host)} answered ${response?.status() ?? "nothing"}`);
@@ -147,10 +150,16 @@ export class RehearsalBrowser {
 
   /** A new page of a context with no cookies, counting the frames its websockets receive. */
   private async cleanPage(): Promise<{ page: Page; websocketFrames: () => number }> {
+    const opened = await this.page();
+    await this.context.clearCookies();
+    return opened;
+  }
+
+  /** A new page with the context's cookies (the sessions of earlier logins), counting the frames its websockets receive. */
+  async page(): Promise<{ page: Page; websocketFrames: () => number }> {
     let frames = 0;
     const page = await this.context.newPage();
     page.on("websocket", (ws) => ws.on("framereceived", () => frames++));
-    await this.context.clearCookies();
     return { page, websocketFrames: () => frames };
   }
 

@@ -63,6 +63,45 @@ const SIGN_IN_CONCESSIONS: readonly Concession[] = [
   },
 ];
 
+/** How the sleep leg differs from CloudWatch, EventBridge, Lambda, ELB, EC2 and SSM. */
+const SLEEP_CONCESSIONS: readonly Concession[] = [
+  {
+    what: "sleep leg: CloudWatch's idle alarm and EventBridge's rule are not rehearsed: once publish-metrics.sh has published Active 0 for a developer (the stand-in CLI records it), the leg hands the sleeper the event EventBridge sends on the alarm's ALARM; no idleMinutes of zeros are waited for (a few samples, seconds apart, not one a minute from the timer)",
+    why: "alarms and event rules exist only in AWS; waiting the roster's 5 idle minutes per sleep would take the leg past its time",
+    seam: "rehearse/sleep/leg.ts idleAlarmEvent, sampleActive",
+  },
+  {
+    what: "sleep leg: the sleeper's and the wake's handlers run in the rehearsal's process (one instance each, their environment the synthesized one with Terraform's references resolved to the stand-in's ids), not in Lambda; their SDK clients' send is answered by an in-process stand-in of ELB (rules, target health), EC2 (describe, start, stop), SSM (SendCommand, ListCommands, GetCommandInvocation, DescribeInstanceInformation) and CloudWatch (alarm actions)",
+    why: "no Lambda nor AWS API here",
+    seam: "rehearse/sleep/clients.ts SleepStandIn (aws-sdk-client-mock on the functions' own clients)",
+  },
+  {
+    what: "sleep leg: a target's health is its container's Docker health at the moment it is asked, not the load balancer's checks (every 30 s, healthy after 2), so a woken developer counts healthy up to a minute sooner than on AWS",
+    why: "the ALB stand-in is nginx, which has no health checks of its own",
+    seam: "rehearse/sleep/leg.ts SleepLeg.targetHealthy",
+  },
+  {
+    what: "sleep leg: the host's stop and start are the stand-in instance's state alone: this machine keeps running (stop-containers.sh, run through the stand-in's SSM, has stopped every container, which no boot restarts); the instance counts as started an hour before the leg; its SSM agent is online whenever it runs",
+    why: "the rehearsed host is this machine",
+    seam: "rehearse/sleep/clients.ts answerEc2, rehearse/sleep/leg.ts HOST_UP_MINUTES",
+  },
+  {
+    what: "sleep leg: a rule's weighted forward is an nginx server block to the developer's port, or to the wake group's Lambda target (a loopback HTTP server that turns the request into ALB's Lambda event and the answer back), rewritten and reloaded on every ModifyRule",
+    why: "nginx has no weighted forward nor Lambda targets",
+    seam: "rehearse/sleep/account.ts proxyRoutes, rehearse/sleep/lambda-target.ts",
+  },
+  {
+    what: "sleep leg: publish-metrics.sh reads each container's CPU time from ROOT_PREFIX/proc/<pid>/cgroup and ROOT_PREFIX/sys/fs/cgroup/<path>/cpu.stat, which the leg writes before each run from this machine's cgroup v1 CPU accounting (cpuacct.usage); a busy terminal is a shell loop started in the container with docker exec",
+    why: "this machine runs cgroup v1 (Ubuntu 22.04 on EC2 runs cgroup v2, which activity.sh reads)",
+    seam: "rehearse/sleep/leg.ts writeCgroupView",
+  },
+  {
+    what: "sleep leg: Terraform's plan after the sleeps and wakes is against the plan tests' fabricated deployment of the leg's roster, its rules' weights and alarms' actions set as the stand-in holds them",
+    why: "nothing was deployed",
+    seam: "rehearse/sleep/plan.ts",
+  },
+];
+
 export const CONCESSIONS: readonly Concession[] = [
   {
     what: "Docker Engine is Debian trixie's docker.io 26.1 with containerd 1.7, docker-compose 2.26, bookworm's runc and trixie's tini (docker-init, for a container's init process), unpacked under .rehearsal; not Docker CE from Docker's apt repository",
@@ -166,4 +205,5 @@ export const CONCESSIONS: readonly Concession[] = [
   },
   ...ECS_CONCESSIONS,
   ...SIGN_IN_CONCESSIONS,
+  ...SLEEP_CONCESSIONS,
 ];

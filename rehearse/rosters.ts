@@ -56,6 +56,8 @@ export type RosterEdit = (roster: {
   developers: { name: string; port: number; email?: string }[];
   codeServer: { tag: string };
   auth?: RosterAuth;
+  /** Sleep when idle: the team's idle minutes. */
+  sleep?: { idleMinutes: number };
 }) => void;
 
 /** The roster `npm run synth` reads (ROSTER_FILE, as main.ts). */
@@ -180,6 +182,7 @@ export async function renderRoster(variant: string, edit?: RosterEdit, projectRo
         document.set("developers", document.createNode(roster.developers, { flow: false }));
         document.setIn(["codeServer", "tag"], roster.codeServer.tag);
         if (roster.auth) document.set("auth", document.createNode(roster.auth));
+        if (roster.sleep) document.set("sleep", document.createNode(roster.sleep));
       }),
     projectRoot,
   );

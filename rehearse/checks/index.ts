@@ -9,6 +9,7 @@ import { LOGIN } from "./login";
 import { HOST_AND_PROXY, PROVISIONING } from "./provisioning";
 import { ROUTING } from "./routing";
 import { SIGN_IN } from "./sign-in";
+import { SLEEP } from "./sleep";
 import { UPGRADE } from "./upgrade";
 
 export const CHECKS: readonly Check[] = [
@@ -17,6 +18,8 @@ export const CHECKS: readonly Check[] = [
   ...UPGRADE,
   // On a host of its own too: the roster switched to sign-in through an identity provider, and back.
   ...SIGN_IN,
+  // On a host of its own too: developers sleep when idle and wake when their URL is opened.
+  ...SLEEP,
   ...HOST_AND_PROXY,
   ...FIRST_BOOT,
   ...ROUTING,
