@@ -24,6 +24,8 @@ import {
   SLEEP_INSTANCE_ID,
 } from "../rehearse/sleep/account";
 import { SleepStandIn } from "../rehearse/sleep/clients";
+import { documentOf } from "../rehearse/sleep/document";
+import { scriptParameters } from "../src/lambdas/sleep-wake/host";
 import { albEventOf, writeAlbResponse } from "../rehearse/sleep/lambda-target";
 import { asTheStandInHoldsIt } from "../rehearse/sleep/plan";
 import type { TerraformState } from "../src/terraform/fabricate-state";
@@ -38,6 +40,7 @@ const fleet = editedFleet((roster) => {
   roster.sleep = { idleMinutes: 5 };
 });
 const config = synthStack(fleet) as unknown as StackConfig;
+const DOCUMENT = "code-server-dev-host-script";
 const WAKE = resolveReference(REGION, "${aws_lb_target_group.sleep_wake-target-group-0.arn}");
 
 describe("the wake group's Lambda target", () => {
@@ -93,7 +96,7 @@ describe("the AWS stand-in's account, from the synthesized stack", () => {
     expect(env.HOST_INSTANCE_ID).toBe(SLEEP_INSTANCE_ID);
     expect(JSON.parse(env.WAKE_TARGET_GROUPS)).toEqual([WAKE]);
     const loaded = loadConfig(env);
-    expect(loaded).toMatchObject({ platform: "host", domain: fleet.domain, host: { scriptsDir: "/opt/code-server/scripts" } });
+    expect(loaded).toMatchObject({ platform: "host", domain: fleet.domain, host: { scriptDocument: DOCUMENT } });
     expect(loaded.host!.alarmNames.length).toBeGreaterThan(0);
   });
 
@@ -139,14 +142,19 @@ describe("the AWS stand-in's account, from the synthesized stack", () => {
 describe("the AWS stand-in answering the functions' own clients", () => {
   let standIn: SleepStandIn;
   let routed: string[][];
+  let ran: string[];
   beforeEach(() => {
     routed = [];
+    ran = [];
     const alarms = new Map([...alarmsOf(config).values()].map((name) => [name, true]));
     standIn = new SleepStandIn(
       rulesOf(config, REGION),
       alarms,
       {
-        runOnHost: () => Promise.resolve({ code: 0, output: "" }),
+        runOnHost: (script) => {
+          ran.push(script);
+          return Promise.resolve({ code: 0, output: "" });
+        },
         targetHealthy: () => Promise.resolve(true),
         rulesChanged: (rules) => {
           routed.push(rules.filter((r) => forwardsToWake(r, WAKE)).map(ruleHost));
@@ -154,6 +162,7 @@ describe("the AWS stand-in answering the functions' own clients", () => {
         },
       },
       new Date(0),
+      { name: DOCUMENT, content: documentOf(config, DOCUMENT) },
     );
   });
   afterEach(() => standIn.restore());
@@ -184,11 +193,14 @@ describe("the AWS stand-in answering the functions' own clients", () => {
     const sent = await clients.ssm.send(
       new SendCommandCommand({
         InstanceIds: [SLEEP_INSTANCE_ID],
-        DocumentName: "AWS-RunShellScript",
-        Parameters: { commands: ["/opt/code-server/scripts/stop-containers.sh --developer dev1"] },
+        DocumentName: DOCUMENT,
+        Parameters: scriptParameters("stop-containers", "dev1"),
       }),
     );
     await standIn.settled();
+    expect(ran).toEqual([
+      `developer='dev1'\nif [ -n "$developer" ]; then exec /opt/code-server/scripts/stop-containers.sh --developer "$developer"; fi\nexec /opt/code-server/scripts/stop-containers.sh`,
+    ]);
     const invocation = await clients.ssm.send(
       new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId, InstanceId: SLEEP_INSTANCE_ID }),
     );

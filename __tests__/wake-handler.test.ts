@@ -156,6 +156,41 @@ describe("host platform", () => {
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
   });
 
+  it("starts the container as soon as the host it started runs, without waiting out the start interval", async () => {
+    const deps = depsOf("host");
+    hostIs("stopped");
+    await wake(deps, visit("dev1.dev.example.com"));
+    expect(ec2.commandCalls(StartInstancesCommand)).toHaveLength(1);
+    hostIs("running");
+    clock += 5000;
+    await wake(deps, visit("dev1.dev.example.com"));
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  it("starts again a developer whose last start was followed by the sleeper's stop", async () => {
+    const at = (seconds: number) => new Date(clock - seconds * 1000);
+    ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        { Parameters: { script: ["stop-containers"], developer: ["dev1"] }, Status: "Success", RequestedDateTime: at(30) },
+        { Parameters: { script: ["start-containers"], developer: ["dev1"] }, Status: "Success", RequestedDateTime: at(90) },
+      ],
+    });
+    await wake(depsOf("host"), visit("dev1.dev.example.com"));
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  it("waits for a start sent after the last stop of everyone", async () => {
+    const at = (seconds: number) => new Date(clock - seconds * 1000);
+    ssm.on(ListCommandsCommand).resolves({
+      Commands: [
+        { Parameters: { script: ["start-containers"], developer: ["dev1"] }, Status: "Success", RequestedDateTime: at(20) },
+        { Parameters: { script: ["stop-containers"], developer: [""] }, Status: "Success", RequestedDateTime: at(60) },
+      ],
+    });
+    await wake(depsOf("host"), visit("dev1.dev.example.com"));
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
   it("starts a stopped host, then waits for its agent", async () => {
     hostIs("stopped");
     await wake(depsOf("host"), visit("dev1.dev.example.com"));
@@ -221,6 +256,18 @@ describe("failures", () => {
     expect(response.body).not.toMatch(/ssm|i-0|authorized/i);
     const failed = logged.map((l) => JSON.parse(l)).find((l) => l.event === "wake-failed");
     expect(failed).toEqual({ event: "wake-failed", developer: "dev1", error: expect.stringContaining("AccessDeniedException") });
+  });
+});
+
+describe("what counts as a visit", () => {
+  it.each([
+    ["a page navigation", { "sec-fetch-mode": "navigate" }, 1],
+    ["a client that sends no fetch metadata", {}, 1],
+    ["a service worker's update check", { "sec-fetch-mode": "same-origin", "sec-fetch-dest": "serviceworker" }, 0],
+    ["a script's fetch", { "sec-fetch-mode": "cors" }, 0],
+  ])("%s starts %d containers", async (_what, headers, starts) => {
+    await wake(depsOf("host"), visit("dev1.dev.example.com", { headers: { host: "dev1.dev.example.com", ...headers } }));
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(starts);
   });
 });
 

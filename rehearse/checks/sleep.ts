@@ -247,7 +247,7 @@ export const SLEEP = [
         `a POST to the sleeping ${IDLE[0]} got ${posted.status} ${posted.body.slice(0, 200)}`,
       );
       const running = await r.host.docker(["ps", "--format", "{{.Names}}", "--filter", "name=^code-server-"]);
-      return `${outcomes.join("; ")}; SSM ran ${leg.standIn.commands.map((c) => c.line.split("/").pop()).join(", ")}; a POST to ${IDLE[0]} gets the wake function's 503 "${NOT_A_VISIT}"; running: ${running.stdout.trim().split("\n").join(", ")}`;
+      return `${outcomes.join("; ")}; SSM ran ${leg.standIn.commands.map((c) => c.line).join(", ")}; a POST to ${IDLE[0]} gets the wake function's 503 "${NOT_A_VISIT}"; running: ${running.stdout.trim().split("\n").join(", ")}`;
     },
   ),
 
@@ -278,7 +278,7 @@ export const SLEEP = [
       expect(running === "", `containers still running after the host's stop: ${running}`);
       const loud = leg.sleeper.config.host!.alarmNames.filter((alarm) => leg.standIn.alarms.get(alarm) !== false);
       expect(loud.length === 0, `host alarms with actions still on: ${loud.join(", ")}`);
-      const allStop = leg.standIn.commands.find((c) => c.line.endsWith("/stop-containers.sh"));
+      const allStop = leg.standIn.commands.find((c) => c.line === "stop-containers.sh");
       expect(allStop?.status === "Success", `stop-containers.sh (all) ${allStop ? allStop.status : "was not sent"}`);
       return `after ${waited.toFixed(0)}s Active ${shown(active)}; the sleeper ran stop-containers.sh for everyone (waited, ${allStop.status}), quieted ${leg.sleeper.config.host!.alarmNames.length} host alarms and called ${stops[0]}`;
     },

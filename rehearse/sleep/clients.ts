@@ -23,11 +23,14 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { randomUUID } from "node:crypto";
 import { SLEEP_INSTANCE_ID, modifyRuleProblem } from "./account";
+import { commandScript, type CommandDocument } from "./document";
 
 /** A command sent through SSM Run Command and what became of it. */
 export interface SentCommand {
   readonly id: string;
+  /** `<script>.sh [--developer <name>]`, for the leg's messages. */
   readonly line: string;
+  readonly parameters: Record<string, string[]>;
   readonly requestedAt: Date;
   status: "InProgress" | "Success" | "Failed";
   output: string;
@@ -36,8 +39,8 @@ export interface SentCommand {
 
 /** What the stand-in needs from the leg: the host's scripts, the containers' health, the proxy. */
 export interface StandInHooks {
-  /** Runs an SSM command's shell line on the host; its exit code and output. */
-  readonly runOnHost: (line: string) => Promise<{ code: number | null; output: string }>;
+  /** Runs the shell script an SSM command's document makes of its parameters on the host; its exit code and output. */
+  readonly runOnHost: (script: string) => Promise<{ code: number | null; output: string }>;
   /** Whether the target group's developer container is healthy now (the host runs). */
   readonly targetHealthy: (targetGroupArn: string) => Promise<boolean>;
   /** Called after a rule's actions changed, with every rule: the proxy routes by them. */
@@ -65,6 +68,8 @@ export class SleepStandIn {
     private readonly hooks: StandInHooks,
     /** When the host last started (a host started moments ago is not stopped by the sleeper). */
     launchTime: Date,
+    /** The fleet's host script document, the only one the stand-in's agent runs. */
+    private readonly document: { readonly name: string; readonly content: CommandDocument },
   ) {
     this.instance = { state: "running", launchTime };
     const refused = new Error("the sleep leg's AWS stand-in does not answer this call");
@@ -142,11 +147,12 @@ export class SleepStandIn {
     });
   }
 
-  private send(line: string): SentCommand {
+  private send(line: string, parameters: Record<string, string[]>, script: string): SentCommand {
     let finish!: () => void;
     const command: SentCommand = {
       id: randomUUID(),
       line,
+      parameters,
       requestedAt: new Date(),
       status: "InProgress",
       output: "",
@@ -155,7 +161,7 @@ export class SleepStandIn {
     this.commands.push(command);
     this.journal.push(`ssm SendCommand ${line}`);
     void this.hooks
-      .runOnHost(line)
+      .runOnHost(script)
       .then((result) => Object.assign(command, { status: result.code === 0 ? "Success" : "Failed", output: result.output }))
       .catch((err: Error) => Object.assign(command, { status: "Failed", output: err.message }))
       .finally(finish);
@@ -165,14 +171,16 @@ export class SleepStandIn {
   private answerSsm(): void {
     const ssm = this.ssm;
     ssm.on(SendCommandCommand).callsFake((input: SendCommandCommand["input"]) => {
-      const lines = input.Parameters?.commands ?? [];
-      if (input.DocumentName !== "AWS-RunShellScript" || lines.length !== 1 || input.InstanceIds?.join() !== SLEEP_INSTANCE_ID)
-        throw Object.assign(new Error(`the stand-in runs one AWS-RunShellScript line on ${SLEEP_INSTANCE_ID}`), {
-          name: "InvalidParameters",
-        });
+      const refuse = (message: string) => Object.assign(new Error(message), { name: "InvalidParameters" });
+      if (input.DocumentName !== this.document.name || input.InstanceIds?.join() !== SLEEP_INSTANCE_ID)
+        throw refuse(`the stand-in runs only ${this.document.name} on ${SLEEP_INSTANCE_ID}`);
+      const parameters = { ...input.Parameters } as Record<string, string[]>;
+      const made = commandScript(this.document.content, parameters);
+      if ("refused" in made) throw refuse(made.refused);
       if (this.instance.state !== "running")
         throw Object.assign(new Error("Instances not in a valid state"), { name: "InvalidInstanceId" });
-      const command = this.send(lines[0]);
+      const developer = parameters.developer?.[0] ?? "";
+      const command = this.send(`${parameters.script?.[0]}.sh${developer ? ` --developer ${developer}` : ""}`, parameters, made.script);
       return { Command: { CommandId: command.id, DocumentName: input.DocumentName, Parameters: input.Parameters } };
     });
     ssm.on(ListCommandsCommand).callsFake((input: ListCommandsCommand["input"]) => {
@@ -181,8 +189,8 @@ export class SleepStandIn {
       return {
         Commands: commands.map((c) => ({
           CommandId: c.id,
-          DocumentName: "AWS-RunShellScript",
-          Parameters: { commands: [c.line] },
+          DocumentName: this.document.name,
+          Parameters: c.parameters,
           RequestedDateTime: c.requestedAt,
           Status: c.status,
         })),

@@ -8,12 +8,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { makeClients } from "../../src/lambdas/sleep-wake/aws";
-import { loadConfig, type SleepConfig } from "../../src/lambdas/sleep-wake/config";
+import { loadConfig } from "../../src/lambdas/sleep-wake/config";
 import { runSleeper, type SleeperResult } from "../../src/lambdas/sleeper/handler";
 import type { SleeperDeps } from "../../src/lambdas/sleeper/sleep";
 import { wake, type WakeDeps } from "../../src/lambdas/wake/handler";
 import { RouteCache } from "../../src/lambdas/wake/state";
-import { containerName, metricNames } from "../../src/naming";
+import { containerName, hostPaths, metricNames } from "../../src/naming";
 import type { RehearsalHost } from "../host";
 import { layout } from "../lib/layout";
 import { record } from "../lib/log";
@@ -22,6 +22,7 @@ import { startProxy, type ProxyPorts } from "../proxy";
 import { stackConfigOf, type RenderedRoster } from "../rosters";
 import { alarmsOf, forwardsToWake, functionEnvironment, proxyRoutes, ruleHost, rulesOf, weightsOf } from "./account";
 import { SleepStandIn } from "./clients";
+import { documentOf } from "./document";
 import { LambdaTarget } from "./lambda-target";
 
 // The SDK warns once that its releases from 2027 need Node.js 22, which the Lambda runtime is.
@@ -62,11 +63,12 @@ export class SleepLeg {
       rulesOf(config, region),
       alarms,
       {
-        runOnHost: (line) => this.runOnHost(sleeperConfig, line),
+        runOnHost: (script) => this.runOnHost(script),
         targetHealthy: (arn) => this.targetHealthy(arn),
         rulesChanged: (rules) => this.route(rules),
       },
       new Date(Date.now() - HOST_UP_MINUTES * 60_000),
+      { name: sleeperConfig.host!.scriptDocument, content: documentOf(config, sleeperConfig.host!.scriptDocument) },
     );
     const log = (fn: string) => (line: string) => {
       this.logs.push(`${fn} ${line}`);
@@ -128,13 +130,14 @@ export class SleepLeg {
     return result;
   }
 
-  /** An SSM command's line run as the agent runs it, with the scripts directory on the rehearsal's host. */
-  private async runOnHost(config: SleepConfig, line: string): Promise<{ code: number | null; output: string }> {
-    const dir = config.host!.scriptsDir;
-    const match = new RegExp(`^${dir}/((?:start|stop)-containers\\.sh)((?: --developer [a-z0-9-]+)?)$`).exec(line);
-    if (!match) return { code: 1, output: `the stand-in's host runs no ${line}` };
-    const args = match[2].trim() === "" ? [] : match[2].trim().split(" ");
-    const result = await run("bash", [this.host.path(`${dir}/${match[1]}`), ...args], { env: this.host.env(), timeoutSeconds: 600 });
+  /**
+   * The document's shell script run as the agent runs it, with the host's scripts directory where
+   * the rehearsal's host keeps it.
+   */
+  private async runOnHost(script: string): Promise<{ code: number | null; output: string }> {
+    const dir = `${hostPaths(this.roster.fleet).root}/scripts`;
+    const mapped = script.replaceAll(`${dir}/`, `${this.host.path(dir)}/`);
+    const result = await run("bash", ["-c", mapped], { env: this.host.env(), timeoutSeconds: 600 });
     return { code: result.code, output: `${result.stdout}${result.stderr}` };
   }
 

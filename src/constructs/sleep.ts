@@ -175,7 +175,7 @@ export class SleepWhenIdle extends Construct {
       ...(host
         ? {
             HOST_INSTANCE_ID: host.instance.id,
-            HOST_SCRIPT_DOCUMENT: this.scriptDocument!.name,
+            HOST_SCRIPT_DOCUMENT: sleepNames(fleet).hostScriptDocument,
             // Every alarm of the stack exists only once the stack is built.
             HOST_ALARMS: Lazy.stringValue({ produce: () => JSON.stringify(host.alarmNames()) }),
           }

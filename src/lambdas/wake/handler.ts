@@ -48,8 +48,10 @@ async function perform(deps: WakeDeps, route: Route, action: WakeAction): Promis
       deps.routes.update(await pointRoute(clients.elb, route, "developer"));
       return;
     case "start-host":
+      // The host's own state (pending) keeps visits from starting it twice; the developer's start
+      // that follows once it runs must not wait out START_INTERVAL_MS behind it.
       await startHost(clients.ec2, config.host!.instanceId);
-      break;
+      return;
     case "start-container":
       await runScript(clients.ssm, config.host!, "start-containers", route.name);
       break;

@@ -24,7 +24,11 @@ export interface WakeRequest {
   readonly path: string;
   /** Path and query to send the browser back to: always on this site. */
   readonly location: string;
-  /** A GET or HEAD that is no websocket upgrade (an open workbench reconnecting does not wake anyone). */
+  /**
+   * A person opening the address: a GET or HEAD that is no websocket upgrade (an open workbench
+   * reconnecting does not wake anyone) and, from a browser that says so, a page navigation (a
+   * service worker's update check or a script's fetch does not either).
+   */
   readonly visit: boolean;
 }
 
@@ -53,7 +57,10 @@ export function requestOf(event: AlbEvent): WakeRequest {
     headers,
     path,
     location: `${path}${queryOf(event.queryStringParameters)}`,
-    visit: (method === "GET" || method === "HEAD") && headers.upgrade === undefined,
+    visit:
+      (method === "GET" || method === "HEAD") &&
+      headers.upgrade === undefined &&
+      [undefined, "navigate"].includes(headers["sec-fetch-mode"]),
   };
 }
 

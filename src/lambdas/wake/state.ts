@@ -56,10 +56,10 @@ async function computeOf(deps: StateDeps, route: Route, now: Date): Promise<Comp
   let sent = false;
   if (online) {
     const since = new Date(now.getTime() - CONTAINER_START_MINUTES * 60_000);
-    const scripts = await recentScripts(clients.ssm, host, since);
-    sent = scripts.some(
-      (s) => s.script === "start-containers" && (s.developer ?? route.name) === route.name && !FAILED_COMMAND.has(s.status),
-    );
+    // The developer's newest script decides (newest first): a start not followed by a stop (the
+    // sleeper's, for them or for all) and not failed is still under way.
+    const latest = (await recentScripts(clients.ssm, host, since)).find((s) => (s.developer ?? route.name) === route.name);
+    sent = latest?.script === "start-containers" && !FAILED_COMMAND.has(latest.status);
   }
   return { platform: "host", host: state, agentOnline: online, containerStartSent: sent };
 }
