@@ -101,6 +101,23 @@ export interface PlatformMonitoring {
   readonly developerWidgets: readonly WidgetSpec[];
 }
 
+/**
+ * An alarm on a count of failures (a dropped call, a logged failure): ALARM on the first one in
+ * five minutes, and no data (no failure) is no alarm; the operators hear of it and of its end.
+ */
+export function anyFailureAlarm(topicArn: string) {
+  return {
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: [topicArn],
+    okActions: [topicArn],
+  };
+}
+
 /** Terraform types that are CloudWatch alarms: each must declare whether it sleeps with the host. */
 export const ALARM_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"]);
 

@@ -19,7 +19,7 @@ import { developerConstructIds } from "../naming";
 import { type Fleet, minutesOfDay, timeOfDay, WEEKDAYS, type Schedule, type Weekday } from "../roster";
 import { timeZoneProblem } from "../roster/schedule";
 import { AwsEnvironment } from "./aws-environment";
-import { declareSleepsWithHost } from "./monitoring";
+import { anyFailureAlarm, declareSleepsWithHost } from "./monitoring";
 import { check, checkMaxLength, checkMinCount, checkPattern, checkWholeRange, PropsError } from "./validation";
 
 /**
@@ -322,15 +322,8 @@ export class WorkingHours extends Construct {
       namespace: "AWS/Scheduler",
       metricName: "InvocationDroppedCount",
       dimensions: { ScheduleGroup: this.group.name },
-      statistic: "Sum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
       // The metric exists only when a call is dropped.
-      treatMissingData: "notBreaching",
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
+      ...anyFailureAlarm(props.alarmTopicArn),
     });
     // A start that never happened is exactly what must reach the operators while the host sleeps.
     declareSleepsWithHost(alarm, false);

@@ -23,7 +23,7 @@ import { Construct } from "constructs";
 import { developerAlarmNames, hostPaths, metricNames } from "../naming";
 import type { Developer, Fleet, SleepSpec } from "../roster";
 import type { Balancer } from "./balancer";
-import { declareSleepsWithHost } from "./monitoring";
+import { anyFailureAlarm, declareSleepsWithHost } from "./monitoring";
 import { HostScriptDocument } from "./host-script-document";
 import { NodeLambda } from "./node-lambda";
 import { sleepStatements, type SleepTargets } from "./sleep-permissions";
@@ -314,16 +314,7 @@ export class SleepWhenIdle extends Construct {
       pattern: '"\\"event\\":\\"wake-failed\\""',
       metricTransformation: { name: WAKE_FAILED_METRIC, namespace, value: "1", defaultValue: "0", unit: "Count" },
     });
-    const common = {
-      statistic: "Sum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      alarmActions: [topic.arn],
-      okActions: [topic.arn],
-    };
+    const common = anyFailureAlarm(topic.arn);
     const wakeFailed = new CloudwatchMetricAlarm(this, "wake-failed", {
       alarmName: names.wakeFailedAlarm,
       alarmDescription: `A visit could not wake a developer (the wake function logged {"event":"wake-failed"}): read ${this.wake.logGroup.name}.`,
