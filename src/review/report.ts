@@ -5,6 +5,7 @@
  * `!`, and the exit code (3) follows from them.
  */
 import { signInChangeNotice } from "./sign-in";
+import { sleepChangeNotice } from "./sleep";
 import { GUIDE_LINKS } from "../naming";
 import type { Impact } from "./impacts";
 import { planCounts, symbolOf, type ReviewedChange } from "./planned";
@@ -158,6 +159,7 @@ function headerLines(review: Review): string[] {
     );
   }
   if (review.signInChange) lines.push(...wrap(signInChangeNotice(review.signInChange), 110));
+  if (review.sleepChange) lines.push(...wrap(sleepChangeNotice(review.sleepChange), 110));
   return [...lines, ""];
 }
 

@@ -10,6 +10,7 @@
  * and describes. When no plan can be made, the review fails rather than guess.
  */
 import { type SignInChange, signInChangeOf } from "./sign-in";
+import { type SleepChange, sleepChangeOf } from "./sleep";
 import { synthConfig } from "../app";
 import type { Fleet } from "../roster";
 import { OfflinePlanner, PlanRefusedError, type ChangeSummary, type PlannedChange, type Refusal } from "../terraform/plan-against-state";
@@ -50,6 +51,8 @@ export interface Review {
   readonly regionChange?: { readonly from: string; readonly to: string };
   /** The roster changes how developers sign in. */
   readonly signInChange?: SignInChange;
+  /** Sleep when idle turned on or off on ECS, which replaces every task. @default undefined */
+  readonly sleepChange?: SleepChange;
 }
 
 /** A section appended to the report, such as a cost delta. */
@@ -124,7 +127,16 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
   const roles = new Map<ProtectedRole, string>([...protectedResources(base.config, before), ...protectedResources(current.config, after)]);
   const regionChange = base.fleet.region === current.fleet.region ? undefined : { from: base.fleet.region, to: current.fleet.region };
   const signInChange = signInChangeOf(base.fleet, current.fleet);
-  const common = { base, current, diffs, vars, ...(regionChange ? { regionChange } : {}), ...(signInChange ? { signInChange } : {}) };
+  const sleepChange = sleepChangeOf(base.fleet, current.fleet);
+  const common = {
+    base,
+    current,
+    diffs,
+    vars,
+    ...(regionChange ? { regionChange } : {}),
+    ...(signInChange ? { signInChange } : {}),
+    ...(sleepChange ? { sleepChange } : {}),
+  };
 
   const planner =
     options.planner ??
@@ -162,5 +174,12 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
  */
 export function exitCodeOf(result: Review): 0 | 3 {
   const protectedChanges = result.protected.some((v) => v.action !== "unchanged");
-  return result.refusals.length > 0 || protectedChanges || result.impacts.length > 0 || result.regionChange || result.signInChange ? 3 : 0;
+  return result.refusals.length > 0 ||
+    protectedChanges ||
+    result.impacts.length > 0 ||
+    result.regionChange ||
+    result.signInChange ||
+    result.sleepChange
+    ? 3
+    : 0;
 }
