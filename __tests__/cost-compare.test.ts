@@ -3,26 +3,16 @@
  * generated from the roster file, always on and on weekdays 08:00-20:00; a team a platform cannot
  * serve is shown as not possible with the roster's own reason; bad sizes are refused.
  */
-import { join } from "node:path";
 import { parse } from "yaml";
-import { runCostCli } from "../src/cost/cli";
 import { monthlyCost } from "../src/cost/engine";
 import { loadPrices } from "../src/cost/prices";
 import { cheapestHostRoster, ecsRoster, fleetOf, type RosterDocument } from "../src/cost/team-rosters";
 import { RosterError } from "../src/roster";
 import { routesByShard, routingTable } from "../src/routing";
-import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
+import { runCost } from "./helpers/cost-cli";
+import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
 
-async function run(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCostCli(argv, {
-    env: { ROSTER_FILE: join(PROJECT_ROOT, "roster.yaml") },
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const run = runCost;
 
 /** The table's rows by "platform size": runs on, and the four sums as numbers. */
 function rowsOf(stdout: string) {

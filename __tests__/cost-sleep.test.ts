@@ -4,22 +4,11 @@
  * stops with it is billed for those hours, the rest all month; a roster without `sleep` is priced
  * with the default sleep settings, whose idle alarms and metric it then adds.
  */
-import { join } from "node:path";
-import { runCostCli } from "../src/cost/cli";
 import type { Bill, CostLine } from "../src/cost/engine";
 import { awakeHoursPerWeek, sleepingCost } from "../src/cost/sleep";
-import { PROJECT_ROOT } from "./helpers/fleet";
+import { runCost } from "./helpers/cost-cli";
 
-async function run(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCostCli(argv, {
-    env: { ROSTER_FILE: join(PROJECT_ROOT, "roster.yaml") },
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const run = runCost;
 
 const WEEKDAYS = { timezone: "UTC", days: ["mon", "tue", "wed", "thu", "fri"] as const, start: "08:00", stop: "20:00" };
 

@@ -6,13 +6,12 @@
  * an AWS failure is thrown (for the function's Errors metric) and logged.
  */
 import "./helpers/quiet-aws-sdk";
-import { CloudWatchClient, DisableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
-import { DescribeInstancesCommand, EC2Client, type InstanceStateName, StopInstancesCommand } from "@aws-sdk/client-ec2";
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { DisableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeInstancesCommand, type InstanceStateName, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import {
   DescribeRulesCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
   type TargetHealthStateEnum,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -21,22 +20,16 @@ import {
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
-  SSMClient,
 } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
 import { makeClients } from "../src/lambdas/sleep-wake/aws";
 import { loadConfig } from "../src/lambdas/sleep-wake/config";
 import { requestOf, runSleeper } from "../src/lambdas/sleeper/handler";
 import { HOST_START_GRACE_MINUTES, type SleeperDeps } from "../src/lambdas/sleeper/sleep";
-import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleArnOf, ruleOf, weightsOf } from "./helpers/sleep-wake";
+import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleArnOf, ruleOf, weightsOf, mockedClients } from "./helpers/sleep-wake";
 
 process.env.AWS_REGION = "ap-southeast-7";
-const elb = mockClient(ElasticLoadBalancingV2Client);
-const ecs = mockClient(ECSClient);
-const ec2 = mockClient(EC2Client);
-const ssm = mockClient(SSMClient);
-const cloudwatch = mockClient(CloudWatchClient);
-const mocks = [elb, ecs, ec2, ssm, cloudwatch];
+const mocks = mockedClients();
+const { elb, ecs, ec2, ssm, cloudwatch } = mocks;
 
 const NOW = Date.parse("2026-12-07T03:00:00Z");
 let logged: string[];
@@ -86,7 +79,7 @@ const sentScripts = () =>
   });
 
 beforeEach(() => {
-  mocks.forEach((m) => m.reset());
+  mocks.reset();
   logged = [];
   elb.on(ModifyRuleCommand).resolves({});
   cloudwatch.on(DisableAlarmActionsCommand).resolves({});
@@ -109,7 +102,7 @@ describe("events that are not the sleeper's", () => {
     ["another alarm of this fleet", { ...idle("x"), detail: { alarmName: "code-server-dev-dev1-unhealthy", state: { value: "ALARM" } } }],
   ])("ignores %s without any AWS call", async (_, event) => {
     await expect(runSleeper(depsOf("ecs"), event)).resolves.toMatchObject({ request: "ignored" });
-    expect(mocks.reduce((n, m) => n + m.calls().length, 0)).toBe(0);
+    expect(mocks.callCount()).toBe(0);
     expect(JSON.parse(logged[0])).toMatchObject({ event: "ignored" });
   });
 

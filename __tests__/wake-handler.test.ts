@@ -5,18 +5,16 @@
  * the redirect stays on the developer's site.
  */
 import "./helpers/quiet-aws-sdk";
-import { CloudWatchClient, DescribeAlarmsCommand, EnableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
-import { DescribeInstancesCommand, EC2Client, type InstanceStateName, StartInstancesCommand } from "@aws-sdk/client-ec2";
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { DescribeAlarmsCommand, EnableAlarmActionsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeInstancesCommand, type InstanceStateName, StartInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import {
   DescribeRulesCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
   type TargetHealthStateEnum,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
+import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { makeClients } from "../src/lambdas/sleep-wake/aws";
 import { loadConfig } from "../src/lambdas/sleep-wake/config";
 import { FAILED } from "../src/lambdas/wake/decide";
@@ -24,15 +22,11 @@ import { page } from "../src/lambdas/wake/page";
 import { wake, type WakeDeps } from "../src/lambdas/wake/handler";
 import type { AlbEvent } from "../src/lambdas/wake/request";
 import { RouteCache, ROUTES_TTL_MS } from "../src/lambdas/wake/state";
-import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleOf, SCRIPT_DOCUMENT, WAKE_GROUP, weightsOf } from "./helpers/sleep-wake";
+import { envOf, groupOf, HOST_ALARMS, INSTANCE, ruleOf, SCRIPT_DOCUMENT, WAKE_GROUP, weightsOf, mockedClients } from "./helpers/sleep-wake";
 
 process.env.AWS_REGION = "ap-southeast-7";
-const elb = mockClient(ElasticLoadBalancingV2Client);
-const ecs = mockClient(ECSClient);
-const ec2 = mockClient(EC2Client);
-const ssm = mockClient(SSMClient);
-const cloudwatch = mockClient(CloudWatchClient);
-const mocks = [elb, ecs, ec2, ssm, cloudwatch];
+const mocks = mockedClients();
+const { elb, ecs, ec2, ssm, cloudwatch } = mocks;
 
 let logged: string[];
 let clock: number;
@@ -71,10 +65,10 @@ const writes = () =>
   ec2.commandCalls(StartInstancesCommand).length +
   ssm.commandCalls(SendCommandCommand).length +
   cloudwatch.commandCalls(EnableAlarmActionsCommand).length;
-const allCalls = () => mocks.reduce((n, m) => n + m.calls().length, 0);
+const allCalls = () => mocks.callCount();
 
 beforeEach(() => {
-  mocks.forEach((m) => m.reset());
+  mocks.reset();
   logged = [];
   clock = Date.parse("2026-12-07T03:00:00Z");
   elb.on(DescribeRulesCommand).resolves({ Rules: [ruleOf("dev1", false), ruleOf("dev2", true, 20)] });

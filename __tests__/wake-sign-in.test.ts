@@ -6,12 +6,6 @@
  */
 import "./helpers/quiet-aws-sdk";
 import { randomBytes } from "node:crypto";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { ECSClient } from "@aws-sdk/client-ecs";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
 import type { Binding } from "../src/identity/gate/config";
 import { CookieSealer } from "../src/identity/gate/cookies";
 import { decide } from "../src/identity/gate/identity";
@@ -24,7 +18,7 @@ import { SignIn, type GateStore } from "../src/lambdas/wake/sign-in";
 import { bindingOf, loadSignIn } from "../src/lambdas/wake/sign-in-settings";
 import { RouteCache } from "../src/lambdas/wake/state";
 import { Jar, send, start, type Running } from "./gate/helpers";
-import { envOf } from "./helpers/sleep-wake";
+import { envOf, mockedClients } from "./helpers/sleep-wake";
 
 process.env.AWS_REGION = "ap-southeast-7";
 const CLIENT_ID = "code-server-fleet";
@@ -225,14 +219,8 @@ describe("anyone else", () => {
 });
 
 describe("the wake function with a sign-in", () => {
-  const mocks = [
-    mockClient(ElasticLoadBalancingV2Client),
-    mockClient(ECSClient),
-    mockClient(EC2Client),
-    mockClient(SSMClient),
-    mockClient(CloudWatchClient),
-  ];
-  afterAll(() => mocks.forEach((m) => m.restore()));
+  const mocks = mockedClients();
+  afterAll(() => mocks.restore());
 
   it("reads no rule, starts nothing and logs no wake for a visitor without the developer's session", async () => {
     const deps = {
@@ -247,7 +235,7 @@ describe("the wake function with a sign-in", () => {
     const response = await wake(deps, eventOf("dev1", "/"));
     expect(response.statusCode).toBe(302);
     expect(new URL(response.headers.location).origin).toBe(issuer);
-    expect(mocks.map((m) => m.calls().length)).toEqual([0, 0, 0, 0, 0]);
+    expect(mocks.callCount()).toBe(0);
   });
 });
 

@@ -3,7 +3,12 @@
  * and listener rules as ELB describes them (a developer's forward to their own group and the
  * load balancer's wake group, with the weights that say who serves).
  */
-import type { Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { ElasticLoadBalancingV2Client, type Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
 import type { Route } from "../../src/lambdas/sleep-wake/routes";
 
 export const ACCOUNT = "123456789012";
@@ -75,5 +80,23 @@ export function weightsOf(input: { Actions?: Rule["Actions"] }): { developer?: n
   return {
     developer: groups.find((g) => g.TargetGroupArn !== WAKE_GROUP)?.Weight,
     wake: groups.find((g) => g.TargetGroupArn === WAKE_GROUP)?.Weight,
+  };
+}
+
+/** The functions' five AWS clients mocked (aws-sdk-client-mock), and the count of every call they got. */
+export function mockedClients() {
+  const mocked = {
+    elb: mockClient(ElasticLoadBalancingV2Client),
+    ecs: mockClient(ECSClient),
+    ec2: mockClient(EC2Client),
+    ssm: mockClient(SSMClient),
+    cloudwatch: mockClient(CloudWatchClient),
+  };
+  const all = Object.values(mocked);
+  return {
+    ...mocked,
+    reset: () => all.forEach((m) => m.reset()),
+    restore: () => all.forEach((m) => m.restore()),
+    callCount: () => all.reduce((n, m) => n + m.calls().length, 0),
   };
 }
