@@ -6,19 +6,17 @@
  * forwards to their own group (weight 1) beside the wake group (weight 0), and Terraform ignores
  * exactly those weights after creating it.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { synthInto } from "../src/app";
 import { parseRoster } from "../src/roster";
 import { withOidc } from "./helpers/ecs-oidc";
-import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
-import { changesOf, offlineWorkdir, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
+import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
+import { offlineSynthesis } from "./helpers/offline-synthesis";
+import { changesOf, type PlanJson, terraformOrSkip, type Workdir } from "./helpers/terraform";
 
 const terraform = terraformOrSkip();
 const maybe = terraform ? describe : describe.skip;
-const TFVARS = readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8");
 
 /** The default roster sleeping after 30 idle minutes, one developer never, on `platform`. */
 function sleepRoster(platform: "host" | "ecs"): string {
@@ -42,8 +40,8 @@ const CASES: [string, string][] = [
 type Values = Record<string, unknown>;
 
 maybe.each(CASES)("offline terraform of a sleeping roster (%s)", (_case, rosterText) => {
-  const out = mkdtempSync(join(tmpdir(), "synth-sleep-"));
   const fleet = parseRoster(rosterText);
+  const synthesis = offlineSynthesis(terraform!, () => fleet, { hcl: false });
   let config: { resource: Record<string, Record<string, Values>> };
   let workdir: Workdir;
   let plan: PlanJson;
@@ -51,15 +49,10 @@ maybe.each(CASES)("offline terraform of a sleeping roster (%s)", (_case, rosterT
   const after = (address: string) => changesOf(plan).find((c) => c.address === address)!.change.after as Values;
 
   beforeAll(() => {
-    const { stackDir } = synthInto(fleet, join(out, "cdktf.out"));
-    config = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
-    workdir = offlineWorkdir(terraform!, stackDir, { "test.tfvars": TFVARS });
+    workdir = synthesis.json;
+    config = JSON.parse(readFileSync(join(workdir.dir, "cdk.tf.json"), "utf8"));
     workdir.run(["init", "-input=false", "-no-color"]);
     workdir.shareProvider();
-  });
-  afterAll(() => {
-    workdir?.dispose();
-    rmSync(out, { recursive: true, force: true });
   });
 
   it("validates and plans offline, only creating", () => {

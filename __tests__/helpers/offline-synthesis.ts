@@ -1,7 +1,7 @@
 /**
- * For one describe block: a roster synthesized and exported once into a scratch directory, and
- * the offline Terraform working directories of its JSON and of its HCL export, each with
- * terraform.tfvars.example as `test.tfvars`; all disposed of after the block.
+ * For one describe block: a roster synthesized (and, unless told otherwise, exported) once into a
+ * scratch directory, and the offline Terraform working directories of its JSON and of its HCL
+ * export, each with terraform.tfvars.example as `test.tfvars`; all disposed of after the block.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,18 +15,19 @@ import { offlineWorkdir, type Workdir } from "./terraform";
 export interface OfflineSynthesis {
   /** The synthesized JSON's working directory (set once the block's beforeAll ran). */
   readonly json: Workdir;
-  /** The HCL export's working directory. */
+  /** The HCL export's working directory (none with `{ hcl: false }`). */
   readonly hcl: Workdir;
 }
 
-export function offlineSynthesis(terraform: string, fleet: () => Fleet): OfflineSynthesis {
+export function offlineSynthesis(terraform: string, fleet: () => Fleet, { hcl = true } = {}): OfflineSynthesis {
   const out = mkdtempSync(join(tmpdir(), "synth-"));
   const tfvars = { "test.tfvars": readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8") };
   const dirs: { json?: Workdir; hcl?: Workdir } = {};
   beforeAll(async () => {
     const { stack, stackDir } = synthInto(fleet(), join(out, "cdktf.out"));
-    await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
     dirs.json = offlineWorkdir(terraform, stackDir, tfvars);
+    if (!hcl) return;
+    await exportDeployment(stack, join(out, "deployment"), { projectRoot: PROJECT_ROOT });
     dirs.hcl = offlineWorkdir(terraform, join(out, "deployment", "terraform"), tfvars);
   });
   afterAll(() => {

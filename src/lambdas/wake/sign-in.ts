@@ -52,12 +52,6 @@ interface DeveloperGate {
 /** What a request gets: on to the wake, or an answer of the sign-in's own. */
 export type Admission = "allowed" | AlbResponse;
 
-/** A page load in a browser, the only request a redirect to the provider can help. */
-function isNavigation(request: WakeRequest): boolean {
-  const mode = request.headers["sec-fetch-mode"];
-  return request.visit && (mode === undefined || mode === "navigate");
-}
-
 /** The cookie key as the gate reads it: base64 of at least 32 random bytes. */
 function cookieKeyOf(developer: string, text: string): Buffer {
   const key = Buffer.from(text.trim(), "base64");
@@ -88,7 +82,8 @@ export class SignIn {
       const who = nameOf(opened.value);
       return gatePage(verdict === "wrong-identity" ? wrongIdentity(who) : unverifiedEmail(who, opened.value.sub));
     }
-    if (!isNavigation(request)) return unauthenticated();
+    // Only a page load in a browser (a visit) can follow a redirect to the provider.
+    if (!request.visit) return unauthenticated();
     return this.startSignIn(gate, request);
   }
 
