@@ -6,11 +6,11 @@
 import "./helpers/quiet-aws-sdk";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import { bundleHandler, HANDLERS_DIR, type LambdaPackage, packageHandler, PROJECT_ROOT } from "../src/lambdas/package";
+import { BUNDLE_CACHE_DIR, bundleHandler, HANDLERS_DIR, type LambdaPackage, packageHandler, PROJECT_ROOT } from "../src/lambdas/package";
 
 const HANDLER = "secret-initializer";
 const roots = mkdtempSync(join(tmpdir(), "lambda-package-"));
@@ -21,6 +21,7 @@ function projectCopy(dirName: string, name = HANDLER, source?: string): string {
   const root = join(roots, dirName);
   // The whole source tree: a handler may import the project's shared modules.
   cpSync(join(PROJECT_ROOT, "src"), join(root, "src"), { recursive: true });
+  for (const file of ["tsconfig.json", "package.json"]) cpSync(join(PROJECT_ROOT, file), join(root, file));
   if (name !== HANDLER) cpSync(join(PROJECT_ROOT, HANDLERS_DIR, HANDLER), join(root, HANDLERS_DIR, name), { recursive: true });
   if (source !== undefined) writeFileSync(join(root, HANDLERS_DIR, name, "handler.ts"), source);
   return root;
@@ -94,9 +95,49 @@ describe("a change of code", () => {
     expect(packageHandler({ handler: "probe", root }).sha256Hex).toBe(before.sha256Hex);
   });
 
+  it("in a module the handler imports changes the bytes too, though the bundle is kept between synths", () => {
+    const shared = join(root, HANDLERS_DIR, "probe", "answer.ts");
+    writeFileSync(shared, "export const answer = 1;\n");
+    writeFileSync(
+      join(root, HANDLERS_DIR, "probe", "handler.ts"),
+      'import { answer } from "./answer";\nexport const handler = async () => answer;\n',
+    );
+    const first = packageHandler({ handler: "probe", root });
+    expect(readdirSync(join(root, BUNDLE_CACHE_DIR)).filter((f) => f.startsWith("probe-"))).toHaveLength(1);
+    writeFileSync(shared, "export const answer = 2;\n");
+    const second = packageHandler({ handler: "probe", root });
+    expect(second.sha256Hex).not.toBe(first.sha256Hex);
+    expect(Buffer.from(unzipSync(second.zip)["index.js"]).toString()).toContain("answer = 2");
+    writeFileSync(join(root, HANDLERS_DIR, "probe", "handler.ts"), base);
+    rmSync(shared);
+  });
+
   it("in a comment or a type changes nothing that runs, so nothing at all", () => {
     writeFileSync(join(root, HANDLERS_DIR, "probe", "handler.ts"), `// a note\nexport const handler = async (): Promise<number> => 1;\n`);
     expect(packageHandler({ handler: "probe", root }).sha256Hex).toBe(before.sha256Hex);
+  });
+});
+
+describe("the bundle kept between synths", () => {
+  const root = projectCopy("kept");
+  const fresh = bundleHandler(HANDLER, root);
+  const dir = join(root, BUNDLE_CACHE_DIR);
+
+  it("is the bundle esbuild makes, and is what the next synth takes", () => {
+    const [kept] = readdirSync(dir).filter((f) => f.endsWith(".js"));
+    expect(kept).toMatch(new RegExp(`^${HANDLER}-[0-9a-f]{20}\\.js$`));
+    writeFileSync(join(dir, kept), "/* kept */");
+    expect(Buffer.from(bundleHandler(HANDLER, root)).toString()).toBe("/* kept */");
+    rmSync(join(dir, kept));
+    expect(Buffer.from(bundleHandler(HANDLER, root)).equals(Buffer.from(fresh))).toBe(true);
+  });
+
+  it("is bundled afresh when its list of inputs is unreadable or names a file that is gone", () => {
+    writeFileSync(join(dir, `${HANDLER}.inputs.json`), "not json");
+    expect(Buffer.from(bundleHandler(HANDLER, root)).equals(Buffer.from(fresh))).toBe(true);
+    writeFileSync(join(dir, `${HANDLER}.inputs.json`), JSON.stringify(["src/gone.ts"]));
+    expect(Buffer.from(bundleHandler(HANDLER, root)).equals(Buffer.from(fresh))).toBe(true);
+    expect(existsSync(join(dir, `${HANDLER}.inputs.json`))).toBe(true);
   });
 });
 

@@ -11,9 +11,9 @@
  * compression level, and no extra fields (fflate adds none unless asked).
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildSync, type Message } from "esbuild";
+import { type BuildOptions, buildSync, type Message, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
 
 /** The project root (this file is two levels below it, here and in the launcher's bundle). */
@@ -74,7 +74,96 @@ function formatMessages(messages: readonly Message[]): string {
   return messages.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join("\n  ");
 }
 
-/** The handler's bundle: CommonJS for the Node.js runtime, with the AWS SDK v3 left to the runtime, which provides it. */
+/** Where bundles are kept between synths, relative to the project root. */
+export const BUNDLE_CACHE_DIR = join(".build", "lambdas");
+
+/** esbuild's options for a handler's entry point: CommonJS for the Node.js runtime, the AWS SDK v3 left to the runtime. */
+function buildOptions(entry: string, root: string): BuildOptions & { write: false } {
+  return {
+    entryPoints: [entry],
+    absWorkingDir: root,
+    bundle: true,
+    platform: "node",
+    target: `node${NODE_MAJOR}`,
+    format: "cjs",
+    external: ["@aws-sdk/*"],
+    write: false,
+    logLevel: "silent",
+    charset: "utf8",
+  };
+}
+
+/** Files besides the bundle's own inputs that change what esbuild makes of them, where they exist. */
+const SETTINGS_FILES = ["tsconfig.json", "package.json"];
+/** The installed dependency tree as npm records it, or else as the lock file does: the first that exists counts. */
+const DEPENDENCY_RECORDS = [join("node_modules", ".package-lock.json"), "package-lock.json"];
+
+function readOrUndefined(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the bundle of `entry` is kept under: a hash of esbuild's version and options, the settings
+ * files and the path and text of each project file the last build read; undefined when one of
+ * those files is gone.
+ */
+function bundleKey(entry: string, root: string, inputs: readonly string[]): string | undefined {
+  const { absWorkingDir: _, ...options } = buildOptions(entry, root);
+  const hash = createHash("sha256").update(`${esbuildVersion}\0${JSON.stringify(options)}`);
+  const records = DEPENDENCY_RECORDS.map((file) => readOrUndefined(join(root, file)));
+  hash.update(records.find((text) => text !== undefined) ?? "");
+  for (const file of SETTINGS_FILES) hash.update(`\0${file}\0`).update(readOrUndefined(join(root, file)) ?? "");
+  for (const file of inputs) {
+    const text = readOrUndefined(join(root, file));
+    if (text === undefined) return undefined;
+    hash.update(`\0${file}\0`).update(text);
+  }
+  return hash.digest("hex").slice(0, 20);
+}
+
+/** The bundle kept for `handler`, if every file it was built from is unchanged. */
+function keptBundle(handler: string, entry: string, root: string): Uint8Array | undefined {
+  try {
+    const dir = join(root, BUNDLE_CACHE_DIR);
+    const inputs = JSON.parse(readFileSync(join(dir, `${handler}.inputs.json`), "utf8")) as string[];
+    const key = bundleKey(entry, root, inputs);
+    return key === undefined ? undefined : readFileSync(join(dir, `${handler}-${key}.js`));
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAtomically(file: string, content: string | Uint8Array): void {
+  writeFileSync(`${file}.${process.pid}`, content);
+  renameSync(`${file}.${process.pid}`, file);
+}
+
+/** Keeps `bundle` for the next synth, with the list of files it was built from; earlier bundles of `handler` go. */
+function keepBundle(handler: string, entry: string, root: string, bundle: Uint8Array, inputs: readonly string[]): void {
+  const key = bundleKey(entry, root, inputs);
+  if (key === undefined) return;
+  try {
+    const dir = join(root, BUNDLE_CACHE_DIR);
+    mkdirSync(dir, { recursive: true });
+    writeAtomically(join(dir, `${handler}-${key}.js`), bundle);
+    writeAtomically(join(dir, `${handler}.inputs.json`), JSON.stringify(inputs));
+    const earlier = new RegExp(`^${handler}-[0-9a-f]{20}\\.js$`);
+    for (const old of readdirSync(dir)) if (earlier.test(old) && old !== `${handler}-${key}.js`) rmSync(join(dir, old), { force: true });
+  } catch {
+    // A read-only checkout bundles on every synth; nothing else changes.
+  }
+}
+
+/**
+ * The handler's bundle. Bundling is a tenth of a synth that has a Lambda, and gives the same
+ * bytes until a file it read changes, so the bundle is kept in `.build/lambdas/` under a hash of
+ * everything that goes into it (`bundleKey`) and reused while that hash finds it: any edit, to
+ * the handler or to a module it imports, bundles afresh. The launcher keeps its builds this way.
+ */
 export function bundleHandler(handler: string, root: string = PROJECT_ROOT): Uint8Array {
   if (!HANDLER_NAME.test(handler)) {
     throw new Error(`Lambda handler name ${JSON.stringify(handler)} is not a directory name of lowercase letters, digits and -`);
@@ -83,26 +172,21 @@ export function bundleHandler(handler: string, root: string = PROJECT_ROOT): Uin
   if (!existsSync(join(root, entry))) {
     throw new Error(`Lambda handler ${JSON.stringify(handler)} has no ${entry}: create it (exporting \`handler\`) or fix the name`);
   }
+  const kept = keptBundle(handler, entry, root);
+  if (kept) return kept;
   let result;
   try {
-    result = buildSync({
-      entryPoints: [entry],
-      absWorkingDir: root,
-      bundle: true,
-      platform: "node",
-      target: `node${NODE_MAJOR}`,
-      format: "cjs",
-      external: ["@aws-sdk/*"],
-      write: false,
-      logLevel: "silent",
-      charset: "utf8",
-    });
+    result = buildSync({ ...buildOptions(entry, root), metafile: true });
   } catch (err) {
     // esbuild's BuildFailure carries its messages with their locations.
     const errors = (err as { errors?: Message[] }).errors;
     throw new Error(`bundling ${entry} failed:\n  ${errors ? formatMessages(errors) : String(err)}`, { cause: err });
   }
-  return result.outputFiles[0].contents;
+  const bundle = result.outputFiles[0].contents;
+  // The project's own files; what esbuild took from node_modules is covered by npm's record of the tree.
+  const inputs = Object.keys(result.metafile.inputs).filter((file) => !file.split("/").includes("node_modules"));
+  keepBundle(handler, entry, root, bundle, inputs.sort());
+  return bundle;
 }
 
 /** `bundle` as the one file of a reproducible ZIP (see the module comment). */
