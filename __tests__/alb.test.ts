@@ -21,7 +21,7 @@ import type { Construct } from "constructs";
 import { AlbLayer, type AlbLayerProps, accessLogPrincipal } from "../src/constructs/alb";
 import { routingTable } from "../src/routing";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only, resources } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -53,7 +53,7 @@ const listenerRef = (port: number, attribute: string) => {
   const [name] = resources(config, "aws_lb_listener").find(([, l]) => l.port === port) ?? [];
   return `\${aws_lb_listener.${name}.${attribute}}`;
 };
-const logBucketPolicy = () => parseJsonencode(only(config, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[];
+const logBucketPolicy = () => parseDocument(only(config, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[];
 
 describe("load balancer", () => {
   it("is internet-facing over the given subnets, drops invalid headers, is deletion-protected and logs to its bucket", () => {
@@ -102,7 +102,7 @@ describe("load balancer", () => {
       r.availabilityZones = ["ap-southeast-1a", "ap-southeast-1b"];
     });
     const { config: older } = synthLayer((scope) => alb(scope, { fleet: singapore }, "ap-southeast-1"));
-    const statement = (parseJsonencode(only(older, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[])[1];
+    const statement = (parseDocument(only(older, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[])[1];
     expect(statement.Principal).toEqual({ AWS: "arn:aws:iam::114774131450:root" });
     expect(accessLogPrincipal("us-gov-west-1")).toEqual({ AWS: "arn:aws-us-gov:iam::048591011584:root" });
   });

@@ -22,7 +22,7 @@ import { renderApplyDocumentScript, renderHostFiles } from "../src/render";
 import { FILE_MODES, type RenderedFile } from "../src/rendered-file";
 import { DATA_VOLUME_ID, HostSandbox, type RunResult } from "./fixtures/host-sandbox";
 import { fleetOf } from "./fixtures/rosters";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 
@@ -108,7 +108,7 @@ describe("host files in S3", () => {
   });
 
   it("lets the host role read only the host files and write only the apply output", () => {
-    const policy = parseJsonencode(Object.values<ProviderBlock>(config.resource.aws_iam_role_policy)[0].policy as string);
+    const policy = parseDocument(Object.values<ProviderBlock>(config.resource.aws_iam_role_policy)[0].policy as string);
     const bucketArn = refToOnly(config, "aws_s3_bucket", "arn");
     expect(policy.Statement).toEqual([
       { Sid: "ReadHostFiles", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/host-files/*` },

@@ -16,7 +16,7 @@ import type { Construct } from "constructs";
 import { AuditLayer, type AuditLayerProps } from "../src/constructs/audit";
 import { logGroupNames, sessionDocumentName } from "../src/naming";
 import { defaultFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only, resources } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -57,7 +57,7 @@ describe("S3 server access logs", () => {
   });
 
   it("are written by S3's log delivery of this account's fleet buckets only, under s3/", () => {
-    const statements = parseJsonencode(only(config, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[];
+    const statements = parseDocument(only(config, "aws_s3_bucket_policy").policy as string).Statement as ProviderBlock[];
     expect(statements.find((s) => s.Sid === "S3WritesFleetAccessLogs")).toEqual({
       Sid: "S3WritesFleetAccessLogs",
       Effect: "Allow",
@@ -94,7 +94,7 @@ describe("VPC flow logs", () => {
 
   it("are delivered by a role only the flow-log service of this account may assume, writing only that group", () => {
     const role = only(config, "aws_iam_role");
-    expect(parseJsonencode(role.assume_role_policy as string).Statement).toEqual([
+    expect(parseDocument(role.assume_role_policy as string).Statement).toEqual([
       {
         Effect: "Allow",
         Principal: { Service: "vpc-flow-logs.amazonaws.com" },
@@ -106,7 +106,7 @@ describe("VPC flow logs", () => {
       },
     ]);
     const groupArn = only(config, "aws_flow_log").log_destination as string;
-    const statements = parseJsonencode(only(config, "aws_iam_role_policy").policy as string).Statement as ProviderBlock[];
+    const statements = parseDocument(only(config, "aws_iam_role_policy").policy as string).Statement as ProviderBlock[];
     expect(statements).toEqual([
       {
         Sid: "WriteFlowLogGroup",

@@ -11,7 +11,7 @@ import type { Construct } from "constructs";
 import { BackupLayer, backupJobFailedEventPattern } from "../src/constructs/backup";
 import { notifyOnEvent, type EventNotificationProps } from "../src/constructs/event-notification";
 import { defaultFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { synthStack } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -131,7 +131,7 @@ describe("in the stack", () => {
   });
 
   it("may publish to the encrypted topic: the topic policy and the key policy let EventBridge do it", () => {
-    const topicPolicy = parseJsonencode(at("aws_sns_topic_policy", "notifications_policy").policy as string);
+    const topicPolicy = parseDocument(at("aws_sns_topic_policy", "notifications_policy").policy as string);
     expect(topicPolicy.Statement as ProviderBlock[]).toContainEqual(
       expect.objectContaining({
         Effect: "Allow",
@@ -140,7 +140,7 @@ describe("in the stack", () => {
         Resource: "${aws_sns_topic.notifications_alarms.arn}",
       }),
     );
-    const keyPolicy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
+    const keyPolicy = parseDocument(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
     // No source condition: EventBridge's delivery to an encrypted topic carries none to match.
     expect(keyPolicy.Statement as ProviderBlock[]).toContainEqual({
       Sid: "EventRulesPublishToEncryptedTopic",

@@ -20,7 +20,7 @@ import { BACKUP_RULES, BackupLayer, VAULT_LOCK_RETENTION_DAYS } from "../src/con
 import { BACKUP_SELECTION_TAG, backupPlanName } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -95,7 +95,7 @@ describe("snapshots", () => {
 });
 
 describe("vault access policy", () => {
-  const statements = () => parseJsonencode(only(config, "aws_backup_vault_policy").policy as string).Statement as ProviderBlock[];
+  const statements = () => parseDocument(only(config, "aws_backup_vault_policy").policy as string).Statement as ProviderBlock[];
 
   it("is attached to the vault", () => {
     expect(json).toHaveResourceWithProperties(BackupVaultPolicy, { backup_vault_name: refToOnly(config, "aws_backup_vault", "name") });
@@ -156,7 +156,7 @@ describe("archive bucket", () => {
   });
 
   it("lets the host write archives and read them back, never delete them", () => {
-    const policy = parseJsonencode(only(config, "aws_iam_role_policy").policy as string);
+    const policy = parseDocument(only(config, "aws_iam_role_policy").policy as string);
     expect(policy.Statement).toEqual([
       {
         Sid: "WriteAndVerifyWorkspaceArchives",

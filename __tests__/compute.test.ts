@@ -20,7 +20,7 @@ import { TerraformData } from "../src/constructs/terraform-data";
 import { BACKUP_SELECTION_TAG, GUIDE_LINKS, TERRAFORM_ADDRESSES } from "../src/naming";
 import type { Fleet } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { resources } from "./helpers/synth";
 import type { ProviderBlock, TerraformJson } from "../src/terraform/plan-json";
@@ -213,9 +213,7 @@ describe("data volume", () => {
 });
 
 describe("host role", () => {
-  const policies = new Map(
-    resources(config, "aws_iam_role_policy").map(([, p]) => [p.name as string, parseJsonencode(p.policy as string)]),
-  );
+  const policies = new Map(resources(config, "aws_iam_role_policy").map(([, p]) => [p.name as string, parseDocument(p.policy as string)]));
   const statements = [...policies.values()].flatMap((p) => p.Statement as ProviderBlock[]);
   const sid = (name: string) => statements.find((s) => s.Sid === name);
 

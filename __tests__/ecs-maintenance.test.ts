@@ -12,7 +12,7 @@ import { renderMaintenanceProgram } from "../src/render";
 import { parseRoster, type Fleet } from "../src/roster";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 import { DEFAULT_ROSTER_TEXT, defaultFleet } from "./helpers/fleet";
-import { only, parseJsonencode, resources, synthStack } from "./helpers/synth";
+import { only, parseDocument, resources, synthStack } from "./helpers/synth";
 
 function ecsFleet(edit: (roster: ProviderBlock) => void = () => undefined): Fleet {
   const roster = parse(DEFAULT_ROSTER_TEXT) as ProviderBlock;
@@ -27,7 +27,7 @@ const names = maintenanceNames(fleet);
 const config = synthStack(fleet);
 const ref = (type: string, id: string, attribute: string) => `\${${type}.${id}.${attribute}}`;
 type Statement = { Sid: string; Effect: string; Principal?: unknown; Action: unknown; Resource: unknown; Condition?: unknown };
-const statementsOf = (policy: ProviderBlock) => (parseJsonencode(policy.policy as string) as { Statement: Statement[] }).Statement;
+const statementsOf = (policy: ProviderBlock) => (parseDocument(policy.policy as string) as { Statement: Statement[] }).Statement;
 const resource = (type: string, id: string) => config.resource?.[type]?.[id];
 const task = resource("aws_ecs_task_definition", "ecs_maintenance_task");
 const [container] = JSON.parse(task.container_definitions as string) as ProviderBlock[];

@@ -95,9 +95,9 @@ describe("the gate's secrets on ECS", () => {
   it("are created empty: the cookie keys generated before the first task starts, the client secret a placeholder an operator replaces", () => {
     const input = only(config, "aws_lambda_invocation").input as string;
     for (const developer of fleet.developers) {
-      expect(input).toMatch(new RegExp(`"keyArns" = \\[[^\\]]*${secretId(`code-server/dev/${developer.name}/gate-cookie-key`)}\\.arn`));
+      expect(input).toMatch(new RegExp(`"keyArns":\\[[^\\]]*${secretId(`code-server/dev/${developer.name}/gate-cookie-key`)}\\.arn`));
     }
-    expect(input).toMatch(new RegExp(`"placeholderArns" = \\[[^\\]]*${secretId("code-server/dev/oidc-client-secret")}\\.arn`));
+    expect(input).toMatch(new RegExp(`"placeholderArns":\\[[^\\]]*${secretId("code-server/dev/oidc-client-secret")}\\.arn`));
     expect(resources(config, "aws_secretsmanager_secret_version")).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { KeyPolicy, type KeyPolicyProps } from "../src/constructs/key-policy";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -24,7 +24,7 @@ const { json, config } = synthLayer((scope) => {
   standIns.aws(scope);
   keyPolicy(scope);
 });
-const statements = parseJsonencode(only(config, "aws_kms_key_policy").policy as string).Statement as ProviderBlock[];
+const statements = parseDocument(only(config, "aws_kms_key_policy").policy as string).Statement as ProviderBlock[];
 const sid = (name: string) => statements.find((s) => s.Sid === name);
 
 describe("key policy", () => {
@@ -93,7 +93,7 @@ describe("key policy", () => {
       standIns.aws(scope);
       keyPolicy(scope, { fleet: editedFleet((r) => (r.waf = { enabled: true })) });
     });
-    const policy = parseJsonencode(only(withWaf, "aws_kms_key_policy").policy as string).Statement as ProviderBlock[];
+    const policy = parseDocument(only(withWaf, "aws_kms_key_policy").policy as string).Statement as ProviderBlock[];
     expect(
       policy.find((s) => s.Sid === "CloudWatchLogsEncryptsFleetLogGroups")?.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"],
     ).toEqual([
@@ -137,7 +137,7 @@ describe("key policy", () => {
       standIns.aws(scope, "cn-north-1");
       keyPolicy(scope, { hostRoleArn: `arn:aws-cn:iam::${ACCOUNT}:role/host` });
     });
-    const policy = parseJsonencode(only(china, "aws_kms_key_policy").policy as string);
+    const policy = parseDocument(only(china, "aws_kms_key_policy").policy as string);
     expect(policy.Statement[0].Principal.AWS).toBe(`arn:aws-cn:iam::${ACCOUNT}:root`);
     expect(policy.Statement[1].Condition.StringEquals["kms:ViaService"]).toEqual([
       "secretsmanager.cn-north-1.amazonaws.com.cn",

@@ -16,7 +16,7 @@ import { packageHandler } from "../src/lambdas/package";
 import { StackFiles, lambdaPackagesOf } from "../src/constructs/stack-files";
 import { NodeLambda, type NodeLambdaProps, type PolicyStatement } from "../src/constructs/node-lambda";
 import type { TerraformJson } from "../src/terraform/plan-json";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 
@@ -87,7 +87,7 @@ describe("the function", () => {
     });
     const policy = only(config, "aws_iam_role_policy");
     expect(policy.role).toBe(refToOnly(config, "aws_iam_role", "id"));
-    expect(parseJsonencode(policy.policy as string)).toEqual({
+    expect(parseDocument(policy.policy as string)).toEqual({
       Version: "2012-10-17",
       Statement: [
         {

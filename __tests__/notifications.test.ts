@@ -8,7 +8,7 @@ import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { Notifications, type NotificationsProps } from "../src/constructs/notifications";
 import { defaultFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -41,7 +41,7 @@ describe("alarm topic", () => {
   });
 
   it("lets only this account manage it, and only its alarms and reminder publish", () => {
-    const statements = parseJsonencode(only(config, "aws_sns_topic_policy").policy as string).Statement as ProviderBlock[];
+    const statements = parseDocument(only(config, "aws_sns_topic_policy").policy as string).Statement as ProviderBlock[];
     expect(statements).toEqual([
       expect.objectContaining({
         Sid: "AccountManagesTopic",

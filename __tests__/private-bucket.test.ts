@@ -13,7 +13,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Testing } from "cdktf";
 import { PrivateBucket, type PrivateBucketProps } from "../src/constructs/private-bucket";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 
@@ -50,7 +50,7 @@ describe("defaults", () => {
 
   it("refuses plain HTTP, and its policy waits for the public-access block", () => {
     const policy = only(config, "aws_s3_bucket_policy");
-    expect(parseJsonencode(policy.policy as string).Statement).toEqual([
+    expect(parseDocument(policy.policy as string).Statement).toEqual([
       {
         Sid: "DenyInsecureTransport",
         Effect: "Deny",
@@ -151,7 +151,7 @@ describe("options", () => {
   });
 
   it("adds the caller's statements after the TLS-only denial", () => {
-    const statements = parseJsonencode(only(customConfig, "aws_s3_bucket_policy").policy as string).Statement as {
+    const statements = parseDocument(only(customConfig, "aws_s3_bucket_policy").policy as string).Statement as {
       Sid: string;
       Resource: unknown;
     }[];

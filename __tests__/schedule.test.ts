@@ -13,7 +13,7 @@ import { classifiedAlarms } from "../src/constructs/monitoring";
 import { cronAt, WorkingHours, type WorkingHoursProps, MAX_ALARMS_PER_CALL, MAX_LISTED_ALARM_ARNS } from "../src/constructs/schedule";
 import type { Schedule } from "../src/roster";
 import { defaultFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only, resources } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -59,7 +59,7 @@ describe("the schedules", () => {
       target: { arn: "arn:aws:scheduler:::aws-sdk:ec2:stopInstances", role_arn: roleArn },
     });
     for (const name of ["start-host", "stop-host"]) {
-      expect(parseJsonencode(scheduleNamed(name).target.input as string)).toEqual({ InstanceIds: [instanceId] });
+      expect(parseDocument(scheduleNamed(name).target.input as string)).toEqual({ InstanceIds: [instanceId] });
     }
   });
 
@@ -112,7 +112,7 @@ describe("the schedules", () => {
       "code-server-dev-start-host",
       "code-server-dev-stop-host",
     ]);
-    const policy = parseJsonencode(only(bare, "aws_iam_role_policy").policy as string);
+    const policy = parseDocument(only(bare, "aws_iam_role_policy").policy as string);
     expect((policy.Statement as ProviderBlock[]).map((s) => s.Sid)).toEqual(["StartAndStopTheHost", "StartTheHostWithItsEncryptedVolumes"]);
   });
 
@@ -132,7 +132,7 @@ describe("the schedules", () => {
 
 describe("the role", () => {
   it("can be assumed only by EventBridge Scheduler for this account's schedule group", () => {
-    const trust = parseJsonencode(only(config, "aws_iam_role").assume_role_policy as string);
+    const trust = parseDocument(only(config, "aws_iam_role").assume_role_policy as string);
     expect(trust.Statement).toEqual([
       {
         Effect: "Allow",
@@ -148,7 +148,7 @@ describe("the role", () => {
   });
 
   it("may start and stop only the host, grant EC2 the volume key for the start, and toggle only the sleeping alarms' actions", () => {
-    const policy = parseJsonencode(only(config, "aws_iam_role_policy").policy as string);
+    const policy = parseDocument(only(config, "aws_iam_role_policy").policy as string);
     expect(only(config, "aws_iam_role_policy").role).toBe(refToOnly(config, "aws_iam_role", "id"));
     expect(policy.Statement).toEqual([
       {
@@ -176,7 +176,7 @@ describe("the role", () => {
   it(`names alarms by the fleet's prefix beyond ${MAX_LISTED_ALARM_ARNS}, which IAM's policy size limit cannot list`, () => {
     const many = Array.from({ length: MAX_LISTED_ALARM_ARNS + 1 }, (_, i) => `code-server-dev-alarm-${i}`);
     const { config: big } = synthLayer((scope) => hostSchedule(scope, { sleepingAlarmNames: many }));
-    const policy = parseJsonencode(only(big, "aws_iam_role_policy").policy as string);
+    const policy = parseDocument(only(big, "aws_iam_role_policy").policy as string);
     expect((policy.Statement as ProviderBlock[]).find((s) => s.Sid === "SilenceTheAlarmsThatSleepWithTheHost")?.Resource).toEqual([
       `arn:aws:cloudwatch:ap-southeast-7:${ACCOUNT}:alarm:code-server-dev-*`,
     ]);

@@ -17,7 +17,7 @@ import { SecretInitializer, secretInitializerName } from "../src/constructs/secr
 import { changeSummaryOf, plannedChangesOf } from "../src/terraform/plan-against-state";
 import type { TerraformJson } from "../src/terraform/plan-json";
 import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { CODE, codeReference, exportProbe, initializerOf, probeStack, REGION } from "./helpers/secret-initializer-probe";
 import { only, resources } from "./helpers/synth";
@@ -36,7 +36,7 @@ describe("the construct", () => {
   const arns = ["dev1", "dev2", "dev3"].map(arnOf);
 
   it("allows the function exactly DescribeSecret and PutSecretValue on the secrets, and the key only through Secrets Manager for them", () => {
-    const { Statement } = parseJsonencode(only(config, "aws_iam_role_policy").policy as string);
+    const { Statement } = parseDocument(only(config, "aws_iam_role_policy").policy as string);
     expect(Statement).toEqual([
       {
         Sid: "WritesItsOwnLogGroup",
@@ -77,7 +77,7 @@ describe("the construct", () => {
   it("invokes the function with the secrets' ARNs in construct order, again when its code changes", () => {
     const invocation = only(config, "aws_lambda_invocation");
     expect(invocation.function_name).toBe(refToOnly(config, "aws_lambda_function", "function_name"));
-    expect(parseJsonencode(invocation.input as string)).toEqual({ secretArns: arns });
+    expect(parseDocument(invocation.input as string)).toEqual({ secretArns: arns });
     expect(invocation.triggers).toEqual({ code: CODE.sha256Base64 });
     // Run on create and replace only (CREATE_ONLY, the default): never on destroy.
     expect(invocation.lifecycle_scope).toBeUndefined();
@@ -134,7 +134,7 @@ describe("in the environment's stack", () => {
 
   it("lists every developer's password secret and no API key", () => {
     const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as TerraformJson;
-    const { secretArns } = parseJsonencode(only(synthesized, "aws_lambda_invocation").input as string);
+    const { secretArns } = parseDocument(only(synthesized, "aws_lambda_invocation").input as string);
     expect(secretArns).toHaveLength(fleet.developers.length);
     for (const arn of secretArns as string[]) expect(arn).toMatch(/^\$\{aws_secretsmanager_secret\.secrets_[a-z0-9-]+-password\.arn\}$/);
   });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 // Type declarations of the matchers below (a global augmentation of jest.Matchers).
 import "cdktf/lib/testing/adapters/jest";
-import { skipTokenStackTraces } from "../src/speed";
+import { speedUpSynthesis } from "../src/speed";
 
 // Adds cdktf's matchers (toHaveResourceWithProperties, ...) to expect.
 Testing.setupJest();
@@ -17,6 +17,7 @@ const testingApp = Testing.app.bind(Testing);
 Testing.app = (options = {}) => testingApp({ ...options, outdir: options.outdir ?? mkdtempSync(join(appDirs, "app-")) });
 afterAll(() => rmSync(appDirs, { recursive: true, force: true }));
 
-// Synthesize as the app does (main.ts): without the stack trace cdktf records for every token,
-// which jest's source-mapped stack traces make the costliest part of a synth here.
-skipTokenStackTraces();
+// Synthesize as the app does (main.ts): without the stack trace cdktf records for every token
+// (which jest's source-mapped stack traces make the costliest part of a synth here), and with
+// plain values resolved directly (speed.test.ts compares that with cdktf's own resolve).
+speedUpSynthesis();

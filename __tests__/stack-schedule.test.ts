@@ -12,7 +12,7 @@ import { classifiedAlarms, declareSleepsWithHost } from "../src/constructs/monit
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import type { Schedule } from "../src/roster";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { synthesize } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 
@@ -115,15 +115,15 @@ describe("a roster with a schedule", () => {
   it("starts and stops the host instance, and may create grants on the fleet key for it", () => {
     const hostId = "${aws_instance.host.id}";
     for (const name of ["code-server-dev-start-host", "code-server-dev-stop-host"]) {
-      expect(parseJsonencode(schedules.get(name)!.target.input as string)).toEqual({ InstanceIds: [hostId] });
+      expect(parseDocument(schedules.get(name)!.target.input as string)).toEqual({ InstanceIds: [hostId] });
     }
-    const policy = parseJsonencode(scheduled.config.resource.aws_iam_role_policy["schedule_role-policy"].policy as string);
+    const policy = parseDocument(scheduled.config.resource.aws_iam_role_policy["schedule_role-policy"].policy as string);
     expect((policy.Statement as ProviderBlock[]).find((s) => s.Sid === "StartTheHostWithItsEncryptedVolumes")?.Resource).toBe(
       "${aws_kms_key.secrets_key.arn}",
     );
     // The key policy lets IAM decide for the account (kms:* for the account root), so the role's
     // own policy is all the start needs; the volumes are encrypted with exactly that key.
-    const keyPolicy = parseJsonencode(scheduled.config.resource.aws_kms_key_policy["key-policy_fleet-key"].policy as string);
+    const keyPolicy = parseDocument(scheduled.config.resource.aws_kms_key_policy["key-policy_fleet-key"].policy as string);
     expect((keyPolicy.Statement as ProviderBlock[]).find((s) => s.Sid === "AccountAdministersKeyThroughIam")).toMatchObject({
       Action: "kms:*",
       Principal: { AWS: expect.stringMatching(/^arn:aws:iam::\$\{element\(split\(":", aws_kms_key\.secrets_key\.arn\), 4\)\}:root$/) },

@@ -5,7 +5,7 @@
  * everyone to sleep at their end, leaving every start to a visit.
  */
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { parseJsonencode, synthesize } from "./helpers/synth";
+import { parseDocument, synthesize } from "./helpers/synth";
 import { classifiedAlarms } from "../src/constructs/monitoring";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 
@@ -31,7 +31,7 @@ const onEcs = synthesize(
 
 type Statement = { Sid: string; Action: string | string[]; Resource: string | string[] };
 function statements(config: ProviderBlock, name: "wake" | "sleeper"): Map<string, Statement> {
-  const policy = parseJsonencode(config.resource.aws_iam_role_policy[`sleep_${name}_policy`].policy as string);
+  const policy = parseDocument(config.resource.aws_iam_role_policy[`sleep_${name}_policy`].policy as string);
   return new Map((policy.Statement as Statement[]).map((s) => [s.Sid, s]));
 }
 const actionsOf = (all: Map<string, Statement>) => [...all.values()].flatMap((s) => [s.Action].flat());
@@ -156,7 +156,7 @@ describe("sleep with working hours", () => {
       schedule_expression_timezone: "Asia/Bangkok",
       target: { arn: "${aws_lambda_function.sleep_sleeper_function.arn}", input: '{"action":"sleep-all"}' },
     });
-    const policy = parseJsonencode(scheduled.config.resource.aws_iam_role_policy["schedule_role-policy"].policy as string);
+    const policy = parseDocument(scheduled.config.resource.aws_iam_role_policy["schedule_role-policy"].policy as string);
     expect(policy.Statement).toEqual([
       {
         Sid: "PutsEveryoneToSleep",

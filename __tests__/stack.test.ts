@@ -8,7 +8,7 @@ import { S3Backend, Testing } from "cdktf";
 import { stackProps } from "../src/app";
 import { DevEnvironmentStack } from "../src/stacks/dev-environment-stack";
 import { defaultFleet, editedFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { synthStack } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
 
@@ -79,7 +79,7 @@ describe("wiring", () => {
   });
 
   it("lets the host role use the fleet key only after the key policy names it and the host, and creates log groups after that", () => {
-    const policy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
+    const policy = parseDocument(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
     const statement = (sid: string) => (policy.Statement as ProviderBlock[]).find((s) => s.Sid === sid);
     for (const sid of ["HostUsesFleetKeyThroughServices", "HostDecryptsItsSessionKeys"]) {
       expect(statement(sid)?.Principal).toEqual({ AWS: ref("aws_iam_role", "compute_role", "arn") });
@@ -176,12 +176,12 @@ describe("across the stack", () => {
     expect(accountIds.length).toBeGreaterThanOrEqual(6);
     expect(new Set(accountIds)).toEqual(new Set(["aws_kms_key.secrets_key.arn"]));
     expect(everything).not.toMatch(/aws_caller_identity|:\d{12}:/);
-    const keyPolicy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
+    const keyPolicy = parseDocument(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
     expect(keyPolicy.Statement[0].Principal.AWS).toBe(`arn:aws:iam::${account}:root`);
   });
 
   it('grants Resource "*" only for actions that have no resource scope, and no delete, s3:* or IAM action', () => {
-    const statements = all("aws_iam_role_policy").flatMap((p) => parseJsonencode(p.policy as string).Statement as ProviderBlock[]);
+    const statements = all("aws_iam_role_policy").flatMap((p) => parseDocument(p.policy as string).Statement as ProviderBlock[]);
     expect(
       statements
         .filter((s) => s.Resource === "*")
@@ -205,7 +205,7 @@ describe("across the stack", () => {
   });
 
   it("names every alarm <project>-<environment>-..., the pattern the fleet key lets CloudWatch publish for", () => {
-    const keyPolicy = parseJsonencode(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
+    const keyPolicy = parseDocument(at("aws_kms_key_policy", "key-policy_fleet-key").policy as string);
     const alarms = keyPolicy.Statement.find((st: ProviderBlock) => st.Sid === "FleetAlarmsPublishToEncryptedTopic");
     const pattern = alarms.Condition.ArnLike["aws:SourceArn"] as string;
     expect(pattern.endsWith(":alarm:code-server-dev-*")).toBe(true);

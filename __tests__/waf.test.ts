@@ -12,7 +12,7 @@ import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { WebAcl, type WebAclProps } from "../src/constructs/waf";
 import { defaultFleet } from "./helpers/fleet";
-import { parseJsonencode } from "./helpers/hcl-object";
+import { parseDocument } from "./helpers/hcl-object";
 import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -101,7 +101,7 @@ describe("request log", () => {
   it("lets only this account's log delivery write the group, with a resource policy of its own", () => {
     const policy = only(config, "aws_cloudwatch_log_resource_policy");
     expect(policy.policy_name).toBe("code-server-dev-waf-log-delivery");
-    expect(parseJsonencode(policy.policy_document as string).Statement).toEqual([
+    expect(parseDocument(policy.policy_document as string).Statement).toEqual([
       {
         Sid: "WafDeliversRequestLog",
         Effect: "Allow",

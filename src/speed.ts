@@ -8,6 +8,7 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- an ES import would give a read-only copy
 import stackTrace = require("cdktf/lib/tokens/private/stack-trace");
 import { TerraformStack } from "cdktf";
+import { resolvePlainValuesDirectly } from "./resolve-plain";
 
 export function skipTokenStackTraces(env: NodeJS.ProcessEnv = process.env): void {
   if (env.CDKTF_STACK_TRACES === "1") return;
@@ -28,4 +29,14 @@ export function skipCrossStackPreparation(stack: TerraformStack, env: NodeJS.Pro
   const stacks = stack.node.root.node.findAll().filter((c) => TerraformStack.isStack(c));
   if (stacks.length !== 1) return;
   stack.prepareStack = () => void stack.ensureBackendExists();
+}
+
+/**
+ * What every command-line entry point that synthesizes runs first: the process-wide changes, no
+ * token stack traces and plain values resolved directly (resolve-plain.ts). `CDKTF_STACK_TRACES=1`
+ * leaves cdktf unmodified.
+ */
+export function speedUpSynthesis(env: NodeJS.ProcessEnv = process.env): void {
+  skipTokenStackTraces(env);
+  resolvePlainValuesDirectly(env);
 }

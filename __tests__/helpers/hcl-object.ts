@@ -5,6 +5,37 @@
  */
 import type { ProviderBlock } from "../../src/terraform/plan-json";
 
+/**
+ * A document as the stack writes it, either way: a `jsonencode()` expression, or JSON text with
+ * references in its strings (`jsonWithReferences`, for the documents every developer adds to).
+ */
+export function parseDocument(text: string): ProviderBlock {
+  return text.startsWith("${jsonencode(") ? parseJsonencode(text) : (JSON.parse(quotedInterpolations(text)) as ProviderBlock);
+}
+
+/**
+ * JSON text with references: an interpolation may hold quotes of its own (`${element(split(":",
+ * ...), 4)}`), which Terraform reads as part of the expression. Escaped, the text parses as JSON
+ * and each string keeps the interpolation as Terraform sees it.
+ */
+function quotedInterpolations(text: string): string {
+  let out = "";
+  let at = 0;
+  for (let start = text.indexOf("${"); start >= 0; start = text.indexOf("${", at)) {
+    let end = start + 1;
+    for (let depth = 0, quoted = false; end < text.length; end++) {
+      const c = text[end];
+      if (quoted) quoted = c !== '"';
+      else if (c === '"') quoted = true;
+      else if (c === "{") depth++;
+      else if (c === "}" && --depth === 0) break;
+    }
+    out += text.slice(at, start) + text.slice(start, end + 1).replace(/"/g, '\\"');
+    at = end + 1;
+  }
+  return out + text.slice(at);
+}
+
 export function parseJsonencode(expression: string): ProviderBlock {
   const match = /^\$\{jsonencode\(([\s\S]*)\)\}$/.exec(expression);
   if (!match) throw new Error(`not a jsonencode expression: ${expression.slice(0, 80)}`);

@@ -125,10 +125,14 @@ function serviceTargetOf(resources: Resources, service: Record<string, unknown>)
   return { service: service.name as string, family, host, container: balancer.container_name, port: balancer.container_port };
 }
 
-/** The ARNs a `jsonencode({...})` input lists under `key`, as resource ids of aws_secretsmanager_secret. */
+/** The ARNs the initializer's input (JSON text with references) lists under `key`, as resource ids of aws_secretsmanager_secret. */
 function initializerList(input: string, key: string): string[] {
-  const list = new RegExp(`"${key}"\\s*=\\s*\\[([^\\]]*)\\]`).exec(input)?.[1] ?? "";
-  return [...list.matchAll(/aws_secretsmanager_secret\.([A-Za-z0-9_-]+)\.arn/g)].map((m) => m[1]);
+  const list = (JSON.parse(input) as Record<string, string[] | undefined>)[key] ?? [];
+  return list.map((arn) => {
+    const id = /^\$\{aws_secretsmanager_secret\.([A-Za-z0-9_-]+)\.arn\}$/.exec(arn)?.[1];
+    if (!id) throw new Error(`the secret initializer's input lists ${arn} under ${key}, not a secret's ARN`);
+    return id;
+  });
 }
 
 /** The ECS side of a synthesized stack. */

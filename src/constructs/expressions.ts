@@ -53,3 +53,23 @@ export function escapeTemplate(text: string): string {
   // Replacement functions, because `$$` in a replacement string means a single `$`.
   return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
+
+/** A string token as cdktf writes it into text, and what Terraform would read in the rest as its own. */
+const STRING_TOKEN = /\$\{TfToken\[[a-zA-Z0-9:._-]+\]\}/g;
+const TEMPLATE_SEQUENCE = /[$%]\{/;
+
+/**
+ * `document` as JSON text whose strings may hold references, which Terraform interpolates: for
+ * the documents the AWS provider compares as JSON (policies, dashboards, container definitions)
+ * and that every developer adds to. cdktf resolves such a string in time linear in its length;
+ * a `jsonencode()` of the object takes its size times its depth, twice over (a second and a half
+ * of a 250-developer synth). A `${` or `%{` of the document's own would be read by Terraform as
+ * an interpolation or a directive, so it is refused: use `Fn.jsonencode` for such a document.
+ */
+export function jsonWithReferences(what: string, document: unknown): string {
+  const text = JSON.stringify(document);
+  const own = TEMPLATE_SEQUENCE.exec(text.replace(STRING_TOKEN, ""));
+  if (own)
+    throw new Error(`${what} holds "${own[0]}" of its own, which Terraform would read as a template sequence: write it with Fn.jsonencode`);
+  return text;
+}

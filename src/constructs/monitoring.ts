@@ -23,6 +23,7 @@ import { Construct, type IConstruct } from "constructs";
 import { GUIDE_LINKS, alarmConstructId, developerAlarmNames, developerConstructIds, logGroupNames } from "../naming";
 import type { Developer, Fleet } from "../roster";
 import { THRESHOLDS } from "../thresholds";
+import { jsonWithReferences } from "./expressions";
 import { LOG_RETENTION_DAYS, VARIABLES } from "./inputs";
 import { check, checkOneOf, entryOf } from "./validation";
 
@@ -225,10 +226,7 @@ export class MonitoringLayer extends Construct {
 
     new CloudwatchDashboard(this, "dashboard", {
       dashboardName: fleet.namePrefix,
-      // JSON with Terraform references inside its strings, which Terraform interpolates: the
-      // provider compares dashboards as JSON, and cdktf resolves one string far faster than a
-      // jsonencode() of the whole object (half a second for 250 developers).
-      dashboardBody: JSON.stringify(dashboardBody(fleet, props.platform, routes, [...props.loadBalancers.values()])),
+      dashboardBody: jsonWithReferences("the dashboard", dashboardBody(fleet, props.platform, routes, [...props.loadBalancers.values()])),
     });
     this.budget(budgetAmountUsd);
     this.rotationReminder();

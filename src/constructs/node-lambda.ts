@@ -10,9 +10,10 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
-import { Fn, type ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { BUNDLE_FILE, NODE_MAJOR, packageHandler } from "../lambdas/package";
+import { jsonWithReferences } from "./expressions";
 import { LOG_RETENTION_DAYS } from "./inputs";
 import { StackFiles } from "./stack-files";
 import { check, checkMaxLength, checkOneOf, checkPattern, checkWholeRange } from "./validation";
@@ -133,7 +134,11 @@ export class NodeLambda extends Construct {
     const policy = new IamRolePolicy(this, "policy", {
       name: props.functionName,
       role: this.role.id,
-      policy: Fn.jsonencode({ Version: "2012-10-17", Statement: [this.logsStatement(), ...props.statements] }),
+      // Text: the secret initializer's statements name every developer's secrets.
+      policy: jsonWithReferences(`the policy of ${props.functionName}`, {
+        Version: "2012-10-17",
+        Statement: [this.logsStatement(), ...props.statements],
+      }),
     });
     this.function = new LambdaFunction(this, "function", {
       functionName: props.functionName,

@@ -11,10 +11,11 @@
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import type { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
-import { Fn, type ITerraformDependable } from "cdktf";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { Fleet } from "../roster";
 import { AwsEnvironment } from "./aws-environment";
+import { jsonWithReferences } from "./expressions";
 import { NodeLambda, type PolicyStatement } from "./node-lambda";
 import { checkMinCount } from "./validation";
 
@@ -77,10 +78,12 @@ export class SecretInitializer extends Construct {
     this.invocation = new LambdaInvocation(this, "run", {
       functionName: this.lambda.function.functionName,
       // Lists that are empty are left out, so the input (and the run) of a fleet without them is what it was.
-      input: Fn.jsonencode({
-        secretArns,
-        ...(placeholderArns.length > 0 ? { placeholderArns } : {}),
+      // Text with the keys in the order jsonencode() sorts them in: the same input, byte for byte,
+      // as when it was written with jsonencode, so the change of spelling runs nothing again.
+      input: jsonWithReferences("the secret initializer's input", {
         ...(keyArns.length > 0 ? { keyArns } : {}),
+        ...(placeholderArns.length > 0 ? { placeholderArns } : {}),
+        secretArns,
       }),
       // A change of input (the list of secrets) replaces the invocation, so runs it again; so does new code.
       triggers: { code: this.lambda.codeSha256 },

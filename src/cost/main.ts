@@ -1,8 +1,8 @@
 /** Entry point of `npm run cost` (see cli.ts). */
-import { skipTokenStackTraces } from "../speed";
+import { speedUpSynthesis } from "../speed";
 import { runCostCli } from "./cli";
 
-skipTokenStackTraces();
+speedUpSynthesis();
 
 runCostCli(process.argv.slice(2), {
   env: process.env,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseCommandLine } from "../command-line";
 import { VARIABLES } from "../constructs/inputs";
 import { DEFAULT_ROSTER_FILE, loadRoster, parseRoster, RosterError } from "../roster";
-import { skipTokenStackTraces } from "../speed";
+import { speedUpSynthesis } from "../speed";
 import { findTerraform } from "../terraform/offline";
 import { PlanFailedError } from "../terraform/plan-against-state";
 import { BaseError, readBaseRoster } from "./base";
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-skipTokenStackTraces();
+speedUpSynthesis();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -30,6 +30,7 @@ import { dependable } from "cdktf/lib/tfExpression";
 import { Construct } from "constructs";
 import { AwsEnvironment, SESSION_CHANNEL_ACTIONS } from "../../constructs/aws-environment";
 import { notifyOnEvent } from "../../constructs/event-notification";
+import { jsonWithReferences } from "../../constructs/expressions";
 import type { ServerAccessLogTarget } from "../../constructs/private-bucket";
 import type { DeveloperSecrets } from "../../constructs/secrets";
 import { entryOf, PropsError } from "../../constructs/validation";
@@ -305,7 +306,7 @@ export class EcsPlatform extends Construct {
     new IamRolePolicy(this, ids.taskRolePolicy, {
       name: "own-home",
       role: role.id,
-      policy: Fn.jsonencode({ Version: "2012-10-17", Statement: statements }),
+      policy: jsonWithReferences(`the task role policy of ${developer.name}`, { Version: "2012-10-17", Statement: statements }),
     });
     return role;
   }
@@ -338,9 +339,10 @@ export class EcsPlatform extends Construct {
       runtimePlatform: { cpuArchitecture: ecs.architecture === "arm64" ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX" },
       executionRoleArn: this.executionRole.arn,
       taskRoleArn: taskRole.arn,
-      // Plain JSON with the secrets' ARNs as interpolations (jsonencode would have Terraform rewrite the
-      // shell script); nothing else in it holds "${" or "%{".
-      containerDefinitions: JSON.stringify(
+      // JSON with the secrets' ARNs as interpolations (jsonencode would have Terraform rewrite the
+      // shell script).
+      containerDefinitions: jsonWithReferences(
+        `the containers of ${developer.name}`,
         containerDefinitions(fleet, developer, {
           logGroup: logGroupNames(fleet).container(developer),
           passwordSecretArn: secrets.password.arn,

@@ -14,8 +14,8 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import type { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn } from "cdktf";
 import { Construct } from "constructs";
+import { jsonWithReferences } from "../../constructs/expressions";
 import { BACKUP_SELECTION_TAG, backupPlanName, CODER_UID, developerConstructIds } from "../../naming";
 import type { Developer, Fleet } from "../../roster";
 
@@ -103,7 +103,7 @@ export class Homes extends Construct {
       fileSystemId: this.fileSystem.id,
       // Checked by EFS when applied: a policy that would lock out the mount targets is refused.
       bypassPolicyLockoutSafetyCheck: false,
-      policy: Fn.jsonencode({
+      policy: jsonWithReferences("the homes' file system policy", {
         Version: "2012-10-17",
         Statement: [
           {
