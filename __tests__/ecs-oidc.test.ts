@@ -101,6 +101,13 @@ describe("the gate's secrets on ECS", () => {
     expect(resources(config, "aws_secretsmanager_secret_version")).toEqual([]);
   });
 
+  it("reach the initializer as the text jsonencode() made of them: compact, keys sorted (a changed input would run it again)", () => {
+    const input = only(config, "aws_lambda_invocation").input as string;
+    const lists = JSON.parse(input) as Record<string, string[]>;
+    expect(Object.keys(lists)).toEqual(["keyArns", "placeholderArns", "secretArns"]);
+    expect(input).toBe(JSON.stringify(lists));
+  });
+
   it("let each task role read nothing of the gate but the one bundle", () => {
     const object = only(config, "aws_s3_object");
     // The developers' roles: the maintenance task's reads the archive's migration prefix, never the gate.
