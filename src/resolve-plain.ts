@@ -39,7 +39,7 @@ const TOKEN_MARK = "TfToken[";
 /** cdktf's pattern of a number written into a string (encoding.ts, NUMBER_TOKEN_REGEX). */
 const NUMBER_IN_TEXT = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
 /**
- * Token numbers are doubles with cdktf's marker in their top 16 bits: about -1e289, never within
+ * Token numbers are doubles with cdktf's marker in their top 16 bits: about -1e289 or -1e299, never within
  * ±1e280, and written into text always with an exponent, "e+".
  */
 const PLAIN_NUMBER_LIMIT = 1e280;
