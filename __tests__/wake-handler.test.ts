@@ -14,7 +14,7 @@ import {
   ModifyRuleCommand,
   type TargetHealthStateEnum,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
+import { type CommandStatus, DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { makeClients } from "../src/lambdas/sleep-wake/aws";
 import { loadConfig } from "../src/lambdas/sleep-wake/config";
 import { FAILED } from "../src/lambdas/wake/decide";
@@ -66,6 +66,17 @@ const writes = () =>
   ssm.commandCalls(SendCommandCommand).length +
   cloudwatch.commandCalls(EnableAlarmActionsCommand).length;
 const allCalls = () => mocks.callCount();
+
+/** The host's recent script runs as SSM lists them: each one's script, developer ("" for all), status and age. */
+function scriptHistory(...runs: [script: string, developer: string, status: CommandStatus, secondsAgo: number][]): void {
+  ssm.on(ListCommandsCommand).resolves({
+    Commands: runs.map(([script, developer, status, secondsAgo]) => ({
+      Parameters: { script: [script], developer: [developer] },
+      Status: status,
+      RequestedDateTime: new Date(clock - secondsAgo * 1000),
+    })),
+  });
+}
 
 beforeEach(() => {
   mocks.reset();
@@ -136,15 +147,7 @@ describe("host platform", () => {
     clock += 5000;
     await wake(deps, visit("dev1.dev.example.com"));
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
-    ssm.on(ListCommandsCommand).resolves({
-      Commands: [
-        {
-          Parameters: { script: ["start-containers"], developer: ["dev1"] },
-          Status: "InProgress",
-          RequestedDateTime: new Date(clock),
-        },
-      ],
-    });
+    scriptHistory(["start-containers", "dev1", "InProgress", 0]);
     clock += 60_000;
     await wake(deps, visit("dev1.dev.example.com"));
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
@@ -162,25 +165,13 @@ describe("host platform", () => {
   });
 
   it("starts again a developer whose last start was followed by the sleeper's stop", async () => {
-    const at = (seconds: number) => new Date(clock - seconds * 1000);
-    ssm.on(ListCommandsCommand).resolves({
-      Commands: [
-        { Parameters: { script: ["stop-containers"], developer: ["dev1"] }, Status: "Success", RequestedDateTime: at(30) },
-        { Parameters: { script: ["start-containers"], developer: ["dev1"] }, Status: "Success", RequestedDateTime: at(90) },
-      ],
-    });
+    scriptHistory(["stop-containers", "dev1", "Success", 30], ["start-containers", "dev1", "Success", 90]);
     await wake(depsOf("host"), visit("dev1.dev.example.com"));
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
   });
 
   it("waits for a start sent after the last stop of everyone", async () => {
-    const at = (seconds: number) => new Date(clock - seconds * 1000);
-    ssm.on(ListCommandsCommand).resolves({
-      Commands: [
-        { Parameters: { script: ["start-containers"], developer: ["dev1"] }, Status: "Success", RequestedDateTime: at(20) },
-        { Parameters: { script: ["stop-containers"], developer: [""] }, Status: "Success", RequestedDateTime: at(60) },
-      ],
-    });
+    scriptHistory(["start-containers", "dev1", "Success", 20], ["stop-containers", "", "Success", 60]);
     await wake(depsOf("host"), visit("dev1.dev.example.com"));
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
   });

@@ -28,7 +28,7 @@ export function only(config: TerraformJson, type: string): ProviderBlock {
   return found[0][1];
 }
 
-export { parseDocument, parseJsonencode } from "./hcl-object";
+export { parseDocument } from "./hcl-object";
 
 /** The names of the alarms that sleep with the host, as the stack of `fleet` lists them (no synth needed). */
 export function sleepingAlarmNamesOf(fleet: Fleet): readonly string[] {

@@ -7,10 +7,11 @@
  * source, or `unpriced` with the reason). The file is validated before it replaces the old one,
  * and is replaced whole or not at all.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { EC2_INSTANCES, NOT_IN_THE_PRICE_LIST, PRICE_SPECS, readFigures, type Product, type ProductQuery } from "./price-list";
 import { parsePriceFile, PRICE_IDS, PRICES_DIR, type PriceEntry, type PriceId, type PriceSource } from "./prices";
+import { writeFileAtomically } from "../write-atomically";
 
 /** Where the products come from: the bulk offer files or the Query API. */
 export interface PriceListSource {
@@ -86,12 +87,6 @@ export function updatePrices(region: string, source: PriceListSource, options: U
   const content = { region, currency: "USD", note: old?.note ?? NOTE, sources, prices };
 
   parsePriceFile(content, relative(process.cwd(), file) || file, region);
-  const staging = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(staging, `${JSON.stringify(content, null, 2)}\n`);
-    renameSync(staging, file);
-  } finally {
-    rmSync(staging, { force: true });
-  }
+  writeFileAtomically(file, `${JSON.stringify(content, null, 2)}\n`);
   return { file, found: [...figures.keys()], missing, instanceTypes };
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run build:gate -- --out <file>`: writes the gate's bundle (gate-bundle.ts) to <file>.
  */
-import { renameSync, writeFileSync } from "node:fs";
 import { parseCommandLine } from "../command-line";
+import { writeFileAtomically } from "../write-atomically";
 import { bundleGate, GATE_NODE_IMAGE } from "./gate-bundle";
 
 const USAGE = `usage: npm run build:gate -- --out <file>
@@ -16,9 +16,7 @@ function main(): void {
     console.error(`--out <file> is required\n${USAGE}`);
     process.exit(2);
   }
-  const staging = `${out}.${process.pid}.tmp`;
-  writeFileSync(staging, bundleGate());
-  renameSync(staging, out);
+  writeFileAtomically(out, bundleGate());
   console.log(`wrote ${out}`);
 }
 

@@ -11,10 +11,11 @@
  * compression level, and no extra fields (fflate adds none unless asked).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BuildOptions, buildSync, type Message, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
+import { keepReplacingEarlier, writeFileAtomically } from "../write-atomically";
 
 /** The project root (this file is two levels below it, here and in the launcher's bundle). */
 export const PROJECT_ROOT = join(__dirname, "..", "..");
@@ -137,22 +138,14 @@ function keptBundle(handler: string, entry: string, root: string): Uint8Array | 
   }
 }
 
-function writeAtomically(file: string, content: string | Uint8Array): void {
-  writeFileSync(`${file}.${process.pid}`, content);
-  renameSync(`${file}.${process.pid}`, file);
-}
-
 /** Keeps `bundle` for the next synth, with the list of files it was built from; earlier bundles of `handler` go. */
 function keepBundle(handler: string, entry: string, root: string, bundle: Uint8Array, inputs: readonly string[]): void {
   const key = bundleKey(entry, root, inputs);
   if (key === undefined) return;
   try {
     const dir = join(root, BUNDLE_CACHE_DIR);
-    mkdirSync(dir, { recursive: true });
-    writeAtomically(join(dir, `${handler}-${key}.js`), bundle);
-    writeAtomically(join(dir, `${handler}.inputs.json`), JSON.stringify(inputs));
-    const earlier = new RegExp(`^${handler}-[0-9a-f]{20}\\.js$`);
-    for (const old of readdirSync(dir)) if (earlier.test(old) && old !== `${handler}-${key}.js`) rmSync(join(dir, old), { force: true });
+    keepReplacingEarlier(dir, `${handler}-${key}.js`, bundle, new RegExp(`^${handler}-[0-9a-f]{20}\\.js$`));
+    writeFileAtomically(join(dir, `${handler}.inputs.json`), JSON.stringify(inputs));
   } catch {
     // A read-only checkout bundles on every synth; nothing else changes.
   }

@@ -4,9 +4,10 @@
  * view-model throws instead of rendering as an empty string.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join, relative, sep } from "node:path";
 import Handlebars from "handlebars";
+import { keepReplacingEarlier } from "../write-atomically";
 
 export const TEMPLATES_DIR = join(__dirname, "..", "..", "templates");
 const PARTIALS_DIR = "partials";
@@ -48,14 +49,8 @@ function compiledSpecs(hb: typeof Handlebars, sources: ReadonlyMap<string, strin
     const specs = [...sources].map(([name, text]) => `${JSON.stringify(name)}: ${hb.precompile(text, COMPILE_OPTIONS) as string}`);
     source = `({\n${specs.join(",\n")}\n})`;
     try {
-      mkdirSync(COMPILED_CACHE_DIR, { recursive: true });
-      writeFileSync(`${file}.${process.pid}`, source);
-      renameSync(`${file}.${process.pid}`, file);
       // Compiled forms of earlier template texts can never match again.
-      for (const old of readdirSync(COMPILED_CACHE_DIR)) {
-        if (/^[0-9a-f]{20}\.js$/.test(old) && join(COMPILED_CACHE_DIR, old) !== file)
-          rmSync(join(COMPILED_CACHE_DIR, old), { force: true });
-      }
+      keepReplacingEarlier(COMPILED_CACHE_DIR, basename(file), source, /^[0-9a-f]{20}\.js$/);
     } catch {
       // A read-only checkout compiles every time; nothing else changes.
     }

@@ -13,11 +13,12 @@
  * Resources with `prevent_destroy` are planned without it, so that a replacement shows in the
  * plan (and can be reported as one Terraform would refuse) instead of failing it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fabricateState, settleState, type TerraformState } from "./fabricate-state";
 import { AWS_PROVIDER_VERSION, offlineWorkdir, type Workdir } from "./offline";
 import type { PlanJson, ResourceSchema, TerraformJson } from "./plan-json";
+import { writeFileAtomically } from "../write-atomically";
 
 const PLAN = ["plan", "-refresh=false", "-input=false", "-no-color", "-lock=false", "-var-file=offline.tfvars"];
 
@@ -393,8 +394,7 @@ export class OfflinePlanner {
     this.schemas = new Map(types.map((t) => [t, all[t]]));
     if (cacheFile) {
       mkdirSync(cacheDir, { recursive: true });
-      writeFileSync(`${cacheFile}.${process.pid}`, JSON.stringify(Object.fromEntries(this.schemas)));
-      renameSync(`${cacheFile}.${process.pid}`, cacheFile);
+      writeFileAtomically(cacheFile, JSON.stringify(Object.fromEntries(this.schemas)));
     }
     return this.schemas;
   }
