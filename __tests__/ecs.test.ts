@@ -227,14 +227,8 @@ describe("the homes", () => {
     ]);
   });
 
-  it("have a policy: TLS and an access point for every mount, each developer's role its own access point, nobody as root", () => {
-    type Statement = {
-      Sid: string;
-      Effect: string;
-      Principal?: { AWS: string };
-      Action: unknown;
-      Condition?: Record<string, Record<string, string>>;
-    };
+  it("have a policy: TLS and an access point for every mount, nobody as root, and no grant to anyone else", () => {
+    type Statement = { Sid: string; Effect: string; Action: unknown; Condition?: Record<string, Record<string, string>> };
     const statements = (JSON.parse(only(config, "aws_efs_file_system_policy").policy as string) as { Statement: Statement[] }).Statement;
     const sid = (name: string) => statements.find((s) => s.Sid === name);
     expect(sid("TlsOnly")).toMatchObject({ Effect: "Deny", Action: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
@@ -244,22 +238,23 @@ describe("the homes", () => {
       "MaintenanceAccessPointAsRoot",
       "RootOnlyThroughMaintenanceAccessPoint",
     ]);
-    for (const developer of fleet.developers) {
-      const role = idOf("aws_iam_role", (r) => r.name === `code-server-dev-${developer.name}`);
-      const accessPoint = idOf("aws_efs_access_point", (ap) => ap.tags?.developer === developer.name);
-      const own = statements.filter((s) => s.Principal?.AWS === ref("aws_iam_role", role, "arn"));
-      expect(own).toEqual([
-        expect.objectContaining({
-          Effect: "Allow",
-          Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-          Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": ref("aws_efs_access_point", accessPoint, "arn") } },
-        }),
-      ]);
-    }
+    // A developer's home is granted by their task role's policy alone (below): EFS admits what either allows.
+    expect(statements.filter((s) => s.Effect === "Allow").map((s) => s.Sid)).toEqual(["MaintenanceAccessPointAsRoot"]);
   });
 });
 
 describe("a developer's task role", () => {
+  it("is the one role that may mount each developer's home, through their own access point", () => {
+    for (const developer of fleet.developers) {
+      const mounts = resources(config, "aws_iam_role_policy")
+        .map(([id, p]) => [id, parseDocument(p.policy as string).Statement as { Action?: unknown; Condition?: object }[]] as const)
+        .filter(([, statements]) => statements.some((s) => JSON.stringify(s.Action ?? "").includes("elasticfilesystem:ClientMount")));
+      const accessPoint = idOf("aws_efs_access_point", (ap) => ap.tags?.developer === developer.name);
+      const own = mounts.filter(([, statements]) => JSON.stringify(statements).includes(ref("aws_efs_access_point", accessPoint, "arn")));
+      expect(own.map(([id]) => id)).toEqual([`ecs_task-role-${developer.name}-policy`]);
+    }
+  });
+
   it("may mount their home through their access point and do nothing else (ECS Exec off)", () => {
     const policy = resources(config, "aws_iam_role_policy").find(([id]) => id === "ecs_task-role-dev1-policy")![1].policy as string;
     expect(JSON.parse(policy)).toEqual({
@@ -340,6 +335,35 @@ describe("the load balancers", () => {
         expect(record.alias.name).toBe(lbArn.replace(/\.arn\}$/, ".dns_name}"));
       }
     });
+  });
+});
+
+describe("the WAF", () => {
+  const associated = (config: TerraformJson) =>
+    resources(config, "aws_wafv2_web_acl_association")
+      .map(([, a]) => a.resource_arn as string)
+      .sort();
+  const balancers = (config: TerraformJson) =>
+    resources(config, "aws_lb")
+      .map(([id]) => ref("aws_lb", id, "arn"))
+      .sort();
+
+  it("stands in front of every shard's load balancer", () => {
+    const sharded = synthStack(ecsFleet((r) => (r.waf = { enabled: true }), generatedRosterText(120)));
+    expect(balancers(sharded).length).toBeGreaterThan(1);
+    expect(associated(sharded)).toEqual(balancers(sharded));
+  });
+
+  it("stands in front of the host's and ECS's load balancers while a migration keeps the host serving", () => {
+    const migrating = synthStack(
+      ecsFleet((r) => {
+        r.waf = { enabled: true };
+        r.host = { instanceType: "t3.2xlarge" };
+        r.migration = { keep: "host" };
+      }),
+    );
+    expect(balancers(migrating).length).toBe(2);
+    expect(associated(migrating)).toEqual(balancers(migrating));
   });
 });
 

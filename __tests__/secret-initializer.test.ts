@@ -1,5 +1,5 @@
 /**
- * SecretInitializer: a function allowed exactly to check and fill the listed secrets (and to have
+ * SecretInitializer: a function allowed exactly to check and fill the fleet's secrets (and to have
  * Secrets Manager use the key for them), run by an invocation whose input is the secrets' ARNs,
  * and no secret value anywhere Terraform looks. In the environment's stack, both outputs carry its
  * ZIP; a small stack holding it plans offline (test:plans compares the HCL's plan with the JSON's
@@ -18,10 +18,14 @@ import { changeSummaryOf, plannedChangesOf } from "../src/terraform/plan-against
 import type { TerraformJson } from "../src/terraform/plan-json";
 import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
 import { parseDocument } from "./helpers/hcl-object";
-import { refToOnly, standIns, synthLayer } from "./helpers/layer";
+import { ACCOUNT, refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { CODE, codeReference, exportProbe, initializerOf, probeStack, REGION } from "./helpers/secret-initializer-probe";
 import { only, resources } from "./helpers/synth";
 import { offlineWorkdir, terraformOrSkip, type Workdir } from "./helpers/terraform";
+
+/** The probe fleet's secret prefix, and the pattern of its secrets' ARNs. */
+const FLEET_SECRETS_NAME = "code-server/probe/";
+const FLEET_SECRETS = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${FLEET_SECRETS_NAME}*`;
 
 describe("the construct", () => {
   const { json, config } = synthLayer((scope) => {
@@ -35,8 +39,11 @@ describe("the construct", () => {
   };
   const arns = ["dev1", "dev2", "dev3"].map(arnOf);
 
-  it("allows the function exactly DescribeSecret and PutSecretValue on the secrets, and the key only through Secrets Manager for them", () => {
+  it("allows the function exactly DescribeSecret and PutSecretValue on the fleet's secrets, and the key only through Secrets Manager for them", () => {
     const { Statement } = parseDocument(only(config, "aws_iam_role_policy").policy as string);
+    // Every secret the function fills lies under the fleet's secret prefix, which the pattern names.
+    for (const name of ["dev1-password", "oidc-client-secret"])
+      expect(`code-server/probe/${name}`.startsWith(FLEET_SECRETS_NAME)).toBe(true);
     expect(Statement).toEqual([
       {
         Sid: "WritesItsOwnLogGroup",
@@ -48,7 +55,7 @@ describe("the construct", () => {
         Sid: "ChecksAndFillsPasswordSecrets",
         Effect: "Allow",
         Action: ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
-        Resource: arns,
+        Resource: FLEET_SECRETS,
       },
       {
         Sid: "EncryptsPasswordsThroughSecretsManager",
@@ -56,7 +63,8 @@ describe("the construct", () => {
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
         Resource: refToOnly(config, "aws_kms_key", "arn"),
         Condition: {
-          StringEquals: { "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`, "kms:EncryptionContext:SecretARN": arns },
+          StringEquals: { "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com` },
+          StringLike: { "kms:EncryptionContext:SecretARN": FLEET_SECRETS },
         },
       },
     ]);

@@ -28,7 +28,7 @@ export function initializerOf(scope: Construct, names: readonly string[], key: K
     (name) => new SecretsmanagerSecret(scope, `password-${name}`, { name: `code-server/probe/${name}-password`, kmsKeyId: key.arn }),
   );
   return new SecretInitializer(scope, "secret-initializer", {
-    fleet: { namePrefix: "code-server-probe" },
+    fleet: { project: "code-server", environment: "probe", namePrefix: "code-server-probe" },
     secrets,
     key,
     logRetentionDays: 30,

@@ -13,20 +13,20 @@ import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import type { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import type { Fleet } from "../roster";
+import { type FleetNames, secretPrefix } from "../naming";
 import { AwsEnvironment } from "./aws-environment";
 import { jsonWithReferences } from "./expressions";
 import { NodeLambda, type PolicyStatement } from "./node-lambda";
 import { checkMinCount } from "./validation";
 
 /** The function's name (also its role's); its log group is `lambdaLogGroupName` of it. */
-export function secretInitializerName(fleet: Pick<Fleet, "namePrefix">): string {
+export function secretInitializerName(fleet: Pick<FleetNames, "namePrefix">): string {
   return `${fleet.namePrefix}-secret-initializer`;
 }
 
 export interface SecretInitializerProps {
-  /** The roster: the function is named after its prefix. */
-  readonly fleet: Pick<Fleet, "namePrefix">;
+  /** The roster's names: the function is named after its prefix; every secret it fills lies under its secret prefix. */
+  readonly fleet: FleetNames;
   /** The password secrets that must have a value before anything reads them: a random password each. */
   readonly secrets: readonly SecretsmanagerSecret[];
   /**
@@ -70,7 +70,7 @@ export class SecretInitializer extends Construct {
       handler: "secret-initializer",
       functionName: secretInitializerName(props.fleet),
       description: "Gives each code-server password secret without a value a random one; leaves the others alone",
-      statements: this.statements([...secretArns, ...placeholderArns, ...keyArns], props.key),
+      statements: this.statements(props.fleet, props.key),
       key: props.key,
       logRetentionDays: props.logRetentionDays,
       logGroupDependsOn: props.logGroupDependsOn,
@@ -90,14 +90,21 @@ export class SecretInitializer extends Construct {
     });
   }
 
-  /** Exactly what the handler calls, on exactly these secrets, and the key only as Secrets Manager uses it for them. */
-  private statements(secretArns: readonly string[], key: KmsKey): PolicyStatement[] {
+  /**
+   * Exactly what the handler calls, on the fleet's secrets (whose names all start with its secret
+   * prefix), and the key only as Secrets Manager uses it for them. One pattern, not a list of every
+   * secret: a role's inline policies may hold 10,240 characters, which a list of three secrets a
+   * developer outgrows at about 24 developers. The handler fills only the secrets its input names.
+   */
+  private statements(fleet: FleetNames, key: KmsKey): PolicyStatement[] {
+    const aws = AwsEnvironment.of(this);
+    const fleetSecrets = aws.arn({ service: "secretsmanager", resource: `secret:${secretPrefix(fleet)}*` });
     return [
       {
         Sid: "ChecksAndFillsPasswordSecrets",
         Effect: "Allow",
         Action: ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
-        Resource: secretArns,
+        Resource: fleetSecrets,
       },
       {
         // GenerateDataKey encrypts a new value. Decrypt is what Secrets Manager calls when a put
@@ -108,10 +115,8 @@ export class SecretInitializer extends Construct {
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
         Resource: key.arn,
         Condition: {
-          StringEquals: {
-            "kms:ViaService": AwsEnvironment.of(this).serviceEndpoint("secretsmanager"),
-            "kms:EncryptionContext:SecretARN": secretArns,
-          },
+          StringEquals: { "kms:ViaService": aws.serviceEndpoint("secretsmanager") },
+          StringLike: { "kms:EncryptionContext:SecretARN": fleetSecrets },
         },
       },
     ];

@@ -124,13 +124,7 @@ export class EcsPlatform extends Construct {
     }
     const grants = fleet.developers.map((d) => ({ developer: d, role: this.taskRole(d) }));
     this.maintenance = new Maintenance(this, "maintenance", { fleet, ecs, fileSystem: this.homes.fileSystem, key: props.key });
-    const policy = this.homes.grant(
-      grants.map(({ developer, role }) => ({
-        roleArn: role.arn,
-        accessPoint: entryOf(this, "accessPoints", this.homes.accessPoints, developer.name),
-      })),
-      (arn) => this.maintenance.fileSystemStatements(arn),
-    );
+    const policy = this.homes.protect((arn) => this.maintenance.fileSystemStatements(arn));
     this.services = new Map(grants.map(({ developer, role }) => [developer.name, this.service(developer, role, subnets, policy)]));
     this.notifyFailedDeployments();
   }

@@ -1,9 +1,9 @@
 /**
  * The developers' homes on ECS: one encrypted EFS file system that a deploy never destroys, a mount
  * target in each task subnet behind a security group that admits NFS from the developers' tasks
- * only, and per developer an access point that roots them in `/home/<name>` as uid 1000. The file
- * system's policy is what keeps one developer out of another's home: every mount must use TLS and
- * an access point, a developer's task role may mount only through its own, and nobody mounts as root.
+ * only, and per developer an access point that roots them in `/home/<name>` as uid 1000. Two
+ * policies keep one developer out of another's home: the file system's own (every mount uses TLS
+ * and an access point, nobody mounts as root) and each task role's (its own access point alone).
  */
 import { EfsAccessPoint } from "@cdktf/provider-aws/lib/efs-access-point";
 import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
@@ -32,12 +32,6 @@ export interface HomesProps {
   readonly subnets: readonly Subnet[];
   /** Encrypts the file system. */
   readonly key: KmsKey;
-}
-
-/** Who may mount a developer's home: their task role, through their access point. */
-export interface HomeGrant {
-  readonly roleArn: string;
-  readonly accessPoint: EfsAccessPoint;
 }
 
 export class Homes extends Construct {
@@ -93,11 +87,13 @@ export class Homes extends Construct {
   }
 
   /**
-   * The file system's policy: TLS and an access point for every mount, each role its own access
-   * point, no root; then `more(fileSystemArn)`, the statements of what else uses the file system
-   * (the maintenance task's).
+   * The file system's policy: TLS and an access point for every mount; then `more(fileSystemArn)`,
+   * the statements of what else uses the file system (the maintenance task's, which keeps root to
+   * itself). It grants no developer anything: each task role's own policy allows its access point
+   * (EFS admits a mount that either policy allows). A statement per developer here would outgrow
+   * the 20,000 characters EFS accepts at about 40 developers; this policy stays the same size.
    */
-  grant(grants: readonly HomeGrant[], more: (fileSystemArn: string) => readonly object[] = () => []): EfsFileSystemPolicy {
+  protect(more: (fileSystemArn: string) => readonly object[] = () => []): EfsFileSystemPolicy {
     const fileSystemArn = this.fileSystem.arn;
     return new EfsFileSystemPolicy(this, "policy", {
       fileSystemId: this.fileSystem.id,
@@ -122,14 +118,6 @@ export class Homes extends Construct {
             Resource: fileSystemArn,
             Condition: { Null: { "elasticfilesystem:AccessPointArn": "true" } },
           },
-          ...grants.map(({ roleArn, accessPoint }, index) => ({
-            Sid: `OwnHomeOnly${index}`,
-            Effect: "Allow",
-            Principal: { AWS: roleArn },
-            Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-            Resource: fileSystemArn,
-            Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.arn } },
-          })),
           ...more(fileSystemArn),
         ],
       }),
