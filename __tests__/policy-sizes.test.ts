@@ -42,7 +42,7 @@ function documentsOf(config: TerraformJson): [string, number, number][] {
   const out: [string, number, number][] = [];
   const each = (type: string, attribute: string, limit: number) => {
     for (const [id, r] of resources(config, type)) {
-      if (typeof r[attribute] === "string") out.push([`${type}.${id}.${attribute}`, sizeOf(r[attribute] as string), limit]);
+      if (typeof r[attribute] === "string") out.push([`${type}.${id}.${attribute}`, sizeOf(r[attribute]), limit]);
     }
   };
   const perRole = new Map<string, number>();
