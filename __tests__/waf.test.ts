@@ -23,7 +23,7 @@ const webAcl = (scope: Construct, overrides: Partial<WebAclProps> = {}) => {
   const key = standIns.key(scope);
   return new WebAcl(scope, "waf", {
     fleet,
-    loadBalancer: new Lb(scope, "alb", {}),
+    loadBalancers: new Map([["", new Lb(scope, "alb", {})]]),
     key,
     keyPolicy: new KmsKeyPolicy(scope, "key-policy", { keyId: key.keyId, policy: "{}" }),
     logRetentionDays: 30,
@@ -76,6 +76,25 @@ describe("web ACL", () => {
       resource_arn: refToOnly(config, "aws_lb", "arn"),
       web_acl_arn: refToOnly(config, "aws_wafv2_web_acl", "arn"),
     });
+  });
+
+  it("is associated with every load balancer it is given, the host's as `alb`, a shard's after its number", () => {
+    const { config: sharded } = synthLayer((scope) =>
+      webAcl(scope, {
+        loadBalancers: new Map([
+          ["", new Lb(scope, "host", {})],
+          ["168", new Lb(scope, "shard-168", {})],
+          ["218", new Lb(scope, "shard-218", {})],
+        ]),
+      }),
+    );
+    const associations = Object.entries(sharded.resource.aws_wafv2_web_acl_association as Record<string, { resource_arn: string }>);
+    const byId = associations.map(([id, a]) => [id.replace(/_[0-9A-F]{8}$/, ""), a.resource_arn]).sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(byId).toEqual([
+      ["waf_alb", "${aws_lb.host.arn}"],
+      ["waf_alb-168", "${aws_lb.shard-168.arn}"],
+      ["waf_alb-218", "${aws_lb.shard-218.arn}"],
+    ]);
   });
 });
 
@@ -131,6 +150,11 @@ describe("props validation", () => {
       "a fractional limit",
       { rateLimitPer5Minutes: 150.5 },
       /^WebAcl stack\/waf: rateLimitPer5Minutes 150\.5 must be a whole number of requests from 100 to 2000000000$/,
+    ],
+    [
+      "no load balancer",
+      { loadBalancers: new Map() },
+      /^WebAcl stack\/waf: loadBalancers has 0 entries; at least 1 are needed \(a web ACL in front of nothing protects nothing\)$/,
     ],
     [
       "a name WAF refuses",

@@ -1,5 +1,5 @@
 /**
- * The optional WAF web ACL in front of the ALB (roster `waf.enabled`): AWS's managed common rule
+ * The optional WAF web ACL in front of every load balancer (roster `waf.enabled`): AWS's managed common rule
  * set, and a rate-based rule that blocks a client IP address sending more than
  * `rateLimitPer5Minutes` requests in 5 minutes. Without the switch the stack has no WAF resource.
  *
@@ -23,7 +23,7 @@ import { logGroupNames } from "../naming";
 import type { Fleet } from "../roster";
 import { WAF_RATE_LIMIT } from "../roster/schema";
 import { AwsEnvironment } from "./aws-environment";
-import { checkPattern, checkWholeRange } from "./validation";
+import { checkMinCount, checkPattern, checkWholeRange } from "./validation";
 
 /** Request headers the WAF's log never holds: code-server's session cookie is derived from the password. */
 export const REDACTED_HEADERS = ["cookie", "authorization"] as const;
@@ -39,8 +39,12 @@ export const COUNTED_COMMON_RULES = ["SizeRestrictions_BODY"] as const;
 export interface WebAclProps {
   /** The roster: the web ACL is named `<project>-<environment>`. */
   readonly fleet: Fleet;
-  /** The ALB the web ACL protects. */
-  readonly loadBalancer: Lb;
+  /**
+   * Every load balancer that serves a developer, which the web ACL protects, by name: the host's
+   * as "", each ECS shard's by its number (both while a migration keeps the host serving). One
+   * left out would be a way around the rate limit and the managed rules.
+   */
+  readonly loadBalancers: ReadonlyMap<string, Lb>;
   /**
    * Requests from one client IP address in 5 minutes above which its requests are blocked, 100 to 2,000,000,000.
    * @default 3000
@@ -64,6 +68,7 @@ export class WebAcl extends Construct {
     const { fleet } = props;
     const limit = props.rateLimitPer5Minutes ?? WAF_RATE_LIMIT.default;
     checkWholeRange(this, "rateLimitPer5Minutes", limit, WAF_RATE_LIMIT.min, WAF_RATE_LIMIT.max, "requests");
+    checkMinCount(this, "loadBalancers", [...props.loadBalancers.keys()], 1, "a web ACL in front of nothing protects nothing");
     // WAF names and metric names: letters, digits, '_' and '-', at most 128.
     checkPattern(
       this,
@@ -103,7 +108,9 @@ export class WebAcl extends Construct {
       ]),
       visibilityConfig: { sampledRequestsEnabled: true, cloudwatchMetricsEnabled: true, metricName: fleet.namePrefix },
     });
-    new Wafv2WebAclAssociation(this, "alb", { resourceArn: props.loadBalancer.arn, webAclArn: this.webAcl.arn });
+    for (const [name, loadBalancer] of props.loadBalancers) {
+      new Wafv2WebAclAssociation(this, name === "" ? "alb" : `alb-${name}`, { resourceArn: loadBalancer.arn, webAclArn: this.webAcl.arn });
+    }
     this.logGroup = this.requestLog(props);
   }
 

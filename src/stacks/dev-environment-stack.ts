@@ -130,7 +130,7 @@ export class DevEnvironmentStack extends ReadableAddressStack {
     if (fleet.waf.enabled) {
       this.waf = new WebAcl(this, "waf", {
         fleet,
-        loadBalancer: this.alb.loadBalancer,
+        loadBalancers: this.alb.watchedLoadBalancers(),
         rateLimitPer5Minutes: fleet.waf.rateLimitPer5Minutes,
         key,
         keyPolicy: keyPolicy.policy,
