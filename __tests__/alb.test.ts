@@ -122,11 +122,12 @@ describe("listeners and certificate", () => {
     });
   });
 
-  it("adds HSTS (a year, subdomains) and X-Content-Type-Options: nosniff to every HTTPS response", () => {
+  it("adds HSTS (a year, subdomains), X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN to every HTTPS response", () => {
     expect(json).toHaveResourceWithProperties(LbListener, {
       port: 443,
       routing_http_response_strict_transport_security_header_value: "max-age=31536000; includeSubDomains",
       routing_http_response_x_content_type_options_header_value: "nosniff",
+      routing_http_response_x_frame_options_header_value: "SAMEORIGIN",
     });
   });
 

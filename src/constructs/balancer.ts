@@ -26,6 +26,11 @@ import { type Route, TARGET_GROUP_SETTINGS } from "../routing";
 export const SECURITY_HEADERS = {
   strictTransportSecurity: "max-age=31536000; includeSubDomains",
   contentTypeOptions: "nosniff",
+  /**
+   * Other sites may not frame the login or the workbench (clickjacking); code-server's webviews are
+   * iframes of the developer's own origin, which DENY would break.
+   */
+  frameOptions: "SAMEORIGIN",
 } as const;
 
 /**
@@ -112,6 +117,7 @@ export class Balancer {
       certificateArn,
       routingHttpResponseStrictTransportSecurityHeaderValue: SECURITY_HEADERS.strictTransportSecurity,
       routingHttpResponseXContentTypeOptionsHeaderValue: SECURITY_HEADERS.contentTypeOptions,
+      routingHttpResponseXFrameOptionsHeaderValue: SECURITY_HEADERS.frameOptions,
       defaultAction: [
         {
           type: "fixed-response",
