@@ -85,6 +85,30 @@ describe("actions and symbols, as Terraform prints them", () => {
     ]);
   });
 
+  it("says what forces a replacement: the attributes, or else Terraform's reason (replace_triggered_by, a taint, -replace)", () => {
+    const withReason = (address: string, reason: string, paths: string[][] = []) => ({
+      ...change(address, ["delete", "create"], { replacePaths: paths }),
+      action_reason: reason,
+    });
+    const changes = reviewedChanges(
+      planOf(
+        withReason("aws_a.port", "replace_because_cannot_update", [["port"]]),
+        withReason("aws_a.triggered", "replace_by_triggers"),
+        withReason("aws_a.tainted", "replace_because_tainted"),
+        withReason("aws_a.asked", "replace_by_request"),
+      ),
+      new Map(),
+      new Map(),
+      new Set(),
+    );
+    expect(changes.map((c) => [c.address, c.forcedBy])).toEqual([
+      ["aws_a.asked", ["-replace"]],
+      ["aws_a.port", ["port"]],
+      ["aws_a.tainted", ["the object being tainted"]],
+      ["aws_a.triggered", ["replace_triggered_by"]],
+    ]);
+  });
+
   it("counts as Terraform does: a replacement is one to add and one to destroy", () => {
     const changes = reviewedChanges(
       planOf(
@@ -233,6 +257,35 @@ describe("what developers will notice", () => {
     expect(impacts[0].developer).toBe("dev5");
     expect(impacts[0].notice).toMatch(/^removed: their URL stops answering \(listener rule, target group destroyed\), and the next apply/);
   });
+
+  it("on ECS, a removed developer: their service and access point go, their home stays on the file system", () => {
+    const impacts = impactsOf(
+      [reviewed("aws_lb_listener_rule.rule-dev5", "delete", "dev5"), reviewed("aws_ecs_task_definition.ecs_task-dev5", "delete", "dev5")],
+      undefined,
+      ["dev5"],
+      "ecs",
+    );
+    expect(impacts.map((i) => [i.developer, i.notice])).toEqual([
+      [
+        "dev5",
+        "removed: their URL stops answering (listener rule destroyed), their service stops and their access point is deleted, and their home stays on the homes' file system at /home/dev5 (nothing is deleted: docs/operator-guide.md#remove-a-developer)",
+      ],
+    ]);
+  });
+
+  it("on ECS, a developer's replaced task definition: their task restarts, with what forces it; nobody's, or one ECS does not serve from yet: nothing", () => {
+    const changes = [
+      reviewed("aws_ecs_task_definition.ecs_task-dev3", "replace", "dev3", ["memory"]),
+      reviewed("aws_ecs_task_definition.ecs_maintenance_task", "replace", undefined, ["container_definitions"]),
+    ];
+    expect(impactsOf(changes, undefined, [], "ecs").map((i) => [i.developer, i.notice])).toEqual([
+      [
+        "dev3",
+        "their task is replaced (its memory changes): their editor is unreachable for a minute or two while the new task starts; open terminals and running processes end, their home stays",
+      ],
+    ]);
+    expect(impactsOf(changes, undefined, [], "host")).toEqual([]);
+  });
 });
 
 describe("the data volume changed in place", () => {
@@ -316,6 +369,21 @@ describe("the report", () => {
       "    ~ extensions: +redhat.vscode-yaml",
     ]);
     expect(sectionOf(text, "dev2 (changed)")).toBeUndefined();
+  });
+
+  it("on ECS, says the settings take effect through a new task definition and task", () => {
+    const onEcs = edited((roster) => {
+      delete roster.host;
+      roster.platform = "ecs";
+      Object.assign(
+        (roster.developers as RosterDeveloper[]).find((d) => d.name === "dev3")!,
+        { cpuLimit: 2 },
+      );
+    });
+    expect(sectionOf(renderReview(reviewWith(onEcs, [])), "dev3 (changed)")?.slice(0, 2)).toEqual([
+      "dev3 (changed)",
+      "  settings (the apply replaces their task definition, and ECS their task, with them)",
+    ]);
   });
 
   it("prints Terraform's counts, its replacements, and what it plans with no roster change too", () => {

@@ -359,6 +359,7 @@ export const GUIDE_LINKS = {
   retire: "docs/operator-guide.md#retire-the-environment",
   regionMove: "docs/operator-guide.md#move-to-another-region",
   readdDeveloper: "docs/operator-guide.md#add-a-removed-developer-back",
+  removeDeveloper: "docs/operator-guide.md#remove-a-developer",
   secretsRotation: "docs/operator-guide.md#secrets-and-rotation",
   backups: "docs/operator-guide.md#backups-and-restore",
   troubleshooting: "docs/operator-guide.md#troubleshooting",

@@ -184,6 +184,41 @@ maybe("the review against a deployment of the default roster", () => {
     });
   });
 
+  describe("on ECS", () => {
+    const ecsText = rosterText((r) => {
+      const roster = r as Roster & Record<string, unknown>;
+      roster.platform = "ecs";
+      delete (roster as Partial<Roster>).host;
+    });
+    const onEcs = synthesized(ecsText);
+    type EcsRoster = Roster & { developers: { name: string; memoryLimitGiB?: number }[] };
+
+    it("a developer's larger memory limit replaces their task definition alone: Terraform's account, exit 3 saying their task restarts", () => {
+      const bigger = synthesized(rosterText((r) => ((r as EcsRoster).developers[2].memoryLimitGiB = 6), ecsText));
+      const { result } = reviewed("ecs-memory", bigger, {}, onEcs);
+      expectTerraformsAccount("ecs-memory");
+      expect(result.changes.filter((c) => c.action === "replace").map((c) => [c.type, c.developer])).toEqual([
+        ["aws_ecs_task_definition", "dev3"],
+      ]);
+      expect(result.impacts.map((i) => [i.developer, i.notice])).toEqual([
+        ["dev3", expect.stringMatching(/^their task is replaced \(its [a-z_, ]+ changes?\): their editor is unreachable/)],
+      ]);
+      expect(renderReview(result)).toContain("settings (the apply replaces their task definition, and ECS their task, with them)");
+      expect(exitCodeOf(result)).toBe(3);
+    });
+
+    it("a removed developer: one sentence, their home kept on the file system, Terraform's account, exit 3", () => {
+      const fewer = synthesized(rosterText((r) => (r.developers = r.developers.filter((d) => d.name !== "dev5")), ecsText));
+      const { result } = reviewed("ecs-remove", fewer, {}, onEcs);
+      expectTerraformsAccount("ecs-remove");
+      expect(result.impacts).toHaveLength(1);
+      expect(result.impacts[0].notice).toMatch(/their home stays on the homes' file system at \/home\/dev5 \(nothing is deleted/);
+      expect(result.impacts[0].notice).not.toMatch(/host/);
+      expect(result.protected.find((v) => v.role === "homes")?.action).toBe("unchanged");
+      expect(exitCodeOf(result)).toBe(3);
+    });
+  });
+
   describe("a new region", () => {
     const current = synthesized(
       rosterText((r) => Object.assign(r, { region: "us-east-1", availabilityZones: ["us-east-1a", "us-east-1b"] })),

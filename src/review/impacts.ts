@@ -1,8 +1,9 @@
 /**
  * What developers will notice of a plan: every replacement or destruction of a resource a
  * developer depends on (the load balancer and its listeners, a target group and its attachment, a
- * listener rule, a DNS record, the certificate, a secret), said in the developer's terms, and a
- * listener rule that starts or stops forwarding through sleep when idle's wake page. A
+ * listener rule, a DNS record, the certificate, a secret, on ECS their task definition), said in
+ * the developer's terms, and a listener rule that starts or stops forwarding through sleep when
+ * idle's wake page. A
  * removed developer gets one sentence for all their resources. Each impact makes the review exit 3.
  * Load-balancing resources that serve no URL (serving.ts) are no impact.
  */
@@ -21,10 +22,24 @@ export interface Impact {
 }
 
 type Before = Readonly<Record<string, unknown>> | null | undefined;
+/** The platform that serves the developers after the change: what a task definition's replacement means depends on it. */
+export type ServingPlatform = "host" | "ecs";
 interface Context {
   readonly change: ReviewedChange;
   readonly before: Before;
   readonly after: Before;
+  readonly platform: ServingPlatform;
+}
+
+/**
+ * A developer's replaced task definition on ECS: their service rolls to the new revision, stopping
+ * the running task first (never two tasks on one home). A task definition of nobody's (the
+ * maintenance task's), or one ECS does not serve from yet (a migration preparing ECS), is no one's notice.
+ */
+function taskNotice({ change, platform }: Context): string | undefined {
+  if (platform !== "ecs" || !change.developer || change.action !== "replace") return undefined;
+  const forced = change.forcedBy.length > 0 ? ` (its ${change.forcedBy.join(", ")} changes)` : "";
+  return `their task is replaced${forced}: their editor is unreachable for a minute or two while the new task starts; open terminals and running processes end, their home stays`;
 }
 
 /** A replaced or destroyed DNS record: the URL it serves moves, or stops resolving. */
@@ -84,6 +99,7 @@ const NOTICES: Readonly<Record<string, (context: Context) => string | undefined>
       ? "HTTPS loses its certificate"
       : `HTTPS switches to a new certificate${change.createFirst ? ", requested and validated through DNS before the old one is removed" : ""}`,
   aws_secretsmanager_secret: secretNotice,
+  aws_ecs_task_definition: taskNotice,
 };
 
 /** The resource types a developer depends on: their replacement or destruction is an impact. */
@@ -92,8 +108,8 @@ export const DEVELOPER_FACING_TYPES: readonly string[] = Object.keys(NOTICES);
 const beforeAfter = (plan: PlanJson | undefined) =>
   new Map<string, ResourceChange["change"]>((plan?.resource_changes ?? []).map((c) => [c.address, c.change]));
 
-/** One sentence for a removed developer: their resources go, their data stays. */
-function removal(developer: string, changes: readonly ReviewedChange[]): Impact {
+/** One sentence for a removed developer: their resources go, their data stays (where depends on the platform). */
+function removal(developer: string, changes: readonly ReviewedChange[], platform: ServingPlatform): Impact {
   const types = new Set(changes.map((c) => c.type));
   const gone = [
     types.has("aws_route53_record") ? "DNS record" : "",
@@ -108,7 +124,9 @@ function removal(developer: string, changes: readonly ReviewedChange[]): Impact 
     addresses: changes.map((c) => c.address),
     notice:
       `removed: their URL stops answering${gone.length > 0 ? ` (${gone.join(", ")} destroyed)` : ""}${secrets}, ` +
-      "and the next apply on the host archives their home to the archive bucket before it moves it aside (nothing is deleted)",
+      (platform === "ecs"
+        ? `their service stops and their access point is deleted, and their home stays on the homes' file system at /home/${developer} (nothing is deleted: ${GUIDE_LINKS.removeDeveloper})`
+        : "and the next apply on the host archives their home to the archive bucket before it moves it aside (nothing is deleted)"),
   };
 }
 
@@ -138,9 +156,14 @@ function sleepNotice({ change, before, after }: Context): string | undefined {
 
 /**
  * The impacts of `changes` (from `plan`, whose before/after values the notices read).
- * `removedDevelopers` are the developers the roster change removes.
+ * `removedDevelopers` are the developers the roster change removes; `platform` serves them after it.
  */
-export function impactsOf(changes: readonly ReviewedChange[], plan: PlanJson | undefined, removedDevelopers: readonly string[]): Impact[] {
+export function impactsOf(
+  changes: readonly ReviewedChange[],
+  plan: PlanJson | undefined,
+  removedDevelopers: readonly string[],
+  platform: ServingPlatform = "host",
+): Impact[] {
   const values = beforeAfter(plan);
   // A load balancer no DNS record points at (and its listeners, rules and target groups) serves nobody.
   const serving = servedBefore(plan);
@@ -148,17 +171,17 @@ export function impactsOf(changes: readonly ReviewedChange[], plan: PlanJson | u
   const impacts: Impact[] = [];
   for (const developer of removedDevelopers) {
     const theirs = dangerous.filter((c) => c.developer === developer);
-    if (theirs.length > 0) impacts.push(removal(developer, theirs));
+    if (theirs.length > 0) impacts.push(removal(developer, theirs, platform));
   }
   for (const change of dangerous) {
     if (change.developer && removedDevelopers.includes(change.developer)) continue;
     const { before, after } = values.get(change.address) ?? { before: null, after: null };
-    const notice = NOTICES[change.type]({ change, before: before, after: after });
+    const notice = NOTICES[change.type]({ change, before, after, platform });
     if (notice) impacts.push({ developer: change.developer, addresses: [change.address], notice });
   }
   for (const change of changes.filter((c) => c.type === "aws_lb_listener_rule" && c.action === "update" && serving(c.address))) {
     const { before, after } = values.get(change.address) ?? { before: null, after: null };
-    const notice = sleepNotice({ change, before, after });
+    const notice = sleepNotice({ change, before, after, platform });
     if (notice) impacts.push({ developer: change.developer, addresses: [change.address], notice });
   }
   return impacts;

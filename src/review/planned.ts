@@ -128,9 +128,21 @@ export function resourceOf(address: string): string {
   return bracket < 0 ? address : address.slice(0, bracket);
 }
 
-/** The attribute paths of a change's replace_paths, dotted: `port`, `root_block_device.0.volume_size`. */
+/** What forces a replacement that no attribute does, by Terraform's `action_reason`. */
+const REASONS: Readonly<Record<string, string>> = {
+  replace_by_triggers: "replace_triggered_by",
+  replace_because_tainted: "the object being tainted",
+  replace_by_request: "-replace",
+};
+
+/**
+ * The attribute paths of a change's replace_paths, dotted: `port`, `root_block_device.0.volume_size`;
+ * or, when none forces it, the reason Terraform gives (`replace_triggered_by`, a taint, `-replace`).
+ */
 function forcedByOf(change: ResourceChange): string[] {
-  return (change.change.replace_paths ?? []).map((p) => p.map(String).join("."));
+  const paths = (change.change.replace_paths ?? []).map((p) => p.map(String).join("."));
+  const reason = change.action_reason ? REASONS[change.action_reason] : undefined;
+  return paths.length === 0 && reason ? [reason] : paths;
 }
 
 /**

@@ -10,7 +10,7 @@ import { GUIDE_LINKS } from "../naming";
 import type { Impact } from "./impacts";
 import { planCounts, symbolOf, type ReviewedChange } from "./planned";
 import { ROLE_NAMES, type ProtectedRole, type ProtectedVerdict } from "./protected";
-import { RECREATED, settingChanges } from "./settings";
+import { appliedBy, settingChanges } from "./settings";
 import { exitCodeOf, type Review, type ReviewSection } from "./review";
 
 const SHARED = "Shared by the whole fleet";
@@ -85,7 +85,7 @@ function changeLines(review: Review): string[] {
     const changed = settings.get(name);
     lines.push(
       developerTitle(name, review),
-      ...(changed ? ["  settings (" + RECREATED + ")", ...changed.map((line) => `    ~ ${line}`)] : []),
+      ...(changed ? [`  settings (${appliedBy(review.current.fleet.platform)})`, ...changed.map((line) => `    ~ ${line}`)] : []),
       ...resourceLines(byDeveloper.get(name) ?? [], protectedAddresses),
       "",
     );

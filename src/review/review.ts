@@ -160,7 +160,7 @@ export function review(base: ReviewedRoster, current: ReviewedRoster, options: R
       verdictFromPlan(role, address, byAddress.get(address), preventDestroy, attributesOf(address)),
     );
     const removed = base.fleet.developers.map((d) => d.name).filter((name) => !current.fleet.developers.some((d) => d.name === name));
-    const impacts = impactsOf(changes, plan, removed);
+    const impacts = impactsOf(changes, plan, removed, current.fleet.platform);
     return { ...common, changes, protected: protectedVerdicts, impacts, plan, summary, announced, refusals: [] };
   } finally {
     if (!options.planner) planner.dispose();

@@ -15,8 +15,12 @@ const SETTINGS: readonly (readonly [string, (d: Developer) => number])[] = [
   ["memoryLimitGiB", (d) => d.memoryLimitMiB / 1024],
 ];
 
-/** What recreating the container means for the developer, said once after their settings. */
-export const RECREATED = "the next apply on the host recreates the container with them";
+/** How the developer's new settings take effect on the platform that serves them, said once after their settings. */
+export function appliedBy(platform: "host" | "ecs"): string {
+  return platform === "ecs"
+    ? "the apply replaces their task definition, and ECS their task, with them"
+    : "the next apply on the host recreates the container with them";
+}
 
 /** Each developer in both fleets whose settings differ, with one line per changed setting. */
 export function settingChanges(base: Fleet, current: Fleet): Map<string, string[]> {
