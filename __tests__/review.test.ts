@@ -102,6 +102,19 @@ describe("the monthly cost section", () => {
     expect(report).not.toMatch(/[±≥≤]/);
   });
 
+  it("a larger data volume (--var data_volume_size_gb): the new roster priced with it, the difference 500 GB of gp3, and the header says so", () => {
+    const text = edited(inUsEast1(() => undefined));
+    const result = { ...reviewOf(text, text), vars: { data_volume_size_gb: "1000" } };
+    const { lines } = rows(result);
+    const gp3 = JSON.parse(readFileSync(join(PROJECT_ROOT, "prices", "us-east-1.json"), "utf8")).prices["ebs.gp3.gb-month"].usd as number;
+    expect(lines[0]).toMatch(
+      /^USD a month, us-east-1 prices from prices\/us-east-1\.json, the new one with a 1000 GB data volume \(--var data_volume_size_gb\)/,
+    );
+    expect(delta(lines[1])).toBe(`$${(500 * gp3).toFixed(2)} more`);
+    // Without the variable, nothing moves.
+    expect(delta(rows(reviewOf(text, text)).lines[1])).toBe("no change");
+  });
+
   it("adding a schedule: the scheduled rows, at most 70 % per developer, and always on only its failure alarm dearer", () => {
     const { lines } = rows(reviewOf(edited(inUsEast1(() => undefined)), edited(inUsEast1(schedule))));
     // The schedule's own alarm on dropped calls ($0.10); its invocations are $0.00 at $1 a million.

@@ -3,20 +3,28 @@
  * its own region's price file, from the configurations the review already synthesized), base →
  * new and the difference in words, always on and, when either roster has a schedule, as
  * scheduled. When a roster cannot be priced (its region has no price file), the section says so
- * and how to make one: it is never silently left out.
+ * and how to make one: it is never silently left out. A `--var data_volume_size_gb` prices the new
+ * roster's data volume at that size (the only variable the cost model reads).
  */
 import { relative } from "node:path";
 import { boundOf, deltaInWords, movesBetween, reasonsOf, type Bound, type Move } from "../cost/delta";
 import { monthlyCost, type Bill } from "../cost/engine";
+import type { UsageAssumptions } from "../cost/inventory";
 import { loadPrices, pricedRegions, PRICES_DIR, PriceError } from "../cost/prices";
 import type { Review, ReviewedRoster, ReviewSection } from "./review";
 
 const TITLE = "Monthly cost (npm run cost)";
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
-function bill(roster: ReviewedRoster): Bill {
+function bill(roster: ReviewedRoster, assumptions: Partial<UsageAssumptions> = {}): Bill {
   const { fleet, config } = roster;
-  return monthlyCost(fleet, { region: fleet.region, prices: loadPrices(fleet.region), config, schedule: fleet.schedule });
+  return monthlyCost(fleet, { region: fleet.region, prices: loadPrices(fleet.region), config, schedule: fleet.schedule, assumptions });
+}
+
+/** What the change's `--var`s tell the cost model about the new roster: the data volume's size. */
+function assumedBy(vars: Readonly<Record<string, string>>): Partial<UsageAssumptions> {
+  const size = vars.data_volume_size_gb;
+  return size !== undefined && /^\d+$/.test(size) ? { dataVolumeGb: Number(size) } : {};
 }
 
 /** Why a roster in `region` cannot be priced, and what to do about it. */
@@ -32,9 +40,9 @@ function whyNot(err: PriceError, region: string, whose: string): string {
 
 /** Both bills, or the section's lines saying why there are none. */
 function bothBills(review: Review): { base: Bill; current: Bill } | string[] {
-  const priced = [review.base, review.current].map((roster) => {
+  const priced = [review.base, review.current].map((roster, index) => {
     try {
-      return bill(roster);
+      return bill(roster, index === 1 ? assumedBy(review.vars) : {});
     } catch (err) {
       if (err instanceof PriceError) return err;
       throw err;
@@ -88,7 +96,9 @@ export function costDeltaSection(review: Review): ReviewSection {
   const priced = (b: Bill) => `${b.region} prices from ${relative(process.cwd(), b.pricesFile)}`;
   const where = base.region === current.region ? priced(current) : `base with ${priced(base)}, new with ${priced(current)}`;
   const complete = base.complete && current.complete;
-  const lines = [`USD a month, ${where}${complete ? "" : `; "at least": a sum that leaves out lines with no price`}:`];
+  const sized = assumedBy(review.vars).dataVolumeGb;
+  const withVars = sized === undefined ? "" : `, the new one with a ${sized} GB data volume (--var data_volume_size_gb)`;
+  const lines = [`USD a month, ${where}${withVars}${complete ? "" : `; "at least": a sum that leaves out lines with no price`}:`];
   const alwaysOn = movesBetween(base, current, false);
   lines.push(...rows(base, current, alwaysOn, false, "Always on"));
   const hasSchedule = review.base.fleet.schedule || review.current.fleet.schedule;
