@@ -3,12 +3,19 @@
  * scripts do with their arguments and the AWS CLI is in operator-scripts.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { renderApplyDocumentScript, renderBootstrap, renderHostFiles, renderOperatorScripts, type RenderedFile } from "../src/render";
 import { fleetOf } from "./fixtures/rosters";
-import { editedFleet } from "./helpers/fleet";
+import { editedFleet, PROJECT_ROOT } from "./helpers/fleet";
+
+/** Every template file under `dir`. */
+function templateFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".hbs"))
+    .map((e) => join(e.parentPath, e.name));
+}
 import { sleepingAlarmNamesOf } from "./helpers/synth";
 
 const fleet = fleetOf();
@@ -75,6 +82,28 @@ describe("script conventions", () => {
       expect(file.mode).toBe(0o755);
     },
   );
+
+  it("every upload to S3 in a template sends a checksum: the archive bucket's Object Lock refuses an object without one", () => {
+    const remote = (word: string) => /^"?(\$url|s3:\/\/)/.test(word);
+    const uploads: string[] = [];
+    for (const path of templateFiles(join(PROJECT_ROOT, "templates"))) {
+      for (const line of readFileSync(path, "utf8").split("\n")) {
+        const at = line.search(/\bs3 cp\b/);
+        if (at < 0) continue;
+        const words = line
+          .slice(at + "s3 cp".length)
+          .split("|")[0]
+          .split("||")[0]
+          .trim()
+          .split(/\s+/);
+        const operands = words.filter((w, i) => !w.startsWith("--") && !["--expected-size", "--checksum-algorithm"].includes(words[i - 1]));
+        const [source, target] = operands.slice(-2);
+        if (!remote(source) && remote(target)) uploads.push(`${relative(PROJECT_ROOT, path)}: ${line.trim()}`);
+      }
+    }
+    expect(uploads.length).toBeGreaterThanOrEqual(4);
+    expect(uploads.filter((u) => !/--checksum-algorithm (CRC32|SHA256)\b/.test(u))).toEqual([]);
+  });
 
   it("operator scripts are not among the host files (they are not uploaded)", () => {
     const hostPaths = new Set(renderHostFiles(fleet).map((f) => f.path));
