@@ -56,6 +56,19 @@ describe("the sleep functions' permissions", () => {
     }
   });
 
+  it('grant no ssm: action on "*" in any role but the reads SSM cannot scope to a resource', () => {
+    // DescribeInstanceInformation, ListCommands, ListCommandInvocations and GetCommandInvocation take no resource ARN.
+    const unscopable = ["ssm:DescribeInstanceInformation", "ssm:ListCommands", "ssm:ListCommandInvocations", "ssm:GetCommandInvocation"];
+    for (const { config } of [sleeping, scheduled, onEcs]) {
+      const onEverything = Object.values(config.resource.aws_iam_role_policy as Record<string, { policy: string }>)
+        .flatMap((p) => parseDocument(p.policy).Statement as Statement[])
+        .filter((s) => [s.Resource].flat().includes("*"))
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => a.startsWith("ssm:"));
+      expect(onEverything.filter((a) => !unscopable.includes(a))).toEqual([]);
+    }
+  });
+
   it("let the wake start the host and the sleeper stop it, never the other way round", () => {
     expect(actionsOf(statements(sleeping.config, "wake"))).toContain("ec2:StartInstances");
     expect(actionsOf(statements(sleeping.config, "wake"))).not.toContain("ec2:StopInstances");
