@@ -27,6 +27,9 @@ const LIMITS = {
   secretPolicy: 20_480,
   logResourcePolicy: 5_120,
   eventPattern: 4_096,
+  /** A dashboard's widgets, and the metrics one graph may plot. */
+  dashboardWidgets: 500,
+  metricsPerGraph: 500,
 } as const;
 
 /** A document's size as AWS counts it once every reference is an ARN REFERENCE_LENGTH long. */
@@ -83,11 +86,19 @@ describe.each([
   ],
   ["100 developers on the host", () => largest(100, (r) => (r.host = { instanceType: "m6i.32xlarge" }))],
 ])("every policy document and event pattern for %s", (_, synth) => {
-  const documents = documentsOf(synth());
+  const config = synth();
+  const documents = documentsOf(config);
 
   it("fits AWS's limit", () => {
     expect(documents.length).toBeGreaterThan(15);
     expect(documents.filter(([, size, limit]) => size > limit)).toEqual([]);
+  });
+
+  it("leaves the dashboard within its widgets, and each graph within its metrics", () => {
+    const dashboard = Object.values(config.resource.aws_cloudwatch_dashboard as Record<string, { dashboard_body: string }>)[0];
+    const widgets = parseDocument(dashboard.dashboard_body).widgets as { properties?: { metrics?: unknown[] } }[];
+    expect(widgets.length).toBeLessThanOrEqual(LIMITS.dashboardWidgets);
+    expect(Math.max(...widgets.map((w) => w.properties?.metrics?.length ?? 0))).toBeLessThanOrEqual(LIMITS.metricsPerGraph);
   });
 });
 
