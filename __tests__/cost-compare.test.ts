@@ -5,6 +5,7 @@
  */
 import { parse } from "yaml";
 import { monthlyCost } from "../src/cost/engine";
+import { awakeHoursPerWeek, DEFAULT_IDLE_MINUTES, sleepingCost } from "../src/cost/sleep";
 import { loadPrices } from "../src/cost/prices";
 import { cheapestHostRoster, ecsRoster, fleetOf, type RosterDocument } from "../src/cost/team-rosters";
 import { RosterError } from "../src/roster";
@@ -14,14 +15,15 @@ import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
 
 const run = runCost;
 
-/** The table's rows by "platform size": runs on, and the four sums as numbers. */
+/** The table's rows by "platform size": runs on, and the four sums (six with --active-hours) as numbers. */
 function rowsOf(stdout: string) {
   const table = stdout.split("\n\n")[1].split("\n").slice(1);
   return new Map(
     table.map((row) => {
       const [platform, size, ...rest] = row.split(/\s{2,}/);
       const sums = rest.slice(1).map((cell) => Number(cell.replace(/^at least /, "").replace("$", "")));
-      return [`${platform} ${size}`, { runsOn: rest[0], always: sums[0], perDeveloper: sums[1], weekdays: sums[2], weekdaysEach: sums[3] }];
+      const [always, perDeveloper, weekdays, weekdaysEach, sleeping, sleepingEach] = sums;
+      return [`${platform} ${size}`, { runsOn: rest[0], always, perDeveloper, weekdays, weekdaysEach, sleeping, sleepingEach }];
     }),
   );
 }
@@ -108,5 +110,33 @@ describe("npm run cost -- --compare", () => {
     expect(stderr).toMatch(message);
     expect(stderr).toMatch(/usage: npm run cost/);
     expect(stderr).not.toMatch(/^pricing /m);
+  });
+});
+
+describe("npm run cost -- --compare --active-hours", () => {
+  let result: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    result = await run(["--compare", "2", "--region", "us-east-1", "--active-hours", "20"]);
+  });
+
+  test("adds the sleeping total and its share per developer to every platform's row, below its weekday schedule", () => {
+    expect([result.code, result.stderr.replace(/^pricing .*\n/gm, "")]).toEqual([0, ""]);
+    expect(result.stdout.split("\n\n")[1].split("\n")[0]).toMatch(/Per developer\s+Sleeping, 20 h active\s+Per developer$/);
+    const rows = rowsOf(result.stdout);
+    expect([...rows.keys()]).toEqual(["host 2", "ecs (public) 2", "ecs (private) 2"]);
+    for (const [key, row] of rows) {
+      expect([key, row.sleepingEach]).toEqual([key, Math.round((row.sleeping / 2) * 100) / 100]);
+      expect([key, row.sleeping < row.weekdays]).toEqual([key, true]);
+    }
+  });
+
+  test("prices each platform's generated roster sleeping with the default idle minutes", () => {
+    const doc = { ...ecsRoster(parse(DEFAULT_ROSTER_TEXT) as RosterDocument, 2, "public"), sleep: { idleMinutes: DEFAULT_IDLE_MINUTES } };
+    const fleet = fleetOf(doc);
+    if (fleet instanceof RosterError) throw fleet;
+    const expected = sleepingCost(monthlyCost(fleet, { region: "us-east-1" }), 20, awakeHoursPerWeek(fleet, 20));
+    expect(expected.awakeHours).toBe(30);
+    expect(rowsOf(result.stdout).get("ecs (public) 2")).toMatchObject({ sleeping: expected.total, sleepingEach: expected.perDeveloper });
+    expect(result.stdout).toContain("each developer active 20 h a week and awake 30");
   });
 });

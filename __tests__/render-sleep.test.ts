@@ -5,12 +5,13 @@
  * `sleep` renders none of this.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerName, hostPaths } from "../src/naming";
 import { renderHostFiles } from "../src/render";
 import { callsOf, sandboxHosts, succeeded } from "./fixtures/host-sandbox";
+import { BASE_DEVELOPERS } from "./fixtures/rosters";
 import { editedFleet, defaultFleet } from "./helpers/fleet";
 
 const fleet = editedFleet((roster) => {
@@ -47,6 +48,44 @@ describe("a sleeping developer on the host", () => {
     for (const d of fleet.developers) expect(existsSync(s.path(`${hostPaths(fleet).stateDir}/asleep/${d.name}`))).toBe(true);
     succeeded(s.run("scripts/start-containers.sh"));
     for (const d of fleet.developers) expect(existsSync(s.path(`${hostPaths(fleet).stateDir}/asleep/${d.name}`))).toBe(false);
+  });
+});
+
+describe("a sleeping developer behind the sign-in gate on the host", () => {
+  const gated = editedFleet((roster) => {
+    roster.sleep = { idleMinutes: 30 };
+    roster.auth = { type: "oidc", issuer: "https://login.example.com", clientId: "code-server-fleet" };
+    roster.developers = BASE_DEVELOPERS.map((d) => ({ ...d, email: `${d.name}@example.com` }));
+  });
+  const s = sandboxHosts(gated)();
+  const [first, second] = gated.developers;
+  const gate = (d: { name: string }) => `gate-${d.name}`;
+  const stopped = (name: string) => existsSync(join(s.state, "stopped", name));
+  const stub = (kind: string, name: string) => readFileSync(join(s.state, kind, name), "utf8").trim();
+  beforeAll(() => succeeded(s.run("scripts/apply.sh")));
+
+  it("sleeps with their gate: stop-containers.sh --developer stops both, and no other developer's", () => {
+    succeeded(s.run("scripts/stop-containers.sh", ["--developer", first.name]));
+    expect(stopped(containerName(first))).toBe(true);
+    expect(stopped(gate(first))).toBe(true);
+    expect(stopped(containerName(second))).toBe(false);
+    expect(stopped(gate(second))).toBe(false);
+    const apply = succeeded(s.run("scripts/apply.sh"));
+    // Nothing of theirs is started by an apply while they sleep, their gate included.
+    expect(callsOf(apply, "docker compose").filter((c) => / up /.test(c) && c.endsWith(gate(first)))).toEqual([]);
+    expect(stopped(gate(first))).toBe(true);
+  });
+
+  it("wakes with it: the gate first, then code-server in the gate's new namespace, with nothing recreated", () => {
+    const start = succeeded(s.run("scripts/start-containers.sh", ["--developer", first.name]));
+    const started = callsOf(start, "docker compose")
+      .filter((c) => / up /.test(c))
+      .map((c) => c.split(" ").pop());
+    expect(started).toEqual([gate(first), containerName(first)]);
+    expect(callsOf(start, "docker compose").join("\n")).not.toContain("--force-recreate");
+    expect(stopped(gate(first)) || stopped(containerName(first))).toBe(false);
+    expect(stub("mode", containerName(first))).toBe(`container:id-${gate(first)}`);
+    expect(Date.parse(stub("started", containerName(first)))).toBeGreaterThan(Date.parse(stub("started", gate(first))));
   });
 });
 

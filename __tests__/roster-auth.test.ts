@@ -51,6 +51,10 @@ describe("sign-in", () => {
     expect(fleet.auth).toMatchObject({ maxSessionSeconds: 43_200 });
   });
 
+  it("accepts the shortest session the gate takes, one minute", () => {
+    expect(parseRoster(onOidc(() => undefined, { ...OIDC, maxSessionHours: 1 / 60 })).auth).toMatchObject({ maxSessionSeconds: 60 });
+  });
+
   it("keeps the addresses of a password roster out of the fleet, so switching back and forth is one line", () => {
     const back = parseRoster(onOidc((r) => (r.auth = { type: "password" })));
     expect(back.auth).toEqual({ type: "password" });
@@ -97,6 +101,16 @@ describe("sign-in", () => {
       'auth.clientId|auth.clientId must not be empty: the client id registered at the provider (found " ")',
     ],
     ["an unknown type", { type: "saml" }, 'auth.type|auth.type must be password or oidc (found "saml")'],
+    [
+      "sessions shorter than the minute the gate accepts",
+      { ...OIDC, maxSessionHours: 0.01 },
+      "auth.maxSessionHours|auth.maxSessionHours must be at least one minute (0.02 hours; the gate refuses shorter sessions), e.g. 12 (found 0.01)",
+    ],
+    [
+      "no session at all",
+      { ...OIDC, maxSessionHours: 0 },
+      "auth.maxSessionHours|auth.maxSessionHours must be at least one minute (0.02 hours; the gate refuses shorter sessions), e.g. 12 (found 0)",
+    ],
     [
       "sessions longer than 30 days",
       { ...OIDC, maxSessionHours: 721 },

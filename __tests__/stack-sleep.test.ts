@@ -76,6 +76,13 @@ describe("the sleep functions' permissions", () => {
     expect(actionsOf(statements(sleeping.config, "sleeper"))).not.toContain("ec2:StartInstances");
   });
 
+  it("let the wake read what tells a failed start from a slow one: the host's launch, agent and commands; the service", () => {
+    expect(actionsOf(statements(sleeping.config, "wake"))).toEqual(
+      expect.arrayContaining(["ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:ListCommands"]),
+    );
+    expect(statements(onEcs.config, "wake").get("ReadsAndScalesTheDevelopersServices")?.Action).toContain("ecs:DescribeServices");
+  });
+
   it("on ECS, reach only the services of the fleet's cluster and nothing of a host", () => {
     for (const name of ["wake", "sleeper"] as const) {
       const all = statements(onEcs.config, name);

@@ -5,7 +5,9 @@
  */
 import type { Schedule } from "../src/roster/schedule";
 import {
+  AGENT_ONLINE_MINUTES,
   type Compute,
+  FAILED_START_RETRY_MINUTES,
   decide,
   FAILED,
   NOT_A_VISIT,
@@ -26,6 +28,7 @@ const hostUp: Compute = { platform: "host", host: "running", agentOnline: true, 
 function asleep(extra: Partial<WakeState> = {}): WakeState {
   return { developer: "dev1", route: routeOf("dev1", false), visit: true, location: "/?folder=/home/coder", target: "none", ...extra };
 }
+const minutesAgo = (minutes: number) => new Date(MONDAY_10.getTime() - minutes * 60_000);
 const kinds = (state: WakeState, now = MONDAY_10) => decide(state, now).actions.map((a) => a.kind);
 const bodyOf = (state: WakeState, now = MONDAY_10) => decide(state, now).response.body;
 
@@ -126,6 +129,51 @@ describe("host platform", () => {
     expect(decision.response.statusCode).toBe(503);
     expect(decision.response.body).toContain(FAILED);
     expect(decision.response.body).not.toContain("terminated");
+  });
+});
+
+describe("a wake that cannot succeed", () => {
+  function expectFailed(state: WakeState, problem: RegExp): void {
+    const decision = decide(state, MONDAY_10);
+    expect(decision.actions).toEqual([]);
+    expect(decision.problem).toMatch(problem);
+    expect(decision.response.statusCode).toBe(503);
+    expect(decision.response.body).toContain(FAILED);
+    // No reload: a failure the page cannot cure is not asked again every five seconds.
+    expect(decision.response.body).not.toContain('http-equiv="refresh"');
+  }
+
+  it.each(["Failed", "TimedOut", "Cancelled"])("gives up on a container start that ended %s, and sends none", (status) => {
+    const compute: Compute = { ...hostUp, failedStart: { status, at: minutesAgo(2) } };
+    expectFailed(asleep({ compute }), new RegExp(`container start ended ${status}`));
+  });
+
+  it("sends the start again once the failure is old enough, on a new visit", () => {
+    const justBefore: Compute = { ...hostUp, failedStart: { status: "Failed", at: minutesAgo(FAILED_START_RETRY_MINUTES - 0.1) } };
+    expectFailed(asleep({ compute: justBefore }), /ended Failed/);
+    const after: Compute = { ...hostUp, failedStart: { status: "Failed", at: minutesAgo(FAILED_START_RETRY_MINUTES) } };
+    expect(kinds(asleep({ compute: after }))).toEqual(["start-container"]);
+  });
+
+  it("gives up on a host whose agent has not come online within the limit, and waits before it", () => {
+    const late: Compute = { ...hostUp, agentOnline: false, runningSince: minutesAgo(AGENT_ONLINE_MINUTES) };
+    expectFailed(asleep({ compute: late }), /run 10 minutes without its SSM agent online/);
+    const booting: Compute = { ...hostUp, agentOnline: false, runningSince: minutesAgo(AGENT_ONLINE_MINUTES - 1) };
+    expect(decide(asleep({ compute: booting }), MONDAY_10).problem).toBeUndefined();
+    expect(bodyOf(asleep({ compute: booting }))).toContain(STARTING_HOST);
+  });
+
+  it("gives up on an ECS service that cannot start its task", () => {
+    expectFailed(
+      asleep({ compute: { platform: "ecs", desiredCount: 1, impaired: "the service's deployment failed" } }),
+      /^the service's deployment failed$/,
+    );
+  });
+
+  it("starts an impaired ECS service that sleeps again: the new visit is the retry", () => {
+    expect(kinds(asleep({ compute: { platform: "ecs", desiredCount: 0, impaired: "the service's deployment failed" } }))).toEqual([
+      "start-service",
+    ]);
   });
 });
 

@@ -17,7 +17,7 @@ import {
 import { type CommandStatus, DescribeInstanceInformationCommand, ListCommandsCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { makeClients } from "../src/lambdas/sleep-wake/aws";
 import { loadConfig } from "../src/lambdas/sleep-wake/config";
-import { FAILED } from "../src/lambdas/wake/decide";
+import { AGENT_ONLINE_MINUTES, FAILED, FAILED_START_RETRY_MINUTES } from "../src/lambdas/wake/decide";
 import { page } from "../src/lambdas/wake/page";
 import { wake, type WakeDeps } from "../src/lambdas/wake/handler";
 import type { AlbEvent } from "../src/lambdas/wake/request";
@@ -66,6 +66,8 @@ const writes = () =>
   ssm.commandCalls(SendCommandCommand).length +
   cloudwatch.commandCalls(EnableAlarmActionsCommand).length;
 const allCalls = () => mocks.callCount();
+const IMPAIRED =
+  "(service dev1) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section.";
 
 /** The host's recent script runs as SSM lists them: each one's script, developer ("" for all), status and age. */
 function scriptHistory(...runs: [script: string, developer: string, status: CommandStatus, secondsAgo: number][]): void {
@@ -241,6 +243,78 @@ describe("failures", () => {
     expect(response.body).not.toMatch(/ssm|i-0|authorized/i);
     const failed = logged.map((l) => JSON.parse(l)).find((l) => l.event === "wake-failed");
     expect(failed).toEqual({ event: "wake-failed", developer: "dev1", error: expect.stringContaining("AccessDeniedException") });
+  });
+});
+
+describe("a wake that cannot succeed", () => {
+  const failures = () => logged.map((l) => JSON.parse(l)).filter((l) => l.event === "wake-failed");
+
+  async function expectFailed(deps: WakeDeps, error: RegExp): Promise<void> {
+    const response = await wake(deps, visit("dev1.dev.example.com"));
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toContain(FAILED);
+    expect(failures()).toEqual([{ event: "wake-failed", developer: "dev1", error: expect.stringMatching(error) }]);
+    expect(writes()).toBe(0);
+  }
+
+  it.each(["Failed", "TimedOut", "Cancelled"] as CommandStatus[])(
+    "logs wake-failed for the developer's start that ended %s, sends no other until it is old enough, then one",
+    async (status) => {
+      scriptHistory(["start-containers", "dev1", status, 120]);
+      const deps = depsOf("host");
+      await expectFailed(deps, new RegExp(`container start ended ${status}`));
+      clock += (FAILED_START_RETRY_MINUTES * 60 - 120) * 1000;
+      await wake(deps, visit("dev1.dev.example.com"));
+      expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+    },
+  );
+
+  it("waits on a start still running after minutes, without sending a second", async () => {
+    scriptHistory(["start-containers", "dev1", "InProgress", 4 * 60]);
+    await wake(depsOf("host"), visit("dev1.dev.example.com"));
+    expect(writes()).toBe(0);
+    expect(failures()).toEqual([]);
+  });
+
+  it("logs wake-failed for a host whose agent stays offline", async () => {
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    const launched = (minutes: number) =>
+      ec2.on(DescribeInstancesCommand).resolves({
+        Reservations: [
+          { Instances: [{ InstanceId: INSTANCE, State: { Name: "running" }, LaunchTime: new Date(clock - minutes * 60_000) }] },
+        ],
+      });
+    launched(2);
+    await wake(depsOf("host"), visit("dev1.dev.example.com"));
+    expect(failures()).toEqual([]);
+    launched(AGENT_ONLINE_MINUTES + 1);
+    await expectFailed(depsOf("host"), /without its SSM agent online/);
+  });
+
+  it("logs wake-failed for an ECS service whose deployment failed", async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceName: "dev1",
+          status: "ACTIVE",
+          desiredCount: 1,
+          deployments: [{ status: "PRIMARY", rolloutState: "FAILED", rolloutStateReason: "circuit breaker: rolled back" }],
+        },
+      ],
+    });
+    await expectFailed(depsOf("ecs"), /deployment failed: circuit breaker/);
+  });
+
+  it("logs wake-failed for an ECS service whose tasks keep stopping since it was last steady, not before", async () => {
+    const events = (...messages: string[]) =>
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [{ serviceName: "dev1", status: "ACTIVE", desiredCount: 1, events: messages.map((message) => ({ message })) }],
+      });
+    events("(service dev1) has started 1 tasks: (task a).", "(service dev1) has reached a steady state.", IMPAIRED);
+    await wake(depsOf("ecs"), visit("dev1.dev.example.com"));
+    expect(failures()).toEqual([]);
+    events(IMPAIRED, "(service dev1) has started 1 tasks: (task b).", "(service dev1) has reached a steady state.");
+    await expectFailed(depsOf("ecs"), /cannot start the service's task/);
   });
 });
 

@@ -61,6 +61,11 @@ const SIGN_IN_CONCESSIONS: readonly Concession[] = [
     why: "no image registry is reachable; the gate is one self-contained file run by node, which needs none of them",
     seam: "rehearse/image.ts ensureGateNodeImage and sh/build-node-image.sh, imported before the roster with auth.type oidc is applied (apply.sh then finds the image)",
   },
+  {
+    what: "sign-in is rehearsed on the host platform only: the ECS leg's roster signs in with passwords and its tasks run no gate. The same gate bundle runs in an ECS task (the port the load balancer targets, code-server behind it on loopback, its secrets by ARN); there it is covered by the gate's unit tests against a real OpenID provider (__tests__/gate), the synthesized task definitions (__tests__/ecs-oidc.test.ts) and the offline plan of an ECS oidc roster (__tests__/terraform-offline-sleep.test.ts)",
+    why: "the ECS leg's tasks reach no provider: the sign-in leg's provider and its certificate are wired to the host's gates (the compose override), which the ECS leg's containers do not read",
+    seam: "none: the ECS leg's roster (rehearse/ecs/leg.ts onEcs) keeps the base roster's auth.type password",
+  },
 ];
 
 /** How the sleep leg differs from CloudWatch, EventBridge, Lambda, ELB, EC2 and SSM. */
@@ -99,6 +104,16 @@ const SLEEP_CONCESSIONS: readonly Concession[] = [
     what: "sleep leg: Terraform's plan after the sleeps and wakes is against the plan tests' fabricated deployment of the leg's roster, its rules' weights and alarms' actions set as the stand-in holds them",
     why: "nothing was deployed",
     seam: "rehearse/sleep/plan.ts",
+  },
+  {
+    what: "sleep and wake are rehearsed on the host platform only; ECS's scale to zero (the sleeper setting a developer's service to 0 tasks, the wake to 1, the task's activity container publishing Active) is covered by unit tests of the handlers against mocked ECS (__tests__/sleeper-handler.test.ts, __tests__/wake-handler.test.ts), the activity program against stand-ins (__tests__/ecs-activity.test.ts) and the offline plans of ECS rosters that sleep (__tests__/terraform-offline-sleep.test.ts)",
+    why: "the ECS leg has no scheduler to act on a desired count: it starts and replaces tasks itself, so a desired count of 0 or 1 would only be recorded",
+    seam: "none: the sleep leg's roster is a host roster",
+  },
+  {
+    what: "sleep leg: before the idle developers are left alone, the browser unregisters the service workers code-server's pages registered for every developer's origin, which a user's browser keeps",
+    why: "the browser checks a worker's script for updates now and then, a request no user made: in an early run such a check woke a developer a minute after their tab closed. The wake now refuses those checks (a GET with Sec-Fetch-Mode other than navigate is no visit, unit-tested in __tests__/wake-handler.test.ts), but a check reaching an awake developer's code-server may still beat its heartbeat and put their idle time off by up to the heartbeat window; the workaround stays until a run without it shows the leg's timing holds",
+    seam: "rehearse/checks/sleep.ts forgetServiceWorkers",
   },
 ];
 

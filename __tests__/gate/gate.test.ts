@@ -264,6 +264,7 @@ describe("ID tokens the gate refuses at the callback", () => {
     ["from another issuer", "alice", "wrong-issuer"],
     ["already expired", "alice", "expired"],
     ["unsigned (alg: none)", "alice", "alg-none"],
+    ["signed with an algorithm the provider does not advertise (HS256, keyed with the client secret)", "alice", "hs256-client-secret"],
     ["signed with a key the provider does not publish", "alice", "foreign-key"],
     ["altered to name the developer (bob's token, alice's email)", "bob", "tampered"],
   ];

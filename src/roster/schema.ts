@@ -180,7 +180,10 @@ export const authSchema = z.discriminatedUnion(
         .min(1, { message: "auth.clientId must not be empty: the client id registered at the provider" }),
       maxSessionHours: z
         .number({ message: "auth.maxSessionHours must be a number of hours, e.g. 12" })
-        .positive({ message: "auth.maxSessionHours must be more than 0" })
+        // In whole seconds as src/roster/auth.ts rounds it: the gate and the wake refuse a session under a minute.
+        .refine((hours) => Math.round(hours * 3600) >= 60, {
+          message: "auth.maxSessionHours must be at least one minute (0.02 hours; the gate refuses shorter sessions), e.g. 12",
+        })
         .max(MAX_SESSION_HOURS, { message: `auth.maxSessionHours must be at most ${MAX_SESSION_HOURS} (30 days)` })
         .optional(),
     }),

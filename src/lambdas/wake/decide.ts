@@ -14,12 +14,32 @@ export const START_INTERVAL_MS = 30_000;
 
 export const STARTING = "Starting your environment — this page reloads by itself";
 export const STARTING_HOST = "Starting the host — this page reloads by itself";
-export const FAILED = "Could not start; try again in a minute";
+export const FAILED = "Could not start; try again in a few minutes";
 export const NOT_A_VISIT = "Your environment is asleep: open this address in a browser to wake it";
+
+/**
+ * A host that runs this long without its SSM agent online takes no command: a wake that waited on
+ * it would wait forever. The agent connects a minute or two after boot; ten leaves a slow boot
+ * (a large image, cloud-init's first run) its time.
+ */
+export const AGENT_ONLINE_MINUTES = 10;
+/**
+ * A developer's container start that failed is not sent again until this long after it was sent:
+ * the page says so and stops reloading, and a visit after that tries once more (the failure may
+ * have passed: an image pull, a full disk set right). SSM ends a start at the latest after its
+ * document's 10-minute execution timeout, so every failure is shown for five minutes at least, and a
+ * start that keeps failing runs at most once in this long however often the developer reloads.
+ */
+export const FAILED_START_RETRY_MINUTES = 15;
 
 /** The developer's compute as the platform reports it. */
 export type Compute =
-  | { readonly platform: "ecs"; readonly desiredCount: number }
+  | {
+      readonly platform: "ecs";
+      readonly desiredCount: number;
+      /** Why ECS cannot start the service's task (its deployment failed, its tasks keep stopping). @default - none known */
+      readonly impaired?: string;
+    }
   | {
       readonly platform: "host";
       readonly host: HostState;
@@ -27,6 +47,10 @@ export type Compute =
       readonly agentOnline: boolean;
       /** A start of the developer's container was sent a moment ago and has not failed. */
       readonly containerStartSent: boolean;
+      /** When the host last started. @default - unknown: its agent is waited for without limit */
+      readonly runningSince?: Date;
+      /** The developer's newest container start, when it ended without success. @default - it did not fail */
+      readonly failedStart?: { readonly status: string; readonly at: Date };
     };
 
 export interface WakeState {
@@ -63,10 +87,36 @@ export interface Decision {
   readonly problem?: string;
 }
 
+interface Start {
+  readonly action?: WakeAction;
+  readonly message: string;
+  readonly problem?: string;
+}
+
+const minutesSince = (then: Date, now: Date) => (now.getTime() - then.getTime()) / 60_000;
+
+/** On a running host: start the developer's container, wait for it, or give up on the host's agent or a failed start. */
+function containerStartOf(compute: Extract<Compute, { platform: "host" }>, target: TargetState | undefined, now: Date): Start {
+  if (!compute.agentOnline) {
+    const since = compute.runningSince;
+    if (since && minutesSince(since, now) >= AGENT_ONLINE_MINUTES) {
+      return { message: FAILED, problem: `the host has run ${Math.floor(minutesSince(since, now))} minutes without its SSM agent online` };
+    }
+    return { message: STARTING_HOST };
+  }
+  const failed = compute.failedStart;
+  if (failed && minutesSince(failed.at, now) < FAILED_START_RETRY_MINUTES) {
+    return { message: FAILED, problem: `the developer's container start ended ${failed.status}` };
+  }
+  if (compute.containerStartSent || target === "initial") return { message: STARTING };
+  return { action: { kind: "start-container" }, message: STARTING };
+}
+
 /** What a visit asks of the compute: a start, or a wait (with what to tell the visitor), or a problem. */
-function startOf(compute: Compute, target: TargetState | undefined): { action?: WakeAction; message: string; problem?: string } {
+function startOf(compute: Compute, target: TargetState | undefined, now: Date): Start {
   if (compute.platform === "ecs") {
-    return compute.desiredCount > 0 ? { message: STARTING } : { action: { kind: "start-service" }, message: STARTING };
+    if (compute.desiredCount === 0) return { action: { kind: "start-service" }, message: STARTING };
+    return compute.impaired ? { message: FAILED, problem: compute.impaired } : { message: STARTING };
   }
   switch (compute.host) {
     case "stopped":
@@ -76,9 +126,7 @@ function startOf(compute: Compute, target: TargetState | undefined): { action?: 
     case "pending":
       return { message: STARTING_HOST };
     case "running":
-      if (!compute.agentOnline) return { message: STARTING_HOST };
-      if (compute.containerStartSent || target === "initial") return { message: STARTING };
-      return { action: { kind: "start-container" }, message: STARTING };
+      return containerStartOf(compute, target, now);
     case "shutting-down":
     case "terminated":
       return { message: FAILED, problem: `the host is ${compute.host}` };
@@ -102,7 +150,7 @@ export function decide(state: WakeState, now: Date): Decision {
   }
   if (!state.visit) return { actions: [], response: page({ developer, message: NOT_A_VISIT, reload: false, status: 503 }) };
   if (!state.compute) throw new Error("decide needs the developer's compute when their target is not healthy");
-  const start = startOf(state.compute, state.target);
+  const start = startOf(state.compute, state.target, now);
   if (start.problem)
     return { actions: [], response: page({ developer, message: FAILED, reload: false, status: 503 }), problem: start.problem };
   const limited = state.lastStartAt !== undefined && now.getTime() - state.lastStartAt < START_INTERVAL_MS;

@@ -4,8 +4,10 @@
  * ECS service), shows a page that reloads itself, and once their target is healthy points their
  * rule back at them, turns their alarms back on and sends the browser on to code-server.
  *
- * A failed AWS call is logged as `{"event":"wake-failed"}` (for a metric filter and its alarm) and
- * answered with a page asking to try again; the function itself never fails a visit.
+ * A failed AWS call, or a start that cannot succeed (the host script failed, the host's agent never
+ * came online, the ECS service cannot start its task: see decide.ts), is logged as
+ * `{"event":"wake-failed"}` (for a metric filter and its alarm) and answered with a page asking to
+ * try again later; the function itself never fails a visit.
  */
 import { developerAlarms, setAlarmActions } from "../sleep-wake/alarms";
 import { type Clients, describeError, makeClients } from "../sleep-wake/aws";

@@ -9,13 +9,13 @@ import type { SleepConfig } from "../sleep-wake/config";
 import { agentOnline, describeHost, recentScripts } from "../sleep-wake/host";
 import { withinHours } from "../sleep-wake/hours";
 import { readRoutes, rereadRoute, type Route } from "../sleep-wake/routes";
-import { desiredCounts, targetState } from "../sleep-wake/services";
-import type { Compute, WakeState } from "./decide";
+import { describeService, targetState } from "../sleep-wake/services";
+import { type Compute, FAILED_START_RETRY_MINUTES, type WakeState } from "./decide";
 import type { WakeRequest } from "./request";
 
 /** How long the listener rules are believed. */
 export const ROUTES_TTL_MS = 60_000;
-/** A container start sent this recently is still under way (the start script waits for the container's health). */
+/** A container start that succeeded this recently is still under way (the load balancer's health checks catch up). */
 export const CONTAINER_START_MINUTES = 3;
 const FAILED_COMMAND = new Set(["Failed", "TimedOut", "Cancelled", "Cancelling", "DeliveryTimedOut", "ExecutionTimedOut", "Undeliverable"]);
 
@@ -47,21 +47,28 @@ interface StateDeps {
 async function computeOf(deps: StateDeps, route: Route, now: Date): Promise<Compute> {
   const { clients, config } = deps;
   if (config.platform === "ecs") {
-    const counts = await desiredCounts(clients.ecs, config.namePrefix, [route.name]);
-    return { platform: "ecs", desiredCount: counts.get(route.name) ?? 0 };
+    const service = await describeService(clients.ecs, config.namePrefix, route.name);
+    return { platform: "ecs", desiredCount: service?.desiredCount ?? 0, ...(service?.impaired ? { impaired: service.impaired } : {}) };
   }
   const host = config.host!;
-  const { state } = await describeHost(clients.ec2, host.instanceId);
+  const { state, launchTime } = await describeHost(clients.ec2, host.instanceId);
   const online = state === "running" && (await agentOnline(clients.ssm, host.instanceId));
-  let sent = false;
-  if (online) {
-    const since = new Date(now.getTime() - CONTAINER_START_MINUTES * 60_000);
-    // The developer's newest script decides (newest first): a start not followed by a stop (the
-    // sleeper's, for them or for all) and not failed is still under way.
-    const latest = (await recentScripts(clients.ssm, host, since)).find((s) => (s.developer ?? route.name) === route.name);
-    sent = latest?.script === "start-containers" && !FAILED_COMMAND.has(latest.status);
+  const compute = { platform: "host" as const, host: state, agentOnline: online, ...(launchTime ? { runningSince: launchTime } : {}) };
+  if (!online) return { ...compute, containerStartSent: false };
+  // Far enough back to see a failed start until it may be retried.
+  // Far enough back to see a failed start until it may be sent again.
+  const since = new Date(now.getTime() - FAILED_START_RETRY_MINUTES * 60_000);
+  // The developer's newest script decides (newest first): a recent start not followed by a stop
+  // (the sleeper's, for them or for all) is under way, or has failed.
+  const latest = (await recentScripts(clients.ssm, host, since)).find((s) => (s.developer ?? route.name) === route.name);
+  if (latest?.script !== "start-containers") return { ...compute, containerStartSent: false };
+  if (FAILED_COMMAND.has(latest.status)) {
+    return { ...compute, containerStartSent: false, failedStart: { status: latest.status, at: latest.requestedAt } };
   }
-  return { platform: "host", host: state, agentOnline: online, containerStartSent: sent };
+  // One still running is under way however long it takes (the script waits up to five minutes for
+  // health; a second start would wait on its lock, then fail).
+  const underWay = latest.status !== "Success" || now.getTime() - latest.requestedAt.getTime() < CONTAINER_START_MINUTES * 60_000;
+  return { ...compute, containerStartSent: underWay };
 }
 
 /** The state `decide` needs for the developer's request at `now`. */
