@@ -451,6 +451,20 @@ describe("on a running host", () => {
     expect(calls(run, "aws")).toEqual([]);
   });
 
+  it.each([
+    [["--developer"], /--developer needs a value/],
+    [["--developer", "mallory"], /unknown developer 'mallory'; the roster has: alice bob carol/],
+    [["--unmount", "--developer", "alice"], /--unmount stops every container; it cannot be combined with --developer/],
+    [["--bogus=secret-value"], /unknown argument: --bogus=…/],
+    [["stray-secret"], /an argument that is not an option was given \(not shown\)/],
+  ])("stop-containers.sh exits 2 with usage on %j, repeating no value", (args, message) => {
+    const run = s.run("scripts/stop-containers.sh", args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/secret/);
+    expect(calls(run, "docker")).toEqual([]);
+  });
+
   // The host side of restore.sh, in its order: stop and unmount, swap volumes, mount and start.
   const restored = "vol-0fedcba9876543210";
   const restoredDevice = `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${restored.replace("-", "")}`;

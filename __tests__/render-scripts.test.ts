@@ -83,6 +83,15 @@ describe("script conventions", () => {
     },
   );
 
+  it("no template parses its options by hand: one parser (partials/options.hbs) for every script", () => {
+    const loops = templateFiles(join(PROJECT_ROOT, "templates"))
+      .filter((path) => !path.endsWith(join("partials", "options.hbs")))
+      // A loop over the arguments, or a case on the first one that matches an option.
+      .filter((path) => /while \(\(\$# > 0\)\)|while \[ \$# -gt 0 \]|case \$1 in\s*\n\s*-/.test(readFileSync(path, "utf8")))
+      .map((path) => relative(PROJECT_ROOT, path));
+    expect(loops).toEqual([]);
+  });
+
   it("every upload to S3 in a template sends a checksum: the archive bucket's Object Lock refuses an object without one", () => {
     const remote = (word: string) => /^"?(\$url|s3:\/\/)/.test(word);
     const uploads: string[] = [];
