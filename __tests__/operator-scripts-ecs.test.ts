@@ -473,7 +473,7 @@ describe("archive-home.sh", () => {
       ),
       // The bucket's Object Lock refuses an upload without a checksum.
       expect.stringMatching(
-        /^s3 cp - s3:\/\/code-server-dev-archive-20260101\/removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz --expected-size \d+ --checksum-algorithm SHA256 --only-show-errors$/,
+        /^s3 cp - s3:\/\/code-server-dev-archive-20260101\/removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz --expected-size \d+ --checksum-algorithm CRC32 --only-show-errors$/,
       ),
       // Read back whole by the task before the script looks for it.
       expect.stringMatching(/^s3 cp --only-show-errors s3:\/\/code-server-dev-archive-20260101\/removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz -$/),
