@@ -12,6 +12,7 @@ import { join, relative } from "node:path";
 import { synthAtomically } from "./src/app";
 import { parseCommandLine } from "./src/command-line";
 import { DEFAULT_ROSTER_FILE, loadRoster, RosterError } from "./src/roster";
+import { describeFargateSizes } from "./src/roster/fargate";
 import { speedUpSynthesis } from "./src/speed";
 import type { TerraformJson } from "./src/terraform/plan-json";
 
@@ -53,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
   const { stack, stackDir, hostFiles } = await synthAtomically(fleet, outdir);
 
   const lines = [`Synthesized ${fleet.developers.length} developers from ${rosterFile} into ${relative(".", stackDir) || "."}`];
+  const sizes = describeFargateSizes(fleet.developers);
+  if (sizes) lines.push(`Fargate sizes: ${sizes}`);
   if (exportDir) {
     // Loaded only here: the HCL writer is not needed to synthesize.
     const { exportDeployment } = await import("./src/export/deployment");

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { PROJECT_ROOT } from "./helpers/fleet";
+import { parse, stringify } from "yaml";
+import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
 import { launch } from "./helpers/launch";
 
 const work = mkdtempSync(join(tmpdir(), "cli-"));
@@ -55,6 +56,21 @@ describe("main.ts", () => {
     expect(Object.values(config.resource.aws_route53_record).map((r) => r.name)).toEqual(
       expect.arrayContaining(["ann.team.example.org", "bo.team.example.org"]),
     );
+  });
+
+  it("says each Fargate size on ECS, with how many and which developers, and none on the host", () => {
+    const roster = parse(DEFAULT_ROSTER_TEXT);
+    delete roster.host;
+    roster.platform = "ecs";
+    roster.developerDefaults = { ...roster.developerDefaults, cpus: 1, cpuLimit: 1, memoryGiB: 2, memoryLimitGiB: 2 };
+    for (const d of roster.developers.slice(6)) Object.assign(d, { cpuLimit: 2, memoryLimitGiB: 4 });
+    const file = join(work, "ecs.yaml");
+    writeFileSync(file, stringify(roster));
+    const run = main(["--outdir", join(work, "ecs.out")], { ROSTER_FILE: file });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout.split("\n")).toContain("Fargate sizes: 1 vCPU / 2 GiB × 6 (dev1 … dev6), 2 vCPU / 4 GiB × 2 (dev7, dev8)");
+    expect(main(["--outdir", outdir]).stdout).not.toContain("Fargate");
   });
 
   it("rejects a bad roster with exit 1, every problem on stderr, and leaves cdktf.out untouched", () => {

@@ -150,13 +150,18 @@ describe("the maintenance role", () => {
     ]);
   });
 
-  it("reads and writes the archive's migration/ prefix with the fleet key through S3, and writes its own log group", () => {
+  it("reads and writes the archive's migration/ and removed/ prefixes with the fleet key through S3, and writes its own log group", () => {
     const statements = statementsOf(policies.get("ecs_maintenance_work-policy")!);
     expect(statements.map((s) => [s.Sid, s.Action, s.Resource])).toEqual([
       [
         "ReadAndWriteMigrationPrefix",
         ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
         `${ref("aws_s3_bucket", "backup_archive_bucket", "arn")}/migration/*`,
+      ],
+      [
+        "WriteAndVerifyRemovedHomes",
+        ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+        `${ref("aws_s3_bucket", "backup_archive_bucket", "arn")}/removed/*`,
       ],
       ["ArchiveKeyThroughS3", ["kms:GenerateDataKey", "kms:Decrypt"], ref("aws_kms_key", "secrets_key", "arn")],
       [
@@ -165,7 +170,7 @@ describe("the maintenance role", () => {
         `${ref("aws_cloudwatch_log_group", "ecs_maintenance_log-group", "arn")}:log-stream:*`,
       ],
     ]);
-    expect(statements[1].Condition).toEqual({ StringEquals: { "kms:ViaService": "s3.ap-southeast-7.amazonaws.com" } });
+    expect(statements[2].Condition).toEqual({ StringEquals: { "kms:ViaService": "s3.ap-southeast-7.amazonaws.com" } });
     // Nothing of a developer's: no secrets, no ECS Exec channels, no delete.
     expect(JSON.stringify(statements)).not.toMatch(/secretsmanager|ssmmessages|Delete/);
   });

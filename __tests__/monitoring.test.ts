@@ -14,8 +14,9 @@ import { TerraformVariable, Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { hostMonitoring } from "../src/constructs/host-monitoring";
 import { classifiedAlarms, declareSleepsWithHost, MonitoringLayer, type MonitoringLayerProps } from "../src/constructs/monitoring";
+import { ecsMonitoring } from "../src/platforms/ecs/ecs-monitoring";
 import { THRESHOLDS } from "../src/thresholds";
-import { defaultFleet } from "./helpers/fleet";
+import { defaultFleet, editedFleet } from "./helpers/fleet";
 import { refToOnly, standIns, synthLayer } from "./helpers/layer";
 import { only, resources } from "./helpers/synth";
 import type { ProviderBlock } from "../src/terraform/plan-json";
@@ -264,6 +265,55 @@ describe("dashboard, budget and reminder", () => {
     const target = only(config, "aws_cloudwatch_event_target");
     expect(target.arn).toBe(topic);
     expect(JSON.parse(target.input as string)).toMatch(/set-api-key\.sh --developer <name>.*rotate-password\.sh --developer <name>/);
+  });
+});
+
+describe("the homes' storage on ECS", () => {
+  const ecsFleetOf = (count: number) =>
+    editedFleet((r) => {
+      r.platform = "ecs";
+      delete r.host;
+      r.developers = r.developers.slice(0, count);
+    });
+  const storageAlarm = (count: number) => {
+    const found = ecsMonitoring(ecsFleetOf(count), "fs-0123456789abcdef0").alarms.find((a) => a.name === "homes-storage");
+    if (!found) throw new Error("no homes-storage alarm");
+    return found;
+  };
+
+  it("alarms on growth, not on a level: the hourly stored bytes' rate as GiB a day, in 5 of 6 hours, quiet without data", () => {
+    const alarm = storageAlarm(8);
+    const [bytes, growth] = alarm.metricQuery as {
+      id: string;
+      expression?: string;
+      returnData?: boolean;
+      metric?: Record<string, unknown>;
+    }[];
+    expect(bytes.metric).toEqual({
+      namespace: "AWS/EFS",
+      metricName: "StorageBytes",
+      dimensions: { FileSystemId: "fs-0123456789abcdef0", StorageClass: "Total" },
+      period: 3600,
+      stat: "Average",
+    });
+    expect(growth).toMatchObject({ expression: `RATE(bytes) * 86400 / ${1024 ** 3}`, returnData: true });
+    expect(alarm).toMatchObject({
+      evaluationPeriods: 6,
+      datapointsToAlarm: 5,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    });
+    expect(alarm.sleepsWithHost).toBe(false);
+  });
+
+  it("scales the pace with the roster and says it, per developer, and what to do", () => {
+    const perDeveloper = THRESHOLDS.homesGrowthGiBPerDayPerDeveloper;
+    expect(storageAlarm(8).threshold).toBe(8 * perDeveloper);
+    expect(storageAlarm(3).threshold).toBe(3 * perDeveloper);
+    expect(storageAlarm(3).alarmDescription).toContain(
+      `grew faster than ${3 * perDeveloper} GiB a day (${perDeveloper} GiB for each of the 3 developers) in 5 of the last 6 hours`,
+    );
+    expect(storageAlarm(3).alarmDescription).toMatch(/find the home that grows/);
   });
 });
 

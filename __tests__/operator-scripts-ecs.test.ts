@@ -4,13 +4,15 @@
  * recovery point; during a migration the host): argument errors exit 2 and name the problem; the
  * AWS calls of each happy path in order; nothing stored when the developer's service does not
  * exist; restore-home changes nothing without --yes and swaps the restored home in with the real
- * maintenance program; migrate-homes copies a home from the host layout through the real host
+ * maintenance program; archive-home archives a home where the host's apply puts a removed
+ * developer's, read back, and delete-home deletes it only once that archive is there; migrate-homes copies a home from the host layout through the real host
  * command and maintenance program, and exits non-zero on a mismatch the task reports; no secret
  * value in argv; with OpenID Connect there is no password to show or rotate, and re-adding a
  * developer restores their gate's cookie key.
  */
 import { spawnSync } from "node:child_process";
 import {
+  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -21,10 +23,11 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { AwsAccount } from "../rehearse/lib/aws-account";
 import { DATA_MOUNT, hostInstanceName, hostPaths, maintenanceNames, oidcClientSecretName, secretName } from "../src/naming";
 import { maintenanceProgram } from "../src/platforms/ecs/maintenance";
@@ -176,6 +179,7 @@ const callsOf = (r: Run, ...prefixes: string[]) => r.calls.filter((c) => prefixe
 describe("which scripts a roster gets", () => {
   it("ECS alone: the shared ones and ECS's own, none that needs the host", () => {
     expect(scriptsOf(ecsFleet)).toEqual([
+      "archive-home.sh",
       "readd-developer.sh",
       "restart.sh",
       "restore-home.sh",
@@ -188,7 +192,7 @@ describe("which scripts a roster gets", () => {
 
   it("the host alone: none of ECS's own", () => {
     const scripts = scriptsOf(hostFleet);
-    for (const ecsOnly of ["restore-home.sh", "shell.sh", "migrate-homes.sh"]) expect(scripts).not.toContain(ecsOnly);
+    for (const ecsOnly of ["restore-home.sh", "archive-home.sh", "shell.sh", "migrate-homes.sh"]) expect(scripts).not.toContain(ecsOnly);
     expect(scripts).toEqual(expect.arrayContaining(["restart.sh", "restore.sh", "sleep.sh", "wake.sh"]));
   });
 
@@ -210,6 +214,8 @@ describe("argument errors exit 2 and name the problem, calling nothing", () => {
     ["ecs", "restore-home.sh", ["--developer", "dev1"], "--recovery-point is required"],
     ["ecs", "restore-home.sh", ["--developer", "dev1", "--recovery-point", "rp-1"], "not an AWS Backup recovery point ARN: rp-1"],
     ["ecs", "restore-home.sh", ["--recovery-point=arn:aws:backup:x"], "--developer is required"],
+    ["ecs", "archive-home.sh", ["--yes"], "--developer is required"],
+    ["ecs", "archive-home.sh", ["--developer", "dev99"], "unknown developer 'dev99'"],
     ["migration", "migrate-homes.sh", ["--developer", "zed"], "unknown developer 'zed'"],
     ["migration", "migrate-homes.sh", ["--now"], "unknown argument: --now"],
     ["ecs", "rotate-password.sh", ["--developer", "dev1", "--instance-id=i-0123456789abcdef0"], "unknown argument: --instance-id="],
@@ -424,6 +430,122 @@ describe("restore-home.sh", () => {
     expect(r.stderr).toContain("The service dev5 stays at 0 tasks");
     expect(callsOf(r, "ecs update-service")).toEqual([expect.stringContaining("--desired-count 0")]);
     expect(r.account.list("services").find((x) => x.serviceName === "dev5")).toMatchObject({ desiredCount: 0 });
+  });
+});
+
+/** dev5's home on the file system: a file of its own mode and time, a directory, a symbolic link. */
+function homeToArchive(account: AwsAccount): void {
+  const home = join(account.fileSystemRoot, "home", "dev5");
+  mkdirSync(join(home, "project"), { recursive: true });
+  writeFileSync(join(home, "project", "main.go"), "package main\n", { mode: 0o600 });
+  symlinkSync("project/main.go", join(home, "main"));
+  utimesSync(join(home, "project", "main.go"), new Date("2025-06-01T12:00:00Z"), new Date("2025-06-01T12:00:00Z"));
+}
+
+describe("archive-home.sh", () => {
+  const ARCHIVE_KEY = /^removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz$/;
+  const archived = (r: Run) => {
+    const dir = join(r.account.dir, "s3", BUCKET);
+    return existsSync(dir)
+      ? readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => relative(dir, join(e.parentPath, e.name)))
+      : [];
+  };
+
+  it("without --yes checks the service and the archive bucket, says what it would do and changes nothing", () => {
+    const r = run("ecs", "archive-home.sh", ["--developer", "dev5"], { seed: homeToArchive });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`archives   /home/dev5 to s3://${BUCKET}/removed/dev5/<UTC time>.tar.gz`);
+    expect(r.stderr).toContain("Nothing was changed: run again with --yes to archive.");
+    expect(r.calls.map((c) => c.split(" ").slice(0, 2).join(" "))).toEqual(["ecs describe-services", "ecs describe-task-definition"]);
+    expect(archived(r)).toEqual([]);
+  });
+
+  it("with --yes: service to 0, the maintenance task's archive where the host's apply puts one, read back; prints where it is", () => {
+    const r = run("ecs", "archive-home.sh", ["--developer", "dev5", "--yes"], { seed: homeToArchive });
+    expect(r.status).toBe(0);
+    expect(callsOf(r, "ecs update-service", "ecs wait", "ecs run-task", "s3 cp -", "s3api head-object")).toEqual([
+      "ecs update-service --cluster code-server-dev --service dev5 --desired-count 0 --query service.serviceName --output text",
+      "ecs wait services-stable --cluster code-server-dev --services dev5",
+      expect.stringMatching(
+        /^ecs run-task --cluster code-server-dev --task-definition code-server-dev-maintenance .*"command":\["archive-home","dev5","\d{8}T\d{6}Z"\]/,
+      ),
+      // The bucket's Object Lock refuses an upload without a checksum.
+      expect.stringMatching(
+        /^s3 cp - s3:\/\/code-server-dev-archive-20260101\/removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz --expected-size \d+ --checksum-algorithm CRC32 --only-show-errors$/,
+      ),
+      // Read back whole by the task before the script looks for it.
+      expect.stringMatching(/^s3 cp --only-show-errors s3:\/\/code-server-dev-archive-20260101\/removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz -$/),
+      expect.stringMatching(/^s3api head-object --bucket code-server-dev-archive-20260101 --key removed\/dev5\/\d{8}T\d{6}Z\.tar\.gz /),
+    ]);
+    const [key] = archived(r);
+    expect(key).toMatch(ARCHIVE_KEY);
+    expect(r.stdout).toBe(`s3://${BUCKET}/${key}\n`);
+    // The key layout of the host's apply for a departed developer's workspace.
+    expect(readFileSync(join(__dirname, "..", "templates", "scripts", "apply.sh.hbs"), "utf8")).toContain(
+      `url="s3://$ARCHIVE_BUCKET/${maintenanceNames(ecsFleet).removedPrefix}$name/$stamp.tar.gz"`,
+    );
+    // The archive holds the home as it was: modes, times, the link; owners as numbers.
+    const listed = spawnSync("tar", ["-tvzf", join(r.account.dir, "s3", BUCKET, key), "--numeric-owner"], {
+      encoding: "utf8",
+      env: { ...process.env, TZ: "UTC" },
+    }).stdout;
+    expect(listed).toMatch(/^-rw------- \d+\/\d+ +13 2025-06-01 12:00 dev5\/project\/main\.go$/m);
+    expect(listed).toMatch(/^lrwxrwxrwx .* dev5\/main -> project\/main\.go$/m);
+    // The home stays; the service stays stopped for the roster change.
+    expect(readFileSync(join(r.account.fileSystemRoot, "home", "dev5", "project", "main.go"), "utf8")).toBe("package main\n");
+    expect(r.account.list("services").find((x) => x.serviceName === "dev5")).toMatchObject({ desiredCount: 0 });
+    expect(r.stderr).toContain("Next: remove dev5 from roster.yaml");
+  });
+
+  it("refuses a developer without a home, and a failed archive leaves the service at 0 and says how to start it", () => {
+    const r = run("ecs", "archive-home.sh", ["--developer", "dev5", "--yes"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the maintenance task failed (exit 1");
+    expect(r.stderr).toContain("--desired-count 1 starts it again");
+    expect(readFileSync(join(r.account.dir, "task.log"), "utf8")).toContain(
+      "/home/dev5 is not a directory on the file system; nothing was archived",
+    );
+    expect(archived(r)).toEqual([]);
+    expect(r.account.list("services").find((x) => x.serviceName === "dev5")).toMatchObject({ desiredCount: 0 });
+  });
+
+  it("the maintenance task's delete-home deletes the home only once its archive of that stamp is there", () => {
+    const r = run("ecs", "archive-home.sh", ["--developer", "dev5", "--yes"], { seed: homeToArchive });
+    expect(r.status).toBe(0);
+    const [key] = archived(r);
+    const stamp = /(\d{8}T\d{6}Z)\.tar\.gz$/.exec(key)![1];
+    const deleteHome = (at: string) =>
+      spawnSync("bash", [rendered.ecs.maintenance, "delete-home", "dev5", at], {
+        encoding: "utf8",
+        env: {
+          PATH: `${join(r.dir, "bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+          ...r.account.env,
+          FS_ROOT: r.account.fileSystemRoot,
+          ARCHIVE_BUCKET: BUCKET,
+        },
+      });
+    const home = join(r.account.fileSystemRoot, "home", "dev5");
+    const early = deleteHome("20200101T000000Z");
+    expect(early.status).toBe(1);
+    expect(early.stderr).toContain(
+      `no archive s3://${BUCKET}/removed/dev5/20200101T000000Z.tar.gz (archive-home.sh writes it); nothing was deleted`,
+    );
+    expect(existsSync(home)).toBe(true);
+    const done = deleteHome(stamp);
+    expect(done.status).toBe(0);
+    expect(existsSync(home)).toBe(false);
+    expect(archived(r)).toEqual([key]);
+  });
+
+  it("says so when the maintenance task reports an archive that is not there", () => {
+    const r = run("ecs", "archive-home.sh", ["--developer", "dev5", "--yes"], {
+      seed: homeToArchive,
+      maintenance: maintenanceThatExits(0),
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/reported s3:\/\/code-server-dev-archive-20260101\/removed\/dev5\/\S+ archived, but it cannot be found/);
   });
 });
 

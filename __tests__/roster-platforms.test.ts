@@ -4,7 +4,7 @@
  * ECS each developer's Fargate size: the smallest that holds their limits, refused beyond the largest.
  */
 import { parse, stringify } from "yaml";
-import { FARGATE_SIZES, LARGEST_FARGATE_SIZE, smallestFargateSize } from "../src/roster/fargate";
+import { describeFargateSizes, FARGATE_SIZES, LARGEST_FARGATE_SIZE, smallestFargateSize } from "../src/roster/fargate";
 import { parseRoster } from "../src/roster";
 import { DEFAULT_ROSTER_TEXT, generatedRosterText, problemsOf } from "./helpers/fleet";
 
@@ -136,6 +136,17 @@ describe("Fargate sizes", () => {
     expect(messages(defaults)).toEqual([
       "developerDefaults.memoryLimitGiB|cpuLimit 1.5 vCPU with memoryLimitGiB 128 fits no Fargate task: Fargate's largest task is 16 vCPU / 120 GiB; lower memoryLimitGiB, or run this team on the host platform",
     ]);
+  });
+});
+
+describe("synth's line of Fargate sizes", () => {
+  it("groups the developers by size, smallest first, and names at most three of each in full", () => {
+    const small = { cpu: 512, memoryMiB: 1024 };
+    const large = { cpu: 4096, memoryMiB: 10240 };
+    const developers = Array.from({ length: 250 }, (_, i) => ({ name: `dev${i + 1}`, fargate: i % 125 === 3 ? small : large }));
+    const line = describeFargateSizes(developers)!;
+    expect(line).toBe("0.5 vCPU / 1 GiB × 2 (dev4, dev129), 4 vCPU / 10 GiB × 248 (dev1 … dev250)");
+    expect(describeFargateSizes(parseRoster(DEFAULT_ROSTER_TEXT).developers)).toBeUndefined();
   });
 });
 

@@ -101,7 +101,7 @@ export function logGroupNames(fleet: FleetNames) {
 
 /**
  * The ECS platform's maintenance task, which operators run for one-off work on the homes' file
- * system (restore-home.sh, migrate-homes.sh): names the stack and the operator scripts share. A
+ * system (restore-home.sh, migrate-homes.sh, archive-home.sh): names the stack and the operator scripts share. A
  * developer named `maintenance` would share its family and role name; the platform refuses one.
  */
 export function maintenanceNames(fleet: FleetNames) {
@@ -112,6 +112,8 @@ export function maintenanceNames(fleet: FleetNames) {
     logGroup: `${logGroupNames(fleet).base}/maintenance`,
     /** Key prefix in the archive bucket of the homes copied from the host. */
     migrationPrefix: "migration/",
+    /** Key prefix in the archive bucket of removed developers' homes: `<prefix><name>/<UTC time>.tar.gz`, as the host's apply writes them. */
+    removedPrefix: "removed/",
   } as const;
 }
 

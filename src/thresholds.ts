@@ -23,8 +23,12 @@ export const THRESHOLDS = {
   /** A developer's ECS task: CPU or memory used, percent of its Fargate size, average over 3 × 5 minutes. */
   taskCpuPercent: 90,
   taskMemoryPercent: 90,
-  /** The homes' EFS file system: GiB stored, over an hour; past it, someone is filling it (EFS itself does not fill). */
-  homesStorageGiB: 500,
+  /**
+   * The homes' EFS file system: growth in GiB a day for each developer of the roster, at the pace of
+   * the last hour, for 5 of 6 hours. EFS never fills, so what matters is someone filling it (a
+   * runaway log, a cache, a copied data set): the bill grows with every GiB.
+   */
+  homesGrowthGiBPerDayPerDeveloper: 5,
   /** The homes' file system: percent of its throughput limit used, average over 3 × 5 minutes. */
   homesThroughputPercent: 80,
   /** Monthly budget notifications, percent of the budget (actual spend). */

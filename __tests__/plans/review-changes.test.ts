@@ -213,7 +213,26 @@ maybe("the review against a deployment of the default roster", () => {
       expectTerraformsAccount("ecs-remove");
       expect(result.impacts).toHaveLength(1);
       expect(result.impacts[0].notice).toMatch(/their home stays on the homes' file system at \/home\/dev5 \(nothing is deleted/);
+      expect(result.impacts[0].notice).toMatch(/archive it first with scripts\/archive-home\.sh/);
       expect(result.impacts[0].notice).not.toMatch(/host/);
+      expect(result.protected.find((v) => v.role === "homes")?.action).toBe("unchanged");
+      expect(exitCodeOf(result)).toBe(3);
+    });
+
+    it("a new code-server image replaces each developer's task definition and updates their service, nothing else: exit 3, each told", () => {
+      const newer = synthesized(rosterText((r) => ((r as Roster & { codeServer: { tag: string } }).codeServer.tag = "4.103.0"), ecsText));
+      const { result } = reviewed("ecs-update-code-server", newer, {}, onEcs);
+      expectTerraformsAccount("ecs-update-code-server");
+      const developers = onEcs.fleet.developers.map((d) => d.name);
+      const byType = (type: string) => result.changes.filter((c) => c.type === type);
+      expect(byType("aws_ecs_task_definition").map((c) => [c.developer, c.action])).toEqual(developers.map((d) => [d, "replace"]));
+      expect(byType("aws_ecs_service").map((c) => [c.developer, c.action])).toEqual(developers.map((d) => [d, "update"]));
+      // What the deployment plans of itself (alsoWithoutTheChange) aside.
+      const others = result.changes.filter(
+        (c) => !c.alsoWithoutTheChange && !["aws_ecs_task_definition", "aws_ecs_service"].includes(c.type),
+      );
+      expect(others).toEqual([]);
+      expect(result.impacts.map((i) => i.developer)).toEqual(developers);
       expect(result.protected.find((v) => v.role === "homes")?.action).toBe("unchanged");
       expect(exitCodeOf(result)).toBe(3);
     });

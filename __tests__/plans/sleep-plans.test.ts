@@ -1,8 +1,9 @@
 /**
  * Sleep when idle in Terraform's own plans, offline: after the sleeper and the wake have flipped
  * developers' listener rules (their weights in the deployed state), a plan of the unchanged
- * configuration changes nothing; and turning sleep on updates each developer's rule in place,
- * which the review names as something that developer notices.
+ * configuration changes nothing (on ECS also after their services went to 0 tasks and their
+ * alarms quiet); and turning sleep on updates each developer's rule in place, which the review
+ * names as something that developer notices.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import type { TerraformState } from "../../src/terraform/fabricate-state";
 import { OfflinePlanner } from "../../src/terraform/plan-against-state";
 import type { TerraformJson } from "../../src/terraform/plan-json";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "../helpers/fleet";
+import { sleepingAlarmNamesOf } from "../helpers/synth";
 import { terraformOrSkip } from "../helpers/terraform";
 
 const terraform = terraformOrSkip();
@@ -34,6 +36,29 @@ function asleep(state: TerraformState): TerraformState {
     const groups = attributes.action[0].forward[0].target_group;
     expect(groups.map((g) => g.weight).sort()).toEqual([0, 1]);
     for (const group of groups) group.weight = 1 - group.weight;
+  }
+  return copy;
+}
+
+/**
+ * `state` as the sleeper and the schedule leave an ECS deployment at run time: besides the rules,
+ * every service at 0 tasks and every alarm that sleeps with its developer or the schedule quiet.
+ */
+function asleepOnEcs(state: TerraformState, sleepingAlarms: readonly string[]): TerraformState {
+  const copy = asleep(state);
+  const services = copy.resources.filter((r) => r.type === "aws_ecs_service");
+  const alarms = copy.resources.filter(
+    (r) => r.type === "aws_cloudwatch_metric_alarm" && sleepingAlarms.includes(r.instances[0].attributes.alarm_name as string),
+  );
+  expect(services.length).toBeGreaterThan(0);
+  expect(alarms.map((a) => a.instances[0].attributes.alarm_name).sort()).toEqual([...sleepingAlarms].sort());
+  for (const service of services) {
+    expect(service.instances[0].attributes.desired_count).toBe(1);
+    (service.instances[0].attributes as Record<string, unknown>).desired_count = 0;
+  }
+  for (const alarm of alarms) {
+    expect(alarm.instances[0].attributes.actions_enabled).toBe(true);
+    (alarm.instances[0].attributes as Record<string, unknown>).actions_enabled = false;
   }
   return copy;
 }
@@ -68,6 +93,15 @@ maybe("a deployment that sleeps when idle", () => {
     const slept = asleep(deployed.state);
     expect(Object.fromEntries(planner.plannedChanges(config, slept))).toEqual(Object.fromEntries(deployed.selfPlanned));
     expect(Object.fromEntries(planner.plannedChanges(config, asleep(slept)))).toEqual(Object.fromEntries(deployed.selfPlanned));
+  });
+
+  it("plans no change on ECS after everyone has slept: rules at the wake page, services at 0 tasks, alarms quiet", () => {
+    const roster = parse(sleepText) as Record<string, unknown>;
+    delete roster.host;
+    const { fleet, config } = synth(stringify({ ...roster, platform: "ecs" }), "ecs-sleep");
+    const deployed = planner.deployment(config);
+    const slept = asleepOnEcs(deployed.state, sleepingAlarmNamesOf(fleet));
+    expect(Object.fromEntries(planner.plannedChanges(config, slept))).toEqual(Object.fromEntries(deployed.selfPlanned));
   });
 
   it("updates each developer's rule in place when sleep is turned on, and the review says what each developer will notice", () => {

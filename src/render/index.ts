@@ -83,6 +83,7 @@ export const OPERATOR_SCRIPT_PLATFORMS: Readonly<Record<string, "host" | "ecs" |
   "sleep.sh": "host",
   "wake.sh": "host",
   "restore-home.sh": "ecs",
+  "archive-home.sh": "ecs",
   "shell.sh": "ecs",
   "migrate-homes.sh": "migration",
   "set-oidc-client-secret.sh": "oidc",
@@ -126,6 +127,7 @@ export function renderMaintenanceProgram(fleet: Fleet, where: { readonly mount: 
     coderUid: CODER_UID,
     dnsLabelPattern: DNS_LABEL.source,
     migrationPrefix: names.migrationPrefix,
+    removedPrefix: names.removedPrefix,
   });
 }
 

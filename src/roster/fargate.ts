@@ -46,3 +46,29 @@ export function describeFargateSize(size: FargateSize): string {
 export function smallestFargateSize(vcpus: number, memoryMiB: number): FargateSize | undefined {
   return FARGATE_SIZES.find((size) => size.cpu >= vcpus * 1024 && size.memoryMiB >= memoryMiB);
 }
+
+/** How many developers' names a line of `describeFargateSizes` lists before it shortens them to "first … last". */
+const NAMES_LISTED = 3;
+
+/**
+ * One line for synth: each distinct size the developers' tasks get, smallest first, with how many
+ * and which developers (roster order), as "1 vCPU / 2 GiB × 6 (dev1 … dev6), 2 vCPU / 4 GiB × 2
+ * (dev7, dev8)". As short for 250 developers as for 8; undefined when no developer has a size (the host).
+ */
+export function describeFargateSizes(developers: readonly { readonly name: string; readonly fargate?: FargateSize }[]): string | undefined {
+  const bySize = new Map<FargateSize, string[]>();
+  for (const { name, fargate } of developers) {
+    if (!fargate) continue;
+    const size = FARGATE_SIZES.find((s) => s.cpu === fargate.cpu && s.memoryMiB === fargate.memoryMiB) ?? fargate;
+    bySize.set(size, [...(bySize.get(size) ?? []), name]);
+  }
+  if (bySize.size === 0) return undefined;
+  const order = (size: FargateSize) => size.cpu * 1e6 + size.memoryMiB;
+  return [...bySize]
+    .sort(([a], [b]) => order(a) - order(b))
+    .map(([size, names]) => {
+      const which = names.length <= NAMES_LISTED ? names.join(", ") : `${names[0]} … ${names[names.length - 1]}`;
+      return `${describeFargateSize(size)} × ${names.length} (${which})`;
+    })
+    .join(", ");
+}

@@ -1,9 +1,10 @@
 /**
  * What the monitoring layer watches on the ECS platform (`PlatformMonitoring`): the homes' file
- * system (what is stored, and how much of its throughput is used), and per developer their
+ * system (how fast what it stores grows, and how much of its throughput is used), and per developer their
  * service's running task and its CPU and memory against its Fargate size (Container Insights), with
  * their dashboard widgets. A failed deployment is an event, not a metric: `EcsPlatform` sends it.
  */
+import type { CloudwatchMetricAlarmMetricQuery } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { developerAlarmNames } from "../../naming";
 import type { Developer, Fleet } from "../../roster";
 import type { AlarmSpec, PlatformMonitoring, WidgetSpec } from "../../constructs/monitoring";
@@ -85,27 +86,43 @@ function serviceAlarms(fleet: Fleet, developer: Developer): AlarmSpec[] {
   ];
 }
 
-/** The homes' file system: what it stores, and the share of its throughput the tasks use. */
-function homesAlarms(fileSystemId: string): AlarmSpec[] {
-  const efs = (id: string, metricName: string, stat: string, dimensions: Record<string, string> = {}) => ({
+/** Hours of growth the homes' storage alarm looks at, and how many of them must be too fast. */
+const GROWTH_HOURS = { evaluated: 6, breaching: 5 } as const;
+
+/**
+ * The homes' file system grows too fast: `RATE` of the hourly stored bytes, as GiB a day, above
+ * the per-developer pace times the roster's size. A pace, not a level: EFS never fills, so a level
+ * says only that the team is large, and a pace says someone is filling it now. One point of the
+ * six may be missing (RATE needs the point before it) or slow.
+ */
+function homesGrowthAlarm(fleet: Fleet, bytes: CloudwatchMetricAlarmMetricQuery): AlarmSpec {
+  const perDeveloper = THRESHOLDS.homesGrowthGiBPerDayPerDeveloper;
+  const threshold = perDeveloper * fleet.developers.length;
+  return {
+    name: "homes-storage",
+    // The homes are there whether or not anyone works.
+    sleepsWithHost: false,
+    alarmDescription:
+      `The homes' file system grew faster than ${threshold} GiB a day (${perDeveloper} GiB for each of the ${fleet.developers.length} developers) ` +
+      `in ${GROWTH_HOURS.breaching} of the last ${GROWTH_HOURS.evaluated} hours: someone is filling their home (a runaway log, a cache, a copied data set). ` +
+      "EFS has no size limit and bills every GiB: find the home that grows (du -sh ~ in each task, through shell.sh where ecs.exec is on) and ask its developer.",
+    metricQuery: [bytes, { id: "growth", expression: `RATE(bytes) * 86400 / ${GIB}`, label: "growth (GiB a day)", returnData: true }],
+    evaluationPeriods: GROWTH_HOURS.evaluated,
+    datapointsToAlarm: GROWTH_HOURS.breaching,
+    threshold,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+  };
+}
+
+/** The homes' file system: how fast it grows, and the share of its throughput the tasks use. */
+function homesAlarms(fleet: Fleet, fileSystemId: string): AlarmSpec[] {
+  const efs = (id: string, metricName: string, stat: string, dimensions: Record<string, string> = {}, period = 300) => ({
     id,
-    metric: { namespace: "AWS/EFS", metricName, dimensions: { FileSystemId: fileSystemId, ...dimensions }, period: 300, stat },
+    metric: { namespace: "AWS/EFS", metricName, dimensions: { FileSystemId: fileSystemId, ...dimensions }, period, stat },
   });
   return [
-    {
-      name: "homes-storage",
-      // The homes are there whether or not anyone works.
-      sleepsWithHost: false,
-      alarmDescription: `The homes' file system stores more than ${THRESHOLDS.homesStorageGiB} GiB: EFS grows without limit and bills every GiB; find the largest homes.`,
-      metricQuery: [
-        efs("bytes", "StorageBytes", "Maximum", { StorageClass: "Total" }),
-        { id: "gib", expression: `bytes / ${GIB}`, label: "GiB stored", returnData: true },
-      ],
-      evaluationPeriods: 1,
-      threshold: THRESHOLDS.homesStorageGiB,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-    },
+    homesGrowthAlarm(fleet, efs("bytes", "StorageBytes", "Average", { StorageClass: "Total" }, 3600)),
     {
       name: "homes-throughput",
       // Nobody works while the environment sleeps: no I/O.
@@ -166,7 +183,7 @@ export function ecsMonitoring(fleet: Fleet, fileSystemId: string): PlatformMonit
   const widgets = ecsWidgets(fleet, fileSystemId);
   return {
     logGroups: [],
-    alarms: homesAlarms(fileSystemId),
+    alarms: homesAlarms(fleet, fileSystemId),
     developerAlarms: (developer) => serviceAlarms(fleet, developer),
     overviewWidget: widgets.overview,
     developerWidgets: widgets.perDeveloper,

@@ -1,12 +1,13 @@
 /**
  * The maintenance task of the homes: a task definition that operators run with `aws ecs run-task`
  * for one-off work on the whole file system (restore-home.sh swaps in a home AWS Backup restored,
- * migrate-homes.sh fills homes copied from the host), and the role it runs as. It mounts the file
+ * migrate-homes.sh fills homes copied from the host, archive-home.sh archives a home), and the role it runs as. It mounts the file
  * system at /fs as root through an access point of its own, rooted at `/`: it must move the
  * root-owned directories AWS Backup restores into. The file system's policy grants that access
- * point, and root, to this role alone, and refuses root through any other. The task reads and writes the archive bucket's `migration/` prefix,
- * logs to a group of its own, has no port and no load balancer, and deletes nothing: a home it
- * replaces is moved aside.
+ * point, and root, to this role alone, and refuses root through any other. The task reads and writes the archive bucket's `migration/` prefix
+ * and `removed/` (archive-home.sh archives a home there before its developer is removed),
+ * logs to a group of its own, has no port and no load balancer, and deletes nothing on its own: a
+ * home it replaces is moved aside, and only the operator's delete-home of an archived home deletes.
  *
  * It runs in the developers' subnets with the developers' security group (the operator scripts
  * copy a developer's service's network settings): that group admits nothing but the load
@@ -182,16 +183,23 @@ export class Maintenance extends Construct {
     };
   }
 
-  /** The archive's migration prefix (KMS through S3, as the host writes archives), and the task's log group. */
+  /** The archive's migration and removed-homes prefixes (KMS through S3, as the host writes archives), and the task's log group. */
   private workStatements(bucketArn: string, logGroupArn: string): object[] {
     const aws = AwsEnvironment.of(this);
-    const prefix = maintenanceNames(this.props.fleet).migrationPrefix;
+    const { migrationPrefix, removedPrefix } = maintenanceNames(this.props.fleet);
     return [
       {
         Sid: "ReadAndWriteMigrationPrefix",
         Effect: "Allow",
         Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-        Resource: `${bucketArn}/${prefix}*`,
+        Resource: `${bucketArn}/${migrationPrefix}*`,
+      },
+      {
+        // archive-home: a removed developer's home, where the host's apply puts theirs; read back to verify it. No delete.
+        Sid: "WriteAndVerifyRemovedHomes",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: `${bucketArn}/${removedPrefix}*`,
       },
       {
         Sid: "ArchiveKeyThroughS3",
