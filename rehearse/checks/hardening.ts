@@ -313,7 +313,10 @@ export const AFTER_LOGIN = [
       await startProxy(r.domain, r.host.roster.routes, r.ports, listener);
       try {
         const answer = await r.get(developer.name, "/login");
-        expect(answer.headers["x-frame-options"] === value, `the answer carries X-Frame-Options ${String(answer.headers["x-frame-options"])}`);
+        expect(
+          answer.headers["x-frame-options"] === value,
+          `the answer carries X-Frame-Options ${String(answer.headers["x-frame-options"])}`,
+        );
         const requested = await r.host.exec(developer.name, `rm -f ~/${WEBVIEW_FILE} && touch ~/${WEBVIEW_REQUEST}`);
         expect(requested.code === 0, `cannot ask the probe for its webview: ${requested.stderr}`);
         const { page } = await browser.openWorkbench(developer.hostname, await r.host.password(developer.name));
