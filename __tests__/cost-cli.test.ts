@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { runCostCli } from "../src/cost/cli";
+import { runCostCli, USAGE } from "../src/cost/cli";
 import { DEFAULT_ROSTER_TEXT, PROJECT_ROOT } from "./helpers/fleet";
 import { launch } from "./helpers/launch";
 
@@ -30,6 +30,16 @@ describe("npm run cost", () => {
     expect(bill.scheduled).toEqual({ total: bill.monthly.total, perDeveloper: bill.monthly.perDeveloper, hoursPerWeek: 168 });
     const ec2 = bill.monthly.lines.find((l: { id: string }) => l.id === "ec2.host");
     expect(ec2).toMatchObject({ quantity: 730, unit: "h", unitPriceUsd: 0.3328, monthlyUsd: 242.94, scalesWithHost: true });
+  });
+
+  test("--help names every key --json prints, sleeping with --active-hours", async () => {
+    const keys = Object.keys(JSON.parse((await run(["--json", "--region", "us-east-1", "--active-hours", "20"])).stdout));
+    const named = /--json\s+print \{([^}]*)\}/
+      .exec(USAGE)![1]
+      .split(",")
+      .map((key) => key.trim().split(/\s/)[0]);
+    expect(named).toEqual(keys);
+    expect(USAGE).toContain("sleeping (with --active-hours)");
   });
 
   test("--json says the bill is incomplete and names the lines it leaves out", async () => {

@@ -29,7 +29,6 @@ import { scriptParameters } from "../src/lambdas/sleep-wake/host";
 import { albEventOf, writeAlbResponse } from "../rehearse/sleep/lambda-target";
 import { asTheStandInHoldsIt } from "../rehearse/sleep/plan";
 import type { TerraformState } from "../src/terraform/fabricate-state";
-import type { StackConfig } from "../rehearse/rosters";
 import { routingTable } from "../src/routing";
 import { editedFleet } from "./helpers/fleet";
 import { synthStack } from "./helpers/synth";
@@ -39,7 +38,7 @@ const fleet = editedFleet((roster) => {
   roster.developers = (roster.developers as unknown[]).slice(0, 3);
   roster.sleep = { idleMinutes: 5 };
 });
-const config = synthStack(fleet) as unknown as StackConfig;
+const config = synthStack(fleet);
 const DOCUMENT = "code-server-dev-host-script";
 const WAKE = resolveReference(REGION, "${aws_lb_target_group.sleep_wake-target-group-0.arn}");
 

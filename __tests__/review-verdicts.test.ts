@@ -12,6 +12,9 @@ import { plannedAttributeChanges, planCounts, reviewAction, reviewedChanges, sym
 import { impossibleChange, protectedResources, verdictFromPlan } from "../src/review/protected";
 import { resourceEntries } from "../src/review/diff";
 import { renderReview } from "../src/review/report";
+import { appliedBy, DEVELOPER_SETTINGS } from "../src/review/settings";
+import { developerSchema } from "../src/roster/schema";
+import { withOidc } from "./helpers/ecs-oidc";
 import { exitCodeOf, synthesizeRoster, type Review } from "../src/review/review";
 import type { JsonObject, PlanAction, PlanJson, ResourceChange } from "../src/terraform/plan-json";
 import { DEFAULT_ROSTER_TEXT } from "./helpers/fleet";
@@ -337,8 +340,13 @@ describe("the data volume changed in place", () => {
 });
 
 /** A review of two rosters with the given plan's changes and counts. */
-function reviewWith(currentText: string, changes: ReviewedChange[], summary = { add: 0, change: 0, remove: 0 }): Review {
-  const base = synthesizeRoster("base.yaml", parseRoster(DEFAULT_ROSTER_TEXT, "base.yaml"));
+function reviewWith(
+  currentText: string,
+  changes: ReviewedChange[],
+  summary = { add: 0, change: 0, remove: 0 },
+  baseText = DEFAULT_ROSTER_TEXT,
+): Review {
+  const base = synthesizeRoster("base.yaml", parseRoster(baseText, "base.yaml"));
   const current = synthesizeRoster("roster.yaml", parseRoster(currentText, "roster.yaml"));
   return { base, current, diffs: [], changes, protected: [], impacts: [], refusals: [], vars: {}, summary };
 }
@@ -363,7 +371,7 @@ describe("the report", () => {
     const text = renderReview(reviewWith(withDev3({ cpuLimit: 2, memoryLimitGiB: 6, extensions: ["redhat.vscode-yaml"] }), []));
     expect(sectionOf(text, "dev3 (changed)")).toEqual([
       "dev3 (changed)",
-      "  settings (the next apply on the host recreates the container with them)",
+      `  settings (${appliedBy("host")})`,
       "    ~ cpuLimit: 1.5 → 2",
       "    ~ memoryLimitGiB: 4 → 6",
       "    ~ extensions: +redhat.vscode-yaml",
@@ -382,8 +390,77 @@ describe("the report", () => {
     });
     expect(sectionOf(renderReview(reviewWith(onEcs, [])), "dev3 (changed)")?.slice(0, 2)).toEqual([
       "dev3 (changed)",
-      "  settings (the apply replaces their task definition, and ECS their task, with them)",
+      `  settings (${appliedBy("ecs")})`,
     ]);
+    expect(appliedBy("ecs")).toMatch(
+      /^the apply replaces their task definition, and ECS their task, when CPU, memory or extensions change$/,
+    );
+  });
+
+  it("lists a developer's own idle time under the developer, with what it does: they sleep sooner, or never", () => {
+    const sleeping = (roster: ProviderBlock) => (roster.sleep = { idleMinutes: 120 });
+    const developers = (roster: ProviderBlock) => roster.developers as RosterDeveloper[];
+    const base = edited(sleeping);
+    const current = edited((roster) => {
+      sleeping(roster);
+      Object.assign(developers(roster)[2], { idleMinutes: 30 });
+      Object.assign(developers(roster)[3], { idleMinutes: 0 });
+      Object.assign(developers(roster)[4], { idleMinutes: 120 });
+    });
+    const text = renderReview(reviewWith(current, [], undefined, base));
+    expect(sectionOf(text, "dev3 (changed)")).toEqual([
+      "dev3 (changed)",
+      `  settings (${appliedBy("host")})`,
+      "    ~ idleMinutes: 120 → 30 (their environment sleeps after 30 minutes without activity; nothing restarts)",
+    ]);
+    expect(sectionOf(text, "dev4 (changed)")).toContain(
+      "    ~ idleMinutes: 120 → 0 (their environment no longer sleeps; nothing restarts)",
+    );
+    // The team's time stated again as dev5's own changes nothing.
+    expect(sectionOf(text, "dev5 (changed)")).toBeUndefined();
+  });
+
+  describe("a developer's sign-in identity", () => {
+    const oidc = withOidc(DEFAULT_ROSTER_TEXT);
+    const byName = (developers: RosterDeveloper[], name: string) => developers.find((d) => d.name === name)!;
+
+    it("says that who may sign in at the developer's URL changes, for a new email or a sub that now wins over it", () => {
+      const roster = parse(oidc) as { developers: RosterDeveloper[] };
+      byName(roster.developers, "dev3").email = "dev3.new@example.com";
+      byName(roster.developers, "dev4").sub = "0a1b2c";
+      byName(roster.developers, "dev5").email = "DEV5@Example.com";
+      const [base, current] = [oidc, stringify(roster)];
+      const text = renderReview(reviewWith(current, [], undefined, base));
+      expect(sectionOf(text, "dev3 (changed)")).toEqual([
+        "dev3 (changed)",
+        `  settings (${appliedBy("host")})`,
+        "    ~ email/sub: dev3@example.com → dev3.new@example.com (who may sign in changes: from the apply on, the sign-in gate at dev3.dev.example.com admits dev3.new@example.com and no longer dev3@example.com; make sure that is dev3)",
+      ]);
+      expect(sectionOf(text, "dev4 (changed)")?.[2]).toBe(
+        "    ~ email/sub: dev4@example.com → sub 0a1b2c (who may sign in changes: from the apply on, the sign-in gate at dev4.dev.example.com admits sub 0a1b2c and no longer dev4@example.com; make sure that is dev4)",
+      );
+      // The provider's addresses are compared in lower case, as the gate compares them.
+      expect(sectionOf(text, "dev5 (changed)")).toBeUndefined();
+    });
+
+    it("lists no identity under the developers when the fleet's sign-in itself changes, or with passwords", () => {
+      const switched = renderReview(reviewWith(oidc, []));
+      expect(switched).not.toContain("email/sub:");
+      const passwords = renderReview(
+        reviewWith(
+          edited((roster) => (byName(roster.developers as RosterDeveloper[], "dev3").email = "dev3@example.com")),
+          [],
+        ),
+      );
+      expect(sectionOf(passwords, "dev3 (changed)")).toBeUndefined();
+    });
+  });
+
+  it("classifies every field of a roster developer, in the schema's order: compared, or left out with a reason", () => {
+    expect(Object.keys(DEVELOPER_SETTINGS)).toEqual(Object.keys(developerSchema.shape));
+    for (const [field, setting] of Object.entries(DEVELOPER_SETTINGS)) {
+      if ("leftOut" in setting) expect([field, setting.leftOut.length > 20]).toEqual([field, true]);
+    }
   });
 
   it("prints Terraform's counts, its replacements, and what it plans with no roster change too", () => {

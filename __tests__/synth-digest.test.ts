@@ -13,9 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthInto } from "../src/app";
 import { deploymentFiles } from "../src/export/deployment";
-import type { Fleet } from "../src/roster";
+import { parseRoster, type Fleet } from "../src/roster";
 import type { TerraformJson } from "../src/terraform/plan-json";
 import { fleetOf } from "./fixtures/rosters";
+import { ecsOidcRosterText } from "./helpers/ecs-oidc";
 import { defaultFleet, editedFleet, PROJECT_ROOT } from "./helpers/fleet";
 
 const RECORD = join(__dirname, "fixtures", "synth-digests.json");
@@ -30,6 +31,14 @@ const ROSTERS: Record<string, () => Fleet> = {
       roster.state = { backend: "s3", bucket: "example-terraform-state" };
     }),
   "three developers of different sizes and extensions": () => fleetOf(),
+  "ECS signing in with OpenID Connect": () => parseRoster(ecsOidcRosterText()),
+  "host sleeping when idle, a developer with their own idle time and one who never sleeps": () =>
+    editedFleet((roster) => {
+      roster.sleep = { idleMinutes: 30 };
+      const developers = roster.developers as { idleMinutes?: number }[];
+      developers[1].idleMinutes = 0;
+      developers[2].idleMinutes = 90;
+    }),
 };
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

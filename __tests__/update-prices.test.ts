@@ -1,16 +1,17 @@
 /**
- * `npm run cost -- --update-prices <region> --query-api`: against a stub `aws` that answers `pricing
- * get-products` as the Price List Query API does (PriceList entries are JSON strings with
+ * `npm run cost -- --update-prices <region> --query-api`: against the AWS stand-in, which answers
+ * `pricing get-products` as the Price List Query API does (PriceList entries are JSON strings with
  * `product.attributes` and `terms.OnDemand…priceDimensions…pricePerUnit.USD`, filtered by
  * TERM_MATCH on the product's attributes), the region's price file is rewritten with the API as
  * the source and the date; what the API does not give keeps its entry or stays unpriced.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCostCli } from "../src/cost/cli";
 import { monthlyCost } from "../src/cost/engine";
 import { loadPrices, PriceError } from "../src/cost/prices";
+import { AwsAccount } from "../rehearse/lib/aws-account";
 import { awsCli, pricingEndpointRegion, queryApiSource } from "../src/cost/query-api";
 import { updatePrices } from "../src/cost/update-prices";
 import { defaultFleet, PROJECT_ROOT } from "./helpers/fleet";
@@ -30,11 +31,11 @@ interface Canned {
   publicationDate?: string;
 }
 
-/** A product as the API sends it: a JSON string, terms keyed by SKU and offer-term codes. */
-function priceListEntry(c: Canned, i: number): string {
+/** A product as the API sends it (as a JSON string), terms keyed by SKU and offer-term codes. */
+function priceListProduct(c: Canned, i: number): Record<string, unknown> {
   const sku = `SKU${String(i).padStart(4, "0")}`;
   const term = `${sku}.JRTCKXETXF`;
-  return JSON.stringify({
+  return {
     product: { productFamily: c.family, attributes: { servicecode: c.serviceCode, ...c.attributes }, sku },
     serviceCode: c.serviceCode,
     terms: {
@@ -55,7 +56,7 @@ function priceListEntry(c: Canned, i: number): string {
     },
     version: "20261101000000",
     publicationDate: c.publicationDate ?? "2026-11-01T00:00:00Z",
-  });
+  };
 }
 
 const here = { regionCode: REGION };
@@ -259,32 +260,29 @@ const CANNED: Canned[] = [
 ];
 
 /**
- * The stub `aws`: logs its argv; answers `pricing get-products` with the canned products of the
- * service code that match every TERM_MATCH filter (productFamily is the product's family, other
- * fields its attributes), in the API's response shape; STUB_AWS_ERROR fails it as the CLI does.
+ * The AWS stand-in as `aws`, its account holding the canned products: it answers `pricing
+ * get-products` with those of the service code that match every TERM_MATCH filter, and logs each call.
  */
 const bin = join(work, "bin");
-const log = join(work, "aws.log");
 mkdirSync(bin);
-writeFileSync(join(work, "canned.json"), JSON.stringify(CANNED.map((c, i) => ({ ...c, entry: priceListEntry(c, i) }))));
-writeFileSync(
-  join(bin, "aws"),
-  `#!/usr/bin/env node
-const fs = require("node:fs");
-const args = process.argv.slice(2);
-fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(args) + "\\n");
-if (process.env.STUB_AWS_ERROR) { process.stderr.write(process.env.STUB_AWS_ERROR + "\\n"); process.exit(253); }
-const at = (flag) => args[args.indexOf(flag) + 1];
-if (args[0] !== "pricing" || args[1] !== "get-products") process.exit(2);
-const filters = JSON.parse(at("--filters"));
-const canned = JSON.parse(fs.readFileSync(${JSON.stringify(join(work, "canned.json"))}, "utf8"));
-const matches = canned.filter((c) => c.serviceCode === at("--service-code") &&
-  filters.every((f) => f.Type === "TERM_MATCH" && (f.Field === "productFamily" ? c.family : c.attributes[f.Field]) === f.Value));
-process.stdout.write(JSON.stringify({ FormatVersion: at("--format-version"), PriceList: matches.map((c) => c.entry) }));
-`,
-);
-chmodSync(join(bin, "aws"), 0o755);
-const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+symlinkSync(join(PROJECT_ROOT, "rehearse", "standins", "aws"), join(bin, "aws"));
+const account = new AwsAccount(join(work, "account"), "ap-south-1");
+CANNED.forEach((c, i) => account.addPriceListProduct(priceListProduct(c, i)));
+const env = { ...process.env, ...account.env, PATH: `${bin}:${process.env.PATH}` };
+/** Each call's options by name, from the stand-in's log ("aws pricing get-products --region ap-south-1 --filters [...] ..."). */
+const optionsOfCalls = (since: number): Record<string, string>[] =>
+  account
+    .calls()
+    .slice(since)
+    .map((line) => {
+      const [command, ...options] = line.split(/ (?=--)/);
+      return { command, ...Object.fromEntries(options.map((o) => [o.slice(2, o.indexOf(" ")), o.slice(o.indexOf(" ") + 1)])) };
+    });
+
+/** The operator's credentials lack pricing:GetProducts: the CLI's message, as the stand-in gives it. */
+const denied = { ...env, AWS_STANDIN_FAULT_DENY: "pricing get-products" };
+const DENIED =
+  "An error occurred (UnauthorizedOperation) when calling the GetProducts operation: You are not authorized to perform this operation. (a fault injected through AWS_STANDIN_FAULT_DENY)";
 
 const scratchPrices = () => scratchIn(work, REGION);
 const read = (dir: string) => readPriceFile(dir, REGION);
@@ -292,18 +290,15 @@ const read = (dir: string) => readPriceFile(dir, REGION);
 describe("--update-prices ap-southeast-7 against the Price List Query API", () => {
   const dir = scratchPrices();
   const before = read(dir);
-  writeFileSync(log, "");
+  const since = account.calls().length;
   const result = updatePrices(REGION, queryApiSource(REGION, awsCli(env)), { dir, today: "2026-11-27" });
   const after = read(dir);
-  const calls = readFileSync(log, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as string[]);
+  const calls = optionsOfCalls(since);
 
   it("asks the API's nearest endpoint, once per query, with TERM_MATCH filters on the region", () => {
-    expect(calls.every((c) => c.slice(0, 4).join(" ") === "pricing get-products --region ap-south-1")).toBe(true);
+    expect(calls.every((c) => c.command === "aws pricing get-products" && c.region === "ap-south-1")).toBe(true);
     const filtersOf = (serviceCode: string) =>
-      calls.filter((c) => c[c.indexOf("--service-code") + 1] === serviceCode).map((c) => JSON.parse(c[c.indexOf("--filters") + 1]));
+      calls.filter((c) => c["service-code"] === serviceCode).map((c) => JSON.parse(c.filters) as unknown);
     expect(filtersOf("AmazonEC2")[0]).toEqual([
       { Type: "TERM_MATCH", Field: "regionCode", Value: REGION },
       { Type: "TERM_MATCH", Field: "productFamily", Value: "Compute Instance" },
@@ -321,7 +316,7 @@ describe("--update-prices ap-southeast-7 against the Price List Query API", () =
         { Type: "TERM_MATCH", Field: "transferType", Value: "AWS Outbound" },
       ],
     ]);
-    expect(calls.every((c) => c.includes("--format-version") && c[c.indexOf("--format-version") + 1] === "aws_v1")).toBe(true);
+    expect(calls.every((c) => c["format-version"] === "aws_v1")).toBe(true);
   });
 
   it("writes each figure from the one product its query selects, with the API and the date as its source", () => {
@@ -426,11 +421,8 @@ describe("when the API cannot be read", () => {
   it("fails with the CLI's message and leaves the price file as it was", () => {
     const dir = scratchPrices();
     const before = readFileSync(join(dir, `${REGION}.json`), "utf8");
-    const failing = { ...env, STUB_AWS_ERROR: 'Unable to locate credentials. You can configure credentials by running "aws configure".' };
-    expect(() => updatePrices(REGION, queryApiSource(REGION, awsCli(failing)), { dir })).toThrow(
-      new PriceError(
-        'aws pricing get-products failed (exit 253): Unable to locate credentials. You can configure credentials by running "aws configure".',
-      ),
+    expect(() => updatePrices(REGION, queryApiSource(REGION, awsCli(denied)), { dir })).toThrow(
+      new PriceError(`aws pricing get-products failed (exit 254): ${DENIED}`),
     );
     expect(readFileSync(join(dir, `${REGION}.json`), "utf8")).toBe(before);
   });
@@ -453,13 +445,10 @@ describe("npm run cost -- --update-prices --query-api", () => {
   it("exits 1 and changes no price file when the API cannot be read", async () => {
     const committed = readFileSync(join(PROJECT_ROOT, "prices", "eu-west-1.json"), "utf8");
     const { code, stdout, stderr } = await run(["--update-prices", "eu-west-1", "--query-api"], {
-      ...env,
-      STUB_AWS_ERROR: "An error occurred (AccessDeniedException)",
+      ...denied,
     });
     expect([code, stdout]).toEqual([1, ""]);
-    expect(stderr).toBe(
-      "aws pricing get-products failed (exit 253): An error occurred (AccessDeniedException)\nprices/eu-west-1.json is unchanged.\n",
-    );
+    expect(stderr).toBe(`aws pricing get-products failed (exit 254): ${DENIED}\nprices/eu-west-1.json is unchanged.\n`);
     expect(readFileSync(join(PROJECT_ROOT, "prices", "eu-west-1.json"), "utf8")).toBe(committed);
   });
 

@@ -49,43 +49,44 @@ function fillAddresses(report: Report, r: Rehearsal): void {
   report.developers = fleet.developers.map((d) => ({ name: d.name, port: d.port, container: containerName(d), service: containerName(d) }));
 }
 
-async function main(argv: string[]): Promise<number> {
+interface Options {
+  readonly keep: boolean;
+  readonly down: boolean;
+  readonly only?: RegExp;
+  /** The checks to run: those --only names, and the essential ones they build on. */
+  readonly checks: typeof CHECKS;
+}
+
+/** The command line's options, or the exit code of a command line that is wrong (the usage said). */
+function optionsOf(argv: string[]): Options | { exit: number } {
   const parsed = parseCommandLine<{ keep?: boolean; down?: boolean; only?: string }>(
     argv,
     { keep: { type: "boolean" }, down: { type: "boolean" }, only: { type: "string" } },
     USAGE,
   );
-  if ("exit" in parsed) return parsed.exit;
+  if ("exit" in parsed) return parsed;
   const options = parsed.values;
   if (options.keep && options.down) {
     console.error(`--keep and --down exclude each other\n${USAGE}`);
-    return 2;
+    return { exit: 2 };
   }
   let only: RegExp | undefined;
   try {
     only = options.only === undefined ? undefined : new RegExp(options.only);
   } catch (err) {
     console.error(`--only: ${(err as Error).message}\n${USAGE}`);
-    return 2;
+    return { exit: 2 };
   }
   const checks = CHECKS.filter((c) => !only || c.essential || only.test(c.name));
   if (only && !CHECKS.some((c) => only.test(c.name))) {
     console.error(`--only ${options.only} matches no check; the checks are:\n${CHECKS.map((c) => `  ${c.name}`).join("\n")}`);
-    return 2;
+    return { exit: 2 };
   }
-  if (process.getuid?.() !== 0) {
-    console.error("npm run rehearse needs root: it runs a Docker engine, a loop device and mounts (sudo npm run rehearse)");
-    return 1;
-  }
-  const nofileMax = await nofileHardLimit();
-  const host = new RehearsalHost(nofileMax);
-  const env = engineEnv(host.root, nofileMax);
-  if (options.down) {
-    await down(env);
-    say("torn down: engine stopped, proxy stopped, data volume unmounted and detached, host removed");
-    return 0;
-  }
+  return { keep: Boolean(options.keep), down: Boolean(options.down), only, checks };
+}
 
+/** A clean start (whatever an earlier run left is torn down) and the rehearsal with its report. */
+async function start(host: RehearsalHost, env: NodeJS.ProcessEnv): Promise<{ report: Report; r: Rehearsal }> {
   rmSync(layout.log, { force: true });
   const cold = !existsSync(layout.cache) || readdirSync(layout.cache).length === 0;
   say(`rehearsal ${cold ? "(cold: empty cache)" : "(warm cache)"}; log in ${layout.log}`);
@@ -102,37 +103,52 @@ async function main(argv: string[]): Promise<number> {
       seam: "rehearse/proxy.ts proxyPorts()",
     });
   }
+  return { report, r };
+}
 
-  let interrupted = false;
-  const finish = async () => {
-    await r.closeBrowser();
-    if (r.base) fillAddresses(report, r);
-    report.timings.totalSeconds = Number(elapsedSeconds().toFixed(1));
-    report.kept = Boolean(options.keep) && !interrupted;
-    if (!report.kept) {
-      say("tearing down (engine, proxy, data volume)");
-      await down(env).catch((err: Error) => say(`teardown: ${err.message}`));
-    }
-    writeReport(report);
+/** Whether a signal interrupted the run, and the run's last step: the report written, and the rest torn down unless kept. */
+interface Ending {
+  interrupted: boolean;
+  readonly finish: () => Promise<void>;
+}
+
+/** How the run ends, on its own or by SIGINT or SIGTERM (which record the interruption and exit 130). */
+function ending(r: Rehearsal, report: Report, env: NodeJS.ProcessEnv, keep: boolean): Ending {
+  const end: Ending = {
+    interrupted: false,
+    finish: async () => {
+      await r.closeBrowser();
+      if (r.base) fillAddresses(report, r);
+      report.timings.totalSeconds = Number(elapsedSeconds().toFixed(1));
+      report.kept = keep && !end.interrupted;
+      if (!report.kept) {
+        say("tearing down (engine, proxy, data volume)");
+        await down(env).catch((err: Error) => say(`teardown: ${err.message}`));
+      }
+      writeReport(report);
+    },
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
-      if (interrupted) return;
-      interrupted = true;
+      if (end.interrupted) return;
+      end.interrupted = true;
       say(`${signal}: stopping`);
       killRunning();
       report.checks.push({ name: "the rehearsal ran to its end", ok: false, detail: `interrupted by ${signal}`, seconds: 0 });
-      void finish().then(() => {
+      void end.finish().then(() => {
         console.log(summaryLine(report));
         process.exit(130);
       });
     });
   }
+  return end;
+}
 
+/** Runs the checks in order, each recorded as it ends; after an essential one fails, the rest are recorded as not run. */
+async function runChecks(checks: typeof CHECKS, r: Rehearsal, report: Report, end: Ending): Promise<void> {
   let blockedBy: string | undefined;
-  if (only) report.facts.only = String(only);
   for (const check of checks) {
-    if (interrupted) break;
+    if (end.interrupted) break;
     if (blockedBy) {
       report.checks.push({ name: check.name, ok: false, detail: `not run: "${blockedBy}" failed`, seconds: 0 });
       continue;
@@ -146,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
       ok = false;
       detail = (err as Error).message;
     }
-    if (interrupted) break;
+    if (end.interrupted) break;
     const seconds = Number(((Date.now() - started) / 1000).toFixed(1));
     report.checks.push({ name: check.name, ok, detail, seconds });
     report.faults = faultResults(report.checks);
@@ -154,8 +170,10 @@ async function main(argv: string[]): Promise<number> {
     if (!ok && check.essential) blockedBy = check.name;
     writeReport(report);
   }
-  if (interrupted) return new Promise(() => undefined);
-  await finish();
+}
+
+/** The run's outcome, last in the log: the faults table, each failed check again, where the report is, and the counts. */
+function sayOutcome(report: Report): void {
   const table = faultTable(report.faults);
   if (table.length)
     say(
@@ -168,6 +186,30 @@ async function main(argv: string[]): Promise<number> {
   record(`report: ${join(layout.report)}`);
   say(`report: ${layout.report}${report.kept ? " (engine, containers and proxy kept running: npm run rehearse -- --down ends them)" : ""}`);
   console.log(summaryLine(report));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const options = optionsOf(argv);
+  if ("exit" in options) return options.exit;
+  if (process.getuid?.() !== 0) {
+    console.error("npm run rehearse needs root: it runs a Docker engine, a loop device and mounts (sudo npm run rehearse)");
+    return 1;
+  }
+  const nofileMax = await nofileHardLimit();
+  const host = new RehearsalHost(nofileMax);
+  const env = engineEnv(host.root, nofileMax);
+  if (options.down) {
+    await down(env);
+    say("torn down: engine stopped, proxy stopped, data volume unmounted and detached, host removed");
+    return 0;
+  }
+  const { report, r } = await start(host, env);
+  const end = ending(r, report, env, options.keep);
+  if (options.only) report.facts.only = String(options.only);
+  await runChecks(options.checks, r, report, end);
+  if (end.interrupted) return new Promise(() => undefined);
+  await end.finish();
+  sayOutcome(report);
   return report.checks.every((c) => c.ok) ? 0 : 1;
 }
 

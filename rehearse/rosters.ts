@@ -9,6 +9,7 @@ import { parseDocument, type Document } from "yaml";
 import { HOST_FILES_MANIFEST as MANIFEST_FILE } from "../src/naming";
 import { HOST_FILES_PREFIX } from "../src/naming";
 import { DEFAULT_ROSTER_FILE, loadRoster, type Fleet } from "../src/roster";
+import type { TerraformJson } from "../src/terraform/plan-json";
 import { PROJECT_ROOT, layout } from "./lib/layout";
 import { runOk } from "./lib/run";
 
@@ -66,11 +67,9 @@ export const baseRosterFile = () => join(PROJECT_ROOT, process.env.ROSTER_FILE |
 // Terraform template syntax is escaped in S3 object contents (src/constructs/expressions.ts).
 const unescapeTemplate = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
-export type StackConfig = { resource?: Record<string, Record<string, Record<string, unknown>>> };
-
 /** The one synthesized stack's configuration under an outdir. */
-export function stackConfigOf(outdir: string): StackConfig {
-  return JSON.parse(readFileSync(join(stackDirOf(outdir), "cdk.tf.json"), "utf8")) as StackConfig;
+export function stackConfigOf(outdir: string): TerraformJson {
+  return JSON.parse(readFileSync(join(stackDirOf(outdir), "cdk.tf.json"), "utf8")) as TerraformJson;
 }
 
 /** The one synthesized stack's directory under an outdir, where its files beside the configuration are. */
@@ -80,7 +79,7 @@ function stackDirOf(outdir: string): string {
   return join(outdir, "stacks", stacks[0]);
 }
 
-function only(config: StackConfig, type: string): Record<string, unknown> {
+function only(config: TerraformJson, type: string): Record<string, unknown> {
   const resources = Object.values(config.resource?.[type] ?? {});
   if (resources.length !== 1) throw new Error(`expected one ${type} in the synthesized stack, found ${resources.length}`);
   return resources[0];
@@ -96,7 +95,7 @@ const LISTENER_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** The response headers the stack's HTTPS listener adds to every response. */
-export function listenerResponseHeaders(config: StackConfig): Record<string, string> {
+export function listenerResponseHeaders(config: TerraformJson): Record<string, string> {
   const listeners = Object.values(config.resource?.aws_lb_listener ?? {}).filter((l) => l.protocol === "HTTPS");
   if (listeners.length !== 1) throw new Error(`expected one HTTPS listener in the synthesized stack, found ${listeners.length}`);
   const headers: Record<string, string> = {};
@@ -107,7 +106,7 @@ export function listenerResponseHeaders(config: StackConfig): Record<string, str
   return headers;
 }
 
-export function applyDocumentOf(config: StackConfig): ApplyDocument {
+export function applyDocumentOf(config: TerraformJson): ApplyDocument {
   const association = only(config, "aws_ssm_association") as { name: string; parameters: Record<string, string> };
   // The association names its document by reference: `${aws_ssm_document.<id>.name}`.
   const documentId = /^\$\{aws_ssm_document\.([^.]+)\.name\}$/.exec(association.name)?.[1];

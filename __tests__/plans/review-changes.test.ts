@@ -12,6 +12,7 @@ import { GUIDE_LINKS } from "../../src/naming";
 import { sectionAt } from "../helpers/docs";
 import { planCounts, type ReviewedChange } from "../../src/review/planned";
 import { renderReview } from "../../src/review/report";
+import { appliedBy } from "../../src/review/settings";
 import { exitCodeOf, review, synthesizeRoster, type Review } from "../../src/review/review";
 import { reviewSections } from "../../src/review/sections";
 import { parseRoster } from "../../src/roster";
@@ -203,7 +204,7 @@ maybe("the review against a deployment of the default roster", () => {
       expect(result.impacts.map((i) => [i.developer, i.notice])).toEqual([
         ["dev3", expect.stringMatching(/^their task is replaced \(its [a-z_, ]+ changes?\): their editor is unreachable/)],
       ]);
-      expect(renderReview(result)).toContain("settings (the apply replaces their task definition, and ECS their task, with them)");
+      expect(renderReview(result)).toContain(`settings (${appliedBy("ecs")})`);
       expect(exitCodeOf(result)).toBe(3);
     });
 

@@ -5,7 +5,7 @@
  * references (`${aws_...}`) are resolved to the resources they name in the same stack; nothing here
  * knows what the project puts in a task definition.
  */
-import type { StackConfig } from "../rosters";
+import type { TerraformJson } from "../../src/terraform/plan-json";
 
 /** A container definition, in the fields the engine can honour (the rest are the concessions'). */
 export interface ContainerDefinition {
@@ -67,7 +67,7 @@ export interface EcsStack {
   readonly initializer: { readonly passwords: readonly string[]; readonly placeholders: readonly string[] };
 }
 
-type Resources = NonNullable<StackConfig["resource"]>;
+type Resources = TerraformJson["resource"];
 
 /** `${aws_type.id.attribute}` as [type, id], or undefined when the value is no single reference. */
 export function referenceOf(value: unknown): [string, string] | undefined {
@@ -136,7 +136,7 @@ function initializerList(input: string, key: string): string[] {
 }
 
 /** The ECS side of a synthesized stack. */
-export function ecsStackOf(config: StackConfig): EcsStack {
+export function ecsStackOf(config: TerraformJson): EcsStack {
   const resources = config.resource ?? {};
   const tasks = new Map(
     Object.values(resources.aws_ecs_task_definition ?? {}).map((td) => [td.family as string, taskDefinitionOf(resources, td)]),

@@ -76,7 +76,8 @@ type Collection =
   | "taskDefinitions"
   | "fileSystems"
   | "recoveryPoints"
-  | "restoreJobs";
+  | "restoreJobs"
+  | "priceList";
 type Json = Record<string, unknown>;
 
 export class AwsAccount {
@@ -290,6 +291,11 @@ export class AwsAccount {
   /** The host's root (ROOT_PREFIX) of the commands SSM runs there. */
   get hostRoot(): string {
     return join(this.dir, "host");
+  }
+
+  /** A product of the Price List Query API (format aws_v1), which get-products sends as a JSON string. */
+  addPriceListProduct(product: Json): void {
+    this.add("priceList", product);
   }
 
   addBucket(bucket: string): void {

@@ -7,7 +7,8 @@
  * aws-sdk-client-mock (rehearse/sleep/clients.ts): only these pure parts and the state live here.
  */
 import type { Action, Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { Route, StackConfig } from "../rosters";
+import type { TerraformJson } from "../../src/terraform/plan-json";
+import type { Route } from "../rosters";
 
 /** The stand-in account and region's ARN prefix of the load balancer's resources. */
 export const ACCOUNT_ID = "123456789012";
@@ -45,7 +46,7 @@ export function resolveReference(region: string, expression: string): string {
 }
 
 /** The environment a synthesized function (`aws_lambda_function.<id>`) runs with, its references resolved. */
-export function functionEnvironment(config: StackConfig, id: string, region: string): Record<string, string> {
+export function functionEnvironment(config: TerraformJson, id: string, region: string): Record<string, string> {
   const fn = config.resource?.aws_lambda_function?.[id] as { environment?: { variables?: Record<string, string> } } | undefined;
   if (!fn?.environment?.variables) throw new Error(`the synthesized stack has no aws_lambda_function.${id} with an environment`);
   return Object.fromEntries(Object.entries(fn.environment.variables).map(([k, v]) => [k, resolveReference(region, v)]));
@@ -58,10 +59,10 @@ interface SynthesizedRule {
 }
 
 /** The developers' listener rules as ELB describes them once Terraform created them, by the rule's resource id. */
-export function rulesOf(config: StackConfig, region: string): Map<string, Rule> {
+export function rulesOf(config: TerraformJson, region: string): Map<string, Rule> {
   const rules = new Map<string, Rule>();
   for (const [id, raw] of Object.entries(config.resource?.aws_lb_listener_rule ?? {})) {
-    const rule = raw as unknown as SynthesizedRule;
+    const rule = raw as SynthesizedRule;
     const actions: Action[] = rule.action.map((action, i) => ({
       Type: action.type as Action["Type"],
       Order: i + 1,
@@ -88,7 +89,7 @@ export function rulesOf(config: StackConfig, region: string): Map<string, Rule> 
 }
 
 /** The metric alarms' names of the synthesized stack, by resource id (alarms named by a reference are left out). */
-export function alarmsOf(config: StackConfig): Map<string, string> {
+export function alarmsOf(config: TerraformJson): Map<string, string> {
   const alarms = new Map<string, string>();
   for (const [id, alarm] of Object.entries(config.resource?.aws_cloudwatch_metric_alarm ?? {})) {
     const name = alarm.alarm_name;

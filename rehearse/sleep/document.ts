@@ -4,7 +4,7 @@
  * substituted into the `aws:runShellScript` step's lines. The rehearsal's stand-in runs the
  * fleet's synthesized document this way; the document's unit test does too.
  */
-import type { StackConfig } from "../rosters";
+import type { TerraformJson } from "../../src/terraform/plan-json";
 
 interface DocumentParameter {
   readonly allowedValues?: readonly string[];
@@ -42,7 +42,7 @@ export function commandScript(
 }
 
 /** The synthesized stack's SSM document named `name`: its content. */
-export function documentOf(config: StackConfig, name: string): CommandDocument {
+export function documentOf(config: TerraformJson, name: string): CommandDocument {
   const found = Object.values(config.resource?.aws_ssm_document ?? {}).find((d) => (d as { name?: string }).name === name) as
     { content: string } | undefined;
   if (!found) throw new Error(`the synthesized stack has no SSM document ${name}`);

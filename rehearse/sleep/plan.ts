@@ -11,7 +11,6 @@ import { join } from "node:path";
 import type { TerraformState } from "../../src/terraform/fabricate-state";
 import { findTerraform } from "../../src/terraform/offline";
 import { OfflinePlanner } from "../../src/terraform/plan-against-state";
-import type { TerraformJson } from "../../src/terraform/plan-json";
 import { PROJECT_ROOT } from "../lib/layout";
 import { stackConfigOf } from "../rosters";
 
@@ -54,7 +53,7 @@ function main(inputFile: string): void {
   const input = JSON.parse(readFileSync(inputFile, "utf8")) as PlanInput;
   const terraform = findTerraform();
   if (!terraform) throw new Error("terraform is not on PATH");
-  const config = stackConfigOf(input.outdir) as unknown as TerraformJson;
+  const config = stackConfigOf(input.outdir);
   const planner = new OfflinePlanner({
     terraform,
     tfvars: readFileSync(join(PROJECT_ROOT, "terraform.tfvars.example"), "utf8"),

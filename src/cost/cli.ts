@@ -51,8 +51,9 @@ const FLAG_WIDTH = Math.max(...Object.keys(ASSUMPTION_FLAGS).map((f) => f.length
 export const USAGE = `usage: npm run cost -- [--json] [--region <region>] [--<assumption> <number> ...]
        npm run cost -- --compare <sizes> [--region <region>] [--<assumption> <number> ...]
        npm run cost -- --update-prices <region> [--offers-url <url> | --query-api]
-  --json              print {currency, region, developers, complete, unpriced, monthly, scheduled}
-                      as JSON; complete is false when a line has no price (unpriced names them)
+  --json              print {currency, region, developers, complete, unpriced, monthly, scheduled,
+                      sleeping (with --active-hours)} as JSON; complete is false when a line has
+                      no price (unpriced names them)
   --region <region>   price the roster with another region's price file (default: the roster's region)
   --active-hours <h>  hours a week each developer actually works (above 0, at most 168): adds what
                       sleep when idle costs (the roster's sleep settings, or idleMinutes ${DEFAULT_IDLE_MINUTES}),

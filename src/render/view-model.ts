@@ -34,7 +34,7 @@ import { DEBIAN_ARCHITECTURE } from "../roster/instance-types";
 import { DNS_LABEL } from "../roster/schema";
 import { SECRET_PLACEHOLDER } from "../secret-placeholder";
 import { codeServerListenArgs } from "../identity/gate-deployment";
-import { codeServerPort, gateConfigTemplate, gateContainerName, hostGated, hostGateView, type HostGateView } from "../identity/host-gate";
+import { codeServerPort, gateConfigTemplate, gateContainerName, hostGated, hostGateView } from "../identity/host-gate";
 
 /**
  * Paths inside the code-server container. The whole home is the developer's directory
@@ -99,134 +99,14 @@ export const COMPOSE_ROOT_PREFIX = "${ROOT_PREFIX:-}";
 export const DOCKERD_LOG_FILE = "/var/log/dockerd.log";
 export const SYSLOG_FILE = "/var/log/syslog";
 
-export interface DeveloperView {
-  readonly name: string;
-  /** Compose service and container name. */
-  readonly service: string;
-  readonly port: number;
-  readonly hostname: string;
-  readonly cpuLimit: number;
-  readonly cpuShares: number;
-  readonly memLimit: string;
-  readonly memReservation: string;
-  /** `<path>:<tmpfs options>` of each writable memory file system (the root file system is read-only). */
-  readonly tmpfs: readonly string[];
-  /** Compose network key: one bridge network per developer. */
-  readonly network: string;
-  /** Linux name of the network's bridge, which the isolation rules match. */
-  readonly bridgeName: string;
-  readonly logGroup: string;
-  /** `<data mount>/<name>`: root-owned, never mounted into a container. */
-  readonly dataDir: string;
-  /** `<dataDir>/home`: the container's whole home, owned by the container's user. */
-  readonly homeDir: string;
-  readonly workspaceDir: string;
-  /** Where the workspace and the user-data dir lived before the home moved onto the data volume. */
-  readonly legacyWorkspaceDir: string;
-  readonly legacyUserDataDir: string;
-  /** Host path of the developer's code-server config: root-owned, mounted read-only. */
-  readonly codeServerConfigFile: string;
-  /** Host-file path (relative) of the code-server config apply.sh installs as codeServerConfigFile. */
-  readonly configTemplate: string;
-  /** The root-only 0600 env file holding the password hash and the API key. */
-  readonly envFile: string;
-  readonly passwordSecret: string;
-  readonly apiKeySecret: string;
-  /** Terraform addresses of the resources that outlive a removal (readd-developer.sh imports them). */
-  readonly keptAddresses: ReturnType<typeof developerKeptAddresses>;
-  /** The sign-in gate's cookie key (OpenID Connect fleets only), and its Terraform address. */
-  readonly gateCookieKeySecret: string;
-  readonly gateCookieKeyAddress: string;
-  /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
-  readonly extensionList: string;
-  /** The sign-in gate's container, its root-only directory, and the host file of its configuration (used only when the host is gated). */
-  readonly gateService: string;
-  readonly gateDir: string;
-  readonly gateConfigTemplate: string;
-}
-
-export interface FleetView {
-  readonly project: string;
-  readonly environment: string;
-  readonly namePrefix: string;
-  readonly region: string;
-  readonly domain: string;
-  readonly image: string;
-  readonly debArch: string;
-  readonly hostInstanceName: string;
-  /** Terraform addresses the restore runbook prints. */
-  readonly terraform: { readonly dataVolume: string; readonly dataVolumeAttachment: string };
-  /** The tag (and its value) the backup plan selects the data volume by; restore.sh moves it to the restored volume. */
-  readonly backupSelection: { readonly tag: string; readonly value: string };
-  readonly dataDeviceName: string;
-  readonly xenDataDeviceName: string;
-  readonly dataMount: string;
-  readonly dataFsLabel: string;
-  readonly coderUid: number;
-  readonly containerPort: number;
-  /** Whether the roster sleeps when idle (publish-metrics.sh then publishes Active). */
-  readonly sleep: boolean;
-  /** code-server's own port inside its container (behind the gate or not): what activity.sh asks and counts connections to. */
-  readonly codeServerPort: number;
-  /** code-server's command line before the workspace: where it listens and how it checks who comes in. */
-  readonly codeServerArgs: readonly string[];
-  /** code-server's own health endpoint, inside its container (behind the gate when there is one). */
-  readonly healthUrl: string;
-  /** The sign-in gate in front of each code-server, or false (code-server's password). */
-  readonly gate: HostGateView;
-  readonly containerHome: string;
-  readonly containerWorkspace: string;
-  readonly containerConfigFile: string;
-  /** The legacy user-data dir's place in the home. */
-  readonly homeUserDataDir: string;
-  readonly pidsLimit: number;
-  /** An apply refuses to start below this much free space, MiB. */
-  readonly minFreeMiB: typeof MIN_FREE_MIB;
-  /** Prefix of every developer bridge's name (iptables matches `<prefix>+`). */
-  readonly bridgePrefix: string;
-  readonly isolationChains: ReturnType<typeof isolationChains>;
-  /** Prefix of every host path in the compose file: the scripts' ROOT_PREFIX, empty on the host. */
-  readonly composeRootPrefix: string;
-  readonly nofile: number;
-  readonly paths: ReturnType<typeof hostPaths>;
-  readonly logGroups: { readonly system: string; readonly docker: string };
-  readonly metrics: ReturnType<typeof metricNames>;
-  readonly fleetEnvKeys: typeof FLEET_ENV_KEYS;
-  /** The keys every host script may read, for shellcheck-visible defaults. */
-  readonly fleetEnvKeyList: readonly string[];
-  readonly fleetEnvKeyNames: string;
-  readonly composeFile: string;
-  readonly systemd: {
-    readonly metricsService: string;
-    readonly metricsTimer: string;
-    readonly diskUsageService: string;
-    readonly diskUsageTimer: string;
-    readonly dockerDropIn: string;
-    /** docker.service's drop-in that requires the isolation unit: no dockerd without the rules. */
-    readonly dockerIsolationDropIn: string;
-    readonly isolationService: string;
-  };
-  readonly sysctlFile: string;
-  readonly rsyslogFile: string;
-  readonly logrotateFile: string;
-  readonly dockerdLogFile: string;
-  readonly passwordLength: number;
-  readonly passwordAlphabet: string;
-  readonly apiKeyPattern: string;
-  /** What the deployment stores in a secret only an operator can fill (no key: apply.sh skips it). */
-  readonly secretPlaceholder: string;
-  /** What a developer name looks like (apply.sh archives only such directories). */
-  readonly dnsLabelPattern: string;
-  readonly developers: readonly DeveloperView[];
-}
-
 const mib = (n: number) => `${n}m`;
 
-function developerView(fleet: Fleet, developer: Developer): DeveloperView {
+function developerView(fleet: Fleet, developer: Developer) {
   const dataDir = `${DATA_MOUNT}/${developer.name}`;
   const homeDir = `${dataDir}/home`;
   return {
     name: developer.name,
+    /** Compose service and container name. */
     service: containerName(developer),
     port: developer.port,
     hostname: developer.hostname,
@@ -235,33 +115,46 @@ function developerView(fleet: Fleet, developer: Developer): DeveloperView {
     memLimit: mib(developer.memoryLimitMiB),
     memReservation: mib(developer.memoryMiB),
     // exec: builds run what they compile there (go test, node-gyp); nosuid and nodev are Docker's defaults.
+    /** `<path>:<tmpfs options>` of each writable memory file system (the root file system is read-only). */
     tmpfs: WRITABLE_TMPFS.map(
       (path) => `${path}:size=${mib(Math.floor(developer.memoryLimitMiB * TMPFS_SHARE_OF_MEMORY_LIMIT))},mode=1777,exec,nosuid,nodev`,
     ),
+    /** Compose network key: one bridge network per developer. */
     network: `net-${developer.name}`,
+    /** Linux name of the network's bridge, which the isolation rules match. */
     bridgeName: developerBridgeName(developer),
     logGroup: logGroupNames(fleet).container(developer),
+    /** `<data mount>/<name>`: root-owned, never mounted into a container. */
     dataDir,
+    /** `<dataDir>/home`: the container's whole home, owned by the container's user. */
     homeDir,
     workspaceDir: `${homeDir}/${posix.basename(CONTAINER_WORKSPACE)}`,
+    /** Where the workspace and the user-data dir lived before the home moved onto the data volume. */
     legacyWorkspaceDir: `${dataDir}/${LEGACY_LAYOUT.workspace}`,
     legacyUserDataDir: `${dataDir}/${LEGACY_LAYOUT.userData}`,
+    /** Host path of the developer's code-server config: root-owned, mounted read-only. */
     codeServerConfigFile: `${hostPaths(fleet).codeServerConfigDir}/${developer.name}.yaml`,
+    /** Host-file path (relative) of the code-server config apply.sh installs as codeServerConfigFile. */
     configTemplate: developerConfigTemplate(developer),
+    /** The root-only 0600 env file holding the password hash and the API key. */
     envFile: `${hostPaths(fleet).secretsDir}/${developer.name}.env`,
     passwordSecret: secretName(fleet, developer, "password"),
     apiKeySecret: secretName(fleet, developer, "anthropic-api-key"),
+    /** Terraform addresses of the resources that outlive a removal (readd-developer.sh imports them). */
     keptAddresses: developerKeptAddresses(developer),
+    /** The sign-in gate's cookie key (OpenID Connect fleets only), and its Terraform address. */
     gateCookieKeySecret: secretName(fleet, developer, "gate-cookie-key"),
     gateCookieKeyAddress: developerGateKeyAddress(developer),
+    /** Every extension, space-separated for a bash word list (ids are validated: no spaces, no quotes). */
     extensionList: developer.extensions.join(" "),
+    /** The sign-in gate's container, its root-only directory, and the host file of its configuration (used only when the host is gated). */
     gateService: gateContainerName(developer),
     gateDir: `${hostPaths(fleet).gateDir}/${developer.name}`,
     gateConfigTemplate: gateConfigTemplate(developer),
   };
 }
 
-export function fleetView(fleet: Fleet): FleetView {
+export function fleetView(fleet: Fleet) {
   const paths = hostPaths(fleet);
   const logs = logGroupNames(fleet);
   const deviceName = DATA_DEVICE_NAME;
@@ -274,10 +167,12 @@ export function fleetView(fleet: Fleet): FleetView {
     image: `${fleet.codeServer.image}:${fleet.codeServer.tag}`,
     debArch: DEBIAN_ARCHITECTURE[runningHost(fleet).architecture],
     hostInstanceName: hostInstanceName(fleet),
+    /** Terraform addresses the restore runbook prints. */
     terraform: {
       dataVolume: terraformAddress(TERRAFORM_ADDRESSES.dataVolume),
       dataVolumeAttachment: terraformAddress(TERRAFORM_ADDRESSES.dataVolumeAttachment),
     },
+    /** The tag (and its value) the backup plan selects the data volume by; restore.sh moves it to the restored volume. */
     backupSelection: { tag: BACKUP_SELECTION_TAG, value: backupPlanName(fleet) },
     dataDeviceName: deviceName,
     // Xen kernels rename /dev/sdX attachments to /dev/xvdX.
@@ -286,25 +181,35 @@ export function fleetView(fleet: Fleet): FleetView {
     dataFsLabel: posix.basename(DATA_MOUNT).slice(0, 16),
     coderUid: CODER_UID,
     containerPort: CONTAINER_PORT,
+    /** Whether the roster sleeps when idle (publish-metrics.sh then publishes Active). */
     sleep: fleet.sleep !== undefined,
+    /** code-server's own port inside its container (behind the gate or not): what activity.sh asks and counts connections to. */
     codeServerPort: codeServerPort(fleet, CONTAINER_PORT),
+    /** code-server's command line before the workspace: where it listens and how it checks who comes in. */
     codeServerArgs: codeServerListenArgs(hostGated(fleet) ? fleet.auth : { type: "password" }),
+    /** code-server's own health endpoint, inside its container (behind the gate when there is one). */
     healthUrl: `http://localhost:${codeServerPort(fleet, CONTAINER_PORT)}${HEALTH_PATH}`,
+    /** The sign-in gate in front of each code-server, or false (code-server's password). */
     gate: hostGateView(fleet),
     containerHome: CONTAINER_HOME,
     containerWorkspace: CONTAINER_WORKSPACE,
     containerConfigFile: CONTAINER_CONFIG_FILE,
+    /** The legacy user-data dir's place in the home. */
     homeUserDataDir: HOME_USER_DATA_DIR,
     pidsLimit: PIDS_LIMIT,
+    /** An apply refuses to start below this much free space, MiB. */
     minFreeMiB: MIN_FREE_MIB,
+    /** Prefix of every developer bridge's name (iptables matches `<prefix>+`). */
     bridgePrefix: DEVELOPER_BRIDGE_PREFIX,
     isolationChains: isolationChains(fleet),
+    /** Prefix of every host path in the compose file: the scripts' ROOT_PREFIX, empty on the host. */
     composeRootPrefix: COMPOSE_ROOT_PREFIX,
     nofile: NOFILE_LIMIT,
     paths,
     logGroups: { system: logs.system, docker: logs.docker },
     metrics: metricNames(fleet),
     fleetEnvKeys: FLEET_ENV_KEYS,
+    /** The keys every host script may read, for shellcheck-visible defaults. */
     fleetEnvKeyList: Object.values(FLEET_ENV_KEYS),
     fleetEnvKeyNames: Object.values(FLEET_ENV_KEYS).join(" "),
     composeFile: `${paths.root}/docker/docker-compose.yml`,
@@ -314,6 +219,7 @@ export function fleetView(fleet: Fleet): FleetView {
       diskUsageService: `${fleet.project}-disk-usage.service`,
       diskUsageTimer: `${fleet.project}-disk-usage.timer`,
       dockerDropIn: `${fleet.project}-data-mount.conf`,
+      /** docker.service's drop-in that requires the isolation unit: no dockerd without the rules. */
       dockerIsolationDropIn: `${fleet.project}-isolation.conf`,
       isolationService: `${fleet.project}-isolation.service`,
     },
@@ -324,7 +230,9 @@ export function fleetView(fleet: Fleet): FleetView {
     passwordLength: PASSWORD_LENGTH,
     passwordAlphabet: PASSWORD_ALPHABET,
     apiKeyPattern: API_KEY_PATTERN,
+    /** What the deployment stores in a secret only an operator can fill (no key: apply.sh skips it). */
     secretPlaceholder: SECRET_PLACEHOLDER,
+    /** What a developer name looks like (apply.sh archives only such directories). */
     dnsLabelPattern: DNS_LABEL.source,
     developers: fleet.developers.map((d) => developerView(fleet, d)),
   };
@@ -471,3 +379,8 @@ export function operatorView(fleet: Fleet, sleepingAlarmNames: readonly string[]
       : false,
   };
 }
+
+/** What the templates read of a developer. */
+export type DeveloperView = Readonly<ReturnType<typeof developerView>>;
+/** What the templates read of the fleet. */
+export type FleetView = Readonly<ReturnType<typeof fleetView>>;

@@ -6,8 +6,8 @@
  * migration keeps code-server's password.
  */
 import type { Auth, Identity, Problem } from "./model";
-import { INVALID, type DeveloperParts, type RosterParts } from "./parts";
-import type { RawRoster } from "./schema";
+import { INVALID } from "./parts";
+import type { DeveloperParts, RawRoster, RosterParts } from "./schema";
 
 /** The roster's `auth` as the Fleet holds it. */
 export function authOf(raw: RawRoster["auth"]): Auth {

@@ -4,7 +4,6 @@
  * (a malformed `schedule.start` no longer hides a misspelt `schedule.timezone`).
  */
 import type { z } from "zod";
-import type { codeServerSchema, developerDefaultsSchema, developerSchema, rosterSchema, scheduleSchema } from "./schema";
 
 /** A field the schema refused: the rules that read it do not run. */
 export const INVALID: unique symbol = Symbol("invalid");
@@ -23,18 +22,4 @@ export function partsOf<S extends Shape>(shape: S, value: unknown): Parts<S> {
     return parsed.success ? parsed.data : INVALID;
   };
   return Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, parse(schema, key)])) as Parts<S>;
-}
-
-export type DeveloperParts = Parts<typeof developerSchema.shape>;
-export type ScheduleParts = Parts<typeof scheduleSchema.shape>;
-
-export interface RosterParts {
-  /** Each top-level field whole: `host` is valid only when all of it is. */
-  readonly top: Parts<typeof rosterSchema.shape>;
-  readonly codeServer: Parts<typeof codeServerSchema.shape>;
-  readonly developerDefaults: Parts<typeof developerDefaultsSchema.shape>;
-  /** One per list item (none when `developers` is no list). */
-  readonly developers: readonly DeveloperParts[];
-  /** Absent when the roster has no schedule. */
-  readonly schedule?: ScheduleParts;
 }

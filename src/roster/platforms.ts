@@ -6,8 +6,8 @@
  */
 import { describeFargateSize, LARGEST_FARGATE_SIZE, smallestFargateSize } from "./fargate";
 import type { Migration, PlatformKind, Problem } from "./model";
-import { INVALID, type DeveloperParts, type Part, type RosterParts } from "./parts";
-import { ecsSchema } from "./schema";
+import { INVALID, type Part } from "./parts";
+import { ecsSchema, type DeveloperParts, type RosterParts } from "./schema";
 
 /** Which platforms run: the serving one and a migration's other one. */
 export interface RunningPlatforms {

@@ -9,10 +9,19 @@ import { targetGroupName } from "../naming";
 import { collisionProblems } from "./collisions";
 import type { HostSpec, Problem } from "./model";
 import { INSTANCE_FAMILIES, INSTANCE_TYPES, architectureOf, isBurstable } from "./instance-types";
-import { INVALID, partsOf, type DeveloperParts, type Part, type RosterParts } from "./parts";
+import { INVALID, partsOf, type Part } from "./parts";
 import { fargateProblems, platformProblems, type RunningPlatforms } from "./platforms";
 import { scheduleProblems } from "./schedule";
-import { codeServerSchema, developerDefaultsSchema, developerSchema, rosterSchema, scheduleSchema, type RawRoster } from "./schema";
+import {
+  codeServerSchema,
+  developerDefaultsSchema,
+  developerSchema,
+  rosterSchema,
+  scheduleSchema,
+  type DeveloperParts,
+  type RawRoster,
+  type RosterParts,
+} from "./schema";
 
 export const CLAUDE_EXTENSION_ID = "anthropic.claude-code";
 /** ALB quota: rules per listener (the default action is not a rule); the host has one ALB. */

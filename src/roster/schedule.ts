@@ -3,8 +3,7 @@
  * zone, day names, stop after start) live here; the roster reports them like every other roster
  * problem, and the result is `Fleet.schedule`.
  */
-import { INVALID, type ScheduleParts } from "./parts";
-import type { RawRoster } from "./schema";
+import { INVALID, type Part } from "./parts";
 import { closest } from "./suggest";
 
 /** A time of day, 00:00 to 23:59. */
@@ -31,6 +30,15 @@ export interface Schedule {
   /** When the host stops, HH:MM (24 h) in `timezone`, later the same day than `start`. */
   readonly stop: string;
 }
+
+/**
+ * The schedule as the roster writes it, each field's form checked by the schema. Written out here
+ * rather than inferred from the schema, which reads TIME_OF_DAY from this module; the compiler
+ * holds the schema's parts to it where the rules pass them.
+ */
+export type RosterSchedule = Omit<Schedule, "days"> & { readonly days: readonly string[] };
+/** Each field of the roster's schedule as the schema parsed it, or INVALID. */
+export type ScheduleParts = { readonly [K in keyof RosterSchedule]: Part<RosterSchedule[K]> };
 
 /** Minutes after midnight of an HH:MM time (which the schema has checked). */
 export function minutesOfDay(time: string): number {
@@ -134,7 +142,7 @@ function runTimeProblems(startTime: string, stopTime: string): ScheduleProblem[]
 }
 
 /** The roster's schedule as a `Schedule`, its days in week order; `scheduleProblems` found nothing wrong with it. */
-export function resolveSchedule(raw: NonNullable<RawRoster["schedule"]>): Schedule {
+export function resolveSchedule(raw: RosterSchedule): Schedule {
   return {
     timezone: raw.timezone,
     days: WEEKDAYS.filter((d) => raw.days.includes(d)),

@@ -4,6 +4,7 @@
  * `fleet.ts`. Every field is documented in docs/roster-reference.md (a test holds it to this schema).
  */
 import { z } from "zod";
+import type { Parts } from "./parts";
 import { systemProjectNameProblem } from "./project-names";
 import { TIME_OF_DAY } from "./schedule";
 import { AWS_REGION, REGION_MESSAGE, bucketNameProblem, stateKeyProblem } from "./state-backend";
@@ -318,6 +319,20 @@ export const rosterSchema = z.strictObject({
 });
 
 export type RawRoster = z.infer<typeof rosterSchema>;
+
+/** The roster field by field (`parts.ts`), for the rules that look across fields. */
+export type DeveloperParts = Parts<typeof developerSchema.shape>;
+
+export interface RosterParts {
+  /** Each top-level field whole: `host` is valid only when all of it is. */
+  readonly top: Parts<typeof rosterSchema.shape>;
+  readonly codeServer: Parts<typeof codeServerSchema.shape>;
+  readonly developerDefaults: Parts<typeof developerDefaultsSchema.shape>;
+  /** One per list item (none when `developers` is no list). */
+  readonly developers: readonly DeveloperParts[];
+  /** Absent when the roster has no schedule. */
+  readonly schedule?: Parts<typeof scheduleSchema.shape>;
+}
 
 /**
  * The keys the schema allows in the object at `path` (a list index steps into the list's items),

@@ -1,7 +1,7 @@
 "use strict";
 // The AWS CLI stand-in: an AWS account kept in the directory AWS_STANDIN_STATE, answering the calls
-// the host and operator scripts make with the API's own response shapes, built from that state,
-// and changing it as AWS would. Every call is appended to <state>/calls.log ("aws <argv>"), every
+// the host and operator scripts (and the cost tool's --query-api) make with the API's own response
+// shapes, built from that state, and changing it as AWS would. Every call is appended to <state>/calls.log ("aws <argv>"), every
 // file:// argument copied to <state>/captured/. A call outside this list exits 252, naming it.
 // Faults (not account state) come from AWS_STANDIN_FAULT_* variables: see s3.cjs, ssm.cjs and
 // ecs.cjs, and AWS_STANDIN_FAULT_DENY="<service> <action>,..." (those calls are refused, as IAM
@@ -23,6 +23,7 @@ const SERVICES = {
   logs: () => require("./others.cjs").logs,
   efs: () => require("./others.cjs").efs,
   backup: () => require("./others.cjs").backup,
+  pricing: () => require("./pricing.cjs"),
 };
 
 const operationName = (action) => action.replace(/(^|-)([a-z])/g, (_, _dash, c) => c.toUpperCase());

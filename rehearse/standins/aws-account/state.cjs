@@ -19,6 +19,7 @@ const COLLECTIONS = [
   "fileSystems",
   "recoveryPoints",
   "restoreJobs",
+  "priceList",
 ];
 
 class Account {

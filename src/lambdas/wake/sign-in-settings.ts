@@ -8,7 +8,6 @@ import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/clie
 import type { Binding } from "../../identity/gate/config";
 import { isLoopback } from "../../identity/gate/loopback";
 import { DEVELOPER_PLACEHOLDER } from "../../naming";
-import type { GateStore } from "./sign-in";
 
 export interface SignInSettings {
   readonly issuer: URL;
@@ -21,6 +20,14 @@ export interface SignInSettings {
   readonly bindingName: (developer: string) => string;
   /** @default - the ID token's own lifetime */
   readonly maxSessionSeconds?: number;
+}
+
+/** Where the function reads a developer's gate from: Secrets Manager and SSM Parameter Store. */
+export interface GateStore {
+  /** A secret's value; throws when it cannot be read. */
+  secret(id: string): Promise<string>;
+  /** A developer's binding; undefined when the fleet has no such developer. */
+  binding(name: string): Promise<Binding | undefined>;
 }
 
 type Fields = Record<string, unknown>;

@@ -27,19 +27,11 @@ import { errorReason, SpentStates } from "../../identity/gate/sign-in-state";
 import { SECRET_PLACEHOLDER } from "../../secret-placeholder";
 import { gatePage, notFound, type AlbResponse, moved, unauthenticated } from "./page";
 import type { WakeRequest } from "./request";
-import type { SignInSettings } from "./sign-in-settings";
+import type { GateStore, SignInSettings } from "./sign-in-settings";
 
 const GATE_PREFIX = "/oauth2/";
 /** How long a developer's secrets and binding are kept before they are read again. */
 export const GATE_CACHE_MS = 300_000;
-
-/** Where the function reads a developer's gate from: Secrets Manager and SSM Parameter Store. */
-export interface GateStore {
-  /** A secret's value; throws when it cannot be read. */
-  secret(id: string): Promise<string>;
-  /** A developer's binding; undefined when the fleet has no such developer. */
-  binding(name: string): Promise<Binding | undefined>;
-}
 
 interface DeveloperGate {
   readonly publicUrl: URL;
