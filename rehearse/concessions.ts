@@ -28,6 +28,11 @@ const ECS_CONCESSIONS: readonly Concession[] = [
     seam: "rehearse/ecs/tasks.ts ensureAccessPointDirectory and mountArg",
   },
   {
+    what: "ECS leg: the task definitions' code-server image is the rehearsal's local build under the same reference (as for the host, above), so its digest is not the published image's: the leg checks that each container runs the image the engine holds under its definition's reference, by id; an environment value Terraform resolves at apply (ARCHIVE_BUCKET) is the stand-in's",
+    why: "no image registry is reachable; nothing was applied",
+    seam: "rehearse/image.ts (the build), rehearse/ecs/tasks.ts resolvedEnvironment and deployTimeValues in rehearse/ecs/leg.ts",
+  },
+  {
     what: "ECS leg: ECS's execution role reading the secrets is the leg reading the Secrets Manager stand-in; each container gets its secrets as environment from an env file (mode 0600) deleted once the container exists; the secret initializer Lambda does not run: its own generator fills the secrets its invocation lists (read from the synthesized aws_lambda_invocation) that have no value",
     why: "there is no ECS agent nor Lambda here",
     seam: "rehearse/ecs/leg.ts initializeSecrets, rehearse/ecs/tasks.ts secretsFile",

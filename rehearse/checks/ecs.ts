@@ -11,8 +11,9 @@ import { layout } from "../lib/layout";
 import { run } from "../lib/run";
 import { ARCHIVE_BUCKET } from "../host";
 import { EcsLeg } from "../ecs/leg";
-import { engine, execIn, type Task } from "../ecs/tasks";
+import { engine, execIn, resolvedEnvironment, type Task } from "../ecs/tasks";
 import type { ContainerDefinition } from "../ecs/definitions";
+import { expectedArgv, launchDeviations, type ExpectedEnvironment, type ImageView, type LaunchView } from "../ecs/launch";
 import type { Rehearsal } from "../rehearsal";
 import { check, expect } from "./check";
 import { MIGRATION_CHECK } from "./ecs-migration";
@@ -24,8 +25,11 @@ function leg(r: Rehearsal): EcsLeg {
   return r.ecs;
 }
 
-interface Inspected {
-  Config: { User: string; Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } };
+interface Inspected extends LaunchView {
+  Config: LaunchView["Config"] & {
+    User: string;
+    Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
+  };
   HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[] | null; CapAdd: string[] | null; Init: boolean | null; NetworkMode: string };
   State: { Status: string; ExitCode: number; StartedAt: string; FinishedAt: string; Health?: { Status: string } };
   Mounts: { Type: string; Source: string; Destination: string; RW: boolean }[];
@@ -35,6 +39,24 @@ async function inspect(container: string): Promise<Inspected> {
   const result = await engine(["inspect", container]);
   expect(result.code === 0, `docker inspect ${container}: ${result.stderr.trim()}`);
   return (JSON.parse(result.stdout) as Inspected[])[0];
+}
+
+/** What the engine holds under an image reference: the rehearsal's build of the definition's image. */
+async function imageView(reference: string): Promise<ImageView> {
+  const result = await engine(["image", "inspect", reference]);
+  expect(result.code === 0, `docker image inspect ${reference}: ${result.stderr.trim()}`);
+  return (JSON.parse(result.stdout) as ImageView[])[0];
+}
+
+/** The environment ECS gives the container: the definition's values as Terraform resolves them, and its secrets' current values. */
+async function expectedEnvironment(ecs: EcsLeg, task: Task, def: ContainerDefinition): Promise<ExpectedEnvironment> {
+  const secrets = new Map<string, string>();
+  for (const { name, valueFrom } of def.secrets ?? []) {
+    const secret = ecs.context.secretNames.get(valueFrom);
+    expect(secret, `${task.id}/${def.name}: ${name} comes from ${valueFrom}, no secret of the stack`);
+    secrets.set(name, await ecs.context.secretValue(secret));
+  }
+  return { values: resolvedEnvironment(task.definition, def, ecs.context.deployTimeValues), secrets };
 }
 
 /** The same capabilities, whether or not spelled with CAP_ (the engine adds it). */
@@ -71,23 +93,28 @@ function deviations(task: Task, def: ContainerDefinition, info: Inspected): stri
 async function insideView(
   task: Task,
   container: string,
-): Promise<{ uid: string; caps: string; pid1: string; rootWrite: string; home: string }> {
+): Promise<{ uid: string; caps: string; pid1: string; rootWrite: string; home: string; argv: string[] }> {
   const script = [
     "id -u",
     "grep '^CapEff:' /proc/self/status | cut -f2",
     "cat /proc/1/comm",
     "touch /rehearsal-root-write 2>&1 || true",
     "stat -c '%u:%g %a' \"$HOME\"",
+    "base64 -w0 /proc/1/cmdline",
   ].join("; ");
   const result = await execIn(task, container, script);
   expect(result.code === 0, `inside ${task.id}/${container}: ${result.stderr.trim()}`);
-  const [uid, caps, pid1, rootWrite, home] = result.stdout.trim().split("\n");
-  return { uid, caps, pid1, rootWrite, home };
+  const [uid, caps, pid1, rootWrite, home, cmdline] = result.stdout.trim().split("\n");
+  const argv = Buffer.from(cmdline ?? "", "base64")
+    .toString()
+    .split("\0")
+    .slice(0, -1);
+  return { uid, caps, pid1, rootWrite, home, argv };
 }
 
 export const ECS = [
   check(
-    "ecs: each developer's task runs as its synthesized task definition says (user, read-only root, capabilities, init, mounts, the task's network namespace)",
+    "ecs: each developer's task runs as its synthesized task definition says (image, entry point and command, environment and secrets, user, read-only root, capabilities, init, mounts, the task's network namespace)",
     async (r) => {
       r.ecs = await EcsLeg.prepare(r, ARCHIVE_BUCKET, Number(r.engineEnv.REHEARSAL_NOFILE_MAX));
       const ecs = r.ecs;
@@ -97,11 +124,19 @@ export const ECS = [
       const problems: string[] = [];
       const views: string[] = [];
       for (const [name, task] of ecs.tasks) {
-        for (const def of task.definition.containers)
-          problems.push(...deviations(task, def, await inspect(task.containers.get(def.name)!)));
+        for (const def of task.definition.containers) {
+          const info = await inspect(task.containers.get(def.name)!);
+          problems.push(...deviations(task, def, info));
+          const image = await imageView(def.image);
+          problems.push(...launchDeviations(`${task.id}/${def.name}`, def, image, info, await expectedEnvironment(ecs, task, def)));
+        }
         const service = ecs.service(name);
         const def = task.definition.containers.find((c) => c.name === service.container)!;
         const view = await insideView(task, service.container);
+        // Under an init, the kernel shows the definition's argv after the init's own "--".
+        const argv = def.linuxParameters?.initProcessEnabled ? view.argv.slice(view.argv.indexOf("--") + 1) : view.argv;
+        if (JSON.stringify(argv) !== JSON.stringify(expectedArgv(def, await imageView(def.image))))
+          problems.push(`${name}: the kernel shows pid 1 running ${JSON.stringify(view.argv)}`);
         if (def.user && view.uid !== def.user.split(":")[0]) problems.push(`${name}: runs as uid ${view.uid}`);
         if (def.linuxParameters?.capabilities?.drop?.includes("ALL") && view.caps !== ZERO_CAPS)
           problems.push(`${name}: CapEff ${view.caps}`);
@@ -112,8 +147,9 @@ export const ECS = [
         const home = task.definition.volumes.find((v) => v.accessPoint)?.accessPoint?.creation;
         if (home && view.home !== `${home.uid}:${home.gid} ${home.mode.toString(8)}`)
           problems.push(`${name}: home is ${view.home}, the access point creates ${home.uid}:${home.gid} ${home.mode.toString(8)}`);
+        const env = await expectedEnvironment(ecs, task, def);
         views.push(
-          `${name} (${task.address}): uid ${view.uid}, CapEff ${view.caps}, pid 1 ${view.pid1}, root "${view.rootWrite.replace(/^touch: /, "")}", home ${view.home}`,
+          `${name} (${task.address}): ${def.image} (${(await imageView(def.image)).Id.slice(7, 19)}) running ${argv.join(" ")} with ${env.values.size} variables and ${env.secrets.size} secrets as defined, uid ${view.uid}, CapEff ${view.caps}, pid 1 ${view.pid1}, root "${view.rootWrite.replace(/^touch: /, "")}", home ${view.home}`,
         );
       }
       expect(problems.length === 0, problems.join("\n"));
