@@ -4,13 +4,13 @@
  * routing table, and the migration of a home from the host's data volume through the maintenance
  * task. It runs beside the host leg's containers and leaves them as it found them.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { layout } from "../lib/layout";
 import { run } from "../lib/run";
 import { ARCHIVE_BUCKET } from "../host";
-import { EcsLeg } from "../ecs/leg";
+import { EcsLeg, putSecretValue } from "../ecs/leg";
 import { engine, execIn, resolvedEnvironment, type Task } from "../ecs/tasks";
 import type { ContainerDefinition } from "../ecs/definitions";
 import { expectedArgv, launchDeviations, type ExpectedEnvironment, type ImageView, type LaunchView } from "../ecs/launch";
@@ -19,6 +19,8 @@ import { check, expect } from "./check";
 import { MIGRATION_CHECK } from "./ecs-migration";
 
 const ZERO_CAPS = "0000000000000000";
+/** The variable the Claude extension reads its key from. */
+const API_KEY_VARIABLE = "ANTHROPIC_API_KEY";
 
 function leg(r: Rehearsal): EcsLeg {
   expect(r.ecs, "no ECS tasks: the first ECS check failed");
@@ -275,6 +277,40 @@ export const ECS = [
     return `${url} (${to.service}'s task): 200 from the ALB stand-in, ${probe.code === 7 ? "refused" : "no answer"} from ${from.service}'s task (curl exit ${probe.code}), which reaches its own code-server on localhost`;
   }),
 
+  check(
+    `ecs: the Anthropic API key put into Secrets Manager reaches code-server's environment as ${API_KEY_VARIABLE} in the service's next task (compared inside the task by its hash, never shown)`,
+    async (r) => {
+      const ecs = leg(r);
+      const service = ecs.services[ecs.services.length - 1];
+      const def = servingDefinition(ecs, service.service);
+      const reference = def.secrets?.find((s) => s.name === API_KEY_VARIABLE)?.valueFrom;
+      expect(reference, `${service.service}'s ${def.name} gets no ${API_KEY_VARIABLE} secret`);
+      const secret = ecs.synthesized.stack.secretNames.get(reference)!;
+      const names = (def.secrets ?? []).filter((s) => s.valueFrom === reference).map((s) => s.name);
+      const key = `sk-ant-api03-rehearsal-${randomBytes(24).toString("base64url")}`;
+      // A new version, then a new deployment of that one service: what set-api-key does.
+      await putSecretValue(r, secret, key);
+      const task = await ecs.start(service.service);
+      const digest = createHash("sha256").update(key).digest("hex");
+      // In code-server's own process (pid 1's child), whose environment the extension host inherits.
+      const probe = await execIn(
+        task,
+        service.container,
+        `pid=$(pgrep -o -P 1); for name in ${names.join(" ")}; do
+           v=$(tr '\\0' '\\n' < /proc/$pid/environ | sed -n "s/^$name=//p")
+           if [ -z "$v" ]; then echo "$name missing"; elif [ "$(printf %s "$v" | sha256sum | cut -d' ' -f1)" = ${digest} ]; then echo "$name same"; else echo "$name different"; fi
+         done`,
+      );
+      const outcomes = probe.stdout.trim().split("\n");
+      expect(
+        probe.code === 0 && outcomes.length === names.length && outcomes.every((o) => o.endsWith(" same")),
+        `in ${service.service}'s next task, code-server's environment against the key put into ${secret}: ${outcomes.join(", ")} ${probe.stderr.trim()}`,
+      );
+      expect(!readFileSync(layout.log, "utf8").includes(key), `the rehearsal's log ${layout.log} holds the API key`);
+      return `a new ${key.length}-character key put into ${secret}; in ${service.service}'s next task (${task.address}) code-server's process has ${outcomes.join(", ")} (SHA-256 against the stored key); the key is nowhere in the rehearsal's log`;
+    },
+  ),
+
   MIGRATION_CHECK,
 
   check("ecs: the leg's tasks are gone and the ALB stand-in routes the host's developers alone again", async (r) => {
@@ -293,11 +329,16 @@ export const ECS = [
   }),
 ];
 
+/** The definition of the container a service's target group forwards to. */
+function servingDefinition(ecs: EcsLeg, service: string): ContainerDefinition {
+  const s = ecs.service(service);
+  return ecs.synthesized.stack.tasks.get(s.family)!.containers.find((c) => c.name === s.container)!;
+}
+
 /** The `valueFrom` of the serving container's PASSWORD. */
 function passwordReference(ecs: EcsLeg, service: string): string {
-  const s = ecs.service(service);
-  const def = ecs.synthesized.stack.tasks.get(s.family)!.containers.find((c) => c.name === s.container)!;
+  const def = servingDefinition(ecs, service);
   const secret = def.secrets?.find((x) => x.name === "PASSWORD");
-  expect(secret, `${service}'s ${s.container} gets no PASSWORD secret`);
+  expect(secret, `${service}'s ${def.name} gets no PASSWORD secret`);
   return secret.valueFrom;
 }
