@@ -11,10 +11,12 @@ import { layout } from "../lib/layout";
 import { run } from "../lib/run";
 import { ARCHIVE_BUCKET } from "../host";
 import { EcsLeg, putSecretValue } from "../ecs/leg";
-import { engine, execIn, resolvedEnvironment, type Task } from "../ecs/tasks";
+import { engine, execIn, resolvedEnvironment, waitExit, type Task } from "../ecs/tasks";
+import { proxyRequest } from "../proxy";
 import type { ContainerDefinition } from "../ecs/definitions";
 import { expectedArgv, launchDeviations, type ExpectedEnvironment, type ImageView, type LaunchView } from "../ecs/launch";
 import type { Rehearsal } from "../rehearsal";
+import { authNoneAttack, KILL_CODE_SERVER } from "./auth-none";
 import { check, expect } from "./check";
 import { MIGRATION_CHECK } from "./ecs-migration";
 
@@ -308,6 +310,30 @@ export const ECS = [
       );
       expect(!readFileSync(layout.log, "utf8").includes(key), `the rehearsal's log ${layout.log} holds the API key`);
       return `a new ${key.length}-character key put into ${secret}; in ${service.service}'s next task (${task.address}) code-server's process has ${outcomes.join(", ")} (SHA-256 against the stored key); the key is nowhere in the rehearsal's log`;
+    },
+  ),
+
+  check(
+    "ecs: with auth: none written from inside the task into every config file code-server could read, code-server killed and the task replaced, the password is still required",
+    async (r) => {
+      const ecs = leg(r);
+      const service = ecs.services[ecs.services.length - 1];
+      const name = service.service;
+      const browser = await r.browser();
+      return authNoneAttack({
+        exec: (script) => execIn(ecs.tasks.get(name)!, service.container, script),
+        restartAfterKill: async () => {
+          const task = ecs.tasks.get(name)!;
+          await execIn(task, service.container, KILL_CODE_SERVER);
+          const code = await waitExit(task, service.container, 60);
+          // The essential container exited: ECS stops the task, and the service starts another on the same home.
+          const next = await ecs.start(name);
+          return `${name}'s code-server killed from inside (the essential container exited ${code}), the service's next task (${next.address}) healthy on the same home`;
+        },
+        get: (path) => proxyRequest("https", service.host, path, r.ports),
+        login: (password) => browser.tryLogin(service.host, password),
+        password: () => ecs.context.secretValue(ecs.synthesized.stack.secretNames.get(passwordReference(ecs, name))!),
+      });
     },
   ),
 
