@@ -43,6 +43,11 @@ const ECS_CONCESSIONS: readonly Concession[] = [
     seam: "HEALTH_START_INTERVAL_SECONDS in rehearse/ecs/leg.ts; containerArgs in rehearse/ecs/tasks.ts",
   },
   {
+    what: "ECS leg: the engine sets net.ipv4.ip_unprivileged_port_start to 0 in each task's network namespace (Docker does so in every container network), so any user of a task here binds any port; what docs/ecs.md says of uid 0 without capabilities and a privileged port holds where the namespace keeps the kernel's default (1024), so the privileges check shows it in a container of its own with that default, not in the task",
+    why: "the pause container is made by the engine, which lowers the limit unless told otherwise; Fargate's namespaces are not the engine's",
+    seam: "rehearse/checks/ecs-privileges.ts bindOutcome",
+  },
+  {
     what: "ECS leg, migration: migrate-homes.sh's AWS calls go to the AWS stand-in (rehearse/standins/aws, the one the unit tests use), with an account seeded as a migration's deploy leaves it: SSM runs the host's commands on the rehearsed host's root (its stop and start of the developer's container are only logged: the check stops and starts it with the host's own scripts), run-task runs the synthesized maintenance task definition on the engine, update-service only records the desired count (the check starts the developer's task afterwards, as the scaled service would), S3 is a directory. The maintenance image (the AWS CLI's) is the rehearsal's Debian code-server image under its name, with that stand-in mounted as aws (run by the image's node, on the same account). The migrated developer's task shares the host developer's secrets: one still empty there (the API key) gets the initializer's placeholder in that task alone, not stored",
     why: "the rehearsal's AWS stand-in has no ECS or SSM; public.ecr.aws is unreachable; a stored placeholder would change the host's container (apply.sh takes it for a key) under the faults leg that follows",
     seam: "rehearse/checks/ecs-migration.ts; rehearse/ecs/run-task.ts",

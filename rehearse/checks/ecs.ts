@@ -19,6 +19,7 @@ import type { Rehearsal } from "../rehearsal";
 import { authNoneAttack, KILL_CODE_SERVER } from "./auth-none";
 import { check, expect } from "./check";
 import { MIGRATION_CHECK } from "./ecs-migration";
+import { PRIVILEGES_CHECK } from "./ecs-privileges";
 
 const ZERO_CAPS = "0000000000000000";
 /** The variable the Claude extension reads its key from. */
@@ -336,6 +337,8 @@ export const ECS = [
       });
     },
   ),
+
+  PRIVILEGES_CHECK,
 
   MIGRATION_CHECK,
 
