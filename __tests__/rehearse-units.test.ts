@@ -12,7 +12,8 @@ import { routingTable } from "../src/routing";
 import { fleetOf } from "./fixtures/rosters";
 import { editedFleet } from "./helpers/fleet";
 import { ecsStackOf } from "../rehearse/ecs/definitions";
-import { containerArgs, startOrder } from "../rehearse/ecs/tasks";
+import { containerArgs, resolvedEnvironment, startOrder } from "../rehearse/ecs/tasks";
+import { expectedArgv, launchDeviations, type ImageView, type LaunchView } from "../rehearse/ecs/launch";
 
 const fleet = fleetOf();
 const routes = routingTable(fleet);
@@ -151,5 +152,91 @@ describe("the ECS leg's reading of a synthesized stack and its engine options", 
     expect(
       containerArgs(maintenance, maintenance.containers[0], task, { ...context, deployTimeValues: { ARCHIVE_BUCKET: "b" } }),
     ).toContain("--env=ARCHIVE_BUCKET=b");
+  });
+
+  describe("judging a running container against its definition (image, argv, environment)", () => {
+    const serving = definition.containers.find((c) => c.name === service.container)!;
+    const prepare = definition.containers.find((c) => c.name !== service.container)!;
+    const image: ImageView = {
+      Id: "sha256:built",
+      Config: { Entrypoint: ["/usr/bin/entrypoint.sh"], Cmd: ["--bind-addr", "0.0.0.0:8080", "."], Env: ["PATH=/usr/bin", "LANG=C.UTF-8"] },
+    };
+    const key = "sk-ant-the-real-key";
+    const secrets = new Map((serving.secrets ?? []).map((s) => [s.name, s.name === "PASSWORD" ? "pw" : key]));
+    const values = resolvedEnvironment(definition, serving, {});
+    /** The container as the leg starts it: the definition's entry point split as docker create splits it. */
+    const started = (): LaunchView => {
+      const [entry, ...rest] = serving.entryPoint!;
+      const env = new Map([["PATH", "/usr/bin"], ["LANG", "C.UTF-8"], ...values, ...secrets]);
+      return {
+        Image: image.Id,
+        Config: {
+          Image: serving.image,
+          Entrypoint: [entry],
+          Cmd: [...rest, ...serving.command!],
+          Env: [...env].map(([k, v]) => `${k}=${v}`),
+        },
+      };
+    };
+    const judge = (info: LaunchView) => launchDeviations("t/c", serving, image, info, { values, secrets });
+
+    it("combines entry point and command as ECS does, the image's where the definition has none", () => {
+      expect(expectedArgv(prepare, image)).toEqual([...prepare.entryPoint!, ...prepare.command!]);
+      expect(expectedArgv({ ...serving, entryPoint: undefined }, image)).toEqual(["/usr/bin/entrypoint.sh", ...serving.command!]);
+      expect(expectedArgv({ ...serving, entryPoint: undefined, command: undefined }, image)).toEqual([
+        "/usr/bin/entrypoint.sh",
+        "--bind-addr",
+        "0.0.0.0:8080",
+        ".",
+      ]);
+      expect(expectedArgv({ ...serving, command: undefined }, image)).toEqual(serving.entryPoint);
+    });
+
+    it("finds nothing wrong with a container started as the definition says", () => {
+      expect(secrets.size).toBeGreaterThan(0);
+      expect(judge(started())).toEqual([]);
+    });
+
+    it("names another image, by reference and by id", () => {
+      const info = started();
+      expect(judge({ ...info, Config: { ...info.Config, Image: "codercom/code-server:latest" } })).toEqual([
+        `t/c: image codercom/code-server:latest, defined ${serving.image}`,
+      ]);
+      expect(judge({ ...info, Image: "sha256:other" })).toEqual([
+        `t/c: runs image sha256:other, not sha256:built, which the engine holds as ${serving.image}`,
+      ]);
+    });
+
+    it("names the first argument that differs, and a missing one", () => {
+      const info = started();
+      const cmd = [...info.Config.Cmd!];
+      const auth = cmd.indexOf("password");
+      cmd[auth] = "none";
+      expect(judge({ ...info, Config: { ...info.Config, Cmd: cmd } })).toEqual([
+        `t/c: argument ${auth + 1} of what it runs is "none", defined "password"`,
+      ]);
+      expect(judge({ ...info, Config: { ...info.Config, Cmd: info.Config.Cmd!.slice(0, -1) } })).toEqual([
+        `t/c: argument ${info.Config.Cmd!.length} of what it runs is nothing, defined "/home/coder/workspace"`,
+      ]);
+    });
+
+    it("names a changed, missing or extra variable, and a wrong or missing secret without its value", () => {
+      const info = started();
+      const env = info.Config.Env!;
+      const varied = env
+        .filter((e) => !e.startsWith("PROXY_DOMAIN="))
+        .map((e) => (e.startsWith("ANTHROPIC_API_KEY=") ? "ANTHROPIC_API_KEY=sk-ant-another-key" : e))
+        .filter((e) => !e.startsWith("CLAUDE_API_KEY="))
+        .concat("EXTRA=1", "LANG=C");
+      const problems = judge({ ...info, Config: { ...info.Config, Env: varied } });
+      expect(problems).toEqual([
+        't/c: LANG is "C", defined "C.UTF-8"',
+        `t/c: PROXY_DOMAIN is undefined, defined ${JSON.stringify(values.get("PROXY_DOMAIN"))}`,
+        "t/c: ANTHROPIC_API_KEY is not the value of its secret in Secrets Manager",
+        "t/c: the secret CLAUDE_API_KEY is not in the environment",
+        "t/c: EXTRA in the environment, which neither the image nor the definition sets",
+      ]);
+      expect(problems.join("\n")).not.toMatch(/sk-ant-/);
+    });
   });
 });

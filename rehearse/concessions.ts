@@ -28,6 +28,11 @@ const ECS_CONCESSIONS: readonly Concession[] = [
     seam: "rehearse/ecs/tasks.ts ensureAccessPointDirectory and mountArg",
   },
   {
+    what: "ECS leg: the task definitions' code-server image is the rehearsal's local build under the same reference (as for the host, above), so its digest is not the published image's: the leg checks that each container runs the image the engine holds under its definition's reference, by id; an environment value Terraform resolves at apply (ARCHIVE_BUCKET) is the stand-in's",
+    why: "no image registry is reachable; nothing was applied",
+    seam: "rehearse/image.ts (the build), rehearse/ecs/tasks.ts resolvedEnvironment and deployTimeValues in rehearse/ecs/leg.ts",
+  },
+  {
     what: "ECS leg: ECS's execution role reading the secrets is the leg reading the Secrets Manager stand-in; each container gets its secrets as environment from an env file (mode 0600) deleted once the container exists; the secret initializer Lambda does not run: its own generator fills the secrets its invocation lists (read from the synthesized aws_lambda_invocation) that have no value",
     why: "there is no ECS agent nor Lambda here",
     seam: "rehearse/ecs/leg.ts initializeSecrets, rehearse/ecs/tasks.ts secretsFile",
@@ -36,6 +41,11 @@ const ECS_CONCESSIONS: readonly Concession[] = [
     what: "ECS leg: during a health check's start period the engine checks every second (its start interval), where ECS checks at the definition's interval from the start; containers log with the engine's json-file driver, not awslogs; ulimits above the machine's hard limit are capped to it",
     why: "a first check 30 s after the start would add half a minute to every task start; no CloudWatch here; the machine's hard limit",
     seam: "HEALTH_START_INTERVAL_SECONDS in rehearse/ecs/leg.ts; containerArgs in rehearse/ecs/tasks.ts",
+  },
+  {
+    what: "ECS leg: the engine sets net.ipv4.ip_unprivileged_port_start to 0 in each task's network namespace (Docker does so in every container network), so any user of a task here binds any port; what docs/ecs.md says of uid 0 without capabilities and a privileged port holds where the namespace keeps the kernel's default (1024), so the privileges check shows it in a container of its own with that default, not in the task",
+    why: "the pause container is made by the engine, which lowers the limit unless told otherwise; Fargate's namespaces are not the engine's",
+    seam: "rehearse/checks/ecs-privileges.ts bindOutcome",
   },
   {
     what: "ECS leg, migration: migrate-homes.sh's AWS calls go to the AWS stand-in (rehearse/standins/aws, the one the unit tests use), with an account seeded as a migration's deploy leaves it: SSM runs the host's commands on the rehearsed host's root (its stop and start of the developer's container are only logged: the check stops and starts it with the host's own scripts), run-task runs the synthesized maintenance task definition on the engine, update-service only records the desired count (the check starts the developer's task afterwards, as the scaled service would), S3 is a directory. The maintenance image (the AWS CLI's) is the rehearsal's Debian code-server image under its name, with that stand-in mounted as aws (run by the image's node, on the same account). The migrated developer's task shares the host developer's secrets: one still empty there (the API key) gets the initializer's placeholder in that task alone, not stored",

@@ -4,28 +4,37 @@
  * routing table, and the migration of a home from the host's data volume through the maintenance
  * task. It runs beside the host leg's containers and leaves them as it found them.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { layout } from "../lib/layout";
 import { run } from "../lib/run";
 import { ARCHIVE_BUCKET } from "../host";
-import { EcsLeg } from "../ecs/leg";
-import { engine, execIn, type Task } from "../ecs/tasks";
+import { EcsLeg, putSecretValue } from "../ecs/leg";
+import { engine, execIn, resolvedEnvironment, waitExit, type Task } from "../ecs/tasks";
+import { proxyRequest } from "../proxy";
 import type { ContainerDefinition } from "../ecs/definitions";
+import { expectedArgv, launchDeviations, type ExpectedEnvironment, type ImageView, type LaunchView } from "../ecs/launch";
 import type { Rehearsal } from "../rehearsal";
+import { authNoneAttack, KILL_CODE_SERVER } from "./auth-none";
 import { check, expect } from "./check";
 import { MIGRATION_CHECK } from "./ecs-migration";
+import { PRIVILEGES_CHECK } from "./ecs-privileges";
 
 const ZERO_CAPS = "0000000000000000";
+/** The variable the Claude extension reads its key from. */
+const API_KEY_VARIABLE = "ANTHROPIC_API_KEY";
 
 function leg(r: Rehearsal): EcsLeg {
   expect(r.ecs, "no ECS tasks: the first ECS check failed");
   return r.ecs;
 }
 
-interface Inspected {
-  Config: { User: string; Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } };
+interface Inspected extends LaunchView {
+  Config: LaunchView["Config"] & {
+    User: string;
+    Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
+  };
   HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[] | null; CapAdd: string[] | null; Init: boolean | null; NetworkMode: string };
   State: { Status: string; ExitCode: number; StartedAt: string; FinishedAt: string; Health?: { Status: string } };
   Mounts: { Type: string; Source: string; Destination: string; RW: boolean }[];
@@ -35,6 +44,24 @@ async function inspect(container: string): Promise<Inspected> {
   const result = await engine(["inspect", container]);
   expect(result.code === 0, `docker inspect ${container}: ${result.stderr.trim()}`);
   return (JSON.parse(result.stdout) as Inspected[])[0];
+}
+
+/** What the engine holds under an image reference: the rehearsal's build of the definition's image. */
+async function imageView(reference: string): Promise<ImageView> {
+  const result = await engine(["image", "inspect", reference]);
+  expect(result.code === 0, `docker image inspect ${reference}: ${result.stderr.trim()}`);
+  return (JSON.parse(result.stdout) as ImageView[])[0];
+}
+
+/** The environment ECS gives the container: the definition's values as Terraform resolves them, and its secrets' current values. */
+async function expectedEnvironment(ecs: EcsLeg, task: Task, def: ContainerDefinition): Promise<ExpectedEnvironment> {
+  const secrets = new Map<string, string>();
+  for (const { name, valueFrom } of def.secrets ?? []) {
+    const secret = ecs.context.secretNames.get(valueFrom);
+    expect(secret, `${task.id}/${def.name}: ${name} comes from ${valueFrom}, no secret of the stack`);
+    secrets.set(name, await ecs.context.secretValue(secret));
+  }
+  return { values: resolvedEnvironment(task.definition, def, ecs.context.deployTimeValues), secrets };
 }
 
 /** The same capabilities, whether or not spelled with CAP_ (the engine adds it). */
@@ -71,23 +98,28 @@ function deviations(task: Task, def: ContainerDefinition, info: Inspected): stri
 async function insideView(
   task: Task,
   container: string,
-): Promise<{ uid: string; caps: string; pid1: string; rootWrite: string; home: string }> {
+): Promise<{ uid: string; caps: string; pid1: string; rootWrite: string; home: string; argv: string[] }> {
   const script = [
     "id -u",
     "grep '^CapEff:' /proc/self/status | cut -f2",
     "cat /proc/1/comm",
     "touch /rehearsal-root-write 2>&1 || true",
     "stat -c '%u:%g %a' \"$HOME\"",
+    "base64 -w0 /proc/1/cmdline",
   ].join("; ");
   const result = await execIn(task, container, script);
   expect(result.code === 0, `inside ${task.id}/${container}: ${result.stderr.trim()}`);
-  const [uid, caps, pid1, rootWrite, home] = result.stdout.trim().split("\n");
-  return { uid, caps, pid1, rootWrite, home };
+  const [uid, caps, pid1, rootWrite, home, cmdline] = result.stdout.trim().split("\n");
+  const argv = Buffer.from(cmdline ?? "", "base64")
+    .toString()
+    .split("\0")
+    .slice(0, -1);
+  return { uid, caps, pid1, rootWrite, home, argv };
 }
 
 export const ECS = [
   check(
-    "ecs: each developer's task runs as its synthesized task definition says (user, read-only root, capabilities, init, mounts, the task's network namespace)",
+    "ecs: each developer's task runs as its synthesized task definition says (image, entry point and command, environment and secrets, user, read-only root, capabilities, init, mounts, the task's network namespace)",
     async (r) => {
       r.ecs = await EcsLeg.prepare(r, ARCHIVE_BUCKET, Number(r.engineEnv.REHEARSAL_NOFILE_MAX));
       const ecs = r.ecs;
@@ -97,11 +129,19 @@ export const ECS = [
       const problems: string[] = [];
       const views: string[] = [];
       for (const [name, task] of ecs.tasks) {
-        for (const def of task.definition.containers)
-          problems.push(...deviations(task, def, await inspect(task.containers.get(def.name)!)));
+        for (const def of task.definition.containers) {
+          const info = await inspect(task.containers.get(def.name)!);
+          problems.push(...deviations(task, def, info));
+          const image = await imageView(def.image);
+          problems.push(...launchDeviations(`${task.id}/${def.name}`, def, image, info, await expectedEnvironment(ecs, task, def)));
+        }
         const service = ecs.service(name);
         const def = task.definition.containers.find((c) => c.name === service.container)!;
         const view = await insideView(task, service.container);
+        // Under an init, the kernel shows the definition's argv after the init's own "--".
+        const argv = def.linuxParameters?.initProcessEnabled ? view.argv.slice(view.argv.indexOf("--") + 1) : view.argv;
+        if (JSON.stringify(argv) !== JSON.stringify(expectedArgv(def, await imageView(def.image))))
+          problems.push(`${name}: the kernel shows pid 1 running ${JSON.stringify(view.argv)}`);
         if (def.user && view.uid !== def.user.split(":")[0]) problems.push(`${name}: runs as uid ${view.uid}`);
         if (def.linuxParameters?.capabilities?.drop?.includes("ALL") && view.caps !== ZERO_CAPS)
           problems.push(`${name}: CapEff ${view.caps}`);
@@ -112,8 +152,9 @@ export const ECS = [
         const home = task.definition.volumes.find((v) => v.accessPoint)?.accessPoint?.creation;
         if (home && view.home !== `${home.uid}:${home.gid} ${home.mode.toString(8)}`)
           problems.push(`${name}: home is ${view.home}, the access point creates ${home.uid}:${home.gid} ${home.mode.toString(8)}`);
+        const env = await expectedEnvironment(ecs, task, def);
         views.push(
-          `${name} (${task.address}): uid ${view.uid}, CapEff ${view.caps}, pid 1 ${view.pid1}, root "${view.rootWrite.replace(/^touch: /, "")}", home ${view.home}`,
+          `${name} (${task.address}): ${def.image} (${(await imageView(def.image)).Id.slice(7, 19)}) running ${argv.join(" ")} with ${env.values.size} variables and ${env.secrets.size} secrets as defined, uid ${view.uid}, CapEff ${view.caps}, pid 1 ${view.pid1}, root "${view.rootWrite.replace(/^touch: /, "")}", home ${view.home}`,
         );
       }
       expect(problems.length === 0, problems.join("\n"));
@@ -239,6 +280,66 @@ export const ECS = [
     return `${url} (${to.service}'s task): 200 from the ALB stand-in, ${probe.code === 7 ? "refused" : "no answer"} from ${from.service}'s task (curl exit ${probe.code}), which reaches its own code-server on localhost`;
   }),
 
+  check(
+    `ecs: the Anthropic API key put into Secrets Manager reaches code-server's environment as ${API_KEY_VARIABLE} in the service's next task (compared inside the task by its hash, never shown)`,
+    async (r) => {
+      const ecs = leg(r);
+      const service = ecs.services[ecs.services.length - 1];
+      const def = servingDefinition(ecs, service.service);
+      const reference = def.secrets?.find((s) => s.name === API_KEY_VARIABLE)?.valueFrom;
+      expect(reference, `${service.service}'s ${def.name} gets no ${API_KEY_VARIABLE} secret`);
+      const secret = ecs.synthesized.stack.secretNames.get(reference)!;
+      const names = (def.secrets ?? []).filter((s) => s.valueFrom === reference).map((s) => s.name);
+      const key = `sk-ant-api03-rehearsal-${randomBytes(24).toString("base64url")}`;
+      // A new version, then a new deployment of that one service: what set-api-key does.
+      await putSecretValue(r, secret, key);
+      const task = await ecs.start(service.service);
+      const digest = createHash("sha256").update(key).digest("hex");
+      // In code-server's own process (pid 1's child), whose environment the extension host inherits.
+      const probe = await execIn(
+        task,
+        service.container,
+        `pid=$(pgrep -o -P 1); for name in ${names.join(" ")}; do
+           v=$(tr '\\0' '\\n' < /proc/$pid/environ | sed -n "s/^$name=//p")
+           if [ -z "$v" ]; then echo "$name missing"; elif [ "$(printf %s "$v" | sha256sum | cut -d' ' -f1)" = ${digest} ]; then echo "$name same"; else echo "$name different"; fi
+         done`,
+      );
+      const outcomes = probe.stdout.trim().split("\n");
+      expect(
+        probe.code === 0 && outcomes.length === names.length && outcomes.every((o) => o.endsWith(" same")),
+        `in ${service.service}'s next task, code-server's environment against the key put into ${secret}: ${outcomes.join(", ")} ${probe.stderr.trim()}`,
+      );
+      expect(!readFileSync(layout.log, "utf8").includes(key), `the rehearsal's log ${layout.log} holds the API key`);
+      return `a new ${key.length}-character key put into ${secret}; in ${service.service}'s next task (${task.address}) code-server's process has ${outcomes.join(", ")} (SHA-256 against the stored key); the key is nowhere in the rehearsal's log`;
+    },
+  ),
+
+  check(
+    "ecs: with auth: none written from inside the task into every config file code-server could read, code-server killed and the task replaced, the password is still required",
+    async (r) => {
+      const ecs = leg(r);
+      const service = ecs.services[ecs.services.length - 1];
+      const name = service.service;
+      const browser = await r.browser();
+      return authNoneAttack({
+        exec: (script) => execIn(ecs.tasks.get(name)!, service.container, script),
+        restartAfterKill: async () => {
+          const task = ecs.tasks.get(name)!;
+          await execIn(task, service.container, KILL_CODE_SERVER);
+          const code = await waitExit(task, service.container, 60);
+          // The essential container exited: ECS stops the task, and the service starts another on the same home.
+          const next = await ecs.start(name);
+          return `${name}'s code-server killed from inside (the essential container exited ${code}), the service's next task (${next.address}) healthy on the same home`;
+        },
+        get: (path) => proxyRequest("https", service.host, path, r.ports),
+        login: (password) => browser.tryLogin(service.host, password),
+        password: () => ecs.context.secretValue(ecs.synthesized.stack.secretNames.get(passwordReference(ecs, name))!),
+      });
+    },
+  ),
+
+  PRIVILEGES_CHECK,
+
   MIGRATION_CHECK,
 
   check("ecs: the leg's tasks are gone and the ALB stand-in routes the host's developers alone again", async (r) => {
@@ -257,11 +358,16 @@ export const ECS = [
   }),
 ];
 
+/** The definition of the container a service's target group forwards to. */
+function servingDefinition(ecs: EcsLeg, service: string): ContainerDefinition {
+  const s = ecs.service(service);
+  return ecs.synthesized.stack.tasks.get(s.family)!.containers.find((c) => c.name === s.container)!;
+}
+
 /** The `valueFrom` of the serving container's PASSWORD. */
 function passwordReference(ecs: EcsLeg, service: string): string {
-  const s = ecs.service(service);
-  const def = ecs.synthesized.stack.tasks.get(s.family)!.containers.find((c) => c.name === s.container)!;
+  const def = servingDefinition(ecs, service);
   const secret = def.secrets?.find((x) => x.name === "PASSWORD");
-  expect(secret, `${service}'s ${s.container} gets no PASSWORD secret`);
+  expect(secret, `${service}'s ${def.name} gets no PASSWORD secret`);
   return secret.valueFrom;
 }

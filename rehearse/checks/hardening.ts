@@ -28,6 +28,7 @@ import { run, runOk, sleep, type RunResult } from "../lib/run";
 import { PROBE_FILE, PROBE_ID, WEBVIEW_FILE, WEBVIEW_REQUEST, probeVsixBase64 } from "../probe-extension";
 import { startProxy } from "../proxy";
 import type { Rehearsal } from "../rehearsal";
+import { authNoneAttack, KILL_CODE_SERVER } from "./auth-none";
 import { check, expect, tail } from "./check";
 
 const ZERO_CAPS = "0000000000000000";
@@ -352,40 +353,27 @@ export const AFTER_LOGIN = [
     async (r) => {
       const developer = r.host.fleet.developers[2];
       const service = containerName(developer);
-      // As coder, as a terminal or an extension would: $CODE_SERVER_CONFIG, code-server's default
-      // config path and the legacy layout's, each created if need be.
-      const attack = await r.host.exec(
-        developer.name,
-        `for f in "$CODE_SERVER_CONFIG" ~/.config/code-server/config.yaml ~/.local/share/code-server/config.yaml; do
-           mkdir -p "$(dirname "$f")" 2>/dev/null
-           if printf 'auth: none\\n' > "$f" 2>/dev/null; then echo "written $f"; else echo "refused $f"; fi
-         done`,
-      );
       const inspect = async () =>
         JSON.parse((await r.host.docker(["inspect", service])).stdout)[0] as { RestartCount: number; State: { StartedAt: string } };
-      const before = await inspect();
-      // Kill code-server (PID 1's child) as coder; dumb-init exits with it and Docker restarts the container.
-      await r.host.exec(developer.name, "kill -KILL $(pgrep -P 1)");
-      let after = await inspect();
-      for (let i = 0; i < 120 && after.RestartCount === before.RestartCount; i++) {
-        await sleep(500);
-        after = await inspect();
-      }
-      expect(after.RestartCount > before.RestartCount, `${service} was not restarted by Docker (RestartCount ${after.RestartCount})`);
-      await r.host.waitHealthy(developer.name);
-      const root = await r.get(developer.name, "/");
-      const location = String(root.headers.location ?? "");
-      expect(
-        root.status === 302 && /login/.test(location),
-        `after the restart, GET / without a password answers ${root.status} ${location} (${root.body.slice(0, 80)}): auth is off. From inside, the attack did:\n${attack.stdout}`,
-      );
-      const wrong = await r.login(developer.name, `wrong-${randomBytes(4).toString("hex")}`);
-      const right = await r.login(developer.name, await r.host.password(developer.name));
-      expect(
-        !wrong.accepted && right.accepted,
-        `after the restart a wrong password is ${wrong.accepted ? "accepted" : "refused"}, the right one ${right.accepted ? "accepted" : "refused"}`,
-      );
-      return `${attack.stdout.trim().split("\n").join(", ")}; ${service} restarted by Docker (RestartCount ${before.RestartCount} -> ${after.RestartCount}); GET / through the proxy: ${root.status} to ${location}; a wrong password refused, the right one accepted`;
+      return authNoneAttack({
+        exec: (script) => r.host.exec(developer.name, script),
+        restartAfterKill: async () => {
+          const before = await inspect();
+          // dumb-init exits with code-server and Docker restarts the container.
+          await r.host.exec(developer.name, KILL_CODE_SERVER);
+          let after = await inspect();
+          for (let i = 0; i < 120 && after.RestartCount === before.RestartCount; i++) {
+            await sleep(500);
+            after = await inspect();
+          }
+          expect(after.RestartCount > before.RestartCount, `${service} was not restarted by Docker (RestartCount ${after.RestartCount})`);
+          await r.host.waitHealthy(developer.name);
+          return `${service} restarted by Docker (RestartCount ${before.RestartCount} -> ${after.RestartCount})`;
+        },
+        get: (path) => r.get(developer.name, path),
+        login: (password) => r.login(developer.name, password),
+        password: () => r.host.password(developer.name),
+      });
     },
   ),
 

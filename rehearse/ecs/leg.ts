@@ -151,13 +151,24 @@ export async function secretValue(r: Rehearsal, name: string): Promise<string> {
   return out.replace(/\n$/, "");
 }
 
+/** Puts a new version of a secret into the stand-in, through a file (never argv), as set-api-key and the rotations do. */
+export async function putSecretValue(r: Rehearsal, name: string, value: string): Promise<void> {
+  const file = join(ecsDir, "secret-value");
+  mkdirSync(ecsDir, { recursive: true });
+  try {
+    writeFileSync(file, value, { mode: 0o600 });
+    await r.host.awsOk(["secretsmanager", "put-secret-value", "--secret-id", name, "--secret-string", `file://${file}`]);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 /**
  * What Terraform and the secret initializer do on the first apply: every secret the stack names,
  * created empty (or those of `only`); then the initializer's passwords and placeholders into those that have no value,
  * by its own generator, through a file (never argv).
  */
 export async function initializeSecrets(r: Rehearsal, stack: EcsStack, only?: ReadonlySet<string>): Promise<void> {
-  const file = join(ecsDir, "secret-value");
   const chosen = (name: string) => !only || only.has(name);
   // Loaded here: the initializer's module brings the AWS SDK, which the other legs never need.
   const { API_KEY_PLACEHOLDER, generatePassword } = await import("../../src/lambdas/secret-initializer/handler");
@@ -165,18 +176,12 @@ export async function initializeSecrets(r: Rehearsal, stack: EcsStack, only?: Re
     ...stack.initializer.passwords.map((name) => ({ name, value: generatePassword })),
     ...stack.initializer.placeholders.map((name) => ({ name, value: () => API_KEY_PLACEHOLDER })),
   ].filter((f) => chosen(f.name));
-  mkdirSync(ecsDir, { recursive: true });
   for (const name of [...stack.secretNames.values()].filter(chosen)) {
     if ((await r.host.aws(["secretsmanager", "describe-secret", "--secret-id", name])).code !== 0)
       await r.host.awsOk(["secretsmanager", "create-secret", "--name", name]);
   }
-  try {
-    for (const { name, value } of fills) {
-      if ((await secretValue(r, name).catch(() => "")) !== "") continue;
-      writeFileSync(file, value(), { mode: 0o600 });
-      await r.host.awsOk(["secretsmanager", "put-secret-value", "--secret-id", name, "--secret-string", `file://${file}`]);
-    }
-  } finally {
-    rmSync(file, { force: true });
+  for (const { name, value } of fills) {
+    if ((await secretValue(r, name).catch(() => "")) !== "") continue;
+    await putSecretValue(r, name, value());
   }
 }

@@ -77,6 +77,22 @@ function mountArg(volume: Volume, containerPath: string, readOnly: boolean, efsR
   return `--mount=${source},dst=${containerPath}${readOnly ? ",readonly" : ""}`;
 }
 
+/** The container's environment as Terraform's apply leaves it: a value it resolves (`${...}`) is the stand-in's. */
+export function resolvedEnvironment(
+  definition: TaskDefinition,
+  container: ContainerDefinition,
+  deployTimeValues: Readonly<Record<string, string>>,
+): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const { name, value } of container.environment ?? []) {
+    const resolved = value.includes("${") ? deployTimeValues[name] : value;
+    if (resolved === undefined)
+      throw new Error(`${definition.family}/${container.name}: no stand-in value for ${name} (Terraform sets ${value})`);
+    env.set(name, resolved);
+  }
+  return env;
+}
+
 /**
  * `docker create` arguments for one container of a task (pure: the translation of its definition).
  * `scratchVolumes` names the engine volume of each task volume without EFS.
@@ -96,12 +112,7 @@ export function containerArgs(
   if (linux.initProcessEnabled) args.push("--init");
   for (const u of container.ulimits ?? [])
     args.push(`--ulimit=${u.name}=${Math.min(u.softLimit, context.nofileMax)}:${Math.min(u.hardLimit, context.nofileMax)}`);
-  for (const { name, value } of container.environment ?? []) {
-    const resolved = value.includes("${") ? context.deployTimeValues[name] : value;
-    if (resolved === undefined)
-      throw new Error(`${definition.family}/${container.name}: no stand-in value for ${name} (Terraform sets ${value})`);
-    args.push(`--env=${name}=${resolved}`);
-  }
+  for (const [name, value] of resolvedEnvironment(definition, container, context.deployTimeValues)) args.push(`--env=${name}=${value}`);
   for (const point of container.mountPoints ?? []) {
     const volume = definition.volumes.find((v) => v.name === point.sourceVolume);
     if (!volume) throw new Error(`${definition.family}/${container.name} mounts ${point.sourceVolume}, which the task does not define`);
