@@ -271,7 +271,7 @@ describe("what developers will notice", () => {
     expect(impacts.map((i) => [i.developer, i.notice])).toEqual([
       [
         "dev5",
-        "removed: their URL stops answering (listener rule destroyed), their service stops and their access point is deleted, and their home stays on the homes' file system at /home/dev5 (nothing is deleted; archive it first with scripts/archive-home.sh: docs/operator-guide.md#remove-a-developer)",
+        "removed: their URL stops answering (listener rule destroyed), their service stops and their access point is deleted, and their home stays on the homes' file system at /home/dev5 (nothing is deleted; archive it before the apply with archive-home.sh, synthesized while the roster still names them: docs/operator-guide.md#remove-a-developer)",
       ],
     ]);
   });

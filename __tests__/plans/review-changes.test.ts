@@ -214,7 +214,9 @@ maybe("the review against a deployment of the default roster", () => {
       expectTerraformsAccount("ecs-remove");
       expect(result.impacts).toHaveLength(1);
       expect(result.impacts[0].notice).toMatch(/their home stays on the homes' file system at \/home\/dev5 \(nothing is deleted/);
-      expect(result.impacts[0].notice).toMatch(/archive it first with scripts\/archive-home\.sh/);
+      expect(result.impacts[0].notice).toMatch(
+        /archive it before the apply with archive-home\.sh, synthesized while the roster still names them/,
+      );
       expect(result.impacts[0].notice).not.toMatch(/host/);
       expect(result.protected.find((v) => v.role === "homes")?.action).toBe("unchanged");
       expect(exitCodeOf(result)).toBe(3);

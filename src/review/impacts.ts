@@ -125,7 +125,7 @@ function removal(developer: string, changes: readonly ReviewedChange[], platform
     notice:
       `removed: their URL stops answering${gone.length > 0 ? ` (${gone.join(", ")} destroyed)` : ""}${secrets}, ` +
       (platform === "ecs"
-        ? `their service stops and their access point is deleted, and their home stays on the homes' file system at /home/${developer} (nothing is deleted; archive it first with scripts/archive-home.sh: ${GUIDE_LINKS.removeDeveloper})`
+        ? `their service stops and their access point is deleted, and their home stays on the homes' file system at /home/${developer} (nothing is deleted; archive it before the apply with archive-home.sh, synthesized while the roster still names them: ${GUIDE_LINKS.removeDeveloper})`
         : "and the next apply on the host archives their home to the archive bucket before it moves it aside (nothing is deleted)"),
   };
 }

@@ -55,7 +55,6 @@ async function computeOf(deps: StateDeps, route: Route, now: Date): Promise<Comp
   const online = state === "running" && (await agentOnline(clients.ssm, host.instanceId));
   const compute = { platform: "host" as const, host: state, agentOnline: online, ...(launchTime ? { runningSince: launchTime } : {}) };
   if (!online) return { ...compute, containerStartSent: false };
-  // Far enough back to see a failed start until it may be retried.
   // Far enough back to see a failed start until it may be sent again.
   const since = new Date(now.getTime() - FAILED_START_RETRY_MINUTES * 60_000);
   // The developer's newest script decides (newest first): a recent start not followed by a stop
