@@ -26,8 +26,9 @@ const USAGE = `usage: npm run review -- --base <git revision or roster file> [--
 Prints Terraform's plan of the change against a deployment of the base fabricated offline,
 without AWS credentials (terraform must be on PATH). Exit 0: nothing protected (host, data
 volume, its attachment, archive bucket, and on ECS the homes' file system) changes and nothing a
-developer depends on is replaced or destroyed; 3: something is, Terraform refuses the change, or the region changes; 1: an error (no
-plan could be made); 2: bad arguments.`;
+developer depends on is replaced or destroyed; 3: something is, Terraform refuses the change, or
+the region, the sign-in or sleep when idle changes; 1: an error (no plan could be made); 2: bad
+arguments.`;
 
 /** `name=value` arguments of --var, by name; an unknown name or a missing `=` is a usage error (a message). */
 function parseVars(specs: readonly string[]): Record<string, string> | string {

@@ -1,13 +1,14 @@
 /**
  * The maintenance task of the homes: a task definition that operators run with `aws ecs run-task`
  * for one-off work on the whole file system (restore-home.sh swaps in a home AWS Backup restored,
- * migrate-homes.sh fills homes copied from the host, archive-home.sh archives a home), and the role it runs as. It mounts the file
- * system at /fs as root through an access point of its own, rooted at `/`: it must move the
- * root-owned directories AWS Backup restores into. The file system's policy grants that access
- * point, and root, to this role alone, and refuses root through any other. The task reads and writes the archive bucket's `migration/` prefix
- * and `removed/` (archive-home.sh archives a home there before its developer is removed),
- * logs to a group of its own, has no port and no load balancer, and deletes nothing on its own: a
- * home it replaces is moved aside, and only the operator's delete-home of an archived home deletes.
+ * migrate-homes.sh fills homes copied from the host, archive-home.sh archives a home), and the
+ * role it runs as. It mounts the file system at /fs as root through an access point of its own,
+ * rooted at `/`: it must move the root-owned directories AWS Backup restores into. The file
+ * system's policy grants that access point, and root, to this role alone, and refuses root through
+ * any other. The task reads and writes the archive bucket's `migration/` and `removed/` prefixes
+ * (archive-home.sh archives a home there before its developer is removed), logs to a group of its
+ * own, has no port and no load balancer, and deletes nothing on its own: a home it replaces is
+ * moved aside, and only the operator's delete-home of an archived home deletes.
  *
  * It runs in the developers' subnets with the developers' security group (the operator scripts
  * copy a developer's service's network settings): that group admits nothing but the load
